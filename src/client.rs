@@ -1,0 +1,357 @@
+//! The [`Client`] and its [`ClientBuilder`].
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::auth::{Auth, ClientCredentials, DEFAULT_REFRESH_MARGIN};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::observe::metrics::HttpMetrics;
+use crate::observe::{AuditRecord, AuditSink, DiscardAuditSink, Metrics, MetricsSnapshot};
+use crate::region::{Environment, Region};
+use crate::request::RequestBuilder;
+use crate::transport::{HttpCore, RateLimit, RetryPolicy, Transport, TransportConfig};
+use crate::Method;
+
+/// Environment variable holding the OAuth client id.
+pub const ENV_CLIENT_ID: &str = "GENESYS_CLIENT_ID";
+/// Environment variable holding the OAuth client secret.
+pub const ENV_CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
+/// Environment variable holding the region name or domain (`us-east-1`, `mypurecloud.ie`).
+pub const ENV_REGION: &str = "GENESYS_REGION";
+/// Environment variable holding a custom Platform API base URL (with [`ENV_LOGIN_BASE`]).
+pub const ENV_API_BASE: &str = "GENESYS_API_BASE";
+/// Environment variable holding a custom OAuth login base URL (with [`ENV_API_BASE`]).
+pub const ENV_LOGIN_BASE: &str = "GENESYS_LOGIN_BASE";
+
+/// A Genesys Cloud Platform API client.
+///
+/// Cheap to clone (an `Arc` inside), `Send + Sync`: build one per OAuth client and share
+/// it. Clones share the token cache, the connection pool, the rate limit and the metrics.
+///
+/// ```no_run
+/// use genesys_cloud::{Client, Region};
+///
+/// # async fn run() -> Result<(), genesys_cloud::Error> {
+/// let client = Client::builder()
+///     .region(Region::EuWest1)
+///     .credentials("my-client-id", "my-client-secret")
+///     .build()?;
+/// let me: serde_json::Value = client
+///     .request(genesys_cloud::Method::GET, "/api/v2/organizations/me")
+///     .send()
+///     .await?;
+/// println!("{me}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    transport: Transport,
+    environment: Environment,
+    metrics: Metrics,
+    audit: Arc<dyn AuditSink>,
+}
+
+impl Client {
+    /// A builder; set a region (or base URLs) and credentials (or an [`Auth`]).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `GENESYS_CLIENT_ID`,
+    /// `GENESYS_CLIENT_SECRET`, and either `GENESYS_REGION` or both
+    /// `GENESYS_API_BASE` and `GENESYS_LOGIN_BASE` (which win over the region).
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// A request to any Platform API endpoint, with the client's auth, retries, rate
+    /// limit and metrics, for endpoints this crate has no module for yet.
+    ///
+    /// `path` starts with `/api/v2/`; when it contains ids, prefer
+    /// [`Client::request_template`], which encodes them and keeps them out of metrics.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, path.to_owned(), None)
+    }
+
+    /// A request whose `{placeholders}` are filled, in order, with `args`, each
+    /// percent-encoded as one path segment. The template (not the ids) names the
+    /// endpoint in spans and metrics.
+    pub fn request_template(&self, method: Method, template: &str, args: &[&str]) -> RequestBuilder {
+        RequestBuilder::new(
+            self.clone(),
+            method,
+            template.to_owned(),
+            Some(args.iter().map(|a| (*a).to_owned()).collect()),
+        )
+    }
+
+    /// Where this client sends requests.
+    pub fn environment(&self) -> &Environment {
+        &self.inner.environment
+    }
+
+    /// The client's [`Auth`], e.g. to hand a token to a websocket.
+    pub fn auth(&self) -> &Arc<dyn Auth> {
+        &self.inner.transport.auth
+    }
+
+    /// The metrics registry shared by this client and its clones.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// A snapshot of the client's metrics.
+    pub fn metrics_snapshot(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Writes an audit record; a sink failure is logged and counted, never returned.
+    pub(crate) fn audit(&self, record: AuditRecord) {
+        if let Err(err) = self.inner.audit.record(&record) {
+            self.inner.metrics.counter("audit.write_failures").inc();
+            tracing::warn!(error = %err, action = %record.action, "audit sink failed");
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_base", &self.inner.environment.api_base().as_str())
+            .field("auth", &self.inner.transport.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]. Every setting has a production default except where to
+/// connect (a region or base URLs) and how to authenticate (credentials or an [`Auth`]).
+#[must_use]
+pub struct ClientBuilder {
+    environment: Option<Result<Environment, Error>>,
+    credentials: Option<(String, SecretString)>,
+    auth: Option<Arc<dyn Auth>>,
+    config: TransportConfig,
+    refresh_margin: Duration,
+    rate_limit: Option<Result<RateLimit, Error>>,
+    clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditSink>,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            environment: None,
+            credentials: None,
+            auth: None,
+            config: TransportConfig::default(),
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            rate_limit: None,
+            clock: Arc::new(SystemClock),
+            audit: Arc::new(DiscardAuditSink),
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder preset from the environment variables [`Client::from_env`] reads, so
+    /// that other settings can still be changed.
+    pub fn from_env() -> Result<Self, Error> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let id = var(ENV_CLIENT_ID)
+            .ok_or_else(|| Error::Config(format!("{ENV_CLIENT_ID} is not set")))?;
+        let secret = var(ENV_CLIENT_SECRET)
+            .ok_or_else(|| Error::Config(format!("{ENV_CLIENT_SECRET} is not set")))?;
+        let builder = Client::builder().credentials(id, secret);
+        match (var(ENV_API_BASE), var(ENV_LOGIN_BASE), var(ENV_REGION)) {
+            (Some(api), Some(login), _) => Ok(builder.base_urls(&api, &login)),
+            (Some(_), None, _) | (None, Some(_), _) => Err(Error::Config(format!(
+                "set both {ENV_API_BASE} and {ENV_LOGIN_BASE}, or neither"
+            ))),
+            (None, None, Some(region)) => Ok(builder.region(region.parse::<Region>()?)),
+            (None, None, None) => Err(Error::Config(format!(
+                "set {ENV_REGION} (e.g. us-east-1), or {ENV_API_BASE} and {ENV_LOGIN_BASE}"
+            ))),
+        }
+    }
+
+    /// Connect to a Genesys Cloud region.
+    pub fn region(mut self, region: Region) -> Self {
+        self.environment = Some(Ok(region.environment()));
+        self
+    }
+
+    /// Connect to custom bases (a proxy, a sandbox, the testkit's fake). Checked in
+    /// [`ClientBuilder::build`].
+    pub fn base_urls(mut self, api_base: &str, login_base: &str) -> Self {
+        self.environment = Some(Environment::custom(api_base, login_base));
+        self
+    }
+
+    /// Connect to `environment`.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(Ok(environment));
+        self
+    }
+
+    /// Authenticate with the OAuth client credentials grant (see [`ClientCredentials`]).
+    pub fn credentials(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        self.credentials = Some((client_id.into(), SecretString::from(client_secret.into())));
+        self
+    }
+
+    /// Authenticate with your own [`Auth`] (e.g. a [`StaticToken`](crate::auth::StaticToken));
+    /// wins over [`ClientBuilder::credentials`].
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// How long before expiry a client-credentials token is refreshed (default 60 s;
+    /// at most half the token's lifetime is used).
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Time limit of one attempt: connecting, sending and reading the whole answer
+    /// (default 30 s). Backoff waits do not count against it.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.config.attempt_timeout = timeout;
+        self
+    }
+
+    /// Time limit of a whole call, every attempt and wait included (default 180 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.config.deadline = Some(deadline);
+        self
+    }
+
+    /// No overall deadline; each attempt is still bounded by the attempt timeout.
+    pub fn no_deadline(mut self) -> Self {
+        self.config.deadline = None;
+        self
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
+        self
+    }
+
+    /// The largest response body accepted, in bytes (default 16 MiB); a larger answer
+    /// fails with [`Error::BodyTooLarge`] without being read into memory.
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.config.max_response_body = bytes;
+        self
+    }
+
+    /// Sends at most `requests` per minute from this client and its clones (off by
+    /// default). Must be at least 1.
+    pub fn requests_per_minute(mut self, requests: u32) -> Self {
+        self.rate_limit = Some(
+            NonZeroU32::new(requests)
+                .map(RateLimit::per_minute)
+                .ok_or_else(|| Error::Config("requests_per_minute must be at least 1".into())),
+        );
+        self
+    }
+
+    /// The clock for retry waits and token expiry (tests use the testkit's `ManualClock`).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Where audit records go (default: discarded).
+    pub fn audit_sink(mut self, sink: impl AuditSink + 'static) -> Self {
+        self.audit = Arc::new(sink);
+        self
+    }
+
+    /// A reqwest client of your own (proxies, custom roots). Its own timeouts apply on
+    /// top of the transport's; the `User-Agent` should stay `genesys-cloud-rust/…`.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client; fails with [`Error::Config`] naming what is missing or wrong.
+    pub fn build(self) -> Result<Client, Error> {
+        let environment = self.environment.unwrap_or_else(|| {
+            Err(Error::Config(
+                "no region: call .region(..) or .base_urls(api, login)".into(),
+            ))
+        })?;
+        if self.config.attempt_timeout.is_zero() {
+            return Err(Error::Config("attempt_timeout must be more than zero".into()));
+        }
+        if self.config.max_response_body == 0 {
+            return Err(Error::Config("max_response_body must be more than zero".into()));
+        }
+        let rate_limit = self.rate_limit.transpose()?;
+        let metrics = Metrics::default();
+        let http = match self.http {
+            Some(http) => http,
+            None => HttpCore::default_http_client()?,
+        };
+        let core = Arc::new(HttpCore::new(
+            http,
+            self.config,
+            self.clock,
+            rate_limit,
+            HttpMetrics::register(&metrics),
+        ));
+        let auth: Arc<dyn Auth> = match (self.auth, self.credentials) {
+            (Some(auth), _) => auth,
+            (None, Some((id, secret))) => Arc::new(ClientCredentials::with_core(
+                id,
+                secret,
+                environment.login_base().clone(),
+                self.refresh_margin,
+                core.clone(),
+            )?),
+            (None, None) => {
+                return Err(Error::Config(
+                    "no credentials: call .credentials(id, secret) or .auth(..)".into(),
+                ))
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                transport: Transport {
+                    core,
+                    auth,
+                    api_base: environment.api_base().clone(),
+                },
+                environment,
+                metrics,
+                audit: self.audit,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("environment", &self.environment)
+            .field("client_id", &self.credentials.as_ref().map(|(id, _)| id))
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,73 @@
+//! A typed, async client for the [Genesys Cloud](https://developer.genesys.cloud/) Platform API.
+//!
+//! Every request is validated before it leaves; tokens, rate limits (429 and
+//! `Retry-After`), transient failures and expired tokens are handled by one transport;
+//! every call is traced and counted; and a fake Genesys Cloud (feature `testkit`) lets
+//! you test your own services without an org.
+//!
+//! ```no_run
+//! use genesys_cloud::{Client, Method, Region};
+//!
+//! # async fn run() -> Result<(), genesys_cloud::Error> {
+//! let client = Client::builder()
+//!     .region(Region::UsEast1)
+//!     .credentials("client-id", "client-secret")
+//!     .build()?;
+//!
+//! // Any endpoint, with auth, retries and metrics:
+//! let org: serde_json::Value = client.request(Method::GET, "/api/v2/organizations/me").send().await?;
+//! println!("{}: {}", org["name"], client.metrics_snapshot());
+//! # Ok(()) }
+//! ```
+//!
+//! # Crate organization
+//!
+//! | module | what it is for |
+//! |---|---|
+//! | [`client`] | [`Client`] and [`ClientBuilder`]: where to connect, how to authenticate, limits |
+//! | [`region`] | [`Region`]: the 18 Genesys Cloud regions and custom base URLs ([`Environment`]) |
+//! | [`auth`] | the [`Auth`](auth::Auth) trait, [`ClientCredentials`](auth::ClientCredentials), [`StaticToken`](auth::StaticToken) |
+//! | [`transport`] | retry policy, rate limit and the raw [`Response`](transport::Response) |
+//! | [`request`] | [`RequestBuilder`](request::RequestBuilder): any endpoint, typed answers, paging |
+//! | [`paging`] | [`Page`](paging::Page): how listings are followed |
+//! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
+//! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
+//! | [`observe`] | metrics snapshots and the audit trail |
+//! | [`clock`] | injectable time, so tests need not wait |
+//! | `testkit` | (feature `testkit`) `FakeGenesys`, a stateful fake of the Platform API |
+//!
+//! # Behaviour you can rely on
+//!
+//! - **Retries**: 429 always, honouring `Retry-After` (capped); 502/503/504, timeouts and
+//!   lost connections only for idempotent requests (GET, PUT, DELETE, or marked with
+//!   [`RequestBuilder::idempotent`](request::RequestBuilder::idempotent)); connect failures
+//!   always. Bounded by attempts and by a retry time budget ([`RetryPolicy`]).
+//! - **401**: the token is dropped, refreshed and the request replayed once; a second 401 is
+//!   [`AuthError::TokenRejected`].
+//! - **Secrets**: the client secret and tokens never appear in `Debug` output, errors or logs.
+//! - **Limits**: one attempt timeout, one overall deadline, a response body cap.
+
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod observe;
+pub mod paging;
+pub mod region;
+pub mod request;
+pub mod transport;
+pub mod validation;
+
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{ApiError, AuthError, Error, Result};
+pub use region::{Environment, Region};
+pub use reqwest::Method;
+pub use transport::RetryPolicy;
+pub use validation::ValidationError;

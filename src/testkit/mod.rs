@@ -1,0 +1,396 @@
+//! `FakeGenesys`: a stateful fake of the Genesys Cloud Platform API, for tests and examples.
+//!
+//! It runs a real HTTP server on loopback (wiremock underneath) that speaks like the
+//! platform: an OAuth token endpoint that checks HTTP Basic credentials and counts the
+//! tokens it issues, API endpoints that demand a live bearer token, Genesys-shaped
+//! error bodies and `ININ-Correlation-Id` headers, injectable faults (429 storms, 5xx,
+//! delays, malformed and oversized bodies, dropped connections, expired tokens) and a
+//! journal of every request received.
+//!
+//! Use it to test your own services without an org:
+//!
+//! ```
+//! use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
+//! use genesys_cloud::Method;
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), genesys_cloud::Error> {
+//! let fake = FakeGenesys::start().await;
+//! let clock = ManualClock::new();
+//! let client = fake.client_builder().clock(clock.clone()).build()?;
+//!
+//! fake.inject(Fault::RateLimited { retry_after: Some(Duration::from_secs(3)) }, 2);
+//! let org: serde_json::Value = client.request(Method::GET, "/api/v2/organizations/me").send().await?;
+//!
+//! assert_eq!(org["name"], "Fake Genesys Org");
+//! assert_eq!(clock.sleeps(), [Duration::from_secs(3), Duration::from_secs(3)]);
+//! assert_eq!(fake.tokens_issued(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! Add endpoints of your own with [`FakeGenesys::route`]; they get the same token
+//! checks, faults and journal.
+
+mod clock;
+mod faults;
+mod responses;
+mod router;
+mod token;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub use clock::ManualClock;
+pub use faults::Fault;
+pub use responses::{bad_request, genesys_error, json_response};
+pub use router::FakeRequest;
+
+use crate::client::{Client, ClientBuilder, ENV_CLIENT_ID};
+use crate::error::Error;
+use crate::Method;
+use router::{Handler, Route};
+use token::Tokens;
+
+/// The OAuth client id the fake accepts unless told otherwise.
+pub const FAKE_CLIENT_ID: &str = "fake-client-id";
+/// The OAuth client secret the fake accepts unless told otherwise.
+pub const FAKE_CLIENT_SECRET: &str = "fake-client-secret";
+/// The organization the fake answers `GET /api/v2/organizations/me` with.
+pub const FAKE_ORG_ID: &str = "6a1f3bb0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
+
+/// A running fake of Genesys Cloud. Stops when dropped.
+pub struct FakeGenesys {
+    server: MockServer,
+    state: Arc<FakeState>,
+}
+
+/// Configures a [`FakeGenesys`].
+#[derive(Debug)]
+#[must_use]
+pub struct FakeGenesysBuilder {
+    client_id: String,
+    client_secret: String,
+    token_lifetime: Duration,
+}
+
+impl Default for FakeGenesysBuilder {
+    fn default() -> Self {
+        Self {
+            client_id: FAKE_CLIENT_ID.into(),
+            client_secret: FAKE_CLIENT_SECRET.into(),
+            token_lifetime: Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl FakeGenesysBuilder {
+    /// The only client credentials the token endpoint accepts.
+    pub fn credentials(mut self, client_id: &str, client_secret: &str) -> Self {
+        self.client_id = client_id.into();
+        self.client_secret = client_secret.into();
+        self
+    }
+
+    /// The `expires_in` of issued tokens (default 24 h, as the platform's default).
+    /// The fake refuses a token once this much real time has passed.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Starts the server on a free loopback port.
+    pub async fn start(self) -> FakeGenesys {
+        let server = MockServer::builder().start().await;
+        let state = Arc::new(FakeState {
+            tokens: Tokens::new(self.client_id, self.client_secret, self.token_lifetime),
+            routes: RwLock::new(Vec::new()),
+            api_faults: Mutex::new(VecDeque::new()),
+            login_faults: Mutex::new(VecDeque::new()),
+            journal: Mutex::new(Vec::new()),
+        });
+        Mock::given(any())
+            .respond_with(Dispatcher {
+                state: state.clone(),
+            })
+            // Lowest priority: mocks a user mounts on `server()` answer first.
+            .with_priority(u8::MAX)
+            .mount(&server)
+            .await;
+        let fake = FakeGenesys { server, state };
+        fake.route(Method::GET, "/api/v2/organizations/me", |_| {
+            json_response(
+                200,
+                &json!({
+                    "id": FAKE_ORG_ID,
+                    "name": "Fake Genesys Org",
+                    "defaultLanguage": "en-us",
+                    "domain": "fakegenesys",
+                    "state": "active",
+                    "version": 1,
+                    "selfUri": format!("/api/v2/organizations/{FAKE_ORG_ID}"),
+                }),
+            )
+        });
+        fake
+    }
+}
+
+struct FakeState {
+    tokens: Tokens,
+    routes: RwLock<Vec<Route>>,
+    api_faults: Mutex<VecDeque<Fault>>,
+    login_faults: Mutex<VecDeque<Fault>>,
+    journal: Mutex<Vec<RecordedRequest>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Path, as sent (still percent-encoded).
+    pub path: String,
+    /// Query string, if any.
+    pub query: Option<String>,
+    /// The `Authorization` header's scheme (`Bearer`, `Basic`), if any.
+    pub auth_scheme: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl FakeGenesys {
+    /// Starts a fake with the default credentials ([`FAKE_CLIENT_ID`], [`FAKE_CLIENT_SECRET`]).
+    pub async fn start() -> FakeGenesys {
+        FakeGenesys::builder().start().await
+    }
+
+    /// Configures a fake before starting it.
+    pub fn builder() -> FakeGenesysBuilder {
+        FakeGenesysBuilder::default()
+    }
+
+    /// The base URL, for both the API and the login service (e.g. `http://127.0.0.1:41234`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// A client builder pointed at this fake with its credentials; adjust and build.
+    pub fn client_builder(&self) -> ClientBuilder {
+        Client::builder()
+            .base_urls(&self.uri(), &self.uri())
+            .credentials(self.state.tokens.client_id(), self.state.tokens.client_secret())
+    }
+
+    /// A client pointed at this fake with default settings.
+    pub fn client(&self) -> Result<Client, Error> {
+        self.client_builder().build()
+    }
+
+    /// The underlying wiremock server, to mount mocks of your own (they answer before
+    /// the fake's endpoints, but skip its token checks, faults and journal).
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+
+    /// Adds an endpoint. `template` uses `{name}` placeholders; the handler sees their
+    /// decoded values in [`FakeRequest::params`]. Requests reach it only with a live
+    /// token and after any injected fault.
+    pub fn route<F>(&self, method: Method, template: &str, handler: F)
+    where
+        F: Fn(&FakeRequest) -> ResponseTemplate + Send + Sync + 'static,
+    {
+        let handler: Handler = Arc::new(handler);
+        self.state
+            .routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Route::new(method, template, handler));
+    }
+
+    /// The next `times` API requests (under `/api/`) show `fault`, after any faults
+    /// injected before.
+    pub fn inject(&self, fault: Fault, times: usize) {
+        lock(&self.state.api_faults).extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// The next `times` token requests show `fault`.
+    pub fn inject_login(&self, fault: Fault, times: usize) {
+        lock(&self.state.login_faults).extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Faults injected but not yet shown.
+    pub fn pending_faults(&self) -> usize {
+        lock(&self.state.api_faults).len() + lock(&self.state.login_faults).len()
+    }
+
+    /// Every token issued so far is refused from now on (as when tokens expire or are
+    /// revoked); clients must fetch new ones.
+    pub fn expire_tokens(&self) {
+        self.state.tokens.expire_all();
+    }
+
+    /// Tokens issued so far.
+    pub fn tokens_issued(&self) -> u64 {
+        self.state.tokens.issued()
+    }
+
+    /// Every request received so far, token requests included, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.journal).clone()
+    }
+
+    /// The requests received with `method` on `path` (percent-encoded, no query).
+    pub fn requests_to(&self, method: Method, path: &str) -> Vec<RecordedRequest> {
+        lock(&self.state.journal)
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for FakeGenesys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeGenesys").field("uri", &self.uri()).finish_non_exhaustive()
+    }
+}
+
+/// A client for the org named by the `GENESYS_*` environment variables when
+/// `GENESYS_CLIENT_ID` is set; otherwise a started [`FakeGenesys`] and a client for it.
+/// Keep the fake alive as long as the client is used.
+pub async fn client_from_env_or_fake() -> Result<(Client, Option<FakeGenesys>), Error> {
+    if std::env::var_os(ENV_CLIENT_ID).is_some() {
+        return Ok((Client::from_env()?, None));
+    }
+    let fake = FakeGenesys::start().await;
+    let client = fake.client()?;
+    Ok((client, Some(fake)))
+}
+
+/// Answers every request the server receives.
+struct Dispatcher {
+    state: Arc<FakeState>,
+}
+
+impl Respond for Dispatcher {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let method = request.method.clone();
+        let path = request.url.path().to_owned();
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let authorization = header("authorization");
+        lock(&self.state.journal).push(RecordedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            query: request.url.query().map(str::to_owned),
+            auth_scheme: authorization
+                .as_deref()
+                .and_then(|a| a.split_whitespace().next())
+                .map(str::to_owned),
+            user_agent: header("user-agent"),
+            content_type: header("content-type"),
+            body: request.body.clone(),
+        });
+
+        let is_login = path == "/oauth/token";
+        let faults = if is_login {
+            &self.state.login_faults
+        } else if path.starts_with("/api/") {
+            &self.state.api_faults
+        } else {
+            return not_found(&method, &path);
+        };
+        let fault = lock(faults).pop_front();
+        let mut delay = None;
+        if let Some(fault) = fault {
+            match (fault.response(), fault) {
+                (Some(response), _) => return with_correlation_id(response),
+                (None, Fault::Delay(d)) => delay = Some(d),
+                (None, _) => {}
+            }
+        }
+
+        let response = if is_login {
+            self.state
+                .tokens
+                .issue(&method, authorization.as_deref(), header("content-type").as_deref(), &request.body)
+        } else if let Err(refused) = self.state.tokens.check(authorization.as_deref()) {
+            refused
+        } else {
+            self.route(method, &path, request)
+        };
+        let response = with_correlation_id(response);
+        match delay {
+            Some(d) => response.set_delay(d),
+            None => response,
+        }
+    }
+}
+
+impl Dispatcher {
+    fn route(&self, method: Method, path: &str, request: &Request) -> ResponseTemplate {
+        let routes = self.state.routes.read().unwrap_or_else(|p| p.into_inner());
+        let mut path_matched = false;
+        for route in routes.iter() {
+            let Some(params) = route.matches(path) else {
+                continue;
+            };
+            path_matched = true;
+            if route.method() != method {
+                continue;
+            }
+            let req = FakeRequest {
+                method,
+                path: path.to_owned(),
+                params,
+                query: request.url.query_pairs().into_owned().collect::<HashMap<_, _>>(),
+                body: request.body.clone(),
+            };
+            return route.handle(&req);
+        }
+        if path_matched {
+            genesys_error(405, "method.not.allowed", &format!("{method} is not allowed on {path}"))
+        } else {
+            not_found(&method, path)
+        }
+    }
+}
+
+fn not_found(method: &Method, path: &str) -> ResponseTemplate {
+    genesys_error(
+        404,
+        "not.found",
+        &format!("FakeGenesys has no endpoint {method} {path}; add one with FakeGenesys::route"),
+    )
+}
+
+fn with_correlation_id(response: ResponseTemplate) -> ResponseTemplate {
+    response.insert_header("ININ-Correlation-Id", uuid::Uuid::new_v4().to_string().as_str())
+}

@@ -1,0 +1,414 @@
+//! The one place HTTP is sent.
+//!
+//! Every call goes through [`HttpCore::send`]: rate limiting, the bearer token,
+//! per-attempt timeouts, retries with backoff (honouring `Retry-After`), one replay after
+//! a 401 with a fresh token, a capped body read, a tracing span and metrics. Domain
+//! modules describe requests ([`ApiRequest`]) and never retry or sleep themselves.
+
+pub(crate) mod path;
+mod rate_limit;
+pub(crate) mod request;
+mod response;
+mod retry;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{field, Instrument};
+use url::Url;
+
+use crate::auth::{AccessToken, Auth};
+use crate::clock::Clock;
+use crate::error::{AuthError, Error, TimeoutKind};
+use crate::observe::metrics::HttpMetrics;
+
+pub use rate_limit::RateLimit;
+pub(crate) use request::{ApiRequest, Body};
+pub use response::{Response, CORRELATION_ID_HEADER};
+pub use retry::RetryPolicy;
+use retry::RetryReason;
+
+/// The `User-Agent` every request carries.
+pub const USER_AGENT: &str = concat!("genesys-cloud-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Time and size limits of the transport. Set through [`ClientBuilder`](crate::ClientBuilder).
+#[derive(Debug, Clone)]
+pub(crate) struct TransportConfig {
+    /// One attempt: connecting, sending and reading the whole answer. Backoff waits do
+    /// not count against it.
+    pub(crate) attempt_timeout: Duration,
+    /// The whole call: every attempt and every wait between them.
+    pub(crate) deadline: Option<Duration>,
+    /// Answers with a larger body fail with [`Error::BodyTooLarge`].
+    pub(crate) max_response_body: usize,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Duration::from_secs(30),
+            deadline: Some(Duration::from_secs(180)),
+            max_response_body: 16 * 1024 * 1024,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// How an attempt proves who it is.
+pub(crate) enum Credentials<'a> {
+    /// A bearer token from an [`Auth`]; a 401 is answered by one refresh and replay.
+    Bearer(&'a dyn Auth),
+    /// HTTP Basic, used for the OAuth token request.
+    Basic {
+        username: &'a str,
+        password: &'a SecretString,
+    },
+}
+
+/// The HTTP machinery shared by the API transport and the token client.
+#[derive(Debug)]
+pub(crate) struct HttpCore {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: TransportConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) metrics: HttpMetrics,
+}
+
+/// What one attempt ended with, before the retry decision.
+enum Attempt {
+    Answered(Response),
+    Failed(AttemptFailure),
+}
+
+enum AttemptFailure {
+    Connect(reqwest::Error),
+    Lost(reqwest::Error),
+    Timeout,
+    TooLarge { correlation_id: Option<String> },
+}
+
+impl HttpCore {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        config: TransportConfig,
+        clock: Arc<dyn Clock>,
+        rate_limit: Option<RateLimit>,
+        metrics: HttpMetrics,
+    ) -> Self {
+        Self {
+            http,
+            config,
+            clock,
+            rate_limit,
+            metrics,
+        }
+    }
+
+    /// A reqwest client with the crate's defaults (pooled, rustls, our User-Agent).
+    pub(crate) fn default_http_client() -> Result<reqwest::Client, Error> {
+        reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+    }
+
+    /// Sends `req` to `base`, retrying as the policy allows, and returns the final
+    /// answer whatever its status (after retries for 429 and 5xx ran out, that answer
+    /// is the last one). Errors are the failures that left no answer to return.
+    pub(crate) async fn send(
+        &self,
+        base: &Url,
+        req: &ApiRequest,
+        credentials: Credentials<'_>,
+    ) -> Result<Response, Error> {
+        let span = tracing::debug_span!(
+            "genesys.request",
+            method = %req.method,
+            path = %req.template,
+            status = field::Empty,
+            attempt = field::Empty,
+            correlation_id = field::Empty,
+        );
+        let started = Instant::now();
+        let work = self.send_with_retries(base, req, &credentials);
+        let result = match self.config.deadline {
+            Some(limit) => match tokio::time::timeout(limit, work).instrument(span.clone()).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Timeout {
+                    endpoint: req.endpoint(),
+                    kind: TimeoutKind::Deadline,
+                    limit,
+                }),
+            },
+            None => work.instrument(span.clone()).await,
+        };
+        let succeeded = matches!(&result, Ok(r) if r.is_success());
+        self.metrics.record_call(succeeded, started.elapsed());
+        if let Err(err) = &result {
+            span.in_scope(|| tracing::debug!(error = %err, "request failed"));
+        }
+        result
+    }
+
+    async fn send_with_retries(
+        &self,
+        base: &Url,
+        req: &ApiRequest,
+        credentials: &Credentials<'_>,
+    ) -> Result<Response, Error> {
+        let url = join(base, req)?;
+        let policy = &self.config.retry;
+        let mut backoff = policy.backoff();
+        let first_attempt = self.clock.now();
+        let mut attempts: u32 = 0;
+        let mut replayed_after_401 = false;
+        let mut last_retry_after = None;
+        let span = tracing::Span::current();
+
+        loop {
+            attempts += 1;
+            span.record("attempt", attempts);
+            if let Some(limit) = &self.rate_limit {
+                limit.until_ready().await;
+            }
+            let token = match credentials {
+                Credentials::Bearer(auth) => Some(auth.token().await?),
+                Credentials::Basic { .. } => None,
+            };
+            self.metrics.attempts.inc();
+            let outcome = self.attempt(&url, req, credentials, token.as_ref()).await;
+
+            let (reason, hint, last) = match outcome {
+                Attempt::Answered(resp) => {
+                    span.record("status", resp.status);
+                    if let Some(id) = resp.correlation_id() {
+                        span.record("correlation_id", id);
+                    }
+                    match resp.status {
+                        401 => {
+                            let (Credentials::Bearer(auth), Some(token)) = (credentials, &token) else {
+                                return Ok(resp);
+                            };
+                            if replayed_after_401 || !auth.can_refresh() {
+                                return Err(AuthError::TokenRejected {
+                                    endpoint: req.endpoint(),
+                                    correlation_id: resp.correlation_id().map(str::to_owned),
+                                }
+                                .into());
+                            }
+                            tracing::debug!("401: refreshing the access token and replaying once");
+                            self.metrics.token_rejections.inc();
+                            auth.token_rejected(token).await;
+                            replayed_after_401 = true;
+                            attempts -= 1;
+                            continue;
+                        }
+                        429 => {
+                            self.metrics.rate_limited.inc();
+                            let hint = retry::retry_after(&resp.headers)
+                                .map(|wait| wait.min(policy.max_retry_after));
+                            last_retry_after = hint.or(last_retry_after);
+                            (RetryReason::RateLimited, hint, Ok(resp))
+                        }
+                        status @ (502..=504) if req.idempotent => {
+                            (RetryReason::ServerUnavailable(status), None, Ok(resp))
+                        }
+                        _ => return Ok(resp),
+                    }
+                }
+                Attempt::Failed(AttemptFailure::Connect(source)) => (
+                    RetryReason::Connect,
+                    None,
+                    Err(Error::Transport {
+                        endpoint: req.endpoint(),
+                        sent: false,
+                        source,
+                    }),
+                ),
+                Attempt::Failed(AttemptFailure::Lost(source)) => {
+                    let err = Error::Transport {
+                        endpoint: req.endpoint(),
+                        sent: true,
+                        source,
+                    };
+                    if !req.idempotent {
+                        return Err(err);
+                    }
+                    (RetryReason::ConnectionLost, None, Err(err))
+                }
+                Attempt::Failed(AttemptFailure::Timeout) => {
+                    let err = Error::Timeout {
+                        endpoint: req.endpoint(),
+                        kind: TimeoutKind::Attempt,
+                        limit: self.config.attempt_timeout,
+                    };
+                    if !req.idempotent {
+                        return Err(err);
+                    }
+                    (RetryReason::AttemptTimeout, None, Err(err))
+                }
+                Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
+                    return Err(Error::BodyTooLarge {
+                        endpoint: req.endpoint(),
+                        limit: self.config.max_response_body,
+                        correlation_id,
+                    });
+                }
+            };
+
+            let wait = match hint {
+                Some(wait) => Some(wait),
+                None => backoff.next(),
+            };
+            let within_budget = |wait: Duration| {
+                attempts < policy.max_attempts
+                    && self.clock.now().saturating_duration_since(first_attempt) + wait
+                        <= policy.max_retry_time
+            };
+            match wait {
+                Some(wait) if within_budget(wait) => {
+                    self.metrics.retries.inc();
+                    tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, %reason, "retrying");
+                    self.clock.sleep(wait).await;
+                }
+                _ => {
+                    return match (reason, last) {
+                        (RetryReason::RateLimited, Ok(resp)) => {
+                            tracing::warn!(attempts, "giving up: still rate limited");
+                            Err(Error::RateLimited {
+                                endpoint: req.endpoint(),
+                                attempts,
+                                retry_after: last_retry_after,
+                                correlation_id: resp.correlation_id().map(str::to_owned),
+                            })
+                        }
+                        (_, last) => last,
+                    };
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &Url,
+        req: &ApiRequest,
+        credentials: &Credentials<'_>,
+        token: Option<&AccessToken>,
+    ) -> Attempt {
+        let mut builder = self
+            .http
+            .request(req.method.clone(), url.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        builder = match (credentials, token) {
+            (Credentials::Basic { username, password }, _) => {
+                builder.basic_auth(username, Some(password.expose_secret()))
+            }
+            (Credentials::Bearer(_), Some(token)) => builder.bearer_auth(token.expose_secret()),
+            (Credentials::Bearer(_), None) => builder,
+        };
+        builder = match &req.body {
+            Some(Body::Json(bytes)) => builder
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(bytes.clone()),
+            Some(Body::Form(bytes)) => builder
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                )
+                .body(bytes.clone()),
+            None => builder,
+        };
+        let limit = self.config.max_response_body;
+        let exchange = async {
+            let mut resp = builder.send().await.map_err(classify)?;
+            let status = resp.status().as_u16();
+            let headers = std::mem::take(resp.headers_mut());
+            let correlation_id = || {
+                headers
+                    .get(CORRELATION_ID_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            if resp.content_length().is_some_and(|len| len > limit as u64) {
+                return Err(AttemptFailure::TooLarge {
+                    correlation_id: correlation_id(),
+                });
+            }
+            let mut body = bytes::BytesMut::new();
+            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+                if body.len() + chunk.len() > limit {
+                    return Err(AttemptFailure::TooLarge {
+                        correlation_id: correlation_id(),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Response {
+                endpoint: req.endpoint(),
+                status,
+                headers,
+                body: body.freeze(),
+            })
+        };
+        match tokio::time::timeout(self.config.attempt_timeout, exchange).await {
+            Ok(Ok(resp)) => Attempt::Answered(resp),
+            Ok(Err(failure)) => Attempt::Failed(failure),
+            Err(_) => Attempt::Failed(AttemptFailure::Timeout),
+        }
+    }
+}
+
+/// Connect failures never reached the server; anything later may have.
+fn classify(err: reqwest::Error) -> AttemptFailure {
+    if err.is_connect() {
+        AttemptFailure::Connect(err)
+    } else if err.is_timeout() {
+        AttemptFailure::Timeout
+    } else {
+        AttemptFailure::Lost(err)
+    }
+}
+
+/// `base` (which may carry a path prefix) + the request's path and query.
+fn join(base: &Url, req: &ApiRequest) -> Result<Url, Error> {
+    let raw = format!("{}{}", base.as_str().trim_end_matches('/'), req.path);
+    let mut url = Url::parse(&raw)
+        .map_err(|e| Error::Config(format!("cannot build a URL from {raw:?}: {e}")))?;
+    if !req.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&req.query);
+    }
+    Ok(url)
+}
+
+/// Sends Platform API requests with the client's [`Auth`]; non-2xx answers become errors.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    pub(crate) core: Arc<HttpCore>,
+    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) api_base: Url,
+}
+
+impl Transport {
+    /// Sends `req`; a non-2xx answer is returned as [`Error::Api`].
+    pub(crate) async fn send(&self, req: &ApiRequest) -> Result<Response, Error> {
+        self.core
+            .send(&self.api_base, req, Credentials::Bearer(self.auth.as_ref()))
+            .await?
+            .error_for_status()
+    }
+
+    /// Sends `req` and decodes the JSON answer.
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &ApiRequest,
+    ) -> Result<T, Error> {
+        self.send(req).await?.json()
+    }
+}
