@@ -85,7 +85,12 @@ impl Client {
     /// A request whose `{placeholders}` are filled, in order, with `args`, each
     /// percent-encoded as one path segment. The template (not the ids) names the
     /// endpoint in spans and metrics.
-    pub fn request_template(&self, method: Method, template: &str, args: &[&str]) -> RequestBuilder {
+    pub fn request_template(
+        &self,
+        method: Method,
+        template: &str,
+        args: &[&str],
+    ) -> RequestBuilder {
         RequestBuilder::new(
             self.clone(),
             method,
@@ -118,8 +123,10 @@ impl Client {
         &self.inner.transport
     }
 
-    /// Writes an audit record; a sink failure is logged and counted, never returned.
-    pub(crate) fn audit(&self, record: AuditRecord) {
+    /// Writes `record` to the client's audit sink. The crate's flows audit their own
+    /// actions; call this to put your own actions in the same trail. A sink failure is
+    /// logged and counted (`audit.write_failures`), never returned.
+    pub fn audit(&self, record: AuditRecord) {
         if let Err(err) = self.inner.audit.record(&record) {
             self.inner.metrics.counter("audit.write_failures").inc();
             tracing::warn!(error = %err, action = %record.action, "audit sink failed");
@@ -209,7 +216,11 @@ impl ClientBuilder {
     }
 
     /// Authenticate with the OAuth client credentials grant (see [`ClientCredentials`]).
-    pub fn credentials(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+    pub fn credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
         self.credentials = Some((client_id.into(), SecretString::from(client_secret.into())));
         self
     }
@@ -298,10 +309,14 @@ impl ClientBuilder {
             ))
         })?;
         if self.config.attempt_timeout.is_zero() {
-            return Err(Error::Config("attempt_timeout must be more than zero".into()));
+            return Err(Error::Config(
+                "attempt_timeout must be more than zero".into(),
+            ));
         }
         if self.config.max_response_body == 0 {
-            return Err(Error::Config("max_response_body must be more than zero".into()));
+            return Err(Error::Config(
+                "max_response_body must be more than zero".into(),
+            ));
         }
         let rate_limit = self.rate_limit.transpose()?;
         let metrics = Metrics::default();

@@ -227,7 +227,11 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: Genesys Cloud answered {}", self.endpoint, self.status)?;
+        write!(
+            f,
+            "{}: Genesys Cloud answered {}",
+            self.endpoint, self.status
+        )?;
         if let Some(code) = self.code() {
             write!(f, " {code}")?;
         }
@@ -384,7 +388,11 @@ mod tests {
     #[test]
     fn error_stays_small() {
         // Result<T, Error> is returned everywhere; keep it cheap to move.
-        assert!(std::mem::size_of::<Error>() <= 96, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 96,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]

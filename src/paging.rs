@@ -52,10 +52,14 @@ impl<T> Page<T> {
         };
         let number = self.page_number.unwrap_or(number);
         match (self.page_count, &self.cursor) {
-            (Some(count), _) if number < count => set(&mut next, "pageNumber", (number + 1).to_string()),
+            (Some(count), _) if number < count => {
+                set(&mut next, "pageNumber", (number + 1).to_string())
+            }
             (Some(_), _) => return None,
             (None, Some(cursor)) if !cursor.is_empty() => set(&mut next, "cursor", cursor.clone()),
-            (None, _) if self.next_uri.is_some() => set(&mut next, "pageNumber", (number + 1).to_string()),
+            (None, _) if self.next_uri.is_some() => {
+                set(&mut next, "pageNumber", (number + 1).to_string())
+            }
             (None, _) => return None,
         }
         Some(next)
@@ -63,7 +67,10 @@ impl<T> Page<T> {
 }
 
 /// Every page of the listing `first` starts, fetched as the stream is read.
-pub(crate) fn pages<T>(transport: Transport, first: ApiRequest) -> impl Stream<Item = Result<Page<T>, Error>> + Send
+pub(crate) fn pages<T>(
+    transport: Transport,
+    first: ApiRequest,
+) -> impl Stream<Item = Result<Page<T>, Error>> + Send
 where
     T: DeserializeOwned + Send + 'static,
 {
@@ -87,7 +94,10 @@ where
 }
 
 /// Every item of the listing `first` starts.
-pub(crate) fn items<T>(transport: Transport, first: ApiRequest) -> impl Stream<Item = Result<T, Error>> + Send
+pub(crate) fn items<T>(
+    transport: Transport,
+    first: ApiRequest,
+) -> impl Stream<Item = Result<T, Error>> + Send
 where
     T: DeserializeOwned + Send + 'static,
 {

@@ -126,7 +126,9 @@ impl FromStr for Region {
             .iter()
             .copied()
             .find(|r| r.name() == name || r.domain() == domain)
-            .ok_or_else(|| UnknownRegion { input: s.to_owned() })
+            .ok_or_else(|| UnknownRegion {
+                input: s.to_owned(),
+            })
     }
 }
 
@@ -243,7 +245,10 @@ mod tests {
             assert_eq!(r.name().parse::<Region>(), Ok(*r));
             assert_eq!(r.domain().parse::<Region>(), Ok(*r));
             assert_eq!(format!("api.{}", r.domain()).parse::<Region>(), Ok(*r));
-            assert_eq!(format!("https://login.{}/", r.domain()).parse::<Region>(), Ok(*r));
+            assert_eq!(
+                format!("https://login.{}/", r.domain()).parse::<Region>(),
+                Ok(*r)
+            );
         }
         assert_eq!("US_EAST_1".parse::<Region>(), Ok(Region::UsEast1));
         assert_eq!("mypurecloud.ie.".parse::<Region>(), Ok(Region::EuWest1));
@@ -261,8 +266,14 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(Region::UsWest2.api_base().as_str(), "https://api.usw2.pure.cloud/");
-        assert_eq!(Region::EuscDeEast1.login_base().as_str(), "https://login.edee1.eusc-pure.cloud/");
+        assert_eq!(
+            Region::UsWest2.api_base().as_str(),
+            "https://api.usw2.pure.cloud/"
+        );
+        assert_eq!(
+            Region::EuscDeEast1.login_base().as_str(),
+            "https://login.edee1.eusc-pure.cloud/"
+        );
     }
 
     #[test]

@@ -47,7 +47,12 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    pub(crate) fn new(client: Client, method: Method, template: String, args: Option<Vec<String>>) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        method: Method,
+        template: String,
+        args: Option<Vec<String>>,
+    ) -> Self {
         Self {
             client,
             method,
@@ -67,7 +72,11 @@ impl RequestBuilder {
 
     /// Sends `body` as JSON.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
-        self.body = Some(serde_json::to_vec(body).map(Bytes::from).map_err(|e| e.to_string()));
+        self.body = Some(
+            serde_json::to_vec(body)
+                .map(Bytes::from)
+                .map_err(|e| e.to_string()),
+        );
         self
     }
 
@@ -84,7 +93,10 @@ impl RequestBuilder {
             return Err(ValidationError::single(
                 "path",
                 "absolute_path",
-                format!("the path {:?} must start with `/`, e.g. /api/v2/users/me", self.template),
+                format!(
+                    "the path {:?} must start with `/`, e.g. /api/v2/users/me",
+                    self.template
+                ),
             )
             .into());
         }
@@ -99,7 +111,11 @@ impl RequestBuilder {
         req.query = self.query;
         if let Some(body) = self.body {
             let body = body.map_err(|e| {
-                ValidationError::single("body", "json", format!("the body cannot be serialized as JSON: {e}"))
+                ValidationError::single(
+                    "body",
+                    "json",
+                    format!("the body cannot be serialized as JSON: {e}"),
+                )
             })?;
             req.body = Some(Body::Json(body));
         }

@@ -53,7 +53,11 @@ impl ValidationError {
     }
 
     /// A validation error holding exactly one violation.
-    pub fn single(field: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+    pub fn single(
+        field: impl Into<String>,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             violations: vec![Violation::new(field, rule, message)],
         }
@@ -112,7 +116,12 @@ pub struct Violations {
 
 impl Violations {
     /// Records a violation.
-    pub fn push(&mut self, field: impl Into<String>, rule: &'static str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
         self.found.push(Violation::new(field, rule, message));
     }
 

@@ -120,7 +120,10 @@ impl AuditRecord {
     pub fn error(mut self, err: &Error) -> Self {
         self.error = Some(err.to_string());
         self.status = err.status().or(self.status);
-        self.correlation_id = err.correlation_id().map(str::to_owned).or(self.correlation_id);
+        self.correlation_id = err
+            .correlation_id()
+            .map(str::to_owned)
+            .or(self.correlation_id);
         self
     }
 }

@@ -104,7 +104,8 @@ const MAX_MICROS: u64 = 3_600_000_000;
 impl Default for Latency {
     fn default() -> Self {
         // ok: the bounds are constants that hdrhistogram accepts (low >= 1, high >= 2 * low, sigfig <= 5).
-        let histogram = Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds");
+        let histogram =
+            Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds");
         Self(Arc::new(Mutex::new(histogram)))
     }
 }
@@ -112,7 +113,9 @@ impl Default for Latency {
 impl Latency {
     /// Records one sample.
     pub fn record(&self, elapsed: Duration) {
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).clamp(1, MAX_MICROS);
+        let micros = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .clamp(1, MAX_MICROS);
         lock(&self.0).saturating_record(micros);
     }
 

@@ -10,6 +10,6 @@
 mod audit;
 pub(crate) mod metrics;
 
+pub(crate) use audit::DiscardAuditSink;
 pub use audit::{AuditOutcome, AuditRecord, AuditSink, JsonLinesAuditSink, MemoryAuditSink};
 pub use metrics::{Counter, Latency, LatencySummary, Metrics, MetricsSnapshot, RequestMetrics};
-pub(crate) use audit::DiscardAuditSink;

@@ -52,7 +52,11 @@ impl Fault {
             }
             Fault::Status(status) => genesys_error(
                 *status,
-                if *status == 503 { "service.unavailable" } else { "internal.server.error" },
+                if *status == 503 {
+                    "service.unavailable"
+                } else {
+                    "internal.server.error"
+                },
                 "The service is temporarily unavailable (injected fault).",
             ),
             Fault::Delay(_) => return None,
@@ -67,7 +71,9 @@ impl Fault {
             Fault::DropConnection => ResponseTemplate::new(200)
                 .insert_header("content-length", "4096")
                 .set_body_raw(r#"{"partial":"#, "application/json"),
-            Fault::Unauthorized => genesys_error(401, "bad.credentials", "Invalid login credentials."),
+            Fault::Unauthorized => {
+                genesys_error(401, "bad.credentials", "Invalid login credentials.")
+            }
         })
     }
 }

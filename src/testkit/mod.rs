@@ -200,7 +200,10 @@ impl FakeGenesys {
     pub fn client_builder(&self) -> ClientBuilder {
         Client::builder()
             .base_urls(&self.uri(), &self.uri())
-            .credentials(self.state.tokens.client_id(), self.state.tokens.client_secret())
+            .credentials(
+                self.state.tokens.client_id(),
+                self.state.tokens.client_secret(),
+            )
     }
 
     /// A client pointed at this fake with default settings.
@@ -273,7 +276,9 @@ impl FakeGenesys {
 
 impl std::fmt::Debug for FakeGenesys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeGenesys").field("uri", &self.uri()).finish_non_exhaustive()
+        f.debug_struct("FakeGenesys")
+            .field("uri", &self.uri())
+            .finish_non_exhaustive()
     }
 }
 
@@ -338,10 +343,13 @@ impl Respond for Dispatcher {
         }
 
         let response = if is_login {
-            self.state
-                .tokens
-                .issue(&method, authorization.as_deref(), header("content-type").as_deref(), &request.body)
-        } else if let Err(refused) = self.state.tokens.check(authorization.as_deref()) {
+            self.state.tokens.issue(
+                &method,
+                authorization.as_deref(),
+                header("content-type").as_deref(),
+                &request.body,
+            )
+        } else if let Some(refused) = self.state.tokens.refusal(authorization.as_deref()) {
             refused
         } else {
             self.route(method, &path, request)
@@ -370,13 +378,21 @@ impl Dispatcher {
                 method,
                 path: path.to_owned(),
                 params,
-                query: request.url.query_pairs().into_owned().collect::<HashMap<_, _>>(),
+                query: request
+                    .url
+                    .query_pairs()
+                    .into_owned()
+                    .collect::<HashMap<_, _>>(),
                 body: request.body.clone(),
             };
             return route.handle(&req);
         }
         if path_matched {
-            genesys_error(405, "method.not.allowed", &format!("{method} is not allowed on {path}"))
+            genesys_error(
+                405,
+                "method.not.allowed",
+                &format!("{method} is not allowed on {path}"),
+            )
         } else {
             not_found(&method, path)
         }
@@ -392,5 +408,8 @@ fn not_found(method: &Method, path: &str) -> ResponseTemplate {
 }
 
 fn with_correlation_id(response: ResponseTemplate) -> ResponseTemplate {
-    response.insert_header("ININ-Correlation-Id", uuid::Uuid::new_v4().to_string().as_str())
+    response.insert_header(
+        "ININ-Correlation-Id",
+        uuid::Uuid::new_v4().to_string().as_str(),
+    )
 }

@@ -68,22 +68,38 @@ impl Tokens {
         }
         let credentials = authorization
             .and_then(|a| a.strip_prefix("Basic "))
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
             .and_then(|raw| String::from_utf8(raw).ok());
         let Some((id, secret)) = credentials.as_deref().and_then(|c| c.split_once(':')) else {
-            return oauth_error(401, "invalid_client", "client credentials must be sent with HTTP Basic authentication");
+            return oauth_error(
+                401,
+                "invalid_client",
+                "client credentials must be sent with HTTP Basic authentication",
+            );
         };
         if id != self.client_id || secret != self.client_secret {
             return oauth_error(401, "invalid_client", "client authentication failed");
         }
         if !content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
-            return oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
+            return oauth_error(
+                400,
+                "invalid_request",
+                "the body must be application/x-www-form-urlencoded",
+            );
         }
         let grant = url::form_urlencoded::parse(body)
             .find(|(k, _)| k == "grant_type")
             .map(|(_, v)| v.into_owned());
         if grant.as_deref() != Some("client_credentials") {
-            return oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials");
+            return oauth_error(
+                400,
+                "unsupported_grant_type",
+                "grant_type must be client_credentials",
+            );
         }
         let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let token = format!("fake-token-{n}-{}", uuid::Uuid::new_v4().simple());
@@ -98,13 +114,19 @@ impl Tokens {
         }))
     }
 
-    /// Admits a request carrying a live bearer token; otherwise the platform's 401.
-    pub(crate) fn check(&self, authorization: Option<&str>) -> Result<(), ResponseTemplate> {
-        let token = authorization.and_then(|a| a.strip_prefix("Bearer ")).map(str::trim);
+    /// The platform's 401, unless the request carries a live bearer token.
+    pub(crate) fn refusal(&self, authorization: Option<&str>) -> Option<ResponseTemplate> {
+        let token = authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(str::trim);
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         match token.and_then(|t| live.get(t)) {
-            Some(expires) if Instant::now() < *expires => Ok(()),
-            _ => Err(genesys_error(401, "bad.credentials", "Invalid login credentials.")),
+            Some(expires) if Instant::now() < *expires => None,
+            _ => Some(genesys_error(
+                401,
+                "bad.credentials",
+                "Invalid login credentials.",
+            )),
         }
     }
 }

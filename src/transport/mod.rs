@@ -138,7 +138,10 @@ impl HttpCore {
         let started = Instant::now();
         let work = self.send_with_retries(base, req, &credentials);
         let result = match self.config.deadline {
-            Some(limit) => match tokio::time::timeout(limit, work).instrument(span.clone()).await {
+            Some(limit) => match tokio::time::timeout(limit, work)
+                .instrument(span.clone())
+                .await
+            {
                 Ok(result) => result,
                 Err(_) => Err(Error::Timeout {
                     endpoint: req.endpoint(),
@@ -174,7 +177,8 @@ impl HttpCore {
         loop {
             attempts += 1;
             span.record("attempt", attempts);
-            if let Some(limit) = &self.rate_limit {
+            // The quota is the org's API limit; token requests are limited separately.
+            if let (Some(limit), Credentials::Bearer(_)) = (&self.rate_limit, credentials) {
                 limit.until_ready().await;
             }
             let token = match credentials {
@@ -192,7 +196,8 @@ impl HttpCore {
                     }
                     match resp.status {
                         401 => {
-                            let (Credentials::Bearer(auth), Some(token)) = (credentials, &token) else {
+                            let (Credentials::Bearer(auth), Some(token)) = (credentials, &token)
+                            else {
                                 return Ok(resp);
                             };
                             if replayed_after_401 || !auth.can_refresh() {

@@ -6,7 +6,11 @@ use crate::validation::{ValidationError, Violations};
 
 /// Everything but RFC 3986 unreserved characters is encoded, so an argument can never
 /// add a segment (`/`), a query (`?`) or a fragment (`#`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Fills the `{name}` placeholders of `template`, in order, with `args`, each
 /// percent-encoded as one path segment.
@@ -15,7 +19,8 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 /// two as "this" and "parent" segments even when encoded), as is a count of arguments
 /// that does not match the template.
 pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
-    let mut out = String::with_capacity(template.len() + args.iter().map(|a| a.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(template.len() + args.iter().map(|a| a.len()).sum::<usize>());
     let mut violations = Violations::default();
     let mut rest = template;
     let mut args = args.iter();
@@ -37,13 +42,21 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
                 }
                 out.extend(utf8_percent_encode(arg, SEGMENT));
             }
-            None => violations.push(name, "path_segment", format!("path parameter `{name}` is missing")),
+            None => violations.push(
+                name,
+                "path_segment",
+                format!("path parameter `{name}` is missing"),
+            ),
         }
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
     if args.next().is_some() {
-        violations.push("path", "path_segment", format!("more arguments than placeholders in {template}"));
+        violations.push(
+            "path",
+            "path_segment",
+            format!("more arguments than placeholders in {template}"),
+        );
     }
     violations.finish().map(|()| out)
 }
@@ -54,7 +67,10 @@ mod tests {
 
     #[test]
     fn encodes_each_argument_as_one_segment() {
-        assert_eq!(fill("/a/{x}/b/{y}", &["1 2", "c/d?e#f"]).unwrap(), "/a/1%202/b/c%2Fd%3Fe%23f");
+        assert_eq!(
+            fill("/a/{x}/b/{y}", &["1 2", "c/d?e#f"]).unwrap(),
+            "/a/1%202/b/c%2Fd%3Fe%23f"
+        );
     }
 
     #[test]
@@ -67,7 +83,9 @@ mod tests {
 
     #[test]
     fn argument_count_must_match() {
-        assert!(fill("/a/{x}/{y}", &["1"]).unwrap_err().has("y", "path_segment"));
+        assert!(fill("/a/{x}/{y}", &["1"])
+            .unwrap_err()
+            .has("y", "path_segment"));
         assert!(fill("/a/{x}", &["1", "2"]).is_err());
     }
 }

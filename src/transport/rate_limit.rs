@@ -18,7 +18,9 @@ impl RateLimit {
     /// At most `requests` per minute, spread evenly (bursts of up to `requests`).
     pub fn per_minute(requests: NonZeroU32) -> Self {
         Self {
-            limiter: Arc::new(DefaultDirectRateLimiter::direct(Quota::per_minute(requests))),
+            limiter: Arc::new(DefaultDirectRateLimiter::direct(Quota::per_minute(
+                requests,
+            ))),
         }
     }
 

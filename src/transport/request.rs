@@ -5,9 +5,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use reqwest::Method;
-use serde::Serialize;
 
-use crate::error::Error;
 use crate::validation::ValidationError;
 
 /// The body of a request, serialized once so that retries resend the same bytes.
@@ -58,19 +56,6 @@ impl ApiRequest {
         let mut req = Self::new(method, template);
         req.path = path;
         Ok(req)
-    }
-
-    pub(crate) fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
-        self.query.push((key.into(), value.to_string()));
-        self
-    }
-
-    pub(crate) fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self, Error> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            ValidationError::single("body", "json", format!("the request body cannot be serialized as JSON: {e}"))
-        })?;
-        self.body = Some(Body::Json(Bytes::from(bytes)));
-        Ok(self)
     }
 
     pub(crate) fn form(mut self, encoded: &'static str) -> Self {

@@ -97,8 +97,15 @@ impl RetryPolicy {
             .with_max_delay(self.max_backoff)
             .with_factor(2.0)
             .with_max_times(self.max_attempts.saturating_sub(1) as usize);
-        let builder = if self.jitter { builder.with_jitter() } else { builder };
-        builder.build()
+        let builder = if self.jitter {
+            builder.with_jitter()
+        } else {
+            builder
+        };
+        // backon computes in f32 seconds; whole microseconds read better in logs.
+        builder
+            .build()
+            .map(|wait| Duration::from_micros(wait.as_micros().min(u64::MAX as u128) as u64))
     }
 }
 
@@ -106,7 +113,8 @@ impl RetryPolicy {
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = raw.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(86_400.0)));
     }
     let at = jiff::fmt::rfc2822::parse(raw).ok()?.timestamp();
     let wait = at.duration_since(jiff::Timestamp::now());
@@ -149,7 +157,10 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         assert_eq!(retry_after(&headers("3")), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(&headers("0.5")), Some(Duration::from_millis(500)));
+        assert_eq!(
+            retry_after(&headers("0.5")),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(retry_after(&headers("-1")), None);
         assert_eq!(retry_after(&headers("soon")), None);
         assert_eq!(
@@ -161,7 +172,10 @@ mod tests {
             .timestamp_to_rfc9110_string(&later)
             .unwrap();
         let wait = retry_after(&headers(&date)).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
     }
 
     #[test]
@@ -174,7 +188,9 @@ mod tests {
         let waits: Vec<_> = policy.backoff().collect();
         assert_eq!(
             waits,
-            [100, 200, 400, 500, 500].map(Duration::from_millis).to_vec()
+            [100, 200, 400, 500, 500]
+                .map(Duration::from_millis)
+                .to_vec()
         );
     }
 }

@@ -1,0 +1,282 @@
+//! Token handling against the fake: caching, early refresh, single flight, refusals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use genesys_cloud::auth::{Auth, ClientCredentials, StaticToken};
+use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, FAKE_CLIENT_SECRET};
+use genesys_cloud::{AuthError, Client, Error, Method};
+
+const ORG: &str = "/api/v2/organizations/me";
+
+async fn get_org(client: &Client) -> Result<serde_json::Value, Error> {
+    client.request(Method::GET, ORG).send().await
+}
+
+#[tokio::test]
+async fn token_is_cached_across_calls_and_clones() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    get_org(&client).await.unwrap();
+    get_org(&client.clone()).await.unwrap();
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 1);
+    assert_eq!(fake.requests_to(Method::POST, "/oauth/token").len(), 1);
+    assert_eq!(client.metrics_snapshot().requests.token_requests, 1);
+}
+
+#[tokio::test]
+async fn token_is_refreshed_the_margin_before_it_expires() {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(300))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .token_refresh_margin(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap();
+    clock.advance(Duration::from_secs(239));
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 1, "still outside the refresh margin");
+    clock.advance(Duration::from_secs(2));
+    get_org(&client).await.unwrap();
+    assert_eq!(
+        fake.tokens_issued(),
+        2,
+        "inside the margin: refreshed before expiry"
+    );
+}
+
+#[tokio::test]
+async fn margin_longer_than_half_the_lifetime_is_clamped() {
+    // expires_in 60 s with the default 60 s margin would refresh on every call.
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    get_org(&client).await.unwrap();
+    clock.advance(Duration::from_secs(29));
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 1);
+    clock.advance(Duration::from_secs(2));
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_first_calls_make_one_token_request() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_org(&client).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(fake.tokens_issued(), 1);
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_token_calls_share_one_refresh() {
+    let fake = FakeGenesys::start().await;
+    // Slow login, so every caller arrives while the first refresh is in flight.
+    fake.inject_login(Fault::Delay(Duration::from_millis(200)), 1);
+    let auth = Arc::new(
+        ClientCredentials::new(
+            "fake-client-id",
+            FAKE_CLIENT_SECRET,
+            fake.uri().parse().unwrap(),
+        )
+        .unwrap(),
+    );
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.token().await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for call in calls {
+        tokens.push(call.await.unwrap().unwrap());
+    }
+    assert_eq!(fake.tokens_issued(), 1);
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test]
+async fn wrong_secret_is_a_typed_auth_error_without_the_secret() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .credentials("fake-client-id", "wrong-secret-value")
+        .build()
+        .unwrap();
+    let err = get_org(&client).await.unwrap_err();
+    match &err {
+        Error::Auth(AuthError::CredentialsRejected { status, error, .. }) => {
+            assert_eq!(*status, 401);
+            assert_eq!(error, "invalid_client");
+        }
+        other => panic!("expected CredentialsRejected, got {other:?}"),
+    }
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("invalid_client"), "{shown}");
+    assert!(!shown.contains("wrong-secret-value"), "{shown}");
+    assert!(!err.is_retryable());
+    assert_eq!(
+        fake.requests_to(Method::GET, ORG).len(),
+        0,
+        "no API call without a token"
+    );
+}
+
+#[tokio::test]
+async fn unknown_client_id_is_refused_too() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .credentials("someone-else", FAKE_CLIENT_SECRET)
+        .build()
+        .unwrap();
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Auth(AuthError::CredentialsRejected { status: 401, .. })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn login_503_is_retried() {
+    let fake = FakeGenesys::start().await;
+    fake.inject_login(Fault::Status(503), 2);
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.requests_to(Method::POST, "/oauth/token").len(), 3);
+    assert_eq!(clock.sleeps().len(), 2);
+}
+
+#[tokio::test]
+async fn failed_early_refresh_keeps_the_still_valid_token() {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(300))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(genesys_cloud::RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap();
+    clock.advance(Duration::from_secs(250)); // inside the margin, before expiry
+    fake.inject_login(Fault::Status(503), 1);
+    get_org(&client)
+        .await
+        .expect("the current token is still valid");
+    assert_eq!(fake.tokens_issued(), 1);
+}
+
+#[tokio::test]
+async fn expired_token_is_refreshed_and_the_request_replayed_once() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    get_org(&client).await.unwrap();
+    fake.expire_tokens();
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 2);
+    assert_eq!(
+        fake.requests_to(Method::GET, ORG).len(),
+        3,
+        "first call, refused call, replay"
+    );
+    let m = client.metrics_snapshot();
+    assert_eq!(m.counter("http.token_rejections"), 1);
+    assert_eq!(m.requests.retries, 0, "a 401 replay is not a retry");
+}
+
+#[tokio::test]
+async fn a_second_401_is_an_auth_error() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    fake.inject(Fault::Unauthorized, 2);
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(AuthError::TokenRejected { .. })),
+        "{err:?}"
+    );
+    assert!(err.correlation_id().is_some());
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 2);
+    assert_eq!(fake.tokens_issued(), 2);
+}
+
+#[tokio::test]
+async fn static_token_is_not_replayed_on_401() {
+    let fake = FakeGenesys::start().await;
+    let client = Client::builder()
+        .base_urls(&fake.uri(), &fake.uri())
+        .auth(StaticToken::new("not-a-live-token"))
+        .build()
+        .unwrap();
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(AuthError::TokenRejected { .. })),
+        "{err:?}"
+    );
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 1);
+    assert!(!format!("{err} {err:?} {client:?}").contains("not-a-live-token"));
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_secret_or_token() {
+    let fake = FakeGenesys::start().await;
+    let builder = fake.client_builder();
+    let builder_debug = format!("{builder:?}");
+    let client = builder.build().unwrap();
+    get_org(&client).await.unwrap();
+    let token = client.auth().token().await.unwrap();
+    let shown = format!("{builder_debug} {client:?} {:?} {token:?}", client.auth());
+    assert!(!shown.contains(FAKE_CLIENT_SECRET), "{shown}");
+    assert!(!shown.contains(token.expose_secret()), "{shown}");
+    assert!(
+        shown.contains("fake-client-id"),
+        "the client id is not a secret: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn missing_configuration_is_reported_before_any_request() {
+    let err = Client::builder().credentials("a", "b").build().unwrap_err();
+    assert!(err.to_string().contains("region"), "{err}");
+    let err = Client::builder()
+        .region(genesys_cloud::Region::UsEast1)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("credentials"), "{err}");
+    let err = Client::builder()
+        .region(genesys_cloud::Region::UsEast1)
+        .credentials("id", "")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("secret"), "{err}");
+    let err = Client::builder()
+        .base_urls("not a url", "http://127.0.0.1:1")
+        .credentials("id", "s")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}

@@ -1,0 +1,583 @@
+//! Retries, limits, timeouts and observability of the shared transport, against the fake.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use genesys_cloud::testkit::{json_response, FakeGenesys, Fault, ManualClock, FAKE_CLIENT_SECRET};
+use genesys_cloud::{Client, Error, Method, RetryPolicy};
+use serde_json::json;
+
+const ORG: &str = "/api/v2/organizations/me";
+const THINGS: &str = "/api/v2/things";
+
+async fn fake_with_things() -> FakeGenesys {
+    let fake = FakeGenesys::start().await;
+    fake.route(Method::POST, THINGS, |req| {
+        json_response(
+            201,
+            &json!({"id": "t-1", "echo": req.json::<serde_json::Value>().unwrap()}),
+        )
+    });
+    fake
+}
+
+fn client_with_clock(fake: &FakeGenesys) -> (Client, ManualClock) {
+    let clock = ManualClock::new();
+    (
+        fake.client_builder().clock(clock.clone()).build().unwrap(),
+        clock,
+    )
+}
+
+async fn get_org(client: &Client) -> Result<serde_json::Value, Error> {
+    client.request(Method::GET, ORG).send().await
+}
+
+async fn post_thing(client: &Client, idempotent: bool) -> Result<serde_json::Value, Error> {
+    client
+        .request(Method::POST, THINGS)
+        .json(&json!({"name": "x"}))
+        .idempotent(idempotent)
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn rate_limited_then_success_honours_retry_after() {
+    let fake = FakeGenesys::start().await;
+    let (client, clock) = client_with_clock(&fake);
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+        },
+        1,
+    );
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(5)),
+        },
+        1,
+    );
+    let org = get_org(&client).await.unwrap();
+    assert_eq!(org["name"], "Fake Genesys Org");
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(3), Duration::from_secs(5)]
+    );
+    let m = client.metrics_snapshot().requests;
+    // Two successful calls: the token request and the API call.
+    assert_eq!(
+        (m.rate_limited, m.retries, m.successes, m.failures),
+        (2, 2, 2, 0)
+    );
+}
+
+#[tokio::test]
+async fn post_is_retried_on_429() {
+    let fake = fake_with_things().await;
+    let (client, _clock) = client_with_clock(&fake);
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(1)),
+        },
+        1,
+    );
+    post_thing(&client, false).await.unwrap();
+    assert_eq!(fake.requests_to(Method::POST, THINGS).len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_is_capped() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy::default().max_retry_after(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(3600)),
+        },
+        1,
+    );
+    get_org(&client).await.unwrap();
+    assert_eq!(clock.sleeps(), [Duration::from_secs(10)]);
+}
+
+#[tokio::test]
+async fn without_retry_after_429_backs_off_exponentially() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let policy = RetryPolicy::default()
+        .jitter(false)
+        .initial_backoff(Duration::from_millis(100));
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(policy)
+        .build()
+        .unwrap();
+    fake.inject(Fault::RateLimited { retry_after: None }, 3);
+    get_org(&client).await.unwrap();
+    assert_eq!(clock.sleeps(), [100, 200, 400].map(Duration::from_millis));
+}
+
+#[tokio::test]
+async fn service_unavailable_twice_then_success() {
+    let fake = FakeGenesys::start().await;
+    let (client, clock) = client_with_clock(&fake);
+    fake.inject(Fault::Status(503), 2);
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 3);
+    assert_eq!(clock.sleeps().len(), 2);
+    assert_eq!(client.metrics_snapshot().requests.retries, 2);
+}
+
+#[tokio::test]
+async fn exhausted_retries_give_rate_limited_with_the_last_retry_after() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy::default().max_attempts(3))
+        .build()
+        .unwrap();
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        },
+        2,
+    );
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        },
+        5,
+    );
+    let err = get_org(&client).await.unwrap_err();
+    match &err {
+        Error::RateLimited {
+            attempts,
+            retry_after,
+            correlation_id,
+            endpoint,
+        } => {
+            assert_eq!(*attempts, 3);
+            assert_eq!(*retry_after, Some(Duration::from_secs(7)));
+            assert!(correlation_id.is_some());
+            assert_eq!(endpoint, "GET /api/v2/organizations/me");
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(err.is_retryable());
+    assert_eq!(err.status(), Some(429));
+    assert!(err.to_string().contains("7s"), "{err}");
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 3);
+    assert_eq!(client.metrics_snapshot().requests.failures, 1);
+}
+
+#[tokio::test]
+async fn retry_time_budget_stops_retries() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(10)
+                .max_retry_time(Duration::from_secs(10)),
+        )
+        .build()
+        .unwrap();
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(4)),
+        },
+        10,
+    );
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert_eq!(clock.total_slept(), Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn post_is_not_retried_on_503_unless_marked_idempotent() {
+    let fake = fake_with_things().await;
+    let (client, _clock) = client_with_clock(&fake);
+    fake.inject(Fault::Status(503), 1);
+    let err = post_thing(&client, false).await.unwrap_err();
+    let api = err.as_api().expect("an API error");
+    assert_eq!(api.status, 503);
+    assert_eq!(api.code(), Some("service.unavailable"));
+    assert!(api.correlation_id.is_some());
+    assert_eq!(fake.requests_to(Method::POST, THINGS).len(), 1);
+
+    fake.inject(Fault::Status(503), 1);
+    let created = post_thing(&client, true).await.unwrap();
+    assert_eq!(created["echo"]["name"], "x");
+    assert_eq!(fake.requests_to(Method::POST, THINGS).len(), 3);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let fake = FakeGenesys::start().await;
+    let (client, clock) = client_with_clock(&fake);
+    let err = client
+        .request(Method::GET, "/api/v2/nowhere")
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(!err.is_retryable());
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_decode_error_naming_the_endpoint() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    fake.inject(Fault::MalformedBody, 1);
+    let err = get_org(&client).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("GET /api/v2/organizations/me"),
+        "{err}"
+    );
+    assert!(err.correlation_id().is_some());
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .max_response_body(1024)
+        .build()
+        .unwrap();
+    fake.inject(Fault::OversizedBody(10_000), 1);
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit: 1024, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("1024"), "{err}");
+    // The same client still works for normal answers.
+    get_org(&client).await.unwrap();
+}
+
+#[tokio::test]
+async fn per_attempt_timeout_retries_get_but_not_post() {
+    let fake = fake_with_things().await;
+    let client = fake
+        .client_builder()
+        .clock(ManualClock::new())
+        .attempt_timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap(); // token fetched before the faults
+    fake.inject(Fault::Delay(Duration::from_millis(600)), 1);
+    get_org(&client)
+        .await
+        .expect("GET retried after its attempt timed out");
+
+    fake.inject(Fault::Delay(Duration::from_millis(600)), 1);
+    let started = Instant::now();
+    let err = post_thing(&client, false).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: genesys_cloud::error::TimeoutKind::Attempt,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.may_have_been_sent());
+    assert_eq!(fake.requests_to(Method::POST, THINGS).len(), 1);
+}
+
+#[tokio::test]
+async fn overall_deadline_bounds_the_whole_call() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .attempt_timeout(Duration::from_millis(200))
+        .deadline(Duration::from_millis(500))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(50)
+                .initial_backoff(Duration::from_millis(10)),
+        )
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap();
+    fake.inject(Fault::Delay(Duration::from_secs(2)), 50);
+    let started = Instant::now();
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: genesys_cloud::error::TimeoutKind::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn dropped_connection_is_retried_for_get_only() {
+    let fake = fake_with_things().await;
+    let (client, _clock) = client_with_clock(&fake);
+    get_org(&client).await.unwrap();
+    fake.inject(Fault::DropConnection, 1);
+    get_org(&client)
+        .await
+        .expect("GET replayed after the connection dropped");
+
+    fake.inject(Fault::DropConnection, 1);
+    let err = post_thing(&client, false).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { sent: true, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fake.requests_to(Method::POST, THINGS).len(), 1);
+}
+
+#[tokio::test]
+async fn connect_failure_is_retried_and_reported_as_never_sent() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let clock = ManualClock::new();
+    let client = Client::builder()
+        .base_urls(&base, &base)
+        .auth(genesys_cloud::auth::StaticToken::new("t"))
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy::default().max_attempts(3))
+        .build()
+        .unwrap();
+    let err = client
+        .request(Method::POST, THINGS)
+        .json(&json!({}))
+        .send::<()>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { sent: false, .. }),
+        "{err:?}"
+    );
+    assert!(!err.may_have_been_sent());
+    assert_eq!(clock.sleeps().len(), 2, "retried: nothing had been sent");
+    assert_eq!(client.metrics_snapshot().requests.attempts, 3);
+}
+
+#[tokio::test]
+async fn requests_carry_the_sdk_user_agent_and_json_content_type() {
+    let fake = fake_with_things().await;
+    let client = fake.client().unwrap();
+    post_thing(&client, false).await.unwrap();
+    let sent = fake.requests_to(Method::POST, THINGS);
+    assert_eq!(
+        sent[0].user_agent.as_deref(),
+        Some(concat!("genesys-cloud-rust/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(sent[0].content_type.as_deref(), Some("application/json"));
+    assert_eq!(sent[0].auth_scheme.as_deref(), Some("Bearer"));
+    assert_eq!(sent[0].json(), json!({"name": "x"}));
+    let login = fake.requests_to(Method::POST, "/oauth/token");
+    assert_eq!(login[0].auth_scheme.as_deref(), Some("Basic"));
+    assert_eq!(login[0].body, b"grant_type=client_credentials");
+}
+
+#[tokio::test]
+async fn path_ids_are_encoded_and_dot_segments_refused() {
+    let fake = FakeGenesys::start().await;
+    fake.route(Method::GET, "/api/v2/things/{id}", |req| {
+        json_response(200, &json!({"id": req.param("id")}))
+    });
+    let client = fake.client().unwrap();
+    let thing: serde_json::Value = client
+        .request_template(Method::GET, "/api/v2/things/{id}", &["a/b?c"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thing["id"], "a/b?c");
+    assert_eq!(
+        fake.requests_to(Method::GET, "/api/v2/things/a%2Fb%3Fc")
+            .len(),
+        1
+    );
+
+    let before = fake.requests().len();
+    let err = client
+        .request_template(Method::GET, "/api/v2/things/{id}", &[".."])
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    let validation = err.as_validation().expect("a validation error");
+    assert!(validation.has("id", "path_segment"), "{validation}");
+    assert_eq!(fake.requests().len(), before, "nothing was sent");
+}
+
+#[tokio::test]
+async fn paginate_follows_every_page() {
+    let fake = FakeGenesys::start().await;
+    fake.route(Method::GET, "/api/v2/widgets", |req| {
+        let page: u32 = req.query.get("pageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let entities: Vec<_> = (0..2).map(|i| json!({"id": format!("w{}", (page - 1) * 2 + i)})).collect();
+        json_response(200, &json!({"entities": entities, "pageNumber": page, "pageSize": 2, "pageCount": 3, "total": 6}))
+    });
+    let client = fake.client().unwrap();
+    let all: Vec<serde_json::Value> = client
+        .request(Method::GET, "/api/v2/widgets")
+        .query("pageSize", 2)
+        .paginate()
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<_> = all
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["w0", "w1", "w2", "w3", "w4", "w5"]);
+    assert_eq!(fake.requests_to(Method::GET, "/api/v2/widgets").len(), 3);
+}
+
+#[tokio::test]
+async fn rate_limit_holds_requests_back() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .requests_per_minute(1)
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap(); // the first call uses the quota of 1
+    let second = tokio::time::timeout(Duration::from_millis(300), get_org(&client)).await;
+    assert!(second.is_err(), "the second call must wait for the quota");
+    let err = fake
+        .client_builder()
+        .requests_per_minute(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)));
+}
+
+#[tokio::test]
+async fn metrics_snapshot_counts_and_times_calls() {
+    let fake = FakeGenesys::start().await;
+    let (client, _clock) = client_with_clock(&fake);
+    for _ in 0..4 {
+        get_org(&client).await.unwrap();
+    }
+    fake.inject(Fault::Status(500), 1);
+    get_org(&client).await.unwrap_err();
+    let m = client.metrics_snapshot();
+    // 5 API calls + 1 token request.
+    assert_eq!(m.requests.calls, 6);
+    assert_eq!(m.requests.failures, 1);
+    assert_eq!(m.requests.success_rate, Some(5.0 / 6.0));
+    assert_eq!(m.requests.latency.count, 6);
+    assert!(m.requests.latency.p99_ms >= m.requests.latency.p50_ms);
+    let shown = m.to_string();
+    assert!(shown.contains("success rate 83.3%"), "{shown}");
+}
+
+/// A tracing writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn traces_and_errors_never_contain_secret_or_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = fake_with_things().await;
+    let (client, _clock) = client_with_clock(&fake);
+    let mut errors = Vec::new();
+    get_org(&client).await.unwrap();
+    let first_token = client.auth().token().await.unwrap();
+    fake.expire_tokens(); // 401, refresh, replay
+    get_org(&client).await.unwrap();
+    let second_token = client.auth().token().await.unwrap();
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(1)),
+        },
+        10,
+    );
+    errors.push(get_org(&client).await.unwrap_err());
+    fake.inject(Fault::Status(503), 1);
+    errors.push(post_thing(&client, false).await.unwrap_err());
+    fake.inject(Fault::Unauthorized, 2);
+    errors.push(get_org(&client).await.unwrap_err());
+    fake.inject(Fault::MalformedBody, 1);
+    errors.push(get_org(&client).await.unwrap_err());
+    let bad = fake
+        .client_builder()
+        .credentials("fake-client-id", "another-secret")
+        .build()
+        .unwrap();
+    errors.push(get_org(&bad).await.unwrap_err());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("genesys.request"),
+        "spans were captured: {logs}"
+    );
+    assert!(logs.contains("retrying"), "retries were logged");
+    let shown: String = errors.iter().map(|e| format!("{e}\n{e:?}\n")).collect();
+    for secret in [
+        FAKE_CLIENT_SECRET,
+        "another-secret",
+        first_token.expose_secret(),
+        second_token.expose_secret(),
+    ] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+        assert!(
+            !shown.contains(secret),
+            "a secret leaked into an error: {shown}"
+        );
+    }
+}
