@@ -222,7 +222,7 @@ impl fmt::Display for MetricsSnapshot {
             )?;
         }
         for (name, value) in &self.counters {
-            if !name.starts_with("http.") {
+            if !name.starts_with("http.") && name != names::TOKEN_REQUESTS {
                 write!(f, "\n{name}: {value}")?;
             }
         }

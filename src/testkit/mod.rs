@@ -77,6 +77,7 @@ pub struct FakeGenesysBuilder {
     client_id: String,
     client_secret: String,
     token_lifetime: Duration,
+    record_requests: bool,
 }
 
 impl Default for FakeGenesysBuilder {
@@ -85,6 +86,7 @@ impl Default for FakeGenesysBuilder {
             client_id: FAKE_CLIENT_ID.into(),
             client_secret: FAKE_CLIENT_SECRET.into(),
             token_lifetime: Duration::from_secs(86_400),
+            record_requests: true,
         }
     }
 }
@@ -104,15 +106,26 @@ impl FakeGenesysBuilder {
         self
     }
 
+    /// Whether the journal keeps every request (default on). Turn it off for load tests,
+    /// where it would grow without bound; [`FakeGenesys::requests`] is then empty.
+    pub fn record_requests(mut self, record: bool) -> Self {
+        self.record_requests = record;
+        self
+    }
+
     /// Starts the server on a free loopback port.
     pub async fn start(self) -> FakeGenesys {
-        let server = MockServer::builder().start().await;
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
         let state = Arc::new(FakeState {
             tokens: Tokens::new(self.client_id, self.client_secret, self.token_lifetime),
             routes: RwLock::new(Vec::new()),
             api_faults: Mutex::new(VecDeque::new()),
             login_faults: Mutex::new(VecDeque::new()),
             journal: Mutex::new(Vec::new()),
+            record_requests: self.record_requests,
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -147,6 +160,7 @@ struct FakeState {
     api_faults: Mutex<VecDeque<Fault>>,
     login_faults: Mutex<VecDeque<Fault>>,
     journal: Mutex<Vec<RecordedRequest>>,
+    record_requests: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -311,18 +325,20 @@ impl Respond for Dispatcher {
                 .map(str::to_owned)
         };
         let authorization = header("authorization");
-        lock(&self.state.journal).push(RecordedRequest {
-            method: method.clone(),
-            path: path.clone(),
-            query: request.url.query().map(str::to_owned),
-            auth_scheme: authorization
-                .as_deref()
-                .and_then(|a| a.split_whitespace().next())
-                .map(str::to_owned),
-            user_agent: header("user-agent"),
-            content_type: header("content-type"),
-            body: request.body.clone(),
-        });
+        if self.state.record_requests {
+            lock(&self.state.journal).push(RecordedRequest {
+                method: method.clone(),
+                path: path.clone(),
+                query: request.url.query().map(str::to_owned),
+                auth_scheme: authorization
+                    .as_deref()
+                    .and_then(|a| a.split_whitespace().next())
+                    .map(str::to_owned),
+                user_agent: header("user-agent"),
+                content_type: header("content-type"),
+                body: request.body.clone(),
+            });
+        }
 
         let is_login = path == "/oauth/token";
         let faults = if is_login {

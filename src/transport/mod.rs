@@ -1,9 +1,14 @@
 //! The one place HTTP is sent.
 //!
-//! Every call goes through [`HttpCore::send`]: rate limiting, the bearer token,
+//! Every call goes through one send loop: the client-side rate limit, the bearer token,
 //! per-attempt timeouts, retries with backoff (honouring `Retry-After`), one replay after
-//! a 401 with a fresh token, a capped body read, a tracing span and metrics. Domain
-//! modules describe requests ([`ApiRequest`]) and never retry or sleep themselves.
+//! a 401 with a fresh token, a capped body read, a `genesys.request` tracing span
+//! (method, path template, status, attempt, correlation id; never a token) and metrics.
+//! Domain modules describe requests as values and never retry or sleep themselves.
+//!
+//! What is public here are the knobs ([`RetryPolicy`], [`RateLimit`]) and the raw
+//! [`Response`]; calls are made through [`Client::request`](crate::Client::request) or
+//! the flow modules.
 
 pub(crate) mod path;
 mod rate_limit;
@@ -166,6 +171,7 @@ impl HttpCore {
         credentials: &Credentials<'_>,
     ) -> Result<Response, Error> {
         let url = join(base, req)?;
+        let endpoint: Arc<str> = Arc::from(req.endpoint());
         let policy = &self.config.retry;
         let mut backoff = policy.backoff();
         let first_attempt = self.clock.now();
@@ -186,7 +192,9 @@ impl HttpCore {
                 Credentials::Basic { .. } => None,
             };
             self.metrics.attempts.inc();
-            let outcome = self.attempt(&url, req, credentials, token.as_ref()).await;
+            let outcome = self
+                .attempt(&url, req, &endpoint, credentials, token.as_ref())
+                .await;
 
             let (reason, hint, last) = match outcome {
                 Attempt::Answered(resp) => {
@@ -202,7 +210,7 @@ impl HttpCore {
                             };
                             if replayed_after_401 || !auth.can_refresh() {
                                 return Err(AuthError::TokenRejected {
-                                    endpoint: req.endpoint(),
+                                    endpoint: endpoint.to_string(),
                                     correlation_id: resp.correlation_id().map(str::to_owned),
                                 }
                                 .into());
@@ -231,14 +239,14 @@ impl HttpCore {
                     RetryReason::Connect,
                     None,
                     Err(Error::Transport {
-                        endpoint: req.endpoint(),
+                        endpoint: endpoint.to_string(),
                         sent: false,
                         source,
                     }),
                 ),
                 Attempt::Failed(AttemptFailure::Lost(source)) => {
                     let err = Error::Transport {
-                        endpoint: req.endpoint(),
+                        endpoint: endpoint.to_string(),
                         sent: true,
                         source,
                     };
@@ -249,7 +257,7 @@ impl HttpCore {
                 }
                 Attempt::Failed(AttemptFailure::Timeout) => {
                     let err = Error::Timeout {
-                        endpoint: req.endpoint(),
+                        endpoint: endpoint.to_string(),
                         kind: TimeoutKind::Attempt,
                         limit: self.config.attempt_timeout,
                     };
@@ -260,7 +268,7 @@ impl HttpCore {
                 }
                 Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
                     return Err(Error::BodyTooLarge {
-                        endpoint: req.endpoint(),
+                        endpoint: endpoint.to_string(),
                         limit: self.config.max_response_body,
                         correlation_id,
                     });
@@ -287,7 +295,7 @@ impl HttpCore {
                         (RetryReason::RateLimited, Ok(resp)) => {
                             tracing::warn!(attempts, "giving up: still rate limited");
                             Err(Error::RateLimited {
-                                endpoint: req.endpoint(),
+                                endpoint: endpoint.to_string(),
                                 attempts,
                                 retry_after: last_retry_after,
                                 correlation_id: resp.correlation_id().map(str::to_owned),
@@ -304,6 +312,7 @@ impl HttpCore {
         &self,
         url: &Url,
         req: &ApiRequest,
+        endpoint: &Arc<str>,
         credentials: &Credentials<'_>,
         token: Option<&AccessToken>,
     ) -> Attempt {
@@ -346,20 +355,27 @@ impl HttpCore {
                     correlation_id: correlation_id(),
                 });
             }
-            let mut body = bytes::BytesMut::new();
-            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-                if body.len() + chunk.len() > limit {
-                    return Err(AttemptFailure::TooLarge {
-                        correlation_id: correlation_id(),
-                    });
+            let body = match resp.content_length() {
+                // Length known and within the limit (checked above): one read, no copy.
+                Some(_) => resp.bytes().await.map_err(classify)?,
+                None => {
+                    let mut body = bytes::BytesMut::new();
+                    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+                        if body.len() + chunk.len() > limit {
+                            return Err(AttemptFailure::TooLarge {
+                                correlation_id: correlation_id(),
+                            });
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                    body.freeze()
                 }
-                body.extend_from_slice(&chunk);
-            }
+            };
             Ok(Response {
-                endpoint: req.endpoint(),
+                endpoint: endpoint.clone(),
                 status,
                 headers,
-                body: body.freeze(),
+                body,
             })
         };
         match tokio::time::timeout(self.config.attempt_timeout, exchange).await {

@@ -12,7 +12,8 @@ pub const CORRELATION_ID_HEADER: &str = "inin-correlation-id";
 /// A complete HTTP answer: status, headers and the whole body.
 #[derive(Debug, Clone)]
 pub struct Response {
-    pub(crate) endpoint: String,
+    /// `METHOD /template`, shared by every attempt of a call.
+    pub(crate) endpoint: std::sync::Arc<str>,
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -50,7 +51,7 @@ impl Response {
             &self.body
         };
         serde_json::from_slice(body).map_err(|source| Error::Decode {
-            endpoint: self.endpoint.clone(),
+            endpoint: self.endpoint.to_string(),
             status: self.status,
             correlation_id: self.correlation_id().map(str::to_owned),
             source,
@@ -74,7 +75,7 @@ impl Response {
         let correlation_id = self.correlation_id().map(str::to_owned);
         ApiError {
             body: serde_json::from_slice::<ErrorBody>(&self.body).ok(),
-            endpoint: self.endpoint,
+            endpoint: self.endpoint.to_string(),
             status: self.status,
             correlation_id,
         }
