@@ -10,7 +10,9 @@
 
 use std::process::ExitCode;
 
-use genesys_cloud::{testkit, Client, Error, Method};
+use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
+use genesys_cloud::testkit::FakeGenesys;
+use genesys_cloud::{testkit, Client, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,20 +36,53 @@ async fn tour() -> Result<(), Error> {
     }
 
     authenticate(&client).await?;
+    participant_attributes(&client, fake.as_ref()).await?;
 
     println!("\nMetrics: {}", client.metrics_snapshot());
     Ok(())
 }
 
-/// Logs in with client credentials and reads the organization.
+/// Logs in with the client credentials grant.
 async fn authenticate(client: &Client) -> Result<(), Error> {
-    let org: serde_json::Value = client
-        .request(Method::GET, "/api/v2/organizations/me")
-        .send()
+    client.auth().token().await?;
+    println!("Authenticated: access token obtained and cached (it is never printed)");
+    Ok(())
+}
+
+/// Flow 1: typed, sanitized custom attributes on a messaging participant.
+async fn participant_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
+    let (conversation_id, participant_id) = match fake {
+        Some(fake) => {
+            let seeded = fake.seed_message_conversation();
+            (seeded.conversation_id, seeded.customer_participant_id)
+        }
+        None => match (
+            std::env::var("GENESYS_CONVERSATION_ID"),
+            std::env::var("GENESYS_PARTICIPANT_ID"),
+        ) {
+            (Ok(c), Ok(p)) => (c, p),
+            _ => {
+                println!("\n[1] messaging: skipped (set GENESYS_CONVERSATION_ID and GENESYS_PARTICIPANT_ID)");
+                return Ok(());
+            }
+        },
+    };
+    let schema = AttributeSchema::new()
+        .key("customer_tier", KeySpec::string())
+        .key("cart_value", KeySpec::number())
+        .key("is_vip", KeySpec::boolean())
+        .key("referral_code", KeySpec::string());
+    let patch = AttributePatch::builder(&schema)
+        .set("customer_tier", "platinum")
+        .set("cart_value", 1250.50)
+        .set("is_vip", true)
+        .set("referral_code", "<script>alert('xss')</script>REF-2024")
+        .build()?;
+    let held = client
+        .messaging()
+        .participant(&conversation_id, &participant_id)
+        .patch_attributes(&patch)
         .await?;
-    println!(
-        "Authenticated to organization {} ({})",
-        org["name"], org["id"]
-    );
+    println!("\n[1] messaging: participant {participant_id} now holds {held:?}");
     Ok(())
 }

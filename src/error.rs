@@ -91,6 +91,14 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The platform answered, but what was asked for is not there (e.g. a participant
+    /// that is not in the conversation).
+    #[error("not found: {resource}")]
+    NotFound {
+        /// What was looked for.
+        resource: String,
+    },
+
     /// The answer was larger than the configured response body limit.
     #[error("{endpoint}: response body exceeds the {limit}-byte limit; raise ClientBuilder::max_response_body if this is expected{}", CorrelationSuffix(correlation_id.as_deref()))]
     BodyTooLarge {
@@ -117,6 +125,7 @@ impl Error {
             Error::Validation(_)
             | Error::Config(_)
             | Error::Decode { .. }
+            | Error::NotFound { .. }
             | Error::BodyTooLarge { .. } => false,
         }
     }

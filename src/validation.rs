@@ -143,6 +143,11 @@ impl Violations {
         self.found.extend(err.violations);
     }
 
+    /// How many violations were recorded so far.
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
     /// Whether nothing was recorded so far.
     pub fn is_empty(&self) -> bool {
         self.found.is_empty()

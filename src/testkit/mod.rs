@@ -32,8 +32,13 @@
 //! Add endpoints of your own with [`FakeGenesys::route`]; they get the same token
 //! checks, faults and journal.
 
+// Fake endpoints return `Result<_, ResponseTemplate>`: the error is the answer to send,
+// built once per request, so boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
 mod clock;
 mod faults;
+mod messaging;
 mod responses;
 mod router;
 mod token;
@@ -48,6 +53,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use clock::ManualClock;
 pub use faults::Fault;
+pub use messaging::SeededConversation;
 pub use responses::{bad_request, genesys_error, json_response};
 pub use router::FakeRequest;
 
@@ -126,6 +132,7 @@ impl FakeGenesysBuilder {
             login_faults: Mutex::new(VecDeque::new()),
             journal: Mutex::new(Vec::new()),
             record_requests: self.record_requests,
+            messaging: Arc::default(),
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -150,6 +157,7 @@ impl FakeGenesysBuilder {
                 }),
             )
         });
+        messaging::install(&fake, fake.state.messaging.clone());
         fake
     }
 }
@@ -161,6 +169,7 @@ struct FakeState {
     login_faults: Mutex<VecDeque<Fault>>,
     journal: Mutex<Vec<RecordedRequest>>,
     record_requests: bool,
+    messaging: Arc<messaging::MessagingStore>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -300,12 +309,17 @@ impl std::fmt::Debug for FakeGenesys {
 /// `GENESYS_CLIENT_ID` is set; otherwise a started [`FakeGenesys`] and a client for it.
 /// Keep the fake alive as long as the client is used.
 pub async fn client_from_env_or_fake() -> Result<(Client, Option<FakeGenesys>), Error> {
+    let (builder, fake) = builder_from_env_or_fake().await?;
+    Ok((builder.build()?, fake))
+}
+
+/// Like [`client_from_env_or_fake`], but returns the builder so more settings can be made.
+pub async fn builder_from_env_or_fake() -> Result<(ClientBuilder, Option<FakeGenesys>), Error> {
     if std::env::var_os(ENV_CLIENT_ID).is_some() {
-        return Ok((Client::from_env()?, None));
+        return Ok((ClientBuilder::from_env()?, None));
     }
     let fake = FakeGenesys::start().await;
-    let client = fake.client()?;
-    Ok((client, Some(fake)))
+    Ok((fake.client_builder(), Some(fake)))
 }
 
 /// Answers every request the server receives.

@@ -58,6 +58,21 @@ impl ApiRequest {
         Ok(req)
     }
 
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(
+        mut self,
+        body: &T,
+    ) -> Result<Self, ValidationError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            ValidationError::single(
+                "body",
+                "json",
+                format!("the request body cannot be serialized as JSON: {e}"),
+            )
+        })?;
+        self.body = Some(Body::Json(Bytes::from(bytes)));
+        Ok(self)
+    }
+
     pub(crate) fn form(mut self, encoded: &'static str) -> Self {
         self.body = Some(Body::Form(Bytes::from_static(encoded.as_bytes())));
         self

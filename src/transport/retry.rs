@@ -31,15 +31,15 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 5 attempts, 2 minutes of retrying, backoff from 250 ms doubling to 20 s with
-    /// jitter, `Retry-After` honoured up to 60 s.
+    /// 5 attempts, 60 s of retrying, backoff from 250 ms doubling to 20 s with
+    /// jitter, `Retry-After` honoured up to 30 s.
     fn default() -> Self {
         Self {
             max_attempts: 5,
-            max_retry_time: Duration::from_secs(120),
+            max_retry_time: Duration::from_secs(60),
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(20),
-            max_retry_after: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(30),
             jitter: true,
         }
     }

@@ -1,0 +1,431 @@
+//! The validated body of a participant attribute update.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::limits::{reserved_namespace, Limits};
+use super::sanitize::sanitize;
+use super::schema::{AttributeSchema, AttributeType, KeySpec};
+use crate::validation::{ValidationError, Violations};
+
+/// A value before it is checked and made canonical.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeValue {
+    /// Text; sanitized.
+    String(String),
+    /// A floating-point number; must be finite.
+    Number(f64),
+    /// An integer.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+}
+
+impl AttributeValue {
+    fn kind(&self) -> AttributeType {
+        match self {
+            AttributeValue::String(_) => AttributeType::String,
+            AttributeValue::Number(_) | AttributeValue::Integer(_) => AttributeType::Number,
+            AttributeValue::Boolean(_) => AttributeType::Boolean,
+        }
+    }
+}
+
+macro_rules! from_value {
+    ($($t:ty => |$v:ident| $e:expr),+ $(,)?) => {
+        $(impl From<$t> for AttributeValue {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        })+
+    };
+}
+
+from_value! {
+    &str => |v| AttributeValue::String(v.to_owned()),
+    String => |v| AttributeValue::String(v),
+    &String => |v| AttributeValue::String(v.clone()),
+    f64 => |v| AttributeValue::Number(v),
+    f32 => |v| AttributeValue::Number(f64::from(v)),
+    i64 => |v| AttributeValue::Integer(v),
+    i32 => |v| AttributeValue::Integer(i64::from(v)),
+    i16 => |v| AttributeValue::Integer(i64::from(v)),
+    u32 => |v| AttributeValue::Integer(i64::from(v)),
+    u16 => |v| AttributeValue::Integer(i64::from(v)),
+    usize => |v| i64::try_from(v).map_or(AttributeValue::Number(v as f64), AttributeValue::Integer),
+    u64 => |v| i64::try_from(v).map_or(AttributeValue::Number(v as f64), AttributeValue::Integer),
+    bool => |v| AttributeValue::Boolean(v),
+}
+
+/// The canonical string of a finite number: shortest round-trip digits, no exponent,
+/// no `-0`.
+pub(crate) fn canonical_number(n: f64) -> Option<String> {
+    if !n.is_finite() {
+        return None;
+    }
+    if n == 0.0 {
+        return Some("0".to_owned());
+    }
+    Some(n.to_string())
+}
+
+/// A participant attribute update that passed every rule, ready to send:
+/// `{"attributes": {key: value}}` with string values only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributePatch {
+    attributes: BTreeMap<String, String>,
+    #[serde(skip)]
+    sanitized: Vec<String>,
+    #[serde(skip)]
+    truncated: Vec<String>,
+}
+
+impl AttributePatch {
+    /// A builder checking keys against `schema` and the default [`Limits`].
+    pub fn builder(schema: &AttributeSchema) -> AttributePatchBuilder<'_> {
+        AttributePatchBuilder {
+            schema,
+            limits: Limits::default(),
+            truncate: false,
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// The attributes to send, canonical and sanitized.
+    pub fn attributes(&self) -> &BTreeMap<String, String> {
+        &self.attributes
+    }
+
+    /// The keys to send.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.attributes.keys().map(String::as_str)
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.attributes.len()
+    }
+
+    /// Whether there is no attribute (never true for a built patch).
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_empty()
+    }
+
+    /// Keys whose value the sanitizer changed (markup, scripts or control characters removed).
+    pub fn sanitized_keys(&self) -> &[String] {
+        &self.sanitized
+    }
+
+    /// Keys whose value was cut to its limit (only with
+    /// [`AttributePatchBuilder::truncate_long_values`]).
+    pub fn truncated_keys(&self) -> &[String] {
+        &self.truncated
+    }
+}
+
+/// Collects attributes and checks them all at [`AttributePatchBuilder::build`].
+///
+/// ```
+/// use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
+///
+/// let schema = AttributeSchema::new()
+///     .key("cart_value", KeySpec::number())
+///     .key("is_vip", KeySpec::boolean())
+///     .key("referral_code", KeySpec::string());
+/// let patch = AttributePatch::builder(&schema)
+///     .set("cart_value", 1250.50)
+///     .set("is_vip", true)
+///     .set("referral_code", "<script>alert('xss')</script>REF-2024")
+///     .build()?;
+/// assert_eq!(patch.attributes()["cart_value"], "1250.5");
+/// assert_eq!(patch.attributes()["is_vip"], "true");
+/// assert_eq!(patch.attributes()["referral_code"], "REF-2024");
+/// # Ok::<(), genesys_cloud::ValidationError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AttributePatchBuilder<'s> {
+    schema: &'s AttributeSchema,
+    limits: Limits,
+    truncate: bool,
+    entries: BTreeMap<String, AttributeValue>,
+}
+
+impl AttributePatchBuilder<'_> {
+    /// Sets `key` to `value` (a later `set` of the same key wins).
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        self.entries.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets every pair of `attributes`.
+    pub fn set_all<K, V, I>(mut self, attributes: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<AttributeValue>,
+    {
+        for (k, v) in attributes {
+            self.entries.insert(k.into(), v.into());
+        }
+        self
+    }
+
+    /// Checks against `limits` instead of the defaults.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Cuts over-long values to their limit (on a character boundary) instead of
+    /// rejecting them. Off by default: nothing is lost unless asked.
+    pub fn truncate_long_values(mut self, truncate: bool) -> Self {
+        self.truncate = truncate;
+        self
+    }
+
+    /// Checks every rule and returns the patch, or every violation found.
+    pub fn build(self) -> Result<AttributePatch, ValidationError> {
+        let limits = &self.limits;
+        let mut v = Violations::default();
+        if self.entries.is_empty() {
+            v.push("attributes", "empty", "set at least one attribute");
+        }
+        if self.entries.len() > limits.max_attributes {
+            v.push(
+                "attributes",
+                "max_attributes",
+                format!(
+                    "{} attributes set; at most {} fit in one patch: split it",
+                    self.entries.len(),
+                    limits.max_attributes
+                ),
+            );
+        }
+        let mut attributes = BTreeMap::new();
+        let mut sanitized = Vec::new();
+        let mut truncated = Vec::new();
+        for (key, value) in self.entries {
+            let field = field_name(&key);
+            let key_ok = check_key(&key, &field, limits, &mut v);
+            let Some(spec) = self.schema.get(&key) else {
+                if key_ok {
+                    v.push(
+                        &field,
+                        "unknown_key",
+                        format!(
+                            "`{key}` is not in the attribute schema; known keys: {}",
+                            known_keys(self.schema)
+                        ),
+                    );
+                }
+                continue;
+            };
+            let Some(mut text) = canonical_value(&value, spec, &field, &mut v) else {
+                continue;
+            };
+            if let AttributeValue::String(raw) = &value {
+                if text != *raw {
+                    sanitized.push(key.clone());
+                }
+            }
+            let max = spec
+                .max_length
+                .map_or(limits.max_value_chars, |m| m.min(limits.max_value_chars));
+            let chars = text.chars().count();
+            if chars > max {
+                if self.truncate {
+                    text = text.chars().take(max).collect();
+                    truncated.push(key.clone());
+                } else {
+                    v.push(
+                        &field,
+                        "value_too_long",
+                        format!("the value has {chars} characters; at most {max} are allowed (or opt in to truncation)"),
+                    );
+                    continue;
+                }
+            }
+            check_rules(&text, spec, &field, &mut v);
+            attributes.insert(key, text);
+        }
+        let patch = AttributePatch {
+            attributes,
+            sanitized,
+            truncated,
+        };
+        if v.is_empty() {
+            let body = serde_json::to_vec(&patch)
+                .map(|b| b.len())
+                .unwrap_or(usize::MAX);
+            if body > limits.max_body_bytes {
+                v.push(
+                    "attributes",
+                    "max_body_bytes",
+                    format!(
+                        "the request body would be {body} bytes; at most {} are accepted: send fewer or shorter values",
+                        limits.max_body_bytes
+                    ),
+                );
+            }
+        }
+        v.finish().map(|()| patch)
+    }
+}
+
+/// `attributes.<key>`, with absurdly long keys shortened so errors stay readable.
+fn field_name(key: &str) -> String {
+    const SHOWN: usize = 80;
+    if key.chars().count() > SHOWN {
+        let head: String = key.chars().take(SHOWN).collect();
+        format!("attributes.{head}…")
+    } else {
+        format!("attributes.{key}")
+    }
+}
+
+fn known_keys(schema: &AttributeSchema) -> String {
+    if schema.is_empty() {
+        return "(none: the schema is empty)".into();
+    }
+    schema.keys().collect::<Vec<_>>().join(", ")
+}
+
+/// Key rules; `true` when the key itself is acceptable.
+fn check_key(key: &str, field: &str, limits: &Limits, v: &mut Violations) -> bool {
+    let count = v.len();
+    if key.trim().is_empty() {
+        v.push(
+            field,
+            "key_empty",
+            "attribute keys must not be empty or blank",
+        );
+    }
+    let chars = key.chars().count();
+    if chars > limits.max_key_chars {
+        v.push(
+            field,
+            "key_too_long",
+            format!(
+                "the key has {chars} characters; at most {} are allowed",
+                limits.max_key_chars
+            ),
+        );
+    }
+    if key.chars().any(char::is_control) {
+        v.push(
+            field,
+            "key_invalid_chars",
+            "attribute keys must not contain control characters",
+        );
+    }
+    if let Some(ns) = reserved_namespace(key) {
+        v.push(
+            field,
+            "reserved_namespace",
+            format!(
+                "keys starting with `{ns}` are reserved for the platform; choose another prefix"
+            ),
+        );
+    }
+    v.len() == count
+}
+
+/// The canonical string of `value` for `spec`, or `None` after recording why not.
+fn canonical_value(
+    value: &AttributeValue,
+    spec: &KeySpec,
+    field: &str,
+    v: &mut Violations,
+) -> Option<String> {
+    if value.kind() != spec.kind {
+        v.push(
+            field,
+            "type_mismatch",
+            format!(
+                "the schema says {}, the value is a {}",
+                spec.kind,
+                value.kind()
+            ),
+        );
+        return None;
+    }
+    match value {
+        AttributeValue::String(s) => Some(sanitize(s)),
+        AttributeValue::Integer(i) => Some(i.to_string()),
+        AttributeValue::Boolean(b) => Some(b.to_string()),
+        AttributeValue::Number(n) => {
+            let canonical = canonical_number(*n);
+            if canonical.is_none() {
+                v.push(
+                    field,
+                    "not_finite",
+                    "NaN and infinite numbers cannot be sent",
+                );
+            }
+            canonical
+        }
+    }
+}
+
+fn check_rules(text: &str, spec: &KeySpec, field: &str, v: &mut Violations) {
+    if let Some(allowed) = &spec.allowed_values {
+        if !allowed.contains(text) {
+            let list: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            v.push(
+                field,
+                "not_allowed",
+                format!("the value must be one of: {}", list.join(", ")),
+            );
+        }
+    }
+    if let Some(pattern) = &spec.pattern {
+        if !pattern.is_match(text) {
+            v.push(
+                field,
+                "pattern_mismatch",
+                format!("the value must match the pattern {}", pattern.as_str()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serializes_as_the_platform_body() {
+        let schema = AttributeSchema::new()
+            .key("tier", KeySpec::string())
+            .key("n", KeySpec::number());
+        let patch = AttributePatch::builder(&schema)
+            .set("tier", "gold")
+            .set("n", 3)
+            .build()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            json!({"attributes": {"tier": "gold", "n": "3"}})
+        );
+    }
+
+    #[test]
+    fn canonical_numbers() {
+        let cases = [
+            (1250.50, "1250.5"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-0.0, "0"),
+            (1e21, "1000000000000000000000"),
+            (1e-7, "0.0000001"),
+            (-3.0, "-3"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(canonical_number(n).as_deref(), Some(want), "{n}");
+        }
+        assert_eq!(canonical_number(f64::NAN), None);
+        assert_eq!(canonical_number(f64::INFINITY), None);
+    }
+}
