@@ -207,12 +207,11 @@ impl AttributePatchBuilder<'_> {
         let mut sanitized = Vec::new();
         let mut truncated = Vec::new();
         for (key, value) in self.entries {
-            let field = field_name(&key);
-            let key_ok = check_key(&key, &field, limits, &mut v);
+            let key_ok = check_key(&key, limits, &mut v);
             let Some(spec) = self.schema.get(&key) else {
                 if key_ok {
                     v.push(
-                        &field,
+                        field_name(&key),
                         "unknown_key",
                         format!(
                             "`{key}` is not in the attribute schema; known keys: {}",
@@ -222,7 +221,7 @@ impl AttributePatchBuilder<'_> {
                 }
                 continue;
             };
-            let Some(mut text) = canonical_value(&value, spec, &field, &mut v) else {
+            let Some(mut text) = canonical_value(&value, spec, &key, &mut v) else {
                 continue;
             };
             if let AttributeValue::String(raw) = &value {
@@ -240,14 +239,14 @@ impl AttributePatchBuilder<'_> {
                     truncated.push(key.clone());
                 } else {
                     v.push(
-                        &field,
+                        field_name(&key),
                         "value_too_long",
                         format!("the value has {chars} characters; at most {max} are allowed (or opt in to truncation)"),
                     );
                     continue;
                 }
             }
-            check_rules(&text, spec, &field, &mut v);
+            check_rules(&text, spec, &key, &mut v);
             attributes.insert(key, text);
         }
         let patch = AttributePatch {
@@ -256,9 +255,7 @@ impl AttributePatchBuilder<'_> {
             truncated,
         };
         if v.is_empty() {
-            let body = serde_json::to_vec(&patch)
-                .map(|b| b.len())
-                .unwrap_or(usize::MAX);
+            let body = serialized_len(&patch);
             if body > limits.max_body_bytes {
                 v.push(
                     "attributes",
@@ -271,6 +268,25 @@ impl AttributePatchBuilder<'_> {
             }
         }
         v.finish().map(|()| patch)
+    }
+}
+
+/// The length of `patch` as JSON, counted without building the body.
+fn serialized_len(patch: &AttributePatch) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, patch) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
     }
 }
 
@@ -293,11 +309,11 @@ fn known_keys(schema: &AttributeSchema) -> String {
 }
 
 /// Key rules; `true` when the key itself is acceptable.
-fn check_key(key: &str, field: &str, limits: &Limits, v: &mut Violations) -> bool {
+fn check_key(key: &str, limits: &Limits, v: &mut Violations) -> bool {
     let count = v.len();
     if key.trim().is_empty() {
         v.push(
-            field,
+            field_name(key),
             "key_empty",
             "attribute keys must not be empty or blank",
         );
@@ -305,7 +321,7 @@ fn check_key(key: &str, field: &str, limits: &Limits, v: &mut Violations) -> boo
     let chars = key.chars().count();
     if chars > limits.max_key_chars {
         v.push(
-            field,
+            field_name(key),
             "key_too_long",
             format!(
                 "the key has {chars} characters; at most {} are allowed",
@@ -315,14 +331,14 @@ fn check_key(key: &str, field: &str, limits: &Limits, v: &mut Violations) -> boo
     }
     if key.chars().any(char::is_control) {
         v.push(
-            field,
+            field_name(key),
             "key_invalid_chars",
             "attribute keys must not contain control characters",
         );
     }
     if let Some(ns) = reserved_namespace(key) {
         v.push(
-            field,
+            field_name(key),
             "reserved_namespace",
             format!(
                 "keys starting with `{ns}` are reserved for the platform; choose another prefix"
@@ -336,12 +352,12 @@ fn check_key(key: &str, field: &str, limits: &Limits, v: &mut Violations) -> boo
 fn canonical_value(
     value: &AttributeValue,
     spec: &KeySpec,
-    field: &str,
+    key: &str,
     v: &mut Violations,
 ) -> Option<String> {
     if value.kind() != spec.kind {
         v.push(
-            field,
+            field_name(key),
             "type_mismatch",
             format!(
                 "the schema says {}, the value is a {}",
@@ -359,7 +375,7 @@ fn canonical_value(
             let canonical = canonical_number(*n);
             if canonical.is_none() {
                 v.push(
-                    field,
+                    field_name(key),
                     "not_finite",
                     "NaN and infinite numbers cannot be sent",
                 );
@@ -369,12 +385,12 @@ fn canonical_value(
     }
 }
 
-fn check_rules(text: &str, spec: &KeySpec, field: &str, v: &mut Violations) {
+fn check_rules(text: &str, spec: &KeySpec, key: &str, v: &mut Violations) {
     if let Some(allowed) = &spec.allowed_values {
         if !allowed.contains(text) {
             let list: Vec<&str> = allowed.iter().map(String::as_str).collect();
             v.push(
-                field,
+                field_name(key),
                 "not_allowed",
                 format!("the value must be one of: {}", list.join(", ")),
             );
@@ -383,7 +399,7 @@ fn check_rules(text: &str, spec: &KeySpec, field: &str, v: &mut Violations) {
     if let Some(pattern) = &spec.pattern {
         if !pattern.is_match(text) {
             v.push(
-                field,
+                field_name(key),
                 "pattern_mismatch",
                 format!("the value must match the pattern {}", pattern.as_str()),
             );

@@ -8,7 +8,7 @@ use regex::Regex;
 /// URL schemes that execute code when a value ends up in a link.
 static SCRIPT_SCHEME: LazyLock<Regex> = LazyLock::new(|| {
     // ok: a constant pattern that compiles.
-    Regex::new(r"(?i)(?:java|vb|live)script\s*:|data\s*:\s*text/html").expect("valid regex")
+    Regex::new(r"(?i-u)(?:java|vb|live)script\s*:|data\s*:\s*text/html").expect("valid regex")
 });
 
 /// Inline DOM event handlers (`onerror=`, `onload =`, `onmouseover=` ...), by the event
@@ -16,7 +16,7 @@ static SCRIPT_SCHEME: LazyLock<Regex> = LazyLock::new(|| {
 static EVENT_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
     // ok: a constant pattern that compiles.
     Regex::new(concat!(
-        r"(?i)\bon(?:abort|after|animation|auxclick|before|blur|can|change|click|close|",
+        r"(?i-u)\bon(?:abort|after|animation|auxclick|before|blur|can|change|click|close|",
         r"context|copy|cue|cut|dblclick|drag|drop|duration|emptied|end|error|focus|form|",
         r"fullscreen|gotpointer|hashchange|input|invalid|key|load|lostpointer|message|mouse|",
         r"offline|online|open|page|paste|pause|play|pointer|popstate|progress|rate|readystate|",
@@ -36,27 +36,43 @@ static EVENT_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
 /// 3. `javascript:`-style schemes and `on…=` event handlers removed, until none is left;
 /// 4. surrounding white space trimmed.
 pub fn sanitize(input: &str) -> String {
+    if is_plain(input) {
+        return input.trim().to_owned();
+    }
     let mut text = input.to_owned();
     // Each step can uncover work for another (an entity decodes to a control character,
     // removing a scheme joins the halves of another), so repeat until nothing changes;
     // 8 rounds bound nested escapes.
     for _ in 0..8 {
-        let next = strip_scripts(&strip_controls(&strip_markup(&strip_controls(&text))));
-        if next == text {
+        let controls = strip_controls(&text);
+        let markup = strip_markup(&controls);
+        let controls_again = strip_controls(&markup);
+        let next = strip_scripts(&controls_again);
+        if next == text.as_str() {
             break;
         }
-        text = next;
+        text = next.into_owned();
     }
     text.trim().to_owned()
 }
 
+/// Bidi overrides disguise text; U+200B and U+FEFF are invisible (and HTML parsers drop a
+/// leading U+FEFF, which would make sanitizing depend on position).
+fn is_dropped(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{FEFF}')
+}
+
+/// Text none of the steps would change: no controls, no markup or entities, no `:` or
+/// `=` that a scheme or handler needs. Most values are like this.
+fn is_plain(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| is_dropped(c) || matches!(c, '<' | '>' | '&' | ':' | '='))
+}
+
 fn strip_controls(input: &str) -> Cow<'_, str> {
-    // Bidi overrides disguise text; U+200B and U+FEFF are invisible (and HTML parsers
-    // drop a leading U+FEFF, which would make sanitizing depend on position).
-    let drop = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{FEFF}')
-    };
+    let drop = is_dropped;
     if !input.chars().any(drop) {
         return Cow::Borrowed(input);
     }
@@ -72,31 +88,42 @@ fn strip_controls(input: &str) -> Cow<'_, str> {
     )
 }
 
-fn strip_markup(text: &str) -> String {
+fn strip_markup(text: &str) -> Cow<'_, str> {
     if !text.contains(['<', '&', '>']) {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let cleaned = ammonia::Builder::empty().clean(text).to_string();
     // ammonia serializes text nodes HTML-escaped; these are the entities it writes.
-    cleaned
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    Cow::Owned(
+        cleaned
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&nbsp;", "\u{a0}")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
 }
 
-fn strip_scripts(text: &str) -> String {
-    let mut out = text.to_owned();
+fn strip_scripts(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    if !text.contains([':', '=']) {
+        return out;
+    }
     loop {
-        let next = EVENT_HANDLER
-            .replace_all(&SCRIPT_SCHEME.replace_all(&out, ""), "")
-            .into_owned();
-        if next == out {
-            return out;
+        let schemes_gone = match SCRIPT_SCHEME.replace_all(&out, "") {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(changed) => Some(changed),
+        };
+        let current = schemes_gone.as_deref().unwrap_or(&out);
+        let handlers_gone = match EVENT_HANDLER.replace_all(current, "") {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(changed) => Some(changed),
+        };
+        match (schemes_gone, handlers_gone) {
+            (None, None) => return out,
+            (_, Some(next)) | (Some(next), None) => out = Cow::Owned(next),
         }
-        out = next;
     }
 }
 
