@@ -98,8 +98,8 @@ impl Region {
 }
 
 fn host_url(prefix: &str, domain: &str) -> Url {
-    // ok: every domain above is a fixed, valid host name.
-    Url::parse(&format!("https://{prefix}.{domain}")).expect("region hosts are valid URLs")
+    let url = format!("https://{prefix}.{domain}");
+    Url::parse(&url).expect("valid host") // ok: the domains are fixed, valid host names
 }
 
 impl fmt::Display for Region {

@@ -155,8 +155,9 @@ impl TryFrom<KeySpecConfig> for KeySpec {
 ///     "customer_tier": {"type": "string", "allowedValues": ["silver", "gold", "platinum"]},
 ///     "cart_value": {"type": "number"},
 ///     "referral_code": {"type": "string", "maxLength": 32, "pattern": "^REF-[0-9]+$"}
-/// }"#).unwrap();
+/// }"#)?;
 /// assert!(schema.get("cart_value").is_some());
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(transparent)]

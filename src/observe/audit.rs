@@ -135,7 +135,7 @@ impl AuditRecord {
 ///
 /// let sink = JsonLinesAuditSink::new(Vec::new());
 /// sink.record(&AuditRecord::new("demo", AuditOutcome::Success).keys(["tier"]))?;
-/// let out = String::from_utf8(sink.into_inner()).unwrap();
+/// let out = String::from_utf8_lossy(&sink.into_inner()).into_owned();
 /// assert!(out.ends_with("\n") && out.contains(r#""keys":["tier"]"#));
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -103,9 +103,7 @@ const MAX_MICROS: u64 = 3_600_000_000;
 
 impl Default for Latency {
     fn default() -> Self {
-        // ok: the bounds are constants that hdrhistogram accepts (low >= 1, high >= 2 * low, sigfig <= 5).
-        let histogram =
-            Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds");
+        let histogram = Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("constant bounds"); // ok: 1 <= low, 2*low <= high, sigfig 3 <= 5
         Self(Arc::new(Mutex::new(histogram)))
     }
 }
