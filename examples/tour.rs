@@ -10,6 +10,7 @@
 
 use std::process::ExitCode;
 
+use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::testkit::FakeGenesys;
 use genesys_cloud::{testkit, Client, Error};
@@ -37,6 +38,7 @@ async fn tour() -> Result<(), Error> {
 
     authenticate(&client).await?;
     participant_attributes(&client, fake.as_ref()).await?;
+    agent_widget(&client).await?;
 
     println!("\nMetrics: {}", client.metrics_snapshot());
     Ok(())
@@ -84,5 +86,29 @@ async fn participant_attributes(client: &Client, fake: Option<&FakeGenesys>) -> 
         .patch_attributes(&patch)
         .await?;
     println!("\n[1] messaging: participant {participant_id} now holds {held:?}");
+    Ok(())
+}
+
+/// Flow 2: a custom agent widget deployed as a client-app integration, then removed.
+async fn agent_widget(client: &Client) -> Result<(), Error> {
+    let policy = SandboxPolicy::default().allow_host("*.cloudfront.net");
+    let spec = WidgetSpec::builder(
+        "genesys-cloud tour widget",
+        "https://d111.cloudfront.net/widget/",
+    )
+    .kind(WidgetKind::InteractionWidget)
+    .build(&policy)?;
+    let integrations = client.integrations();
+    let report = integrations.deploy(&spec).await?;
+    let steps: Vec<&str> = report.steps.iter().map(|s| s.step).collect();
+    println!(
+        "\n[2] integrations: widget {} active after {} in {:.0} ms",
+        report.integration_id,
+        steps.join(" > "),
+        report.total.as_secs_f64() * 1000.0
+    );
+    // The tour leaves nothing behind in a real org.
+    integrations.delete(&report.integration_id).await?;
+    println!("[2] integrations: widget deleted again");
     Ok(())
 }

@@ -54,8 +54,8 @@ pub enum Error {
     #[error(transparent)]
     Auth(#[from] AuthError),
 
-    /// An attempt, or the whole call, took too long.
-    #[error("{endpoint}: {kind} of {limit:?} elapsed; the request may have been processed")]
+    /// An attempt, the whole call, or a wait for the platform took too long.
+    #[error("{endpoint}: {kind} of {limit:?} elapsed; {}", kind.consequence())]
     Timeout {
         /// The endpoint, as `METHOD /path/{template}`.
         endpoint: String,
@@ -91,12 +91,38 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The platform reports a resource in a state that ends the operation (e.g. an
+    /// integration in `ERROR`).
+    #[error("{resource} is {state}{}", DescriptionSuffix(detail.as_deref()))]
+    InvalidState {
+        /// What is in that state.
+        resource: String,
+        /// The state.
+        state: String,
+        /// The platform's explanation, if any.
+        detail: Option<String>,
+    },
+
     /// The platform answered, but what was asked for is not there (e.g. a participant
     /// that is not in the conversation).
     #[error("not found: {resource}")]
     NotFound {
         /// What was looked for.
         resource: String,
+    },
+
+    /// One step of a multi-step operation (a deployment, a publish ...) failed.
+    #[error("{operation} failed at step `{step}`{}: {source}", CleanupSuffix(cleanup.as_deref()))]
+    StepFailed {
+        /// The operation, e.g. `deploy widget "Agent Dashboard"`.
+        operation: String,
+        /// The step that failed, e.g. `configure`.
+        step: &'static str,
+        /// What was done to undo earlier steps, if anything.
+        cleanup: Option<String>,
+        /// Why the step failed.
+        #[source]
+        source: Box<Error>,
     },
 
     /// The answer was larger than the configured response body limit.
@@ -122,10 +148,12 @@ impl Error {
             Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
             Error::Auth(auth) => auth.is_retryable(),
+            Error::StepFailed { source, .. } => source.is_retryable(),
             Error::Validation(_)
             | Error::Config(_)
             | Error::Decode { .. }
             | Error::NotFound { .. }
+            | Error::InvalidState { .. }
             | Error::BodyTooLarge { .. } => false,
         }
     }
@@ -137,6 +165,7 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Decode { status, .. } => Some(*status),
             Error::Auth(auth) => auth.status(),
+            Error::StepFailed { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -151,6 +180,7 @@ impl Error {
             Error::Auth(AuthError::TokenRejected { correlation_id, .. }) => {
                 correlation_id.as_deref()
             }
+            Error::StepFailed { source, .. } => source.correlation_id(),
             _ => None,
         }
     }
@@ -162,14 +192,25 @@ impl Error {
         match self {
             Error::Validation(_) | Error::Config(_) => false,
             Error::Transport { sent, .. } => *sent,
+            Error::StepFailed { source, .. } => source.may_have_been_sent(),
             _ => true,
         }
     }
 
-    /// The platform's error answer, when this is an [`Error::Api`].
+    /// The platform's error answer, when this is an [`Error::Api`] (also inside a
+    /// [`Error::StepFailed`]).
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(api) => Some(api),
+            Error::StepFailed { source, .. } => source.as_api(),
+            _ => None,
+        }
+    }
+
+    /// The failed step's name, when this is an [`Error::StepFailed`].
+    pub fn failed_step(&self) -> Option<&'static str> {
+        match self {
+            Error::StepFailed { step, .. } => Some(step),
             _ => None,
         }
     }
@@ -197,6 +238,17 @@ pub enum TimeoutKind {
     Attempt,
     /// The whole call, retries and waits included, passed its deadline.
     Deadline,
+    /// Waiting for the platform to finish an asynchronous change ran out of time.
+    Wait,
+}
+
+impl TimeoutKind {
+    fn consequence(self) -> &'static str {
+        match self {
+            TimeoutKind::Attempt | TimeoutKind::Deadline => "the request may have been processed",
+            TimeoutKind::Wait => "the platform had not finished",
+        }
+    }
 }
 
 impl fmt::Display for TimeoutKind {
@@ -204,6 +256,7 @@ impl fmt::Display for TimeoutKind {
         f.write_str(match self {
             TimeoutKind::Attempt => "per-attempt timeout",
             TimeoutKind::Deadline => "overall deadline",
+            TimeoutKind::Wait => "wait",
         })
     }
 }
@@ -363,6 +416,17 @@ impl fmt::Display for CorrelationSuffix<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Some(id) => write!(f, " (correlation id {id})"),
+            None => Ok(()),
+        }
+    }
+}
+
+struct CleanupSuffix<'a>(Option<&'a str>);
+
+impl fmt::Display for CleanupSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(c) => write!(f, " ({c})"),
             None => Ok(()),
         }
     }

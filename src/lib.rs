@@ -32,6 +32,7 @@
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
 //! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
+//! | [`integrations`] | flow 2: custom agent widgets deployed as client-app integrations |
 //! | [`messaging`] | flow 1: validated, sanitized custom attributes on messaging participants |
 //! | [`observe`] | metrics snapshots and the audit trail |
 //! | [`clock`] | injectable time, so tests need not wait |
@@ -55,6 +56,7 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod integrations;
 pub mod messaging;
 pub mod observe;
 pub mod paging;

@@ -38,6 +38,7 @@
 
 mod clock;
 mod faults;
+mod integrations;
 mod messaging;
 mod responses;
 mod router;
@@ -60,7 +61,7 @@ pub use router::FakeRequest;
 use crate::client::{Client, ClientBuilder, ENV_CLIENT_ID};
 use crate::error::Error;
 use crate::Method;
-use router::{Handler, Route};
+use router::{Handler, PathPattern, Route};
 use token::Tokens;
 
 /// The OAuth client id the fake accepts unless told otherwise.
@@ -130,9 +131,11 @@ impl FakeGenesysBuilder {
             routes: RwLock::new(Vec::new()),
             api_faults: Mutex::new(VecDeque::new()),
             login_faults: Mutex::new(VecDeque::new()),
+            targeted_faults: Mutex::new(Vec::new()),
             journal: Mutex::new(Vec::new()),
             record_requests: self.record_requests,
             messaging: Arc::default(),
+            integrations: Arc::default(),
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -158,6 +161,7 @@ impl FakeGenesysBuilder {
             )
         });
         messaging::install(&fake, fake.state.messaging.clone());
+        integrations::install(&fake, fake.state.integrations.clone());
         fake
     }
 }
@@ -167,9 +171,19 @@ struct FakeState {
     routes: RwLock<Vec<Route>>,
     api_faults: Mutex<VecDeque<Fault>>,
     login_faults: Mutex<VecDeque<Fault>>,
+    targeted_faults: Mutex<Vec<TargetedFault>>,
     journal: Mutex<Vec<RecordedRequest>>,
     record_requests: bool,
     messaging: Arc<messaging::MessagingStore>,
+    integrations: Arc<integrations::IntegrationsStore>,
+}
+
+/// A fault waiting for requests of one method on one path shape.
+struct TargetedFault {
+    method: Method,
+    pattern: PathPattern,
+    fault: Fault,
+    remaining: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -261,6 +275,18 @@ impl FakeGenesys {
         lock(&self.state.api_faults).extend(std::iter::repeat_n(fault, times));
     }
 
+    /// The next `times` requests with `method` on paths of the shape `template`
+    /// (`{name}` placeholders match any one segment) show `fault`, before any fault
+    /// injected with [`FakeGenesys::inject`]. For failing one step of a multi-step flow.
+    pub fn inject_on(&self, method: Method, template: &str, fault: Fault, times: usize) {
+        lock(&self.state.targeted_faults).push(TargetedFault {
+            method,
+            pattern: PathPattern::new(template),
+            fault,
+            remaining: times,
+        });
+    }
+
     /// The next `times` token requests show `fault`.
     pub fn inject_login(&self, fault: Fault, times: usize) {
         lock(&self.state.login_faults).extend(std::iter::repeat_n(fault, times));
@@ -268,7 +294,11 @@ impl FakeGenesys {
 
     /// Faults injected but not yet shown.
     pub fn pending_faults(&self) -> usize {
-        lock(&self.state.api_faults).len() + lock(&self.state.login_faults).len()
+        let targeted: usize = lock(&self.state.targeted_faults)
+            .iter()
+            .map(|t| t.remaining)
+            .sum();
+        lock(&self.state.api_faults).len() + lock(&self.state.login_faults).len() + targeted
     }
 
     /// Every token issued so far is refused from now on (as when tokens expire or are
@@ -362,7 +392,9 @@ impl Respond for Dispatcher {
         } else {
             return not_found(&method, &path);
         };
-        let fault = lock(faults).pop_front();
+        let fault = self
+            .targeted_fault(&method, &path)
+            .or_else(|| lock(faults).pop_front());
         let mut delay = None;
         if let Some(fault) = fault {
             match (fault.response(), fault) {
@@ -393,6 +425,17 @@ impl Respond for Dispatcher {
 }
 
 impl Dispatcher {
+    fn targeted_fault(&self, method: &Method, path: &str) -> Option<Fault> {
+        let mut targeted = lock(&self.state.targeted_faults);
+        let hit = targeted.iter_mut().find(|t| {
+            t.remaining > 0 && t.method == *method && t.pattern.matches(path).is_some()
+        })?;
+        hit.remaining -= 1;
+        let fault = hit.fault.clone();
+        targeted.retain(|t| t.remaining > 0);
+        Some(fault)
+    }
+
     fn route(&self, method: Method, path: &str, request: &Request) -> ResponseTemplate {
         let routes = self.state.routes.read().unwrap_or_else(|p| p.into_inner());
         let mut path_matched = false;

@@ -35,10 +35,9 @@ impl FakeRequest {
 
 pub(crate) type Handler = Arc<dyn Fn(&FakeRequest) -> ResponseTemplate + Send + Sync>;
 
-pub(crate) struct Route {
-    method: Method,
+/// A path with `{name}` placeholders, matched segment by segment.
+pub(crate) struct PathPattern {
     segments: Vec<Segment>,
-    handler: Handler,
 }
 
 enum Segment {
@@ -46,8 +45,8 @@ enum Segment {
     Param(String),
 }
 
-impl Route {
-    pub(crate) fn new(method: Method, template: &str, handler: Handler) -> Self {
+impl PathPattern {
+    pub(crate) fn new(template: &str) -> Self {
         let segments = template
             .trim_matches('/')
             .split('/')
@@ -58,14 +57,10 @@ impl Route {
                 },
             )
             .collect();
-        Self {
-            method,
-            segments,
-            handler,
-        }
+        Self { segments }
     }
 
-    /// The placeholder values when `raw_path` matches this route's shape (any method).
+    /// The placeholder values, percent-decoded, when `raw_path` has this shape.
     pub(crate) fn matches(&self, raw_path: &str) -> Option<HashMap<String, String>> {
         let parts: Vec<&str> = raw_path.trim_matches('/').split('/').collect();
         if parts.len() != self.segments.len() {
@@ -85,6 +80,27 @@ impl Route {
             }
         }
         Some(params)
+    }
+}
+
+pub(crate) struct Route {
+    method: Method,
+    pattern: PathPattern,
+    handler: Handler,
+}
+
+impl Route {
+    pub(crate) fn new(method: Method, template: &str, handler: Handler) -> Self {
+        Self {
+            method,
+            pattern: PathPattern::new(template),
+            handler,
+        }
+    }
+
+    /// The placeholder values when `raw_path` matches this route's shape (any method).
+    pub(crate) fn matches(&self, raw_path: &str) -> Option<HashMap<String, String>> {
+        self.pattern.matches(raw_path)
     }
 
     pub(crate) fn method(&self) -> &Method {

@@ -11,6 +11,7 @@
 //! the flow modules.
 
 pub(crate) mod path;
+pub(crate) mod poll;
 mod rate_limit;
 pub(crate) mod request;
 mod response;
@@ -29,6 +30,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, Error, TimeoutKind};
 use crate::observe::metrics::HttpMetrics;
 
+pub use poll::PollPolicy;
 pub use rate_limit::RateLimit;
 pub(crate) use request::{ApiRequest, Body};
 pub use response::{Response, CORRELATION_ID_HEADER};

@@ -58,6 +58,11 @@ impl ApiRequest {
         Ok(req)
     }
 
+    pub(crate) fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.query.push((key.into(), value.to_string()));
+        self
+    }
+
     pub(crate) fn json<T: serde::Serialize + ?Sized>(
         mut self,
         body: &T,
