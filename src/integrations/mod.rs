@@ -37,6 +37,7 @@ use serde_json::json;
 pub use allowlist::HostPattern;
 pub use deploy::{
     DeploymentOutcome, DeploymentReport, DeploymentStats, StepTiming, WidgetDeployer,
+    HISTORY_LIMIT, MAX_CONFIG_CONFLICTS,
 };
 pub use model::{
     ConfigInfo, Integration, IntegrationConfiguration, IntegrationType, IntegrationTypeRef,
