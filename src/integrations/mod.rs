@@ -50,10 +50,8 @@ pub use spec::{
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::messaging::check_uuid;
 use crate::paging;
 use crate::transport::ApiRequest;
-use crate::validation::Violations;
 use crate::Method;
 
 const INTEGRATIONS: &str = "/api/v2/integrations";
