@@ -495,10 +495,22 @@ async fn disable_and_delete() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));
-    let err = client.integrations().get("../../users").await.unwrap_err();
-    assert!(err
-        .as_validation()
-        .is_some_and(|v| v.has("integrationId", "uuid")));
+    let err = client.integrations().get("..").await.unwrap_err();
+    assert!(
+        err.as_validation()
+            .is_some_and(|v| v.has("integrationId", "path_segment")),
+        "{err}"
+    );
+    let err = client
+        .integrations()
+        .get("../../users/me")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(404),
+        "the id stays one encoded segment: {err}"
+    );
 }
 
 #[tokio::test]
