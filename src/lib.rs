@@ -58,6 +58,7 @@ pub mod clock;
 pub mod error;
 pub mod integrations;
 pub mod messaging;
+pub mod nodes;
 pub mod observe;
 pub mod paging;
 pub mod region;
