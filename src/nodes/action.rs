@@ -170,6 +170,12 @@ impl DataAction {
         &self.compiled
     }
 
+    /// The output for a raw response: translation map, success template, output contract.
+    /// `Err` lists every problem.
+    pub(crate) fn translate(&self, raw: &Value) -> Result<Value, Vec<String>> {
+        translate(&self.compiled, raw)
+    }
+
     /// The body of `PATCH .../draft` (`UpdateDraftInput`) for draft `version`.
     pub(crate) fn update_body(&self, version: i64) -> Value {
         json!({

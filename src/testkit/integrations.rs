@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
-use super::responses::{bad_request, genesys_error, json_response};
+use super::responses::{bad_request, genesys_error, json_response, page_of};
 use super::{FakeGenesys, FakeRequest};
 use crate::integrations::{COMMUNICATION_TYPES, PERMISSION_FEATURES, SANDBOX_TOKENS};
 use crate::Method;
@@ -151,42 +151,6 @@ fn new_integration(id: &str, name: &str, type_id: &str) -> FakeIntegration {
         properties: json!({}),
         advanced: json!({}),
     }
-}
-
-fn page_of(req: &FakeRequest, items: Vec<Value>, path: &str) -> ResponseTemplate {
-    let size: usize = req
-        .query
-        .get("pageSize")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25)
-        .clamp(1, 500);
-    let number: usize = req
-        .query
-        .get("pageNumber")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let total = items.len();
-    let count = total.div_ceil(size).max(1);
-    let entities: Vec<Value> = items
-        .into_iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .collect();
-    let mut body = json!({
-        "entities": entities,
-        "pageSize": size,
-        "pageNumber": number,
-        "total": total,
-        "pageCount": count,
-        "firstUri": format!("{path}?pageSize={size}&pageNumber=1"),
-        "lastUri": format!("{path}?pageSize={size}&pageNumber={count}"),
-        "selfUri": format!("{path}?pageSize={size}&pageNumber={number}"),
-    });
-    if number < count {
-        body["nextUri"] = json!(format!("{path}?pageSize={size}&pageNumber={}", number + 1));
-    }
-    json_response(200, &body)
 }
 
 fn not_found() -> ResponseTemplate {

@@ -4,6 +4,8 @@ use serde::Serialize;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
+use super::FakeRequest;
+
 /// A Platform API error answer: `{message, code, status, messageParams, contextId, details, errors}`.
 pub fn genesys_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
@@ -37,4 +39,42 @@ pub fn bad_request(message: &str, fields: &[(&str, &str)]) -> ResponseTemplate {
 /// A JSON answer with `status`.
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// One page of `items` as a platform `*EntityListing`, honouring `pageSize` (default 25)
+/// and `pageNumber` (default 1).
+pub(crate) fn page_of(req: &FakeRequest, items: Vec<Value>, path: &str) -> ResponseTemplate {
+    let size: usize = req
+        .query
+        .get("pageSize")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25)
+        .clamp(1, 500);
+    let number: usize = req
+        .query
+        .get("pageNumber")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let count = total.div_ceil(size).max(1);
+    let entities: Vec<Value> = items
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .collect();
+    let mut body = json!({
+        "entities": entities,
+        "pageSize": size,
+        "pageNumber": number,
+        "total": total,
+        "pageCount": count,
+        "firstUri": format!("{path}?pageSize={size}&pageNumber=1"),
+        "lastUri": format!("{path}?pageSize={size}&pageNumber={count}"),
+        "selfUri": format!("{path}?pageSize={size}&pageNumber={number}"),
+    });
+    if number < count {
+        body["nextUri"] = json!(format!("{path}?pageSize={size}&pageNumber={}", number + 1));
+    }
+    json_response(200, &body)
 }
