@@ -1,7 +1,7 @@
 //! Response helpers shaped like the platform's own answers.
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
 
 use super::FakeRequest;
