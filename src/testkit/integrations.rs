@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
 use super::responses::{bad_request, genesys_error, json_response, page_of};
-use super::{FakeGenesys, FakeRequest};
+use super::FakeGenesys;
 use crate::integrations::{COMMUNICATION_TYPES, PERMISSION_FEATURES, SANDBOX_TOKENS};
 use crate::Method;
 
