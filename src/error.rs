@@ -103,6 +103,16 @@ pub enum Error {
         detail: Option<String>,
     },
 
+    /// An answer broke the contract it must meet (e.g. a Data Action's response does not
+    /// translate into its success schema). Not retried: the same answer would fail again.
+    #[error("{what} breaks its contract: {}", problems.join("; "))]
+    Contract {
+        /// What broke it, e.g. `the response of data action "Lookup"`.
+        what: String,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+
     /// The platform answered, but what was asked for is not there (e.g. a participant
     /// that is not in the conversation).
     #[error("not found: {resource}")]
@@ -154,6 +164,7 @@ impl Error {
             | Error::Decode { .. }
             | Error::NotFound { .. }
             | Error::InvalidState { .. }
+            | Error::Contract { .. }
             | Error::BodyTooLarge { .. } => false,
         }
     }

@@ -166,10 +166,6 @@ impl DataAction {
         self.compiled.timeout_seconds
     }
 
-    pub(crate) fn compiled(&self) -> &Compiled {
-        &self.compiled
-    }
-
     /// The output for a raw response: translation map, success template, output contract.
     /// `Err` lists every problem.
     pub(crate) fn translate(&self, raw: &Value) -> Result<Value, Vec<String>> {

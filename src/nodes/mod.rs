@@ -1,5 +1,40 @@
 //! Flow 5: flow REST nodes as Genesys Cloud Data Actions.
+//!
+//! A flow's REST call is a Data Action on the platform: a contract (input and success
+//! JSON Schemas), a request (URL, method, headers and body templates in Velocity) and a
+//! response configuration (a JSONPath translation map with defaults, and a success
+//! template). This module builds and validates actions ([`DataAction`]), manages them on
+//! the platform ([`Nodes`]: drafts, validation, publishing, tests, execution), renders
+//! templates with a real parser ([`template`]), runs actions locally against their target
+//! ([`LocalExecutor`]) and, with the `simulator` feature, serves them over HTTP for flow
+//! tests (`simulator`).
+//!
+//! ```no_run
+//! use genesys_cloud::nodes::{DataAction, LocalExecutor};
+//! use serde_json::json;
+//!
+//! # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
+//! let action = DataAction::builder("External System", "Lookup", "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41")
+//!     .input_schema(json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}))
+//!     .success_schema(json!({"type": "object", "properties": {"status": {"type": "string"}}}))
+//!     .request("GET", "https://api.example.com/v1/items/${input.id}")
+//!     .translation("status", "$.status")
+//!     .success_template(r#"{"status": ${status}}"#)
+//!     .build()?;
+//!
+//! // Try it locally, then put it on the platform.
+//! let output = LocalExecutor::new(client.clone(), action.clone()).execute(&json!({"id": "42"})).await?;
+//! let draft = client.nodes().create_draft(&action).await?;
+//! let published = client.nodes().publish(&draft.id).await?;
+//! # Ok(()) }
+//! ```
+
 mod action;
+mod client;
+mod executor;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 pub mod template;
 
 pub use action::{
@@ -7,3 +42,5 @@ pub use action::{
     DEFAULT_SUCCESS_TEMPLATE, INPUT_TYPES, MAX_NAME_CHARS, METHODS, RESERVED_INPUTS,
     TIMEOUT_SECONDS,
 };
+pub use client::{Action, DraftValidation, Nodes, TestExecution, TestOperation, LIST_PAGE_SIZE};
+pub use executor::{platform_error, LocalExecutor, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};

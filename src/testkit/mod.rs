@@ -40,6 +40,7 @@ mod clock;
 mod faults;
 mod integrations;
 mod messaging;
+mod nodes;
 mod responses;
 mod router;
 mod token;
@@ -136,6 +137,7 @@ impl FakeGenesysBuilder {
             record_requests: self.record_requests,
             messaging: Arc::default(),
             integrations: Arc::default(),
+            actions: Arc::default(),
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -162,6 +164,7 @@ impl FakeGenesysBuilder {
         });
         messaging::install(&fake, fake.state.messaging.clone());
         integrations::install(&fake, fake.state.integrations.clone());
+        nodes::install(&fake, fake.state.actions.clone());
         fake
     }
 }
@@ -176,6 +179,7 @@ struct FakeState {
     record_requests: bool,
     messaging: Arc<messaging::MessagingStore>,
     integrations: Arc<integrations::IntegrationsStore>,
+    actions: Arc<nodes::ActionsStore>,
 }
 
 /// A fault waiting for requests of one method on one path shape.
@@ -385,16 +389,21 @@ impl Respond for Dispatcher {
         }
 
         let is_login = path == "/oauth/token";
+        // The external system that Data Actions call is not Genesys: no bearer token,
+        // and only targeted faults (`inject_on`), not the `/api/` queue.
+        let is_external = path.starts_with("/external/");
         let faults = if is_login {
-            &self.state.login_faults
+            Some(&self.state.login_faults)
         } else if path.starts_with("/api/") {
-            &self.state.api_faults
+            Some(&self.state.api_faults)
+        } else if is_external {
+            None
         } else {
             return not_found(&method, &path);
         };
         let fault = self
             .targeted_fault(&method, &path)
-            .or_else(|| lock(faults).pop_front());
+            .or_else(|| faults.and_then(|f| lock(f).pop_front()));
         let mut delay = None;
         if let Some(fault) = fault {
             match (fault.response(), fault) {
@@ -411,6 +420,8 @@ impl Respond for Dispatcher {
                 header("content-type").as_deref(),
                 &request.body,
             )
+        } else if is_external {
+            self.route(method, &path, request)
         } else if let Some(refused) = self.state.tokens.refusal(authorization.as_deref()) {
             refused
         } else {
@@ -439,6 +450,9 @@ impl Dispatcher {
     fn route(&self, method: Method, path: &str, request: &Request) -> ResponseTemplate {
         let routes = self.state.routes.read().unwrap_or_else(|p| p.into_inner());
         let mut path_matched = false;
+        // The most specific route wins (most literal segments), whatever the order in
+        // which flows installed theirs: `/integrations/actions` beats `/integrations/{id}`.
+        let mut best: Option<(usize, &Route, HashMap<String, String>)> = None;
         for route in routes.iter() {
             let Some(params) = route.matches(path) else {
                 continue;
@@ -447,27 +461,32 @@ impl Dispatcher {
             if route.method() != method {
                 continue;
             }
-            let req = FakeRequest {
-                method,
-                path: path.to_owned(),
-                params,
-                query: request
-                    .url
-                    .query_pairs()
-                    .into_owned()
-                    .collect::<HashMap<_, _>>(),
-                body: request.body.clone(),
-            };
-            return route.handle(&req);
+            let specificity = route.literal_segments();
+            if best.as_ref().is_none_or(|(s, _, _)| specificity > *s) {
+                best = Some((specificity, route, params));
+            }
         }
-        if path_matched {
-            genesys_error(
+        match best {
+            Some((_, route, params)) => {
+                let req = FakeRequest {
+                    method,
+                    path: path.to_owned(),
+                    params,
+                    query: request
+                        .url
+                        .query_pairs()
+                        .into_owned()
+                        .collect::<HashMap<_, _>>(),
+                    body: request.body.clone(),
+                };
+                route.handle(&req)
+            }
+            None if path_matched => genesys_error(
                 405,
                 "method.not.allowed",
                 &format!("{method} is not allowed on {path}"),
-            )
-        } else {
-            not_found(&method, path)
+            ),
+            None => not_found(&method, path),
         }
     }
 }

@@ -60,6 +60,13 @@ impl PathPattern {
         Self { segments }
     }
 
+    fn literal_segments(&self) -> usize {
+        self.segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count()
+    }
+
     /// The placeholder values, percent-decoded, when `raw_path` has this shape.
     pub(crate) fn matches(&self, raw_path: &str) -> Option<HashMap<String, String>> {
         let parts: Vec<&str> = raw_path.trim_matches('/').split('/').collect();
@@ -101,6 +108,11 @@ impl Route {
     /// The placeholder values when `raw_path` matches this route's shape (any method).
     pub(crate) fn matches(&self, raw_path: &str) -> Option<HashMap<String, String>> {
         self.pattern.matches(raw_path)
+    }
+
+    /// How many of the route's segments are literal (for picking the most specific).
+    pub(crate) fn literal_segments(&self) -> usize {
+        self.pattern.literal_segments()
     }
 
     pub(crate) fn method(&self) -> &Method {

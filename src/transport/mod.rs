@@ -73,6 +73,8 @@ pub(crate) enum Credentials<'a> {
         username: &'a str,
         password: &'a SecretString,
     },
+    /// No credentials: calls to systems other than Genesys Cloud.
+    None,
 }
 
 /// The HTTP machinery shared by the API transport and the token client.
@@ -191,7 +193,7 @@ impl HttpCore {
             }
             let token = match credentials {
                 Credentials::Bearer(auth) => Some(auth.token().await?),
-                Credentials::Basic { .. } => None,
+                Credentials::Basic { .. } | Credentials::None => None,
             };
             self.metrics.attempts.inc();
             let outcome = self
@@ -261,7 +263,7 @@ impl HttpCore {
                     let err = Error::Timeout {
                         endpoint: endpoint.to_string(),
                         kind: TimeoutKind::Attempt,
-                        limit: self.config.attempt_timeout,
+                        limit: req.attempt_timeout.unwrap_or(self.config.attempt_timeout),
                     };
                     if !req.idempotent {
                         return Err(err);
@@ -327,8 +329,11 @@ impl HttpCore {
                 builder.basic_auth(username, Some(password.expose_secret()))
             }
             (Credentials::Bearer(_), Some(token)) => builder.bearer_auth(token.expose_secret()),
-            (Credentials::Bearer(_), None) => builder,
+            (Credentials::Bearer(_), None) | (Credentials::None, _) => builder,
         };
+        for (name, value) in &req.headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
         builder = match &req.body {
             Some(Body::Json(bytes)) => builder
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -380,7 +385,8 @@ impl HttpCore {
                 body,
             })
         };
-        match tokio::time::timeout(self.config.attempt_timeout, exchange).await {
+        let attempt_timeout = req.attempt_timeout.unwrap_or(self.config.attempt_timeout);
+        match tokio::time::timeout(attempt_timeout, exchange).await {
             Ok(Ok(resp)) => Attempt::Answered(resp),
             Ok(Err(failure)) => Attempt::Failed(failure),
             Err(_) => Attempt::Failed(AttemptFailure::Timeout),
@@ -401,9 +407,14 @@ fn classify(err: reqwest::Error) -> AttemptFailure {
 
 /// `base` (which may carry a path prefix) + the request's path and query.
 fn join(base: &Url, req: &ApiRequest) -> Result<Url, Error> {
-    let raw = format!("{}{}", base.as_str().trim_end_matches('/'), req.path);
-    let mut url = Url::parse(&raw)
-        .map_err(|e| Error::Config(format!("cannot build a URL from {raw:?}: {e}")))?;
+    let mut url = match &req.absolute {
+        Some(url) => url.clone(),
+        None => {
+            let raw = format!("{}{}", base.as_str().trim_end_matches('/'), req.path);
+            Url::parse(&raw)
+                .map_err(|e| Error::Config(format!("cannot build a URL from {raw:?}: {e}")))?
+        }
+    };
     if !req.query.is_empty() {
         url.query_pairs_mut().extend_pairs(&req.query);
     }
@@ -423,6 +434,15 @@ impl Transport {
     pub(crate) async fn send(&self, req: &ApiRequest) -> Result<Response, Error> {
         self.core
             .send(&self.api_base, req, Credentials::Bearer(self.auth.as_ref()))
+            .await?
+            .error_for_status()
+    }
+
+    /// Sends `req` (with an absolute URL) without Genesys credentials; non-2xx answers
+    /// become [`Error::Api`].
+    pub(crate) async fn send_external(&self, req: &ApiRequest) -> Result<Response, Error> {
+        self.core
+            .send(&self.api_base, req, Credentials::None)
             .await?
             .error_for_status()
     }

@@ -28,6 +28,13 @@ pub(crate) struct ApiRequest {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Body>,
     pub(crate) idempotent: bool,
+    /// A full URL to send to instead of `path` on the client's base (calls to systems
+    /// other than Genesys Cloud, e.g. a Data Action's target).
+    pub(crate) absolute: Option<url::Url>,
+    /// Headers beyond the transport's own.
+    pub(crate) headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    /// Overrides the client's per-attempt timeout for this request.
+    pub(crate) attempt_timeout: Option<std::time::Duration>,
 }
 
 impl ApiRequest {
@@ -42,6 +49,9 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             idempotent,
+            absolute: None,
+            headers: Vec::new(),
+            attempt_timeout: None,
         }
     }
 

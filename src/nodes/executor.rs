@@ -1,0 +1,295 @@
+//! Runs a Data Action directly against its target, so a flow author can try it before
+//! publishing: render, send (through the shared transport), cache, translate, check.
+
+use std::borrow::Cow;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{DataAction, PreparedRequest};
+use crate::client::Client;
+use crate::error::Error;
+use crate::transport::{ApiRequest, Body};
+use crate::validation::{ValidationError, Violations};
+use crate::Method;
+
+/// Entries the response cache holds by default; the least recently used goes first.
+pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
+
+/// How long a cached result is served by default (the tutorial's 5 minutes).
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// Executes one [`DataAction`] locally.
+///
+/// For each input: checks it against the input contract, renders the request, and looks
+/// up the cache by the SHA-256 of method, URL and body (so two bodies never share an
+/// entry). On a miss it sends the request through the client's transport (timeouts,
+/// retries with backoff, metrics), translates the JSON answer with the translation map
+/// (defaults where a path matches nothing) and the success template, checks the result
+/// against the success schema, and caches it. A result that breaks the contract is an
+/// [`Error::Contract`] and is neither retried nor cached.
+#[derive(Debug)]
+pub struct LocalExecutor {
+    client: Client,
+    action: DataAction,
+    cache: Mutex<LruCache<[u8; 32], Cached>>,
+    ttl: Duration,
+    retry_writes: bool,
+}
+
+#[derive(Debug)]
+struct Cached {
+    output: Value,
+    stored: Instant,
+}
+
+impl LocalExecutor {
+    /// An executor for `action`, sending through `client`'s transport.
+    pub fn new(client: Client, action: DataAction) -> Self {
+        let capacity = NonZeroUsize::new(DEFAULT_CACHE_CAPACITY).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            client,
+            action,
+            cache: Mutex::new(LruCache::new(capacity)),
+            ttl: DEFAULT_CACHE_TTL,
+            retry_writes: true,
+        }
+    }
+
+    /// How many results the cache holds (at least 1).
+    pub fn cache_capacity(self, capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            cache: Mutex::new(LruCache::new(capacity)),
+            ..self
+        }
+    }
+
+    /// How long a result is served from the cache; `Duration::ZERO` turns caching off.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Whether POST, PUT and PATCH targets may be retried after a 5xx, a timeout or a lost
+    /// connection (on by default, as the tutorial's node retries every call; turn it off
+    /// for targets where a repeated call does harm). 429 is always retried.
+    pub fn retry_writes(mut self, retry: bool) -> Self {
+        self.retry_writes = retry;
+        self
+    }
+
+    /// The action.
+    pub fn action(&self) -> &DataAction {
+        &self.action
+    }
+
+    /// Results in the cache (expired ones included until they are looked up or evicted).
+    pub fn cached(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<[u8; 32], Cached>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs the action for `input` and returns what the flow would see.
+    pub async fn execute(&self, input: &Value) -> Result<Value, Error> {
+        if !input.is_object() {
+            return Err(ValidationError::single(
+                "input",
+                "object",
+                "the input of a data action is a JSON object",
+            )
+            .into());
+        }
+        self.action.check_input(input)?;
+        let prepared = self.action.prepare(input)?;
+        let key = cache_key(&prepared);
+        let metrics = self.client.metrics();
+        if let Some(hit) = self.cache_get(&key) {
+            metrics.counter("nodes.cache_hits").inc();
+            return Ok(hit);
+        }
+        metrics.counter("nodes.cache_misses").inc();
+        let request = self.request(&prepared)?;
+        let response = self.client.transport().send_external(&request).await?;
+        let raw: Value = response.json()?;
+        let output = self
+            .action
+            .translate(&raw)
+            .map_err(|problems| Error::Contract {
+                what: format!("the response of data action {:?}", self.action.name()),
+                problems,
+            })?;
+        self.cache_put(key, &output);
+        Ok(output)
+    }
+
+    fn cache_get(&self, key: &[u8; 32]) -> Option<Value> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let now = self.client.transport().core.clock.now();
+        let mut cache = self.lock();
+        match cache.get(key) {
+            Some(hit) if now.saturating_duration_since(hit.stored) < self.ttl => {
+                Some(hit.output.clone())
+            }
+            Some(_) => {
+                cache.pop(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn cache_put(&self, key: [u8; 32], output: &Value) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let stored = self.client.transport().core.clock.now();
+        self.lock().put(
+            key,
+            Cached {
+                output: output.clone(),
+                stored,
+            },
+        );
+    }
+
+    fn request(&self, prepared: &PreparedRequest) -> Result<ApiRequest, Error> {
+        let mut v = Violations::default();
+        let method = Method::from_bytes(prepared.method.as_bytes())
+            .map_err(|_| ValidationError::single("requestType", "method", "not an HTTP method"))?;
+        let url = url::Url::parse(&prepared.url).map_err(|e| {
+            ValidationError::single(
+                "requestUrlTemplate",
+                "absolute_url",
+                format!("the rendered URL is not valid: {e}"),
+            )
+        })?;
+        let mut headers = Vec::new();
+        for (name, value) in &prepared.headers {
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                (Ok(n), Ok(val)) => headers.push((n, val)),
+                _ => v.push(
+                    format!("headers.{name}"),
+                    "header",
+                    "the rendered header is not a valid HTTP header",
+                ),
+            }
+        }
+        v.finish()?;
+        // The URL template, not the URL, names the endpoint in metrics and errors.
+        let template = format!(
+            "{} (data action {:?})",
+            url_template_origin(&url),
+            self.action.name()
+        );
+        let mut req = ApiRequest::new(method, Cow::Owned(template));
+        req.absolute = Some(url);
+        req.headers = headers;
+        req.attempt_timeout = Some(Duration::from_secs(u64::from(
+            self.action.timeout_seconds(),
+        )));
+        if let Some(body) = &prepared.body {
+            req.body = Some(Body::Json(bytes::Bytes::from(body.clone().into_bytes())));
+        }
+        if self.retry_writes {
+            req.idempotent = true;
+        }
+        Ok(req)
+    }
+}
+
+fn url_template_origin(url: &url::Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
+}
+
+/// SHA-256 of method, URL and body, separated so that no two requests share a key.
+fn cache_key(prepared: &PreparedRequest) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(prepared.method.as_bytes());
+    hash.update([0]);
+    hash.update(prepared.url.as_bytes());
+    hash.update([0]);
+    match &prepared.body {
+        Some(body) => {
+            hash.update([1]);
+            hash.update(body.as_bytes());
+        }
+        None => hash.update([0]),
+    }
+    hash.finalize().into()
+}
+
+/// The platform's error shape (`ErrorBody`) and status for a failed execution, as
+/// `POST /api/v2/integrations/actions/{id}/execute` would answer.
+pub fn platform_error(err: &Error) -> (u16, Value) {
+    let context_id = uuid::Uuid::new_v4().to_string();
+    let body =
+        |status: u16, code: &str, message: String, detail_code: &str, details: Vec<Value>| {
+            let mut details = details;
+            if !detail_code.is_empty() {
+                details.push(json!({ "errorCode": detail_code }));
+            }
+            json!({
+                "message": message,
+                "code": code,
+                "status": status,
+                "messageParams": {},
+                "contextId": context_id,
+                "details": details,
+                "errors": [],
+            })
+        };
+    match err {
+        Error::Validation(v) => {
+            let details = v
+                .violations()
+                .iter()
+                .map(|x| json!({ "fieldName": x.field, "errorCode": x.rule }))
+                .collect();
+            (400, body(400, "bad.request", v.to_string(), "", details))
+        }
+        Error::Contract { .. } => (
+            400,
+            body(
+                400,
+                "bad.request",
+                err.to_string(),
+                "ACTION.PROCESSING",
+                Vec::new(),
+            ),
+        ),
+        Error::Api(api) if api.status < 500 => (
+            400,
+            body(
+                400,
+                "bad.request",
+                format!("REST call for action execute failed. Message: {err}"),
+                "ACTION.REMOTE_ENDPOINT",
+                Vec::new(),
+            ),
+        ),
+        _ => (
+            500,
+            body(
+                500,
+                "internal.server.error",
+                format!("REST call for action execute failed. Message: {err}"),
+                "ACTION.REMOTE_ENDPOINT",
+                Vec::new(),
+            ),
+        ),
+    }
+}
