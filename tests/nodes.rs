@@ -563,6 +563,27 @@ async fn cache_hits_expire_and_distinct_bodies_are_distinct_entries() {
 }
 
 #[tokio::test]
+async fn the_default_request_template_sends_the_input_object() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let action = DataAction::builder("c", "raw", INTEGRATION)
+        .input_schema(json!({"type": "object", "properties": {"targetId": {"type": "string"}, "n": {"type": "integer"}}}))
+        .success_schema(json!({"type": "object"}))
+        .request("POST", format!("{}/resources/x", fake.external_target_path()))
+        .build()
+        .unwrap();
+    let output = LocalExecutor::new(client, action)
+        .execute(&json!({"targetId": "T", "n": 3}))
+        .await
+        .unwrap();
+    assert_eq!(
+        output["received"],
+        json!({"targetId": "T", "n": 3}),
+        "rawRequest is the input object"
+    );
+}
+
+#[tokio::test]
 async fn translation_map_defaults() {
     let fake = FakeGenesys::start().await;
     let clock = ManualClock::new();

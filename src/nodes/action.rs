@@ -57,6 +57,8 @@ pub(crate) struct Compiled {
     pub(crate) translations: Vec<(String, JsonPath, Option<Value>)>,
     pub(crate) success: Template,
     pub(crate) timeout_seconds: u32,
+    /// Whether a request template uses `${input.rawRequest}` (the whole input).
+    pub(crate) uses_raw_request: bool,
     pub(crate) input_schema: jsonschema::Validator,
     pub(crate) success_schema: jsonschema::Validator,
 }
@@ -202,12 +204,20 @@ impl DataAction {
     /// Renders the request for `input` (which should have passed [`DataAction::check_input`]).
     pub fn prepare(&self, input: &Value) -> Result<PreparedRequest, ValidationError> {
         let c = &self.compiled;
-        let raw_request = json!({ "rawRequest": input.to_string() });
-        let mut inputs = input.clone();
-        if let (Some(map), Some(raw)) = (inputs.as_object_mut(), raw_request.get("rawRequest")) {
-            map.entry("rawRequest").or_insert_with(|| raw.clone());
-        }
-        let vars = Inputs(&inputs);
+        // Only a template naming `rawRequest` pays for copying the input.
+        let with_raw;
+        let inputs = if c.uses_raw_request {
+            let mut copy = input.clone();
+            if let Some(map) = copy.as_object_mut() {
+                // The input itself: in a body `${input.rawRequest}` is the input object.
+                map.entry("rawRequest").or_insert_with(|| input.clone());
+            }
+            with_raw = copy;
+            &with_raw
+        } else {
+            input
+        };
+        let vars = Inputs(inputs);
         let mut v = Violations::default();
         let url = c
             .url
@@ -430,6 +440,7 @@ impl DataActionBuilder {
 
         // Every input reference names a declared input.
         let mut used = BTreeSet::new();
+        let mut uses_raw_request = false;
         let request_templates = [
             ("requestUrlTemplate", url.as_ref()),
             ("requestTemplate", body.as_ref()),
@@ -441,6 +452,7 @@ impl DataActionBuilder {
             for reference in template.references() {
                 match (reference.root(), reference.field()) {
                     ("input", Some("rawRequest")) => {
+                        uses_raw_request = true;
                         used.extend(declared.keys().cloned());
                     }
                     ("input", Some(name)) if declared.contains_key(name) => {
@@ -578,6 +590,7 @@ impl DataActionBuilder {
                 translations,
                 success,
                 timeout_seconds: self.timeout_seconds,
+                uses_raw_request,
                 input_schema,
                 success_schema,
             }),
