@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
+use genesys_cloud::nodes::{DataAction, LocalExecutor};
 use genesys_cloud::testkit::FakeGenesys;
 use genesys_cloud::{testkit, Client, Error};
 
@@ -39,6 +40,7 @@ async fn tour() -> Result<(), Error> {
     authenticate(&client).await?;
     participant_attributes(&client, fake.as_ref()).await?;
     agent_widget(&client).await?;
+    flow_rest_node(&client, fake.as_ref()).await?;
 
     println!("\nMetrics: {}", client.metrics_snapshot());
     Ok(())
@@ -110,5 +112,45 @@ async fn agent_widget(client: &Client) -> Result<(), Error> {
     // The tour leaves nothing behind in a real org.
     integrations.delete(&report.integration_id).await?;
     println!("[2] integrations: widget deleted again");
+    Ok(())
+}
+
+/// Flow 5: a flow REST node as a Data Action: run locally, then draft, publish, execute.
+async fn flow_rest_node(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
+    // An org needs a data actions integration and a real target: see examples/flow_rest_node.
+    let Some(fake) = fake else {
+        println!("\n[5] nodes: skipped against an org (run the flow_rest_node example)");
+        return Ok(());
+    };
+    let target = fake.external_target_path();
+    let action = DataAction::builder(
+        "genesys-cloud tour",
+        "tour REST node",
+        "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41",
+    )
+    .input_schema(serde_json::json!({
+        "type": "object", "required": ["targetId"], "properties": {"targetId": {"type": "string"}}
+    }))
+    .success_schema(serde_json::json!({
+        "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}
+    }))
+    .request("POST", format!("{target}/resources/${{input.targetId}}"))
+    .request_template(r#"{"resourceId": "${input.targetId}"}"#)
+    .translation("status", "$.status")
+    .success_template(r#"{"status": ${status}}"#)
+    .build()?;
+    let input = serde_json::json!({"targetId": "tour-1"});
+    let local = LocalExecutor::new(client.clone(), action.clone())
+        .execute(&input)
+        .await?;
+    let nodes = client.nodes();
+    let draft = nodes.create_draft(&action).await?;
+    let published = nodes.publish(&draft.id).await?;
+    let remote = nodes.execute(&published.id, &input).await?;
+    println!(
+        "\n[5] nodes: local run {local}, published {} executed {remote}",
+        published.id
+    );
+    nodes.delete(&published.id).await?;
     Ok(())
 }
