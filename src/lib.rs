@@ -36,6 +36,7 @@
 //! | [`messaging`] | flow 1: validated, sanitized custom attributes on messaging participants |
 //! | [`observe`] | metrics snapshots and the audit trail |
 //! | [`clock`] | injectable time, so tests need not wait |
+//! | [`webhook`] | signed outbound webhooks (HMAC-SHA256, timestamp, dedupe key) and their verification |
 //! | `testkit` | (feature `testkit`) `FakeGenesys`, a stateful fake of the Platform API |
 //!
 //! # Behaviour you can rely on
@@ -65,6 +66,7 @@ pub mod region;
 pub mod request;
 pub mod transport;
 pub mod validation;
+pub mod webhook;
 
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]

@@ -477,6 +477,13 @@ impl Dispatcher {
                         .query_pairs()
                         .into_owned()
                         .collect::<HashMap<_, _>>(),
+                    headers: request
+                        .headers
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned()))
+                        })
+                        .collect(),
                     body: request.body.clone(),
                 };
                 route.handle(&req)

@@ -17,6 +17,8 @@ pub struct FakeRequest {
     pub params: HashMap<String, String>,
     /// Query parameters (the last value wins for repeated keys).
     pub query: HashMap<String, String>,
+    /// Headers, by lower-case name (the last value wins for repeated names).
+    pub headers: HashMap<String, String>,
     /// The raw body.
     pub body: Vec<u8>,
 }

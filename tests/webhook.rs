@@ -1,0 +1,238 @@
+//! Signed outbound webhooks: signing, verification, retries with one dedupe key, failures
+//! counted and audited.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
+use genesys_cloud::testkit::{json_response, FakeGenesys, Fault, ManualClock};
+use genesys_cloud::webhook::{
+    sign, verify, VerifyError, WebhookSender, DELIVERY_HEADER, SIGNATURE_HEADER,
+};
+use genesys_cloud::{Error, Method, RetryPolicy};
+use serde_json::json;
+
+const SECRET: &str = "crm-shared-secret-0123456789";
+const HOOK: &str = "/external/hooks/crm";
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(seconds).unwrap()
+}
+
+#[test]
+fn signatures_verify_and_detect_tampering_staleness_and_bad_headers() {
+    let body = br#"{"sessionId":"s-1","attributes":{"tier":"gold"}}"#;
+    let header = sign(SECRET.as_bytes(), 1_700_000_000, body);
+    assert!(header.starts_with("t=1700000000,v1="));
+    let tolerance = Duration::from_secs(300);
+    assert_eq!(
+        verify(
+            SECRET.as_bytes(),
+            &header,
+            body,
+            at(1_700_000_100),
+            tolerance
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        verify(
+            SECRET.as_bytes(),
+            &header,
+            br#"{"sessionId":"s-2"}"#,
+            at(1_700_000_100),
+            tolerance
+        ),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        verify(
+            b"another secret value",
+            &header,
+            body,
+            at(1_700_000_100),
+            tolerance
+        ),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        verify(
+            SECRET.as_bytes(),
+            &header,
+            body,
+            at(1_700_000_301),
+            tolerance
+        ),
+        Err(VerifyError::Stale { age_seconds: 301 })
+    );
+    let moved = header.replace("t=1700000000", "t=1700000050");
+    assert_eq!(
+        verify(
+            SECRET.as_bytes(),
+            &moved,
+            body,
+            at(1_700_000_100),
+            tolerance
+        ),
+        Err(VerifyError::Mismatch),
+        "the time is signed too"
+    );
+    for bad in [
+        "",
+        "v1=abcd",
+        "t=1700000000",
+        "t=x,v1=00",
+        "t=1700000000,v1=zz",
+    ] {
+        assert_eq!(
+            verify(SECRET.as_bytes(), bad, body, at(1_700_000_000), tolerance),
+            Err(VerifyError::Malformed),
+            "{bad}"
+        );
+    }
+    let rotated = format!("{header},v1={}", "00".repeat(32));
+    assert_eq!(
+        verify(
+            SECRET.as_bytes(),
+            &rotated,
+            body,
+            at(1_700_000_000),
+            tolerance
+        ),
+        Ok(()),
+        "any v1 may match"
+    );
+}
+
+/// A receiver that verifies each delivery and processes each dedupe key once.
+fn receiver(fake: &FakeGenesys) -> Arc<Mutex<Vec<String>>> {
+    let processed = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let (p, s) = (processed.clone(), seen.clone());
+    fake.route(Method::POST, HOOK, move |req| {
+        let header = req
+            .headers
+            .get(SIGNATURE_HEADER)
+            .cloned()
+            .unwrap_or_default();
+        if verify(
+            SECRET.as_bytes(),
+            &header,
+            &req.body,
+            jiff::Timestamp::now(),
+            Duration::from_secs(300),
+        )
+        .is_err()
+        {
+            return json_response(401, &json!({"error": "bad signature"}));
+        }
+        let key = req
+            .headers
+            .get(DELIVERY_HEADER)
+            .cloned()
+            .unwrap_or_default();
+        if s.lock().unwrap().insert(key.clone()) {
+            p.lock().unwrap().push(key);
+        }
+        json_response(200, &json!({"ok": true}))
+    });
+    processed
+}
+
+#[tokio::test]
+async fn deliveries_are_signed_retried_with_one_key_and_deduped() {
+    let fake = FakeGenesys::start().await;
+    let processed = receiver(&fake);
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    let url = format!("{}{HOOK}", fake.uri());
+    let sender = WebhookSender::new(client.clone(), "crm", &url, SECRET).unwrap();
+
+    fake.inject_on(Method::POST, HOOK, Fault::Status(503), 2);
+    let delivery = sender
+        .send(
+            "attributes.synced",
+            "sess-1:42",
+            &json!({"sessionId": "sess-1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivery.status, 200);
+    assert_eq!(clock.sleeps().len(), 2, "retried with backoff");
+    let sent = fake.requests_to(Method::POST, HOOK);
+    assert_eq!(sent.len(), 3);
+
+    // At-least-once: the same event again is delivered, and the receiver drops the repeat.
+    sender
+        .send(
+            "attributes.synced",
+            "sess-1:42",
+            &json!({"sessionId": "sess-1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(*processed.lock().unwrap(), ["sess-1:42"]);
+    assert_eq!(
+        client.metrics_snapshot().counter("webhook.crm.deliveries"),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_and_a_failure_is_counted_and_audited() {
+    let fake = FakeGenesys::start().await;
+    receiver(&fake);
+    let audit = MemoryAuditSink::new();
+    let client = fake
+        .client_builder()
+        .clock(ManualClock::new())
+        .audit_sink(audit.clone())
+        .retry_policy(RetryPolicy::default().max_attempts(2))
+        .build()
+        .unwrap();
+    let url = format!("{}{HOOK}", fake.uri());
+    let wrong = WebhookSender::new(client.clone(), "crm", &url, "not-the-shared-secret").unwrap();
+    let err = wrong
+        .send("attributes.synced", "k-1", &json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+
+    fake.inject_on(Method::POST, HOOK, Fault::Status(503), 5);
+    let right = WebhookSender::new(client.clone(), "crm", &url, SECRET).unwrap();
+    let err = right
+        .send("attributes.synced", "k-2", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(client.metrics_snapshot().counter("webhook.crm.failures"), 2);
+    let records = audit.records();
+    assert_eq!(records.len(), 2);
+    assert!(records
+        .iter()
+        .all(|r| r.outcome == AuditOutcome::Failure && r.action == "webhook.crm"));
+    assert_eq!(records[1].ids["deliveryId"], "k-2");
+    assert!(
+        !format!("{right:?}").contains(SECRET),
+        "the secret is never printed"
+    );
+}
+
+#[tokio::test]
+async fn senders_refuse_plain_http_and_short_secrets() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let err = WebhookSender::new(client.clone(), "crm", "http://crm.example.com/hook", SECRET)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation(v) if v.has("url", "https")),
+        "{err}"
+    );
+    let err =
+        WebhookSender::new(client, "crm", "https://crm.example.com/hook", "short").unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation(v) if v.has("secret", "min_length")),
+        "{err}"
+    );
+}
