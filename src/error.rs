@@ -113,6 +113,17 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// A client-side limit is reached and the caller asked not to wait.
+    #[error(
+        "{resource}: the limit of {limit} in flight is reached; retry later or let callers wait"
+    )]
+    LimitReached {
+        /// What is limited, e.g. `callbacks on queue …`.
+        resource: String,
+        /// The limit.
+        limit: usize,
+    },
+
     /// The platform answered, but what was asked for is not there (e.g. a participant
     /// that is not in the conversation).
     #[error("not found: {resource}")]
@@ -155,7 +166,10 @@ impl Error {
     /// that queue work for later (an outbox, a job runner).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Timeout { .. }
+            | Error::Transport { .. }
+            | Error::LimitReached { .. } => true,
             Error::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
             Error::Auth(auth) => auth.is_retryable(),
             Error::StepFailed { source, .. } => source.is_retryable(),

@@ -32,6 +32,7 @@
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
 //! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
+//! | [`callbacks`] | flow 4: callback reservations, a per-queue limit, and their event stream |
 //! | [`integrations`] | flow 2: custom agent widgets deployed as client-app integrations |
 //! | [`messaging`] | flow 1: validated, sanitized custom attributes on messaging participants |
 //! | [`observe`] | metrics snapshots and the audit trail |
@@ -54,6 +55,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+pub mod callbacks;
 pub mod client;
 pub mod clock;
 pub mod error;

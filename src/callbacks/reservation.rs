@@ -1,0 +1,556 @@
+//! A callback reservation, validated before it becomes a `CreateCallbackCommand`.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::{DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde_json::{json, Map, Value};
+
+use crate::messaging::check_uuid;
+use crate::validation::{ValidationError, Violations};
+
+/// Longest callback user name, caller id name and `data` value, in characters (our limit;
+/// Genesys documents none).
+pub const MAX_TEXT_CHARS: usize = 256;
+
+/// Most `data` entries (our limit: they travel as participant attributes).
+pub const MAX_DATA_ENTRIES: usize = 50;
+
+/// How the customer is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Channel {
+    /// A voice call back.
+    Voice,
+    /// A text message.
+    Sms,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Channel::Voice => "voice",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// Routing of the callback (`RoutingData`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// Priority; higher is routed first.
+    pub priority: Option<u32>,
+    /// Skill ids an agent must have.
+    pub skill_ids: Vec<String>,
+    /// Language id.
+    pub language_id: Option<String>,
+    /// Agents to prefer.
+    pub preferred_agent_ids: Vec<String>,
+}
+
+/// A candidate window for the callback, in the queue's local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSlot {
+    /// Start, local to the queue's time zone.
+    pub start: DateTime,
+    /// End, local to the queue's time zone.
+    pub end: DateTime,
+}
+
+/// A validated callback reservation, ready for
+/// [`Callbacks::create`](super::Callbacks::create).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallbackReservation {
+    pub(crate) queue_id: String,
+    pub(crate) scheduled: Timestamp,
+    pub(crate) command: Value,
+}
+
+impl CallbackReservation {
+    /// A builder for a callback on queue `queue_id`, whose business hours are kept in the
+    /// IANA time zone `queue_time_zone` (e.g. `America/New_York`).
+    pub fn builder(
+        queue_id: impl Into<String>,
+        queue_time_zone: impl Into<String>,
+    ) -> CallbackReservationBuilder {
+        CallbackReservationBuilder {
+            queue_id: queue_id.into(),
+            time_zone: queue_time_zone.into(),
+            country: None,
+            numbers: Vec::new(),
+            user_name: None,
+            slots: Vec::new(),
+            chosen: 0,
+            hours: BTreeMap::new(),
+            primary: Channel::Voice,
+            fallback: None,
+            reason: None,
+            routing: None,
+            script_id: None,
+            caller_id: None,
+            data: BTreeMap::new(),
+            validate_numbers: true,
+        }
+    }
+
+    /// The queue.
+    pub fn queue_id(&self) -> &str {
+        &self.queue_id
+    }
+
+    /// When the callback is scheduled (the chosen slot's start).
+    pub fn scheduled_time(&self) -> Timestamp {
+        self.scheduled
+    }
+
+    /// The `CreateCallbackCommand` body.
+    pub fn command(&self) -> &Value {
+        &self.command
+    }
+}
+
+/// Collects a reservation; [`CallbackReservationBuilder::build`] checks it all.
+///
+/// ```
+/// use genesys_cloud::callbacks::{CallbackReservation, Channel};
+/// use jiff::{civil::date, ToSpan};
+///
+/// let tomorrow = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("America/New_York").unwrap())
+///     .date().tomorrow().unwrap();
+/// let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", "America/New_York")
+///     .callback_number("(415) 555-0199")
+///     .country("US")
+///     .slot(tomorrow.at(14, 0, 0, 0), tomorrow.at(14, 15, 0, 0))
+///     .channels(Channel::Voice, Some(Channel::Sms))
+///     .reason("Technical support escalation")
+///     .build()?;
+/// assert_eq!(reservation.command()["callbackNumbers"][0], "+14155550199");
+/// # Ok::<(), genesys_cloud::ValidationError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CallbackReservationBuilder {
+    queue_id: String,
+    time_zone: String,
+    country: Option<String>,
+    numbers: Vec<String>,
+    user_name: Option<String>,
+    slots: Vec<TimeSlot>,
+    chosen: usize,
+    hours: BTreeMap<u8, (Time, Time)>,
+    primary: Channel,
+    fallback: Option<Channel>,
+    reason: Option<String>,
+    routing: Option<Routing>,
+    script_id: Option<String>,
+    caller_id: Option<(String, Option<String>)>,
+    data: BTreeMap<String, String>,
+    validate_numbers: bool,
+}
+
+fn weekday_key(day: Weekday) -> u8 {
+    // ok: Monday = 1 ... Sunday = 7 always fits.
+    day.to_monday_one_offset() as u8
+}
+
+impl CallbackReservationBuilder {
+    /// A number to call back; national formats need [`CallbackReservationBuilder::country`].
+    /// Sent normalised to E.164.
+    pub fn callback_number(mut self, number: impl Into<String>) -> Self {
+        self.numbers.push(number.into());
+        self
+    }
+
+    /// The customer's country (ISO 3166 alpha-2, e.g. `US`), for numbers given without
+    /// `+`; also sent as `countryCode`.
+    pub fn country(mut self, iso_code: impl Into<String>) -> Self {
+        self.country = Some(iso_code.into());
+        self
+    }
+
+    /// The customer's name, shown to the agent.
+    pub fn user_name(mut self, name: impl Into<String>) -> Self {
+        self.user_name = Some(name.into());
+        self
+    }
+
+    /// A candidate window, in the queue's local time. The first slot is the one booked
+    /// unless [`CallbackReservationBuilder::choose_slot`] picks another.
+    pub fn slot(mut self, start: DateTime, end: DateTime) -> Self {
+        self.slots.push(TimeSlot { start, end });
+        self
+    }
+
+    /// Books slot `index` (0-based) of the matrix.
+    pub fn choose_slot(mut self, index: usize) -> Self {
+        self.chosen = index;
+        self
+    }
+
+    /// The queue's opening hours on `day`, local time. Once any day has hours, a day
+    /// without hours is closed.
+    pub fn operating_hours(mut self, day: Weekday, open: Time, close: Time) -> Self {
+        self.hours.insert(weekday_key(day), (open, close));
+        self
+    }
+
+    /// The primary channel and an optional fallback (default: voice, no fallback).
+    pub fn channels(mut self, primary: Channel, fallback: Option<Channel>) -> Self {
+        self.primary = primary;
+        self.fallback = fallback;
+        self
+    }
+
+    /// Why the customer wants a call back.
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Routing: priority, skills, language, preferred agents.
+    pub fn routing(mut self, routing: Routing) -> Self {
+        self.routing = Some(routing);
+        self
+    }
+
+    /// The script the agent sees.
+    pub fn script_id(mut self, id: impl Into<String>) -> Self {
+        self.script_id = Some(id.into());
+        self
+    }
+
+    /// The number (and name) the customer sees when called.
+    pub fn caller_id(mut self, number: impl Into<String>, name: Option<String>) -> Self {
+        self.caller_id = Some((number.into(), name));
+        self
+    }
+
+    /// An extra `data` entry (travels with the callback as a participant attribute).
+    pub fn data(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether the platform should validate the numbers too (`validateCallbackNumbers`,
+    /// default true).
+    pub fn validate_numbers_on_platform(mut self, validate: bool) -> Self {
+        self.validate_numbers = validate;
+        self
+    }
+
+    /// Checks every rule against the current time.
+    pub fn build(self) -> Result<CallbackReservation, ValidationError> {
+        self.build_at(Timestamp::now())
+    }
+
+    /// Checks every rule as if it were `now` (for tests and replays).
+    pub fn build_at(self, now: Timestamp) -> Result<CallbackReservation, ValidationError> {
+        let mut v = Violations::default();
+        check_uuid(&mut v, "queueId", &self.queue_id);
+        let zone = TimeZone::get(&self.time_zone)
+            .map_err(|_| {
+                v.push(
+                    "timeZone",
+                    "time_zone",
+                    format!(
+                        "`{}` is not an IANA time zone such as America/New_York",
+                        self.time_zone
+                    ),
+                )
+            })
+            .ok();
+        let country = self.country.as_deref().and_then(|c| {
+            c.to_ascii_uppercase()
+                .parse::<phonenumber::country::Id>()
+                .map_err(|_| {
+                    v.push(
+                        "countryCode",
+                        "country",
+                        format!("`{c}` is not an ISO 3166 alpha-2 country code"),
+                    )
+                })
+                .ok()
+        });
+
+        v.check(
+            !self.numbers.is_empty(),
+            "callbackNumbers",
+            "required",
+            "give at least one number to call back",
+        );
+        let mut numbers = Vec::new();
+        for (i, raw) in self.numbers.iter().enumerate() {
+            match e164(raw, country) {
+                Ok(n) => numbers.push(n),
+                Err(why) => v.push(format!("callbackNumbers[{i}]"), "phone_number", why),
+            }
+        }
+        check_text(&mut v, "callbackUserName", self.user_name.as_deref());
+        check_text(&mut v, "data.reason", self.reason.as_deref());
+
+        v.check(
+            self.fallback != Some(self.primary),
+            "channels",
+            "fallback",
+            "the fallback channel must differ from the primary",
+        );
+        v.check(
+            self.primary == Channel::Voice,
+            "channels",
+            "primary",
+            "a callback's primary channel is voice",
+        );
+
+        let scheduled = match &zone {
+            Some(zone) => check_slots(&mut v, &self.slots, self.chosen, zone, &self.hours, now),
+            None => None,
+        };
+
+        let mut routing_json = None;
+        if let Some(r) = &self.routing {
+            for (i, id) in r.skill_ids.iter().enumerate() {
+                check_uuid(&mut v, &format!("routingData.skillIds[{i}]"), id);
+            }
+            for (i, id) in r.preferred_agent_ids.iter().enumerate() {
+                check_uuid(&mut v, &format!("routingData.preferredAgentIds[{i}]"), id);
+            }
+            if let Some(lang) = &r.language_id {
+                check_uuid(&mut v, "routingData.languageId", lang);
+            }
+            let mut m = Map::new();
+            m.insert("queueId".into(), json!(self.queue_id));
+            if let Some(p) = r.priority {
+                m.insert("priority".into(), json!(p));
+            }
+            if !r.skill_ids.is_empty() {
+                m.insert("skillIds".into(), json!(r.skill_ids));
+            }
+            if let Some(lang) = &r.language_id {
+                m.insert("languageId".into(), json!(lang));
+            }
+            if !r.preferred_agent_ids.is_empty() {
+                m.insert("preferredAgentIds".into(), json!(r.preferred_agent_ids));
+            }
+            routing_json = Some(Value::Object(m));
+        }
+        if let Some(script) = &self.script_id {
+            check_uuid(&mut v, "scriptId", script);
+        }
+        let caller = self.caller_id.as_ref().map(|(number, name)| {
+            check_text(&mut v, "callerIdName", name.as_deref());
+            let normalized = e164(number, country).unwrap_or_else(|why| {
+                v.push("callerId", "phone_number", why);
+                String::new()
+            });
+            (normalized, name.clone())
+        });
+
+        let mut data: BTreeMap<String, String> = self.data.clone();
+        data.insert("channelPrimary".into(), self.primary.as_str().into());
+        if let Some(fallback) = self.fallback {
+            data.insert("channelFallback".into(), fallback.as_str().into());
+        }
+        if let Some(reason) = &self.reason {
+            data.insert("reason".into(), reason.trim().to_owned());
+        }
+        v.check(
+            data.len() <= MAX_DATA_ENTRIES,
+            "data",
+            "max_entries",
+            format!(
+                "{} data entries; at most {MAX_DATA_ENTRIES} are sent",
+                data.len()
+            ),
+        );
+        for (key, value) in &self.data {
+            check_text(&mut v, &format!("data.{key}"), Some(value));
+        }
+
+        v.finish()?;
+        let Some(scheduled) = scheduled else {
+            return Err(ValidationError::single(
+                "slots",
+                "required",
+                "add a time slot",
+            ));
+        };
+        let mut command = Map::new();
+        command.insert("queueId".into(), json!(self.queue_id));
+        command.insert("callbackNumbers".into(), json!(numbers));
+        command.insert(
+            "callbackScheduledTime".into(),
+            json!(platform_time(scheduled)),
+        );
+        command.insert(
+            "validateCallbackNumbers".into(),
+            json!(self.validate_numbers),
+        );
+        command.insert("data".into(), json!(data));
+        if let Some(name) = &self.user_name {
+            command.insert("callbackUserName".into(), json!(name.trim()));
+        }
+        if let Some(country) = country {
+            command.insert("countryCode".into(), json!(country.as_ref()));
+        }
+        if let Some(routing) = routing_json {
+            command.insert("routingData".into(), routing);
+        }
+        if let Some(script) = &self.script_id {
+            command.insert("scriptId".into(), json!(script));
+        }
+        if let Some((number, name)) = caller {
+            command.insert("callerId".into(), json!(number));
+            if let Some(name) = name {
+                command.insert("callerIdName".into(), json!(name));
+            }
+        }
+        Ok(CallbackReservation {
+            queue_id: self.queue_id,
+            scheduled,
+            command: Value::Object(command),
+        })
+    }
+}
+
+/// The platform's timestamp form: UTC with milliseconds (`2030-01-01T15:00:00.000Z`).
+pub(crate) fn platform_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn check_text(v: &mut Violations, field: &str, text: Option<&str>) {
+    let Some(text) = text else { return };
+    let chars = text.chars().count();
+    v.check(
+        chars <= MAX_TEXT_CHARS,
+        field,
+        "max_length",
+        format!("{chars} characters; at most {MAX_TEXT_CHARS}"),
+    );
+    v.check(
+        !text.chars().any(char::is_control),
+        field,
+        "invalid_chars",
+        "control characters are not allowed",
+    );
+}
+
+/// `raw` as a valid E.164 number, or why not.
+pub(crate) fn e164(raw: &str, country: Option<phonenumber::country::Id>) -> Result<String, String> {
+    let raw = raw.trim();
+    if !raw.starts_with('+') && country.is_none() {
+        return Err(format!(
+            "`{raw}` has no country: write it as +<country code><number> or set the country"
+        ));
+    }
+    let parsed = phonenumber::parse(country, raw)
+        .map_err(|e| format!("`{raw}` is not a phone number: {e}"))?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(format!("`{raw}` is not a valid number for its country"));
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Checks the slot matrix; the chosen slot's start as an instant when it is bookable.
+fn check_slots(
+    v: &mut Violations,
+    slots: &[TimeSlot],
+    chosen: usize,
+    zone: &TimeZone,
+    hours: &BTreeMap<u8, (Time, Time)>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    if slots.is_empty() {
+        v.push("slots", "required", "add at least one time slot");
+        return None;
+    }
+    if chosen >= slots.len() {
+        v.push(
+            "slots",
+            "chosen",
+            format!("slot {chosen} was chosen but there are {}", slots.len()),
+        );
+        return None;
+    }
+    let mut chosen_start = None;
+    for (i, slot) in slots.iter().enumerate() {
+        let field = format!("slots[{i}]");
+        let start = local_instant(v, &field, "start", slot.start, zone);
+        let end = local_instant(v, &field, "end", slot.end, zone);
+        let (Some(start), Some(end)) = (start, end) else {
+            continue;
+        };
+        v.check(
+            end > start,
+            &field,
+            "end_after_start",
+            "the slot must end after it starts",
+        );
+        if i != chosen {
+            continue;
+        }
+        v.check(
+            start > now,
+            &field,
+            "in_future",
+            format!(
+                "the slot starts at {} in {}, which is not in the future",
+                slot.start,
+                zone.iana_name().unwrap_or("the queue's zone")
+            ),
+        );
+        if !hours.is_empty() {
+            let open = hours.get(&weekday_key(slot.start.weekday()));
+            let within = open.is_some_and(|(o, c)| {
+                slot.start.time() >= *o
+                    && slot.end.time() <= *c
+                    && slot.end.date() == slot.start.date()
+            });
+            v.check(
+                within,
+                &field,
+                "operating_hours",
+                match open {
+                    Some((o, c)) => format!(
+                        "the queue is open {o} to {c} on {:?}s (local time)",
+                        slot.start.weekday()
+                    ),
+                    None => format!("the queue is closed on {:?}s", slot.start.weekday()),
+                },
+            );
+        }
+        chosen_start = Some(start);
+    }
+    chosen_start
+}
+
+/// A local date-time in `zone` as an instant. Times skipped by a DST change do not exist
+/// and are refused; times repeated by one take the earlier offset.
+fn local_instant(
+    v: &mut Violations,
+    field: &str,
+    which: &str,
+    at: DateTime,
+    zone: &TimeZone,
+) -> Option<Timestamp> {
+    let ambiguous = zone.to_ambiguous_zoned(at);
+    if matches!(ambiguous.offset(), jiff::tz::AmbiguousOffset::Gap { .. }) {
+        v.push(
+            field,
+            "nonexistent_time",
+            format!("the {which} {at} does not exist in the queue's zone (a daylight-saving gap)"),
+        );
+        return None;
+    }
+    match ambiguous.earlier() {
+        Ok(zoned) => Some(zoned.timestamp()),
+        Err(e) => {
+            v.push(
+                field,
+                "time",
+                format!("the {which} {at} cannot be placed in the queue's zone: {e}"),
+            );
+            None
+        }
+    }
+}
