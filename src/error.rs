@@ -113,6 +113,15 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// A websocket could not be opened or failed.
+    #[error("{endpoint}: websocket failed: {message}")]
+    WebSocket {
+        /// What the socket was for, e.g. `notifications channel`.
+        endpoint: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A client-side limit is reached and the caller asked not to wait.
     #[error(
         "{resource}: the limit of {limit} in flight is reached; retry later or let callers wait"
@@ -169,6 +178,7 @@ impl Error {
             Error::RateLimited { .. }
             | Error::Timeout { .. }
             | Error::Transport { .. }
+            | Error::WebSocket { .. }
             | Error::LimitReached { .. } => true,
             Error::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
             Error::Auth(auth) => auth.is_retryable(),

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod events;
 mod reservation;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub use events::{CallbackEvent, CallbackEvents, EventSource, StreamOptions, RECONCILE_LIMIT};
 pub use reservation::{
     CallbackReservation, CallbackReservationBuilder, Channel, Routing, TimeSlot, MAX_DATA_ENTRIES,
     MAX_TEXT_CHARS,
