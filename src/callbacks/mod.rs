@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod calendar;
 mod events;
 mod reservation;
 
@@ -36,6 +37,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub use calendar::{sync_calendar, CalendarSink, WebhookCalendar};
 pub use events::{CallbackEvent, CallbackEvents, EventSource, StreamOptions, RECONCILE_LIMIT};
 pub use reservation::{
     CallbackReservation, CallbackReservationBuilder, Channel, Routing, TimeSlot, MAX_DATA_ENTRIES,
