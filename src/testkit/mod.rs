@@ -36,11 +36,13 @@
 // built once per request, so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod callbacks;
 mod clock;
 mod faults;
 mod integrations;
 mod messaging;
 mod nodes;
+mod notifications;
 mod responses;
 mod router;
 mod token;
@@ -127,6 +129,7 @@ impl FakeGenesysBuilder {
             .disable_request_recording()
             .start()
             .await;
+        let notifications = Arc::new(notifications::Notifications::default());
         let state = Arc::new(FakeState {
             tokens: Tokens::new(self.client_id, self.client_secret, self.token_lifetime),
             routes: RwLock::new(Vec::new()),
@@ -138,6 +141,8 @@ impl FakeGenesysBuilder {
             messaging: Arc::default(),
             integrations: Arc::default(),
             actions: Arc::default(),
+            callbacks: Arc::new(callbacks::CallbacksStore::new(notifications.clone())),
+            notifications,
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -165,6 +170,8 @@ impl FakeGenesysBuilder {
         messaging::install(&fake, fake.state.messaging.clone());
         integrations::install(&fake, fake.state.integrations.clone());
         nodes::install(&fake, fake.state.actions.clone());
+        callbacks::install(&fake, fake.state.callbacks.clone());
+        notifications::install(&fake, fake.state.notifications.clone()).await;
         fake
     }
 }
@@ -180,6 +187,8 @@ struct FakeState {
     messaging: Arc<messaging::MessagingStore>,
     integrations: Arc<integrations::IntegrationsStore>,
     actions: Arc<nodes::ActionsStore>,
+    callbacks: Arc<callbacks::CallbacksStore>,
+    notifications: Arc<notifications::Notifications>,
 }
 
 /// A fault waiting for requests of one method on one path shape.

@@ -1,0 +1,675 @@
+//! Flow 4 in the fake: the Notifications API. Channels and their topic subscriptions
+//! over REST, and the channels' websocket on a port of its own (heartbeats, the
+//! application-level ping, and events for subscribed topics).
+//!
+//! Each websocket connection is a task that owns its stream; everything else talks to it
+//! through an unbounded queue of [`Command`]s, so publishing from the (synchronous) HTTP
+//! handlers never waits on a socket.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+use wiremock::ResponseTemplate;
+
+use super::responses::{bad_request, genesys_error, json_response};
+use super::{FakeGenesys, FakeRequest};
+use crate::Method;
+
+const CHANNELS: &str = "/api/v2/notifications/channels";
+const CHANNEL: &str = "/api/v2/notifications/channels/{channelId}";
+const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscriptions";
+
+/// The platform's heartbeat period, about 30 s.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+/// The platform's channel lifetime: 24 h unless subscriptions are renewed.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The Notifications API of the fake: channels, subscriptions and the websocket server.
+pub(crate) struct Notifications {
+    shared: Arc<Shared>,
+    /// The websocket accept loop, stopped when the fake is dropped.
+    listener: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the HTTP handlers, the accept loop and the connection tasks share.
+struct Shared {
+    state: Mutex<State>,
+}
+
+struct State {
+    /// The websocket port (0 until the listener is bound).
+    port: u16,
+    /// By id; a BTreeMap keeps listing order stable. Expired channels stay (a fake
+    /// need not garbage-collect), but behave as gone.
+    channels: BTreeMap<String, Channel>,
+    heartbeat_every: Duration,
+    heartbeats_suppressed: bool,
+    lifetime: Duration,
+    next_connection: u64,
+}
+
+struct Channel {
+    id: String,
+    connect_uri: String,
+    expires: Timestamp,
+    /// Permitted topics, in subscription order, without duplicates.
+    topics: Vec<String>,
+    /// At most one live connection, as on the platform.
+    connection: Option<Connection>,
+}
+
+struct Connection {
+    id: u64,
+    commands: UnboundedSender<Command>,
+}
+
+/// What a connection task is told to do.
+enum Command {
+    /// Send this frame.
+    Send(Message),
+    /// Heartbeat at this new period from now on.
+    Heartbeat(Duration),
+    /// Send a close frame and end.
+    Close,
+    /// End at once: drop the socket without a close frame.
+    Drop,
+}
+
+impl Channel {
+    fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "connectUri": self.connect_uri,
+            "expires": rfc3339(self.expires),
+        })
+    }
+
+    /// Ends the live connection, if any, with `command`.
+    fn disconnect(&mut self, command: Command) {
+        if let Some(connection) = self.connection.take() {
+            // The task may already have ended; then there is nothing to stop.
+            let _ = connection.commands.send(command);
+        }
+    }
+}
+
+/// A timestamp as the platform writes it: RFC 3339, UTC, milliseconds.
+pub(super) fn rfc3339(ts: Timestamp) -> String {
+    format!("{ts:.3}")
+}
+
+/// `now + d`, saturating (a test may ask for a lifetime of `Duration::MAX`).
+fn later(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    port: 0,
+                    channels: BTreeMap::new(),
+                    heartbeat_every: DEFAULT_HEARTBEAT,
+                    heartbeats_suppressed: false,
+                    lifetime: DEFAULT_LIFETIME,
+                    next_connection: 0,
+                }),
+            }),
+            listener: Mutex::new(None),
+        }
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        if let Some(listener) = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            listener.abort();
+        }
+        // Connection tasks hold only `Shared`, so they would outlive the fake otherwise.
+        for channel in self.shared.lock().channels.values_mut() {
+            channel.disconnect(Command::Drop);
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes a new connection the channel's only one, replacing (closing) any older one.
+    /// `None` when the channel does not exist or has expired.
+    fn register(&self, channel_id: &str, commands: UnboundedSender<Command>) -> Option<u64> {
+        let mut state = self.lock();
+        state.next_connection += 1;
+        let id = state.next_connection;
+        let channel = state
+            .channels
+            .get_mut(channel_id)
+            .filter(|c| c.is_live(Timestamp::now()))?;
+        channel.disconnect(Command::Close);
+        channel.connection = Some(Connection { id, commands });
+        Some(id)
+    }
+
+    /// Forgets connection `id` once its task ends, unless it was already replaced.
+    fn forget(&self, channel_id: &str, id: u64) {
+        let mut state = self.lock();
+        if let Some(channel) = state.channels.get_mut(channel_id) {
+            if channel.connection.as_ref().is_some_and(|c| c.id == id) {
+                channel.connection = None;
+            }
+        }
+    }
+
+    fn is_live(&self, channel_id: &str) -> bool {
+        self.lock()
+            .channels
+            .get(channel_id)
+            .is_some_and(|c| c.is_live(Timestamp::now()))
+    }
+}
+
+impl Notifications {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+
+    /// Sends `body` as an event on `topic` to every live channel subscribed to it.
+    pub(crate) fn publish(&self, topic: &str, body: &Value) {
+        let frame = json!({
+            "topicName": topic,
+            "version": "2",
+            "eventBody": body,
+            "metadata": { "CorrelationId": uuid::Uuid::new_v4().to_string() },
+        })
+        .to_string();
+        let now = Timestamp::now();
+        let state = self.lock();
+        let subscribed = state
+            .channels
+            .values()
+            .filter(|c| c.is_live(now) && c.topics.iter().any(|t| t == topic));
+        for channel in subscribed {
+            if let Some(connection) = &channel.connection {
+                // A send fails only when the task has just ended; the event is lost, as
+                // it would be on a dropped socket.
+                let _ = connection
+                    .commands
+                    .send(Command::Send(Message::text(frame.clone())));
+            }
+        }
+    }
+
+    /// Binds the websocket listener on a free loopback port and starts accepting.
+    async fn listen(&self) {
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!("FakeGenesys: cannot bind the notifications websocket: {e}");
+                return;
+            }
+        };
+        match listener.local_addr() {
+            Ok(addr) => self.lock().port = addr.port(),
+            Err(e) => {
+                tracing::warn!("FakeGenesys: notifications websocket has no address: {e}");
+                return;
+            }
+        }
+        let task = tokio::spawn(accept_loop(listener, self.shared.clone()));
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
+
+    fn create_channel(&self) -> Value {
+        let mut state = self.lock();
+        let id = format!("streaming-0-{}", uuid::Uuid::new_v4().simple());
+        let channel = Channel {
+            connect_uri: format!("ws://127.0.0.1:{}/channels/{id}", state.port),
+            expires: later(Timestamp::now(), state.lifetime),
+            id: id.clone(),
+            topics: Vec::new(),
+            connection: None,
+        };
+        let answer = channel.to_json();
+        state.channels.insert(id, channel);
+        answer
+    }
+
+    /// Replaces (`replace`) or extends the channel's topics; the answer's entities, or
+    /// `None` for an unknown or expired channel.
+    fn subscribe(&self, channel_id: &str, asked: &[String], replace: bool) -> Option<Vec<Value>> {
+        let now = Timestamp::now();
+        let mut state = self.lock();
+        let lifetime = state.lifetime;
+        let channel = state
+            .channels
+            .get_mut(channel_id)
+            .filter(|c| c.is_live(now))?;
+        if replace {
+            channel.topics.clear();
+        }
+        let mut entities = Vec::new();
+        for topic in asked {
+            if is_known_topic(topic) {
+                if !channel.topics.contains(topic) {
+                    channel.topics.push(topic.clone());
+                }
+                entities.push(json!({ "id": topic, "state": "Permitted" }));
+            } else {
+                entities.push(json!({
+                    "id": topic,
+                    "state": "Rejected",
+                    "rejectionReason": "unknown topic",
+                }));
+            }
+        }
+        // Resubscribing is how a client keeps a channel past its lifetime.
+        channel.expires = later(now, lifetime);
+        Some(entities)
+    }
+
+    /// The channel's subscriptions as `ChannelTopic`s, or `None` if it is gone.
+    fn subscriptions(&self, channel_id: &str) -> Option<Vec<Value>> {
+        let state = self.lock();
+        let channel = state
+            .channels
+            .get(channel_id)
+            .filter(|c| c.is_live(Timestamp::now()))?;
+        Some(
+            channel
+                .topics
+                .iter()
+                .map(|t| json!({ "id": t, "state": "Permitted" }))
+                .collect(),
+        )
+    }
+
+    /// Removes every subscription; false if the channel is gone.
+    fn unsubscribe_all(&self, channel_id: &str) -> bool {
+        let mut state = self.lock();
+        match state
+            .channels
+            .get_mut(channel_id)
+            .filter(|c| c.is_live(Timestamp::now()))
+        {
+            Some(channel) => {
+                channel.topics.clear();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether the fake knows `topic`: the callback topics at queue and user level, and a
+/// single conversation's topic.
+fn is_known_topic(topic: &str) -> bool {
+    let between = |prefix: &str, suffix: &str| {
+        topic
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(is_uuid)
+    };
+    between("v2.routing.queues.", ".conversations.callbacks")
+        || between("v2.users.", ".conversations.callbacks")
+        || between("v2.conversations.", "")
+}
+
+/// A hyphenated uuid (the only form the platform puts in topic names).
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(serve(stream, shared.clone()));
+            }
+            Err(e) => {
+                // E.g. too many open files: wait a little rather than spin.
+                tracing::debug!("FakeGenesys notifications: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// One websocket connection, from handshake to end.
+async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let (commands, queue) = mpsc::unbounded_channel();
+    let mut registered: Option<(String, u64)> = None;
+    // Register during the handshake, before the answer is written: a client that has
+    // connected may publish at once (create a callback) and must get the event.
+    let callback = |request: &Request, response: Response| {
+        let path = request.uri().path();
+        let accepted = path.strip_prefix("/channels/").and_then(|channel_id| {
+            let id = shared.register(channel_id, commands)?;
+            Some((channel_id.to_owned(), id))
+        });
+        match accepted {
+            Some(accepted) => {
+                registered = Some(accepted);
+                Ok(response)
+            }
+            None => Err(refusal(path)),
+        }
+    };
+    let handshake = tokio_tungstenite::accept_hdr_async(stream, callback).await;
+    let Some((channel_id, id)) = registered else {
+        tracing::debug!("FakeGenesys notifications: connection refused");
+        return;
+    };
+    match handshake {
+        Ok(ws) => run(ws, queue, &shared, &channel_id).await,
+        Err(e) => tracing::debug!("FakeGenesys notifications: handshake failed: {e}"),
+    }
+    shared.forget(&channel_id, id);
+}
+
+/// The answer to a handshake for an unknown or expired channel.
+fn refusal(path: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(format!("No live channel at {path}")));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// What woke a connection task.
+enum Step {
+    Command(Option<Command>),
+    Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Heartbeat,
+}
+
+async fn run(
+    mut ws: WebSocketStream<TcpStream>,
+    mut queue: UnboundedReceiver<Command>,
+    shared: &Shared,
+    channel_id: &str,
+) {
+    let mut heartbeat = heartbeat_timer(shared.lock().heartbeat_every);
+    loop {
+        let step = tokio::select! {
+            // Commands first, so that a close or drop is not delayed by chatter.
+            biased;
+            command = queue.recv() => Step::Command(command),
+            incoming = ws.next() => Step::Incoming(incoming),
+            _ = heartbeat.tick() => Step::Heartbeat,
+        };
+        let sent = match step {
+            // `None`: the fake forgot the connection (dropped) without a word.
+            Step::Command(None | Some(Command::Drop)) => return,
+            Step::Command(Some(Command::Close)) => return close(ws).await,
+            Step::Command(Some(Command::Send(frame))) => ws.send(frame).await,
+            Step::Command(Some(Command::Heartbeat(every))) => {
+                heartbeat = heartbeat_timer(every);
+                Ok(())
+            }
+            // The client went away (after a close handshake, or not).
+            Step::Incoming(None) => return,
+            Step::Incoming(Some(Err(e))) => {
+                tracing::debug!("FakeGenesys notifications: read failed: {e}");
+                return;
+            }
+            Step::Incoming(Some(Ok(frame))) => answer(&mut ws, frame).await,
+            Step::Heartbeat => {
+                // Channels also expire without `expire_notification_channels`: a
+                // connection notices at its next heartbeat tick.
+                if !shared.is_live(channel_id) {
+                    return close(ws).await;
+                }
+                if shared.lock().heartbeats_suppressed {
+                    Ok(())
+                } else {
+                    ws.send(metadata("WebSocket Heartbeat")).await
+                }
+            }
+        };
+        if let Err(e) = sent {
+            tracing::debug!("FakeGenesys notifications: write failed: {e}");
+            return;
+        }
+    }
+}
+
+/// A heartbeat timer whose first tick is one period away (not at once, as a plain
+/// `interval` would).
+fn heartbeat_timer(every: Duration) -> Interval {
+    // `interval` refuses a zero period.
+    let every = every.max(Duration::from_millis(1));
+    let mut timer = tokio::time::interval_at(Instant::now() + every, every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
+}
+
+/// A `channel.metadata` frame, as heartbeats and pongs are.
+fn metadata(message: &str) -> Message {
+    Message::text(
+        json!({ "topicName": "channel.metadata", "eventBody": { "message": message } }).to_string(),
+    )
+}
+
+/// Answers the client's application-level ping; other frames are ignored (protocol
+/// pings and closes are answered by tungstenite itself).
+async fn answer(
+    ws: &mut WebSocketStream<TcpStream>,
+    frame: Message,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let Message::Text(text) = frame else {
+        return Ok(());
+    };
+    let is_ping = serde_json::from_str::<Value>(&text)
+        .is_ok_and(|v| v.get("message").and_then(Value::as_str) == Some("ping"));
+    if is_ping {
+        ws.send(metadata("pong")).await
+    } else {
+        Ok(())
+    }
+}
+
+/// Sends a close frame and waits briefly for the client's, so that it reads a clean
+/// close rather than a reset.
+async fn close(mut ws: WebSocketStream<TcpStream>) {
+    let frame = CloseFrame {
+        code: CloseCode::Away,
+        reason: "channel closed".into(),
+    };
+    if let Err(e) = ws.close(Some(frame)).await {
+        tracing::debug!("FakeGenesys notifications: close failed: {e}");
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+}
+
+fn channel_not_found() -> ResponseTemplate {
+    genesys_error(404, "not.found", "The channel was not found.")
+}
+
+/// The topics of a subscription body: a JSON array of `{"id": topic}`.
+fn topics_of(req: &FakeRequest) -> Result<Vec<String>, ResponseTemplate> {
+    let invalid = || {
+        bad_request(
+            "The body must be a list of topics, each {\"id\": topic}.",
+            &[("body", "invalid.value")],
+        )
+    };
+    let body = req.json::<Value>().map_err(|_| invalid())?;
+    let items = body.as_array().ok_or_else(invalid)?;
+    items
+        .iter()
+        .map(|item| {
+            item.get("id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(invalid)
+        })
+        .collect()
+}
+
+pub(crate) async fn install(fake: &FakeGenesys, store: Arc<Notifications>) {
+    store.listen().await;
+
+    let s = store.clone();
+    fake.route(Method::POST, CHANNELS, move |_| {
+        json_response(200, &s.create_channel())
+    });
+
+    let s = store.clone();
+    fake.route(Method::GET, CHANNELS, move |_| {
+        let now = Timestamp::now();
+        let channels: Vec<Value> = s
+            .lock()
+            .channels
+            .values()
+            .filter(|c| c.is_live(now))
+            .map(Channel::to_json)
+            .collect();
+        json_response(200, &json!({ "entities": channels }))
+    });
+
+    let s = store.clone();
+    fake.route(Method::HEAD, CHANNEL, move |req| {
+        // HEAD answers carry no body.
+        let status = if s.shared.is_live(req.param("channelId")) {
+            200
+        } else {
+            404
+        };
+        ResponseTemplate::new(status)
+    });
+
+    for (method, replace) in [(Method::PUT, true), (Method::POST, false)] {
+        let s = store.clone();
+        fake.route(method, SUBSCRIPTIONS, move |req| {
+            let topics = match topics_of(req) {
+                Ok(topics) => topics,
+                Err(response) => return response,
+            };
+            match s.subscribe(req.param("channelId"), &topics, replace) {
+                Some(entities) => json_response(200, &json!({ "entities": entities })),
+                None => channel_not_found(),
+            }
+        });
+    }
+
+    let s = store.clone();
+    fake.route(Method::GET, SUBSCRIPTIONS, move |req| {
+        match s.subscriptions(req.param("channelId")) {
+            Some(entities) => json_response(200, &json!({ "entities": entities })),
+            None => channel_not_found(),
+        }
+    });
+
+    fake.route(Method::DELETE, SUBSCRIPTIONS, move |req| {
+        if store.unsubscribe_all(req.param("channelId")) {
+            ResponseTemplate::new(204)
+        } else {
+            channel_not_found()
+        }
+    });
+}
+
+impl FakeGenesys {
+    /// How often notification websockets get a `channel.metadata` heartbeat (default
+    /// 30 s, as the platform). Applies to open connections too, from now on.
+    pub fn set_heartbeat_interval(&self, every: Duration) {
+        let mut state = self.state.notifications.lock();
+        state.heartbeat_every = every;
+        for connection in state
+            .channels
+            .values()
+            .filter_map(|c| c.connection.as_ref())
+        {
+            let _ = connection.commands.send(Command::Heartbeat(every));
+        }
+    }
+
+    /// Stops (`true`) or resumes (`false`) heartbeats on every notification websocket,
+    /// to test a client's detection of a silent socket. Pings are still answered.
+    pub fn suppress_heartbeats(&self, suppress: bool) {
+        self.state.notifications.lock().heartbeats_suppressed = suppress;
+    }
+
+    /// How long a notification channel lives after it is created or subscribed again
+    /// (default 24 h, as the platform). Applies to channels created or subscribed from
+    /// now on.
+    pub fn set_channel_lifetime(&self, lifetime: Duration) {
+        self.state.notifications.lock().lifetime = lifetime;
+    }
+
+    /// Closes every notification websocket abruptly: the socket is dropped without a
+    /// close frame, as when a network path dies. The channels stay usable.
+    pub fn drop_notification_connections(&self) {
+        for channel in self.state.notifications.lock().channels.values_mut() {
+            channel.disconnect(Command::Drop);
+        }
+    }
+
+    /// Every notification channel expires now: its websocket is closed (with a close
+    /// frame), and connecting to it or reading or changing its subscriptions fails
+    /// (the handshake is refused; REST answers 404).
+    pub fn expire_notification_channels(&self) {
+        let now = Timestamp::now();
+        for channel in self.state.notifications.lock().channels.values_mut() {
+            channel.expires = channel.expires.min(now);
+            channel.disconnect(Command::Close);
+        }
+    }
+
+    /// How many notification websockets are connected.
+    pub fn notification_connections(&self) -> usize {
+        self.state
+            .notifications
+            .lock()
+            .channels
+            .values()
+            .filter(|c| c.connection.is_some())
+            .count()
+    }
+
+    /// Every notification channel ever created, expired ones included:
+    /// `{"id", "connectUri", "expires", "expired": bool, "connected": bool,
+    /// "subscriptions": [topic, ...]}`.
+    pub fn notification_channels(&self) -> Vec<Value> {
+        let now = Timestamp::now();
+        self.state
+            .notifications
+            .lock()
+            .channels
+            .values()
+            .map(|c| {
+                let mut channel = c.to_json();
+                channel["expired"] = json!(!c.is_live(now));
+                channel["connected"] = json!(c.connection.is_some());
+                channel["subscriptions"] = json!(c.topics);
+                channel
+            })
+            .collect()
+    }
+}
