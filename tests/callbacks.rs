@@ -232,3 +232,397 @@ fn every_violation_at_once() {
     );
     assert!(err.violations().len() >= 4, "{err}");
 }
+
+// ---- against the fake ----
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use genesys_cloud::callbacks::{
+    sync_calendar, CallbackEvent, CallbackEvents, EventSource, StreamOptions, WebhookCalendar,
+    WhenFull,
+};
+use genesys_cloud::testkit::{json_response, FakeGenesys, Fault, ManualClock};
+use genesys_cloud::webhook::{verify, DELIVERY_HEADER, SIGNATURE_HEADER};
+use genesys_cloud::{Client, Error, Method};
+
+const LIVE_QUEUE: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+
+fn soon() -> CallbackReservation {
+    let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let start =
+        (jiff::Zoned::now().with_time_zone(zone) + jiff::SignedDuration::from_hours(1)).datetime();
+    CallbackReservation::builder(LIVE_QUEUE, "America/New_York")
+        .callback_number("+14155550199")
+        .slot(start, start + jiff::SignedDuration::from_mins(15))
+        .channels(Channel::Voice, Some(Channel::Sms))
+        .build()
+        .unwrap()
+}
+
+fn fast_stream() -> StreamOptions {
+    StreamOptions {
+        heartbeat_timeout: Duration::from_secs(5),
+        reconnect_wait: Duration::from_millis(300),
+        max_reconnect_wait: Duration::from_millis(600),
+        ..StreamOptions::default()
+    }
+}
+
+async fn next(events: &mut CallbackEvents) -> CallbackEvent {
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("no stream error")
+}
+
+/// Waits until the fake has a live connection (the stream subscribed and connected).
+async fn connected(fake: &FakeGenesys, count: usize) {
+    for _ in 0..200 {
+        if fake.notification_connections() >= 1 && fake.notification_channels().len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the stream did not connect");
+}
+
+#[tokio::test]
+async fn create_reschedule_get_disconnect_and_list() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let created = callbacks.create(&soon()).await.unwrap();
+    assert_eq!(created.callback_identifiers[0].0, "ACD");
+    let sent = fake.requests_to(Method::POST, "/api/v2/conversations/callbacks");
+    assert_eq!(sent[0].json()["callbackNumbers"][0], "+14155550199");
+
+    let later = soon().scheduled_time() + jiff::SignedDuration::from_mins(30);
+    callbacks
+        .reschedule(&created.conversation_id, later)
+        .await
+        .unwrap();
+    let conversation = callbacks.get(&created.conversation_id).await.unwrap();
+    let participant = conversation["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["purpose"] == "acd")
+        .unwrap()
+        .clone();
+    let stored: jiff::Timestamp = participant["callbackScheduledTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(stored.as_millisecond(), later.as_millisecond());
+    let err = callbacks
+        .reschedule(
+            &created.conversation_id,
+            jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(err
+        .as_validation()
+        .is_some_and(|v| v.has("callbackScheduledTime", "in_future")));
+
+    callbacks
+        .disconnect(&created.conversation_id)
+        .await
+        .unwrap();
+    for _ in 0..29 {
+        callbacks.create(&soon()).await.unwrap();
+    }
+    let all: Vec<_> = callbacks.list().try_collect().await.unwrap();
+    assert_eq!(all.len(), 30);
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::GET && r.path == "/api/v2/conversations/callbacks")
+        .count();
+    assert_eq!(pages, 2, "25 + 5");
+    let stats = callbacks.stats();
+    assert_eq!(
+        (stats.processed, stats.succeeded, stats.failed),
+        (30, 30, 0)
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_create_is_retried() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let callbacks = fake
+        .client_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+        .callbacks();
+    fake.inject_on(
+        Method::POST,
+        "/api/v2/conversations/callbacks",
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(5)),
+        },
+        1,
+    );
+    callbacks.create(&soon()).await.unwrap();
+    assert_eq!(
+        fake.requests_to(Method::POST, "/api/v2/conversations/callbacks")
+            .len(),
+        2
+    );
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(5)],
+        "the tutorial's fixed 5 s sleep is now Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_rejects_or_waits() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    client.auth().token().await.unwrap();
+    assert!(client
+        .callbacks()
+        .with_concurrency_limit(0, WhenFull::Wait)
+        .is_err());
+    assert!(client
+        .callbacks()
+        .with_concurrency_limit(51, WhenFull::Wait)
+        .is_err());
+
+    let reject = client
+        .callbacks()
+        .with_concurrency_limit(1, WhenFull::Reject)
+        .unwrap();
+    fake.inject_on(
+        Method::POST,
+        "/api/v2/conversations/callbacks",
+        Fault::Delay(Duration::from_millis(400)),
+        1,
+    );
+    let reservation = soon();
+    let (first, second) = tokio::join!(reject.create(&reservation), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        reject.create(&soon()).await
+    });
+    first.unwrap();
+    assert!(
+        matches!(second, Err(Error::LimitReached { limit: 1, .. })),
+        "{second:?}"
+    );
+
+    let wait = client
+        .callbacks()
+        .with_concurrency_limit(1, WhenFull::Wait)
+        .unwrap();
+    fake.inject_on(
+        Method::POST,
+        "/api/v2/conversations/callbacks",
+        Fault::Delay(Duration::from_millis(300)),
+        1,
+    );
+    let started = std::time::Instant::now();
+    let reservation = soon();
+    let (a, b) = tokio::join!(wait.create(&reservation), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        wait.create(&soon()).await
+    });
+    a.unwrap();
+    b.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the second waited for the first"
+    );
+}
+
+#[tokio::test]
+async fn the_stream_receives_create_and_reschedule_events() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], fast_stream()).unwrap();
+    connected(&fake, 1).await;
+    let created = callbacks.create(&soon()).await.unwrap();
+    let event = next(&mut events).await;
+    assert_eq!(event.source, EventSource::Live);
+    assert_eq!(event.conversation_id, created.conversation_id);
+    assert_eq!(event.queue_id.as_deref(), Some(LIVE_QUEUE));
+    assert_eq!(event.state.as_deref(), Some("scheduled"));
+    assert_eq!(
+        event.topic,
+        format!("v2.routing.queues.{LIVE_QUEUE}.conversations.callbacks")
+    );
+
+    let later = soon().scheduled_time() + jiff::SignedDuration::from_mins(45);
+    callbacks
+        .reschedule(&created.conversation_id, later)
+        .await
+        .unwrap();
+    let moved = next(&mut events).await;
+    assert_ne!(moved.scheduled_time, event.scheduled_time);
+    let subscriptions = fake.notification_channels();
+    assert_eq!(subscriptions[0]["subscriptions"][0], event.topic);
+}
+
+#[tokio::test]
+async fn a_change_missed_while_disconnected_is_reconciled() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let callbacks = client.callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], fast_stream()).unwrap();
+    connected(&fake, 1).await;
+    let created = callbacks.create(&soon()).await.unwrap();
+    next(&mut events).await;
+
+    fake.drop_notification_connections();
+    callbacks
+        .disconnect(&created.conversation_id)
+        .await
+        .unwrap(); // nobody is listening
+    let event = next(&mut events).await;
+    assert_eq!(event.source, EventSource::Reconciled);
+    assert_eq!(event.conversation_id, created.conversation_id);
+    assert_eq!(event.state.as_deref(), Some("disconnected"));
+    assert!(
+        client
+            .metrics_snapshot()
+            .counter("callbacks.stream_reconnects")
+            >= 1
+    );
+}
+
+#[tokio::test]
+async fn an_expired_channel_is_replaced_without_losing_events() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], fast_stream()).unwrap();
+    connected(&fake, 1).await;
+    let created = callbacks.create(&soon()).await.unwrap();
+    next(&mut events).await;
+
+    fake.expire_notification_channels();
+    let later = soon().scheduled_time() + jiff::SignedDuration::from_mins(20);
+    callbacks
+        .reschedule(&created.conversation_id, later)
+        .await
+        .unwrap();
+    let event = next(&mut events).await;
+    assert_eq!(
+        event.source,
+        EventSource::Reconciled,
+        "the reschedule happened between channels"
+    );
+    connected(&fake, 2).await;
+    let second = callbacks.create(&soon()).await.unwrap();
+    let live = next(&mut events).await;
+    assert_eq!(
+        (live.source, live.conversation_id),
+        (EventSource::Live, second.conversation_id)
+    );
+}
+
+#[tokio::test]
+async fn missed_heartbeats_trigger_a_reconnect() {
+    let fake = FakeGenesys::start().await;
+    fake.suppress_heartbeats(true);
+    let client = fake.client().unwrap();
+    let callbacks = client.callbacks();
+    let options = StreamOptions {
+        heartbeat_timeout: Duration::from_millis(400),
+        ..fast_stream()
+    };
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], options).unwrap();
+    connected(&fake, 1).await;
+    connected(&fake, 2).await; // a second channel: the first socket was given up
+    assert!(
+        client
+            .metrics_snapshot()
+            .counter("callbacks.stream_reconnects")
+            >= 1
+    );
+
+    fake.suppress_heartbeats(false);
+    fake.set_heartbeat_interval(Duration::from_millis(100));
+    let created = callbacks.create(&soon()).await.unwrap();
+    let mut got = next(&mut events).await;
+    while got.conversation_id != created.conversation_id {
+        got = next(&mut events).await;
+    }
+    assert_eq!(got.state.as_deref(), Some("scheduled"));
+}
+
+#[tokio::test]
+async fn calendar_deliveries_are_signed_and_deduplicated() {
+    const SECRET: &str = "calendar-shared-secret-42";
+    let fake = FakeGenesys::start().await;
+    let processed = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let (p, s) = (processed.clone(), seen.clone());
+    fake.route(Method::POST, "/external/calendar", move |req| {
+        let signature = req
+            .headers
+            .get(SIGNATURE_HEADER)
+            .cloned()
+            .unwrap_or_default();
+        if verify(
+            SECRET.as_bytes(),
+            &signature,
+            &req.body,
+            jiff::Timestamp::now(),
+            Duration::from_secs(300),
+        )
+        .is_err()
+        {
+            return json_response(401, &serde_json::json!({"error": "bad signature"}));
+        }
+        let key = req
+            .headers
+            .get(DELIVERY_HEADER)
+            .cloned()
+            .unwrap_or_default();
+        if s.lock().unwrap().insert(key) {
+            p.lock()
+                .unwrap()
+                .push(req.json::<serde_json::Value>().unwrap());
+        }
+        json_response(200, &serde_json::json!({"ok": true}))
+    });
+    let client: Client = fake.client().unwrap();
+    let callbacks = client.callbacks();
+    let events = callbacks.events_with(&[LIVE_QUEUE], fast_stream()).unwrap();
+    connected(&fake, 1).await;
+    let calendar = WebhookCalendar::new(
+        client.clone(),
+        &format!("{}/external/calendar", fake.uri()),
+        SECRET,
+    )
+    .unwrap();
+
+    let created = callbacks.create(&soon()).await.unwrap();
+    fake.publish_callback_event(&created.conversation_id); // the platform repeats itself
+    callbacks
+        .disconnect(&created.conversation_id)
+        .await
+        .unwrap();
+    let delivered = sync_calendar(events.take(3), &calendar).await.unwrap();
+    assert_eq!(delivered, 3, "at least once");
+    let processed = processed.lock().unwrap();
+    assert_eq!(
+        processed.len(),
+        2,
+        "the repeat was dropped by its dedupe key"
+    );
+    assert_eq!(processed[0]["state"], "scheduled");
+    assert_eq!(processed[1]["state"], "disconnected");
+    assert_eq!(
+        client
+            .metrics_snapshot()
+            .counter("webhook.calendar.deliveries"),
+        3
+    );
+}
