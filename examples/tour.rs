@@ -10,6 +10,7 @@
 
 use std::process::ExitCode;
 
+use genesys_cloud::callbacks::{CallbackReservation, Channel};
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
@@ -40,6 +41,7 @@ async fn tour() -> Result<(), Error> {
     authenticate(&client).await?;
     participant_attributes(&client, fake.as_ref()).await?;
     agent_widget(&client).await?;
+    callback_reservations(&client, fake.as_ref()).await?;
     flow_rest_node(&client, fake.as_ref()).await?;
 
     println!("\nMetrics: {}", client.metrics_snapshot());
@@ -152,5 +154,47 @@ async fn flow_rest_node(client: &Client, fake: Option<&FakeGenesys>) -> Result<(
         published.id
     );
     nodes.delete(&published.id).await?;
+    Ok(())
+}
+
+/// Flow 4: a callback booked one hour ahead, seen on the live event stream, then cancelled.
+async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
+    let queue = match (fake, std::env::var("GENESYS_QUEUE_ID")) {
+        (_, Ok(queue)) => queue,
+        (Some(_), Err(_)) => "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f".to_owned(),
+        (None, Err(_)) => {
+            println!("\n[4] callbacks: skipped (set GENESYS_QUEUE_ID)");
+            return Ok(());
+        }
+    };
+    let zone =
+        jiff::tz::TimeZone::get("America/New_York").map_err(|e| Error::Config(e.to_string()))?;
+    let start =
+        (jiff::Zoned::now().with_time_zone(zone) + jiff::SignedDuration::from_hours(1)).datetime();
+    let reservation = CallbackReservation::builder(&queue, "America/New_York")
+        .callback_number("+14155550199")
+        .slot(start, start + jiff::SignedDuration::from_mins(15))
+        .channels(Channel::Voice, Some(Channel::Sms))
+        .build()?;
+    let callbacks = client.callbacks();
+    let mut events = callbacks.events(&[&queue])?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // let the stream subscribe
+    let created = callbacks.create(&reservation).await?;
+    let seen = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        futures::StreamExt::next(&mut events),
+    )
+    .await;
+    let state = match seen {
+        Ok(Some(Ok(event))) => event.state.unwrap_or_default(),
+        Ok(Some(Err(err))) => return Err(err),
+        _ => "no event within 10 s".to_owned(),
+    };
+    callbacks.disconnect(&created.conversation_id).await?;
+    println!(
+        "\n[4] callbacks: {} booked for {}, event: {state}, then cancelled",
+        created.conversation_id,
+        reservation.scheduled_time()
+    );
     Ok(())
 }
