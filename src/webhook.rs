@@ -19,9 +19,10 @@
 //!
 //! let body = br#"{"sessionId":"s-1"}"#;
 //! let header = sign(b"shared secret", 1_700_000_000, body);
-//! let now = jiff::Timestamp::from_second(1_700_000_030).unwrap();
+//! let now = jiff::Timestamp::from_second(1_700_000_030)?;
 //! assert!(verify(b"shared secret", &header, body, now, Duration::from_secs(300)).is_ok());
 //! assert!(verify(b"shared secret", &header, b"tampered", now, Duration::from_secs(300)).is_err());
+//! # Ok::<(), jiff::Error>(())
 //! ```
 
 use std::borrow::Cow;

@@ -10,9 +10,8 @@
 //! ```no_run
 //! use genesys_cloud::callbacks::{CallbackReservation, Channel};
 //!
-//! # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
-//! let in_an_hour = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("America/New_York").unwrap())
-//!     + jiff::SignedDuration::from_hours(1);
+//! # async fn run(client: genesys_cloud::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let in_an_hour = jiff::Zoned::now().in_tz("America/New_York")? + jiff::SignedDuration::from_hours(1);
 //! let start = in_an_hour.datetime();
 //! let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", "America/New_York")
 //!     .callback_number("+14155550199")

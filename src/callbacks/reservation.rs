@@ -114,10 +114,8 @@ impl CallbackReservation {
 ///
 /// ```
 /// use genesys_cloud::callbacks::{CallbackReservation, Channel};
-/// use jiff::{civil::date, ToSpan};
 ///
-/// let tomorrow = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("America/New_York").unwrap())
-///     .date().tomorrow().unwrap();
+/// let tomorrow = jiff::Zoned::now().in_tz("America/New_York")?.date().tomorrow()?;
 /// let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", "America/New_York")
 ///     .callback_number("(415) 555-0199")
 ///     .country("US")
@@ -126,7 +124,7 @@ impl CallbackReservation {
 ///     .reason("Technical support escalation")
 ///     .build()?;
 /// assert_eq!(reservation.command()["callbackNumbers"][0], "+14155550199");
-/// # Ok::<(), genesys_cloud::ValidationError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

@@ -25,7 +25,7 @@ use crate::error::Error;
 /// # async fn run(client: genesys_cloud::Client, action: DataAction) -> Result<(), genesys_cloud::Error> {
 /// let running = Simulator::new()
 ///     .action("lookup", LocalExecutor::new(client, action))
-///     .serve("127.0.0.1:8080".parse().unwrap())
+///     .serve(([127, 0, 0, 1], 8080).into())
 ///     .await?;
 /// println!("POST http://{}/simulate/lookup", running.local_addr());
 /// running.wait().await;
