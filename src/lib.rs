@@ -33,6 +33,7 @@
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
 //! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
 //! | [`callbacks`] | flow 4: callback reservations, a per-queue limit, and their event stream |
+//! | [`guests`] | flow 3 (in progress): guest attribute policy with PII and consent rules |
 //! | [`integrations`] | flow 2: custom agent widgets deployed as client-app integrations |
 //! | [`messaging`] | flow 1: validated, sanitized custom attributes on messaging participants |
 //! | [`observe`] | metrics snapshots and the audit trail |
@@ -59,6 +60,7 @@ pub mod callbacks;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod guests;
 pub mod integrations;
 pub mod messaging;
 pub mod nodes;

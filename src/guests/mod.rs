@@ -1,0 +1,21 @@
+//! Flow 3: web messaging guest attributes (in progress): the policy a guest's attribute
+//! update must satisfy, with PII detection and consent rules.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use genesys_cloud::guests::{GuestPolicy, PiiAction};
+//!
+//! let policy = GuestPolicy { pii: PiiAction::Mask, required_consents: vec!["marketing".into()], ..GuestPolicy::default() };
+//! let attributes = BTreeMap::from([("note".to_owned(), "card 4111 1111 1111 1111".to_owned())]);
+//! let consents = BTreeMap::from([("marketing".to_owned(), true)]);
+//! let checked = policy.check(&attributes, &consents)?;
+//! assert_eq!(checked.attributes["note"], "card ****1111");
+//! # Ok::<(), genesys_cloud::ValidationError>(())
+//! ```
+
+mod policy;
+
+pub use policy::{
+    find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
+    DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
+};
