@@ -171,3 +171,237 @@ fn limits_and_every_violation_at_once() {
         .unwrap_err()
         .has("attributes", "empty"));
 }
+
+// ---- batching ----
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use genesys_cloud::guests::{AttributeBatcher, AttributeSink, BatcherOptions};
+use genesys_cloud::observe::Metrics;
+use genesys_cloud::Error;
+
+struct Recorder {
+    sent: Mutex<Vec<(String, BTreeMap<String, String>)>>,
+    failing: AtomicBool,
+    gate: tokio::sync::Semaphore,
+    gated: AtomicBool,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self {
+            sent: Mutex::default(),
+            failing: AtomicBool::new(false),
+            gate: tokio::sync::Semaphore::new(0),
+            gated: AtomicBool::new(false),
+        }
+    }
+}
+
+#[async_trait]
+impl AttributeSink for Recorder {
+    async fn send(
+        &self,
+        session_id: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        if self.gated.load(Ordering::SeqCst) {
+            let _permit = self.gate.acquire().await;
+        }
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::Config("the sink is down".into()));
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((session_id.to_owned(), attributes.clone()));
+        Ok(())
+    }
+}
+
+fn slow_window() -> BatcherOptions {
+    BatcherOptions {
+        flush_interval: Duration::from_secs(3600),
+        max_batch: 1000,
+        queue_capacity: 64,
+    }
+}
+
+#[tokio::test]
+async fn updates_merge_per_session_last_write_wins_in_arrival_order() {
+    let sink = Arc::new(Recorder::default());
+    let metrics = Metrics::default();
+    let batcher = AttributeBatcher::start(sink.clone(), slow_window(), metrics.clone());
+    batcher
+        .add("s1", attrs(&[("tier", "silver")]))
+        .await
+        .unwrap();
+    batcher.add("s2", attrs(&[("lang", "fr")])).await.unwrap();
+    batcher
+        .add("s1", attrs(&[("tier", "gold"), ("topic", "billing")]))
+        .await
+        .unwrap();
+    batcher.flush().await.unwrap();
+    let sent = sink.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        vec![
+            (
+                "s1".to_owned(),
+                attrs(&[("tier", "gold"), ("topic", "billing")])
+            ),
+            ("s2".to_owned(), attrs(&[("lang", "fr")])),
+        ]
+    );
+    let snapshot = metrics.snapshot();
+    assert_eq!(
+        (
+            snapshot.counter("guests.updates"),
+            snapshot.counter("guests.batches"),
+            snapshot.counter("guests.coalesced_updates")
+        ),
+        (3, 2, 1)
+    );
+    batcher.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn flushes_by_size_and_by_time() {
+    let sink = Arc::new(Recorder::default());
+    let by_size = AttributeBatcher::start(
+        sink.clone(),
+        BatcherOptions {
+            max_batch: 3,
+            ..slow_window()
+        },
+        Metrics::default(),
+    );
+    for i in 0..3 {
+        by_size
+            .add(format!("s{i}"), attrs(&[("k", "v")]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        sink.sent.lock().unwrap().len(),
+        3,
+        "the third update filled the batch"
+    );
+
+    let timed = Arc::new(Recorder::default());
+    let by_time = AttributeBatcher::start(
+        timed.clone(),
+        BatcherOptions {
+            flush_interval: Duration::from_millis(100),
+            ..slow_window()
+        },
+        Metrics::default(),
+    );
+    by_time.add("s", attrs(&[("k", "v")])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(timed.sent.lock().unwrap().len(), 1, "sent by the interval");
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_add_wait() {
+    let sink = Arc::new(Recorder {
+        gated: AtomicBool::new(true),
+        ..Recorder::default()
+    });
+    let batcher = Arc::new(AttributeBatcher::start(
+        sink.clone(),
+        BatcherOptions {
+            max_batch: 1,
+            queue_capacity: 2,
+            ..slow_window()
+        },
+        Metrics::default(),
+    ));
+    // The first update is being sent (held at the gate); two more fill the queue.
+    for i in 0..3 {
+        batcher
+            .add(format!("s{i}"), attrs(&[("k", "v")]))
+            .await
+            .unwrap();
+    }
+    let waiting = {
+        let b = batcher.clone();
+        tokio::spawn(async move { b.add("late", attrs(&[("k", "v")])).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !waiting.is_finished(),
+        "backpressure: add waits while the queue is full"
+    );
+    sink.gate.add_permits(100);
+    waiting.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_flushes_everything_and_failures_are_kept() {
+    let sink = Arc::new(Recorder::default());
+    let metrics = Metrics::default();
+    let batcher = AttributeBatcher::start(sink.clone(), slow_window(), metrics.clone());
+    sink.failing.store(true, Ordering::SeqCst);
+    batcher.add("s1", attrs(&[("a", "1")])).await.unwrap();
+    assert!(
+        batcher.flush().await.is_ok(),
+        "flush reports completion; the failure is kept"
+    );
+    assert!(sink.sent.lock().unwrap().is_empty());
+    sink.failing.store(false, Ordering::SeqCst);
+    batcher.add("s1", attrs(&[("b", "2")])).await.unwrap();
+    batcher.add("s2", attrs(&[("c", "3")])).await.unwrap();
+    batcher.shutdown().await.unwrap();
+    let sent = sink.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent[0],
+        ("s1".to_owned(), attrs(&[("a", "1"), ("b", "2")])),
+        "the failed update was kept and merged"
+    );
+    assert_eq!(sent.len(), 2);
+    assert_eq!(metrics.snapshot().counter("guests.send_failures"), 1);
+
+    let down = Arc::new(Recorder {
+        failing: AtomicBool::new(true),
+        ..Recorder::default()
+    });
+    let batcher = AttributeBatcher::start(down, slow_window(), Metrics::default());
+    batcher.add("s", attrs(&[("k", "v")])).await.unwrap();
+    assert!(
+        batcher.shutdown().await.is_err(),
+        "nothing is lost silently"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_updates_over_fifty_sessions_become_fifty_sends() {
+    let sink = Arc::new(Recorder::default());
+    let metrics = Metrics::default();
+    let batcher = AttributeBatcher::start(
+        sink.clone(),
+        BatcherOptions {
+            queue_capacity: 2000,
+            ..slow_window()
+        },
+        metrics.clone(),
+    );
+    for i in 0..1000 {
+        batcher
+            .add(
+                format!("session-{}", i % 50),
+                attrs(&[("counter", &i.to_string())]),
+            )
+            .await
+            .unwrap();
+    }
+    batcher.shutdown().await.unwrap();
+    let sent = sink.sent.lock().unwrap();
+    assert_eq!(sent.len(), 50);
+    assert_eq!(sent[0].1["counter"], "950", "the last write wins");
+    assert_eq!(metrics.snapshot().counter("guests.coalesced_updates"), 950);
+}

@@ -1,5 +1,6 @@
 //! Flow 3: web messaging guest attributes (in progress): the policy a guest's attribute
-//! update must satisfy, with PII detection and consent rules.
+//! update must satisfy (PII detection, consent rules), and the batcher that coalesces
+//! updates per session before an [`AttributeSink`] sends them.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -13,8 +14,10 @@
 //! # Ok::<(), genesys_cloud::ValidationError>(())
 //! ```
 
+mod batcher;
 mod policy;
 
+pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions};
 pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
