@@ -405,3 +405,80 @@ async fn a_thousand_updates_over_fifty_sessions_become_fifty_sends() {
     assert_eq!(sent[0].1["counter"], "950", "the last write wins");
     assert_eq!(metrics.snapshot().counter("guests.coalesced_updates"), 950);
 }
+
+// ---- durable outbox ----
+
+use genesys_cloud::guests::Outbox;
+
+/// A fresh outbox file in the temp directory, removed when dropped.
+struct TempPath(std::path::PathBuf);
+
+impl TempPath {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("genesys-outbox-{}.redb", uuid::Uuid::new_v4())))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn accepted_updates_survive_a_crash_and_are_removed_once_delivered() {
+    let path = TempPath::new();
+    {
+        let outbox = Outbox::open(&path.0).unwrap();
+        outbox.push("s1", &attrs(&[("a", "1")])).await.unwrap();
+        outbox.push("s2", &attrs(&[("b", "2")])).await.unwrap();
+        // The process dies here: no shutdown, no flush.
+    }
+    let outbox = Outbox::open(&path.0).unwrap();
+    let pending = outbox.pending().unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(
+        (
+            pending[0].session_id.as_str(),
+            pending[1].session_id.as_str()
+        ),
+        ("s1", "s2"),
+        "oldest first"
+    );
+    let third = outbox.push("s3", &attrs(&[("c", "3")])).await.unwrap();
+    assert!(
+        third.id > pending[1].id,
+        "ids keep increasing after a restart"
+    );
+
+    outbox.remove(&[pending[0].id]).await.unwrap();
+    let left: Vec<String> = outbox
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.session_id)
+        .collect();
+    assert_eq!(left, ["s2", "s3"]);
+}
+
+#[tokio::test]
+async fn stale_updates_are_reported_not_dropped_silently() {
+    let path = TempPath::new();
+    let outbox = Outbox::open(&path.0).unwrap();
+    outbox.push("old", &attrs(&[("a", "1")])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    outbox.push("new", &attrs(&[("b", "2")])).await.unwrap();
+    let replay = outbox.replay(Duration::from_millis(20)).await.unwrap();
+    assert_eq!(replay.stale.len(), 1);
+    assert_eq!(replay.stale[0].session_id, "old");
+    assert_eq!(
+        replay.stale[0].attributes["a"], "1",
+        "handed back with its data"
+    );
+    assert_eq!(replay.fresh.len(), 1);
+    assert_eq!(
+        outbox.pending().unwrap().len(),
+        1,
+        "the stale update left the outbox once reported"
+    );
+}

@@ -15,9 +15,11 @@
 //! ```
 
 mod batcher;
+mod outbox;
 mod policy;
 
 pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions};
+pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
 pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
