@@ -39,6 +39,7 @@
 mod callbacks;
 mod clock;
 mod faults;
+mod guests;
 mod integrations;
 mod messaging;
 mod nodes;
@@ -143,6 +144,7 @@ impl FakeGenesysBuilder {
             actions: Arc::default(),
             callbacks: Arc::new(callbacks::CallbacksStore::new(notifications.clone())),
             notifications,
+            guests: Arc::default(),
         });
         Mock::given(any())
             .respond_with(Dispatcher {
@@ -172,6 +174,7 @@ impl FakeGenesysBuilder {
         nodes::install(&fake, fake.state.actions.clone());
         callbacks::install(&fake, fake.state.callbacks.clone());
         notifications::install(&fake, fake.state.notifications.clone()).await;
+        fake.state.guests.listen().await;
         fake
     }
 }
@@ -189,6 +192,7 @@ struct FakeState {
     actions: Arc<nodes::ActionsStore>,
     callbacks: Arc<callbacks::CallbacksStore>,
     notifications: Arc<notifications::Notifications>,
+    guests: Arc<guests::GuestServer>,
 }
 
 /// A fault waiting for requests of one method on one path shape.
