@@ -482,3 +482,105 @@ async fn stale_updates_are_reported_not_dropped_silently() {
         "the stale update left the outbox once reported"
     );
 }
+
+// ---- guest session on the web messaging websocket ----
+
+use genesys_cloud::guests::{GuestSession, GuestSessionOptions};
+use genesys_cloud::testkit::FakeGenesys;
+
+const DEPLOYMENT: &str = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
+
+async fn session(fake: &FakeGenesys, token: &str) -> GuestSession {
+    GuestSession::connect(
+        &fake.web_messaging_uri(),
+        DEPLOYMENT,
+        token,
+        GuestSessionOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_sends_attributes_and_resumes_after_a_drop() {
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = session(&fake, &token).await;
+    assert!(guest.info().new_session);
+    guest
+        .send_attributes(&attrs(&[("firstName", "Ada"), ("preferredLanguage", "fr")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.guest_attributes(&token).unwrap(),
+        attrs(&[("firstName", "Ada"), ("preferredLanguage", "fr")])
+    );
+
+    fake.drop_guest_connections();
+    guest
+        .send_attributes(&attrs(&[("ticketNumber", "TCK-1")]))
+        .await
+        .unwrap();
+    let held = fake.guest_attributes(&token).unwrap();
+    assert_eq!(held.len(), 3, "the same session was resumed: {held:?}");
+    assert_eq!(fake.guest_connections(), 1);
+
+    let again = session(&fake, &token).await;
+    assert!(
+        !again.info().new_session,
+        "the caller's token resumes the session"
+    );
+    assert!(
+        !format!("{guest:?}").contains(&token),
+        "the guest token is never printed"
+    );
+}
+
+#[tokio::test]
+async fn platform_error_frames_are_typed_errors() {
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = session(&fake, &token).await;
+    let big: BTreeMap<String, String> = (0..10)
+        .map(|i| (format!("key{i}"), "v".repeat(250)))
+        .collect();
+    let err = guest.send_attributes(&big).await.unwrap_err();
+    assert_eq!(err.status(), Some(4013), "{err}");
+    assert!(err.to_string().contains("2048"), "{err}");
+    assert!(!err.to_string().contains(&token));
+
+    fake.expire_guest_session(&token);
+    let err = guest
+        .send_attributes(&attrs(&[("a", "1")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidState { .. }), "{err:?}");
+
+    fake.forbid_deployment("forbidden-deployment");
+    let err = GuestSession::connect(
+        &fake.web_messaging_uri(),
+        "forbidden-deployment",
+        "t",
+        GuestSessionOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::WebSocket { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_message_is_sent_after_retry_after() {
+    let fake = FakeGenesys::start().await;
+    fake.set_guest_rate_limit(1);
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = session(&fake, &token).await;
+    guest.send_attributes(&attrs(&[("a", "1")])).await.unwrap();
+    let started = std::time::Instant::now();
+    guest.send_attributes(&attrs(&[("b", "2")])).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited the platform's retryAfter"
+    );
+    assert_eq!(fake.guest_attributes(&token).unwrap().len(), 2);
+    assert_eq!(fake.guest_messages(&token), 2);
+}

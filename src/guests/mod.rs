@@ -17,6 +17,7 @@
 mod batcher;
 mod outbox;
 mod policy;
+mod session;
 
 pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions};
 pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
@@ -24,3 +25,4 @@ pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
 };
+pub use session::{web_messaging_uri, GuestSession, GuestSessionOptions, SessionInfo};
