@@ -22,6 +22,20 @@ pub trait AttributeSink: Send + Sync {
     ) -> Result<(), Error>;
 }
 
+/// Told about each successful send: the session, what was sent, the ids of the updates
+/// merged into it (as given to [`AttributeBatcher::add_tracked`]) and when the oldest was added.
+#[async_trait]
+pub trait DeliveryHook: Send + Sync {
+    /// Runs after the sink accepted a session's merged attributes.
+    async fn delivered(
+        &self,
+        session_id: &str,
+        attributes: &BTreeMap<String, String>,
+        update_ids: &[u64],
+        oldest: Instant,
+    );
+}
+
 /// How the batcher groups updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatcherOptions {
@@ -47,6 +61,7 @@ enum Command {
     Add {
         session_id: String,
         attributes: BTreeMap<String, String>,
+        id: Option<u64>,
         added: Instant,
     },
     Flush(oneshot::Sender<()>),
@@ -68,21 +83,47 @@ pub struct AttributeBatcher {
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
+/// One session's merged updates.
+struct Batch {
+    session_id: String,
+    attributes: BTreeMap<String, String>,
+    count: usize,
+    ids: Vec<u64>,
+    oldest: Instant,
+}
+
 struct Pending {
-    /// Session → (merged attributes, updates merged, oldest `add`), in arrival order.
-    sessions: Vec<(String, BTreeMap<String, String>, usize, Instant)>,
+    /// In the order of each session's first update.
+    sessions: Vec<Batch>,
     updates: usize,
 }
 
 impl Pending {
-    fn add(&mut self, session_id: String, attributes: BTreeMap<String, String>, added: Instant) {
+    fn add(
+        &mut self,
+        session_id: String,
+        attributes: BTreeMap<String, String>,
+        id: Option<u64>,
+        added: Instant,
+    ) {
         self.updates += 1;
-        match self.sessions.iter_mut().find(|(s, ..)| *s == session_id) {
-            Some((_, merged, count, _)) => {
-                merged.extend(attributes);
-                *count += 1;
+        match self
+            .sessions
+            .iter_mut()
+            .find(|b| b.session_id == session_id)
+        {
+            Some(batch) => {
+                batch.attributes.extend(attributes);
+                batch.count += 1;
+                batch.ids.extend(id);
             }
-            None => self.sessions.push((session_id, attributes, 1, added)),
+            None => self.sessions.push(Batch {
+                session_id,
+                attributes,
+                count: 1,
+                ids: id.into_iter().collect(),
+                oldest: added,
+            }),
         }
     }
 }
@@ -90,8 +131,18 @@ impl Pending {
 impl AttributeBatcher {
     /// Starts a batcher sending to `sink`, counting in `metrics`.
     pub fn start(sink: Arc<dyn AttributeSink>, options: BatcherOptions, metrics: Metrics) -> Self {
+        Self::start_with_hook(sink, options, metrics, None)
+    }
+
+    /// Like [`AttributeBatcher::start`], telling `hook` about each successful send.
+    pub fn start_with_hook(
+        sink: Arc<dyn AttributeSink>,
+        options: BatcherOptions,
+        metrics: Metrics,
+        hook: Option<Arc<dyn DeliveryHook>>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
-        let task = tokio::spawn(run(sink, options, metrics, rx));
+        let task = tokio::spawn(run(sink, hook, options, metrics, rx));
         Self { tx, task }
     }
 
@@ -101,10 +152,34 @@ impl AttributeBatcher {
         session_id: impl Into<String>,
         attributes: BTreeMap<String, String>,
     ) -> Result<(), Error> {
+        self.enqueue(session_id.into(), attributes, None, Instant::now())
+            .await
+    }
+
+    /// Queues an update known by `id` (e.g. its outbox id), reported to the delivery hook.
+    pub async fn add_tracked(
+        &self,
+        session_id: impl Into<String>,
+        attributes: BTreeMap<String, String>,
+        id: u64,
+        added: Instant,
+    ) -> Result<(), Error> {
+        self.enqueue(session_id.into(), attributes, Some(id), added)
+            .await
+    }
+
+    async fn enqueue(
+        &self,
+        session_id: String,
+        attributes: BTreeMap<String, String>,
+        id: Option<u64>,
+        added: Instant,
+    ) -> Result<(), Error> {
         let command = Command::Add {
-            session_id: session_id.into(),
+            session_id,
             attributes,
-            added: Instant::now(),
+            id,
+            added,
         };
         self.tx.send(command).await.map_err(|_| stopped())
     }
@@ -141,6 +216,7 @@ fn stopped() -> Error {
 
 async fn run(
     sink: Arc<dyn AttributeSink>,
+    hook: Option<Arc<dyn DeliveryHook>>,
     options: BatcherOptions,
     metrics: Metrics,
     mut rx: mpsc::Receiver<Command>,
@@ -153,34 +229,35 @@ async fn run(
     let first = tokio::time::Instant::now() + options.flush_interval;
     let mut tick = tokio::time::interval_at(first, options.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let hook = hook.as_deref();
     loop {
         tokio::select! {
             command = rx.recv() => match command {
-                Some(Command::Add { session_id, attributes, added }) => {
+                Some(Command::Add { session_id, attributes, id, added }) => {
                     metrics.counter("guests.updates").inc();
-                    pending.add(session_id, attributes, added);
+                    pending.add(session_id, attributes, id, added);
                     if pending.updates >= options.max_batch {
-                        let _ = flush(sink.as_ref(), &metrics, &mut pending).await;
+                        let _ = flush(sink.as_ref(), hook, &metrics, &mut pending).await;
                     }
                 }
                 Some(Command::Flush(done)) => {
-                    let _ = flush(sink.as_ref(), &metrics, &mut pending).await;
+                    let _ = flush(sink.as_ref(), hook, &metrics, &mut pending).await;
                     let _ = done.send(());
                 }
                 Some(Command::Shutdown(done)) => {
                     // Updates still in the channel were accepted by `add`: merge them first.
-                    while let Ok(Command::Add { session_id, attributes, added }) = rx.try_recv() {
+                    while let Ok(Command::Add { session_id, attributes, id, added }) = rx.try_recv() {
                         metrics.counter("guests.updates").inc();
-                        pending.add(session_id, attributes, added);
+                        pending.add(session_id, attributes, id, added);
                     }
-                    let result = flush(sink.as_ref(), &metrics, &mut pending).await;
+                    let result = flush(sink.as_ref(), hook, &metrics, &mut pending).await;
                     let _ = done.send(());
                     return result;
                 }
-                None => return flush(sink.as_ref(), &metrics, &mut pending).await,
+                None => return flush(sink.as_ref(), hook, &metrics, &mut pending).await,
             },
             _ = tick.tick() => {
-                let _ = flush(sink.as_ref(), &metrics, &mut pending).await;
+                let _ = flush(sink.as_ref(), hook, &metrics, &mut pending).await;
             }
         }
     }
@@ -190,6 +267,7 @@ async fn run(
 /// is returned after every session was tried.
 async fn flush(
     sink: &dyn AttributeSink,
+    hook: Option<&dyn DeliveryHook>,
     metrics: &Metrics,
     pending: &mut Pending,
 ) -> Result<(), Error> {
@@ -198,26 +276,35 @@ async fn flush(
     }
     let mut kept = Vec::new();
     let mut first_error = None;
-    for (session_id, attributes, count, oldest) in std::mem::take(&mut pending.sessions) {
-        match sink.send(&session_id, &attributes).await {
+    for batch in std::mem::take(&mut pending.sessions) {
+        match sink.send(&batch.session_id, &batch.attributes).await {
             Ok(()) => {
                 metrics.counter("guests.batches").inc();
                 metrics
                     .counter("guests.coalesced_updates")
-                    .add((count - 1) as u64);
+                    .add((batch.count - 1) as u64);
                 metrics
                     .latency("guests.add_to_accept")
-                    .record(oldest.elapsed());
+                    .record(batch.oldest.elapsed());
+                if let Some(hook) = hook {
+                    hook.delivered(
+                        &batch.session_id,
+                        &batch.attributes,
+                        &batch.ids,
+                        batch.oldest,
+                    )
+                    .await;
+                }
             }
             Err(err) => {
                 metrics.counter("guests.send_failures").inc();
                 tracing::warn!(error = %err, "guest attribute send failed; kept for the next flush");
                 first_error.get_or_insert(err);
-                kept.push((session_id, attributes, count, oldest));
+                kept.push(batch);
             }
         }
     }
-    pending.updates = kept.iter().map(|(_, _, c, _)| c).sum();
+    pending.updates = kept.iter().map(|b| b.count).sum();
     pending.sessions = kept;
     match first_error {
         None => Ok(()),

@@ -19,7 +19,7 @@ mod outbox;
 mod policy;
 mod session;
 
-pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions};
+pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions, DeliveryHook};
 pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
 pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
