@@ -584,3 +584,244 @@ async fn a_rate_limited_message_is_sent_after_retry_after() {
     assert_eq!(fake.guest_attributes(&token).unwrap().len(), 2);
     assert_eq!(fake.guest_messages(&token), 2);
 }
+
+// ---- the injector: outbox replay, sinks, CRM ----
+
+use genesys_cloud::guests::{GuestAttributes, ParticipantSink, WebMessagingSink};
+use genesys_cloud::testkit::{json_response, Fault};
+use genesys_cloud::webhook::{verify, SIGNATURE_HEADER};
+use genesys_cloud::Method;
+
+#[tokio::test]
+async fn a_crash_mid_flush_loses_nothing_and_the_restart_delivers_once() {
+    let path = TempPath::new();
+    let down = Arc::new(Recorder {
+        failing: AtomicBool::new(true),
+        ..Recorder::default()
+    });
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let (first_run, replay) = GuestAttributes::builder(client.clone(), down.clone())
+        .outbox(&path.0)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(replay.unwrap().fresh.len(), 0);
+    first_run
+        .add("s1", attrs(&[("firstName", "Ada")]), consents(&[]))
+        .await
+        .unwrap();
+    first_run
+        .add("s2", attrs(&[("lang", "fr")]), consents(&[]))
+        .await
+        .unwrap();
+    first_run
+        .add("s1", attrs(&[("ticketNumber", "TCK-7")]), consents(&[]))
+        .await
+        .unwrap();
+    first_run.flush().await.unwrap(); // the sink is down: nothing accepted
+    drop(first_run); // the process dies: no shutdown
+
+    let up = Arc::new(Recorder::default());
+    // A restarted process finds the file lock released; here the aborted task lets go of
+    // it a moment later.
+    let mut started = None;
+    for _ in 0..100 {
+        match GuestAttributes::builder(client.clone(), up.clone())
+            .outbox(&path.0)
+            .start()
+            .await
+        {
+            Ok(run) => {
+                started = Some(run);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let (second_run, replay) = started.expect("the outbox reopens");
+    assert_eq!(
+        replay.unwrap().fresh.len(),
+        3,
+        "every accepted update was on disk"
+    );
+    second_run.shutdown().await.unwrap();
+    let sent = up.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        vec![
+            (
+                "s1".to_owned(),
+                attrs(&[("firstName", "Ada"), ("ticketNumber", "TCK-7")])
+            ),
+            ("s2".to_owned(), attrs(&[("lang", "fr")])),
+        ]
+    );
+    let (third_run, replay) = GuestAttributes::builder(fake.client().unwrap(), up.clone())
+        .outbox(&path.0)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.unwrap().fresh.len(),
+        0,
+        "delivered updates left the outbox: nothing is sent twice"
+    );
+    third_run.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_participant_sink_merges_and_retries_on_409() {
+    let fake = FakeGenesys::start().await;
+    let c = fake.seed_message_conversation();
+    let client = fake.client().unwrap();
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    sink.register("s1", &c.conversation_id, &c.customer_participant_id);
+    let path =
+        "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes";
+    fake.inject_on(Method::PATCH, path, Fault::Status(409), 2);
+    sink.send("s1", &attrs(&[("tier", "gold")])).await.unwrap();
+    assert_eq!(
+        fake.participant_attributes(&c.conversation_id, &c.customer_participant_id)
+            .unwrap()["tier"],
+        "gold"
+    );
+    assert_eq!(client.metrics_snapshot().counter("guests.conflicts"), 2);
+
+    fake.inject_on(Method::PATCH, path, Fault::Status(409), 4);
+    let err = sink
+        .send("s1", &attrs(&[("tier", "platinum")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409), "at most 3 retries");
+    assert!(matches!(
+        sink.send("unknown", &attrs(&[("a", "1")])).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
+    const SECRET: &str = "crm-webhook-secret-0123456789";
+    let fake = FakeGenesys::start().await;
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let r = received.clone();
+    fake.route(Method::POST, "/external/crm", move |req| {
+        let signature = req
+            .headers
+            .get(SIGNATURE_HEADER)
+            .cloned()
+            .unwrap_or_default();
+        if verify(
+            SECRET.as_bytes(),
+            &signature,
+            &req.body,
+            jiff::Timestamp::now(),
+            Duration::from_secs(300),
+        )
+        .is_err()
+        {
+            return json_response(401, &serde_json::json!({}));
+        }
+        r.lock()
+            .unwrap()
+            .push(req.json::<serde_json::Value>().unwrap());
+        json_response(200, &serde_json::json!({"ok": true}))
+    });
+    let token = uuid::Uuid::new_v4().to_string();
+    let sink = Arc::new(WebMessagingSink::new());
+    sink.register(
+        "guest-1",
+        GuestSession::connect(
+            &fake.web_messaging_uri(),
+            DEPLOYMENT,
+            &token,
+            GuestSessionOptions::default(),
+        )
+        .await
+        .unwrap(),
+    );
+    let client = fake
+        .client_builder()
+        .retry_policy(genesys_cloud::RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    let policy = GuestPolicy {
+        required_consents: vec!["crmSync".into()],
+        ..GuestPolicy::default()
+    };
+    let (guests, _) = GuestAttributes::builder(client.clone(), sink)
+        .policy(policy)
+        .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
+        .start()
+        .await
+        .unwrap();
+
+    guests
+        .add(
+            "guest-1",
+            attrs(&[("firstName", "Ada")]),
+            consents(&[("crmSync", true)]),
+        )
+        .await
+        .unwrap();
+    guests.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.guest_attributes(&token).unwrap()["firstName"], "Ada");
+    let crm = received.lock().unwrap().clone();
+    assert_eq!(crm.len(), 1);
+    assert_eq!(crm[0]["sessionId"], "guest-1");
+    assert_eq!(crm[0]["attributes"]["firstName"], "Ada");
+    assert_eq!(crm[0]["consentFlags"]["crmSync"], true);
+    assert!(
+        !crm[0].to_string().contains(&token),
+        "the guest token never leaves the session"
+    );
+
+    fake.inject_on(Method::POST, "/external/crm", Fault::Status(503), 5);
+    guests
+        .add(
+            "guest-1",
+            attrs(&[("lang", "fr")]),
+            consents(&[("crmSync", true)]),
+        )
+        .await
+        .unwrap();
+    guests.flush().await.unwrap();
+    assert_eq!(
+        fake.guest_attributes(&token).unwrap()["lang"],
+        "fr",
+        "the platform send went through"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let m = client.metrics_snapshot();
+    assert_eq!(m.counter("webhook.crm.failures"), 1);
+    assert_eq!(m.counter("guests.crm_failures"), 1);
+
+    let err = guests
+        .add("guest-1", attrs(&[("x", "y")]), consents(&[]))
+        .await
+        .unwrap_err();
+    assert!(err
+        .as_validation()
+        .is_some_and(|v| v.has("consent.crmSync", "consent_missing")));
+    let err = guests
+        .add(
+            "guest-1",
+            attrs(&[("mail", "ada@example.com")]),
+            consents(&[("crmSync", true)]),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.as_validation().is_some_and(|v| v.has_rule("pii")));
+    let m = client.metrics_snapshot();
+    assert_eq!(
+        (
+            m.counter("guests.rejected"),
+            m.counter("guests.consent_violations"),
+            m.counter("guests.pii_rejections")
+        ),
+        (2, 1, 1)
+    );
+    guests.shutdown().await.unwrap();
+}

@@ -80,7 +80,18 @@ enum Command {
 #[derive(Debug)]
 pub struct AttributeBatcher {
     tx: mpsc::Sender<Command>,
-    task: tokio::task::JoinHandle<Result<(), Error>>,
+    /// Taken by `shutdown`; aborted when the batcher is dropped without it.
+    task: Option<tokio::task::JoinHandle<Result<(), Error>>>,
+}
+
+impl Drop for AttributeBatcher {
+    /// Dropping without [`AttributeBatcher::shutdown`] abandons the queue at once, as a
+    /// crash would; with an outbox, nothing accepted is lost.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 /// One session's merged updates.
@@ -143,7 +154,10 @@ impl AttributeBatcher {
     ) -> Self {
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let task = tokio::spawn(run(sink, hook, options, metrics, rx));
-        Self { tx, task }
+        Self {
+            tx,
+            task: Some(task),
+        }
     }
 
     /// Queues an update; waits while the queue is full.
@@ -195,14 +209,17 @@ impl AttributeBatcher {
     }
 
     /// Flushes everything and stops. Errors if some attributes could not be sent.
-    pub async fn shutdown(self) -> Result<(), Error> {
+    pub async fn shutdown(mut self) -> Result<(), Error> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Command::Shutdown(done))
             .await
             .map_err(|_| stopped())?;
         let _ = wait.await;
-        self.task.await.map_err(|_| stopped())?
+        match self.task.take() {
+            Some(task) => task.await.map_err(|_| stopped())?,
+            None => Err(stopped()),
+        }
     }
 }
 

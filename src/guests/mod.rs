@@ -14,11 +14,14 @@
 //! # Ok::<(), genesys_cloud::ValidationError>(())
 //! ```
 
+mod attributes;
 mod batcher;
 mod outbox;
 mod policy;
 mod session;
+mod sinks;
 
+pub use attributes::{GuestAttributes, GuestAttributesBuilder};
 pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions, DeliveryHook};
 pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
 pub use policy::{
@@ -26,3 +29,4 @@ pub use policy::{
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
 };
 pub use session::{web_messaging_uri, GuestSession, GuestSessionOptions, SessionInfo};
+pub use sinks::{ParticipantSink, WebMessagingSink, MAX_CONFLICT_RETRIES};
