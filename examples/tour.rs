@@ -11,6 +11,7 @@
 use std::process::ExitCode;
 
 use genesys_cloud::callbacks::{CallbackReservation, Channel};
+use genesys_cloud::guests::{GuestAttributes, GuestSession, GuestSessionOptions, WebMessagingSink};
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
@@ -41,6 +42,7 @@ async fn tour() -> Result<(), Error> {
     authenticate(&client).await?;
     participant_attributes(&client, fake.as_ref()).await?;
     agent_widget(&client).await?;
+    guest_attributes(&client, fake.as_ref()).await?;
     callback_reservations(&client, fake.as_ref()).await?;
     flow_rest_node(&client, fake.as_ref()).await?;
 
@@ -195,6 +197,44 @@ async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> R
         "\n[4] callbacks: {} booked for {}, event: {state}, then cancelled",
         created.conversation_id,
         reservation.scheduled_time()
+    );
+    Ok(())
+}
+
+/// Flow 3: guest attributes checked, batched and sent on the guest's web messaging session.
+async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
+    // An org needs a Messenger deployment: see examples/guest_attributes.
+    let Some(fake) = fake else {
+        println!("\n[3] guests: skipped against an org (run the guest_attributes example)");
+        return Ok(());
+    };
+    let token = uuid::Uuid::new_v4().to_string();
+    let deployment = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
+    let session = GuestSession::connect(
+        &fake.web_messaging_uri(),
+        deployment,
+        &token,
+        GuestSessionOptions::default(),
+    )
+    .await?;
+    let sink = std::sync::Arc::new(WebMessagingSink::new());
+    sink.register("tour-guest", session);
+    let (guests, _) = GuestAttributes::builder(client.clone(), sink)
+        .start()
+        .await?;
+    let none = std::collections::BTreeMap::new();
+    for (key, value) in [
+        ("firstName", "Ada"),
+        ("preferredLanguage", "fr"),
+        ("firstName", "Ada L."),
+    ] {
+        let update = std::collections::BTreeMap::from([(key.to_owned(), value.to_owned())]);
+        guests.add("tour-guest", update, none.clone()).await?;
+    }
+    guests.shutdown().await?;
+    println!(
+        "\n[3] guests: 3 updates, one send; the session holds {:?}",
+        fake.guest_attributes(&token).unwrap_or_default()
     );
     Ok(())
 }
