@@ -1,6 +1,11 @@
-//! Flow 3: web messaging guest attributes (in progress): the policy a guest's attribute
-//! update must satisfy (PII detection, consent rules), and the batcher that coalesces
-//! updates per session before an [`AttributeSink`] sends them.
+//! Flow 3: web messaging guest attributes.
+//!
+//! [`GuestAttributes`] checks each update against a [`GuestPolicy`] (limits, consent flags,
+//! PII: reject, mask or count), writes it to a durable [`Outbox`] before `add` returns,
+//! merges updates per session in an [`AttributeBatcher`], sends them through an
+//! [`AttributeSink`] (the guest's [`GuestSession`] on the Web Messaging Guest API
+//! websocket, or the customer participant's attributes over REST), and syncs a CRM
+//! webhook after each accepted send.
 //!
 //! ```
 //! use std::collections::BTreeMap;
