@@ -18,8 +18,7 @@ use genesys_cloud::guests::{
     web_messaging_uri, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, PiiAction,
     WebMessagingSink,
 };
-use genesys_cloud::testkit::json_response;
-use genesys_cloud::{testkit, Error, Method, Region};
+use genesys_cloud::{testkit, Error, Region};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,19 +40,18 @@ fn text(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 async fn run() -> Result<(), Error> {
     let (client, fake) = testkit::client_from_env_or_fake().await?;
+    let crm_secret = "demo-crm-secret-0123456789";
+    // The fake's CRM verifies every signature and drops repeated deliveries.
+    let crm_inbox = fake
+        .as_ref()
+        .map(|f| f.webhook_receiver("/external/crm", crm_secret));
     let (socket_uri, deployment, crm_url, crm_secret) = match &fake {
-        Some(fake) => {
-            fake.route(Method::POST, "/external/crm", |_| {
-                json_response(200, &serde_json::json!({"ok": true}))
-            });
-            let crm = format!("{}/external/crm", fake.uri());
-            (
-                fake.web_messaging_uri(),
-                "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
-                crm,
-                "demo-crm-secret-0123456789".to_owned(),
-            )
-        }
+        Some(fake) => (
+            fake.web_messaging_uri(),
+            "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+            format!("{}/external/crm", fake.uri()),
+            crm_secret.to_owned(),
+        ),
         None => {
             let region: Region = std::env::var("GENESYS_REGION")
                 .unwrap_or_default()
@@ -124,14 +122,16 @@ async fn run() -> Result<(), Error> {
     println!("Queued; masked before sending: {:?}", checked.attributes);
     guests.shutdown().await?;
 
-    if let Some(fake) = &fake {
+    // Let the background CRM sync finish before reading the results.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    if let (Some(fake), Some(inbox)) = (&fake, &crm_inbox) {
         println!(
             "The platform holds: {:?}",
             fake.guest_attributes(&guest_token).unwrap_or_default()
         );
+        let crm = serde_json::Value::Array(inbox.deliveries());
+        println!("The CRM verified and received: {crm}");
     }
-    // Let the background CRM sync finish before the metrics are read.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let m = client.metrics_snapshot();
     println!(
         "updates {}, batches {}, coalesced {}, PII findings {}, CRM deliveries {}",

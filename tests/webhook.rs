@@ -236,3 +236,29 @@ async fn senders_refuse_plain_http_and_short_secrets() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_fakes_receiver_verifies_and_dedupes() {
+    let fake = FakeGenesys::start().await;
+    let inbox = fake.webhook_receiver("/external/inbox", SECRET);
+    let client = fake.client().unwrap();
+    let url = format!("{}/external/inbox", fake.uri());
+    let sender = WebhookSender::new(client.clone(), "inbox", &url, SECRET).unwrap();
+    sender.send("e", "key-1", &json!({"n": 1})).await.unwrap();
+    sender.send("e", "key-1", &json!({"n": 1})).await.unwrap();
+    sender.send("e", "key-2", &json!({"n": 2})).await.unwrap();
+    let forger = WebhookSender::new(client, "forger", &url, "some-other-secret-value").unwrap();
+    assert_eq!(
+        forger
+            .send("e", "key-3", &json!({"n": 3}))
+            .await
+            .unwrap_err()
+            .status(),
+        Some(401)
+    );
+    assert_eq!(inbox.deliveries(), vec![json!({"n": 1}), json!({"n": 2})]);
+    assert_eq!(
+        (inbox.received(), inbox.duplicates(), inbox.rejected()),
+        (4, 1, 1)
+    );
+}

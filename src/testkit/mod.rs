@@ -47,6 +47,7 @@ mod notifications;
 mod responses;
 mod router;
 mod token;
+mod webhooks;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -61,6 +62,7 @@ pub use faults::Fault;
 pub use messaging::SeededConversation;
 pub use responses::{bad_request, genesys_error, json_response};
 pub use router::FakeRequest;
+pub use webhooks::WebhookInbox;
 
 use crate::client::{Client, ClientBuilder, ENV_CLIENT_ID};
 use crate::error::Error;
