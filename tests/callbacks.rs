@@ -235,8 +235,6 @@ fn every_violation_at_once() {
 
 // ---- against the fake ----
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -244,8 +242,7 @@ use genesys_cloud::callbacks::{
     sync_calendar, CallbackEvent, CallbackEvents, EventSource, StreamOptions, WebhookCalendar,
     WhenFull,
 };
-use genesys_cloud::testkit::{json_response, FakeGenesys, Fault, ManualClock};
-use genesys_cloud::webhook::{verify, DELIVERY_HEADER, SIGNATURE_HEADER};
+use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
 use genesys_cloud::{Client, Error, Method};
 
 const LIVE_QUEUE: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
@@ -560,38 +557,7 @@ async fn missed_heartbeats_trigger_a_reconnect() {
 async fn calendar_deliveries_are_signed_and_deduplicated() {
     const SECRET: &str = "calendar-shared-secret-42";
     let fake = FakeGenesys::start().await;
-    let processed = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::new(Mutex::new(HashSet::new()));
-    let (p, s) = (processed.clone(), seen.clone());
-    fake.route(Method::POST, "/external/calendar", move |req| {
-        let signature = req
-            .headers
-            .get(SIGNATURE_HEADER)
-            .cloned()
-            .unwrap_or_default();
-        if verify(
-            SECRET.as_bytes(),
-            &signature,
-            &req.body,
-            jiff::Timestamp::now(),
-            Duration::from_secs(300),
-        )
-        .is_err()
-        {
-            return json_response(401, &serde_json::json!({"error": "bad signature"}));
-        }
-        let key = req
-            .headers
-            .get(DELIVERY_HEADER)
-            .cloned()
-            .unwrap_or_default();
-        if s.lock().unwrap().insert(key) {
-            p.lock()
-                .unwrap()
-                .push(req.json::<serde_json::Value>().unwrap());
-        }
-        json_response(200, &serde_json::json!({"ok": true}))
-    });
+    let inbox = fake.webhook_receiver("/external/calendar", SECRET);
     let client: Client = fake.client().unwrap();
     let callbacks = client.callbacks();
     let events = callbacks.events_with(&[LIVE_QUEUE], fast_stream()).unwrap();
@@ -611,7 +577,8 @@ async fn calendar_deliveries_are_signed_and_deduplicated() {
         .unwrap();
     let delivered = sync_calendar(events.take(3), &calendar).await.unwrap();
     assert_eq!(delivered, 3, "at least once");
-    let processed = processed.lock().unwrap();
+    let processed = inbox.deliveries();
+    assert_eq!(inbox.duplicates(), 1);
     assert_eq!(
         processed.len(),
         2,

@@ -588,8 +588,7 @@ async fn a_rate_limited_message_is_sent_after_retry_after() {
 // ---- the injector: outbox replay, sinks, CRM ----
 
 use genesys_cloud::guests::{GuestAttributes, ParticipantSink, WebMessagingSink};
-use genesys_cloud::testkit::{json_response, Fault};
-use genesys_cloud::webhook::{verify, SIGNATURE_HEADER};
+use genesys_cloud::testkit::Fault;
 use genesys_cloud::Method;
 
 #[tokio::test]
@@ -704,30 +703,7 @@ async fn the_participant_sink_merges_and_retries_on_409() {
 async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
     const SECRET: &str = "crm-webhook-secret-0123456789";
     let fake = FakeGenesys::start().await;
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let r = received.clone();
-    fake.route(Method::POST, "/external/crm", move |req| {
-        let signature = req
-            .headers
-            .get(SIGNATURE_HEADER)
-            .cloned()
-            .unwrap_or_default();
-        if verify(
-            SECRET.as_bytes(),
-            &signature,
-            &req.body,
-            jiff::Timestamp::now(),
-            Duration::from_secs(300),
-        )
-        .is_err()
-        {
-            return json_response(401, &serde_json::json!({}));
-        }
-        r.lock()
-            .unwrap()
-            .push(req.json::<serde_json::Value>().unwrap());
-        json_response(200, &serde_json::json!({"ok": true}))
-    });
+    let crm_inbox = fake.webhook_receiver("/external/crm", SECRET);
     let token = uuid::Uuid::new_v4().to_string();
     let sink = Arc::new(WebMessagingSink::new());
     sink.register(
@@ -768,7 +744,7 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
     guests.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fake.guest_attributes(&token).unwrap()["firstName"], "Ada");
-    let crm = received.lock().unwrap().clone();
+    let crm = crm_inbox.deliveries();
     assert_eq!(crm.len(), 1);
     assert_eq!(crm[0]["sessionId"], "guest-1");
     assert_eq!(crm[0]["attributes"]["firstName"], "Ada");

@@ -1,15 +1,11 @@
 //! Signed outbound webhooks: signing, verification, retries with one dedupe key, failures
 //! counted and audited.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
-use genesys_cloud::testkit::{json_response, FakeGenesys, Fault, ManualClock};
-use genesys_cloud::webhook::{
-    sign, verify, VerifyError, WebhookSender, DELIVERY_HEADER, SIGNATURE_HEADER,
-};
+use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, WebhookInbox};
+use genesys_cloud::webhook::{sign, verify, VerifyError, WebhookSender};
 use genesys_cloud::{Error, Method, RetryPolicy};
 use serde_json::json;
 
@@ -106,38 +102,8 @@ fn signatures_verify_and_detect_tampering_staleness_and_bad_headers() {
 }
 
 /// A receiver that verifies each delivery and processes each dedupe key once.
-fn receiver(fake: &FakeGenesys) -> Arc<Mutex<Vec<String>>> {
-    let processed = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::new(Mutex::new(HashSet::new()));
-    let (p, s) = (processed.clone(), seen.clone());
-    fake.route(Method::POST, HOOK, move |req| {
-        let header = req
-            .headers
-            .get(SIGNATURE_HEADER)
-            .cloned()
-            .unwrap_or_default();
-        if verify(
-            SECRET.as_bytes(),
-            &header,
-            &req.body,
-            jiff::Timestamp::now(),
-            Duration::from_secs(300),
-        )
-        .is_err()
-        {
-            return json_response(401, &json!({"error": "bad signature"}));
-        }
-        let key = req
-            .headers
-            .get(DELIVERY_HEADER)
-            .cloned()
-            .unwrap_or_default();
-        if s.lock().unwrap().insert(key.clone()) {
-            p.lock().unwrap().push(key);
-        }
-        json_response(200, &json!({"ok": true}))
-    });
-    processed
+fn receiver(fake: &FakeGenesys) -> WebhookInbox {
+    fake.webhook_receiver(HOOK, SECRET)
 }
 
 #[tokio::test]
@@ -172,7 +138,12 @@ async fn deliveries_are_signed_retried_with_one_key_and_deduped() {
         )
         .await
         .unwrap();
-    assert_eq!(*processed.lock().unwrap(), ["sess-1:42"]);
+    assert_eq!(processed.deliveries(), vec![json!({"sessionId": "sess-1"})]);
+    assert_eq!(
+        processed.duplicates(),
+        1,
+        "the repeat was dropped by its key"
+    );
     assert_eq!(
         client.metrics_snapshot().counter("webhook.crm.deliveries"),
         2
