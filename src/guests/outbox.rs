@@ -97,31 +97,32 @@ impl Outbox {
             added_at_ms: jiff::Timestamp::now().as_millisecond(),
         };
         let bytes = serde_json::to_vec(&update).map_err(|e| storage("encode an update", e))?;
-        let db = self.db.clone();
         let id = update.id;
-        tokio::task::spawn_blocking(move || -> Result<(), Error> {
-            let write = db
-                .begin_write()
-                .map_err(|e| storage("start a transaction", e))?;
-            {
-                let mut table = write
-                    .open_table(UPDATES)
-                    .map_err(|e| storage("open its table", e))?;
-                table
-                    .insert(id, bytes.as_slice())
-                    .map_err(|e| storage("store an update", e))?;
-            }
-            write.commit().map_err(|e| storage("commit an update", e))
+        self.write("store an update", move |table| {
+            table.insert(id, bytes.as_slice()).map(|_| ())
         })
-        .await
-        .map_err(|e| storage("finish a write", e))??;
+        .await?;
         Ok(update)
     }
 
     /// Removes delivered updates.
     pub async fn remove(&self, ids: &[u64]) -> Result<(), Error> {
-        let db = self.db.clone();
         let ids = ids.to_vec();
+        self.write("remove an update", move |table| {
+            ids.iter().try_for_each(|id| table.remove(id).map(|_| ()))
+        })
+        .await
+    }
+
+    /// Runs `change` in one write transaction, committed (synced to disk) before it returns.
+    /// On a blocking thread: a synced commit can take milliseconds.
+    async fn write<F>(&self, what: &'static str, change: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut redb::Table<'_, u64, &'static [u8]>) -> Result<(), redb::StorageError>
+            + Send
+            + 'static,
+    {
+        let db = self.db.clone();
         tokio::task::spawn_blocking(move || -> Result<(), Error> {
             let write = db
                 .begin_write()
@@ -130,16 +131,12 @@ impl Outbox {
                 let mut table = write
                     .open_table(UPDATES)
                     .map_err(|e| storage("open its table", e))?;
-                for id in ids {
-                    table
-                        .remove(id)
-                        .map_err(|e| storage("remove an update", e))?;
-                }
+                change(&mut table).map_err(|e| storage(what, e))?;
             }
-            write.commit().map_err(|e| storage("commit a removal", e))
+            write.commit().map_err(|e| storage("commit", e))
         })
         .await
-        .map_err(|e| storage("finish a removal", e))?
+        .map_err(|e| storage("finish a write", e))?
     }
 
     /// Every pending update, oldest first.
