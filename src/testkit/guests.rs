@@ -183,7 +183,12 @@ impl GuestServer {
                 return;
             }
         }
-        let task = tokio::spawn(accept_loop(listener, self.shared.clone()));
+        let task = tokio::spawn({
+            let shared = self.shared.clone();
+            super::ws::accept_loop(listener, "guests", move |stream| {
+                serve(stream, shared.clone())
+            })
+        });
         *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 }
@@ -531,21 +536,6 @@ fn refusal(status: StatusCode, text: &str) -> ErrorResponse {
     let mut response = ErrorResponse::new(Some(text.to_owned()));
     *response.status_mut() = status;
     response
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-            Err(e) => {
-                // E.g. too many open files: wait a little rather than spin.
-                tracing::debug!("FakeGenesys guests: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
 }
 
 /// One websocket connection, from handshake to end.

@@ -48,6 +48,7 @@ mod responses;
 mod router;
 mod token;
 mod webhooks;
+mod ws;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};

@@ -241,7 +241,12 @@ impl Notifications {
                 return;
             }
         }
-        let task = tokio::spawn(accept_loop(listener, self.shared.clone()));
+        let task = tokio::spawn({
+            let shared = self.shared.clone();
+            super::ws::accept_loop(listener, "notifications", move |stream| {
+                serve(stream, shared.clone())
+            })
+        });
         *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
@@ -343,21 +348,6 @@ fn is_known_topic(topic: &str) -> bool {
 /// A hyphenated uuid (the only form the platform puts in topic names).
 fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-            Err(e) => {
-                // E.g. too many open files: wait a little rather than spin.
-                tracing::debug!("FakeGenesys notifications: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
 }
 
 /// One websocket connection, from handshake to end.
