@@ -17,7 +17,6 @@ use tokio_tungstenite::tungstenite::Message;
 use super::Callbacks;
 use crate::client::Client;
 use crate::error::Error;
-use crate::messaging::check_uuid;
 use crate::paging;
 use crate::transport::ApiRequest;
 use crate::validation::Violations;
@@ -182,7 +181,7 @@ impl Callbacks {
             "name at least one queue",
         );
         for (i, id) in queue_ids.iter().enumerate() {
-            check_uuid(&mut v, &format!("queue_ids[{i}]"), id);
+            v.check_uuid(&format!("queue_ids[{i}]"), id);
         }
         v.finish()?;
         let topics: Vec<String> = queue_ids

@@ -45,7 +45,6 @@ pub use reservation::{
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::messaging::check_uuid;
 use crate::observe::{AuditOutcome, AuditRecord, LatencySummary};
 use crate::paging;
 use crate::transport::ApiRequest;
@@ -159,7 +158,7 @@ pub struct ReservationStats {
 
 fn conversation_request(method: Method, id: &str) -> Result<ApiRequest, Error> {
     let mut v = Violations::default();
-    check_uuid(&mut v, "conversationId", id);
+    v.check_uuid("conversationId", id);
     v.finish()?;
     Ok(ApiRequest::with_args(method, CALLBACK, &[id])?)
 }
@@ -264,7 +263,7 @@ impl Callbacks {
         at: jiff::Timestamp,
     ) -> Result<CreatedCallback, Error> {
         let mut v = Violations::default();
-        check_uuid(&mut v, "conversationId", conversation_id);
+        v.check_uuid("conversationId", conversation_id);
         v.check(
             at > jiff::Timestamp::now(),
             "callbackScheduledTime",

@@ -7,7 +7,6 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 
-use crate::messaging::check_uuid;
 use crate::validation::{ValidationError, Violations};
 
 /// Longest callback user name, caller id name and `data` value, in characters (our limit;
@@ -245,7 +244,7 @@ impl CallbackReservationBuilder {
     /// Checks every rule as if it were `now` (for tests and replays).
     pub fn build_at(self, now: Timestamp) -> Result<CallbackReservation, ValidationError> {
         let mut v = Violations::default();
-        check_uuid(&mut v, "queueId", &self.queue_id);
+        v.check_uuid("queueId", &self.queue_id);
         let zone = TimeZone::get(&self.time_zone)
             .map_err(|_| {
                 v.push(
@@ -308,13 +307,13 @@ impl CallbackReservationBuilder {
         let mut routing_json = None;
         if let Some(r) = &self.routing {
             for (i, id) in r.skill_ids.iter().enumerate() {
-                check_uuid(&mut v, &format!("routingData.skillIds[{i}]"), id);
+                v.check_uuid(&format!("routingData.skillIds[{i}]"), id);
             }
             for (i, id) in r.preferred_agent_ids.iter().enumerate() {
-                check_uuid(&mut v, &format!("routingData.preferredAgentIds[{i}]"), id);
+                v.check_uuid(&format!("routingData.preferredAgentIds[{i}]"), id);
             }
             if let Some(lang) = &r.language_id {
-                check_uuid(&mut v, "routingData.languageId", lang);
+                v.check_uuid("routingData.languageId", lang);
             }
             let mut m = Map::new();
             m.insert("queueId".into(), json!(self.queue_id));
@@ -333,7 +332,7 @@ impl CallbackReservationBuilder {
             routing_json = Some(Value::Object(m));
         }
         if let Some(script) = &self.script_id {
-            check_uuid(&mut v, "scriptId", script);
+            v.check_uuid("scriptId", script);
         }
         let caller = self.caller_id.as_ref().map(|(number, name)| {
             check_text(&mut v, "callerIdName", name.as_deref());

@@ -6,7 +6,6 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::allowlist::HostPattern;
-use crate::messaging::check_uuid;
 use crate::validation::{ValidationError, Violations};
 
 /// Iframe `sandbox` tokens Genesys Cloud documents for client apps (developer center,
@@ -374,11 +373,11 @@ impl WidgetSpecBuilder {
             &policy.allowed_permissions,
         );
         for (i, group) in self.groups.iter().enumerate() {
-            check_uuid(&mut v, &format!("groups[{i}]"), group);
+            v.check_uuid(&format!("groups[{i}]"), group);
         }
         if self.kind == WidgetKind::InteractionWidget {
             for (i, queue) in self.queues.iter().enumerate() {
-                check_uuid(&mut v, &format!("queues[{i}]"), queue);
+                v.check_uuid(&format!("queues[{i}]"), queue);
             }
             let known: BTreeSet<String> = COMMUNICATION_TYPES
                 .iter()
