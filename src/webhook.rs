@@ -87,6 +87,13 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A dedupe key for `identity` (whatever makes two deliveries the same event): the first
+/// 16 bytes of its SHA-256, in hex. The same identity always gets the same key.
+pub fn dedupe_key(identity: &str) -> String {
+    use sha2::Digest;
+    hex(&Sha256::digest(identity.as_bytes())[..16])
+}
+
 /// The [`SIGNATURE_HEADER`] value for `body` signed at `timestamp` (unix seconds).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let tag = mac(secret, timestamp, body).finalize().into_bytes();
@@ -195,12 +202,7 @@ impl WebhookSender {
                 format!("the webhook URL is not a URL: {e}"),
             )
         })?;
-        let loopback = match parsed.host() {
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
+        let loopback = crate::transport::is_loopback(&parsed);
         if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
             return Err(ValidationError::single(
                 "url",

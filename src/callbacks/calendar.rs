@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{CallbackEvent, EventSource};
 use crate::client::Client;
@@ -37,14 +36,10 @@ impl WebhookCalendar {
 
 /// The same conversation in the same state always gets the same key.
 pub(crate) fn dedupe_key(event: &CallbackEvent) -> String {
-    let digest = Sha256::digest(
-        format!(
-            "{}|{:?}|{:?}",
-            event.conversation_id, event.state, event.scheduled_time
-        )
-        .as_bytes(),
-    );
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::webhook::dedupe_key(&format!(
+        "{}|{:?}|{:?}",
+        event.conversation_id, event.state, event.scheduled_time
+    ))
 }
 
 #[async_trait]

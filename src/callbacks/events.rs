@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{SinkExt, Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -284,12 +283,7 @@ async fn run(
 }
 
 fn backoff(options: &StreamOptions) -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(options.reconnect_wait)
-        .with_max_delay(options.max_reconnect_wait)
-        .with_jitter()
-        .without_max_times()
-        .build()
+    crate::transport::endless_backoff(options.reconnect_wait, options.max_reconnect_wait, true)
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{
     AttributeBatcher, AttributeSink, BatcherOptions, CheckedAttributes, DeliveryHook, GuestPolicy,
@@ -289,8 +288,7 @@ impl DeliveryHook for Delivered {
             "consentFlags": consents,
             "syncedAt": jiff::Timestamp::now().to_string(),
         });
-        let digest = Sha256::digest(format!("{session_id}|{update_ids:?}|{payload}").as_bytes());
-        let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let key = crate::webhook::dedupe_key(&format!("{session_id}|{update_ids:?}|{payload}"));
         let client = self.client.clone();
         // In the background: the CRM never holds up the platform send.
         tokio::spawn(async move {

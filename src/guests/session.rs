@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
@@ -161,12 +160,11 @@ impl GuestSession {
         &self,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let mut waits = ExponentialBuilder::default()
-            .with_min_delay(self.config.options.reconnect_wait)
-            .with_max_delay(self.config.options.max_reconnect_wait)
-            .with_jitter()
-            .without_max_times()
-            .build();
+        let mut waits = crate::transport::endless_backoff(
+            self.config.options.reconnect_wait,
+            self.config.options.max_reconnect_wait,
+            true,
+        );
         let mut last = None;
         for _ in 0..self.config.options.max_attempts.max(1) {
             let mut guard = self.socket.lock().await;

@@ -677,7 +677,7 @@ fn check_url(url: &Template, v: &mut Violations) {
     match url::Url::parse(&skeleton) {
         Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {}
         // Plain http only to this machine, for local targets and tests.
-        Ok(parsed) if parsed.scheme() == "http" && is_loopback(&parsed) => {}
+        Ok(parsed) if parsed.scheme() == "http" && crate::transport::is_loopback(&parsed) => {}
         Ok(parsed) if parsed.scheme() != "https" => v.push(
             "requestUrlTemplate",
             "https",
@@ -688,15 +688,6 @@ fn check_url(url: &Template, v: &mut Violations) {
             "absolute_url",
             "the URL template must be an absolute https URL, e.g. https://api.example.com/v1/items/${input.id}",
         ),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -16,6 +16,7 @@ mod rate_limit;
 pub(crate) mod request;
 mod response;
 mod retry;
+pub(crate) use retry::endless_backoff;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -419,6 +420,17 @@ fn join(base: &Url, req: &ApiRequest) -> Result<Url, Error> {
         url.query_pairs_mut().extend_pairs(&req.query);
     }
     Ok(url)
+}
+
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`): the only
+/// hosts plain `http` is accepted for (local targets and tests).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Sends Platform API requests with the client's [`Auth`]; non-2xx answers become errors.

@@ -3,8 +3,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
-
 use crate::clock::Clock;
 use crate::error::Error;
 
@@ -71,11 +69,7 @@ where
     Fut: Future<Output = Result<Check<T, S>, Error>>,
 {
     let started = clock.now();
-    let mut waits = ExponentialBuilder::default()
-        .with_min_delay(policy.initial)
-        .with_max_delay(policy.max)
-        .without_max_times()
-        .build();
+    let mut waits = super::endless_backoff(policy.initial, policy.max, false);
     loop {
         let state = match check().await? {
             Check::Done(done) => return Ok(Ok(done)),

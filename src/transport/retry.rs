@@ -109,6 +109,25 @@ impl RetryPolicy {
     }
 }
 
+/// An endless schedule of waits from `min` doubling to `max` (with jitter when asked), for
+/// loops that end by other means: polling, reconnecting sockets.
+pub(crate) fn endless_backoff(
+    min: Duration,
+    max: Duration,
+    jitter: bool,
+) -> impl Iterator<Item = Duration> {
+    let builder = ExponentialBuilder::default()
+        .with_min_delay(min)
+        .with_max_delay(max)
+        .without_max_times();
+    let builder = if jitter {
+        builder.with_jitter()
+    } else {
+        builder
+    };
+    builder.build()
+}
+
 /// Reads `Retry-After` as delay-seconds (integer or decimal) or as an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
