@@ -19,9 +19,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{StatusCode, Uri};
@@ -51,7 +50,7 @@ const MESSAGE_TYPES: [&str; 3] = ["Text", "Event", "Structured"];
 pub(crate) struct GuestServer {
     shared: Arc<Shared>,
     /// The websocket accept loop, stopped when the fake is dropped.
-    listener: Mutex<Option<JoinHandle<()>>>,
+    listener: super::ws::Listener,
 }
 
 /// What the controls, the accept loop and the connection tasks share.
@@ -142,21 +141,13 @@ impl Default for GuestServer {
                     next_connection: 0,
                 }),
             }),
-            listener: Mutex::new(None),
+            listener: super::ws::Listener::default(),
         }
     }
 }
 
 impl Drop for GuestServer {
     fn drop(&mut self) {
-        if let Some(listener) = self
-            .listener
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            listener.abort();
-        }
         // Connection tasks hold only `Shared`, so they would outlive the fake otherwise.
         self.shared.drop_connections();
     }
@@ -169,27 +160,11 @@ impl GuestServer {
 
     /// Binds the websocket listener on a free loopback port and starts accepting.
     pub(crate) async fn listen(&self) {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::warn!("FakeGenesys: cannot bind the guest websocket: {e}");
-                return;
-            }
-        };
-        match listener.local_addr() {
-            Ok(addr) => self.lock().port = addr.port(),
-            Err(e) => {
-                tracing::warn!("FakeGenesys: guest websocket has no address: {e}");
-                return;
-            }
+        let shared = self.shared.clone();
+        let serving = move |stream| serve(stream, shared.clone());
+        if let Some(port) = self.listener.start("guests", serving).await {
+            self.lock().port = port;
         }
-        let task = tokio::spawn({
-            let shared = self.shared.clone();
-            super::ws::accept_loop(listener, "guests", move |stream| {
-                serve(stream, shared.clone())
-            })
-        });
-        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
-use super::responses::{bad_request, genesys_error, json_response, page_of};
+use super::responses::{bad_request, error_body, genesys_error, json_response, page_of};
 use super::router::PathPattern;
 use super::{FakeGenesys, FakeRequest};
 use crate::nodes::{DataAction, PreparedRequest};
@@ -537,15 +537,7 @@ impl Failure {
                 remote_error("ACTION.PROCESSING", &problems.join("; "), 400)
             }
         };
-        json!({
-            "message": message,
-            "code": "bad.request",
-            "status": 400,
-            "messageParams": {},
-            "contextId": uuid::Uuid::new_v4().to_string(),
-            "details": details,
-            "errors": errors,
-        })
+        error_body(400, "bad.request", &message, details, errors)
     }
 }
 

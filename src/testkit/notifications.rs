@@ -13,9 +13,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use jiff::Timestamp;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -42,7 +41,7 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub(crate) struct Notifications {
     shared: Arc<Shared>,
     /// The websocket accept loop, stopped when the fake is dropped.
-    listener: Mutex<Option<JoinHandle<()>>>,
+    listener: super::ws::Listener,
 }
 
 /// What the HTTP handlers, the accept loop and the connection tasks share.
@@ -134,21 +133,13 @@ impl Default for Notifications {
                     next_connection: 0,
                 }),
             }),
-            listener: Mutex::new(None),
+            listener: super::ws::Listener::default(),
         }
     }
 }
 
 impl Drop for Notifications {
     fn drop(&mut self) {
-        if let Some(listener) = self
-            .listener
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            listener.abort();
-        }
         // Connection tasks hold only `Shared`, so they would outlive the fake otherwise.
         for channel in self.shared.lock().channels.values_mut() {
             channel.disconnect(Command::Drop);
@@ -227,27 +218,11 @@ impl Notifications {
 
     /// Binds the websocket listener on a free loopback port and starts accepting.
     async fn listen(&self) {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::warn!("FakeGenesys: cannot bind the notifications websocket: {e}");
-                return;
-            }
-        };
-        match listener.local_addr() {
-            Ok(addr) => self.lock().port = addr.port(),
-            Err(e) => {
-                tracing::warn!("FakeGenesys: notifications websocket has no address: {e}");
-                return;
-            }
+        let shared = self.shared.clone();
+        let serving = move |stream| serve(stream, shared.clone());
+        if let Some(port) = self.listener.start("notifications", serving).await {
+            self.lock().port = port;
         }
-        let task = tokio::spawn({
-            let shared = self.shared.clone();
-            super::ws::accept_loop(listener, "notifications", move |stream| {
-                serve(stream, shared.clone())
-            })
-        });
-        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
     fn create_channel(&self) -> Value {

@@ -6,17 +6,34 @@ use wiremock::ResponseTemplate;
 
 use super::FakeRequest;
 
-/// A Platform API error answer: `{message, code, status, messageParams, contextId, details, errors}`.
-pub fn genesys_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({
+/// The platform's `ErrorBody`: `{message, code, status, messageParams, contextId, details, errors}`.
+pub(crate) fn error_body(
+    status: u16,
+    code: &str,
+    message: &str,
+    details: Vec<Value>,
+    errors: Vec<Value>,
+) -> Value {
+    json!({
         "message": message,
         "code": code,
         "status": status,
         "messageParams": {},
         "contextId": uuid::Uuid::new_v4().to_string(),
-        "details": [],
-        "errors": [],
-    }))
+        "details": details,
+        "errors": errors,
+    })
+}
+
+/// A Platform API error answer (`ErrorBody`) with `status`, `code` and `message`.
+pub fn genesys_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(error_body(
+        status,
+        code,
+        message,
+        Vec::new(),
+        Vec::new(),
+    ))
 }
 
 /// A 400 `bad.request` whose `details` name each offending field.
@@ -25,15 +42,13 @@ pub fn bad_request(message: &str, fields: &[(&str, &str)]) -> ResponseTemplate {
         .iter()
         .map(|(field, code)| json!({"fieldName": field, "errorCode": code}))
         .collect();
-    ResponseTemplate::new(400).set_body_json(json!({
-        "message": message,
-        "code": "bad.request",
-        "status": 400,
-        "messageParams": {},
-        "contextId": uuid::Uuid::new_v4().to_string(),
-        "details": details,
-        "errors": [],
-    }))
+    ResponseTemplate::new(400).set_body_json(error_body(
+        400,
+        "bad.request",
+        message,
+        details,
+        Vec::new(),
+    ))
 }
 
 /// A JSON answer with `status`.
