@@ -4,12 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
 
 use super::{AttributeSink, GuestSession};
 use crate::client::Client;
 use crate::error::Error;
-use crate::Method;
 
 /// Times the participant sink re-reads, merges and retries after a 409.
 pub const MAX_CONFLICT_RETRIES: usize = 3;
@@ -117,17 +115,7 @@ impl AttributeSink for ParticipantSink {
         loop {
             let mut merged = target.attributes().await?;
             merged.extend(attributes.clone());
-            let patched = self
-                .client
-                .request_template(
-                    Method::PATCH,
-                    "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes",
-                    &[&conversation, &participant],
-                )
-                .json(&json!({ "attributes": merged }))
-                .idempotent(true)
-                .send::<Value>()
-                .await;
+            let patched = target.patch_map(&merged).await;
             match patched {
                 Err(err) if err.status() == Some(409) && conflicts < MAX_CONFLICT_RETRIES => {
                     conflicts += 1;

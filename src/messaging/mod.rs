@@ -149,13 +149,22 @@ impl Participant {
         &self,
         patch: &AttributePatch,
     ) -> Result<BTreeMap<String, String>, Error> {
+        self.patch_map(patch.attributes()).await
+    }
+
+    /// Sends `attributes` as they are, for callers that checked them against rules of
+    /// their own (flow 3's guest policy).
+    pub(crate) async fn patch_map(
+        &self,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, Error> {
         self.check_ids()?;
         let req = ApiRequest::with_args(
             Method::PATCH,
             PARTICIPANT_ATTRIBUTES,
             &[&self.conversation_id, &self.participant_id],
         )?
-        .json(patch)?
+        .json(&serde_json::json!({ "attributes": attributes }))?
         .idempotent(true);
         let answer: ParticipantAttributes = self.client.transport().json(&req).await?;
         Ok(answer.attributes)
