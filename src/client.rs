@@ -233,7 +233,19 @@ impl ClientBuilder {
     }
 
     /// How long before expiry a client-credentials token is refreshed (default 60 s;
-    /// at most half the token's lifetime is used).
+    /// at most half the token's lifetime is used, and `expires_in` is believed for at most
+    /// 48 hours).
+    ///
+    /// From `expires_in - margin` on, the first call starts one refresh in the background
+    /// and every call keeps getting the cached token at once: **while the token is valid,
+    /// no call waits for a refresh**. During a login outage the refresh fails, is retried
+    /// after 1 s, 2 s, 4 s ... (at most 30 s apart), and calls go on with the cached token
+    /// until it expires. Only without a valid token (at start, after expiry, after a 401)
+    /// do calls wait, sharing one token request, within their own [deadline](Self::deadline);
+    /// if the login service still fails they get
+    /// [`AuthError::LoginUnavailable`](crate::AuthError::LoginUnavailable)
+    /// ([`ErrorKind::Upstream`](crate::ErrorKind::Upstream), retryable), and if it refuses
+    /// the credentials, [`AuthError::CredentialsRejected`](crate::AuthError::CredentialsRejected).
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self

@@ -64,7 +64,8 @@ pub(crate) struct PageLimits {
 /// What the pager knows between pages.
 struct Pager {
     transport: Transport,
-    next: Option<ApiRequest>,
+    /// The next request; or why there is none, reported after the page that caused it.
+    next: Result<Option<ApiRequest>, Error>,
     /// The page number of `next`, for `pageCount` listings.
     number: u32,
     pages: u32,
@@ -85,7 +86,7 @@ impl Pager {
             .unwrap_or(1u32);
         Self {
             transport,
-            next: Some(first),
+            next: Ok(Some(first)),
             number,
             pages: 0,
             limits,
@@ -95,7 +96,7 @@ impl Pager {
     }
 
     async fn next_page<T: DeserializeOwned>(&mut self) -> Result<Option<Page<T>>, Error> {
-        let Some(req) = self.next.take() else {
+        let Some(req) = std::mem::replace(&mut self.next, Ok(None))? else {
             return Ok(None);
         };
         if self.limits.max_pages.is_some_and(|max| self.pages >= max) {
@@ -107,7 +108,8 @@ impl Pager {
         }
         let page: Page<T> = self.transport.json(&req).await?;
         self.pages += 1;
-        self.next = self.follow(&page, req)?;
+        // A broken link is reported after this page's items, which are good.
+        self.next = self.follow(&page, req);
         Ok(Some(page))
     }
 

@@ -169,16 +169,20 @@ impl RequestBuilder {
     /// stream is read. See [`Page`](crate::paging::Page) for how the next page is found
     /// and when a listing ends; bound it with [`max_pages`](RequestBuilder::max_pages) or
     /// [`max_items`](RequestBuilder::max_items).
-    pub fn paginate<T>(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+    ///
+    /// The stream is `Unpin`, so `.next().await` works on it directly.
+    pub fn paginate<T>(self) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'static
     where
         T: DeserializeOwned + Send + 'static,
     {
         let prepared = self.into_api_request();
-        futures::stream::once(async move { prepared })
-            .map_ok(|(client, req, limits)| {
-                paging::items_limited::<T>(client.transport().clone(), req, limits)
-            })
-            .try_flatten()
+        Box::pin(
+            futures::stream::once(async move { prepared })
+                .map_ok(|(client, req, limits)| {
+                    paging::items_limited::<T>(client.transport().clone(), req, limits)
+                })
+                .try_flatten(),
+        )
     }
 }
 

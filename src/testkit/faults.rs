@@ -27,6 +27,14 @@ pub enum Fault {
     DropConnection,
     /// 401 `bad.credentials`, as for an expired token.
     Unauthorized,
+    /// This answer instead of the normal one: for answers shaped as the platform (or a
+    /// broken proxy) might send them, e.g. a listing that repeats its cursor.
+    Answer {
+        /// HTTP status.
+        status: u16,
+        /// JSON body.
+        body: serde_json::Value,
+    },
 }
 
 impl Fault {
@@ -74,6 +82,7 @@ impl Fault {
             Fault::Unauthorized => {
                 genesys_error(401, "bad.credentials", "Invalid login credentials.")
             }
+            Fault::Answer { status, body } => ResponseTemplate::new(*status).set_body_json(body),
         })
     }
 }
