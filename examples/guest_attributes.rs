@@ -15,10 +15,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use genesys_cloud::guests::{
-    web_messaging_uri, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, PiiAction,
-    WebMessagingSink,
+    GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, PiiAction, WebMessagingSink,
 };
-use genesys_cloud::{testkit, Error, Region};
+use genesys_cloud::{testkit, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -45,17 +44,13 @@ async fn run() -> Result<(), Error> {
     let crm_inbox = fake
         .as_ref()
         .map(|f| f.webhook_receiver("/external/crm", crm_secret));
-    let (socket_uri, deployment, crm_url, crm_secret) = match &fake {
+    let (deployment, crm_url, crm_secret) = match &fake {
         Some(fake) => (
-            fake.web_messaging_uri(),
             "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
             format!("{}/external/crm", fake.uri()),
             crm_secret.to_owned(),
         ),
         None => {
-            let region: Region = std::env::var("GENESYS_REGION")
-                .unwrap_or_default()
-                .parse()?;
             let var = |name: &str| {
                 std::env::var(name).map_err(|_| {
                     Error::custom(
@@ -65,7 +60,6 @@ async fn run() -> Result<(), Error> {
                 })
             };
             (
-                web_messaging_uri(region),
                 var("GENESYS_DEPLOYMENT_ID")?,
                 var("CRM_WEBHOOK_URL")?,
                 var("CRM_WEBHOOK_SECRET")?,
@@ -76,7 +70,7 @@ async fn run() -> Result<(), Error> {
     // The guest's session: the token is the guest's secret, kept to resume later.
     let guest_token = uuid::Uuid::new_v4().to_string();
     let session = GuestSession::connect(
-        &socket_uri,
+        &client,
         &deployment,
         &guest_token,
         GuestSessionOptions::default(),

@@ -210,13 +210,8 @@ async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result
     };
     let token = uuid::Uuid::new_v4().to_string();
     let deployment = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
-    let session = GuestSession::connect(
-        &fake.web_messaging_uri(),
-        deployment,
-        &token,
-        GuestSessionOptions::default(),
-    )
-    .await?;
+    let session =
+        GuestSession::connect(client, deployment, &token, GuestSessionOptions::default()).await?;
     let sink = std::sync::Arc::new(WebMessagingSink::new());
     sink.register("tour-guest", session);
     let (guests, _) = GuestAttributes::builder(client.clone(), sink)

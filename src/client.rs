@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use crate::auth::{Auth, ClientCredentials, DEFAULT_REFRESH_MARGIN};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::net::{Network, NetworkOptions, ProxySetting};
 use crate::observe::metrics::HttpMetrics;
 use crate::observe::{AuditRecord, AuditSink, DiscardAuditSink, Metrics, MetricsSnapshot};
 use crate::region::{Environment, Region};
@@ -27,6 +28,9 @@ pub const ENV_REGION: &str = "GENESYS_REGION";
 pub const ENV_API_BASE: &str = "GENESYS_API_BASE";
 /// Environment variable holding a custom OAuth login base URL (with [`ENV_API_BASE`]).
 pub const ENV_LOGIN_BASE: &str = "GENESYS_LOGIN_BASE";
+/// Environment variable holding a custom Web Messaging Guest API websocket base
+/// (`wss://…/v1`), for custom bases whose guest host cannot be derived.
+pub const ENV_WEB_MESSAGING_BASE: &str = "GENESYS_WEBMESSAGING_BASE";
 
 /// A Genesys Cloud Platform API client.
 ///
@@ -55,6 +59,7 @@ pub struct Client {
 
 struct ClientInner {
     transport: Transport,
+    network: Arc<Network>,
     environment: Environment,
     metrics: Metrics,
     audit: Arc<dyn AuditSink>,
@@ -123,6 +128,12 @@ impl Client {
         &self.inner.transport
     }
 
+    /// The network setup (TLS, proxy) that websockets share with REST.
+    #[cfg_attr(not(any(feature = "guests", feature = "callbacks")), allow(dead_code))]
+    pub(crate) fn network(&self) -> &Network {
+        &self.inner.network
+    }
+
     /// Writes `record` to the client's audit sink. The crate's flows audit their own
     /// actions; call this to put your own actions in the same trail. A sink failure is
     /// logged and counted (`audit.write_failures`), never returned.
@@ -155,7 +166,8 @@ pub struct ClientBuilder {
     rate_limit: Option<Result<RateLimit, Error>>,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
-    http: Option<reqwest::Client>,
+    network: NetworkOptions,
+    web_messaging: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -169,7 +181,8 @@ impl Default for ClientBuilder {
             rate_limit: None,
             clock: Arc::new(SystemClock),
             audit: Arc::new(DiscardAuditSink),
-            http: None,
+            network: NetworkOptions::default(),
+            web_messaging: None,
         }
     }
 }
@@ -183,7 +196,10 @@ impl ClientBuilder {
             .ok_or_else(|| Error::config(format!("{ENV_CLIENT_ID} is not set")))?;
         let secret = var(ENV_CLIENT_SECRET)
             .ok_or_else(|| Error::config(format!("{ENV_CLIENT_SECRET} is not set")))?;
-        let builder = Client::builder().credentials(id, secret);
+        let mut builder = Client::builder().credentials(id, secret);
+        if let Some(base) = var(ENV_WEB_MESSAGING_BASE) {
+            builder = builder.web_messaging_base(&base);
+        }
         match (var(ENV_API_BASE), var(ENV_LOGIN_BASE), var(ENV_REGION)) {
             (Some(api), Some(login), _) => Ok(builder.base_urls(&api, &login)),
             (Some(_), None, _) | (None, Some(_), _) => Err(Error::config(format!(
@@ -212,6 +228,15 @@ impl ClientBuilder {
     /// Connect to `environment`.
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = Some(Ok(environment));
+        self
+    }
+
+    /// The Web Messaging Guest API websocket base (`wss://…/v1`), for custom bases whose
+    /// guest host cannot be derived (a proxy, a sandbox, the testkit's fake); applied over
+    /// the region or base URLs whatever the order of the calls. Checked in
+    /// [`ClientBuilder::build`].
+    pub fn web_messaging_base(mut self, base: &str) -> Self {
+        self.web_messaging = Some(base.to_owned());
         self
     }
 
@@ -314,20 +339,42 @@ impl ClientBuilder {
         self
     }
 
-    /// A reqwest client of your own (proxies, custom roots). Its own timeouts apply on
-    /// top of the transport's; the `User-Agent` should stay `genesys-cloud-rust/…`.
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+    /// Sends every connection (REST and websockets) through this HTTP proxy, with an HTTP
+    /// `CONNECT` tunnel; credentials go in the URL (`http://user:password@proxy:3128`) and
+    /// never appear in logs or errors. Loopback hosts are never proxied.
+    ///
+    /// Default: the system's proxy settings, read when the client is built: `HTTPS_PROXY`
+    /// (for `https` and `wss`), `http_proxy` (for `http` and `ws`), `ALL_PROXY`, and
+    /// `NO_PROXY` (host names, domains, IP addresses, CIDR blocks, `*`), in either case.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.network.proxy = ProxySetting::Explicit(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the system's proxy settings say.
+    pub fn no_proxy(mut self) -> Self {
+        self.network.proxy = ProxySetting::Direct;
+        self
+    }
+
+    /// Trusts the root certificates in `pem` (one or more PEM blocks) besides the system's:
+    /// a corporate TLS-inspecting proxy, a sandbox with its own CA. Applies to REST and
+    /// websockets. Checked in [`ClientBuilder::build`].
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.network.roots_pem.push(pem.into());
         self
     }
 
     /// Builds the client; fails with [`Error::Config`] naming what is missing or wrong.
     pub fn build(self) -> Result<Client, Error> {
-        let environment = self.environment.unwrap_or_else(|| {
+        let mut environment = self.environment.unwrap_or_else(|| {
             Err(Error::config(
                 "no region: call .region(..) or .base_urls(api, login)",
             ))
         })?;
+        if let Some(base) = &self.web_messaging {
+            environment = environment.with_web_messaging_base(base)?;
+        }
         if self.config.attempt_timeout.is_zero() {
             return Err(Error::config("attempt_timeout must be more than zero"));
         }
@@ -336,10 +383,15 @@ impl ClientBuilder {
         }
         let rate_limit = self.rate_limit.transpose()?;
         let metrics = Metrics::default();
-        let http = match self.http {
-            Some(http) => http,
-            None => HttpCore::default_http_client()?,
-        };
+        let network = Arc::new(Network::new(&self.network)?);
+        for base in [environment.api_base(), environment.login_base()] {
+            if base.scheme() == "https" && !network.has_tls() {
+                return Err(Error::config(
+                    "the base URLs are https, but no TLS backend is compiled in: enable the `rustls` or `native-tls` feature",
+                ));
+            }
+        }
+        let http = network.http_client(crate::transport::USER_AGENT)?;
         let core = Arc::new(HttpCore::new(
             http,
             self.config,
@@ -369,6 +421,7 @@ impl ClientBuilder {
                     auth,
                     api_base: environment.api_base().clone(),
                 },
+                network,
                 environment,
                 metrics,
                 audit: self.audit,

@@ -56,13 +56,24 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+#[cfg(feature = "callbacks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 pub mod callbacks;
 pub mod client;
 pub mod clock;
 pub mod error;
+#[cfg(feature = "guests")]
+#[cfg_attr(docsrs, doc(cfg(feature = "guests")))]
 pub mod guests;
+#[cfg(feature = "integrations")]
+#[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 pub mod integrations;
+#[cfg(feature = "messaging")]
+#[cfg_attr(docsrs, doc(cfg(feature = "messaging")))]
 pub mod messaging;
+mod net;
+#[cfg(feature = "nodes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nodes")))]
 pub mod nodes;
 pub mod observe;
 pub mod paging;
@@ -70,7 +81,11 @@ pub mod region;
 pub mod request;
 pub mod transport;
 pub mod validation;
+#[cfg(feature = "webhook")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
+#[cfg(any(feature = "guests", feature = "callbacks"))]
+mod ws;
 
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]

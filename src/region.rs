@@ -87,11 +87,18 @@ impl Region {
         host_url("login", self.domain())
     }
 
+    /// The Web Messaging Guest API websocket, e.g. `wss://webmessaging.mypurecloud.com/v1`.
+    pub fn web_messaging_base(self) -> Url {
+        let url = format!("wss://webmessaging.{}/v1", self.domain());
+        Url::parse(&url).expect("valid host") // ok: the domains are fixed, valid host names
+    }
+
     /// The [`Environment`] (API and login bases) of this region.
     pub fn environment(self) -> Environment {
         Environment {
             api_base: self.api_base(),
             login_base: self.login_base(),
+            web_messaging_base: Some(self.web_messaging_base()),
             region: Some(self),
         }
     }
@@ -163,14 +170,16 @@ impl From<UnknownRegion> for Error {
     }
 }
 
-/// Where a client sends requests: the Platform API base and the OAuth login base.
+/// Where a client sends requests: the Platform API base, the OAuth login base and the Web
+/// Messaging Guest API websocket.
 ///
-/// Usually derived from a [`Region`]; custom bases point the client at a proxy,
-/// a sandbox or the testkit's fake.
+/// Usually derived from a [`Region`]; custom bases point the client at a proxy, a sandbox
+/// or the testkit's fake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
     api_base: Url,
     login_base: Url,
+    web_messaging_base: Option<Url>,
     region: Option<Region>,
 }
 
@@ -180,11 +189,33 @@ impl Environment {
     /// Each must be an absolute `http` or `https` URL without query or fragment; a path
     /// prefix (`https://proxy.internal/genesys`) is kept.
     pub fn custom(api_base: &str, login_base: &str) -> Result<Self, Error> {
+        let api_base = parse_base("API base", api_base, &["http", "https"])?;
+        // `https://api.<domain>` has its guest websocket at `wss://webmessaging.<domain>/v1`.
+        let web_messaging_base = api_base
+            .host_str()
+            .and_then(|host| host.strip_prefix("api."))
+            .filter(|_| api_base.scheme() == "https" && api_base.path() == "/")
+            .and_then(|domain| Url::parse(&format!("wss://webmessaging.{domain}/v1")).ok());
         Ok(Self {
-            api_base: parse_base("API base", api_base)?,
-            login_base: parse_base("login base", login_base)?,
+            api_base,
+            login_base: parse_base("login base", login_base, &["http", "https"])?,
+            web_messaging_base,
             region: None,
         })
+    }
+
+    /// Sets the Web Messaging Guest API websocket base (`wss://…/v1`, or `ws://` on
+    /// loopback), for custom bases whose guest host cannot be derived.
+    pub fn with_web_messaging_base(mut self, base: &str) -> Result<Self, Error> {
+        self.web_messaging_base = Some(parse_base("web messaging base", base, &["ws", "wss"])?);
+        Ok(self)
+    }
+
+    /// The Web Messaging Guest API websocket base, when known: derived from the region (or
+    /// from an `https://api.<domain>` base), or set with
+    /// [`Environment::with_web_messaging_base`].
+    pub fn web_messaging_base(&self) -> Option<&Url> {
+        self.web_messaging_base.as_ref()
     }
 
     /// The Platform API base URL.
@@ -209,12 +240,13 @@ impl From<Region> for Environment {
     }
 }
 
-fn parse_base(what: &str, raw: &str) -> Result<Url, Error> {
+fn parse_base(what: &str, raw: &str, schemes: &[&str]) -> Result<Url, Error> {
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::config(format!("{what} {raw:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+    if !schemes.contains(&url.scheme()) || url.host().is_none() {
         return Err(Error::config(format!(
-            "{what} {raw:?} must be an absolute http(s) URL such as https://api.mypurecloud.com"
+            "{what} {raw:?} must be an absolute {} URL",
+            schemes.join("/")
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
@@ -274,6 +306,36 @@ mod tests {
             Region::EuscDeEast1.login_base().as_str(),
             "https://login.edee1.eusc-pure.cloud/"
         );
+    }
+
+    #[test]
+    fn the_web_messaging_base_comes_from_the_region_or_the_api_host() {
+        assert_eq!(
+            Region::EuWest1
+                .environment()
+                .web_messaging_base()
+                .unwrap()
+                .as_str(),
+            "wss://webmessaging.mypurecloud.ie/v1"
+        );
+        let derived =
+            Environment::custom("https://api.mypurecloud.de", "https://login.mypurecloud.de")
+                .unwrap();
+        assert_eq!(
+            derived.web_messaging_base().unwrap().as_str(),
+            "wss://webmessaging.mypurecloud.de/v1"
+        );
+        let proxy = Environment::custom(
+            "https://proxy.internal/genesys",
+            "https://proxy.internal/login",
+        )
+        .unwrap();
+        assert!(proxy.web_messaging_base().is_none());
+        let set = proxy
+            .with_web_messaging_base("wss://proxy.internal/webmessaging/v1")
+            .unwrap();
+        assert_eq!(set.web_messaging_base().unwrap().path(), "/webmessaging/v1");
+        assert!(set.clone().with_web_messaging_base("https://x/v1").is_err());
     }
 
     #[test]

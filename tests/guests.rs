@@ -466,9 +466,13 @@ async fn stale_updates_are_reported_not_dropped_silently() {
     let path = TempPath::new();
     let outbox = Outbox::open(&path.0).unwrap();
     outbox.push("old", &attrs(&[("a", "1")])).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let new_pushed = std::time::Instant::now();
     outbox.push("new", &attrs(&[("b", "2")])).await.unwrap();
-    let replay = outbox.replay(Duration::from_millis(20)).await.unwrap();
+    // Older than the staleness limit: only "old" (400 ms more than "new"), however long the
+    // synced writes took on a busy machine.
+    let staleness = new_pushed.elapsed() + Duration::from_millis(200);
+    let replay = outbox.replay(staleness).await.unwrap();
     assert_eq!(replay.stale.len(), 1);
     assert_eq!(replay.stale[0].session_id, "old");
     assert_eq!(
@@ -492,7 +496,7 @@ const DEPLOYMENT: &str = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
 
 async fn session(fake: &FakeGenesys, token: &str) -> GuestSession {
     GuestSession::connect(
-        &fake.web_messaging_uri(),
+        &fake.client().unwrap(),
         DEPLOYMENT,
         token,
         GuestSessionOptions::default(),
@@ -558,7 +562,7 @@ async fn platform_error_frames_are_typed_errors() {
 
     fake.forbid_deployment("forbidden-deployment");
     let err = GuestSession::connect(
-        &fake.web_messaging_uri(),
+        &fake.client().unwrap(),
         "forbidden-deployment",
         "t",
         GuestSessionOptions::default(),
@@ -709,7 +713,7 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
     sink.register(
         "guest-1",
         GuestSession::connect(
-            &fake.web_messaging_uri(),
+            &fake.client().unwrap(),
             DEPLOYMENT,
             &token,
             GuestSessionOptions::default(),

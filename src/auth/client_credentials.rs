@@ -112,7 +112,8 @@ impl ClientCredentials {
         login_base: Url,
     ) -> Result<Self, Error> {
         let core = HttpCore::new(
-            HttpCore::default_http_client()?,
+            crate::net::Network::new(&Default::default())?
+                .http_client(crate::transport::USER_AGENT)?,
             TransportConfig::default(),
             Arc::new(SystemClock),
             None,

@@ -353,9 +353,21 @@ async fn session(
         ));
     }
 
-    let (mut socket, _) = tokio_tungstenite::connect_async(channel.connect_uri.as_str())
-        .await
-        .map_err(|e| Error::websocket("notifications channel", e.to_string(), false))?;
+    let connect_uri = url::Url::parse(&channel.connect_uri).map_err(|_| {
+        Error::websocket(
+            "notifications channel",
+            "the channel's connectUri is not a URL",
+            false,
+        )
+    })?;
+    let mut socket = crate::ws::connect(
+        client.network(),
+        "notifications channel",
+        &connect_uri,
+        &[],
+        options.heartbeat_timeout,
+    )
+    .await?;
     if reconciling && reconcile(client, queues, tx, seen).await? {
         return Ok(End::Closed);
     }

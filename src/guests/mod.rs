@@ -33,5 +33,5 @@ pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
 };
-pub use session::{web_messaging_uri, GuestSession, GuestSessionOptions, SessionInfo};
+pub use session::{GuestSession, GuestSessionOptions, SessionInfo};
 pub use sinks::{ParticipantSink, WebMessagingSink, MAX_CONFLICT_RETRIES};

@@ -8,17 +8,13 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::client::Client;
 use crate::error::{ApiError, Error, ErrorBody};
-use crate::region::Region;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::ws::Socket;
 
 /// How a guest session keeps its connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,13 +56,9 @@ pub struct SessionInfo {
     pub max_custom_data_bytes: Option<u64>,
 }
 
-/// The URL of a region's Web Messaging Guest API: `wss://webmessaging.{domain}/v1`.
-pub fn web_messaging_uri(region: Region) -> String {
-    format!("wss://webmessaging.{}/v1", region.domain())
-}
-
 struct Config {
-    url: String,
+    client: Client,
+    url: url::Url,
     deployment_id: String,
     token: SecretString,
     options: GuestSessionOptions,
@@ -102,10 +94,13 @@ fn socket_error(e: impl fmt::Display) -> Error {
 }
 
 impl GuestSession {
-    /// Connects to `base_uri` (see [`web_messaging_uri`]) for `deployment_id` and configures
-    /// (or resumes) the session of `token`, the guest token the caller keeps to resume later.
+    /// Connects to the client's Web Messaging Guest API (see
+    /// [`Environment::web_messaging_base`](crate::Environment::web_messaging_base)) for
+    /// `deployment_id`, through the client's network setup (TLS, roots, proxy), and
+    /// configures (or resumes) the session of `token`, the guest token the caller keeps to
+    /// resume later.
     pub async fn connect(
-        base_uri: &str,
+        client: &Client,
         deployment_id: &str,
         token: impl Into<String>,
         options: GuestSessionOptions,
@@ -119,8 +114,11 @@ impl GuestSession {
             )
             .into());
         }
-        let mut url = url::Url::parse(base_uri)
-            .map_err(|e| Error::config(format!("{base_uri:?} is not a URL: {e}")))?;
+        let mut url = client.environment().web_messaging_base().cloned().ok_or_else(|| {
+            Error::config(
+                "no Web Messaging Guest API base: set GENESYS_WEBMESSAGING_BASE or ClientBuilder::web_messaging_base (it is derived from a region)",
+            )
+        })?;
         url.query_pairs_mut()
             .append_pair("deploymentId", deployment_id)
             .append_pair(
@@ -128,7 +126,8 @@ impl GuestSession {
                 concat!("genesys-cloud-rust-", env!("CARGO_PKG_VERSION")),
             );
         let config = Arc::new(Config {
-            url: url.to_string(),
+            client: client.clone(),
+            url,
             deployment_id: deployment_id.to_owned(),
             token,
             options,
@@ -254,20 +253,20 @@ enum Failure {
 }
 
 async fn open(config: &Config) -> Result<Socket, Error> {
-    let mut req = config
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(socket_error)?;
+    let mut headers = Vec::new();
     if let Some(origin) = &config.options.origin {
         let value = HeaderValue::from_str(origin)
             .map_err(|_| Error::config(format!("{origin:?} is not a valid Origin")))?;
-        req.headers_mut().insert("Origin", value);
+        headers.push((tokio_tungstenite::tungstenite::http::header::ORIGIN, value));
     }
-    let (socket, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .map_err(socket_error)?;
-    Ok(socket)
+    crate::ws::connect(
+        config.client.network(),
+        "web messaging guest session",
+        &config.url,
+        &headers,
+        config.options.response_timeout,
+    )
+    .await
 }
 
 async fn configure(config: &Config, socket: &mut Socket) -> Result<SessionInfo, Error> {

@@ -36,18 +36,26 @@
 // built once per request, so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "callbacks")]
 mod callbacks;
 mod clock;
 mod faults;
+#[cfg(feature = "guests")]
 mod guests;
+#[cfg(feature = "integrations")]
 mod integrations;
+#[cfg(feature = "messaging")]
 mod messaging;
+#[cfg(feature = "nodes")]
 mod nodes;
+#[cfg(feature = "callbacks")]
 mod notifications;
 mod responses;
 mod router;
 mod token;
+#[cfg(feature = "webhook")]
 mod webhooks;
+#[cfg(any(feature = "guests", feature = "callbacks"))]
 mod ws;
 
 use std::collections::{HashMap, VecDeque};
@@ -60,9 +68,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use clock::ManualClock;
 pub use faults::Fault;
+#[cfg(feature = "messaging")]
 pub use messaging::SeededConversation;
 pub use responses::{bad_request, genesys_error, json_response};
 pub use router::FakeRequest;
+#[cfg(feature = "webhook")]
 pub use webhooks::WebhookInbox;
 
 use crate::client::{Client, ClientBuilder, ENV_CLIENT_ID};
@@ -133,6 +143,7 @@ impl FakeGenesysBuilder {
             .disable_request_recording()
             .start()
             .await;
+        #[cfg(feature = "callbacks")]
         let notifications = Arc::new(notifications::Notifications::default());
         let state = Arc::new(FakeState {
             tokens: Tokens::new(self.client_id, self.client_secret, self.token_lifetime),
@@ -142,11 +153,17 @@ impl FakeGenesysBuilder {
             targeted_faults: Mutex::new(Vec::new()),
             journal: Mutex::new(Vec::new()),
             record_requests: self.record_requests,
+            #[cfg(feature = "messaging")]
             messaging: Arc::default(),
+            #[cfg(feature = "integrations")]
             integrations: Arc::default(),
+            #[cfg(feature = "nodes")]
             actions: Arc::default(),
+            #[cfg(feature = "callbacks")]
             callbacks: Arc::new(callbacks::CallbacksStore::new(notifications.clone())),
+            #[cfg(feature = "callbacks")]
             notifications,
+            #[cfg(feature = "guests")]
             guests: Arc::default(),
         });
         Mock::given(any())
@@ -172,11 +189,17 @@ impl FakeGenesysBuilder {
                 }),
             )
         });
+        #[cfg(feature = "messaging")]
         messaging::install(&fake, fake.state.messaging.clone());
+        #[cfg(feature = "integrations")]
         integrations::install(&fake, fake.state.integrations.clone());
+        #[cfg(feature = "nodes")]
         nodes::install(&fake, fake.state.actions.clone());
+        #[cfg(feature = "callbacks")]
         callbacks::install(&fake, fake.state.callbacks.clone());
+        #[cfg(feature = "callbacks")]
         notifications::install(&fake, fake.state.notifications.clone()).await;
+        #[cfg(feature = "guests")]
         fake.state.guests.listen().await;
         fake
     }
@@ -190,11 +213,17 @@ struct FakeState {
     targeted_faults: Mutex<Vec<TargetedFault>>,
     journal: Mutex<Vec<RecordedRequest>>,
     record_requests: bool,
+    #[cfg(feature = "messaging")]
     messaging: Arc<messaging::MessagingStore>,
+    #[cfg(feature = "integrations")]
     integrations: Arc<integrations::IntegrationsStore>,
+    #[cfg(feature = "nodes")]
     actions: Arc<nodes::ActionsStore>,
+    #[cfg(feature = "callbacks")]
     callbacks: Arc<callbacks::CallbacksStore>,
+    #[cfg(feature = "callbacks")]
     notifications: Arc<notifications::Notifications>,
+    #[cfg(feature = "guests")]
     guests: Arc<guests::GuestServer>,
 }
 
@@ -255,12 +284,15 @@ impl FakeGenesys {
 
     /// A client builder pointed at this fake with its credentials; adjust and build.
     pub fn client_builder(&self) -> ClientBuilder {
-        Client::builder()
+        let builder = Client::builder()
             .base_urls(&self.uri(), &self.uri())
             .credentials(
                 self.state.tokens.client_id(),
                 self.state.tokens.client_secret(),
-            )
+            );
+        #[cfg(feature = "guests")]
+        let builder = builder.web_messaging_base(&self.web_messaging_uri());
+        builder
     }
 
     /// A client pointed at this fake with default settings.

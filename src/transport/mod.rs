@@ -124,16 +124,6 @@ impl HttpCore {
         }
     }
 
-    /// A reqwest client with the crate's defaults (pooled, rustls, our User-Agent).
-    pub(crate) fn default_http_client() -> Result<reqwest::Client, Error> {
-        reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
-    }
-
     /// Sends `req` to `base`, retrying as the policy and the client's retry budget allow,
     /// and returns the final answer whatever its status (after retries for 429 and 5xx
     /// ran out, that answer is the last one). Errors are the failures that left no answer
