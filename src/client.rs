@@ -310,7 +310,7 @@ impl ClientBuilder {
     }
 
     /// The largest response body accepted, in bytes (default 16 MiB); a larger answer
-    /// fails with [`Error::BodyTooLarge`] without being read into memory.
+    /// fails with an [`ErrorKind::LocalLimit`](crate::ErrorKind::LocalLimit) error without being read into memory.
     pub fn max_response_body(mut self, bytes: usize) -> Self {
         self.config.max_response_body = bytes;
         self
@@ -365,7 +365,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client; fails with [`Error::Config`] naming what is missing or wrong.
+    /// Builds the client; fails with an [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) error naming what is missing or wrong.
     pub fn build(self) -> Result<Client, Error> {
         let mut environment = self.environment.unwrap_or_else(|| {
             Err(Error::config(

@@ -101,7 +101,7 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Which time limit a timeout hit (see [`Error::timeout`]).
+/// Which time limit a timeout hit (see [`Error::timeout_kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {

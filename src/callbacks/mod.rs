@@ -80,7 +80,7 @@ impl Client {
 pub enum WhenFull {
     /// Wait for a reservation on the same queue to finish.
     Wait,
-    /// Fail at once with [`Error::LimitReached`].
+    /// Fail at once with an [`ErrorKind::LocalLimit`](crate::ErrorKind::LocalLimit) error.
     Reject,
 }
 

@@ -32,7 +32,8 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// retries with backoff, metrics), translates the JSON answer with the translation map
 /// (defaults where a path matches nothing) and the success template, checks the result
 /// against the success schema, and caches it. A result that breaks the contract is an
-/// [`Error::Contract`] and is neither retried nor cached.
+/// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error listing its
+/// [`contract_problems`](Error::contract_problems), and is neither retried nor cached.
 #[derive(Debug)]
 pub struct LocalExecutor {
     client: Client,

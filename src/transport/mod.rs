@@ -51,7 +51,7 @@ pub(crate) struct TransportConfig {
     pub(crate) attempt_timeout: Duration,
     /// The whole call: every attempt and every wait between them.
     pub(crate) deadline: Option<Duration>,
-    /// Answers with a larger body fail with [`Error::BodyTooLarge`].
+    /// Answers with a larger body fail with a local-limit error.
     pub(crate) max_response_body: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) budget: RetryBudget,
@@ -457,7 +457,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Sends `req`; a non-2xx answer is returned as [`Error::Api`].
+    /// Sends `req`; a non-2xx answer is returned as an error with [`Error::api`].
     pub(crate) async fn send(&self, req: &ApiRequest) -> Result<Response, Error> {
         self.core
             .send(&self.api_base, req, Credentials::Bearer(self.auth.as_ref()))
@@ -466,7 +466,7 @@ impl Transport {
     }
 
     /// Sends `req` (with an absolute URL) without Genesys credentials; non-2xx answers
-    /// become [`Error::Api`].
+    /// become errors with [`Error::api`].
     pub(crate) async fn send_external(&self, req: &ApiRequest) -> Result<Response, Error> {
         self.core
             .send(&self.api_base, req, Credentials::None)
