@@ -333,6 +333,13 @@ impl Auth for ClientCredentials {
         wait.await.map(|fresh| fresh.token)
     }
 
+    fn current_token(&self) -> Option<AccessToken> {
+        let now = self.inner.core.clock.now();
+        let state = self.inner.state();
+        let cached = state.cached.as_ref()?;
+        (now < cached.refresh_at).then(|| cached.token.clone())
+    }
+
     async fn token_rejected(&self, token: &AccessToken) {
         let mut state = self.inner.state();
         if state.cached.as_ref().is_some_and(|c| &c.token == token) {

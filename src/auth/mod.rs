@@ -30,6 +30,14 @@ pub trait Auth: Send + Sync + fmt::Debug {
     /// A token valid for at least the next request.
     async fn token(&self) -> Result<AccessToken, Error>;
 
+    /// The token to use right now, if one is at hand without any work: the transport asks
+    /// this first on every attempt and calls [`Auth::token`] only when it answers `None`.
+    /// Implementations that cache tokens answer from their cache (no allocation, no
+    /// await); the default always answers `None`.
+    fn current_token(&self) -> Option<AccessToken> {
+        None
+    }
+
     /// The platform answered 401 to `token`: drop it so the next [`Auth::token`] call
     /// yields a fresh one. Implementations should ignore a `token` they no longer hold,
     /// so that many requests failing with the same token cause a single refresh.
@@ -52,25 +60,48 @@ impl<A: Auth + ?Sized> Auth for Arc<A> {
         (**self).token_rejected(token).await
     }
 
+    fn current_token(&self) -> Option<AccessToken> {
+        (**self).current_token()
+    }
+
     fn can_refresh(&self) -> bool {
         (**self).can_refresh()
     }
 }
 
 /// An OAuth bearer token. Its `Debug` output is redacted; read it with
-/// [`AccessToken::expose_secret`].
+/// [`AccessToken::expose_secret`]. Cheap to clone.
 #[derive(Clone)]
-pub struct AccessToken(Arc<SecretString>);
+pub struct AccessToken(Arc<TokenInner>);
+
+struct TokenInner {
+    secret: SecretString,
+    /// `Bearer <token>`, built once and marked sensitive (never logged by the HTTP stack).
+    header: Option<reqwest::header::HeaderValue>,
+}
 
 impl AccessToken {
     /// Wraps a raw token.
     pub fn new(token: impl Into<String>) -> Self {
-        Self(Arc::new(SecretString::from(token.into())))
+        let secret = SecretString::from(token.into());
+        let header =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", secret.expose_secret()))
+                .ok()
+                .map(|mut value| {
+                    value.set_sensitive(true);
+                    value
+                });
+        Self(Arc::new(TokenInner { secret, header }))
     }
 
     /// The raw token, for an `Authorization` header.
     pub fn expose_secret(&self) -> &str {
-        self.0.expose_secret()
+        self.0.secret.expose_secret()
+    }
+
+    /// The `Authorization` header value, when the token is a valid header value.
+    pub(crate) fn authorization(&self) -> Option<&reqwest::header::HeaderValue> {
+        self.0.header.as_ref()
     }
 }
 

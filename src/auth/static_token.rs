@@ -28,6 +28,10 @@ impl Auth for StaticToken {
         Ok(self.token.clone())
     }
 
+    fn current_token(&self) -> Option<AccessToken> {
+        (!self.token.expose_secret().is_empty()).then(|| self.token.clone())
+    }
+
     async fn token_rejected(&self, _token: &AccessToken) {
         tracing::warn!("Genesys Cloud rejected the static access token; it cannot be refreshed");
     }

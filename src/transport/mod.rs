@@ -22,7 +22,7 @@ pub(crate) use retry::endless_backoff;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{field, Instrument};
 use url::Url;
@@ -188,7 +188,10 @@ impl HttpCore {
                 limit.until_ready().await;
             }
             let token = match credentials {
-                Credentials::Bearer(auth) => Some(auth.token().await?),
+                Credentials::Bearer(auth) => Some(match auth.current_token() {
+                    Some(token) => token,
+                    None => auth.token().await?,
+                }),
                 Credentials::Basic { .. } | Credentials::None => None,
             };
             self.metrics.attempts.inc();
@@ -342,7 +345,10 @@ impl HttpCore {
             (Credentials::Basic { username, password }, _) => {
                 builder.basic_auth(username, Some(password.expose_secret()))
             }
-            (Credentials::Bearer(_), Some(token)) => builder.bearer_auth(token.expose_secret()),
+            (Credentials::Bearer(_), Some(token)) => match token.authorization() {
+                Some(header) => builder.header(AUTHORIZATION, header.clone()),
+                None => builder.bearer_auth(token.expose_secret()),
+            },
             (Credentials::Bearer(_), None) | (Credentials::None, _) => builder,
         };
         for (name, value) in &req.headers {
