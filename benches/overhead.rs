@@ -28,9 +28,10 @@
 //!
 //! Each driver runs N tasks (concurrency 1, 16, 64) sending requests in a loop until a
 //! shared count is reached. A round runs every driver at every concurrency, drivers
-//! alternating, the first driver rotating from round to round; ratios are paired within a
-//! round (crate / bare of the same round and concurrency) and their median over rounds is
-//! printed with min..max. The ratios are figures to record, not asserts: the exit code is 0.
+//! alternating slice by slice (a round's requests in 4 slices), the first driver rotating;
+//! ratios are paired within a round (crate / bare of the same round and concurrency) and
+//! their median over rounds is printed with min..max. The ratios are figures to record,
+//! not asserts: the exit code is 0.
 //!
 //! After the table, criterion measures one group (`overhead`: bare and crate raw at each
 //! concurrency) with `iter_custom` returning the client CPU time of `iters` requests, so
@@ -42,6 +43,7 @@
 //! |---|---|---|
 //! | `OVERHEAD_REQUESTS` | 20000 | requests per measurement (the warm-up sends a tenth) |
 //! | `OVERHEAD_ROUNDS` | 5 | rounds |
+//! | `OVERHEAD_SLICES` | 4 | slices per round, the drivers taking turns |
 //! | `OVERHEAD_CONCURRENCY` | `1,16,64` | concurrencies |
 //! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing` | drivers (also `bare+tracing`); the first is the reference of the ratios |
 //! | `OVERHEAD_TABLE` | 1 | 0 skips the table |
@@ -344,7 +346,7 @@ struct Bench {
     traced: Runtime,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Sample {
     requests: usize,
     wall: Duration,
@@ -353,6 +355,12 @@ struct Sample {
 }
 
 impl Sample {
+    fn add(&mut self, other: &Sample) {
+        self.requests += other.requests;
+        self.wall += other.wall;
+        self.client_cpu += other.client_cpu;
+        self.server_cpu += other.server_cpu;
+    }
     fn cpu_us(&self) -> f64 {
         self.client_cpu.as_secs_f64() * 1e6 / self.requests as f64
     }
@@ -527,12 +535,13 @@ fn spread(v: &[f64], digits: usize) -> String {
 }
 
 fn table(bench: &Bench, test_mode: bool) {
-    let (requests, rounds) = if test_mode {
-        (200, 1)
+    let (requests, rounds, slices) = if test_mode {
+        (200, 1, 2)
     } else {
         (
             env_or("OVERHEAD_REQUESTS", 20_000usize),
             env_or("OVERHEAD_ROUNDS", 5usize),
+            env_or("OVERHEAD_SLICES", 4usize).max(1),
         )
     };
     let concurrencies: Vec<usize> = env_list("OVERHEAD_CONCURRENCY", "1,16,64")
@@ -546,7 +555,7 @@ fn table(bench: &Bench, test_mode: bool) {
             .collect();
 
     println!(
-        "overhead: {} drivers, concurrency {concurrencies:?}, {rounds} rounds of {requests} requests per driver and concurrency; {} cores; load average {}",
+        "overhead: {} drivers, concurrency {concurrencies:?}, {rounds} rounds of {requests} requests per driver and concurrency (in {slices} slices); {} cores; load average {}",
         drivers.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg()
@@ -559,14 +568,22 @@ fn table(bench: &Bench, test_mode: bool) {
         }
     }
 
-    // samples[driver][concurrency][round]
+    // samples[driver][concurrency][round]. A round's requests are sent in slices, the
+    // drivers taking turns slice by slice (the first one rotating), so that a burst of
+    // other work on this shared machine falls on every driver of the round alike.
     let mut samples = vec![vec![Vec::new(); concurrencies.len()]; drivers.len()];
     let started = Instant::now();
     for round in 0..rounds {
         for (ci, &c) in concurrencies.iter().enumerate() {
-            for k in 0..drivers.len() {
-                let d = (round + k) % drivers.len();
-                samples[d][ci].push(bench.measure(&drivers[d], c, requests));
+            let mut sums = vec![Sample::default(); drivers.len()];
+            for slice in 0..slices {
+                for k in 0..drivers.len() {
+                    let d = (round + slice + k) % drivers.len();
+                    sums[d].add(&bench.measure(&drivers[d], c, requests / slices));
+                }
+            }
+            for (d, sum) in sums.into_iter().enumerate() {
+                samples[d][ci].push(sum);
             }
         }
     }
