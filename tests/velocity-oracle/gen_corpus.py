@@ -149,11 +149,11 @@ case("doc-tf-first-from-array-defaults", fst, translations={"customerIdArray": '
      note="translationMapDefaults [\"\"] -> first element \"\"")
 case("doc-tf-first-from-array-empty", fst, translations={"customerIdArray": '[]', "externalIdArray": '[]'}, source=TF2,
      note="a filter matching nothing yields []; the second argument (\"\") is returned")
-TF3 = "genesys-docs:search-hit:terraform success_template NUM_INTERACTING (Genesys module, analytics observations)"
+TF3 = "generated:firstfromarray-observations"  # pattern seen in a public Terraform module whose repository the index did not name
 obs = '{"NUM_INTERACTING": ${successTemplateUtils.firstFromArray("${NumInteracting}", "0")}, "NUM_WAITING": ${successTemplateUtils.firstFromArray("${NumWaiting}", "0")}}'
 case("doc-tf-observations", obs, translations={"NumInteracting": "[4]", "NumWaiting": "[7]"}, source=TF3)
 case("doc-tf-observations-empty", obs, translations={"NumInteracting": "[]", "NumWaiting": "[2]"}, source=TF3)
-TF4 = "genesys-docs:github.com/AgnesCorpuz/agent-rewards-blueprint/terraform/modules/actions/get-agent-id-action/get-agent-id.tf"
+TF4 = "generated:firstfromarray-agent-id"  # pattern from AgnesCorpuz/agent-rewards-blueprint get-agent-id.tf (a blueprint author's own repo, not a Genesys org)
 case("doc-tf-agent-id", '{"agentId":${successTemplateUtils.firstFromArray("${anAgentId}")}}',
      translations={"anAgentId": '["u-1","u-2"]'}, source=TF4)
 case("doc-esc-quote", "$esc.quote$esc.quote", source=VM)
