@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use serde_json_path::JsonPath;
 
-use super::template::{Context, Inputs, Template};
+use super::template::{Access, Bindings, Node, Template};
 use crate::validation::{ValidationError, Violations};
 
 /// HTTP methods a Data Action may use (the platform's `requestType` values).
@@ -217,23 +217,23 @@ impl DataAction {
         } else {
             input
         };
-        let vars = Inputs(inputs);
+        let vars = Bindings::new().input(inputs);
         let mut v = Violations::default();
         let url = c
             .url
-            .render(&vars, Context::Url)
+            .render(&vars)
             .map_err(|e| v.extend(e.into_validation("requestUrlTemplate")))
             .ok();
         let mut headers = Vec::new();
         for (name, template) in &c.headers {
-            match template.render(&vars, Context::Header) {
+            match template.render(&vars) {
                 Ok(value) => headers.push((name.clone(), value)),
                 Err(e) => v.extend(e.into_validation(&format!("headers.{name}"))),
             }
         }
         let body = match &c.body {
             Some(template) => template
-                .render(&vars, Context::Json)
+                .render(&vars)
                 .map_err(|e| v.extend(e.into_validation("requestTemplate")))
                 .ok(),
             None => None,
@@ -450,7 +450,11 @@ impl DataActionBuilder {
         for (field, template) in request_templates {
             let Some(template) = template else { continue };
             for reference in template.references() {
-                match (reference.root(), reference.field()) {
+                let field_name = match reference.chain.first() {
+                    Some(Access::Property(p)) => Some(&**p),
+                    _ => None,
+                };
+                match (&*reference.root, field_name) {
                     ("input", Some("rawRequest")) => {
                         uses_raw_request = true;
                         used.extend(declared.keys().cloned());
@@ -536,7 +540,7 @@ impl DataActionBuilder {
         let success = parse_template("successTemplate", &self.success_template, &mut v);
         if let Some(success) = &success {
             for reference in success.references() {
-                let root = reference.root();
+                let root = &*reference.root;
                 v.check(
                     root == "rawResult" || self.translation_map.contains_key(root),
                     "successTemplate",
@@ -673,7 +677,14 @@ fn check_input_schema(schema: &Value, v: &mut Violations) -> BTreeMap<String, bo
 }
 
 fn check_url(url: &Template, v: &mut Violations) {
-    let skeleton = url.skeleton("x");
+    let skeleton: String = url
+        .nodes()
+        .iter()
+        .map(|n| match n {
+            Node::Text(t) => t.to_string(),
+            _ => "x".to_owned(),
+        })
+        .collect();
     match url::Url::parse(&skeleton) {
         Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {}
         // Plain http only to this machine, for local targets and tests.
@@ -693,8 +704,8 @@ fn check_url(url: &Template, v: &mut Violations) {
 
 /// The output of a run: translation values merged into the success template.
 pub(crate) fn translate(compiled: &Compiled, raw: &Value) -> Result<Value, Vec<String>> {
-    let mut vars = Map::new();
-    vars.insert("rawResult".into(), raw.clone());
+    let raw_text = raw.to_string();
+    let mut texts: Vec<(String, String)> = Vec::new();
     let mut problems = Vec::new();
     for (name, path, default) in &compiled.translations {
         let found = path.query(raw).all();
@@ -709,14 +720,18 @@ pub(crate) fn translate(compiled: &Compiled, raw: &Value) -> Result<Value, Vec<S
             ([one], _) => (*one).clone(),
             (many, _) => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
         };
-        vars.insert(name.clone(), value);
+        texts.push((name.clone(), value.to_string()));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
+    let mut vars = Bindings::new().raw_result(&raw_text);
+    for (name, text) in &texts {
+        vars = vars.translation(name, text);
+    }
     let rendered = compiled
         .success
-        .render(&vars, Context::Json)
+        .render(&vars)
         .map_err(|e| vec![format!("success template: {e}")])?;
     let output: Value =
         serde_json::from_str(&rendered).map_err(|e| vec![format!("success template: {e}")])?;

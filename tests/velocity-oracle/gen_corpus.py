@@ -662,6 +662,22 @@ g("literal", 11, "#set($a = \"$\")$a", {})
 g("literal", 12, "#set($a = 1.50)$a", {})
 g("literal", 13, "#set($a = -1.0)$a", {})
 
+# ---------------------------------------------------------------- known differences
+# Cases where the Rust engine (src/nodes/template) knowingly renders something else than
+# Apache Velocity, each with its reason; docs/nodes.md lists them. tests/velocity.rs
+# counts these and compares every other case.
+KNOWN_DIFFERENCES = {
+    "gen-value-huge": "an integer beyond 64 bits: Jackson keeps a BigInteger, serde_json (without "
+                      "arbitrary_precision) reads it as a double, so it prints 1.2345678901234568E29",
+}
+for c in CASES:
+    if c["id"] in KNOWN_DIFFERENCES:
+        c["known_difference"] = KNOWN_DIFFERENCES[c["id"]]
+unknown = set(KNOWN_DIFFERENCES) - IDS
+if unknown:
+    raise SystemExit("known differences for unknown cases: " + ", ".join(sorted(unknown)))
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus.json")
     with open(out, "w", encoding="utf-8") as f:
