@@ -175,8 +175,6 @@ public class Oracle {
     public static void main(String[] args) throws Exception {
         JsonNode corpus = JSON.readTree(new File(args[0]));
         JsonNode cases = corpus.isArray() ? corpus : corpus.get("cases");
-        VelocityEngine engine = engine();
-
         Map<String, Object> results = new LinkedHashMap<>();
         for (JsonNode c : cases) {
             String id = c.get("id").asText();
@@ -185,6 +183,9 @@ public class Oracle {
             try {
                 VelocityContext vc = context(c.has("context") ? c.get("context") : JSON.createObjectNode());
                 StringWriter w = new StringWriter();
+                // A fresh engine per case: macros defined by one case (Velocity keeps
+                // them engine-wide) must not change how another renders.
+                VelocityEngine engine = engine();
                 engine.evaluate(vc, w, "template", c.get("template").asText());
                 r.put("output", w.toString());
             } catch (Throwable t) {
@@ -210,7 +211,7 @@ public class Oracle {
         meta.put("settings", "VelocityEngine defaults (runtime.references.strict=false, directive.set.null.allowed=false, "
                 + "directive.foreach.counter.name=velocityCount, directive.foreach.counter.initial.value=1, "
                 + "input.encoding=ISO-8859-1 (irrelevant: templates are passed as Java Strings)); only change: "
-                + "runtime.log.logsystem.class=NullLogChute. Templates rendered with VelocityEngine.evaluate(ctx, writer, \"template\", text).");
+                + "runtime.log.logsystem.class=NullLogChute. Templates rendered with VelocityEngine.evaluate(ctx, writer, \"template\", text), a fresh engine per case.");
         meta.put("cases", results.size());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("meta", meta);

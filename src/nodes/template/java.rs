@@ -57,13 +57,18 @@ pub(crate) fn double_to_string(d: f64) -> String {
             }
         }
     } else {
+        // Java prints at least two significant digits here: when one digit is the
+        // shortest form, the two-digit form nearest the value (`4.9E-324`, not `5.0E-324`).
+        let (digits, exp) = if digits.len() == 1 {
+            let two = format!("{:.1e}", abs);
+            let (m, e) = two.split_once('e').unwrap_or((two.as_str(), "0"));
+            (m.replace('.', ""), e.parse().unwrap_or(exp))
+        } else {
+            (digits, exp)
+        };
         out.push_str(&digits[..1]);
         out.push('.');
-        if digits.len() > 1 {
-            out.push_str(&digits[1..]);
-        } else {
-            out.push('0');
-        }
+        out.push_str(&digits[1..]);
         let _ = write!(out, "E{exp}");
     }
     out
@@ -585,6 +590,8 @@ mod tests {
             (100.0, "100.0"),
             (-1.5e-5, "-1.5E-5"),
             (f64::NAN, "NaN"),
+            (f64::from_bits(1), "4.9E-324"),
+            (3e10, "3.0E10"),
         ] {
             assert_eq!(double_to_string(d), java, "{d}");
         }

@@ -395,8 +395,10 @@ impl Parser<'_, '_> {
         let source = &self.src[start..self.pos];
         let slashbang = bang && inner > 0;
         let literal = if slashbang {
-            // `$\!x` renders as `$!x`: one backslash fewer, never evaluated.
-            let mut l = String::from("$");
+            // `$\!x` renders as `$!x` (one backslash fewer, escapes before `$` kept as
+            // written), and is never evaluated.
+            let mut l = self.src[start - n..start].to_owned();
+            l.push('$');
             l.push_str(&"\\".repeat(inner - 1));
             l.push_str(&source[1 + inner..]);
             l

@@ -19,6 +19,8 @@ const MAX_STEPS: u64 = 5_000_000;
 const MAX_CALL_DEPTH: u32 = 20;
 /// Nested `#evaluate` and `#define` renders.
 const MAX_NESTING: u32 = 32;
+/// Nested renders of `#define` blocks (`directive.define.max.depth`).
+const MAX_BLOCK_DEPTH: u32 = 2;
 /// Elements of an integer range `[n..m]`.
 const MAX_RANGE: i64 = 1_000_000;
 
@@ -63,6 +65,7 @@ pub(crate) fn render(
         steps: 0,
         calls: 0,
         nesting: 0,
+        blocks: 0,
     };
     let mut out = String::new();
     match r.body(body, &mut out) {
@@ -83,6 +86,7 @@ struct Renderer<'a> {
     steps: u64,
     calls: u32,
     nesting: u32,
+    blocks: u32,
 }
 
 fn err(pos: u32, exception: &'static str, message: impl Into<String>) -> Flow {
@@ -159,13 +163,15 @@ impl<'a> Renderer<'a> {
                 })
             }
             Node::Stop => return Err(Flow::Stop),
-            Node::Resource(what, pos) => return Err(err(
-                *pos,
-                "ResourceNotFoundException",
-                format!(
+            Node::Resource(what, pos) => {
+                return Err(err(
+                    *pos,
+                    "ResourceNotFoundException",
+                    format!(
                     "`{what}` loads another template, and Data Action templates have none to load"
                 ),
-            )),
+                ))
+            }
         }
         Ok(())
     }
@@ -199,11 +205,21 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// A method that threw: wrapped in a MethodInvocationException.
     fn thrown(r: &Ref, t: Thrown) -> Flow {
         err(
             r.pos,
             "MethodInvocationException",
             format!("`{}` threw {}: {}", r.literal, t.exception, t.detail),
+        )
+    }
+
+    /// An index that failed: `ASTIndex` reports a VelocityException.
+    fn index_failed(r: &Ref, t: Thrown) -> Flow {
+        err(
+            r.pos,
+            "VelocityException",
+            format!("`{}`: {}: {}", r.literal, t.exception, t.detail),
         )
     }
 
@@ -235,7 +251,7 @@ impl<'a> Renderer<'a> {
                 }
                 Access::Index(key) => {
                     let key = self.value(key)?;
-                    methods::index(&value, &key).map_err(|t| Self::thrown(r, t))?
+                    methods::index(&value, &key).map_err(|t| Self::index_failed(r, t))?
                 }
             };
         }
@@ -276,22 +292,30 @@ impl<'a> Renderer<'a> {
             }
             return Ok(());
         }
-        push_backslashes(out, half);
         if let Val::Block(body) = &value {
+            if self.blocks >= MAX_BLOCK_DEPTH {
+                // Block.render refuses, and its toString() is null: the literal.
+                push_backslashes(out, half * 2);
+                if !r.quiet {
+                    out.push_str(&r.literal);
+                }
+                return Ok(());
+            }
+            push_backslashes(out, half);
             return self.render_block(body, out);
         }
+        push_backslashes(out, half);
         value.write_java(out, 0);
         Ok(())
     }
 
     fn render_block(&mut self, body: &Arc<Body>, out: &mut String) -> R<()> {
-        // directive.define.max.depth = 2: deeper renders print nothing.
-        if self.nesting >= 2 {
+        if self.blocks >= MAX_BLOCK_DEPTH {
             return Ok(());
         }
-        self.nesting += 1;
+        self.blocks += 1;
         let result = self.body(body, out);
-        self.nesting -= 1;
+        self.blocks -= 1;
         match result {
             Err(Flow::Break(None)) => Ok(()),
             other => other,
@@ -320,7 +344,7 @@ impl<'a> Renderer<'a> {
                 }
                 Access::Index(key) => {
                     let key = self.value(key)?;
-                    methods::index(&obj, &key).map_err(|t| Self::thrown(target, t))?
+                    methods::index(&obj, &key).map_err(|t| Self::index_failed(target, t))?
                 }
             };
         }
