@@ -32,15 +32,20 @@
 mod action;
 mod client;
 mod executor;
+pub mod jsonpath;
+pub mod lint;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
 pub mod template;
 
 pub use action::{
-    DataAction, DataActionBuilder, PreparedRequest, DEFAULT_REQUEST_TEMPLATE,
+    DataAction, DataActionBuilder, LintLevel, PreparedRequest, DEFAULT_REQUEST_TEMPLATE,
     DEFAULT_SUCCESS_TEMPLATE, INPUT_TYPES, MAX_NAME_CHARS, METHODS, RESERVED_INPUTS,
     TIMEOUT_SECONDS,
 };
 pub use client::{Action, DraftValidation, Nodes, TestExecution, TestOperation, LIST_PAGE_SIZE};
 pub use executor::{platform_error, LocalExecutor, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
+pub use jsonpath::TranslationPath;
+pub use lint::LintFinding;
+pub use template::{Credentials, Template};

@@ -605,7 +605,11 @@ fn run(body: &Value, input: &Value, base_uri: &str) -> Run {
             detail: format!("Request to backend service failed. Response from web service: {raw}"),
         })
     } else {
-        action.translate(&raw).map_err(Failure::Processing)
+        // The answer as text, as the platform hands `rawResult` to the success template.
+        let text = raw.to_string();
+        action
+            .translate(&text, Some(input))
+            .map_err(Failure::Processing)
     };
     run
 }

@@ -66,6 +66,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::validation::ValidationError;
 
 pub(crate) use ast::{Access, Expr, Node, Ref};
+pub(crate) use java::jackson_json;
 pub use value::Json;
 use value::Val;
 
@@ -216,6 +217,13 @@ impl Template {
     /// The statements, for validation and lint.
     pub(crate) fn nodes(&self) -> &[Node] {
         &self.body
+    }
+
+    /// The macros the template defines: parameters and body.
+    pub(crate) fn macros(&self) -> impl Iterator<Item = (&[Arc<str>], &[Node])> {
+        self.macros
+            .iter()
+            .map(|m| (m.params.as_slice(), m.body.as_slice()))
     }
 
     /// Line and column of a position in this template.

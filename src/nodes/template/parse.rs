@@ -14,13 +14,6 @@ pub(crate) struct SyntaxError {
     pub(crate) message: String,
 }
 
-/// A parsed template: its statements and the macros it defines.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Parsed {
-    pub(crate) body: Body,
-    pub(crate) macros: Vec<MacroDef>,
-}
-
 /// How deeply blocks, expressions and string literals may nest.
 const MAX_DEPTH: u32 = 64;
 
