@@ -727,6 +727,47 @@ for n, t in enumerate(EDGE, 1):
     g("edge", n, t, X)
 
 
+# ---------------------------------------------------------------- this crate's own templates
+# The tutorial's action as the crate's examples, simulator, bench and docs write it, and the
+# fixes the lint suggests, rendered with friendly and hostile inputs.
+C = "crate"
+TUT_URL = "https://api.external-system.com/v1/resources/$esc.uriEncode(${input.targetId})"
+TUT_BODY = '{"resourceId": "$esc.jsonString(${input.targetId})", "data": "$!esc.jsonString($!{input.requestPayload})"}'
+TUT_SUCCESS = '{"status": ${status}, "resultId": ${resultId}}'
+for n, inp in enumerate([
+        {"targetId": "ext-1001", "requestPayload": '{"priority": "high"}', "authToken": "tok"},
+        {"targetId": "../x?y=1&z#f", "requestPayload": 'line1\nline2 "quoted" \\ back', "authToken": "a b"},
+        {"targetId": "a b/é😀"},
+        {"targetId": "T-1", "requestPayload": "\t\u0001ctl"},
+], 1):
+    case(f"crate-tutorial-url-{n}", TUT_URL, inp, source=C + ":examples/flow_rest_node.rs")
+    case(f"crate-tutorial-body-{n}", TUT_BODY, inp, source=C + ":examples/flow_rest_node.rs")
+    case(f"crate-tutorial-header-{n}", "Bearer $!{input.authToken}", inp, source=C + ":examples/flow_rest_node.rs")
+    case(f"crate-simulator-url-{n}", "http://127.0.0.1:8080/external/v1/resources/$esc.uriEncode(${input.targetId})", inp,
+         source=C + ":examples/node_simulator.rs")
+    case(f"crate-tour-body-{n}", '{"resourceId": "$esc.jsonString(${input.targetId})"}', inp, source=C + ":examples/tour.rs")
+for n, tr in enumerate([{"status": '"accepted"', "resultId": '"res-T-1"'}, {"status": '"ok"', "resultId": '"none"'},
+                        {"status": 'null', "resultId": '"x\\"y"'}], 1):
+    case(f"crate-tutorial-success-{n}", TUT_SUCCESS, translations=tr, source=C + ":examples/flow_rest_node.rs")
+case("crate-success-raw", '{"status": ${status}, "owner": ${owner}, "raw": "$esc.jsonString($rawResult)"}',
+     rawResult='{"status":"ok","resultId":"res-X"}', translations={"status": '"ok"', "owner": '"nobody"'}, source=C + ":tests/nodes.rs")
+LINT_FIX = {"id": 'a"b/c', "note": "n\n1"}
+for n, t in enumerate([
+        '{"id": "$esc.jsonString(${input.id})", "note": "$!esc.jsonString($!{input.note})"}',
+        '{"id": "$esc.jsonString(${input.id})", "note": "$!esc.jsonString($!{input.missing})"}',
+        "https://api.example.com/v1/items/$esc.uriEncode(${input.id})?note=$!esc.uriEncode($!{input.note})",
+        "https://api.example.com/v1/items/$esc.uriEncode(${input.id})?m=$!esc.uriEncode($!{input.missing})",
+        "grant_type=client_credentials&note=$!esc.urlFormEncode($!{input.note})&m=$!esc.urlFormEncode($!{input.missing})",
+        '{"name": "$esc.jsonString(${input.id})"}',
+        "${input.missing}|$!{input.missing}",
+], 1):
+    case(f"crate-lint-fix-{n}", t, LINT_FIX, source=C + ":src/nodes/lint.rs")
+case("crate-credentials-basic", 'Basic $encoding.base64("${credentials.user}:${credentials.password}")',
+     credentials={"user": "svc", "password": "pa55-word"}, source=C + ":tests/nodes.rs")
+case("crate-bindings-doc", "$input.id $credentials.apiKey $rawResult $ok", {"id": 7}, {"apiKey": "k"},
+     rawResult='{"ok":true}', translations={"ok": "true"}, source=C + ":src/nodes/template/mod.rs")
+
+
 # ---------------------------------------------------------------- known differences
 # Cases where the Rust engine (src/nodes/template) knowingly renders something else than
 # Apache Velocity, each with its reason; docs/nodes.md lists them. tests/velocity.rs

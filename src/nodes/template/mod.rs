@@ -76,6 +76,8 @@ pub struct Template {
     source: Arc<str>,
     body: Arc<ast::Body>,
     macros: Vec<ast::MacroDef>,
+    /// Whether `$input.rawRequest` can be observed (else it is not computed).
+    raw_request: bool,
 }
 
 impl fmt::Debug for Template {
@@ -189,11 +191,21 @@ impl Template {
                 message: e.message,
             }
         })?;
-        Ok(Template {
+        let mut template = Template {
             source: source.into(),
             body: Arc::new(body),
             macros,
-        })
+            raw_request: true,
+        };
+        // Only `$input.<name>` with a name other than rawRequest: rawRequest is never seen.
+        let evaluates =
+            template.source.contains("#evaluate") || template.source.contains("#{evaluate}");
+        template.raw_request = evaluates
+            || template.references().iter().any(|r| {
+                &*r.root == "input"
+                    && !matches!(r.chain.first(), Some(Access::Property(p)) if &**p != "rawRequest")
+            });
+        Ok(template)
     }
 
     /// The template's text.
@@ -203,7 +215,7 @@ impl Template {
 
     /// Renders with `bindings`.
     pub fn render(&self, bindings: &Bindings<'_>) -> Result<String, TemplateError> {
-        render::render(&self.body, &self.macros, bindings).map_err(|e| {
+        render::render(&self.body, &self.macros, bindings, self.raw_request).map_err(|e| {
             let (line, column) = line_column(&self.source, e.pos);
             TemplateError::Render {
                 line,
@@ -462,8 +474,8 @@ impl<'a> Bindings<'a> {
         })
     }
 
-    /// `$input` as the template sees it.
-    fn input_value(&self) -> Val<'_> {
+    /// `$input` as the template sees it (with `rawRequest` when `raw`).
+    fn input_value(&self, raw: bool) -> Val<'_> {
         let (value, is_object, has_raw) = match self.input {
             None => return Val::Null,
             Some(InputRef::Value(v)) => (
@@ -477,7 +489,7 @@ impl<'a> Bindings<'a> {
                 matches!(j, Json::Object(e) if e.iter().any(|(k, _)| k == "rawRequest")),
             ),
         };
-        if let (true, false, Val::Map(entries)) = (is_object, has_raw, &value) {
+        if let (true, true, false, Val::Map(entries)) = (raw, is_object, has_raw, &value) {
             entries
                 .borrow_mut()
                 .push((Val::str("rawRequest"), Val::str(self.raw_request())));

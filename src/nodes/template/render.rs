@@ -54,9 +54,11 @@ pub(crate) fn render(
     body: &Body,
     macros: &[MacroDef],
     bindings: &Bindings<'_>,
+    raw_request: bool,
 ) -> Result<String, RenderError> {
     let mut r = Renderer {
         bindings,
+        raw_request,
         vars: HashMap::new(),
         macros: macros.to_vec(),
         null_literals: Vec::new(),
@@ -76,6 +78,8 @@ pub(crate) fn render(
 
 struct Renderer<'a> {
     bindings: &'a Bindings<'a>,
+    /// Whether `$input` shows `rawRequest` (see `Template::raw_request`).
+    raw_request: bool,
     /// Variables set while rendering; `None` hides a binding of the same name.
     vars: HashMap<Arc<str>, Option<Val<'a>>>,
     macros: Vec<MacroDef>,
@@ -187,7 +191,7 @@ impl<'a> Renderer<'a> {
         match name {
             "input" => {
                 if self.input.is_none() {
-                    self.input = Some(b.input_value());
+                    self.input = Some(b.input_value(self.raw_request));
                 }
                 self.input.clone().unwrap_or(Val::Null)
             }
