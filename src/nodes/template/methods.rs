@@ -435,10 +435,9 @@ fn string_method<'a>(s: &Str<'a>, name: &str, args: &[Val<'a>]) -> Call<'a> {
             }
             Val::string(text.repeat(n))
         }
-        ("format", [fmt, rest @ ..]) => match fmt {
-            Val::Str(fmt) => Val::string(super::format::java_format(fmt, rest)?),
-            _ => Val::Null,
-        },
+        ("format", [Val::Str(fmt), rest @ ..]) => {
+            Val::string(super::format::java_format(fmt, rest)?)
+        }
         ("valueOf", [v]) => Val::string(v.java_string()),
         _ => Val::Null,
     };

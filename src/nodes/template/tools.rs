@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(m("add", &[Val::Double(2.0), Val::Double(1.0)]), "3");
         assert_eq!(m("max", &[Val::Int(-5), Val::Int(-3)]), "4.9E-324");
         assert_eq!(m("abs", &[Val::Double(-2.0)]), "2.0");
-        assert_eq!(m("roundTo", &[Val::Int(0), Val::Double(3.14159)]), "3.1");
+        assert_eq!(m("roundTo", &[Val::Int(0), Val::Double(1.23456)]), "1.2");
         assert_eq!(m("round", &[Val::Double(2.5)]), "2");
         assert_eq!(m("div", &[Val::Int(1), Val::Int(0)]), "null");
         assert_eq!(m("getAverage", &[Val::list(vec![])]), "NaN");
