@@ -14,6 +14,7 @@ JSONPath result (see docs/research/velocity.md); rawResult is the response body 
 """
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +24,10 @@ IDS = set()
 GENESYS_TOOLS = ("$esc.jsonString", "$esc.urlFormEncode", "$esc.uriEncode", "$encoding.",
                  "$successTemplateUtils.", "${successTemplateUtils.", "$!successTemplateUtils",
                  "${esc.jsonString", "${esc.uriEncode", "${esc.urlFormEncode", "${encoding.")
+
+
+# Any reference form ($x, $!x, ${x}, $!{x}) to a tool Genesys adds.
+GENESYS_TOOL_RE = r"\$!?\{?(esc\.(jsonString|urlFormEncode|uriEncode)|encoding\.|successTemplateUtils\.)"
 
 
 def case(cid, template, input=None, credentials=None, rawResult=None, translations=None,
@@ -36,7 +41,8 @@ def case(cid, template, input=None, credentials=None, rawResult=None, translatio
         ctx["rawResult"] = rawResult
     ctx["translations"] = translations if translations is not None else {}
     if oracle is None:
-        oracle = "genesys-docs" if any(t in template for t in GENESYS_TOOLS) else "velocity"
+        genesys = any(t in template for t in GENESYS_TOOLS) or re.search(GENESYS_TOOL_RE, template)
+        oracle = "genesys-docs" if genesys else "velocity"
     c = {"id": cid, "template": template, "context": ctx, "source": source, "oracle": oracle}
     if note:
         c["note"] = note
