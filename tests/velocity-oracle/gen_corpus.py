@@ -728,6 +728,8 @@ EDGE = [
     "$math.toNumber(true)", "$math.roundTo(0, 3.14159)", "$math.getTotal([])", "$math.getAverage([])",
     "$math.idiv(-7, 2)", "$math.mod(-7, 2)", "$math.ceil(-2.5)", "$math.getTotal($input.objs, 'id')",
     "$math.add()", "$math.add(1, 2, 3)", "$math.mul($input.i, $input.d)", "$math.floor(-0.5)",
+    # collections holding themselves
+    "#set($m = {})#set($x = $m.put('a', $m))$m", "#set($l = [])#set($x = $l.add($l))$l $l.contains($l)",
 ]
 for n, t in enumerate(EDGE, 1):
     g("edge", n, t, X)

@@ -25,12 +25,22 @@ const DIRECTIVES: &[&str] = &[
 /// Parses `src`; positions are reported as `base` plus the offset in `src`.
 /// `macros` holds the macros defined so far (outer template, earlier units).
 pub(crate) fn parse(src: &str, base: u32, macros: &mut Vec<MacroDef>) -> Result<Body, SyntaxError> {
+    parse_at(src, base, macros, 0)
+}
+
+/// [`parse`] of text nested `depth` levels deep (an interpolated string literal).
+fn parse_at(
+    src: &str,
+    base: u32,
+    macros: &mut Vec<MacroDef>,
+    depth: u32,
+) -> Result<Body, SyntaxError> {
     let mut p = Parser {
         src,
         b: src.as_bytes(),
         pos: 0,
         base,
-        depth: 0,
+        depth,
         macros,
         last_end: None,
     };
@@ -806,9 +816,11 @@ impl Parser<'_, '_> {
             source.push(' ');
         }
         self.enter()?;
-        let body = parse(&source, self.abs(open + 1), self.macros).map_err(|e| SyntaxError {
-            pos: e.pos,
-            message: format!("in a string literal: {}", e.message),
+        let body = parse_at(&source, self.abs(open + 1), self.macros, self.depth).map_err(|e| {
+            SyntaxError {
+                pos: e.pos,
+                message: format!("in a string literal: {}", e.message),
+            }
         })?;
         self.leave();
         Ok(Expr::Interpolated(Arc::new(body), !has_comment))

@@ -19,6 +19,8 @@ const MAX_STEPS: u64 = 5_000_000;
 const MAX_CALL_DEPTH: u32 = 20;
 /// Nested `#evaluate` and `#define` renders.
 const MAX_NESTING: u32 = 32;
+/// Nested bodies (blocks, macro calls, `#evaluate`) one render may enter.
+const MAX_RENDER_DEPTH: u32 = 200;
 /// Nested renders of `#define` blocks (`directive.define.max.depth`).
 const MAX_BLOCK_DEPTH: u32 = 2;
 /// Elements of an integer range `[n..m]`.
@@ -68,6 +70,7 @@ pub(crate) fn render(
         calls: 0,
         nesting: 0,
         blocks: 0,
+        depth: 0,
     };
     let mut out = String::new();
     match r.body(body, &mut out) {
@@ -91,6 +94,7 @@ struct Renderer<'a> {
     calls: u32,
     nesting: u32,
     blocks: u32,
+    depth: u32,
 }
 
 fn err(pos: u32, exception: &'static str, message: impl Into<String>) -> Flow {
@@ -115,13 +119,29 @@ impl<'a> Renderer<'a> {
     }
 
     fn body(&mut self, nodes: &[Node], out: &mut String) -> R<()> {
+        // Blocks inside macros inside #evaluate …: bound the native stack.
+        self.depth += 1;
+        if self.depth > MAX_RENDER_DEPTH {
+            self.depth -= 1;
+            return Err(err(
+                0,
+                "LimitExceeded",
+                format!("blocks, macros and #evaluate nested more than {MAX_RENDER_DEPTH} deep"),
+            ));
+        }
+        let mut result = Ok(());
         for node in nodes {
-            self.node(node, out)?;
+            result = self.node(node, out);
+            if result.is_err() {
+                break;
+            }
             if out.len() > MAX_OUTPUT {
-                return Err(err(0, "LimitExceeded", "the rendered text exceeds 16 MiB"));
+                result = Err(err(0, "LimitExceeded", "the rendered text exceeds 16 MiB"));
+                break;
             }
         }
-        Ok(())
+        self.depth -= 1;
+        result
     }
 
     fn node(&mut self, node: &Node, out: &mut String) -> R<()> {

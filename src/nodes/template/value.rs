@@ -196,7 +196,9 @@ impl<'a> Val<'a> {
 
     /// Appends `toString()`. (`Block` renders elsewhere; here it prints its class.)
     pub(crate) fn write_java(&self, out: &mut String, depth: u32) {
-        if depth > 64 {
+        // Cycles through other collections recurse in Java until the stack runs out;
+        // here they stop at a depth and at the output limit.
+        if depth > 64 || out.len() > super::render::MAX_OUTPUT {
             out.push_str("...");
             return;
         }
@@ -217,12 +219,20 @@ impl<'a> Val<'a> {
             Val::List(items, false) => {
                 out.push('[');
                 match items.try_borrow() {
-                    Ok(items) => {
-                        for (i, item) in items.iter().enumerate() {
+                    Ok(list) => {
+                        for (i, item) in list.iter().enumerate() {
                             if i > 0 {
                                 out.push_str(", ");
                             }
-                            item.write_java(out, depth + 1);
+                            match item {
+                                // AbstractCollection.toString: a list holding itself.
+                                Val::List(inner, _)
+                                    if std::ptr::addr_eq(Rc::as_ptr(inner), Rc::as_ptr(items)) =>
+                                {
+                                    out.push_str("(this Collection)")
+                                }
+                                _ => item.write_java(out, depth + 1),
+                            }
                         }
                     }
                     Err(_) => out.push_str("(this Collection)"),
@@ -232,21 +242,34 @@ impl<'a> Val<'a> {
             Val::List(items, true) => {
                 // Java prints an array's identity; that is not reproducible, so print
                 // the class and a hash of the contents.
-                let text: Vec<String> = items.borrow().iter().map(Val::java_string).collect();
+                let text: Vec<String> = match items.try_borrow() {
+                    Ok(items) => items.iter().map(Val::java_string).collect(),
+                    Err(_) => Vec::new(),
+                };
                 let hash = super::java::string_hash(&text.join("\u{0}"));
                 let _ = write!(out, "[Ljava.lang.String;@{hash:x}");
             }
             Val::Map(entries) => {
                 out.push('{');
+                let this = |v: &Val<'_>| matches!(v, Val::Map(inner) if std::ptr::addr_eq(Rc::as_ptr(inner), Rc::as_ptr(entries)));
                 match entries.try_borrow() {
-                    Ok(entries) => {
-                        for (i, (k, v)) in entries.iter().enumerate() {
+                    Ok(list) => {
+                        for (i, (k, v)) in list.iter().enumerate() {
                             if i > 0 {
                                 out.push_str(", ");
                             }
-                            k.write_java(out, depth + 1);
+                            // AbstractMap.toString: a map holding itself.
+                            if this(k) {
+                                out.push_str("(this Map)");
+                            } else {
+                                k.write_java(out, depth + 1);
+                            }
                             out.push('=');
-                            v.write_java(out, depth + 1);
+                            if this(v) {
+                                out.push_str("(this Map)");
+                            } else {
+                                v.write_java(out, depth + 1);
+                            }
                         }
                     }
                     Err(_) => out.push_str("(this Map)"),
@@ -274,6 +297,15 @@ impl<'a> Val<'a> {
 
     /// Java `equals` (as `LinkedHashMap` keys and `List.contains` compare).
     pub(crate) fn java_equals(&self, other: &Val<'_>) -> bool {
+        self.equals_at(other, 0)
+    }
+
+    /// `equals`, bounded: collections that contain each other compare unequal past a
+    /// depth, and one being changed (borrowed) compares by identity only.
+    fn equals_at(&self, other: &Val<'_>, depth: u32) -> bool {
+        if depth > 64 {
+            return false;
+        }
         match (self, other) {
             (Val::Null, Val::Null) => true,
             (Val::Bool(a), Val::Bool(b)) => a == b,
@@ -283,22 +315,34 @@ impl<'a> Val<'a> {
             (Val::Double(a), Val::Double(b)) => a.to_bits() == b.to_bits(),
             (Val::Str(a), Val::Str(b)) => **a == **b,
             (Val::List(a, _), Val::List(b, _)) => {
-                std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b)) || {
-                    let (a, b) = (a.borrow(), b.borrow());
-                    a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.java_equals(y))
-                }
+                std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b))
+                    || match (a.try_borrow(), b.try_borrow()) {
+                        (Ok(a), Ok(b)) => {
+                            a.len() == b.len()
+                                && a.iter()
+                                    .zip(b.iter())
+                                    .all(|(x, y)| x.equals_at(y, depth + 1))
+                        }
+                        _ => false,
+                    }
             }
             (Val::Map(a), Val::Map(b)) => {
-                std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b)) || {
-                    let (a, b) = (a.borrow(), b.borrow());
-                    a.len() == b.len()
-                        && a.iter().all(|(k, v)| {
-                            b.iter()
-                                .any(|(k2, v2)| k.java_equals(k2) && v.java_equals(v2))
-                        })
-                }
+                std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b))
+                    || match (a.try_borrow(), b.try_borrow()) {
+                        (Ok(a), Ok(b)) => {
+                            a.len() == b.len()
+                                && a.iter().all(|(k, v)| {
+                                    b.iter().any(|(k2, v2)| {
+                                        k.equals_at(k2, depth + 1) && v.equals_at(v2, depth + 1)
+                                    })
+                                })
+                        }
+                        _ => false,
+                    }
             }
-            (Val::Entry(a), Val::Entry(b)) => a.0.java_equals(&b.0) && a.1.java_equals(&b.1),
+            (Val::Entry(a), Val::Entry(b)) => {
+                a.0.equals_at(&b.0, depth + 1) && a.1.equals_at(&b.1, depth + 1)
+            }
             (Val::Tool(a), Val::Tool(b)) => a == b,
             (Val::Scope(a), Val::Scope(b)) => Rc::ptr_eq(a, b),
             (Val::Class(a), Val::Class(b)) => a == b,
