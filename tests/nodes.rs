@@ -881,6 +881,11 @@ async fn executor_sends_credentials_without_showing_them() {
     );
     assert!(!format!("{exec:?}").contains("pa55-word"));
     exec.execute(&json!({"targetId": "T-2"})).await.unwrap();
+    let shown = format!("{exec:?}");
+    assert!(
+        !shown.contains("pa55-word") && !shown.contains("res-T-2"),
+        "no secret, no cached output: {shown}"
+    );
     let sent = fake.requests_to(Method::POST, "/external/v1/resources/T-2");
     assert_eq!(sent[0].auth_scheme.as_deref(), Some("Basic"));
     let prepared = exec.action().prepare(&json!({"targetId": "T-2"})).unwrap();

@@ -49,10 +49,18 @@ pub struct LocalExecutor {
     retry_writes: bool,
 }
 
-#[derive(Debug)]
 struct Cached {
     output: Value,
     stored: Instant,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The output is user data: not shown.
+        f.debug_struct("Cached")
+            .field("stored", &self.stored)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalExecutor {

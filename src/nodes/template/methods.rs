@@ -176,7 +176,7 @@ pub(crate) fn index<'a>(obj: &Val<'a>, key: &Val<'a>) -> Call<'a> {
                     .ok_or_else(|| {
                         Thrown::new(
                             "IndexOutOfBoundsException",
-                            format!("get({i}) on a list of {}", items.len()),
+                            "get() past the end of the list",
                         )
                     })
             }
@@ -265,7 +265,7 @@ fn string_method<'a>(s: &Str<'a>, name: &str, args: &[Val<'a>]) -> Call<'a> {
                 .ok_or_else(|| {
                     Thrown::new(
                         "StringIndexOutOfBoundsException",
-                        format!("charAt({i}) on a string of {} characters", units.len()),
+                        "charAt() outside the string",
                     )
                 })?;
             from_utf16(&[*unit])
@@ -281,7 +281,7 @@ fn string_method<'a>(s: &Str<'a>, name: &str, args: &[Val<'a>]) -> Call<'a> {
                 .ok_or_else(|| {
                     Thrown::new(
                         "StringIndexOutOfBoundsException",
-                        format!("substring({a}) on a string of {} characters", units.len()),
+                        "substring() outside the string",
                     )
                 })?;
             from_utf16(&units[start..])
@@ -298,10 +298,7 @@ fn string_method<'a>(s: &Str<'a>, name: &str, args: &[Val<'a>]) -> Call<'a> {
                 _ => {
                     return Err(Thrown::new(
                         "StringIndexOutOfBoundsException",
-                        format!(
-                            "substring({a}, {b}) on a string of {} characters",
-                            units.len()
-                        ),
+                        "substring() outside the string",
                     ))
                 }
             }
@@ -425,8 +422,9 @@ fn string_method<'a>(s: &Str<'a>, name: &str, args: &[Val<'a>]) -> Call<'a> {
             let Some(n) = arg_int(n) else {
                 return Ok(Val::Null);
             };
-            let n = usize::try_from(n)
-                .map_err(|_| Thrown::new("IllegalArgumentException", format!("repeat({n})")))?;
+            let n = usize::try_from(n).map_err(|_| {
+                Thrown::new("IllegalArgumentException", "repeat() of a negative count")
+            })?;
             if text.len().saturating_mul(n) > super::render::MAX_OUTPUT {
                 return Err(Thrown::new(
                     "OutOfMemoryError",
@@ -536,7 +534,7 @@ fn regex_replace(re: &regex::Regex, text: &str, rep: &str, all: bool) -> Result<
                         if group >= caps.len() {
                             return Err(Thrown::new(
                                 "IndexOutOfBoundsException",
-                                format!("No group {group}"),
+                                "a group the pattern does not have",
                             ));
                         }
                         if let Some(g) = caps.get(group) {
@@ -626,12 +624,8 @@ fn list_method<'a>(
     name: &str,
     args: &[Val<'a>],
 ) -> Call<'a> {
-    let oob = |i: i32, len: usize| {
-        Thrown::new(
-            "IndexOutOfBoundsException",
-            format!("index {i} on a list of {len}"),
-        )
-    };
+    let oob =
+        |_: i32, _: usize| Thrown::new("IndexOutOfBoundsException", "an index outside the list");
     let out = match (name, args) {
         ("size", []) => Val::Int(i32::try_from(items.borrow().len()).unwrap_or(i32::MAX)),
         ("isEmpty", []) => Val::Bool(items.borrow().is_empty()),

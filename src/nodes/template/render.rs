@@ -395,10 +395,7 @@ impl<'a> Renderer<'a> {
                         return Err(err(
                             target.pos,
                             "VelocityException",
-                            format!(
-                                "`{}`: index {at} is outside a list of {len}",
-                                target.literal
-                            ),
+                            format!("`{}`: the index is outside the list", target.literal),
                         ))
                     }
                 }
