@@ -6,10 +6,12 @@ Standard library only. Sources of the cases:
   genesys-docs:<url>  every template example found in Genesys documentation / Genesys-owned repos
   real-action:<file>  every template (URL, each header, request body, success template) of the
                       exports under actions/, with plausible inputs
-  generated:<topic>   Velocity behaviours the Rust engine has to reproduce
+  generated:<topic>   Velocity behaviours the Rust engine has to reproduce (generated:edge: the
+                      corners of the lexer and runtime found while porting the engine)
+  crate:<file>        the crate's own templates (examples, simulator, bench, lint fixes)
 
 Each case: {id, template, context: {input, credentials, rawResult, translations}, source,
-oracle: "velocity" | "genesys-docs", [note]}. A translation value is the JSON text of the
+oracle: "velocity" | "genesys-docs", [note], [known_difference]}. A translation value is the JSON text of the
 JSONPath result (see docs/research/velocity.md); rawResult is the response body text.
 """
 import json
