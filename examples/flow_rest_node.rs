@@ -52,9 +52,10 @@ async fn run() -> Result<(), Error> {
             "required": ["status"],
             "properties": {"status": {"type": "string"}, "resultId": {"type": "string"}}
         }))
-        .request("POST", format!("{target}/resources/${{input.targetId}}"))
+        // Velocity, as the platform renders it: values are escaped where they land.
+        .request("POST", format!("{target}/resources/$esc.uriEncode(${{input.targetId}})"))
         .header("Authorization", "Bearer $!{input.authToken}")
-        .request_template(r#"{"resourceId": "${input.targetId}", "data": "$!{input.requestPayload}"}"#)
+        .request_template(r#"{"resourceId": "$esc.jsonString(${input.targetId})", "data": "$!esc.jsonString($!{input.requestPayload})"}"#)
         .translation("status", "$.status")
         .translation("resultId", "$.resultId")
         .translation_default("resultId", "\"none\"")

@@ -57,8 +57,8 @@ async fn run() -> Result<(), BoxError> {
             "properties": {"targetId": {"type": "string"}, "requestPayload": {"type": "string", "description": "JSON body template values"}}
         }))
         .success_schema(json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "resultId": {"type": "string"}}}))
-        .request("POST", format!("{target}/resources/${{input.targetId}}"))
-        .request_template(r#"{"resourceId": "${input.targetId}", "data": "$!{input.requestPayload}"}"#)
+        .request("POST", format!("{target}/resources/$esc.uriEncode(${{input.targetId}})"))
+        .request_template(r#"{"resourceId": "$esc.jsonString(${input.targetId})", "data": "$!esc.jsonString($!{input.requestPayload})"}"#)
         .translation("status", "$.status")
         .translation("resultId", "$.resultId")
         .success_template(r#"{"status": ${status}, "resultId": ${resultId}}"#)

@@ -138,8 +138,11 @@ async fn flow_rest_node(client: &Client, fake: Option<&FakeGenesys>) -> Result<(
     .success_schema(serde_json::json!({
         "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}
     }))
-    .request("POST", format!("{target}/resources/${{input.targetId}}"))
-    .request_template(r#"{"resourceId": "${input.targetId}"}"#)
+    .request(
+        "POST",
+        format!("{target}/resources/$esc.uriEncode(${{input.targetId}})"),
+    )
+    .request_template(r#"{"resourceId": "$esc.jsonString(${input.targetId})"}"#)
     .translation("status", "$.status")
     .success_template(r#"{"status": ${status}}"#)
     .build()?;

@@ -139,9 +139,26 @@ fn input_object(input: &Value) -> Result<(), Error> {
 }
 
 impl Nodes {
-    /// Creates a new action as a draft (`POST /api/v2/integrations/actions/drafts`).
+    /// Creates a new action as a draft (`POST /api/v2/integrations/actions/drafts`),
+    /// sending the action's `PostActionInput` fields. An action read from an export
+    /// needs its `integrationId` and `category` set first
+    /// ([`DataActionBuilder::from_platform`](super::DataActionBuilder::from_platform)).
     pub async fn create_draft(&self, action: &DataAction) -> Result<Action, Error> {
-        let req = ApiRequest::new(Method::POST, DRAFTS).json(action)?;
+        let mut v = crate::validation::Violations::default();
+        v.check(
+            !action.integration_id().is_empty(),
+            "integrationId",
+            "required",
+            "a draft belongs to an integration: set `integrationId` (an export has none)",
+        );
+        v.check(
+            !action.category().is_empty(),
+            "category",
+            "required",
+            "a draft needs a category (an export has none)",
+        );
+        v.finish()?;
+        let req = ApiRequest::new(Method::POST, DRAFTS).json(&action.post_body())?;
         self.client.transport().json(&req).await
     }
 

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{json, Value};
+
 use sha2::{Digest, Sha256};
 
+use super::template::Credentials;
 use super::{DataAction, PreparedRequest};
 use crate::client::Client;
 use crate::error::Error;
@@ -26,27 +28,40 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Executes one [`DataAction`] locally.
 ///
-/// For each input: checks it against the input contract, renders the request, and looks
-/// up the cache by the SHA-256 of method, URL and body (so two bodies never share an
-/// entry). On a miss it sends the request through the client's transport (timeouts,
-/// retries with backoff, metrics), translates the JSON answer with the translation map
-/// (defaults where a path matches nothing) and the success template, checks the result
-/// against the success schema, and caches it. A result that breaks the contract is an
+/// For each input: checks it against the input contract, renders the request as the
+/// platform renders it (with the [`credentials`](LocalExecutor::credentials) given
+/// here), and looks up the cache by the SHA-256 of method, URL, headers and body (so two
+/// bodies never share an entry). On a miss it sends the request through the client's
+/// transport (timeouts, retries with backoff, metrics): an absolute URL without Genesys
+/// credentials, a path (`/api/v2/…`, the Genesys Cloud Data Actions integration) to the
+/// client's own API with the client's token. It then translates the answer with the
+/// translation map (Jayway rules; defaults where a path fails to resolve) and the
+/// success template (`$rawResult` is the body as received), checks the result against
+/// the success schema, and caches it. A result that breaks the contract is an
 /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error listing its
 /// [`contract_problems`](Error::contract_problems), and is neither retried nor cached.
 #[derive(Debug)]
 pub struct LocalExecutor {
     client: Client,
     action: DataAction,
+    credentials: Credentials,
     cache: Mutex<LruCache<[u8; 32], Cached>>,
     ttl: Duration,
     retry_writes: bool,
 }
 
-#[derive(Debug)]
 struct Cached {
     output: Value,
     stored: Instant,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The output is user data: not shown.
+        f.debug_struct("Cached")
+            .field("stored", &self.stored)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalExecutor {
@@ -56,10 +71,20 @@ impl LocalExecutor {
         Self {
             client,
             action,
+            credentials: Credentials::new(),
             cache: Mutex::new(LruCache::new(capacity)),
             ttl: DEFAULT_CACHE_TTL,
             retry_writes: true,
         }
+    }
+
+    /// The integration's credential fields, for `${credentials.x}` (on the platform
+    /// they come from the integration's configuration). Kept secret: never in `Debug`,
+    /// logs or errors; changing them empties the cache.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self.lock().clear();
+        self
     }
 
     /// How many results the cache holds (at least 1).
@@ -110,7 +135,7 @@ impl LocalExecutor {
             .into());
         }
         self.action.check_input(input)?;
-        let prepared = self.action.prepare(input)?;
+        let prepared = self.action.prepare_with(input, &self.credentials)?;
         let key = cache_key(&prepared);
         let metrics = self.client.metrics();
         if let Some(hit) = self.cache_get(&key) {
@@ -119,14 +144,21 @@ impl LocalExecutor {
         }
         metrics.counter("nodes.cache_misses").inc();
         let request = self.request(&prepared)?;
-        let response = self.client.transport().send_external(&request).await?;
-        let raw: Value = response.json()?;
-        let output = self.action.translate(&raw).map_err(|problems| {
-            Error::contract(
-                format!("the response of data action {:?}", self.action.name()),
-                problems,
-            )
-        })?;
+        let response = if self.action.calls_genesys_cloud() {
+            self.client.transport().send(&request).await?
+        } else {
+            self.client.transport().send_external(&request).await?
+        };
+        let body = String::from_utf8_lossy(response.body());
+        let output = self
+            .action
+            .translate(&body, Some(input))
+            .map_err(|problems| {
+                Error::contract(
+                    format!("the response of data action {:?}", self.action.name()),
+                    problems,
+                )
+            })?;
         self.cache_put(key, &output);
         Ok(output)
     }
@@ -163,24 +195,66 @@ impl LocalExecutor {
         );
     }
 
+    /// The rendered URL, absolute; a path is resolved on the client's API and must stay
+    /// there (the client's token goes with it).
+    fn url(&self, rendered: &str) -> Result<url::Url, Error> {
+        let invalid = |why: &str| -> Error {
+            ValidationError::single(
+                "requestUrlTemplate",
+                "absolute_url",
+                format!("the rendered URL {why}"),
+            )
+            .into()
+        };
+        if !self.action.calls_genesys_cloud() {
+            return url::Url::parse(rendered).map_err(|_| invalid("is not a valid URL"));
+        }
+        let base = &self.client.transport().api_base;
+        let url = base
+            .join(rendered)
+            .map_err(|_| invalid("is not a valid path"))?;
+        if url.origin() != base.origin() {
+            return Err(invalid(
+                "leaves the org's API (a value made it a different host)",
+            ));
+        }
+        Ok(url)
+    }
+
     fn request(&self, prepared: &PreparedRequest) -> Result<ApiRequest, Error> {
         let mut v = Violations::default();
         let method = Method::from_bytes(prepared.method.as_bytes())
             .map_err(|_| ValidationError::single("requestType", "method", "not an HTTP method"))?;
-        let url = url::Url::parse(&prepared.url).map_err(|e| {
-            ValidationError::single(
-                "requestUrlTemplate",
-                "absolute_url",
-                format!("the rendered URL is not valid: {e}"),
-            )
-        })?;
+        let url = self.url(&prepared.url)?;
         let mut headers = Vec::new();
+        let mut form = false;
         for (name, value) in &prepared.headers {
+            if name.eq_ignore_ascii_case("content-type") {
+                // The transport writes the body's content type itself.
+                let lower = value.to_ascii_lowercase();
+                if lower.contains("x-www-form-urlencoded") {
+                    form = true;
+                    continue;
+                }
+                if lower.contains("json") {
+                    continue;
+                }
+                v.push(
+                    format!("headers.{name}"),
+                    "content_type",
+                    "the local executor sends JSON or form-encoded bodies only",
+                );
+                continue;
+            }
             match (
                 HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_str(value),
             ) {
-                (Ok(n), Ok(val)) => headers.push((n, val)),
+                (Ok(n), Ok(mut val)) => {
+                    // Values carry inputs and credentials: keep them out of debug output.
+                    val.set_sensitive(true);
+                    headers.push((n, val));
+                }
                 _ => v.push(
                     format!("headers.{name}"),
                     "header",
@@ -189,12 +263,9 @@ impl LocalExecutor {
             }
         }
         v.finish()?;
-        // The URL template, not the URL, names the endpoint in metrics and errors.
-        let template = format!(
-            "{} (data action {:?})",
-            url_template_origin(&url),
-            self.action.name()
-        );
+        // The data action, not the URL (which carries input values), names the
+        // endpoint in metrics, traces and errors.
+        let template = format!("data action {:?}", self.action.name());
         let mut req = ApiRequest::new(method, Cow::Owned(template));
         req.absolute = Some(url);
         req.headers = headers;
@@ -202,7 +273,12 @@ impl LocalExecutor {
             self.action.timeout_seconds(),
         )));
         if let Some(body) = &prepared.body {
-            req.body = Some(Body::Json(bytes::Bytes::from(body.clone().into_bytes())));
+            let bytes = bytes::Bytes::from(body.clone().into_bytes());
+            req.body = Some(if form {
+                Body::Form(bytes)
+            } else {
+                Body::Json(bytes)
+            });
         }
         if self.retry_writes {
             req.idempotent = true;
@@ -211,23 +287,26 @@ impl LocalExecutor {
     }
 }
 
-fn url_template_origin(url: &url::Url) -> String {
-    format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
-}
-
-/// SHA-256 of method, URL and body, separated so that no two requests share a key.
+/// SHA-256 of method, URL, headers and body, each length-prefixed so that no two
+/// requests share a key.
 fn cache_key(prepared: &PreparedRequest) -> [u8; 32] {
     let mut hash = Sha256::new();
-    hash.update(prepared.method.as_bytes());
-    hash.update([0]);
-    hash.update(prepared.url.as_bytes());
-    hash.update([0]);
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(prepared.method.as_bytes());
+    part(prepared.url.as_bytes());
+    for (name, value) in &prepared.headers {
+        part(name.as_bytes());
+        part(value.as_bytes());
+    }
     match &prepared.body {
         Some(body) => {
-            hash.update([1]);
-            hash.update(body.as_bytes());
+            part(b"body");
+            part(body.as_bytes());
         }
-        None => hash.update([0]),
+        None => part(b"no body"),
     }
     hash.finalize().into()
 }

@@ -1,9 +1,21 @@
 //! Flow 5 in the fake: Data Actions (drafts, publishing, validation, test and execute)
 //! and the external system the actions call.
 //!
-//! Actions run in-process with the crate's own [`DataAction`]: the rendered request is
-//! answered by [`external_target`] directly, so an execution needs no real network. The
-//! same target is served over HTTP under `/external/` for the crate's local executor.
+//! Actions run in-process with the crate's own [`DataAction`], which renders templates
+//! as the platform does (Apache Velocity 1.7 and Genesys's tools, no escaping of its
+//! own: docs/research/velocity.md, "Escape any use of input or output variables …",
+//! <https://help.mypurecloud.com/articles/velocity-macros-data-actions/>) and evaluates
+//! translation maps with Jayway's rules: the rendered request is answered by
+//! [`external_target`] directly, so an execution needs no real network, and the success
+//! template sees the answer's text as `$rawResult`. The same target is served over HTTP
+//! under `/external/` for the crate's local executor.
+//!
+//! Definitions are checked with [`DataAction::from_platform`]: what the platform itself
+//! refuses (methods, timeouts, contracts, template and JSONPath syntax) is a 400, while
+//! lint findings (unescaped inputs, non-JSON defaults, `$Input` typos) are not, since
+//! Genesys accepts and publishes such actions (the exports under
+//! tests/velocity-oracle/actions/, from Genesys-owned repositories, have them). Templates
+//! see no `credentials`: the fake has no integration configuration.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,6 +44,9 @@ const BODY_FIELDS: &[&str] = &[
     "config",
     "contract",
 ];
+
+/// The `PostActionInput` fields a new draft must have.
+const POST_REQUIRED: &[&str] = &["category", "name", "integrationId", "config", "contract"];
 
 /// The `UpdateDraftInput` fields a draft PATCH may change (not `integrationId`).
 const PATCH_FIELDS: &[&str] = &["category", "name", "config", "contract", "secure"];
@@ -255,6 +270,20 @@ fn install_drafts(fake: &FakeGenesys, store: &Arc<ActionsStore>) {
             .iter()
             .filter_map(|&k| Some((k.to_owned(), input.get(k)?.clone())))
             .collect();
+        // PostActionInput requires category, name, integrationId, config and contract
+        // (platform models, docs/research/nodes.md [S2]); an export lacks the first and
+        // the third.
+        let missing: Vec<(&str, &str)> = POST_REQUIRED
+            .iter()
+            .filter(|&&k| {
+                body.get(k)
+                    .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+            })
+            .map(|&k| (k, "required"))
+            .collect();
+        if !missing.is_empty() {
+            return bad_request("The action is invalid.", &missing);
+        }
         let body = Value::Object(body);
         if let Err(error) = DataAction::from_platform(&body) {
             return invalid_action(&error);
@@ -605,7 +634,11 @@ fn run(body: &Value, input: &Value, base_uri: &str) -> Run {
             detail: format!("Request to backend service failed. Response from web service: {raw}"),
         })
     } else {
-        action.translate(&raw).map_err(Failure::Processing)
+        // The answer as text, as the platform hands `rawResult` to the success template.
+        let text = raw.to_string();
+        action
+            .translate(&text, Some(input))
+            .map_err(Failure::Processing)
     };
     run
 }
