@@ -26,12 +26,20 @@ mod policy;
 mod session;
 mod sinks;
 
-pub use attributes::{GuestAttributes, GuestAttributesBuilder};
-pub use batcher::{AttributeBatcher, AttributeSink, BatcherOptions, DeliveryHook};
+pub use attributes::{
+    GuestAttributes, GuestAttributesBuilder, DEFAULT_CRM_DRAIN_TIMEOUT, DEFAULT_CRM_IN_FLIGHT,
+};
+pub use batcher::{
+    AttributeBatcher, AttributeSink, BatcherOptions, BatcherOptionsBuilder, DeadLetter,
+    DeadLetterReason, DeadLetters, DeliveryHook, Reservation,
+};
 pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
 pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,
 };
-pub use session::{GuestSession, GuestSessionOptions, SessionInfo};
+pub use session::{
+    GuestSession, GuestSessionOptions, GuestSessionOptionsBuilder, SessionInfo,
+    DEFAULT_PING_INTERVAL, DEFAULT_RECONNECT_BUDGET, MIN_ECHO_INTERVAL,
+};
 pub use sinks::{ParticipantSink, WebMessagingSink, MAX_CONFLICT_RETRIES};
