@@ -102,7 +102,7 @@ impl AttributeSink for WebMessagingSink {
 }
 
 /// Sends server side, once a conversation exists: the customer participant's attributes
-/// (flow 1's `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes`).
+/// (the messaging participant endpoint, `PATCH /api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes`).
 ///
 /// Only the keys of the update are sent: the platform merges them into the attributes the
 /// participant holds (the endpoint's `ParticipantAttributes` body is a patch; see
