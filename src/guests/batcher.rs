@@ -658,7 +658,9 @@ impl AttributeBatcher {
 
     /// Sends everything queued now, sessions waiting for a retry included when they have
     /// new updates, and returns once each of those updates had its attempt (delivered,
-    /// dead-lettered, or waiting for a retry).
+    /// dead-lettered, or waiting for a retry). Bounded by the send timeout, except for
+    /// new updates of a session whose send was in flight and failed: they go with its
+    /// retry, and `flush` waits for that (at most `max_retry_wait` more).
     pub async fn flush(&self) -> Result<(), Error> {
         let (done, wait) = oneshot::channel();
         self.tx.send(Command::Flush(done)).map_err(|_| stopped())?;
