@@ -1,6 +1,6 @@
 //! Guest attribute batching: how many sends 1,000 updates over 50 sessions become, `add`
-//! throughput with the durable outbox on, and memory while 100,000 updates queue under
-//! backpressure.
+//! throughput with the durable outbox on, and memory while 100,000 updates pass a bounded
+//! batcher.
 //!
 //! `cargo bench --bench guests`; figures go in docs/PERFORMANCE.md.
 
@@ -61,11 +61,12 @@ fn guests(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let window = BatcherOptions {
-        flush_interval: Duration::from_secs(3600),
-        max_batch: 1_000_000,
-        queue_capacity: 2048,
-    };
+    let window = BatcherOptions::builder()
+        .flush_interval(Duration::from_secs(3600))
+        .max_batch(1_000_000)
+        .max_pending(2048)
+        .build()
+        .unwrap();
 
     c.bench_function("batch_1000_updates_50_sessions", |b| {
         b.to_async(&rt).iter(|| async {
@@ -77,7 +78,6 @@ fn guests(c: &mut Criterion) {
             for i in 0..1000 {
                 batcher
                     .add(format!("session-{}", i % 50), update(i))
-                    .await
                     .unwrap();
             }
             batcher.shutdown().await.unwrap();
@@ -100,7 +100,15 @@ fn guests(c: &mut Criterion) {
     let (with_outbox, _) = rt
         .block_on(
             GuestAttributes::builder(client.clone(), sink)
-                .batching(window.clone())
+                // Sent in batches of 100 as they come, so the pending bound never fills.
+                .batching(
+                    BatcherOptions::builder()
+                        .flush_interval(Duration::from_secs(3600))
+                        .max_batch(100)
+                        .max_pending(1_000_000)
+                        .build()
+                        .unwrap(),
+                )
                 .outbox(&path)
                 .start(),
         )
@@ -122,26 +130,28 @@ fn guests(c: &mut Criterion) {
     rt.block_on(with_outbox.shutdown()).unwrap();
     let _ = std::fs::remove_file(&path);
 
-    // Not a timing: resident memory while 100,000 updates pass through a queue of 1,024
-    // towards a sink that takes 1 ms per send.
+    // Not a timing: resident memory while 100,000 updates pass through a bound of 1,024
+    // pending updates towards a sink that takes 1 ms per send (a full batcher refuses at
+    // once; the producer waits and tries again, as a caller would).
     let before = rss_kib();
     let peak = rt.block_on(async {
         let sink = Arc::new(CountingSink {
             sends: AtomicU64::new(0),
             delay: Duration::from_millis(1),
         });
-        let options = BatcherOptions {
-            flush_interval: Duration::from_millis(50),
-            max_batch: 100,
-            queue_capacity: 1024,
-        };
+        let options = BatcherOptions::builder()
+            .flush_interval(Duration::from_millis(50))
+            .max_batch(100)
+            .max_pending(1024)
+            .build()
+            .unwrap();
         let batcher = AttributeBatcher::start(sink, options, Metrics::default());
         let mut peak = 0;
         for i in 0..100_000 {
-            batcher
-                .add(format!("session-{}", i % 500), update(i))
-                .await
-                .unwrap();
+            while let Err(err) = batcher.add(format!("session-{}", i % 500), update(i)) {
+                assert_eq!(err.kind(), genesys_cloud::ErrorKind::LocalLimit, "{err}");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
             if i % 10_000 == 0 {
                 peak = peak.max(rss_kib());
             }

@@ -1,10 +1,15 @@
 //! Tutorial 002: web messaging guest attributes: validated (PII, consent), kept in a
-//! durable outbox, batched per session, sent on the guest's web messaging session, and
-//! synced to a CRM webhook.
+//! durable outbox, batched per session, and synced to a CRM webhook.
+//!
+//! The guest's first attributes start the conversation on the guest's own web messaging
+//! session (the auto-start, the one way the Guest API takes attributes without a guest
+//! message); later updates go server side to the customer participant, the documented
+//! path for updates (see docs/guests.md).
 //!
 //! Against the built-in fake by default. For an org, set `GENESYS_DEPLOYMENT_ID` (a
-//! Messenger deployment) and `GENESYS_REGION`; the CRM webhook is the fake's unless
-//! `CRM_WEBHOOK_URL` and `CRM_WEBHOOK_SECRET` are set.
+//! Messenger deployment), `GENESYS_CONVERSATION_ID` and `GENESYS_PARTICIPANT_ID` (the
+//! guest's conversation and customer participant), `CRM_WEBHOOK_URL` and
+//! `CRM_WEBHOOK_SECRET`, with the client variables of the README.
 //!
 //! ```sh
 //! cargo run --example guest_attributes
@@ -15,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use genesys_cloud::guests::{
-    GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, PiiAction, WebMessagingSink,
+    GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, ParticipantSink, PiiAction,
 };
 use genesys_cloud::{testkit, Error};
 
@@ -44,12 +49,17 @@ async fn run() -> Result<(), Error> {
     let crm_inbox = fake
         .as_ref()
         .map(|f| f.webhook_receiver("/external/crm", crm_secret));
-    let (deployment, crm_url, crm_secret) = match &fake {
-        Some(fake) => (
-            "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
-            format!("{}/external/crm", fake.uri()),
-            crm_secret.to_owned(),
-        ),
+    let (deployment, conversation, participant, crm_url, crm_secret) = match &fake {
+        Some(fake) => {
+            let seeded = fake.seed_message_conversation();
+            (
+                "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+                seeded.conversation_id,
+                seeded.customer_participant_id,
+                format!("{}/external/crm", fake.uri()),
+                crm_secret.to_owned(),
+            )
+        }
         None => {
             let var = |name: &str| {
                 std::env::var(name).map_err(|_| {
@@ -61,13 +71,16 @@ async fn run() -> Result<(), Error> {
             };
             (
                 var("GENESYS_DEPLOYMENT_ID")?,
+                var("GENESYS_CONVERSATION_ID")?,
+                var("GENESYS_PARTICIPANT_ID")?,
                 var("CRM_WEBHOOK_URL")?,
                 var("CRM_WEBHOOK_SECRET")?,
             )
         }
     };
 
-    // The guest's session: the token is the guest's secret, kept to resume later.
+    // The guest's session: the token is the guest's secret, kept to resume later. A new
+    // session starts its conversation once, with the guest's first attributes.
     let guest_token = uuid::Uuid::new_v4().to_string();
     let session = GuestSession::connect(
         &client,
@@ -77,11 +90,19 @@ async fn run() -> Result<(), Error> {
     )
     .await?;
     println!(
-        "Guest session configured (new: {})",
-        session.info().new_session
+        "Guest session configured (new: {}, custom attributes up to {:?} bytes)",
+        session.info().new_session,
+        session.info().max_custom_data_bytes
     );
-    let sink = Arc::new(WebMessagingSink::new());
-    sink.register("guest-42", session);
+    if session.info().new_session {
+        session
+            .auto_start(&text(&[("entryPage", "pricing")]))
+            .await?;
+    }
+
+    // Later updates: server side, on the conversation's customer participant.
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    sink.register("guest-42", &conversation, &participant);
 
     let outbox = std::env::temp_dir().join("genesys-guest-attributes-demo.redb");
     let policy = GuestPolicy {
@@ -97,11 +118,22 @@ async fn run() -> Result<(), Error> {
         .await?;
     if let Some(replay) = replay {
         println!(
-            "Outbox: {} pending updates resent, {} too old",
+            "Outbox: {} pending updates resent, {} too old, {} left for the next start",
             replay.fresh.len(),
-            replay.stale.len()
+            replay.stale.len(),
+            replay.deferred.len()
         );
+        for stale in &replay.stale {
+            println!(
+                "  too old, not resent: session {} keys {:?}",
+                stale.session_id,
+                stale.attributes.keys().collect::<Vec<_>>()
+            );
+        }
+        // Reported: out of the outbox.
+        replay.acknowledge_stale().await?;
     }
+    let dead_letters = guests.dead_letters();
 
     let consents = BTreeMap::from([("analytics".to_owned(), true), ("crmSync".to_owned(), true)]);
     guests
@@ -119,14 +151,26 @@ async fn run() -> Result<(), Error> {
         )
         .await?;
     println!("Queued; masked before sending: {:?}", checked.attributes);
+    // Sends what is left and waits for the CRM sync (both within their deadlines).
     guests.shutdown().await?;
+    for letter in dead_letters.drain() {
+        println!(
+            "Not delivered ({}): session {} keys {:?}",
+            letter.reason.as_str(),
+            letter.session_id,
+            letter.attributes.keys().collect::<Vec<_>>()
+        );
+    }
 
-    // Let the background CRM sync finish before reading the results.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     if let (Some(fake), Some(inbox)) = (&fake, &crm_inbox) {
         println!(
-            "The platform holds: {:?}",
+            "The guest session holds: {:?}",
             fake.guest_attributes(&guest_token).unwrap_or_default()
+        );
+        println!(
+            "The customer participant holds: {:?}",
+            fake.participant_attributes(&conversation, &participant)
+                .unwrap_or_default()
         );
         let crm = serde_json::Value::Array(inbox.deliveries());
         println!("The CRM verified and received: {crm}");

@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 
 use genesys_cloud::callbacks::{CallbackReservation, Channel};
-use genesys_cloud::guests::{GuestAttributes, GuestSession, GuestSessionOptions, WebMessagingSink};
+use genesys_cloud::guests::{GuestAttributes, GuestSession, GuestSessionOptions, ParticipantSink};
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
@@ -204,9 +204,11 @@ async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> R
     Ok(())
 }
 
-/// Flow 3: guest attributes checked, batched and sent on the guest's web messaging session.
+/// Flow 3: a guest's session starts its conversation with the guest's first attributes;
+/// later updates are checked, batched and sent to the customer participant (the
+/// documented path for updates without a guest message).
 async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
-    // An org needs a Messenger deployment: see examples/guest_attributes.
+    // An org needs a Messenger deployment and a conversation: see examples/guest_attributes.
     let Some(fake) = fake else {
         println!("\n[3] guests: skipped against an org (run the guest_attributes example)");
         return Ok(());
@@ -215,8 +217,16 @@ async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result
     let deployment = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
     let session =
         GuestSession::connect(client, deployment, &token, GuestSessionOptions::default()).await?;
-    let sink = std::sync::Arc::new(WebMessagingSink::new());
-    sink.register("tour-guest", session);
+    let first = std::collections::BTreeMap::from([("entryPage".to_owned(), "pricing".to_owned())]);
+    session.auto_start(&first).await?;
+
+    let conversation = fake.seed_message_conversation();
+    let sink = std::sync::Arc::new(ParticipantSink::new(client.clone()));
+    sink.register(
+        "tour-guest",
+        &conversation.conversation_id,
+        &conversation.customer_participant_id,
+    );
     let (guests, _) = GuestAttributes::builder(client.clone(), sink)
         .start()
         .await?;
@@ -230,9 +240,15 @@ async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result
         guests.add("tour-guest", update, none.clone()).await?;
     }
     guests.shutdown().await?;
+    session.close().await?;
     println!(
-        "\n[3] guests: 3 updates, one send; the session holds {:?}",
-        fake.guest_attributes(&token).unwrap_or_default()
+        "\n[3] guests: the session started with {:?}; 3 updates, one send; the participant holds {:?}",
+        fake.guest_attributes(&token).unwrap_or_default(),
+        fake.participant_attributes(
+            &conversation.conversation_id,
+            &conversation.customer_participant_id
+        )
+        .unwrap_or_default()
     );
     Ok(())
 }

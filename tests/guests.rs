@@ -1,4 +1,5 @@
-//! Flow 3 (in progress): the guest attribute policy: limits, consent, PII with Luhn.
+//! Guest attributes: the policy, the batcher, the durable outbox, the guest session on the
+//! Web Messaging Guest API (against the fake), the sinks and the CRM sync.
 
 use std::collections::BTreeMap;
 
@@ -174,17 +175,28 @@ fn limits_and_every_violation_at_once() {
 
 // ---- batching ----
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use genesys_cloud::guests::{AttributeBatcher, AttributeSink, BatcherOptions};
-use genesys_cloud::observe::Metrics;
-use genesys_cloud::{Error, ErrorKind};
+use genesys_cloud::guests::{
+    AttributeBatcher, AttributeSink, BatcherOptions, DeadLetterReason, GuestAttributes,
+    ParticipantSink, WebMessagingSink,
+};
+use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink, Metrics};
+use genesys_cloud::testkit::{FakeGenesys, Fault};
+use genesys_cloud::{Error, ErrorKind, Method};
 
+/// A sink that records what it accepted and counts every call per session. Sessions in
+/// `refuse` get that error; `hang` sessions never answer; with `gated`, every call waits
+/// for a permit first.
 struct Recorder {
     sent: Mutex<Vec<(String, BTreeMap<String, String>)>>,
+    calls: Mutex<HashMap<String, usize>>,
+    refuse: Mutex<HashMap<String, ErrorKind>>,
+    hang: Mutex<Vec<String>>,
     failing: AtomicBool,
     gate: tokio::sync::Semaphore,
     gated: AtomicBool,
@@ -194,10 +206,39 @@ impl Default for Recorder {
     fn default() -> Self {
         Self {
             sent: Mutex::default(),
+            calls: Mutex::default(),
+            refuse: Mutex::default(),
+            hang: Mutex::default(),
             failing: AtomicBool::new(false),
             gate: tokio::sync::Semaphore::new(0),
             gated: AtomicBool::new(false),
         }
+    }
+}
+
+impl Recorder {
+    fn failing() -> Self {
+        Self {
+            failing: AtomicBool::new(true),
+            ..Self::default()
+        }
+    }
+
+    fn calls(&self, session: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .get(session)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn sent_to(&self, session: &str) -> Vec<BTreeMap<String, String>> {
+        let sent = self.sent.lock().unwrap();
+        sent.iter()
+            .filter(|(s, _)| s == session)
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 }
 
@@ -208,8 +249,20 @@ impl AttributeSink for Recorder {
         session_id: &str,
         attributes: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry(session_id.to_owned())
+            .or_default() += 1;
+        if self.hang.lock().unwrap().iter().any(|s| s == session_id) {
+            std::future::pending::<()>().await;
+        }
         if self.gated.load(Ordering::SeqCst) {
             let _permit = self.gate.acquire().await;
+        }
+        if let Some(kind) = self.refuse.lock().unwrap().get(session_id) {
+            return Err(Error::custom(*kind, "the sink refuses this session"));
         }
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::custom(ErrorKind::Upstream, "the sink is down"));
@@ -222,27 +275,24 @@ impl AttributeSink for Recorder {
     }
 }
 
-fn slow_window() -> BatcherOptions {
-    BatcherOptions {
-        flush_interval: Duration::from_secs(3600),
-        max_batch: 1000,
-        queue_capacity: 64,
-    }
+fn slow_window() -> genesys_cloud::guests::BatcherOptionsBuilder {
+    BatcherOptions::builder()
+        .flush_interval(Duration::from_secs(3600))
+        .max_batch(1000)
+        .max_pending(64)
 }
 
 #[tokio::test]
 async fn updates_merge_per_session_last_write_wins_in_arrival_order() {
     let sink = Arc::new(Recorder::default());
     let metrics = Metrics::default();
-    let batcher = AttributeBatcher::start(sink.clone(), slow_window(), metrics.clone());
-    batcher
-        .add("s1", attrs(&[("tier", "silver")]))
-        .await
-        .unwrap();
-    batcher.add("s2", attrs(&[("lang", "fr")])).await.unwrap();
+    // One send at a time: sessions go in the order of their first update.
+    let options = slow_window().max_concurrent_sends(1).build().unwrap();
+    let batcher = AttributeBatcher::start(sink.clone(), options, metrics.clone());
+    batcher.add("s1", attrs(&[("tier", "silver")])).unwrap();
+    batcher.add("s2", attrs(&[("lang", "fr")])).unwrap();
     batcher
         .add("s1", attrs(&[("tier", "gold"), ("topic", "billing")]))
-        .await
         .unwrap();
     batcher.flush().await.unwrap();
     let sent = sink.sent.lock().unwrap().clone();
@@ -265,6 +315,7 @@ async fn updates_merge_per_session_last_write_wins_in_arrival_order() {
         ),
         (3, 2, 1)
     );
+    assert_eq!(batcher.pending(), 0, "delivered updates free their places");
     batcher.shutdown().await.unwrap();
 }
 
@@ -273,17 +324,11 @@ async fn flushes_by_size_and_by_time() {
     let sink = Arc::new(Recorder::default());
     let by_size = AttributeBatcher::start(
         sink.clone(),
-        BatcherOptions {
-            max_batch: 3,
-            ..slow_window()
-        },
+        slow_window().max_batch(3).build().unwrap(),
         Metrics::default(),
     );
     for i in 0..3 {
-        by_size
-            .add(format!("s{i}"), attrs(&[("k", "v")]))
-            .await
-            .unwrap();
+        by_size.add(format!("s{i}"), attrs(&[("k", "v")])).unwrap();
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
@@ -295,86 +340,84 @@ async fn flushes_by_size_and_by_time() {
     let timed = Arc::new(Recorder::default());
     let by_time = AttributeBatcher::start(
         timed.clone(),
-        BatcherOptions {
-            flush_interval: Duration::from_millis(100),
-            ..slow_window()
-        },
+        slow_window()
+            .flush_interval(Duration::from_millis(100))
+            .build()
+            .unwrap(),
         Metrics::default(),
     );
-    by_time.add("s", attrs(&[("k", "v")])).await.unwrap();
+    by_time.add("s", attrs(&[("k", "v")])).unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(timed.sent.lock().unwrap().len(), 1, "sent by the interval");
 }
 
 #[tokio::test]
-async fn a_full_queue_makes_add_wait() {
+async fn a_full_batcher_refuses_at_once_and_frees_places_on_delivery() {
     let sink = Arc::new(Recorder {
         gated: AtomicBool::new(true),
         ..Recorder::default()
     });
-    let batcher = Arc::new(AttributeBatcher::start(
+    let metrics = Metrics::default();
+    let batcher = AttributeBatcher::start(
         sink.clone(),
-        BatcherOptions {
-            max_batch: 1,
-            queue_capacity: 2,
-            ..slow_window()
-        },
-        Metrics::default(),
-    ));
-    // The first update is being sent (held at the gate); two more fill the queue.
-    for i in 0..3 {
-        batcher
-            .add(format!("s{i}"), attrs(&[("k", "v")]))
-            .await
-            .unwrap();
-    }
-    let waiting = {
-        let b = batcher.clone();
-        tokio::spawn(async move { b.add("late", attrs(&[("k", "v")])).await })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        !waiting.is_finished(),
-        "backpressure: add waits while the queue is full"
+        slow_window().max_batch(1).max_pending(2).build().unwrap(),
+        metrics.clone(),
     );
+    batcher.add("s0", attrs(&[("k", "v")])).unwrap();
+    batcher.add("s1", attrs(&[("k", "v")])).unwrap();
+    let err = batcher.add("late", attrs(&[("k", "v")])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LocalLimit, "{err}");
+    assert_eq!(metrics.snapshot().counter("guests.pending_full"), 1);
+    assert_eq!(batcher.pending(), 2);
     sink.gate.add_permits(100);
-    waiting.await.unwrap().unwrap();
+    batcher.flush().await.unwrap();
+    batcher
+        .add("late", attrs(&[("k", "v")]))
+        .expect("delivered updates freed their places");
+    batcher.shutdown().await.unwrap();
 }
 
 #[tokio::test]
-async fn shutdown_flushes_everything_and_failures_are_kept() {
+async fn shutdown_sends_everything_and_hands_back_what_it_could_not() {
     let sink = Arc::new(Recorder::default());
     let metrics = Metrics::default();
-    let batcher = AttributeBatcher::start(sink.clone(), slow_window(), metrics.clone());
+    let batcher = AttributeBatcher::start(
+        sink.clone(),
+        slow_window().build().unwrap(),
+        metrics.clone(),
+    );
     sink.failing.store(true, Ordering::SeqCst);
-    batcher.add("s1", attrs(&[("a", "1")])).await.unwrap();
+    batcher.add("s1", attrs(&[("a", "1")])).unwrap();
     assert!(
         batcher.flush().await.is_ok(),
-        "flush reports completion; the failure is kept"
+        "flush reports completion; the failure is kept for a retry"
     );
     assert!(sink.sent.lock().unwrap().is_empty());
     sink.failing.store(false, Ordering::SeqCst);
-    batcher.add("s1", attrs(&[("b", "2")])).await.unwrap();
-    batcher.add("s2", attrs(&[("c", "3")])).await.unwrap();
+    batcher.add("s1", attrs(&[("b", "2")])).unwrap();
+    batcher.add("s2", attrs(&[("c", "3")])).unwrap();
     batcher.shutdown().await.unwrap();
-    let sent = sink.sent.lock().unwrap().clone();
     assert_eq!(
-        sent[0],
-        ("s1".to_owned(), attrs(&[("a", "1"), ("b", "2")])),
+        sink.sent_to("s1"),
+        [attrs(&[("a", "1"), ("b", "2")])],
         "the failed update was kept and merged"
     );
-    assert_eq!(sent.len(), 2);
+    assert_eq!(sink.sent_to("s2"), [attrs(&[("c", "3")])]);
     assert_eq!(metrics.snapshot().counter("guests.send_failures"), 1);
 
-    let down = Arc::new(Recorder {
-        failing: AtomicBool::new(true),
-        ..Recorder::default()
-    });
-    let batcher = AttributeBatcher::start(down, slow_window(), Metrics::default());
-    batcher.add("s", attrs(&[("k", "v")])).await.unwrap();
+    let down = Arc::new(Recorder::failing());
+    let batcher = AttributeBatcher::start(down, slow_window().build().unwrap(), Metrics::default());
+    let dead = batcher.dead_letters();
+    batcher.add("s", attrs(&[("k", "v")])).unwrap();
+    let err = batcher.shutdown().await.unwrap_err();
+    assert!(err.to_string().contains("1 update(s)"), "{err}");
+    let letters = dead.drain();
+    assert_eq!(letters.len(), 1, "nothing is lost silently");
+    assert_eq!(letters[0].reason, DeadLetterReason::Shutdown);
+    assert_eq!(letters[0].attributes, attrs(&[("k", "v")]));
     assert!(
-        batcher.shutdown().await.is_err(),
-        "nothing is lost silently"
+        !format!("{letters:?}").contains("\"v\""),
+        "Debug shows keys, not values: {letters:?}"
     );
 }
 
@@ -384,10 +427,7 @@ async fn a_thousand_updates_over_fifty_sessions_become_fifty_sends() {
     let metrics = Metrics::default();
     let batcher = AttributeBatcher::start(
         sink.clone(),
-        BatcherOptions {
-            queue_capacity: 2000,
-            ..slow_window()
-        },
+        slow_window().max_pending(2000).build().unwrap(),
         metrics.clone(),
     );
     for i in 0..1000 {
@@ -396,14 +436,186 @@ async fn a_thousand_updates_over_fifty_sessions_become_fifty_sends() {
                 format!("session-{}", i % 50),
                 attrs(&[("counter", &i.to_string())]),
             )
-            .await
             .unwrap();
     }
     batcher.shutdown().await.unwrap();
-    let sent = sink.sent.lock().unwrap();
-    assert_eq!(sent.len(), 50);
-    assert_eq!(sent[0].1["counter"], "950", "the last write wins");
+    assert_eq!(sink.sent.lock().unwrap().len(), 50);
+    assert_eq!(
+        sink.sent_to("session-0")[0]["counter"],
+        "950",
+        "the last write wins"
+    );
     assert_eq!(metrics.snapshot().counter("guests.coalesced_updates"), 950);
+}
+
+#[tokio::test]
+async fn a_permanent_sink_error_is_dead_lettered_counted_audited_and_not_retried() {
+    let fake = FakeGenesys::start().await;
+    let audit = MemoryAuditSink::new();
+    let client = fake
+        .client_builder()
+        .audit_sink(audit.clone())
+        .build()
+        .unwrap();
+    let sink = Arc::new(Recorder::default());
+    sink.refuse
+        .lock()
+        .unwrap()
+        .insert("gone".to_owned(), ErrorKind::NotFound);
+    let (guests, _) = GuestAttributes::builder(client.clone(), sink.clone())
+        .batching(
+            slow_window()
+                .retry_waits(Duration::from_millis(10), Duration::from_millis(20))
+                .build()
+                .unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    guests
+        .add("gone", attrs(&[("tier", "gold")]), consents(&[]))
+        .await
+        .unwrap();
+    guests
+        .add("fine", attrs(&[("lang", "fr")]), consents(&[]))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        guests.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sink.calls("gone"), 1, "a permanent error is not retried");
+    assert_eq!(sink.sent_to("fine"), [attrs(&[("lang", "fr")])]);
+    let letters = guests.dead_letters().drain();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].session_id, "gone");
+    assert_eq!(letters[0].reason, DeadLetterReason::Rejected);
+    assert_eq!(letters[0].attempts, 1);
+    assert_eq!(letters[0].attributes, attrs(&[("tier", "gold")]));
+    assert_eq!(
+        letters[0].error.as_ref().map(Error::kind),
+        Some(ErrorKind::NotFound)
+    );
+    assert_eq!(client.metrics_snapshot().counter("guests.dead_letters"), 1);
+    let records = audit.records();
+    let record = records
+        .iter()
+        .find(|r| r.action == "guests.dead_letter.rejected")
+        .expect("audited");
+    assert_eq!(record.outcome, AuditOutcome::Failure);
+    assert_eq!(record.ids["sessionId"], "gone");
+    assert_eq!(record.keys, ["tier"]);
+    assert!(
+        !serde_json::to_string(record).unwrap().contains("gold"),
+        "never the value"
+    );
+    guests.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_session_is_retried_with_growing_waits_then_dead_lettered_and_never_resent_per_add(
+) {
+    let sink = Arc::new(Recorder::default());
+    sink.refuse
+        .lock()
+        .unwrap()
+        .insert("down".to_owned(), ErrorKind::Upstream);
+    let metrics = Metrics::default();
+    let options = BatcherOptions::builder()
+        .flush_interval(Duration::from_secs(3600))
+        .max_batch(1)
+        .max_attempts(4)
+        .retry_waits(Duration::from_secs(1), Duration::from_secs(8))
+        .build()
+        .unwrap();
+    let batcher = AttributeBatcher::start(sink.clone(), options, metrics.clone());
+    let dead = batcher.dead_letters();
+    batcher.add("down", attrs(&[("a", "1")])).unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(sink.calls("down"), 1);
+    // Every add fills a batch of one and flushes: the failing session waits out its
+    // backoff instead of being sent again each time.
+    for i in 0..50 {
+        batcher
+            .add(format!("ok-{i}"), attrs(&[("k", "v")]))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(sink.calls("down"), 1, "not resent on every add");
+    assert_eq!(sink.sent.lock().unwrap().len(), 50);
+    let started = tokio::time::Instant::now();
+    while dead.is_empty() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "gave up in time"
+        );
+    }
+    assert_eq!(sink.calls("down"), 4, "max_attempts");
+    // Waits of at least 1, 2 and 4 s (with jitter on top, capped at 8 s each).
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(6) && waited <= Duration::from_secs(25),
+        "{waited:?}"
+    );
+    let letter = &dead.snapshot()[0];
+    assert_eq!(letter.reason, DeadLetterReason::RetriesExhausted);
+    assert_eq!(letter.attempts, 4);
+    assert_eq!(metrics.snapshot().counter("guests.retries"), 3);
+    assert_eq!(batcher.pending(), 0, "dead letters free their places");
+    batcher.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_sink_call_times_out_and_delays_no_other_session() {
+    let sink = Arc::new(Recorder::default());
+    sink.hang.lock().unwrap().push("stuck".to_owned());
+    let options = slow_window()
+        .send_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let batcher = AttributeBatcher::start(sink.clone(), options, Metrics::default());
+    batcher.add("stuck", attrs(&[("a", "1")])).unwrap();
+    batcher.add("fine", attrs(&[("b", "2")])).unwrap();
+    let started = tokio::time::Instant::now();
+    batcher.flush().await.unwrap();
+    assert_eq!(sink.sent_to("fine"), [attrs(&[("b", "2")])]);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(5),
+        "flush returns once the stuck send timed out"
+    );
+    assert_eq!(batcher.pending(), 1, "the stuck update waits for its retry");
+}
+
+#[test]
+fn options_out_of_range_are_errors_not_clamped() {
+    let err = BatcherOptions::builder()
+        .flush_interval(Duration::ZERO)
+        .max_batch(0)
+        .max_pending(0)
+        .max_concurrent_sends(0)
+        .max_attempts(0)
+        .retry_waits(Duration::from_secs(2), Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    for (field, rule) in [
+        ("flushInterval", "positive"),
+        ("maxBatch", "min"),
+        ("maxPending", "min"),
+        ("maxConcurrentSends", "range"),
+        ("maxAttempts", "min"),
+        ("maxRetryWait", "range"),
+    ] {
+        assert!(err.has(field, rule), "{field} {rule}: {err}");
+    }
+    let err = GuestSessionOptions::builder()
+        .echo_interval(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    assert!(err.has("echoInterval", "min"), "{err}");
+    assert!(err.has("requestTimeout", "range"), "{err}");
 }
 
 // ---- durable outbox ----
@@ -430,8 +642,14 @@ async fn accepted_updates_survive_a_crash_and_are_removed_once_delivered() {
     let path = TempPath::new();
     {
         let outbox = Outbox::open(&path.0).unwrap();
-        outbox.push("s1", &attrs(&[("a", "1")])).await.unwrap();
-        outbox.push("s2", &attrs(&[("b", "2")])).await.unwrap();
+        outbox
+            .push("s1", &attrs(&[("a", "1")]), &consents(&[("crmSync", true)]))
+            .await
+            .unwrap();
+        outbox
+            .push("s2", &attrs(&[("b", "2")]), &consents(&[]))
+            .await
+            .unwrap();
         // The process dies here: no shutdown, no flush.
     }
     let outbox = Outbox::open(&path.0).unwrap();
@@ -445,7 +663,15 @@ async fn accepted_updates_survive_a_crash_and_are_removed_once_delivered() {
         ("s1", "s2"),
         "oldest first"
     );
-    let third = outbox.push("s3", &attrs(&[("c", "3")])).await.unwrap();
+    assert_eq!(pending[0].consents, consents(&[("crmSync", true)]));
+    assert!(
+        !format!("{pending:?}").contains("\"1\""),
+        "Debug shows keys, not values: {pending:?}"
+    );
+    let third = outbox
+        .push("s3", &attrs(&[("c", "3")]), &consents(&[]))
+        .await
+        .unwrap();
     assert!(
         third.id > pending[1].id,
         "ids keep increasing after a restart"
@@ -462,13 +688,19 @@ async fn accepted_updates_survive_a_crash_and_are_removed_once_delivered() {
 }
 
 #[tokio::test]
-async fn stale_updates_are_reported_not_dropped_silently() {
+async fn stale_updates_are_handed_back_before_they_are_deleted() {
     let path = TempPath::new();
     let outbox = Outbox::open(&path.0).unwrap();
-    outbox.push("old", &attrs(&[("a", "1")])).await.unwrap();
+    outbox
+        .push("old", &attrs(&[("a", "1")]), &consents(&[]))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let new_pushed = std::time::Instant::now();
-    outbox.push("new", &attrs(&[("b", "2")])).await.unwrap();
+    outbox
+        .push("new", &attrs(&[("b", "2")]), &consents(&[]))
+        .await
+        .unwrap();
     // Older than the staleness limit: only "old" (400 ms more than "new"), however long the
     // synced writes took on a busy machine.
     let staleness = new_pushed.elapsed() + Duration::from_millis(200);
@@ -482,15 +714,70 @@ async fn stale_updates_are_reported_not_dropped_silently() {
     assert_eq!(replay.fresh.len(), 1);
     assert_eq!(
         outbox.pending().unwrap().len(),
-        1,
-        "the stale update left the outbox once reported"
+        2,
+        "the stale update stays until the caller has dealt with it"
     );
+    let again = outbox.replay(staleness).await.unwrap();
+    assert_eq!(again.stale.len(), 1, "and is handed back again meanwhile");
+    replay.acknowledge_stale().await.unwrap();
+    let left: Vec<String> = outbox
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.session_id)
+        .collect();
+    assert_eq!(left, ["new"], "acknowledged: gone");
+}
+
+#[tokio::test]
+async fn a_full_batcher_fails_add_fast_before_the_outbox_is_written() {
+    let path = TempPath::new();
+    let fake = FakeGenesys::start().await;
+    let sink = Arc::new(Recorder::default());
+    sink.hang.lock().unwrap().push("s0".to_owned());
+    let (guests, _) = GuestAttributes::builder(fake.client().unwrap(), sink)
+        .outbox(&path.0)
+        .batching(slow_window().max_batch(1).max_pending(1).build().unwrap())
+        .start()
+        .await
+        .unwrap();
+    guests
+        .add("s0", attrs(&[("a", "1")]), consents(&[]))
+        .await
+        .unwrap();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(1),
+        guests.add("s1", attrs(&[("b", "2")]), consents(&[])),
+    )
+    .await
+    .expect("add never waits");
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::LocalLimit);
+    drop(guests);
+    let outbox = reopen(&path.0).await;
+    let stored: Vec<String> = outbox
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.session_id)
+        .collect();
+    assert_eq!(stored, ["s0"], "the refused update was never stored");
+}
+
+/// Opens an outbox a dropped run still held: its aborted tasks let go of the file a
+/// moment later (a restarted process finds it released at once).
+async fn reopen(path: &std::path::Path) -> Outbox {
+    for _ in 0..200 {
+        if let Ok(outbox) = Outbox::open(path) {
+            return outbox;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the outbox did not reopen")
 }
 
 // ---- guest session on the web messaging websocket ----
 
 use genesys_cloud::guests::{GuestSession, GuestSessionOptions};
-use genesys_cloud::testkit::FakeGenesys;
 
 const DEPLOYMENT: &str = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
 
@@ -506,38 +793,93 @@ async fn session(fake: &FakeGenesys, token: &str) -> GuestSession {
 }
 
 #[tokio::test]
-async fn a_session_sends_attributes_and_resumes_after_a_drop() {
+async fn a_configure_answer_without_tracing_id_is_accepted() {
+    // The fake answers configureSession as the SDK's fixtures show: a SessionResponse
+    // with no tracingId (and maxCustomDataBytes as a number).
+    let fake = FakeGenesys::start().await;
+    let options = GuestSessionOptions::builder()
+        .response_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let guest = GuestSession::connect(&fake.client().unwrap(), DEPLOYMENT, "t-1", options)
+        .await
+        .expect("recognised by its class");
+    assert!(guest.info().new_session);
+    assert_eq!(guest.info().max_custom_data_bytes, Some(2048));
+}
+
+#[tokio::test]
+async fn a_session_sends_attributes_on_messages_and_resumes_after_a_drop() {
     let fake = FakeGenesys::start().await;
     let token = uuid::Uuid::new_v4().to_string();
     let guest = session(&fake, &token).await;
     assert!(guest.info().new_session);
     guest
-        .send_attributes(&attrs(&[("firstName", "Ada"), ("preferredLanguage", "fr")]))
+        .auto_start(&attrs(&[("firstName", "Ada"), ("preferredLanguage", "fr")]))
         .await
         .unwrap();
     assert_eq!(
         fake.guest_attributes(&token).unwrap(),
         attrs(&[("firstName", "Ada"), ("preferredLanguage", "fr")])
     );
+    let again = guest.auto_start(&attrs(&[("a", "1")])).await.unwrap_err();
+    assert_eq!(
+        again.kind(),
+        ErrorKind::Conflict,
+        "auto-start is once: {again}"
+    );
 
     fake.drop_guest_connections();
+    // A message sent while the drop is on its way fails (it may have arrived) rather than
+    // being sent twice; once the session noticed, it reconnects and resumes.
+    while fake.guest_connections() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     guest
-        .send_attributes(&attrs(&[("ticketNumber", "TCK-1")]))
+        .send_message("my ticket", &attrs(&[("ticketNumber", "TCK-1")]))
         .await
         .unwrap();
     let held = fake.guest_attributes(&token).unwrap();
     assert_eq!(held.len(), 3, "the same session was resumed: {held:?}");
     assert_eq!(fake.guest_connections(), 1);
 
-    let again = session(&fake, &token).await;
+    let other = session(&fake, &token).await;
     assert!(
-        !again.info().new_session,
+        !other.info().new_session,
         "the caller's token resumes the session"
     );
     assert!(
         !format!("{guest:?}").contains(&token),
         "the guest token is never printed"
     );
+    guest.close().await.unwrap();
+    let closed = guest.send_message("hi", &attrs(&[])).await.unwrap_err();
+    assert_eq!(closed.kind(), ErrorKind::Closed, "{closed}");
+}
+
+#[tokio::test]
+async fn max_custom_data_bytes_is_a_number_and_checked_in_utf8_bytes() {
+    let fake = FakeGenesys::start().await;
+    fake.set_guest_custom_data_limit(100.0);
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = session(&fake, &token).await;
+    assert_eq!(
+        guest.info().max_custom_data_bytes,
+        Some(100),
+        "read from 100.0"
+    );
+    // 1 + 99 bytes: exactly the limit is allowed.
+    let exact = attrs(&[("k", &"v".repeat(99))]);
+    guest.send_message("hi", &exact).await.unwrap();
+    // "é" is 2 bytes in UTF-8: 1 + 2 * 50 = 101 bytes, though 51 characters.
+    let over = attrs(&[("k", &"é".repeat(50))]);
+    let err = guest.send_message("hi", &over).await.unwrap_err();
+    assert!(
+        err.validation()
+            .is_some_and(|v| v.has("attributes", "max_custom_data_bytes")),
+        "{err}"
+    );
+    assert_eq!(fake.guest_messages(&token), 1, "refused before sending");
 }
 
 #[tokio::test]
@@ -545,17 +887,22 @@ async fn platform_error_frames_are_typed_errors() {
     let fake = FakeGenesys::start().await;
     let token = uuid::Uuid::new_v4().to_string();
     let guest = session(&fake, &token).await;
-    let big: BTreeMap<String, String> = (0..10)
-        .map(|i| (format!("key{i}"), "v".repeat(250)))
-        .collect();
-    let err = guest.send_attributes(&big).await.unwrap_err();
-    assert_eq!(err.status(), Some(4013), "{err}");
-    assert!(err.to_string().contains("2048"), "{err}");
+    // The platform lowers its limit after configure: its 4013 (no tracingId) fails this
+    // message only.
+    fake.set_guest_custom_data_limit(10.0);
+    let err = guest
+        .send_message("hi", &attrs(&[("key", "a value of 20 bytes")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().and_then(|a| a.code()), Some("4013"), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(!err.is_retryable());
     assert!(!err.to_string().contains(&token));
+    guest.send_message("still here", &attrs(&[])).await.unwrap();
 
     fake.expire_guest_session(&token);
     let err = guest
-        .send_attributes(&attrs(&[("a", "1")]))
+        .send_message("hi", &attrs(&[("a", "1")]))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
@@ -578,9 +925,15 @@ async fn a_rate_limited_message_is_sent_after_retry_after() {
     fake.set_guest_rate_limit(1);
     let token = uuid::Uuid::new_v4().to_string();
     let guest = session(&fake, &token).await;
-    guest.send_attributes(&attrs(&[("a", "1")])).await.unwrap();
+    guest
+        .send_message("one", &attrs(&[("a", "1")]))
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
-    guest.send_attributes(&attrs(&[("b", "2")])).await.unwrap();
+    guest
+        .send_message("two", &attrs(&[("b", "2")]))
+        .await
+        .unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(900),
         "waited the platform's retryAfter"
@@ -589,78 +942,190 @@ async fn a_rate_limited_message_is_sent_after_retry_after() {
     assert_eq!(fake.guest_messages(&token), 2);
 }
 
-// ---- the injector: outbox replay, sinks, CRM ----
-
-use genesys_cloud::guests::{GuestAttributes, ParticipantSink, WebMessagingSink};
-use genesys_cloud::testkit::Fault;
-use genesys_cloud::Method;
-
-#[tokio::test]
-async fn a_crash_mid_flush_loses_nothing_and_the_restart_delivers_once() {
-    let path = TempPath::new();
-    let down = Arc::new(Recorder {
-        failing: AtomicBool::new(true),
-        ..Recorder::default()
-    });
+#[tokio::test(start_paused = true)]
+async fn a_socket_that_stops_answering_is_replaced() {
     let fake = FakeGenesys::start().await;
     let client = fake.client().unwrap();
-    let (first_run, replay) = GuestAttributes::builder(client.clone(), down.clone())
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = GuestSession::connect(&client, DEPLOYMENT, token.as_str(), Default::default())
+        .await
+        .unwrap();
+    fake.stall_guest_session(&token);
+    // No pong for 30 s: the socket is declared dead and the session reconnects (and the
+    // fake, still stalling this session, hangs again after each configure).
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    assert!(
+        client
+            .metrics_snapshot()
+            .counter("guests.session.reconnects")
+            >= 1,
+        "the dead socket was replaced"
+    );
+    drop(guest);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_hung_guest_session_delays_no_other() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let sink = Arc::new(WebMessagingSink::new());
+    let hung = uuid::Uuid::new_v4().to_string();
+    let healthy = uuid::Uuid::new_v4().to_string();
+    for (id, token) in [("hung", &hung), ("healthy", &healthy)] {
+        let guest = GuestSession::connect(&client, DEPLOYMENT, token.as_str(), Default::default())
+            .await
+            .unwrap();
+        sink.register(id, guest);
+    }
+    // Accepts the socket, answered configure, and now answers nothing, pings included.
+    fake.stall_guest_session(&hung);
+    let batcher = AttributeBatcher::start(sink, slow_window().build().unwrap(), Metrics::default());
+    batcher.add("hung", attrs(&[("a", "1")])).unwrap();
+    batcher.add("healthy", attrs(&[("b", "2")])).unwrap();
+    let started = tokio::time::Instant::now();
+    let flushed = tokio::spawn(async move {
+        batcher.flush().await.unwrap();
+        batcher
+    });
+    while !fake
+        .guest_attributes(&healthy)
+        .is_some_and(|a| a.contains_key("b"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the healthy session's update is late"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!fake.guest_attributes(&hung).unwrap().contains_key("a"));
+    // The hung send ends within the session's response timeout, and waits for a retry.
+    let batcher = flushed.await.unwrap();
+    assert!(
+        started.elapsed() <= Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(batcher.pending(), 1);
+}
+
+#[tokio::test]
+async fn the_web_messaging_sink_auto_starts_once_then_says_to_use_the_participant_sink() {
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let sink = Arc::new(WebMessagingSink::new());
+    sink.register("g", session(&fake, &token).await);
+    let batcher = AttributeBatcher::start(
+        sink.clone(),
+        slow_window().build().unwrap(),
+        Metrics::default(),
+    );
+    batcher.add("g", attrs(&[("firstName", "Ada")])).unwrap();
+    batcher.flush().await.unwrap();
+    assert_eq!(fake.guest_attributes(&token).unwrap()["firstName"], "Ada");
+    batcher.add("g", attrs(&[("lang", "fr")])).unwrap();
+    batcher.flush().await.unwrap();
+    let letters = batcher.dead_letters().drain();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, DeadLetterReason::Rejected);
+    let err = letters[0].error.clone().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains("ParticipantSink"), "{err}");
+    assert_eq!(
+        fake.guest_messages(&token),
+        1,
+        "one auto-start, nothing more"
+    );
+    batcher.shutdown().await.unwrap();
+}
+
+// ---- the injector: outbox replay, sinks, CRM ----
+
+const SECRET: &str = "crm-webhook-secret-0123456789";
+
+#[tokio::test]
+async fn a_kill_mid_flush_loses_no_accepted_update_and_the_restart_replays_consents() {
+    let path = TempPath::new();
+    let fake = FakeGenesys::start().await;
+    let crm_inbox = fake.webhook_receiver("/external/crm", SECRET);
+    let client = fake.client().unwrap();
+    let stuck = Arc::new(Recorder::default());
+    stuck.hang.lock().unwrap().push("s1".to_owned());
+    let (first_run, replay) = GuestAttributes::builder(client.clone(), stuck.clone())
         .outbox(&path.0)
         .start()
         .await
         .unwrap();
     assert_eq!(replay.unwrap().fresh.len(), 0);
+    let yes = consents(&[("crmSync", true)]);
     first_run
-        .add("s1", attrs(&[("firstName", "Ada")]), consents(&[]))
+        .add("s1", attrs(&[("firstName", "Ada")]), yes.clone())
         .await
         .unwrap();
     first_run
-        .add("s2", attrs(&[("lang", "fr")]), consents(&[]))
+        .add(
+            "s2",
+            attrs(&[("lang", "fr")]),
+            consents(&[("crmSync", false)]),
+        )
         .await
         .unwrap();
     first_run
-        .add("s1", attrs(&[("ticketNumber", "TCK-7")]), consents(&[]))
+        .add("s1", attrs(&[("ticketNumber", "TCK-7")]), yes.clone())
         .await
         .unwrap();
-    first_run.flush().await.unwrap(); // the sink is down: nothing accepted
-    drop(first_run); // the process dies: no shutdown
+    // s1's send is in flight (and hangs), s2 was delivered (no CRM in this run) ...
+    let flushing = tokio::spawn(async move {
+        let _ = first_run.flush().await;
+        first_run
+    });
+    while stuck.calls("s1") == 0 || stuck.sent_to("s2").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ... when the process dies: no shutdown.
+    flushing.abort();
+    let _ = flushing.await;
 
     let up = Arc::new(Recorder::default());
-    // A restarted process finds the file lock released; here the aborted task lets go of
-    // it a moment later.
     let mut started = None;
-    for _ in 0..100 {
-        match GuestAttributes::builder(client.clone(), up.clone())
+    for _ in 0..200 {
+        let run = GuestAttributes::builder(client.clone(), up.clone())
             .outbox(&path.0)
+            .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
             .start()
-            .await
-        {
-            Ok(run) => {
-                started = Some(run);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            .await;
+        if let Ok(run) = run {
+            started = Some(run);
+            break;
         }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let (second_run, replay) = started.expect("the outbox reopens");
+    let replay = replay.unwrap();
     assert_eq!(
-        replay.unwrap().fresh.len(),
-        3,
-        "every accepted update was on disk"
+        replay.fresh.len(),
+        2,
+        "every accepted, undelivered update was on disk: {replay:?}"
     );
+    assert!(replay.fresh.iter().all(|u| u.consents == yes));
+    drop(replay); // it holds the outbox open, to acknowledge stale updates
     second_run.shutdown().await.unwrap();
-    let sent = up.sent.lock().unwrap().clone();
     assert_eq!(
-        sent,
-        vec![
-            (
-                "s1".to_owned(),
-                attrs(&[("firstName", "Ada"), ("ticketNumber", "TCK-7")])
-            ),
-            ("s2".to_owned(), attrs(&[("lang", "fr")])),
-        ]
+        up.sent_to("s1"),
+        [attrs(&[("firstName", "Ada"), ("ticketNumber", "TCK-7")])]
     );
-    let (third_run, replay) = GuestAttributes::builder(fake.client().unwrap(), up.clone())
+    assert!(
+        up.sent_to("s2").is_empty(),
+        "s2 was delivered before the crash"
+    );
+    let crm = crm_inbox.deliveries();
+    assert_eq!(crm.len(), 1);
+    assert_eq!(crm[0]["sessionId"], "s1");
+    assert_eq!(
+        crm[0]["consentFlags"]["crmSync"], true,
+        "consents were replayed"
+    );
+
+    let (third_run, replay) = GuestAttributes::builder(client, up.clone())
         .outbox(&path.0)
         .start()
         .await
@@ -674,7 +1139,63 @@ async fn a_crash_mid_flush_loses_nothing_and_the_restart_delivers_once() {
 }
 
 #[tokio::test]
-async fn the_participant_sink_merges_and_retries_on_409() {
+async fn a_replayed_delivery_is_a_duplicate_for_the_crm() {
+    let path = TempPath::new();
+    let fake = FakeGenesys::start().await;
+    let crm_inbox = fake.webhook_receiver("/external/crm", SECRET);
+    let client = fake.client().unwrap();
+    let sink = Arc::new(Recorder::default());
+    // The CRM takes the delivery, then answers late: the process dies meanwhile.
+    fake.inject_on(
+        Method::POST,
+        "/external/crm",
+        Fault::Delay(Duration::from_secs(30)),
+        1,
+    );
+    let (first_run, _) = GuestAttributes::builder(client.clone(), sink.clone())
+        .outbox(&path.0)
+        .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
+        .start()
+        .await
+        .unwrap();
+    first_run
+        .add("s1", attrs(&[("tier", "gold")]), consents(&[]))
+        .await
+        .unwrap();
+    first_run.flush().await.unwrap();
+    while crm_inbox.received() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(first_run);
+
+    let mut started = None;
+    for _ in 0..200 {
+        let run = GuestAttributes::builder(client.clone(), sink.clone())
+            .outbox(&path.0)
+            .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
+            .start()
+            .await;
+        if let Ok(run) = run {
+            started = Some(run);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (second_run, replay) = started.expect("the outbox reopens");
+    assert_eq!(
+        replay.unwrap().fresh.len(),
+        1,
+        "kept until the CRM delivery ended"
+    );
+    second_run.shutdown().await.unwrap();
+    assert_eq!(sink.sent_to("s1").len(), 2, "at least once to the platform");
+    assert_eq!(crm_inbox.received(), 2);
+    assert_eq!(crm_inbox.duplicates(), 1, "the receiver saw the repeat");
+    assert_eq!(crm_inbox.deliveries().len(), 1);
+}
+
+#[tokio::test]
+async fn the_participant_sink_sends_only_the_update_and_retries_on_409() {
     let fake = FakeGenesys::start().await;
     let c = fake.seed_message_conversation();
     let client = fake.client().unwrap();
@@ -701,31 +1222,155 @@ async fn the_participant_sink_merges_and_retries_on_409() {
         sink.send("unknown", &attrs(&[("a", "1")])).await,
         Err(e) if e.kind() == ErrorKind::NotFound
     ));
+    assert!(sink.unregister("s1"));
+    assert!(matches!(
+        sink.send("s1", &attrs(&[("a", "1")])).await,
+        Err(e) if e.kind() == ErrorKind::NotFound
+    ));
+}
+
+#[tokio::test]
+async fn a_concurrent_writer_between_sink_calls_keeps_its_key() {
+    let fake = FakeGenesys::start().await;
+    let c = fake.seed_message_conversation();
+    let client = fake.client().unwrap();
+    let agent = ParticipantSink::new(client.clone());
+    agent.register("agent", &c.conversation_id, &c.customer_participant_id);
+    agent
+        .send("agent", &attrs(&[("agentNote", "old")]))
+        .await
+        .unwrap();
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    sink.register("s1", &c.conversation_id, &c.customer_participant_id);
+    // Reading the conversation is slow: a sink that reads, merges and writes back the
+    // whole map would carry the old note over the agent's newer one.
+    fake.inject_on(
+        Method::GET,
+        "/api/v2/conversations/messages/{conversationId}",
+        Fault::Delay(Duration::from_millis(400)),
+        1,
+    );
+    let guest = {
+        let sink = sink.clone();
+        tokio::spawn(async move { sink.send("s1", &attrs(&[("tier", "gold")])).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    agent
+        .send("agent", &attrs(&[("agentNote", "new")]))
+        .await
+        .unwrap();
+    guest.await.unwrap().unwrap();
+    let held = fake
+        .participant_attributes(&c.conversation_id, &c.customer_participant_id)
+        .unwrap();
+    assert_eq!(held["agentNote"], "new", "the other writer's key is kept");
+    assert_eq!(held["tier"], "gold");
+    let patch = format!(
+        "/api/v2/conversations/messages/{}/participants/{}/attributes",
+        c.conversation_id, c.customer_participant_id
+    );
+    let bodies: Vec<serde_json::Value> = fake
+        .requests_to(Method::PATCH, &patch)
+        .iter()
+        .map(|r| r.json())
+        .collect();
+    assert!(
+        bodies.contains(&serde_json::json!({ "attributes": { "tier": "gold" } })),
+        "only the update's keys are sent: {bodies:?}"
+    );
+}
+
+#[tokio::test]
+async fn unregister_sends_what_is_pending_then_forgets_the_session() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let token = uuid::Uuid::new_v4().to_string();
+    let web = Arc::new(WebMessagingSink::new());
+    web.register("guest", session(&fake, &token).await);
+    let (guests, _) = GuestAttributes::builder(client.clone(), web.clone())
+        .batching(slow_window().build().unwrap())
+        .start()
+        .await
+        .unwrap();
+    guests
+        .add("guest", attrs(&[("firstName", "Ada")]), consents(&[]))
+        .await
+        .unwrap();
+    guests.unregister("guest").await.unwrap();
+    assert_eq!(
+        fake.guest_attributes(&token).unwrap()["firstName"],
+        "Ada",
+        "the pending update had its last attempt"
+    );
+    assert!(web.is_empty(), "the sink let go of the session");
+    let started = std::time::Instant::now();
+    while fake.guest_connections() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "its socket closed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    guests.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn crm_deliveries_are_bounded_and_shutdown_drains_them_within_its_deadline() {
+    let fake = FakeGenesys::start().await;
+    let crm_inbox = fake.webhook_receiver("/external/crm", SECRET);
+    let client = fake.client().unwrap();
+    let sink = Arc::new(Recorder::default());
+    fake.inject_on(
+        Method::POST,
+        "/external/crm",
+        Fault::Delay(Duration::from_secs(30)),
+        1,
+    );
+    let (guests, _) = GuestAttributes::builder(client.clone(), sink)
+        .batching(slow_window().build().unwrap())
+        .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
+        .crm_limits(1, Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    guests
+        .add("s1", attrs(&[("a", "1")]), consents(&[]))
+        .await
+        .unwrap();
+    guests.flush().await.unwrap();
+    while crm_inbox.received() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The one CRM slot is taken by the slow delivery: the next is dropped and counted.
+    guests
+        .add("s2", attrs(&[("b", "2")]), consents(&[]))
+        .await
+        .unwrap();
+    guests.flush().await.unwrap();
+    let m = client.metrics_snapshot();
+    assert_eq!(m.counter("guests.crm_dropped"), 1);
+    let started = std::time::Instant::now();
+    let err = guests.shutdown().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the drain timeout"
+    );
+    assert!(err.to_string().contains("abandoned"), "{err}");
+    assert_eq!(client.metrics_snapshot().counter("guests.crm_abandoned"), 1);
 }
 
 #[tokio::test]
 async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
-    const SECRET: &str = "crm-webhook-secret-0123456789";
     let fake = FakeGenesys::start().await;
     let crm_inbox = fake.webhook_receiver("/external/crm", SECRET);
-    let token = uuid::Uuid::new_v4().to_string();
-    let sink = Arc::new(WebMessagingSink::new());
-    sink.register(
-        "guest-1",
-        GuestSession::connect(
-            &fake.client().unwrap(),
-            DEPLOYMENT,
-            &token,
-            GuestSessionOptions::default(),
-        )
-        .await
-        .unwrap(),
-    );
+    let c = fake.seed_message_conversation();
     let client = fake
         .client_builder()
         .retry_policy(genesys_cloud::RetryPolicy::no_retries())
         .build()
         .unwrap();
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    sink.register("guest-1", &c.conversation_id, &c.customer_participant_id);
     let policy = GuestPolicy {
         required_consents: vec!["crmSync".into()],
         ..GuestPolicy::default()
@@ -736,6 +1381,10 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .start()
         .await
         .unwrap();
+    let held = || {
+        fake.participant_attributes(&c.conversation_id, &c.customer_participant_id)
+            .unwrap()
+    };
 
     guests
         .add(
@@ -747,16 +1396,12 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .unwrap();
     guests.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(fake.guest_attributes(&token).unwrap()["firstName"], "Ada");
+    assert_eq!(held()["firstName"], "Ada");
     let crm = crm_inbox.deliveries();
     assert_eq!(crm.len(), 1);
     assert_eq!(crm[0]["sessionId"], "guest-1");
     assert_eq!(crm[0]["attributes"]["firstName"], "Ada");
     assert_eq!(crm[0]["consentFlags"]["crmSync"], true);
-    assert!(
-        !crm[0].to_string().contains(&token),
-        "the guest token never leaves the session"
-    );
 
     fake.inject_on(Method::POST, "/external/crm", Fault::Status(503), 5);
     guests
@@ -768,11 +1413,7 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .await
         .unwrap();
     guests.flush().await.unwrap();
-    assert_eq!(
-        fake.guest_attributes(&token).unwrap()["lang"],
-        "fr",
-        "the platform send went through"
-    );
+    assert_eq!(held()["lang"], "fr", "the platform send went through");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let m = client.metrics_snapshot();
     assert_eq!(m.counter("webhook.crm.failures"), 1);

@@ -2,23 +2,36 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::json;
+use tokio::task::JoinSet;
 
 use super::{
-    AttributeBatcher, AttributeSink, BatcherOptions, CheckedAttributes, DeliveryHook, GuestPolicy,
-    Outbox, Replay, DEFAULT_STALENESS,
+    AttributeBatcher, AttributeSink, BatcherOptions, CheckedAttributes, DeadLetter, DeadLetters,
+    DeliveryHook, GuestPolicy, Outbox, Replay, DEFAULT_STALENESS,
 };
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::observe::{AuditOutcome, AuditRecord};
-use crate::validation::ValidationError;
+use crate::validation::{ValidationError, Violations};
 use crate::webhook::WebhookSender;
 
-type Consents = Arc<Mutex<HashMap<String, BTreeMap<String, bool>>>>;
+/// CRM deliveries running at once by default.
+pub const DEFAULT_CRM_IN_FLIGHT: usize = 64;
+
+/// How long `shutdown` waits for running CRM deliveries by default.
+pub const DEFAULT_CRM_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The consent flags of each update held, by update id, until it is delivered or given up.
+type Consents = Arc<Mutex<HashMap<u64, BTreeMap<String, bool>>>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Configures [`GuestAttributes`].
 #[must_use]
@@ -30,6 +43,20 @@ pub struct GuestAttributesBuilder {
     outbox: Option<PathBuf>,
     staleness: Duration,
     crm: Option<(String, String)>,
+    crm_in_flight: usize,
+    crm_drain_timeout: Duration,
+}
+
+impl std::fmt::Debug for GuestAttributesBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestAttributesBuilder")
+            .field("policy", &self.policy)
+            .field("options", &self.options)
+            .field("outbox", &self.outbox)
+            .field("staleness", &self.staleness)
+            .field("crm", &self.crm.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl GuestAttributesBuilder {
@@ -39,79 +66,144 @@ impl GuestAttributesBuilder {
         self
     }
 
-    /// Batching (default: 2 s window, batches of 10).
+    /// Batching, sending and retries (default: [`BatcherOptions::default`]).
     pub fn batching(mut self, options: BatcherOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// Keeps every accepted update in a file at `path` until the platform accepted it.
+    /// Keeps every accepted update (and its consent flags) in a file at `path` until it
+    /// was delivered, or handed back to the caller.
     pub fn outbox(mut self, path: impl Into<PathBuf>) -> Self {
         self.outbox = Some(path.into());
         self
     }
 
-    /// Updates older than this at start are handed back instead of sent (default 60 s).
+    /// Updates older than this at start are handed back instead of sent (default 60 s;
+    /// more than zero).
     pub fn staleness(mut self, staleness: Duration) -> Self {
         self.staleness = staleness;
         self
     }
 
-    /// After each successful send, posts `{sessionId, attributes, consentFlags, syncedAt}`
-    /// to `url`, signed with `secret` (see [`crate::webhook`]).
+    /// After each delivery, posts `{sessionId, attributes, consentFlags, syncedAt}` to
+    /// `url`, signed with `secret` (see [`crate::webhook`]).
     pub fn crm_webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
         self.crm = Some((url.into(), secret.into()));
         self
     }
 
-    /// Starts the batcher; with an outbox, replays what a previous run left (the
-    /// [`Replay`] says what was resent and what was too old).
+    /// Bounds the CRM sync: at most `in_flight` deliveries run at once (default
+    /// [`DEFAULT_CRM_IN_FLIGHT`]; past it a delivery is dropped, counted in
+    /// `guests.crm_dropped` and audited), and `shutdown` waits at most `drain_timeout`
+    /// for those running (default [`DEFAULT_CRM_DRAIN_TIMEOUT`]). Both more than zero.
+    pub fn crm_limits(mut self, in_flight: usize, drain_timeout: Duration) -> Self {
+        self.crm_in_flight = in_flight;
+        self.crm_drain_timeout = drain_timeout;
+        self
+    }
+
+    /// Starts the batcher; with an outbox, queues again what a previous run left: the
+    /// [`Replay`] lists what was queued, what was too old (handed back, not sent) and what
+    /// did not fit.
+    ///
+    /// Register the sessions (or participants) the outbox may hold with the sink before
+    /// `start`: an update for a session the sink does not know is dead-lettered.
     pub async fn start(self) -> Result<(GuestAttributes, Option<Replay>), Error> {
+        let mut v = Violations::default();
+        v.check(
+            !self.staleness.is_zero(),
+            "staleness",
+            "positive",
+            "`staleness` must be more than zero",
+        );
+        v.check(
+            self.crm_in_flight >= 1,
+            "crmInFlight",
+            "min",
+            "at least one CRM delivery must be allowed to run",
+        );
+        v.check(
+            !self.crm_drain_timeout.is_zero(),
+            "crmDrainTimeout",
+            "positive",
+            "`crmDrainTimeout` must be more than zero",
+        );
+        v.finish()?;
         let outbox = self.outbox.as_ref().map(Outbox::open).transpose()?;
-        let crm = match self.crm {
-            Some((url, secret)) => Some(Arc::new(WebhookSender::new(
-                self.client.clone(),
-                "crm",
-                &url,
-                secret,
-            )?)),
+        let crm = match &self.crm {
+            Some((url, secret)) => Some(Arc::new(CrmSync {
+                sender: Arc::new(WebhookSender::new(
+                    self.client.clone(),
+                    "crm",
+                    url,
+                    secret.clone(),
+                )?),
+                tasks: Mutex::new(JoinSet::new()),
+                max_in_flight: self.crm_in_flight,
+            })),
             None => None,
         };
         let consents: Consents = Arc::default();
+        // Names this outbox (or, without one, this run) in CRM dedupe keys.
+        let namespace: Arc<str> = match &outbox {
+            Some(outbox) => Arc::from(outbox.instance_id()),
+            None => Arc::from(uuid::Uuid::new_v4().to_string()),
+        };
         let hook = Arc::new(Delivered {
             client: self.client.clone(),
             outbox: outbox.clone(),
-            crm,
+            crm: crm.clone(),
             consents: consents.clone(),
+            namespace,
         });
-        let batcher = AttributeBatcher::start_with_hook(
-            self.sink,
+        let batcher = AttributeBatcher::start_inner(
+            self.sink.clone(),
             self.options,
             self.client.metrics().clone(),
             Some(hook),
+            outbox.is_some(),
         );
         let mut replay = None;
         if let Some(outbox) = &outbox {
-            let found = outbox.replay(self.staleness).await?;
-            for update in &found.fresh {
-                batcher
-                    .add_tracked(
-                        update.session_id.clone(),
-                        update.attributes.clone(),
-                        update.id,
-                        Instant::now(),
-                    )
-                    .await?;
+            let mut found = outbox.replay(self.staleness).await?;
+            let mut queued = Vec::new();
+            for update in std::mem::take(&mut found.fresh) {
+                let Ok(place) = batcher.reserve() else {
+                    found.deferred.push(update);
+                    continue;
+                };
+                lock(&consents).insert(update.id, update.consents.clone());
+                let (session, attributes) = (update.session_id.clone(), update.attributes.clone());
+                place.add(session, attributes, Some(update.id), Instant::now())?;
+                queued.push(update);
+            }
+            found.fresh = queued;
+            let metrics = self.client.metrics();
+            if !found.deferred.is_empty() {
+                metrics
+                    .counter("guests.replay_deferred")
+                    .add(found.deferred.len() as u64);
+                tracing::warn!(
+                    count = found.deferred.len(),
+                    "outbox updates beyond the pending bound stay in the outbox for the next start"
+                );
             }
             if !found.stale.is_empty() {
-                self.client
-                    .metrics()
+                metrics
                     .counter("guests.stale_updates")
                     .add(found.stale.len() as u64);
+                let mut keys: Vec<String> = found
+                    .stale
+                    .iter()
+                    .flat_map(|u| u.attributes.keys().cloned())
+                    .collect();
+                keys.sort();
+                keys.dedup();
                 self.client.audit(
                     AuditRecord::new("guests.stale_updates", AuditOutcome::Failure)
                         .count(found.stale.len() as u64)
-                        .keys(found.stale.iter().map(|u| u.session_id.clone())),
+                        .keys(keys),
                 );
             }
             replay = Some(found);
@@ -122,7 +214,11 @@ impl GuestAttributesBuilder {
                 policy: self.policy,
                 outbox,
                 batcher,
+                sink: self.sink,
                 consents,
+                next_local_id: AtomicU64::new(1),
+                crm,
+                crm_drain_timeout: self.crm_drain_timeout,
             },
             replay,
         ))
@@ -131,21 +227,38 @@ impl GuestAttributesBuilder {
 
 /// Validated, durable, batched guest attribute updates, synced to a CRM.
 ///
-/// `add` checks the update against the [`GuestPolicy`] (PII, consent, limits), writes it
-/// to the outbox (synced to disk) before it returns, and queues it; the batcher merges
-/// updates per session and sends them through the sink; an update leaves the outbox only
-/// once the sink accepted it; then the CRM webhook is posted in the background, so a CRM
-/// outage never holds up the platform send (its failures are counted and audited).
+/// `add` checks the update against the [`GuestPolicy`] (PII, consent, limits), takes a
+/// place in the batcher (failing at once with
+/// [`ErrorKind::LocalLimit`](crate::ErrorKind::LocalLimit) when it is full, before
+/// anything is stored), writes the update and its consents to the outbox (synced to disk)
+/// and queues it. The batcher merges updates per session and sends them through the sink
+/// (see [`AttributeBatcher`] for concurrency, retries and dead letters). After a delivery
+/// the CRM webhook is posted in a bounded set of background tasks, so a CRM outage never
+/// holds up the platform send; the update leaves the outbox once the CRM delivery ended
+/// (or at once without a CRM).
+///
+/// Guarantees: an update `add` accepted is delivered at least once, or handed back in the
+/// [`dead_letters`](Self::dead_letters) list (counted, audited with its session and
+/// keys), or (with an outbox) still in the outbox for the next start; with an outbox, a
+/// crash loses nothing `add` accepted. Per session, updates are sent in order, the last
+/// write per key winning. The CRM sees each delivery at least once with the same dedupe
+/// key, also when a restart replays it.
 ///
 /// Governance metrics: `guests.updates`, `guests.rejected`, `guests.consent_violations`,
-/// `guests.pii.<kind>`, `guests.batches`, `guests.coalesced_updates`, latency
+/// `guests.pii.<kind>`, `guests.batches`, `guests.coalesced_updates`, `guests.dead_letters`,
+/// `guests.crm_failures`, `guests.crm_dropped`, `guests.crm_abandoned`, latency
 /// `guests.add_to_accept`; audit lines name sessions and keys, never values.
 pub struct GuestAttributes {
     client: Client,
     policy: GuestPolicy,
     outbox: Option<Outbox>,
     batcher: AttributeBatcher,
+    sink: Arc<dyn AttributeSink>,
     consents: Consents,
+    /// Update ids when there is no outbox.
+    next_local_id: AtomicU64,
+    crm: Option<Arc<CrmSync>>,
+    crm_drain_timeout: Duration,
 }
 
 impl std::fmt::Debug for GuestAttributes {
@@ -167,11 +280,14 @@ impl GuestAttributes {
             outbox: None,
             staleness: DEFAULT_STALENESS,
             crm: None,
+            crm_in_flight: DEFAULT_CRM_IN_FLIGHT,
+            crm_drain_timeout: DEFAULT_CRM_DRAIN_TIMEOUT,
         }
     }
 
     /// Accepts an update for `session_id` (an id of yours for the guest session, never
-    /// the guest token): checked, stored, queued. Returns what will be sent.
+    /// the guest token): checked, stored with its `consents`, queued. Returns what will
+    /// be sent. Never waits for the sink.
     pub async fn add(
         &self,
         session_id: &str,
@@ -211,25 +327,33 @@ impl GuestAttributes {
                 .counter(&format!("guests.pii.{}", finding.kind.as_str()))
                 .inc();
         }
-        self.consents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(session_id.to_owned())
-            .or_default()
-            .extend(consents);
+        // A place first: a full batcher is an error before anything is stored.
+        let place = match self.batcher.reserve() {
+            Ok(place) => place,
+            Err(err) => {
+                self.client.audit(
+                    AuditRecord::new("guests.add", AuditOutcome::Failure)
+                        .id("sessionId", session_id)
+                        .keys(checked.attributes.keys().cloned())
+                        .error(&err),
+                );
+                return Err(err);
+            }
+        };
         let added = Instant::now();
-        match &self.outbox {
+        let id = match &self.outbox {
             Some(outbox) => {
-                let stored = outbox.push(session_id, &checked.attributes).await?;
-                self.batcher
-                    .add_tracked(session_id, checked.attributes.clone(), stored.id, added)
-                    .await?;
-            }
-            None => {
-                self.batcher
-                    .add(session_id, checked.attributes.clone())
+                outbox
+                    .push(session_id, &checked.attributes, &consents)
                     .await?
+                    .id
             }
+            None => self.next_local_id.fetch_add(1, Ordering::Relaxed),
+        };
+        lock(&self.consents).insert(id, consents);
+        if let Err(err) = place.add(session_id, checked.attributes.clone(), Some(id), added) {
+            lock(&self.consents).remove(&id);
+            return Err(err);
         }
         self.client.audit(
             AuditRecord::new("guests.add", AuditOutcome::Success)
@@ -240,23 +364,137 @@ impl GuestAttributes {
         Ok(checked)
     }
 
-    /// Sends everything queued now.
+    /// Sends everything queued now (see [`AttributeBatcher::flush`]).
     pub async fn flush(&self) -> Result<(), Error> {
         self.batcher.flush().await
     }
 
-    /// Sends everything queued, then stops. Updates that could not be sent stay in the
-    /// outbox (if any) for the next start.
+    /// The updates given up (a shared view that outlives `self`): read or drain it to
+    /// resend, store or alert. Each letter was also counted and audited.
+    pub fn dead_letters(&self) -> DeadLetters {
+        self.batcher.dead_letters()
+    }
+
+    /// Done with `session_id`: its pending updates get one last attempt (what still fails
+    /// is dead-lettered), then the sink forgets it ([`AttributeSink::forget`]: the web
+    /// messaging sink drops the guest's session, closing its socket) and nothing is kept
+    /// for it any more.
+    pub async fn unregister(&self, session_id: &str) -> Result<(), Error> {
+        self.batcher.finish_session(session_id).await?;
+        self.sink.forget(session_id).await;
+        self.client.audit(
+            AuditRecord::new("guests.unregister", AuditOutcome::Success)
+                .id("sessionId", session_id),
+        );
+        Ok(())
+    }
+
+    /// Sends what is left and stops: the batcher within its `shutdown_timeout`, then the
+    /// running CRM deliveries within the CRM drain timeout (those still running then are
+    /// aborted, counted in `guests.crm_abandoned` and audited). Errors when something was
+    /// left undelivered; with an outbox, those updates stay in it for the next start.
     pub async fn shutdown(self) -> Result<(), Error> {
-        self.batcher.shutdown().await
+        let batched = self.batcher.shutdown().await;
+        let abandoned = match &self.crm {
+            Some(crm) => crm.drain(self.crm_drain_timeout).await,
+            None => 0,
+        };
+        if abandoned > 0 {
+            self.client
+                .metrics()
+                .counter("guests.crm_abandoned")
+                .add(abandoned as u64);
+            self.client.audit(
+                AuditRecord::new("guests.crm_abandoned", AuditOutcome::Failure)
+                    .count(abandoned as u64),
+            );
+        }
+        batched?;
+        if abandoned > 0 {
+            let kept = if self.outbox.is_some() {
+                "their updates stay in the outbox and are synced again at the next start"
+            } else {
+                "they were not synced"
+            };
+            return Err(Error::custom(
+                ErrorKind::Upstream,
+                format!("{abandoned} CRM deliveries were still running at the shutdown deadline and were abandoned; {kept}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The CRM deliveries in the background: a bounded, tracked set that `shutdown` drains.
+struct CrmSync {
+    sender: Arc<WebhookSender>,
+    tasks: Mutex<JoinSet<()>>,
+    max_in_flight: usize,
+}
+
+impl CrmSync {
+    /// Runs `job` in the set; `false` (and nothing runs) when the set is full.
+    fn spawn(&self, job: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
+        let mut tasks = lock(&self.tasks);
+        while tasks.try_join_next().is_some() {}
+        if tasks.len() >= self.max_in_flight {
+            return false;
+        }
+        tasks.spawn(job);
+        true
+    }
+
+    /// Waits for the running deliveries until `timeout`, then aborts the rest; how many
+    /// were aborted.
+    async fn drain(&self, timeout: Duration) -> usize {
+        let mut tasks = std::mem::take(&mut *lock(&self.tasks));
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return 0,
+                Err(_) => {
+                    let abandoned = tasks.len();
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    return abandoned;
+                }
+            }
+        }
     }
 }
 
 struct Delivered {
     client: Client,
     outbox: Option<Outbox>,
-    crm: Option<Arc<WebhookSender>>,
+    crm: Option<Arc<CrmSync>>,
     consents: Consents,
+    namespace: Arc<str>,
+}
+
+impl Delivered {
+    /// The consent flags given with these updates, merged in their order; forgotten here.
+    fn take_consents(&self, ids: &[u64]) -> BTreeMap<String, bool> {
+        let mut held = lock(&self.consents);
+        let mut merged = BTreeMap::new();
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(flags) = held.remove(&id) {
+                merged.extend(flags);
+            }
+        }
+        merged
+    }
+}
+
+async fn remove_from_outbox(outbox: Option<&Outbox>, ids: &[u64]) {
+    if let Some(outbox) = outbox {
+        if let Err(err) = outbox.remove(ids).await {
+            // Keeping them only risks a repeat at the next start, never a loss.
+            tracing::warn!(error = %err, "could not remove guest updates from the outbox");
+        }
+    }
 }
 
 #[async_trait]
@@ -268,37 +506,67 @@ impl DeliveryHook for Delivered {
         update_ids: &[u64],
         _oldest: Instant,
     ) {
-        if let Some(outbox) = &self.outbox {
-            if let Err(err) = outbox.remove(update_ids).await {
-                // The update was delivered; keeping it only risks a repeat, never a loss.
-                tracing::warn!(error = %err, "could not remove delivered updates from the outbox");
-            }
-        }
-        let Some(crm) = self.crm.clone() else { return };
-        let consents = self
-            .consents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(session_id)
-            .cloned()
-            .unwrap_or_default();
+        let consents = self.take_consents(update_ids);
+        let Some(crm) = &self.crm else {
+            return remove_from_outbox(self.outbox.as_ref(), update_ids).await;
+        };
         let payload = json!({
             "sessionId": session_id,
             "attributes": attributes,
             "consentFlags": consents,
             "syncedAt": jiff::Timestamp::now().to_string(),
         });
-        let key = crate::webhook::dedupe_key(&format!("{session_id}|{update_ids:?}|{payload}"));
+        // The same updates get the same key, also when a restart replays them: the
+        // receiver sees the repeat (`syncedAt` is not part of it).
+        let key =
+            crate::webhook::dedupe_key(&format!("{}|{session_id}|{update_ids:?}", self.namespace));
+        let sender = crm.sender.clone();
         let client = self.client.clone();
-        // In the background: the CRM never holds up the platform send.
-        tokio::spawn(async move {
-            if crm
+        let outbox = self.outbox.clone();
+        let ids = update_ids.to_vec();
+        // In the background: the CRM never holds up the platform send. The updates leave
+        // the outbox once the delivery ended, so a crash before replays it.
+        let job = async move {
+            if sender
                 .send("guest.attributes.synced", &key, &payload)
                 .await
                 .is_err()
             {
                 client.metrics().counter("guests.crm_failures").inc();
             }
-        });
+            remove_from_outbox(outbox.as_ref(), &ids).await;
+        };
+        if !crm.spawn(job) {
+            self.client.metrics().counter("guests.crm_dropped").inc();
+            tracing::warn!(
+                session_id,
+                "too many CRM deliveries running; this one is dropped"
+            );
+            self.client.audit(
+                AuditRecord::new("guests.crm_dropped", AuditOutcome::Failure)
+                    .id("sessionId", session_id)
+                    .keys(attributes.keys().cloned())
+                    .count(update_ids.len() as u64),
+            );
+            remove_from_outbox(self.outbox.as_ref(), update_ids).await;
+        }
+    }
+
+    async fn dead_lettered(&self, letter: &DeadLetter) {
+        self.take_consents(&letter.update_ids);
+        let mut record = AuditRecord::new(
+            format!("guests.dead_letter.{}", letter.reason.as_str()),
+            AuditOutcome::Failure,
+        )
+        .id("sessionId", letter.session_id.as_str())
+        .keys(letter.attributes.keys().cloned())
+        .count(letter.updates as u64);
+        if let Some(err) = &letter.error {
+            record = record.error(err);
+        }
+        self.client.audit(record);
+        // Handed to the caller in the dead-letter list: out of the outbox, or every start
+        // would send them again.
+        remove_from_outbox(self.outbox.as_ref(), &letter.update_ids).await;
     }
 }

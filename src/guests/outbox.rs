@@ -1,5 +1,6 @@
-//! A durable outbox for guest attribute updates: on disk before `add` returns, removed only
-//! once the platform accepted them, replayed after a restart.
+//! A durable outbox for guest attribute updates: on disk (consents included) before `add`
+//! returns, removed only once they were delivered (or handed back to the caller), replayed
+//! after a restart.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 
 const UPDATES: TableDefinition<u64, &[u8]> = TableDefinition::new("guest_attribute_updates");
+/// `instance`: a random id made when the file is created, naming this outbox in dedupe
+/// keys (update ids start over in a new file).
+const META: TableDefinition<&str, &str> = TableDefinition::new("guest_attribute_outbox");
 
 /// How old a pending update may be and still be replayed (tutorial 002: 60 s).
 pub const DEFAULT_STALENESS: Duration = Duration::from_secs(60);
 
-/// One accepted update, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One accepted update, as stored. `Debug` shows the keys, never the values.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StoredUpdate {
     /// The outbox's id of the update (increasing).
@@ -28,19 +32,51 @@ pub struct StoredUpdate {
     pub session_id: String,
     /// The attributes.
     pub attributes: BTreeMap<String, String>,
+    /// The consent flags given with the update (for the CRM sync after a replay).
+    #[serde(default)]
+    pub consents: BTreeMap<String, bool>,
     /// When `add` accepted it (milliseconds since the Unix epoch).
     pub added_at_ms: i64,
 }
 
-/// What a restart found in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for StoredUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredUpdate")
+            .field("id", &self.id)
+            .field("session_id", &self.session_id)
+            .field("keys", &self.attributes.keys().collect::<Vec<_>>())
+            .field("consents", &self.consents)
+            .field("added_at_ms", &self.added_at_ms)
+            .finish()
+    }
+}
+
+/// What a restart found in the outbox. It holds the outbox open (to acknowledge the stale
+/// updates): drop it before opening the same file again in this process.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Replay {
-    /// Updates young enough to send again, oldest first (still in the outbox).
+    /// Updates young enough to send again, oldest first (still in the outbox until
+    /// delivered).
     pub fresh: Vec<StoredUpdate>,
-    /// Updates older than the staleness limit: taken out of the outbox and handed back
-    /// here, so the caller decides (nothing is dropped silently).
+    /// Updates older than the staleness limit, handed back for the caller to decide
+    /// (resend with a new `add`, store elsewhere, drop). They stay in the outbox, and are
+    /// handed back again at the next start, until
+    /// [`acknowledge_stale`](Self::acknowledge_stale) removes them: nothing is deleted
+    /// before the caller has seen it.
     pub stale: Vec<StoredUpdate>,
+    /// Fresh updates that did not fit the batcher's pending bound: they stay in the outbox
+    /// for the next start (counted in `guests.replay_deferred`).
+    pub deferred: Vec<StoredUpdate>,
+    outbox: Outbox,
+}
+
+impl Replay {
+    /// Removes the stale updates from the outbox, once the caller has dealt with them.
+    pub async fn acknowledge_stale(&self) -> Result<(), Error> {
+        let ids: Vec<u64> = self.stale.iter().map(|u| u.id).collect();
+        self.outbox.remove(&ids).await
+    }
 }
 
 /// The outbox: an embedded redb database file. Cheap to clone; clones share it.
@@ -48,6 +84,7 @@ pub struct Replay {
 pub struct Outbox {
     db: Arc<Database>,
     next: Arc<AtomicU64>,
+    instance: Arc<str>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -77,23 +114,51 @@ impl Outbox {
                 .map(|(k, _)| k.value());
             last
         };
+        let instance = {
+            let mut meta = write
+                .open_table(META)
+                .map_err(|e| storage("open its table", e))?;
+            let found = meta
+                .get("instance")
+                .map_err(|e| storage("read", e))?
+                .map(|v| v.value().to_owned());
+            match found {
+                Some(instance) => instance,
+                None => {
+                    let instance = uuid::Uuid::new_v4().to_string();
+                    meta.insert("instance", instance.as_str())
+                        .map_err(|e| storage("write", e))?;
+                    instance
+                }
+            }
+        };
         write.commit().map_err(|e| storage("commit", e))?;
         Ok(Self {
             db: Arc::new(db),
             next: Arc::new(AtomicU64::new(last.map_or(1, |l| l + 1))),
+            instance: Arc::from(instance),
         })
     }
 
-    /// Stores an update durably (the commit is synced to disk) and returns it with its id.
+    /// A random id made when the file was created: with an update id, it names one update
+    /// across restarts (dedupe keys), and never an update of another outbox file.
+    pub fn instance_id(&self) -> &str {
+        &self.instance
+    }
+
+    /// Stores an update and its consent flags durably (the commit is synced to disk) and
+    /// returns it with its id.
     pub async fn push(
         &self,
         session_id: &str,
         attributes: &BTreeMap<String, String>,
+        consents: &BTreeMap<String, bool>,
     ) -> Result<StoredUpdate, Error> {
         let update = StoredUpdate {
             id: self.next.fetch_add(1, Ordering::SeqCst),
             session_id: session_id.to_owned(),
             attributes: attributes.clone(),
+            consents: consents.clone(),
             added_at_ms: jiff::Timestamp::now().as_millisecond(),
         };
         let bytes = serde_json::to_vec(&update).map_err(|e| storage("encode an update", e))?;
@@ -105,8 +170,11 @@ impl Outbox {
         Ok(update)
     }
 
-    /// Removes delivered updates.
+    /// Removes delivered (or handed back) updates.
     pub async fn remove(&self, ids: &[u64]) -> Result<(), Error> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let ids = ids.to_vec();
         self.write("remove an update", move |table| {
             ids.iter().try_for_each(|id| table.remove(id).map(|_| ()))
@@ -162,7 +230,8 @@ impl Outbox {
     }
 
     /// Splits what a restart finds: fresh updates to send again, and updates older than
-    /// `staleness`, which are removed from the outbox and returned to the caller.
+    /// `staleness`, handed back in [`Replay::stale`] and left in the outbox until
+    /// [`Replay::acknowledge_stale`]. Removes nothing.
     pub async fn replay(&self, staleness: Duration) -> Result<Replay, Error> {
         let now = jiff::Timestamp::now().as_millisecond();
         let limit = i64::try_from(staleness.as_millis()).unwrap_or(i64::MAX);
@@ -170,14 +239,17 @@ impl Outbox {
             .pending()?
             .into_iter()
             .partition(|u| now.saturating_sub(u.added_at_ms) <= limit);
-        let stale_ids: Vec<u64> = stale.iter().map(|u| u.id).collect();
-        if !stale_ids.is_empty() {
+        if !stale.is_empty() {
             tracing::warn!(
-                count = stale_ids.len(),
-                "stale guest attribute updates found in the outbox"
+                count = stale.len(),
+                "stale guest attribute updates found in the outbox; handed back to the caller"
             );
-            self.remove(&stale_ids).await?;
         }
-        Ok(Replay { fresh, stale })
+        Ok(Replay {
+            fresh,
+            stale,
+            deferred: Vec::new(),
+            outbox: self.clone(),
+        })
     }
 }

@@ -10,6 +10,21 @@
 //! Requests are answered synchronously under the state lock (no `.await` there), so a
 //! session seen by several connections changes atomically.
 //!
+//! The frames are shaped as Genesys's own transport SDK's test fixtures show them
+//! (`MyPureCloud/genesys-messenger-transport-mobile-sdk`, `transport/src/androidUnitTest/
+//! kotlin/transport/util/Response.kt`; see docs/research/background.md part A):
+//!
+//! - `SessionResponse` (the answer to `configureSession` and `closeSession`) carries no
+//!   `tracingId`: a client recognises it by its `class` (A1.3, A2);
+//! - error frames are `{"type":"response","class":"string","code":…,"body":"<text>"}`
+//!   without a `tracingId`, as is `TooManyRequestsErrorMessage`: a client attributes them
+//!   to the one message it has in flight (A2);
+//! - the echo of a guest message and the answer to `echo` are `StructuredMessage`s that
+//!   carry the request's `tracingId` (A3);
+//! - `maxCustomDataBytes` is a JSON number (a `Double` in the Java SDK's model, A4), and
+//!   the limit counts the UTF-8 bytes of every key and value (A4, `isSizeExceeded`);
+//! - RFC 6455 pings are answered (the SDK pings every 15 s, A5).
+//!
 //! The session token is the guest's secret: nothing here logs it or a raw frame.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -69,7 +84,44 @@ struct State {
     forbidden: HashSet<String>,
     /// `onMessage` per session per second; 0 = no limit.
     rate_limit: u32,
+    /// `maxCustomDataBytes`, as the `SessionResponse` states it and as enforced (4013).
+    custom_data_limit: CustomDataLimit,
+    /// Tokens whose connections stop answering once configured.
+    stalled: HashSet<String>,
     next_connection: u64,
+}
+
+/// The custom attribute limit, kept as the JSON number the platform states.
+#[derive(Clone, Copy)]
+enum CustomDataLimit {
+    /// An integer, as in the SDK's fixtures.
+    Integer(u64),
+    /// A floating point number, as the Java SDK's model (`Double`) allows.
+    Float(f64),
+}
+
+impl CustomDataLimit {
+    fn json(self) -> Value {
+        match self {
+            CustomDataLimit::Integer(n) => json!(n),
+            CustomDataLimit::Float(n) => json!(n),
+        }
+    }
+
+    /// Whether `size` bytes exceed the limit (equal is allowed, as the SDK checks).
+    fn exceeded_by(self, size: usize) -> bool {
+        match self {
+            CustomDataLimit::Integer(n) => u64::try_from(size).map_or(true, |s| s > n),
+            CustomDataLimit::Float(n) => size as f64 > n,
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            CustomDataLimit::Integer(n) => n.to_string(),
+            CustomDataLimit::Float(n) => format!("{}", n.floor()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -107,16 +159,20 @@ struct Connection {
 enum Command {
     /// Send this frame.
     Send(Message),
+    /// Stop reading and answering (pings included) until dropped: a peer that hangs.
+    Stall,
     /// Send a close frame and end.
     Close,
     /// End at once: drop the socket without a close frame.
     Drop,
 }
 
-/// What the connection task does after a request: send `frames`, then maybe close.
+/// What the connection task does after a request: send `frames`, then maybe close, or
+/// stall (stop answering).
 struct Reply {
     frames: Vec<Value>,
     close: bool,
+    stall: bool,
 }
 
 impl Reply {
@@ -124,6 +180,7 @@ impl Reply {
         Self {
             frames: vec![frame],
             close: false,
+            stall: false,
         }
     }
 }
@@ -138,6 +195,8 @@ impl Default for GuestServer {
                     connections: HashMap::new(),
                     forbidden: HashSet::new(),
                     rate_limit: DEFAULT_RATE_LIMIT,
+                    custom_data_limit: CustomDataLimit::Integer(MAX_CUSTOM_DATA_BYTES as u64),
+                    stalled: HashSet::new(),
                     next_connection: 0,
                 }),
             }),
@@ -227,39 +286,33 @@ impl Shared {
     /// Answers one text frame from connection `id`, opened for `deployment`.
     fn handle(&self, id: u64, deployment: &str, text: &str) -> Reply {
         let Ok(Value::Object(request)) = serde_json::from_str::<Value>(text) else {
-            return Reply::one(error(400, "Invalid request", None));
+            return Reply::one(error(400, "Invalid request"));
         };
         let tracing_id = request.get("tracingId").and_then(Value::as_str);
         match request.get("action").and_then(Value::as_str) {
-            Some("configureSession") => {
-                Reply::one(self.configure(id, deployment, &request, tracing_id))
-            }
+            Some("configureSession") => self.configure(id, deployment, &request),
             Some("onMessage") => Reply::one(self.on_message(id, &request, tracing_id)),
             Some("echo") => Reply::one(echo(&request, tracing_id)),
-            Some("closeSession") => self.close_session(id, &request, tracing_id),
-            _ => Reply::one(error(400, "Invalid request", tracing_id)),
+            Some("closeSession") => self.close_session(id, &request),
+            _ => Reply::one(error(400, "Invalid request")),
         }
     }
 
-    /// `configureSession`: creates, resumes or (if expired) ends a session.
-    fn configure(
-        &self,
-        id: u64,
-        deployment: &str,
-        request: &Map<String, Value>,
-        tracing_id: Option<&str>,
-    ) -> Value {
+    /// `configureSession`: creates, resumes or (if expired) ends a session. The answer
+    /// has no `tracingId`, as in the SDK's `SessionResponse` fixtures. A stalled session's
+    /// connection stops answering right after it.
+    fn configure(&self, id: u64, deployment: &str, request: &Map<String, Value>) -> Reply {
         let Some(token) = request
             .get("token")
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty() && t.chars().count() <= MAX_TOKEN_CHARS)
         else {
             let text = "token must be a non-empty string of at most 2048 characters";
-            return error(400, text, tracing_id);
+            return Reply::one(error(400, text));
         };
         if request.get("deploymentId").and_then(Value::as_str) != Some(deployment) {
             let text = "deploymentId does not match the deployment of the connection";
-            return error(400, text, tracing_id);
+            return Reply::one(error(400, text));
         }
         let start_new = request
             .get("startNew")
@@ -269,7 +322,8 @@ impl Shared {
         if state.sessions.get(token).is_some_and(|s| s.expired) {
             // Told once, then forgotten: the same token configures a new session later.
             state.sessions.remove(token);
-            return envelope("message", "SessionExpiredEvent", 200, json!({}), tracing_id);
+            let expired = envelope("response", "SessionExpiredEvent", 200, json!({}), None);
+            return Reply::one(expired);
         }
         // `startNew` asks for a fresh session even when the token is known.
         let new_session = start_new || !state.sessions.contains_key(token);
@@ -283,9 +337,14 @@ impl Shared {
             "connected": true,
             "newSession": new_session,
             "readOnly": false,
-            "maxCustomDataBytes": MAX_CUSTOM_DATA_BYTES,
+            "maxCustomDataBytes": state.custom_data_limit.json(),
+            "clearedExistingSession": false,
         });
-        envelope("response", "SessionResponse", 200, body, tracing_id)
+        Reply {
+            frames: vec![envelope("response", "SessionResponse", 200, body, None)],
+            close: false,
+            stall: state.stalled.contains(token),
+        }
     }
 
     /// `onMessage`: the guest's message comes back as a `StructuredMessage`, once its
@@ -293,7 +352,7 @@ impl Shared {
     fn on_message(&self, id: u64, request: &Map<String, Value>, tracing_id: Option<&str>) -> Value {
         let message_type = match self.accept_message(id, request) {
             Ok(message_type) => message_type,
-            Err(refused) => return refused.with_tracing_id(tracing_id),
+            Err(refused) => return refused.frame(),
         };
         let message = request.get("message");
         let mut body = json!({
@@ -302,13 +361,14 @@ impl Shared {
             "type": message_type,
             "direction": "Inbound",
         });
-        // The platform echoes the guest's text and metadata (customMessageId).
-        for field in ["text", "metadata"] {
+        // The platform echoes the guest's text, events and metadata, with the request's
+        // `tracingId` (the fixture `onMessage(Direction.Inbound)`: type `message`).
+        for field in ["text", "events", "metadata"] {
             if let Some(value) = message.and_then(|m| m.get(field)) {
                 body[field] = value.clone();
             }
         }
-        envelope("response", "StructuredMessage", 200, body, tracing_id)
+        envelope("message", "StructuredMessage", 200, body, tracing_id)
     }
 
     /// Checks an `onMessage` (configured, valid, small enough, within the rate limit)
@@ -329,8 +389,11 @@ impl Shared {
             .ok_or(Refusal::NotConfigured)?;
         let message_type = message_type.map_err(|e| Refusal::Invalid(e.into()))?;
         let attributes = attributes.map_err(Refusal::Invalid)?;
-        if attributes_size(&attributes) > MAX_CUSTOM_DATA_BYTES {
-            return Err(Refusal::TooLarge);
+        if state
+            .custom_data_limit
+            .exceeded_by(attributes_size(&attributes))
+        {
+            return Err(Refusal::TooLarge(state.custom_data_limit));
         }
         let now = Instant::now();
         if !session.admits(now, state.rate_limit) {
@@ -342,17 +405,14 @@ impl Shared {
         Ok(message_type)
     }
 
-    /// `closeSession`: answers `connected: false` and closes this connection, and with
-    /// `closeAllConnections` the session's other connections too. The session stays.
-    fn close_session(
-        &self,
-        id: u64,
-        request: &Map<String, Value>,
-        tracing_id: Option<&str>,
-    ) -> Reply {
+    /// `closeSession`: answers a `SessionResponse` with `connected: false` (no
+    /// `tracingId`, as the SDK's fixtures; background.md A6) and closes this connection,
+    /// and with `closeAllConnections` the session's other connections too. The session
+    /// stays.
+    fn close_session(&self, id: u64, request: &Map<String, Value>) -> Reply {
         let mut state = self.lock();
         let Some(token) = configured(&state.connections, id, request).map(str::to_owned) else {
-            return Reply::one(error(400, "Session not configured", tracing_id));
+            return Reply::one(error(400, "Session not configured"));
         };
         // Forgotten now rather than when the task ends, so `guest_connections` drops at
         // once although the close handshake takes a moment.
@@ -376,10 +436,11 @@ impl Shared {
             });
         }
         let body = json!({ "connected": false, "newSession": false, "readOnly": false });
-        let answer = envelope("response", "SessionResponse", 200, body, tracing_id);
+        let answer = envelope("response", "SessionResponse", 200, body, None);
         Reply {
             frames: vec![answer],
             close: true,
+            stall: false,
         }
     }
 }
@@ -438,7 +499,7 @@ fn attributes_size(attributes: &BTreeMap<String, String>) -> usize {
 }
 
 /// `echo`: the keep-alive comes back as the guest's own message, with `type: response`
-/// (which tells it apart from a real message).
+/// and the request's `tracingId`, by which the SDK recognises it (background.md A3).
 fn echo(request: &Map<String, Value>, tracing_id: Option<&str>) -> Value {
     let message = request.get("message");
     let text = message
@@ -446,7 +507,7 @@ fn echo(request: &Map<String, Value>, tracing_id: Option<&str>) -> Value {
         .cloned()
         .unwrap_or_else(|| json!("ping"));
     let mut body = json!({ "text": text, "type": "Text", "direction": "Inbound" });
-    // KT recognises its echo by the customMessageId it put in the metadata.
+    // Older SDK versions put a customMessageId in the metadata; it comes back too.
     if let Some(metadata) = message.and_then(|m| m.get("metadata")) {
         body["metadata"] = metadata.clone();
     }
@@ -462,31 +523,33 @@ fn envelope(kind: &str, class: &str, code: u16, body: Value, tracing_id: Option<
     frame
 }
 
-/// An error answer: class `string`, the text as body.
-fn error(code: u16, text: &str, tracing_id: Option<&str>) -> Value {
-    envelope("response", "string", code, json!(text), tracing_id)
+/// An error answer: class `string`, the text as body, no `tracingId` (as every error
+/// fixture of the SDK: the client attributes it to its one message in flight).
+fn error(code: u16, text: &str) -> Value {
+    envelope("response", "string", code, json!(text), None)
 }
 
 /// Why an `onMessage` was not applied.
 enum Refusal {
     NotConfigured,
     Invalid(String),
-    TooLarge,
+    TooLarge(CustomDataLimit),
     TooManyRequests,
 }
 
 impl Refusal {
-    /// The answer frame.
-    fn with_tracing_id(self, tracing_id: Option<&str>) -> Value {
+    /// The answer frame, without a `tracingId` (the SDK's fixtures `customAttributeSizeTooLarge`,
+    /// `tooManyRequests`).
+    fn frame(self) -> Value {
         match self {
-            Refusal::NotConfigured => error(400, "Session not configured", tracing_id),
-            Refusal::Invalid(text) => error(400, &text, tracing_id),
-            Refusal::TooLarge => {
+            Refusal::NotConfigured => error(400, "Session not configured"),
+            Refusal::Invalid(text) => error(400, &text),
+            Refusal::TooLarge(limit) => {
                 let text = format!(
                     "Custom Attributes in channel metadata is larger than {} bytes",
-                    MAX_CUSTOM_DATA_BYTES
+                    limit.describe()
                 );
-                error(4013, &text, tracing_id)
+                error(4013, &text)
             }
             Refusal::TooManyRequests => {
                 let body = json!({
@@ -494,13 +557,7 @@ impl Refusal {
                     "errorCode": 4029,
                     "errorMessage": "Message rate too high for this session",
                 });
-                envelope(
-                    "response",
-                    "TooManyRequestsErrorMessage",
-                    429,
-                    body,
-                    tracing_id,
-                )
+                envelope("response", "TooManyRequestsErrorMessage", 429, body, None)
             }
         }
     }
@@ -563,6 +620,7 @@ async fn run(
                 return close(ws, CloseCode::Away, "connection closed").await
             }
             Step::Command(Some(Command::Send(frame))) => ws.send(frame).await,
+            Step::Command(Some(Command::Stall)) => return stall(ws, queue).await,
             // The client went away (after a close handshake, or not).
             Step::Incoming(None) => return,
             Step::Incoming(Some(Err(e))) => {
@@ -575,11 +633,12 @@ async fn run(
                     Ok(()) if reply.close => {
                         return close(ws, CloseCode::Normal, "session closed").await
                     }
+                    Ok(()) if reply.stall => return stall(ws, queue).await,
                     sent => sent,
                 }
             }
             Step::Incoming(Some(Ok(Message::Binary(_)))) => {
-                send_all(&mut ws, vec![error(400, "Invalid request", None)]).await
+                send_all(&mut ws, vec![error(400, "Invalid request")]).await
             }
             // Protocol pings and closes are answered by tungstenite itself.
             Step::Incoming(Some(Ok(_))) => Ok(()),
@@ -589,6 +648,17 @@ async fn run(
             return;
         }
     }
+}
+
+/// A peer that hangs: the socket stays open, but nothing is read (so pings get no pong)
+/// and nothing is sent, until the fake drops or closes the connection.
+async fn stall(ws: WebSocketStream<TcpStream>, mut queue: UnboundedReceiver<Command>) {
+    while let Some(command) = queue.recv().await {
+        if matches!(command, Command::Drop | Command::Close) {
+            break;
+        }
+    }
+    drop(ws);
 }
 
 async fn send_all(
@@ -655,7 +725,7 @@ impl FakeGenesys {
             return;
         };
         session.expired = true;
-        let expired = envelope("message", "SessionExpiredEvent", 200, json!({}), None);
+        let expired = envelope("response", "SessionExpiredEvent", 200, json!({}), None);
         for connection in state.connections.values_mut() {
             if connection.token.as_deref() == Some(token) {
                 connection.token = None;
@@ -678,6 +748,28 @@ impl FakeGenesys {
     /// `retryAfter: 1`) and not applied. 0 means no limit.
     pub fn set_guest_rate_limit(&self, per_second: u32) {
         self.state.guests.lock().rate_limit = per_second;
+    }
+
+    /// The guest session with this token stops answering: each of its connections, now
+    /// and after every later `configureSession` (whose answer still arrives), keeps its
+    /// socket open but reads and answers nothing, websocket pings included, as a peer
+    /// that hangs. For testing that one stuck session delays no other.
+    pub fn stall_guest_session(&self, token: &str) {
+        let mut state = self.state.guests.lock();
+        state.stalled.insert(token.to_owned());
+        for connection in state.connections.values() {
+            if connection.token.as_deref() == Some(token) {
+                let _ = connection.commands.send(Command::Stall);
+            }
+        }
+    }
+
+    /// The custom attribute limit every later `SessionResponse` states as
+    /// `maxCustomDataBytes` and `onMessage` enforces (default 2048, sent as an integer).
+    /// Given here as a float, it is sent as one (e.g. `100.0`): the Java SDK's model
+    /// declares the field a `Double`.
+    pub fn set_guest_custom_data_limit(&self, bytes: f64) {
+        self.state.guests.lock().custom_data_limit = CustomDataLimit::Float(bytes);
     }
 
     /// How many guest websockets are connected.
@@ -748,6 +840,11 @@ mod tests {
         let session = ask(&mut ws, configure(TOKEN)).await;
         assert_eq!(session["class"], "SessionResponse");
         assert_eq!(session["body"]["newSession"], true);
+        assert_eq!(session["body"]["maxCustomDataBytes"], 2048);
+        assert!(
+            session.get("tracingId").is_none(),
+            "SessionResponse carries no tracingId, as the SDK's fixtures"
+        );
         let sent = ask(&mut ws, text_with(json!({ "a": "1", "b": "2" }))).await;
         assert_eq!(sent["class"], "StructuredMessage");
         assert_eq!(sent["body"]["direction"], "Inbound");
@@ -778,6 +875,11 @@ mod tests {
         ask(&mut ws, configure(TOKEN)).await;
         let big = ask(&mut ws, text_with(json!({ "k": "é".repeat(1024) }))).await;
         assert_eq!(big["code"], 4013);
+        assert_eq!(big["class"], "string");
+        assert!(
+            big.get("tracingId").is_none(),
+            "error frames carry no tracingId"
+        );
         assert_eq!(
             big["body"],
             "Custom Attributes in channel metadata is larger than 2048 bytes"
@@ -842,7 +944,7 @@ mod tests {
         let expired = ask(&mut ws, configure(TOKEN)).await;
         assert_eq!(
             (expired["type"].clone(), expired["class"].clone()),
-            (json!("message"), json!("SessionExpiredEvent"))
+            (json!("response"), json!("SessionExpiredEvent"))
         );
         assert_eq!(fake.guest_attributes(TOKEN), None);
         assert_eq!(
@@ -860,6 +962,41 @@ mod tests {
         assert_eq!(next(&mut other).await["class"], "ConnectionClosedEvent");
         assert!(matches!(other.next().await, Some(Ok(Message::Close(_)))));
         assert_eq!(fake.guest_connections(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_session_answers_nothing_and_a_float_limit_stays_a_float() {
+        let fake = FakeGenesys::start().await;
+        fake.set_guest_custom_data_limit(100.0);
+        let mut ws = connect(&fake).await;
+        let session = ask(&mut ws, configure(TOKEN)).await;
+        assert_eq!(session["body"]["maxCustomDataBytes"], json!(100.0));
+        assert!(session["body"]["maxCustomDataBytes"].is_f64());
+        // 1 + 100 bytes: one over.
+        let over = ask(&mut ws, text_with(json!({ "k": "v".repeat(100) }))).await;
+        assert_eq!(over["code"], 4013);
+
+        fake.stall_guest_session(TOKEN);
+        ws.send(Message::Ping(vec![1].into())).await.expect("send");
+        ws.send(Message::text(text_with(json!({ "a": "1" })).to_string()))
+            .await
+            .expect("send");
+        let silence = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
+        assert!(silence.is_err(), "no pong, no answer: {silence:?}");
+        assert_eq!(fake.guest_messages(TOKEN), 0);
+
+        // A new connection configures (answered), then hangs too.
+        let mut again = connect(&fake).await;
+        assert_eq!(
+            ask(&mut again, configure(TOKEN)).await["class"],
+            "SessionResponse"
+        );
+        again
+            .send(Message::text(text_with(json!({ "a": "1" })).to_string()))
+            .await
+            .expect("send");
+        let silence = tokio::time::timeout(Duration::from_millis(300), again.next()).await;
+        assert!(silence.is_err(), "{silence:?}");
     }
 
     #[tokio::test]
