@@ -923,6 +923,8 @@ async fn the_channel_is_renewed_before_it_expires() {
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
         .renew_before_expiry(Duration::from_secs(2))
+        .reconnect_wait(Duration::from_millis(100))
+        .max_reconnect_wait(Duration::from_millis(500))
         .build()
         .unwrap();
     let mut events = callbacks.events_with(&[LIVE_QUEUE], options).await.unwrap();

@@ -80,10 +80,15 @@ use crate::transport::ApiRequest;
 use crate::validation::{ValidationError, Violations};
 use crate::Method;
 
+/// The guide's code samples (docs/callbacks.md), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/callbacks.md")]
+struct Guide;
+
 const CALLBACKS: &str = "/api/v2/conversations/callbacks";
 const CALLBACK: &str = "/api/v2/conversations/callbacks/{conversationId}";
 
-/// The tutorial's bounds for the per-queue concurrency limit.
+/// The bounds of the per-queue concurrency limit.
 pub const CONCURRENCY_LIMIT_RANGE: std::ops::RangeInclusive<usize> = 1..=50;
 
 mod names {
@@ -161,8 +166,8 @@ fn with_conversation(answer: CreateCallbackResponse) -> Result<CreateCallbackRes
 }
 
 impl Callbacks {
-    /// Limits reservations in flight to `per_queue` for each queue (the tutorial's
-    /// `concurrency_limit`, 1 to 50); callers past it wait or are rejected.
+    /// Limits reservations in flight to `per_queue` for each queue (1 to 50); callers
+    /// past it wait or are rejected.
     pub fn with_concurrency_limit(
         mut self,
         per_queue: usize,

@@ -6,7 +6,7 @@
 //! dropped and counted in a [`StreamItem::Lagged`] notice at the point where they went
 //! missing (as tokio's broadcast channel tells a slow receiver it lagged). Notices are
 //! never dropped: at most one of each kind waits unread, and a later notice of that kind
-//! is merged into it, so the queue holds at most `capacity` events and four notices.
+//! is merged into it, so the queue holds at most `capacity` events and three notices (one of each kind).
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -206,5 +206,61 @@ impl Reconciliation {
         if later.error.is_some() {
             self.error.clone_from(&later.error);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+    use crate::callbacks::model::CallbackConversation;
+
+    fn event(id: &str) -> super::super::CallbackEvent {
+        let c: CallbackConversation =
+            serde_json::from_value(serde_json::json!({"id": id})).unwrap();
+        super::super::CallbackEvent::fetched(c).unwrap()
+    }
+
+    fn take_all(shared: &Shared) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Taken::Item(item) = shared.take(Waker::noop()) {
+            out.push(match item {
+                StreamItem::Event(e) => e.conversation_id,
+                StreamItem::Lagged(l) => format!("lagged {}", l.dropped),
+                StreamItem::Reconnected(r) => format!("reconnected {}", r.outages),
+                StreamItem::Reconciled(r) => format!("reconciled {}", r.runs),
+            });
+        }
+        out
+    }
+
+    fn reconnected() -> StreamItem {
+        StreamItem::Reconnected(Reconnected {
+            down_since: jiff::Timestamp::UNIX_EPOCH,
+            reconnected_at: jiff::Timestamp::UNIX_EPOCH,
+            outages: 1,
+            attempts: 1,
+            new_channel: false,
+        })
+    }
+
+    #[test]
+    fn events_past_the_capacity_become_one_lagged_notice_where_they_went_missing() {
+        let shared = Shared::new(2);
+        assert_eq!(shared.push_event(event("a")), Pushed::Queued);
+        assert_eq!(shared.push_event(event("b")), Pushed::Queued);
+        assert_eq!(shared.push_event(event("c")), Pushed::Dropped);
+        shared.push_notice(reconnected());
+        assert_eq!(shared.push_event(event("d")), Pushed::Dropped);
+        shared.push_notice(reconnected());
+        assert_eq!(
+            take_all(&shared),
+            ["a", "b", "lagged 2", "reconnected 2"],
+            "notices are never dropped; unread ones absorb later ones"
+        );
+        assert_eq!(shared.push_event(event("e")), Pushed::Queued);
+        assert_eq!(take_all(&shared), ["e"]);
+        assert_eq!(shared.status().dropped_events, 2);
     }
 }

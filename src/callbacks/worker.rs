@@ -970,7 +970,9 @@ impl Worker {
             }
             Maintenance::Renewed(Ok((before, Some(now)))) if before.is_none_or(|b| now > b) => {
                 self.channel.expires = Some(now);
-                self.renew_at = renew_time(&self.channel, &self.options);
+                // Never sooner than a backoff wait: an `expires` already within
+                // `renew_before_expiry` must not make renewals back to back.
+                self.renew_at = renew_time(&self.channel, &self.options).max(later);
             }
             Maintenance::Renewed(Ok(_)) => {
                 tracing::debug!("callback event stream: re-subscribing did not move the channel's expiry; moving to a new channel");

@@ -1,4 +1,4 @@
-//! Flow 4 in the fake: scheduled callbacks (create, reschedule, read, list, disconnect),
+//! Callbacks in the fake: scheduled callbacks (create, reschedule, read, list, disconnect),
 //! each change published as an event through the Notifications API, and the analytics
 //! conversation details query that finds a queue's callbacks.
 //!

@@ -1,4 +1,4 @@
-//! Flow 4 in the fake: the Notifications API. Channels and their topic subscriptions
+//! The Notifications API in the fake: channels and their topic subscriptions
 //! over REST, and the channels' websocket on a port of its own (heartbeats, the
 //! application-level ping, and events for subscribed topics).
 //!
