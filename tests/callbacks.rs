@@ -946,6 +946,41 @@ async fn the_channel_is_renewed_before_it_expires() {
     assert_eq!(fake.notification_handshakes(), 1);
 }
 
+#[tokio::test]
+async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
+    let fake = FakeGenesys::start().await;
+    fake.set_channel_lifetime(Duration::from_secs(3));
+    fake.set_subscribing_extends_channels(false);
+    let callbacks = fake.client().unwrap().callbacks();
+    let options = StreamOptions::builder()
+        .renew_before_expiry(Duration::from_secs(2))
+        .reconnect_wait(Duration::from_millis(100))
+        .max_reconnect_wait(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], options).await.unwrap();
+    eventually("a second channel", || {
+        fake.notification_channels_created() == 2
+    })
+    .await;
+    eventually("its socket", || fake.notification_handshakes() == 2).await;
+    let created = callbacks.create(&soon()).await.unwrap();
+    let event = next_event(&mut events).await;
+    assert_eq!(
+        (event.source, event.conversation_id.as_str()),
+        (EventSource::Live, created.conversation_id())
+    );
+    let status = events.status();
+    assert_eq!(
+        (status.disconnects, status.reconnects),
+        (0, 0),
+        "{status:?}"
+    );
+    // Each channel lives 3 s here, so the stream keeps moving on, a socket per channel.
+    assert!(status.channels_created >= 2, "{status:?}");
+    assert!(fake.notification_handshakes() <= fake.notification_channels_created());
+}
+
 /// Callbacks made in the last moments before a reconnect may not be in the analytics
 /// index yet: the end of the window is queried again later.
 #[tokio::test]

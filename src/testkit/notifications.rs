@@ -90,6 +90,9 @@ struct State {
     close_on_open: bool,
     /// Fault: handshakes are refused with 503 (the notification service is down).
     refuse_handshakes: bool,
+    /// Whether subscribing again moves a channel's `expires` (the documentation says it
+    /// keeps the channel alive; whether `expires` shows it is not confirmed).
+    subscribing_extends: bool,
     /// Fault: sockets send nothing at all (no heartbeats, no pongs, no events).
     silent: bool,
     /// Fault: this many channel creations answer 503 after creating the channel.
@@ -176,6 +179,7 @@ impl Default for Notifications {
                     created: 0,
                     close_on_open: false,
                     refuse_handshakes: false,
+                    subscribing_extends: true,
                     silent: false,
                     fail_after_create: 0,
                 }),
@@ -357,6 +361,7 @@ impl Notifications {
         let now = Timestamp::now();
         let mut state = self.lock();
         let lifetime = state.lifetime;
+        let extends = state.subscribing_extends;
         let channel = state
             .channels
             .get_mut(channel_id)
@@ -380,7 +385,9 @@ impl Notifications {
             }
         }
         // Resubscribing is how a client keeps a channel past its lifetime.
-        channel.expires = later(now, lifetime);
+        if extends {
+            channel.expires = later(now, lifetime);
+        }
         Some(entities)
     }
 
@@ -794,6 +801,13 @@ impl FakeGenesys {
     /// 503, as when the notification service is down (the channels stay valid).
     pub fn refuse_notification_handshakes(&self, on: bool) {
         self.state.notifications.lock().refuse_handshakes = on;
+    }
+
+    /// Whether subscribing a channel again moves its `expires` (default true). Genesys
+    /// documents that re-subscribing keeps a channel past its 24 hours, not whether
+    /// `expires` shows it: `false` tests a client that must move to a new channel.
+    pub fn set_subscribing_extends_channels(&self, extends: bool) {
+        self.state.notifications.lock().subscribing_extends = extends;
     }
 
     /// Fault: while on, notification websockets send nothing (no heartbeats, no pongs,
