@@ -1,5 +1,5 @@
-//! Tutorial 003: book a web callback one hour ahead (voice, with SMS as fallback), move it,
-//! cancel it, and print the events the Notifications API streams for its queue.
+//! Book a web callback one hour ahead (voice, with SMS as fallback), move it, cancel it,
+//! and print what the queue's event stream reports.
 //!
 //! Against the built-in fake by default. For an org set the `GENESYS_*` variables and
 //! `GENESYS_QUEUE_ID` (and `GENESYS_QUEUE_TIME_ZONE`, default America/New_York).
@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt;
-use genesys_cloud::callbacks::{CallbackReservation, Channel, WhenFull};
+use genesys_cloud::callbacks::{CallbackReservation, Channel, StreamItem, WhenFull};
+use genesys_cloud::jiff::{tz::TimeZone, SignedDuration, Zoned};
 use genesys_cloud::{testkit, Error};
-use jiff::{SignedDuration, Zoned};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -33,7 +33,7 @@ async fn run() -> Result<(), Error> {
         .unwrap_or_else(|_| "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f".into());
     let zone_name =
         std::env::var("GENESYS_QUEUE_TIME_ZONE").unwrap_or_else(|_| "America/New_York".into());
-    let zone = jiff::tz::TimeZone::get(&zone_name).map_err(|e| {
+    let zone = TimeZone::get(&zone_name).map_err(|e| {
         Error::custom(
             genesys_cloud::ErrorKind::Configuration,
             format!("{zone_name}: {e}"),
@@ -44,44 +44,49 @@ async fn run() -> Result<(), Error> {
     let callbacks = client
         .callbacks()
         .with_concurrency_limit(10, WhenFull::Wait)?;
-    let mut events = callbacks.events(&[&queue])?;
+    // Returns once subscribed: every change from here on is reported.
+    let mut events = callbacks.events(&[&queue]).await?;
 
-    let start = (Zoned::now().with_time_zone(zone) + SignedDuration::from_hours(1)).datetime();
-    let reservation = CallbackReservation::builder(&queue, &zone_name)
+    let start =
+        (Zoned::now().with_time_zone(zone.clone()) + SignedDuration::from_hours(1)).datetime();
+    let reservation = CallbackReservation::builder(&queue, zone)
         .callback_number("+14155550199")
         .user_name("Jordan Lee")
-        .slot(start, start + SignedDuration::from_mins(15))
+        .at(start)
         .channels(Channel::Voice, Some(Channel::Sms))
         .reason("Technical support escalation")
         .build()?;
-    // Let the stream subscribe before the first change.
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     let created = callbacks.create(&reservation).await?;
+    let id = created.conversation_id();
     println!(
-        "Created callback conversation {} at {}",
-        created.conversation_id,
+        "Created callback conversation {id} at {}",
         reservation.scheduled_time()
     );
     let later = reservation.scheduled_time() + SignedDuration::from_mins(30);
-    callbacks
-        .reschedule(&created.conversation_id, later)
-        .await?;
+    callbacks.reschedule(id, later).await?;
     println!("Rescheduled to {later}");
-    callbacks.disconnect(&created.conversation_id).await?;
+    callbacks.disconnect(id).await?;
     println!("Cancelled");
 
-    for _ in 0..3 {
+    let mut seen = 0;
+    while seen < 3 {
         match tokio::time::timeout(Duration::from_secs(10), events.next()).await {
-            Ok(Some(event)) => {
-                let event = event?;
-                println!(
-                    "Event: conversation {} is {} (scheduled {})",
-                    event.conversation_id,
-                    event.state.as_deref().unwrap_or("?"),
-                    event.scheduled_time.as_deref().unwrap_or("-")
-                );
-            }
+            Ok(Some(item)) => match item? {
+                StreamItem::Event(event) => {
+                    seen += 1;
+                    let state = event.state.as_ref().map_or("?", |s| s.as_str());
+                    let at = event
+                        .scheduled_time
+                        .map_or_else(|| "-".to_owned(), |t| t.to_string());
+                    println!(
+                        "Event ({:?}): conversation {} is {state} (scheduled {at})",
+                        event.source, event.conversation_id
+                    );
+                }
+                // Reconnects, lag and reconciliations: the stream says what it did.
+                notice => println!("Stream notice: {notice:?}"),
+            },
             Ok(None) => break,
             Err(_) => {
                 println!("No more events within 10 s");

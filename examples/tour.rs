@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use genesys_cloud::callbacks::{CallbackReservation, Channel};
+use genesys_cloud::callbacks::{CallbackReservation, Channel, StreamItem};
 use genesys_cloud::guests::{GuestAttributes, GuestSession, GuestSessionOptions, ParticipantSink};
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
@@ -172,33 +172,38 @@ async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> R
             return Ok(());
         }
     };
-    let zone = jiff::tz::TimeZone::get("America/New_York")
+    let zone = genesys_cloud::jiff::tz::TimeZone::get("America/New_York")
         .map_err(|e| Error::custom(genesys_cloud::ErrorKind::Configuration, e.to_string()))?;
-    let start =
-        (jiff::Zoned::now().with_time_zone(zone) + jiff::SignedDuration::from_hours(1)).datetime();
-    let reservation = CallbackReservation::builder(&queue, "America/New_York")
+    let start = (genesys_cloud::jiff::Zoned::now().with_time_zone(zone.clone())
+        + genesys_cloud::jiff::SignedDuration::from_hours(1))
+    .datetime();
+    let reservation = CallbackReservation::builder(&queue, zone)
         .callback_number("+14155550199")
-        .slot(start, start + jiff::SignedDuration::from_mins(15))
+        .at(start)
         .channels(Channel::Voice, Some(Channel::Sms))
         .build()?;
     let callbacks = client.callbacks();
-    let mut events = callbacks.events(&[&queue])?;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // let the stream subscribe
+    // Returns once subscribed: no sleep needed before the first change.
+    let mut events = callbacks.events(&[&queue]).await?;
     let created = callbacks.create(&reservation).await?;
-    let seen = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        futures::StreamExt::next(&mut events),
-    )
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(item) = futures::StreamExt::next(&mut events).await {
+            if let StreamItem::Event(event) = item? {
+                return Ok(event.state.map(|s| s.to_string()));
+            }
+        }
+        Ok::<_, Error>(None)
+    })
     .await;
     let state = match seen {
-        Ok(Some(Ok(event))) => event.state.unwrap_or_default(),
-        Ok(Some(Err(err))) => return Err(err),
+        Ok(Ok(Some(state))) => state,
+        Ok(Err(err)) => return Err(err),
         _ => "no event within 10 s".to_owned(),
     };
-    callbacks.disconnect(&created.conversation_id).await?;
+    callbacks.disconnect(created.conversation_id()).await?;
     println!(
         "\n[4] callbacks: {} booked for {}, event: {state}, then cancelled",
-        created.conversation_id,
+        created.conversation_id(),
         reservation.scheduled_time()
     );
     Ok(())

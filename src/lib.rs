@@ -95,6 +95,8 @@ pub mod testkit;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, AuthError, Error, ErrorKind, Result};
+/// [jiff](https://docs.rs/jiff), the date-time library of the public API (audit and callback timestamps, a queue's time zone), re-exported so your code names the same version.
+pub use jiff;
 pub use region::{Environment, Region};
 pub use reqwest::Method;
 pub use transport::{RetryBudget, RetryPolicy};

@@ -226,11 +226,12 @@ async fn query_and_response_values_reach_no_error_span_or_audit_record() {
     // A flow audits its failures: a callback create whose answer is not a callback, and
     // one refused with a message that quotes the request.
     let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
-    let start =
-        (jiff::Zoned::now().with_time_zone(zone) + jiff::SignedDuration::from_hours(1)).datetime();
-    let reservation = CallbackReservation::builder(QUEUE, "America/New_York")
+    let start = (jiff::Zoned::now().with_time_zone(zone.clone())
+        + jiff::SignedDuration::from_hours(1))
+    .datetime();
+    let reservation = CallbackReservation::builder(QUEUE, zone)
         .callback_number("+14155550199")
-        .slot(start, start + jiff::SignedDuration::from_mins(15))
+        .at(start)
         .channels(Channel::Voice, None)
         .build()
         .unwrap();

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
-use super::{CallbackEvent, EventSource};
+use super::reservation::platform_time;
+use super::{CallbackEvent, EventSource, StreamItem};
 use crate::client::Client;
 use crate::error::Error;
 use crate::webhook::WebhookSender;
@@ -37,8 +38,11 @@ impl WebhookCalendar {
 /// The same conversation in the same state always gets the same key.
 pub(crate) fn dedupe_key(event: &CallbackEvent) -> String {
     crate::webhook::dedupe_key(&format!(
-        "{}|{:?}|{:?}",
-        event.conversation_id, event.state, event.scheduled_time
+        "{}|{}|{}|{}",
+        event.conversation_id,
+        event.state.as_ref().map(|s| s.as_str()).unwrap_or_default(),
+        event.scheduled_time.map(platform_time).unwrap_or_default(),
+        event.ended,
     ))
 }
 
@@ -49,11 +53,11 @@ impl CalendarSink for WebhookCalendar {
             "event": "callback.changed",
             "conversationId": event.conversation_id,
             "queueId": event.queue_id,
-            "state": event.state,
-            "scheduledTime": event.scheduled_time,
+            "state": event.state.as_ref().map(|s| s.as_str()),
+            "scheduledTime": event.scheduled_time.map(platform_time),
             "source": match event.source {
-                EventSource::Live => "live",
                 EventSource::Reconciled => "reconciled",
+                _ => "live",
             },
             "syncedAt": jiff::Timestamp::now().to_string(),
         });
@@ -64,18 +68,33 @@ impl CalendarSink for WebhookCalendar {
     }
 }
 
-/// Feeds every event of `events` to `sink` until the stream ends, and returns how many
-/// were delivered. A delivery that fails (after the sender's retries) is already counted
-/// and audited by the sink; it is logged and the sync goes on, so one bad event never
-/// stops the others. A stream error ends the sync with that error.
+/// Feeds every event of `events` (a [`CallbackEvents`](super::CallbackEvents) stream)
+/// to `sink` until the stream ends, and returns how many were delivered. A delivery that
+/// fails (after the sender's retries) is already counted and audited by the sink; it is
+/// logged and the sync goes on, so one bad event never stops the others. Notices need
+/// no delivery (the reconciled events that follow them do): a reconciliation cut short
+/// is logged as a warning with what it left out. A stream error ends the sync with that
+/// error.
 pub async fn sync_calendar<S>(events: S, sink: &dyn CalendarSink) -> Result<u64, Error>
 where
-    S: Stream<Item = Result<CallbackEvent, Error>>,
+    S: Stream<Item = Result<StreamItem, Error>>,
 {
     let mut events = std::pin::pin!(events);
     let mut delivered = 0;
-    while let Some(event) = events.next().await {
-        let event = event?;
+    while let Some(item) = events.next().await {
+        let event = match item? {
+            StreamItem::Event(event) => event,
+            StreamItem::Reconciled(report) if !report.is_complete() => {
+                tracing::warn!(
+                    skipped = report.skipped.len() as u64 + report.skipped_unlisted,
+                    truncated = report.truncated,
+                    error = ?report.error.as_ref().map(ToString::to_string),
+                    "a reconciliation was cut short: some callback states may be missing from the calendar"
+                );
+                continue;
+            }
+            _ => continue,
+        };
         match sink.deliver(&event).await {
             Ok(()) => delivered += 1,
             Err(err) => {

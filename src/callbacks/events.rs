@@ -1,150 +1,578 @@
-//! Callback events from the Notifications API, as a `Stream` that survives dropped
-//! sockets, missed heartbeats and expiring channels.
+//! The callback event stream: what a queue's callbacks do, live from the Notifications
+//! API, with what a dropped socket or a slow reader missed found again through the REST
+//! API.
+//!
+//! [`Callbacks::events`] returns once the stream is subscribed: every change made after
+//! it returns is reported. The stream yields [`StreamItem`]s: callback events, and
+//! notices of what happened to the stream itself ([`StreamItem::Lagged`],
+//! [`StreamItem::Reconnected`], [`StreamItem::Reconciled`]).
+//!
+//! # What the background task guarantees
+//!
+//! One task per stream owns the websocket. It never waits for the consumer, so pings,
+//! heartbeat checks and reconnects go on however slowly the stream is read.
+//!
+//! - **Delivery: at least once, by state.** Every change the platform pushes while the
+//!   socket is up is yielded as an [`EventSource::Live`] event (the platform may repeat
+//!   one: duplicates are possible). A change missed while the socket was down, or
+//!   dropped because the consumer lagged, is found by a *reconciliation* and yielded as
+//!   an [`EventSource::Reconciled`] event carrying the callback's current state: what is
+//!   lost are intermediate states, never the latest one, within the bounds below.
+//! - **Ordering.** Per conversation, a state older than one already yielded is never
+//!   yielded after it: a reconciled state is dropped if a live event for the same
+//!   conversation arrived after its GET was sent, and nothing follows a final state
+//!   (`disconnected`, `terminated`) of a conversation. Across conversations, events
+//!   come in the order they were received.
+//! - **Bounded.** The queue to the consumer holds [`StreamOptions::buffer`] events;
+//!   beyond that, events are dropped and counted in a [`Lagged`] notice, and the
+//!   conversations they were about are reconciled once the consumer reads the notice.
+//!   Reconnects back off from [`StreamOptions::reconnect_wait`] to
+//!   [`StreamOptions::max_reconnect_wait`] and start over only after a connection stayed
+//!   up for [`StreamOptions::healthy_after`]; a reconnect reuses the channel (no API
+//!   call) and makes a new one only when the platform says the old one is gone. One
+//!   reconciliation makes at most [`StreamOptions::max_reconcile_pages`] analytics
+//!   queries and [`StreamOptions::max_reconcile_fetches`] GETs; what a bound cut off is
+//!   listed in the [`Reconciliation`] notice.
+//! - **Memory.** Per stream: the queue, and what was last reported for at most
+//!   [`StreamOptions::max_tracked`] conversations (the least recently seen are
+//!   forgotten first).
+//!
+//! # What can still be missed, and how you learn of it
+//!
+//! - A callback created *and* ended while the socket was down: the query lists open
+//!   callbacks only, and the stream never knew it.
+//! - A change while the socket was down to an open callback that started before the
+//!   window the query covers and that the stream never reported (one created before the
+//!   stream started, on a day the window does not touch).
+//! - A callback created in the last [`StreamOptions::analytics_delay`] before a
+//!   reconnect is found by a second query that long after it (the analytics index lags
+//!   the platform by an undocumented delay; a longer lag than the option is missed).
+//! - Whatever a bound or a failed call cut off: the [`Reconciliation`] notice says so
+//!   ([`Reconciliation::is_complete`], [`Reconciliation::skipped`],
+//!   [`Reconciliation::error`]).
+//!
+//! A stream that cannot go on (credentials refused, a subscription refused, a channel
+//! the platform will not make) yields one `Err` and ends. [`CallbackEvents::status`]
+//! tells at any time whether the socket is up and what the stream has done.
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::{SinkExt, Stream, StreamExt, TryStreamExt};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
+use futures::Stream;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
+use super::model::{CallbackConversation, CallbackEventConversation, CallbackState, Summary};
+use super::outbox::{Shared, Taken};
+use super::worker::Worker;
 use super::Callbacks;
-use crate::client::Client;
 use crate::error::Error;
-use crate::paging;
-use crate::transport::ApiRequest;
-use crate::validation::Violations;
-use crate::Method;
+use crate::validation::{ValidationError, Violations};
 
-const CHANNELS: &str = "/api/v2/notifications/channels";
-const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscriptions";
-const CALLBACKS: &str = "/api/v2/conversations/callbacks";
-const CALLBACK: &str = "/api/v2/conversations/callbacks/{conversationId}";
+/// Most ids a [`Reconciliation`] notice lists as skipped; more are only counted.
+pub const MAX_SKIPPED_LISTED: usize = 1_000;
 
-/// Conversations whose state is remembered for reconciliation (the most recent ones).
-pub const RECONCILE_LIMIT: usize = 500;
+/// Most queues one stream watches (the platform's limit is 1,000 topics per channel).
+pub const MAX_QUEUES: usize = 1_000;
 
-/// How the event stream keeps its connection.
+/// How an event stream keeps its connection and finds what it missed. Build with
+/// [`StreamOptions::builder`]; the defaults suit the platform.
+///
+/// ```
+/// use std::time::Duration;
+/// use genesys_cloud::callbacks::StreamOptions;
+///
+/// let options = StreamOptions::builder()
+///     .buffer(1_024)
+///     .max_reconnect_wait(Duration::from_secs(60))
+///     .build()?;
+/// assert_eq!(options.buffer(), 1_024);
+/// assert!(StreamOptions::builder().buffer(0).build().is_err());
+/// # Ok::<(), genesys_cloud::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamOptions {
-    /// No frame (the platform sends a heartbeat about every 30 s) for this long means the
-    /// socket is dead: reconnect. Default 90 s.
-    pub heartbeat_timeout: Duration,
-    /// How often the stream sends `{"message":"ping"}`. Default 30 s.
-    pub ping_interval: Duration,
-    /// How long before the channel's `expires` a new channel is made. Default 10 min.
-    pub renew_before_expiry: Duration,
-    /// First wait before reconnecting; doubles up to `max_reconnect_wait`. Default 500 ms.
-    pub reconnect_wait: Duration,
-    /// Longest wait before reconnecting. Default 30 s.
-    pub max_reconnect_wait: Duration,
-    /// Events buffered before the stream stops reading the socket (backpressure). Default 256.
-    pub buffer: usize,
+    buffer: usize,
+    ping_every: Duration,
+    dead_after: Duration,
+    connect_timeout: Duration,
+    reconnect_wait: Duration,
+    max_reconnect_wait: Duration,
+    healthy_after: Duration,
+    renew_before_expiry: Duration,
+    reconcile_margin: Duration,
+    analytics_delay: Duration,
+    max_reconcile_pages: u32,
+    max_reconcile_fetches: usize,
+    reconcile_concurrency: usize,
+    max_tracked: usize,
 }
 
 impl Default for StreamOptions {
     fn default() -> Self {
         Self {
-            heartbeat_timeout: Duration::from_secs(90),
-            ping_interval: Duration::from_secs(30),
-            renew_before_expiry: Duration::from_secs(600),
+            buffer: 256,
+            ping_every: Duration::from_secs(30),
+            dead_after: Duration::from_secs(95),
+            connect_timeout: Duration::from_secs(10),
             reconnect_wait: Duration::from_millis(500),
             max_reconnect_wait: Duration::from_secs(30),
-            buffer: 256,
+            healthy_after: Duration::from_secs(60),
+            renew_before_expiry: Duration::from_secs(3_600),
+            reconcile_margin: Duration::from_secs(60),
+            analytics_delay: Duration::from_secs(120),
+            max_reconcile_pages: 5,
+            max_reconcile_fetches: 100,
+            reconcile_concurrency: 4,
+            max_tracked: 10_000,
         }
     }
 }
 
+macro_rules! getters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl StreamOptions {
+            $($(#[$doc])* pub fn $name(&self) -> $ty { self.$name })*
+        }
+        impl StreamOptionsBuilder {
+            $($(#[$doc])* pub fn $name(mut self, value: $ty) -> Self { self.options.$name = value; self })*
+        }
+    };
+}
+
+getters! {
+    /// Events waiting for the consumer before further events are dropped (and counted
+    /// in a [`StreamItem::Lagged`] notice). 1 to 65,536; default 256.
+    buffer: usize;
+    /// How often `{"message":"ping"}` is sent; the platform answers on
+    /// `channel.metadata`. Default 30 s (at most 10 min).
+    ping_every: Duration;
+    /// Nothing heard (events, heartbeats about every 30 s, pongs) for this long: the
+    /// socket is dead and is replaced. Longer than `ping_every`; default 95 s.
+    dead_after: Duration;
+    /// Connecting, TLS and the websocket upgrade together. Default 10 s (at most 5 min).
+    connect_timeout: Duration;
+    /// The first wait before reconnecting; each later one doubles (with jitter, never
+    /// shorter) up to `max_reconnect_wait`. Default 500 ms.
+    reconnect_wait: Duration;
+    /// The longest wait before reconnecting. Default 30 s (at most 1 h).
+    max_reconnect_wait: Duration;
+    /// A connection that stayed up this long starts the waits over; shorter ones keep
+    /// them growing (a socket that closes at once must not cause a storm). Default 60 s.
+    healthy_after: Duration;
+    /// How long before the channel's `expires` it is renewed (subscribed again, or
+    /// replaced by a new channel if that does not move `expires`). Default 1 h (less
+    /// than 23 h).
+    renew_before_expiry: Duration;
+    /// How far before the last frame heard a reconciliation looks, for changes the
+    /// platform sent while the socket was already failing. 0 to 1 h; default 60 s.
+    reconcile_margin: Duration;
+    /// How long after a reconciliation the end of its window is queried again, for
+    /// callbacks the analytics index did not have yet. 0 (no second query) to 15 min;
+    /// default 2 min.
+    analytics_delay: Duration;
+    /// Analytics query pages (100 callbacks each) per reconciliation. 1 to 100; default 5.
+    max_reconcile_pages: u32;
+    /// Callbacks read (`GET`) per reconciliation. 1 to 1,000; default 100.
+    max_reconcile_fetches: usize;
+    /// Reads in flight at once during a reconciliation. 1 to 16; default 4.
+    reconcile_concurrency: usize;
+    /// Conversations whose last reported state is remembered (for ordering and to find
+    /// what changed). 1 to 1,000,000; default 10,000.
+    max_tracked: usize;
+}
+
+impl StreamOptions {
+    /// A builder starting from the defaults.
+    pub fn builder() -> StreamOptionsBuilder {
+        StreamOptionsBuilder {
+            options: StreamOptions::default(),
+        }
+    }
+
+    fn check(&self) -> Result<(), ValidationError> {
+        let mut v = Violations::default();
+        let secs = Duration::from_secs;
+        let mut within = |field: &str, value: Duration, min: Duration, max: Duration| {
+            v.check(
+                value >= min && value <= max,
+                field,
+                "range",
+                format!("{value:?} is outside {min:?}..={max:?}"),
+            );
+        };
+        let ms = Duration::from_millis(1);
+        within("ping_every", self.ping_every, ms, secs(600));
+        within("dead_after", self.dead_after, ms, secs(3_600));
+        within("connect_timeout", self.connect_timeout, ms, secs(300));
+        within("reconnect_wait", self.reconnect_wait, ms, secs(3_600));
+        within(
+            "max_reconnect_wait",
+            self.max_reconnect_wait,
+            ms,
+            secs(3_600),
+        );
+        within("healthy_after", self.healthy_after, ms, secs(86_400));
+        within(
+            "renew_before_expiry",
+            self.renew_before_expiry,
+            ms,
+            secs(23 * 3_600),
+        );
+        within(
+            "reconcile_margin",
+            self.reconcile_margin,
+            Duration::ZERO,
+            secs(3_600),
+        );
+        within(
+            "analytics_delay",
+            self.analytics_delay,
+            Duration::ZERO,
+            secs(900),
+        );
+        let mut count = |field: &str, value: usize, max: usize| {
+            v.check(
+                (1..=max).contains(&value),
+                field,
+                "range",
+                format!("{value} is outside 1..={max}"),
+            );
+        };
+        count("buffer", self.buffer, 65_536);
+        count(
+            "max_reconcile_pages",
+            self.max_reconcile_pages as usize,
+            100,
+        );
+        count("max_reconcile_fetches", self.max_reconcile_fetches, 1_000);
+        count("reconcile_concurrency", self.reconcile_concurrency, 16);
+        count("max_tracked", self.max_tracked, 1_000_000);
+        v.check(
+            self.dead_after > self.ping_every,
+            "dead_after",
+            "after_ping",
+            "a socket can only be declared dead after a ping had time to be answered: make dead_after longer than ping_every",
+        );
+        v.check(
+            self.max_reconnect_wait >= self.reconnect_wait,
+            "max_reconnect_wait",
+            "at_least_first",
+            "the longest wait cannot be shorter than the first",
+        );
+        v.finish()
+    }
+}
+
+/// Collects [`StreamOptions`]; [`StreamOptionsBuilder::build`] checks every value.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StreamOptionsBuilder {
+    options: StreamOptions,
+}
+
+impl StreamOptionsBuilder {
+    /// The options, or every value out of range (none is silently clamped).
+    pub fn build(self) -> Result<StreamOptions, ValidationError> {
+        self.options.check()?;
+        Ok(self.options)
+    }
+}
+
 /// Where an event came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventSource {
     /// Pushed by the platform on the websocket.
     Live,
-    /// Found by the GET that follows a reconnect: the change happened while disconnected.
+    /// Read from the REST API after a gap (a dropped socket, or events dropped for a
+    /// slow consumer): the callback's state when it was read.
     Reconciled,
 }
 
-/// A change to a callback conversation.
-#[derive(Debug, Clone, PartialEq)]
+/// The conversation an event carries, as the platform gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallbackSnapshot {
+    /// A live event's body (`QueueConversationCallbackEventTopicCallbackConversation`).
+    Notification(Box<CallbackEventConversation>),
+    /// A reconciled event's conversation (`GET /api/v2/conversations/callbacks/{id}`).
+    Fetched(Box<CallbackConversation>),
+}
+
+/// A callback's state, live or reconciled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CallbackEvent {
     /// Live or reconciled.
     pub source: EventSource,
-    /// The notification topic (empty for reconciled events).
-    pub topic: String,
     /// The callback conversation.
     pub conversation_id: String,
-    /// The queue of the callback, when known.
+    /// The callback's queue, when the conversation names it.
     pub queue_id: Option<String>,
-    /// The callback participant's state (`scheduled`, `connected`, `disconnected` ...).
-    pub state: Option<String>,
-    /// The callback's scheduled time, as the platform wrote it.
-    pub scheduled_time: Option<String>,
-    /// The platform's correlation id of the notification.
+    /// The callback participant's state.
+    pub state: Option<CallbackState>,
+    /// When the callback is scheduled.
+    pub scheduled_time: Option<Timestamp>,
+    /// Whether the callback is over (its participant has ended or is in a final state).
+    pub ended: bool,
+    /// The notification topic (live events only).
+    pub topic: Option<String>,
+    /// The notification's correlation id (live events only).
     pub correlation_id: Option<String>,
-    /// The whole conversation, as the platform sent it.
-    pub conversation: Value,
+    /// The whole conversation.
+    pub conversation: CallbackSnapshot,
+}
+
+/// What identifies a reported state: an event with the same fingerprint tells nothing new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    state: Option<CallbackState>,
+    scheduled: Option<Timestamp>,
+    queue: Option<String>,
+    numbers: Vec<String>,
+    ended: bool,
 }
 
 impl CallbackEvent {
-    fn from_conversation(
+    fn new(
         source: EventSource,
-        topic: String,
+        conversation_id: String,
+        summary: Summary<'_>,
+        topic: Option<String>,
         correlation_id: Option<String>,
-        conversation: Value,
-    ) -> Option<Self> {
-        let conversation_id = conversation.get("id")?.as_str()?.to_owned();
-        let participant = conversation["participants"].as_array().and_then(|ps| {
-            ps.iter()
-                .find(|p| {
-                    p.get("callbackNumbers").is_some() || p.get("callbackScheduledTime").is_some()
-                })
-                .or_else(|| ps.iter().find(|p| p["purpose"] == "acd"))
-        });
-        let text = |p: Option<&Value>, key: &str| {
-            p.and_then(|p| p.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        Some(Self {
+    ) -> impl FnOnce(CallbackSnapshot) -> Self {
+        let queue_id = summary.queue_id.map(str::to_owned);
+        let state = summary.state.cloned();
+        let scheduled_time = summary.scheduled_time;
+        let ended = summary.ended;
+        move |conversation| Self {
             source,
-            topic,
-            queue_id: participant
-                .and_then(|p| p.pointer("/queue/id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            state: text(participant, "state"),
-            scheduled_time: text(participant, "callbackScheduledTime"),
-            correlation_id,
             conversation_id,
+            queue_id,
+            state,
+            scheduled_time,
+            ended,
+            topic,
+            correlation_id,
             conversation,
-        })
+        }
     }
 
-    /// What identifies the callback's state: unchanged fingerprint, nothing missed.
-    fn fingerprint(&self) -> String {
-        format!("{:?}|{:?}", self.state, self.scheduled_time)
+    /// A live event, from a notification's body; `None` without a conversation id.
+    pub(super) fn live(
+        body: CallbackEventConversation,
+        topic: String,
+        correlation_id: Option<String>,
+    ) -> Option<Self> {
+        let id = body.id.clone()?;
+        let make = Self::new(
+            EventSource::Live,
+            id,
+            body.summary(),
+            Some(topic),
+            correlation_id,
+        );
+        Some(make(CallbackSnapshot::Notification(Box::new(body))))
+    }
+
+    /// A reconciled event, from a conversation read with a GET; `None` without an id.
+    pub(super) fn fetched(conversation: CallbackConversation) -> Option<Self> {
+        let id = conversation.id.clone()?;
+        let make = Self::new(
+            EventSource::Reconciled,
+            id,
+            conversation.summary(),
+            None,
+            None,
+        );
+        Some(make(CallbackSnapshot::Fetched(Box::new(conversation))))
+    }
+
+    /// The callback numbers of the callback participant.
+    pub fn callback_numbers(&self) -> &[String] {
+        match &self.conversation {
+            CallbackSnapshot::Notification(c) => c
+                .callback_participant()
+                .map(|p| p.callback_numbers.as_slice())
+                .unwrap_or_default(),
+            CallbackSnapshot::Fetched(c) => c
+                .callback_participant()
+                .map(|p| p.callback_numbers.as_slice())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(super) fn fingerprint(&self) -> Fingerprint {
+        Fingerprint {
+            state: self.state.clone(),
+            scheduled: self.scheduled_time,
+            queue: self.queue_id.clone(),
+            numbers: self.callback_numbers().to_vec(),
+            ended: self.ended,
+        }
     }
 }
 
-/// The stream returned by [`Callbacks::events`]. Dropping it stops the background task.
-#[derive(Debug)]
+/// One item of a [`CallbackEvents`] stream.
+///
+/// Notices are never dropped. While one is unread, a later notice of the same kind is
+/// merged into it (counts added, windows widened), so a consumer that reads late learns
+/// everything in at most one notice of each kind.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StreamItem {
+    /// A callback changed.
+    Event(CallbackEvent),
+    /// The consumer fell `buffer` events behind and events were dropped here. Their
+    /// conversations are reconciled once this notice is read: their current states
+    /// follow as [`EventSource::Reconciled`] events, then a [`StreamItem::Reconciled`]
+    /// notice.
+    Lagged(Lagged),
+    /// The socket was down and is up again. What changed meanwhile follows as
+    /// [`EventSource::Reconciled`] events, then a [`StreamItem::Reconciled`] notice.
+    Reconnected(Reconnected),
+    /// A reconciliation ended: what it looked at, what it reported, whether a bound or
+    /// a failure cut it short.
+    Reconciled(Reconciliation),
+}
+
+/// Events dropped because the consumer was `buffer` events behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lagged {
+    /// How many.
+    pub dropped: u64,
+}
+
+/// The socket was down and is up again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconnected {
+    /// The last time the stream heard from the platform before the gap.
+    pub down_since: Timestamp,
+    /// When the socket was up again.
+    pub reconnected_at: Timestamp,
+    /// Gaps this notice covers (more than one when notices were merged).
+    pub outages: u32,
+    /// Connection attempts it took.
+    pub attempts: u32,
+    /// Whether a new notifications channel had to be made (the old one was gone).
+    pub new_channel: bool,
+}
+
+/// What one reconciliation (or several, merged) did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Reconciliation {
+    /// Runs this notice covers.
+    pub runs: u32,
+    /// The time window the analytics query covered, if one ran.
+    pub window: Option<(Timestamp, Timestamp)>,
+    /// Open callbacks the query listed.
+    pub listed: u64,
+    /// Callbacks read.
+    pub fetched: u64,
+    /// Reconciled events yielded (states that differ from the last ones reported).
+    pub reported: u64,
+    /// A bound (pages, reads, the 7-day interval) cut the reconciliation short.
+    pub truncated: bool,
+    /// Conversations left unread because of the read bound: read them yourself
+    /// ([`Callbacks::get`]) if their state matters.
+    pub skipped: Vec<String>,
+    /// Skipped conversations beyond the first [`MAX_SKIPPED_LISTED`].
+    pub skipped_unlisted: u64,
+    /// The last failure (the query or a read), if any.
+    pub error: Option<Error>,
+}
+
+impl Reconciliation {
+    /// Whether nothing was cut short: no bound hit, no failure.
+    pub fn is_complete(&self) -> bool {
+        !self.truncated && self.error.is_none() && self.skipped.is_empty()
+    }
+}
+
+/// What a stream has done so far (see [`CallbackEvents::status`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStatus {
+    /// Whether the socket is up now.
+    pub connected: bool,
+    /// Times the socket was lost.
+    pub disconnects: u64,
+    /// Times it was up again.
+    pub reconnects: u64,
+    /// Notifications channels made (the first included).
+    pub channels_created: u64,
+    /// Events queued for the consumer.
+    pub events: u64,
+    /// Events dropped because the consumer lagged.
+    pub dropped_events: u64,
+    /// Notification frames on a subscribed topic that could not be read (their
+    /// conversations, when named, are reconciled).
+    pub undecodable: u64,
+    /// Reconciliations run.
+    pub reconciliations: u64,
+    /// Reconciliations cut short by a bound or a failure.
+    pub incomplete_reconciliations: u64,
+}
+
+/// The stream returned by [`Callbacks::events`]: `Ok` items until the stream cannot go
+/// on, then one `Err`, then the end. Dropping it stops the background task.
 pub struct CallbackEvents {
-    rx: mpsc::Receiver<Result<CallbackEvent, Error>>,
+    shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
+    task_done: bool,
+    ended: bool,
+}
+
+impl std::fmt::Debug for CallbackEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackEvents")
+            .field("status", &self.shared.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallbackEvents {
+    /// What the stream has done so far, and whether the socket is up.
+    pub fn status(&self) -> StreamStatus {
+        self.shared.status()
+    }
 }
 
 impl Stream for CallbackEvents {
-    type Item = Result<CallbackEvent, Error>;
+    type Item = Result<StreamItem, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.shared.take(cx.waker()) {
+            Taken::Item(item) => return Poll::Ready(Some(Ok(item))),
+            Taken::End(error) => {
+                self.ended = true;
+                return Poll::Ready(Some(Err(error)));
+            }
+            Taken::Nothing => {}
+        }
+        // The task always says why it stops; if it stopped without a word (a panic in
+        // a dependency), the stream still ends.
+        if !self.task_done && Pin::new(&mut self.task).poll(cx).is_ready() {
+            self.task_done = true;
+            if let Taken::Item(item) = self.shared.take(cx.waker()) {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            self.ended = true;
+            return Poll::Ready(Some(Err(Error::closed("callback event stream"))));
+        }
+        Poll::Pending
     }
 }
 
@@ -155,19 +583,21 @@ impl Drop for CallbackEvents {
 }
 
 impl Callbacks {
-    /// Callback events of `queue_ids`, with the default [`StreamOptions`].
-    pub fn events(&self, queue_ids: &[&str]) -> Result<CallbackEvents, Error> {
-        self.events_with(queue_ids, StreamOptions::default())
+    /// Callback events of `queue_ids`, with the default [`StreamOptions`]; see
+    /// [`Callbacks::events_with`].
+    pub async fn events(&self, queue_ids: &[&str]) -> Result<CallbackEvents, Error> {
+        self.events_with(queue_ids, StreamOptions::default()).await
     }
 
-    /// Callback events of `queue_ids`: creates a notifications channel, subscribes to
-    /// `v2.routing.queues.{id}.conversations.callbacks`, connects to the channel's
-    /// websocket and yields each event. A dropped socket, missed heartbeats or a channel
-    /// about to expire lead to a new channel and connection (with backoff), followed by
-    /// a GET of the callbacks seen so far (and the listing), so that changes made while
-    /// disconnected arrive as [`EventSource::Reconciled`] events. Errors that a retry
-    /// cannot mend (refused subscription, bad credentials) end the stream with the error.
-    pub fn events_with(
+    /// Callback events of `queue_ids` (topic
+    /// `v2.routing.queues.{queueId}.conversations.callbacks`): makes a notifications
+    /// channel, connects to its websocket, subscribes, and returns once the platform
+    /// confirmed every subscription, so every change made after this returns is
+    /// reported. See the [module docs](self) for what the stream guarantees.
+    ///
+    /// Errors: invalid queue ids or options (nothing sent), a refused subscription, or
+    /// the first failure to make the channel or connect (retry as the error says).
+    pub async fn events_with(
         &self,
         queue_ids: &[&str],
         options: StreamOptions,
@@ -179,312 +609,35 @@ impl Callbacks {
             "required",
             "name at least one queue",
         );
+        v.check(
+            queue_ids.len() <= MAX_QUEUES,
+            "queue_ids",
+            "max_items",
+            format!(
+                "{} queues; a channel takes at most {MAX_QUEUES} topics",
+                queue_ids.len()
+            ),
+        );
         for (i, id) in queue_ids.iter().enumerate() {
             v.check_uuid(&format!("queue_ids[{i}]"), id);
         }
         v.finish()?;
-        let topics: Vec<String> = queue_ids
-            .iter()
-            .map(|q| format!("v2.routing.queues.{q}.conversations.callbacks"))
-            .collect();
-        let queues: Vec<String> = queue_ids.iter().map(|q| (*q).to_owned()).collect();
-        let (tx, rx) = mpsc::channel(options.buffer.max(1));
-        let task = tokio::spawn(run(self.client.clone(), topics, queues, options, tx));
-        Ok(CallbackEvents { rx, task })
-    }
-}
-
-/// Why a session ended.
-enum End {
-    /// The stream was dropped.
-    Closed,
-    /// Connect again (the reason is logged).
-    Reconnect(&'static str),
-}
-
-type Tx = mpsc::Sender<Result<CallbackEvent, Error>>;
-
-struct Seen {
-    states: HashMap<String, (u64, String)>,
-    order: u64,
-}
-
-impl Seen {
-    fn changed(&mut self, event: &CallbackEvent) -> bool {
-        self.order += 1;
-        let fingerprint = event.fingerprint();
-        let changed = self
-            .states
-            .get(&event.conversation_id)
-            .is_none_or(|(_, f)| *f != fingerprint);
-        self.states
-            .insert(event.conversation_id.clone(), (self.order, fingerprint));
-        if self.states.len() > RECONCILE_LIMIT {
-            if let Some(oldest) = self
-                .states
-                .iter()
-                .min_by_key(|(_, (o, _))| *o)
-                .map(|(k, _)| k.clone())
-            {
-                self.states.remove(&oldest);
+        options.check()?;
+        let mut queues: Vec<String> = Vec::new();
+        for id in queue_ids {
+            let id = id.to_ascii_lowercase();
+            if !queues.contains(&id) {
+                queues.push(id);
             }
         }
-        changed
-    }
-}
-
-async fn run(
-    client: Client,
-    topics: Vec<String>,
-    queues: Vec<String>,
-    options: StreamOptions,
-    tx: Tx,
-) {
-    let mut seen = Seen {
-        states: HashMap::new(),
-        order: 0,
-    };
-    let mut reconnecting = false;
-    let mut waits = backoff(&options);
-    loop {
-        match session(
-            &client,
-            &topics,
-            &queues,
-            &options,
-            &tx,
-            &mut seen,
-            reconnecting,
-        )
-        .await
-        {
-            Ok(End::Closed) => return,
-            Ok(End::Reconnect(reason)) => {
-                client
-                    .metrics()
-                    .counter("callbacks.stream_reconnects")
-                    .inc();
-                tracing::debug!(reason, "callback event stream reconnecting");
-                waits = backoff(&options);
-            }
-            Err(err) if !err.is_retryable() => {
-                let _ = tx.send(Err(err)).await;
-                return;
-            }
-            Err(err) => tracing::debug!(error = %err, "callback event stream failed; retrying"),
-        }
-        reconnecting = true;
-        let wait = waits.next().unwrap_or(options.max_reconnect_wait);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = tx.closed() => return,
-        }
-    }
-}
-
-fn backoff(options: &StreamOptions) -> impl Iterator<Item = Duration> {
-    crate::transport::endless_backoff(options.reconnect_wait, options.max_reconnect_wait, true)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Channel {
-    id: String,
-    connect_uri: String,
-    #[serde(default)]
-    expires: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Subscriptions {
-    #[serde(default)]
-    entities: Vec<Subscription>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Subscription {
-    id: String,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    rejection_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Frame {
-    #[serde(default)]
-    topic_name: String,
-    #[serde(default)]
-    event_body: Value,
-    #[serde(default)]
-    metadata: Option<Value>,
-}
-
-async fn session(
-    client: &Client,
-    topics: &[String],
-    queues: &[String],
-    options: &StreamOptions,
-    tx: &Tx,
-    seen: &mut Seen,
-    reconciling: bool,
-) -> Result<End, Error> {
-    let transport = client.transport();
-    let channel: Channel = transport
-        .json(&ApiRequest::new(Method::POST, CHANNELS))
-        .await?;
-    let body: Vec<Value> = topics.iter().map(|t| json!({ "id": t })).collect();
-    // Replacing the list with the same topics twice has no further effect.
-    let req = ApiRequest::with_args(Method::PUT, SUBSCRIPTIONS, &[&channel.id])?
-        .json(&body)?
-        .idempotent(true);
-    let subscribed: Subscriptions = transport.json(&req).await?;
-    if let Some(refused) = subscribed.entities.iter().find(|s| {
-        s.state
-            .as_deref()
-            .is_some_and(|st| st.eq_ignore_ascii_case("rejected"))
-    }) {
-        return Err(Error::invalid_state(
-            format!("subscription to {}", refused.id),
-            "rejected",
-            refused.rejection_reason.clone(),
-        ));
-    }
-
-    let connect_uri = url::Url::parse(&channel.connect_uri).map_err(|_| {
-        Error::websocket(
-            "notifications channel",
-            "the channel's connectUri is not a URL",
-            false,
-        )
-    })?;
-    let mut socket = crate::ws::connect(
-        client.network(),
-        "notifications channel",
-        &connect_uri,
-        &[],
-        options.heartbeat_timeout,
-    )
-    .await?;
-    if reconciling && reconcile(client, queues, tx, seen).await? {
-        return Ok(End::Closed);
-    }
-
-    let renew_at = channel
-        .expires
-        .as_deref()
-        .and_then(|e| e.parse::<jiff::Timestamp>().ok())
-        .map(|expires| {
-            let left = expires.duration_since(jiff::Timestamp::now());
-            let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
-            Instant::now() + left.saturating_sub(options.renew_before_expiry)
+        let shared = Arc::new(Shared::new(options.buffer));
+        let worker = Worker::start(self.client.clone(), queues, options, shared.clone()).await?;
+        let task = tokio::spawn(worker.run());
+        Ok(CallbackEvents {
+            shared,
+            task,
+            task_done: false,
+            ended: false,
         })
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(23 * 3600));
-    let mut last_frame = Instant::now();
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + options.ping_interval,
-        options.ping_interval,
-    );
-
-    loop {
-        tokio::select! {
-            frame = socket.next() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None => return Ok(End::Reconnect("the socket closed")),
-                    Some(Err(_)) => return Ok(End::Reconnect("the socket failed")),
-                    Some(Ok(_)) => {
-                        last_frame = Instant::now();
-                        continue;
-                    }
-                };
-                last_frame = Instant::now();
-                let Ok(frame) = serde_json::from_str::<Frame>(text.as_str()) else {
-                    tracing::debug!("ignoring a frame that is not a notification");
-                    continue;
-                };
-                if frame.topic_name == "v2.system.socket_closing" {
-                    return Ok(End::Reconnect("the platform announced a socket close"));
-                }
-                if !topics.contains(&frame.topic_name) {
-                    continue; // heartbeats, pongs and other metadata
-                }
-                let correlation_id = frame.metadata.as_ref().and_then(|m| m.get("CorrelationId")).and_then(Value::as_str).map(str::to_owned);
-                if let Some(event) = CallbackEvent::from_conversation(EventSource::Live, frame.topic_name, correlation_id, frame.event_body) {
-                    seen.changed(&event);
-                    if tx.send(Ok(event)).await.is_err() {
-                        return Ok(End::Closed);
-                    }
-                }
-            }
-            () = tokio::time::sleep_until(last_frame + options.heartbeat_timeout) => {
-                return Ok(End::Reconnect("no heartbeat within the timeout"));
-            }
-            _ = ping.tick() => {
-                if socket.send(Message::text(r#"{"message":"ping"}"#)).await.is_err() {
-                    return Ok(End::Reconnect("the ping could not be sent"));
-                }
-            }
-            () = tokio::time::sleep_until(renew_at) => {
-                return Ok(End::Reconnect("the channel is about to expire"));
-            }
-            () = tx.closed() => return Ok(End::Closed),
-        }
     }
-}
-
-/// Reports, as reconciled events, callbacks whose state differs from the last one seen.
-/// `Ok(true)` when the stream was dropped meanwhile.
-async fn reconcile(
-    client: &Client,
-    queues: &[String],
-    tx: &Tx,
-    seen: &mut Seen,
-) -> Result<bool, Error> {
-    let transport = client.transport();
-    let mut conversations: Vec<Value> =
-        paging::items(transport.clone(), ApiRequest::new(Method::GET, CALLBACKS))
-            .try_collect()
-            .await?;
-    let listed: Vec<String> = conversations
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_owned))
-        .collect();
-    let known: Vec<String> = seen
-        .states
-        .keys()
-        .filter(|id| !listed.contains(id))
-        .cloned()
-        .collect();
-    for id in known {
-        let req = ApiRequest::with_args(Method::GET, CALLBACK, &[&id])?;
-        match transport.json::<Value>(&req).await {
-            Ok(conversation) => conversations.push(conversation),
-            Err(err) if err.status() == Some(404) => {}
-            Err(err) => return Err(err),
-        }
-    }
-    for conversation in conversations {
-        let Some(event) = CallbackEvent::from_conversation(
-            EventSource::Reconciled,
-            String::new(),
-            None,
-            conversation,
-        ) else {
-            continue;
-        };
-        let watched = event.queue_id.as_ref().is_none_or(|q| queues.contains(q));
-        if watched && seen.changed(&event) {
-            client
-                .metrics()
-                .counter("callbacks.reconciled_events")
-                .inc();
-            if tx.send(Ok(event)).await.is_err() {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }

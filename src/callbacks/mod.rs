@@ -1,45 +1,74 @@
-//! Flow 4: callback reservations, with a live event stream.
+//! Scheduled callbacks: book them, move them, cancel them, and follow what happens to
+//! a queue's callbacks as it happens.
 //!
-//! A reservation is validated ([`CallbackReservation::builder`]: E.164 numbers through a
-//! real phone-number library, time slots in the queue's IANA zone with DST handled,
-//! operating hours, channels, routing) and created with
-//! `POST /api/v2/conversations/callbacks`; rescheduled with `PATCH
-//! /api/v2/conversations/callbacks`. An optional per-queue limit bounds reservations in
-//! flight. Events come from the Notifications API (see [`Callbacks::events`]).
+//! - [`CallbackReservation::builder`] checks a booking before anything is sent: E.164
+//!   numbers (through a phone-number library), a time in the queue's time zone (daylight
+//!   saving handled), opening hours, channels, routing.
+//! - [`Callbacks`] (from [`Client::callbacks`]) creates, reschedules, reads and cancels
+//!   callbacks, with an optional limit of bookings in flight per queue. Every answer is a
+//!   typed model ([`CreateCallbackResponse`], [`CallbackConversation`], [`Conversation`]).
+//! - [`Callbacks::events`] streams a queue's callback changes from the Notifications API,
+//!   and finds what a dropped socket missed (see [`events`](Callbacks::events_with)).
+//! - [`sync_calendar`] feeds the events to a calendar or CRM ([`CalendarSink`]), such as a
+//!   signed webhook ([`WebhookCalendar`]).
+//!
+//! Times are [`jiff`] types, re-exported as [`crate::jiff`].
 //!
 //! ```no_run
-//! use genesys_cloud::callbacks::{CallbackReservation, Channel};
+//! use futures::StreamExt;
+//! use genesys_cloud::callbacks::{CallbackReservation, Channel, StreamItem};
+//! use genesys_cloud::jiff::{tz::TimeZone, SignedDuration, Zoned};
 //!
 //! # async fn run(client: genesys_cloud::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! let in_an_hour = jiff::Zoned::now().in_tz("America/New_York")? + jiff::SignedDuration::from_hours(1);
-//! let start = in_an_hour.datetime();
-//! let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", "America/New_York")
+//! let queue = "0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b";
+//! let zone = TimeZone::get("America/New_York")?;
+//! let callbacks = client.callbacks();
+//! let mut events = callbacks.events(&[queue]).await?; // subscribed when this returns
+//!
+//! let in_an_hour = Zoned::now().with_time_zone(zone.clone()) + SignedDuration::from_hours(1);
+//! let reservation = CallbackReservation::builder(queue, zone)
 //!     .callback_number("+14155550199")
-//!     .slot(start, start + jiff::SignedDuration::from_mins(15))
+//!     .at(in_an_hour.datetime())
 //!     .channels(Channel::Voice, Some(Channel::Sms))
 //!     .build()?;
-//! let created = client.callbacks().create(&reservation).await?;
-//! println!("callback conversation {}", created.conversation_id);
+//! let created = callbacks.create(&reservation).await?;
+//! println!("callback conversation {}", created.conversation_id());
+//!
+//! while let Some(item) = events.next().await {
+//!     match item? {
+//!         StreamItem::Event(event) => println!("{} is {:?}", event.conversation_id, event.state),
+//!         other => println!("stream notice: {other:?}"),
+//!     }
+//! #   break;
+//! }
 //! # Ok(()) }
 //! ```
 
 mod calendar;
-mod events;
+mod channel;
+pub mod events;
+mod model;
+mod outbox;
+mod reconcile;
 mod reservation;
+mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::Stream;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use calendar::{sync_calendar, CalendarSink, WebhookCalendar};
-pub use events::{CallbackEvent, CallbackEvents, EventSource, StreamOptions, RECONCILE_LIMIT};
+pub use events::{
+    CallbackEvent, CallbackEvents, CallbackSnapshot, EventSource, Lagged, Reconciliation,
+    Reconnected, StreamItem, StreamOptions, StreamOptionsBuilder, StreamStatus,
+};
+pub use model::*;
 pub use reservation::{
-    CallbackReservation, CallbackReservationBuilder, Channel, Routing, TimeSlot, MAX_DATA_ENTRIES,
+    CallbackReservation, CallbackReservationBuilder, Channel, Routing, MAX_DATA_ENTRIES,
     MAX_TEXT_CHARS,
 };
 
@@ -51,10 +80,15 @@ use crate::transport::ApiRequest;
 use crate::validation::{ValidationError, Violations};
 use crate::Method;
 
+/// The guide's code samples (docs/callbacks.md), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/callbacks.md")]
+struct Guide;
+
 const CALLBACKS: &str = "/api/v2/conversations/callbacks";
 const CALLBACK: &str = "/api/v2/conversations/callbacks/{conversationId}";
 
-/// The tutorial's bounds for the per-queue concurrency limit.
+/// The bounds of the per-queue concurrency limit.
 pub const CONCURRENCY_LIMIT_RANGE: std::ops::RangeInclusive<usize> = 1..=50;
 
 mod names {
@@ -65,7 +99,7 @@ mod names {
 }
 
 impl Client {
-    /// Flow 4: callback reservations and their events.
+    /// Scheduled callbacks: book, reschedule, read, cancel, and follow their events.
     pub fn callbacks(&self) -> Callbacks {
         Callbacks {
             client: self.clone(),
@@ -99,49 +133,6 @@ pub struct Callbacks {
     limit: Option<Arc<QueueLimit>>,
 }
 
-/// The answer to a create or reschedule (`CreateCallbackResponse`/`PatchCallbackResponse`).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct CreatedCallback {
-    /// The callback conversation.
-    pub conversation_id: String,
-    /// The callback's identifiers (`ACD`, `EXTERNAL` ...), as `(type, id)`.
-    pub callback_identifiers: Vec<(String, String)>,
-}
-
-#[derive(Deserialize)]
-struct CallbackAnswer {
-    conversation: IdRef,
-    #[serde(default, rename = "callbackIdentifiers")]
-    callback_identifiers: Vec<Identifier>,
-}
-
-#[derive(Deserialize)]
-struct IdRef {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct Identifier {
-    #[serde(default, rename = "type")]
-    kind: String,
-    #[serde(default)]
-    id: String,
-}
-
-impl From<CallbackAnswer> for CreatedCallback {
-    fn from(a: CallbackAnswer) -> Self {
-        CreatedCallback {
-            conversation_id: a.conversation.id,
-            callback_identifiers: a
-                .callback_identifiers
-                .into_iter()
-                .map(|i| (i.kind, i.id))
-                .collect(),
-        }
-    }
-}
-
 /// Reservation figures from the client's metrics registry.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -163,9 +154,20 @@ fn conversation_request(method: Method, id: &str) -> Result<ApiRequest, Error> {
     Ok(ApiRequest::with_args(method, CALLBACK, &[id])?)
 }
 
+/// The answer, once it is known to name the conversation.
+fn with_conversation(answer: CreateCallbackResponse) -> Result<CreateCallbackResponse, Error> {
+    if answer.conversation_id().is_empty() {
+        return Err(Error::contract(
+            "the callback answer",
+            vec!["it names no conversation".into()],
+        ));
+    }
+    Ok(answer)
+}
+
 impl Callbacks {
-    /// Limits reservations in flight to `per_queue` for each queue (the tutorial's
-    /// `concurrency_limit`, 1 to 50); callers past it wait or are rejected.
+    /// Limits reservations in flight to `per_queue` for each queue (1 to 50); callers
+    /// past it wait or are rejected.
     pub fn with_concurrency_limit(
         mut self,
         per_queue: usize,
@@ -220,15 +222,15 @@ impl Callbacks {
     pub async fn create(
         &self,
         reservation: &CallbackReservation,
-    ) -> Result<CreatedCallback, Error> {
+    ) -> Result<CreateCallbackResponse, Error> {
         let metrics = self.client.metrics();
         metrics.counter(names::PROCESSED).inc();
         let started = Instant::now();
         let result = async {
             let _permit = self.permit(&reservation.queue_id).await?;
             let req = ApiRequest::new(Method::POST, CALLBACKS).json(&reservation.command)?;
-            let answer: CallbackAnswer = self.client.transport().json(&req).await?;
-            Ok::<_, Error>(CreatedCallback::from(answer))
+            let answer: CreateCallbackResponse = self.client.transport().json(&req).await?;
+            with_conversation(answer)
         }
         .await;
         let latency = started.elapsed();
@@ -246,7 +248,7 @@ impl Callbacks {
                 metrics.counter(names::SUCCEEDED).inc();
                 metrics.latency(names::LATENCY).record(latency);
                 audit = audit
-                    .id("conversationId", created.conversation_id.clone())
+                    .id("conversationId", created.conversation_id())
                     .status(200);
             }
             Err(err) => {
@@ -264,7 +266,7 @@ impl Callbacks {
         &self,
         conversation_id: &str,
         at: jiff::Timestamp,
-    ) -> Result<CreatedCallback, Error> {
+    ) -> Result<PatchCallbackResponse, Error> {
         let mut v = Violations::default();
         v.check_uuid("conversationId", conversation_id);
         v.check(
@@ -278,33 +280,37 @@ impl Callbacks {
             "conversationId": conversation_id,
             "callbackScheduledTime": reservation::platform_time(at),
         }))?;
-        let answer: CallbackAnswer = self.client.transport().json(&req).await?;
+        let answer: PatchCallbackResponse = self.client.transport().json(&req).await?;
+        let answer = with_conversation(answer)?;
         self.client.audit(
             AuditRecord::new("callbacks.reschedule", AuditOutcome::Success)
                 .id("conversationId", conversation_id),
         );
-        Ok(answer.into())
+        Ok(answer)
     }
 
-    /// One callback conversation, as the platform returns it (`CallbackConversation`).
-    pub async fn get(&self, conversation_id: &str) -> Result<Value, Error> {
+    /// One callback conversation (`GET /api/v2/conversations/callbacks/{conversationId}`).
+    pub async fn get(&self, conversation_id: &str) -> Result<CallbackConversation, Error> {
         self.client
             .transport()
             .json(&conversation_request(Method::GET, conversation_id)?)
             .await
     }
 
-    /// Every callback conversation the platform lists (all pages). With client credentials
-    /// the platform lists those of no user; use [`Callbacks::get`] or the event stream.
-    pub fn list(&self) -> impl Stream<Item = Result<Value, Error>> + Send + 'static {
+    /// The callbacks of the **logged-in user** (`GET /api/v2/conversations/callbacks`,
+    /// all pages). Under client credentials there is no user and the platform lists
+    /// none: to find a queue's callbacks use the event stream ([`Callbacks::events`]),
+    /// which finds missed ones with the analytics conversation details query.
+    pub fn list(&self) -> impl Stream<Item = Result<CallbackConversation, Error>> + Send + 'static {
         paging::items(
             self.client.transport().clone(),
             ApiRequest::new(Method::GET, CALLBACKS),
         )
     }
 
-    /// Cancels a callback by disconnecting its participants.
-    pub async fn disconnect(&self, conversation_id: &str) -> Result<Value, Error> {
+    /// Cancels a callback by disconnecting its participants; the conversation as the
+    /// platform answers.
+    pub async fn disconnect(&self, conversation_id: &str) -> Result<Conversation, Error> {
         // Disconnecting twice leaves the same state.
         let req = conversation_request(Method::PATCH, conversation_id)?
             .json(&json!({ "state": "disconnected" }))?

@@ -48,13 +48,12 @@ pub struct Routing {
     pub preferred_agent_ids: Vec<String>,
 }
 
-/// A candidate window for the callback, in the queue's local time.
+/// A candidate time for the callback, in the queue's local time: a window, or one time
+/// (`end` is `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeSlot {
-    /// Start, local to the queue's time zone.
-    pub start: DateTime,
-    /// End, local to the queue's time zone.
-    pub end: DateTime,
+struct TimeSlot {
+    start: DateTime,
+    end: Option<DateTime>,
 }
 
 /// A validated callback reservation, ready for
@@ -67,15 +66,16 @@ pub struct CallbackReservation {
 }
 
 impl CallbackReservation {
-    /// A builder for a callback on queue `queue_id`, whose business hours are kept in the
-    /// IANA time zone `queue_time_zone` (e.g. `America/New_York`).
+    /// A builder for a callback on queue `queue_id`, whose business hours are kept in
+    /// `queue_time_zone` (e.g. `TimeZone::get("America/New_York")?`; [`jiff`] is
+    /// re-exported as [`crate::jiff`]). Times given to the builder are local to it.
     pub fn builder(
         queue_id: impl Into<String>,
-        queue_time_zone: impl Into<String>,
+        queue_time_zone: TimeZone,
     ) -> CallbackReservationBuilder {
         CallbackReservationBuilder {
             queue_id: queue_id.into(),
-            time_zone: queue_time_zone.into(),
+            time_zone: queue_time_zone,
             country: None,
             numbers: Vec::new(),
             user_name: None,
@@ -113,12 +113,14 @@ impl CallbackReservation {
 ///
 /// ```
 /// use genesys_cloud::callbacks::{CallbackReservation, Channel};
+/// use genesys_cloud::jiff::{tz::TimeZone, Zoned};
 ///
-/// let tomorrow = jiff::Zoned::now().in_tz("America/New_York")?.date().tomorrow()?;
-/// let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", "America/New_York")
+/// let zone = TimeZone::get("America/New_York")?;
+/// let tomorrow = Zoned::now().with_time_zone(zone.clone()).date().tomorrow()?;
+/// let reservation = CallbackReservation::builder("0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b", zone)
 ///     .callback_number("(415) 555-0199")
 ///     .country("US")
-///     .slot(tomorrow.at(14, 0, 0, 0), tomorrow.at(14, 15, 0, 0))
+///     .at(tomorrow.at(14, 0, 0, 0))
 ///     .channels(Channel::Voice, Some(Channel::Sms))
 ///     .reason("Technical support escalation")
 ///     .build()?;
@@ -129,7 +131,7 @@ impl CallbackReservation {
 #[must_use]
 pub struct CallbackReservationBuilder {
     queue_id: String,
-    time_zone: String,
+    time_zone: TimeZone,
     country: Option<String>,
     numbers: Vec<String>,
     user_name: Option<String>,
@@ -172,14 +174,29 @@ impl CallbackReservationBuilder {
         self
     }
 
-    /// A candidate window, in the queue's local time. The first slot is the one booked
-    /// unless [`CallbackReservationBuilder::choose_slot`] picks another.
-    pub fn slot(mut self, start: DateTime, end: DateTime) -> Self {
-        self.slots.push(TimeSlot { start, end });
+    /// When to call back, in the queue's local time. Same as a slot without an end: it
+    /// can be combined with [`slot`](Self::slot)s and picked by
+    /// [`choose_slot`](Self::choose_slot).
+    pub fn at(mut self, time: DateTime) -> Self {
+        self.slots.push(TimeSlot {
+            start: time,
+            end: None,
+        });
         self
     }
 
-    /// Books slot `index` (0-based) of the matrix.
+    /// A candidate window, in the queue's local time; the callback is booked at its
+    /// start. The first slot (or [`at`](Self::at) time) is the one booked unless
+    /// [`CallbackReservationBuilder::choose_slot`] picks another.
+    pub fn slot(mut self, start: DateTime, end: DateTime) -> Self {
+        self.slots.push(TimeSlot {
+            start,
+            end: Some(end),
+        });
+        self
+    }
+
+    /// Books slot `index` (0-based) of the slots and times given, in order.
     pub fn choose_slot(mut self, index: usize) -> Self {
         self.chosen = index;
         self
@@ -245,18 +262,6 @@ impl CallbackReservationBuilder {
     pub fn build_at(self, now: Timestamp) -> Result<CallbackReservation, ValidationError> {
         let mut v = Violations::default();
         v.check_uuid("queueId", &self.queue_id);
-        let zone = TimeZone::get(&self.time_zone)
-            .map_err(|_| {
-                v.push(
-                    "timeZone",
-                    "time_zone",
-                    format!(
-                        "`{}` is not an IANA time zone such as America/New_York",
-                        self.time_zone
-                    ),
-                )
-            })
-            .ok();
         let country = self.country.as_deref().and_then(|c| {
             c.to_ascii_uppercase()
                 .parse::<phonenumber::country::Id>()
@@ -299,10 +304,14 @@ impl CallbackReservationBuilder {
             "a callback's primary channel is voice",
         );
 
-        let scheduled = match &zone {
-            Some(zone) => check_slots(&mut v, &self.slots, self.chosen, zone, &self.hours, now),
-            None => None,
-        };
+        let scheduled = check_slots(
+            &mut v,
+            &self.slots,
+            self.chosen,
+            &self.time_zone,
+            &self.hours,
+            now,
+        );
 
         let mut routing_json = None;
         if let Some(r) = &self.routing {
@@ -472,17 +481,20 @@ fn check_slots(
     let mut chosen_start = None;
     for (i, slot) in slots.iter().enumerate() {
         let field = format!("slots[{i}]");
-        let start = local_instant(v, &field, "start", slot.start, zone);
-        let end = local_instant(v, &field, "end", slot.end, zone);
-        let (Some(start), Some(end)) = (start, end) else {
+        let Some(start) = local_instant(v, &field, "start", slot.start, zone) else {
             continue;
         };
-        v.check(
-            end > start,
-            &field,
-            "end_after_start",
-            "the slot must end after it starts",
-        );
+        if let Some(end) = slot.end {
+            let Some(end) = local_instant(v, &field, "end", end, zone) else {
+                continue;
+            };
+            v.check(
+                end > start,
+                &field,
+                "end_after_start",
+                "the slot must end after it starts",
+            );
+        }
         if i != chosen {
             continue;
         }
@@ -498,10 +510,9 @@ fn check_slots(
         );
         if !hours.is_empty() {
             let open = hours.get(&weekday_key(slot.start.weekday()));
+            let end = slot.end.unwrap_or(slot.start);
             let within = open.is_some_and(|(o, c)| {
-                slot.start.time() >= *o
-                    && slot.end.time() <= *c
-                    && slot.end.date() == slot.start.date()
+                slot.start.time() >= *o && end.time() <= *c && end.date() == slot.start.date()
             });
             v.check(
                 within,

@@ -1,8 +1,28 @@
-//! Flow 4 in the fake: scheduled callbacks (create, reschedule, read, list, disconnect),
-//! each change published as an event through the Notifications API.
+//! Callbacks in the fake: scheduled callbacks (create, reschedule, read, list, disconnect),
+//! each change published as an event through the Notifications API, and the analytics
+//! conversation details query that finds a queue's callbacks.
+//!
+//! Two answers copy what the platform does under OAuth client credentials (the only grant
+//! the fake issues tokens for), from docs/research/background.md part C:
+//!
+//! - `GET /api/v2/conversations/callbacks` is "the logged-in user's active conversations
+//!   and their Callback participants state" (`get_conversations_callbacks` in the Python
+//!   SDK's `conversations_api.py`); a client-credentials token has no user, so it lists
+//!   nothing. (Third parties report empty answers for the user-scoped `GET
+//!   /api/v2/conversations` and a 400 "requires a user context" for `/api/v2/users/me`;
+//!   the fake answers the empty listing.)
+//! - `POST /api/v2/analytics/conversations/details/query` finds callbacks by queue and
+//!   media type (`ConversationQuery` and `AnalyticsConversationQueryResponse` of the
+//!   Python SDK, field names exact). Only what the crate sends is understood: the
+//!   `interval`, `paging`, `order`/`orderBy` (`conversationStart`), segment filters on
+//!   `mediaType`, `queueId`, `purpose` and `segmentType`, conversation filters on
+//!   `conversationEnd` and `conversationId`; anything else is refused with a 400 naming
+//!   it, so a test never passes on a filter the fake ignored.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
@@ -15,6 +35,11 @@ use crate::Method;
 
 const CALLBACKS: &str = "/api/v2/conversations/callbacks";
 const CALLBACK: &str = "/api/v2/conversations/callbacks/{conversationId}";
+const DETAILS_QUERY: &str = "/api/v2/analytics/conversations/details/query";
+/// The largest analytics page the fake serves. Third-party notes give 100 (the 2022
+/// Genesys blog "How the Analytics Conversation Details Query API Works" uses 200);
+/// the smaller keeps clients honest.
+const MAX_ANALYTICS_PAGE: u64 = 100;
 
 /// Problems found in a request body: `(field, code)`, as `bad_request` lists them.
 type Problems = Vec<(String, &'static str)>;
@@ -26,6 +51,8 @@ pub(crate) struct CallbacksStore {
     /// held, so that subscribers see changes in the order they were made).
     conversations: Mutex<BTreeMap<String, StoredCallback>>,
     notifications: Arc<Notifications>,
+    /// How long after its creation a callback shows in analytics queries.
+    analytics_delay: Mutex<Duration>,
 }
 
 /// A callback conversation: a customer participant and the ACD callback participant.
@@ -42,6 +69,10 @@ struct StoredCallback {
     script_id: Option<String>,
     /// Set when disconnected.
     end_time: Option<Timestamp>,
+    /// When it was created (the participants' `startTime`, analytics' `conversationStart`).
+    created: Timestamp,
+    /// When it was created, on tokio's clock (for the analytics delay, under paused time).
+    created_at: tokio::time::Instant,
 }
 
 impl StoredCallback {
@@ -54,17 +85,19 @@ impl StoredCallback {
                 live.to_owned()
             }
         };
-        let customer = json!({
+        let mut customer = json!({
             "id": self.customer_id,
             "purpose": "customer",
             "state": state("connected"),
             "direction": "inbound",
+            "startTime": rfc3339(self.created),
         });
         let mut callback = json!({
             "id": self.callback_id,
             "purpose": "acd",
             "state": state("scheduled"),
             "direction": "outbound",
+            "startTime": rfc3339(self.created),
             "queue": { "id": self.queue_id },
             "callbackNumbers": self.numbers,
             "attributes": self.attributes,
@@ -80,12 +113,113 @@ impl StoredCallback {
         }
         if let Some(end) = self.end_time {
             callback["endTime"] = json!(rfc3339(end));
+            customer["endTime"] = json!(rfc3339(end));
         }
         json!({
             "id": self.id,
             "participants": [customer, callback],
             "selfUri": format!("{CALLBACKS}/{}", self.id),
         })
+    }
+
+    /// The platform's `Conversation` (the answer to a disconnect): participants with
+    /// their `callbacks` media.
+    fn to_conversation(&self) -> Value {
+        let state = if self.end_time.is_some() {
+            "disconnected"
+        } else {
+            "connected"
+        };
+        let start = rfc3339(self.created);
+        let end = self.end_time.map(rfc3339);
+        let mut acd_media = json!({
+            "id": self.callback_id,
+            "state": if self.end_time.is_some() { "disconnected" } else { "scheduled" },
+            "direction": "outbound",
+            "callbackNumbers": self.numbers,
+        });
+        if let Some(at) = self.scheduled {
+            acd_media["callbackScheduledTime"] = json!(rfc3339(at));
+        }
+        if let Some(name) = &self.user_name {
+            acd_media["callbackUserName"] = json!(name);
+        }
+        if let Some(end) = &end {
+            acd_media["disconnectedTime"] = json!(end);
+        }
+        let mut customer = json!({
+            "id": self.customer_id,
+            "purpose": "customer",
+            "startTime": start,
+            "callbacks": [{ "id": self.customer_id, "state": state, "direction": "inbound" }],
+        });
+        let mut acd = json!({
+            "id": self.callback_id,
+            "purpose": "acd",
+            "startTime": start,
+            "queueId": self.queue_id,
+            "attributes": self.attributes,
+            "callbacks": [acd_media],
+        });
+        let mut conversation = json!({
+            "id": self.id,
+            "state": state,
+            "startTime": start,
+            "selfUri": format!("/api/v2/conversations/{}", self.id),
+        });
+        if let Some(end) = end {
+            customer["endTime"] = json!(end);
+            acd["endTime"] = json!(end);
+            conversation["endTime"] = json!(end);
+        }
+        conversation["participants"] = json!([customer, acd]);
+        conversation
+    }
+
+    /// The analytics record (`AnalyticsConversationWithoutAttributes`): the customer's
+    /// callback session carries the numbers and the scheduled time, the ACD
+    /// participant's session the queue (the shape of docs/research/background.md C2).
+    fn to_analytics(&self) -> Value {
+        let start = rfc3339(self.created);
+        let mut customer_session = json!({
+            "sessionId": self.customer_id,
+            "mediaType": "callback",
+            "direction": "inbound",
+            "callbackNumbers": self.numbers,
+            "segments": [{ "segmentType": "scheduled", "segmentStart": start }],
+        });
+        if let Some(at) = self.scheduled {
+            customer_session["callbackScheduledTime"] = json!(rfc3339(at));
+        }
+        if let Some(name) = &self.user_name {
+            customer_session["callbackUserName"] = json!(name);
+        }
+        let mut segment = json!({
+            "segmentType": "scheduled",
+            "segmentStart": start,
+            "queueId": self.queue_id,
+        });
+        let mut conversation = json!({
+            "conversationId": self.id,
+            "conversationStart": start,
+            "originatingDirection": "inbound",
+            "divisionIds": [],
+        });
+        if let Some(end) = self.end_time {
+            segment["segmentEnd"] = json!(rfc3339(end));
+            segment["disconnectType"] = json!("client");
+            conversation["conversationEnd"] = json!(rfc3339(end));
+        }
+        conversation["participants"] = json!([
+            { "participantId": self.customer_id, "purpose": "customer", "sessions": [customer_session] },
+            { "participantId": self.callback_id, "purpose": "acd", "sessions": [{
+                "sessionId": self.callback_id,
+                "mediaType": "callback",
+                "direction": "outbound",
+                "segments": [segment],
+            }] },
+        ]);
+        conversation
     }
 
     /// `CreateCallbackResponse` / `PatchCallbackResponse`.
@@ -105,6 +239,7 @@ impl CallbacksStore {
         Self {
             conversations: Mutex::new(BTreeMap::new()),
             notifications,
+            analytics_delay: Mutex::new(Duration::ZERO),
         }
     }
 
@@ -154,6 +289,18 @@ impl FakeGenesys {
     /// as the platform may deliver an event twice. False if there is no such callback.
     pub fn publish_callback_event(&self, conversation_id: &str) -> bool {
         self.state.callbacks.republish(conversation_id)
+    }
+
+    /// How long after its creation a callback shows in analytics conversation details
+    /// queries (default none). The platform indexes conversations for analytics with a
+    /// delay it does not document.
+    pub fn set_analytics_delay(&self, delay: Duration) {
+        *self
+            .state
+            .callbacks
+            .analytics_delay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = delay;
     }
 }
 
@@ -303,6 +450,8 @@ fn new_callback(body: &Map<String, Value>) -> Result<StoredCallback, Problems> {
         attributes,
         script_id,
         end_time: None,
+        created: Timestamp::now(),
+        created_at: tokio::time::Instant::now(),
     })
 }
 
@@ -398,10 +547,47 @@ pub(crate) fn install(fake: &FakeGenesys, store: Arc<CallbacksStore>) {
         json_response(200, &callback.identifiers())
     });
 
-    let s = store.clone();
+    // The logged-in user's callbacks: a client-credentials token has no user (see the
+    // module docs).
     fake.route(Method::GET, CALLBACKS, move |req| {
-        let items = s.lock().values().map(StoredCallback::to_json).collect();
-        page_of(req, items, CALLBACKS)
+        page_of(req, Vec::new(), CALLBACKS)
+    });
+
+    let s = store.clone();
+    fake.route(Method::POST, DETAILS_QUERY, move |req| {
+        let body = match object_body(req) {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
+        let query = match AnalyticsQuery::parse(&body) {
+            Ok(query) => query,
+            Err(response) => return response,
+        };
+        let delay = *s.analytics_delay.lock().unwrap_or_else(|p| p.into_inner());
+        let now = tokio::time::Instant::now();
+        let conversations = s.lock();
+        let mut hits: Vec<&StoredCallback> = conversations
+            .values()
+            .filter(|c| now.saturating_duration_since(c.created_at) >= delay)
+            .filter(|c| query.matches(c))
+            .collect();
+        hits.sort_by_key(|c| (c.created, c.id.clone()));
+        if query.descending {
+            hits.reverse();
+        }
+        let total = hits.len();
+        let page: Vec<Value> = hits
+            .into_iter()
+            .skip(query.skip())
+            .take(query.page_size)
+            .map(StoredCallback::to_analytics)
+            .collect();
+        // The platform leaves `conversations` out of an empty answer.
+        let mut answer = json!({ "totalHits": total });
+        if !page.is_empty() {
+            answer["conversations"] = json!(page);
+        }
+        json_response(200, &answer)
     });
 
     let s = store.clone();
@@ -432,6 +618,271 @@ pub(crate) fn install(fake: &FakeGenesys, store: Arc<CallbacksStore>) {
             callback.end_time = Some(Timestamp::now());
             store.publish(callback);
         }
-        json_response(200, &callback.to_json())
+        json_response(200, &callback.to_conversation())
     });
+}
+
+/// A `ConversationQuery`, as far as the fake understands one.
+struct AnalyticsQuery {
+    /// The UTC days the interval touches: conversations that started on one of them.
+    first_day: jiff::civil::Date,
+    last_day: jiff::civil::Date,
+    page_size: usize,
+    page_number: usize,
+    descending: bool,
+    segment_filters: Vec<Filter>,
+    conversation_filters: Vec<Filter>,
+}
+
+/// A `SegmentDetailQueryFilter` or `ConversationDetailQueryFilter`.
+struct Filter {
+    any: bool,
+    predicates: Vec<Predicate>,
+    /// Each clause: (any, predicates).
+    clauses: Vec<(bool, Vec<Predicate>)>,
+}
+
+/// A query predicate: `dimension` with `operator` (`matches`, `exists`, `notExists`).
+struct Predicate {
+    dimension: String,
+    operator: String,
+    value: Option<String>,
+}
+
+/// What a segment predicate sees of one segment.
+struct SegmentRow<'a> {
+    media_type: &'a str,
+    purpose: &'a str,
+    segment_type: &'a str,
+    queue_id: Option<&'a str>,
+}
+
+const SEGMENT_DIMENSIONS: &[&str] = &["mediaType", "queueId", "purpose", "segmentType"];
+const CONVERSATION_DIMENSIONS: &[&str] = &["conversationEnd", "conversationId"];
+
+fn unsupported(field: &str, what: &str) -> ResponseTemplate {
+    bad_request(
+        &format!("{what} (FakeGenesys understands only what the crate sends)."),
+        &[(field, "invalid.value")],
+    )
+}
+
+impl AnalyticsQuery {
+    fn parse(body: &Map<String, Value>) -> Result<Self, ResponseTemplate> {
+        let interval = field(body, "interval")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid(&[("interval".into(), "required")]))?;
+        let (start, end) = interval
+            .split_once('/')
+            .and_then(|(a, b)| Some((a.parse::<Timestamp>().ok()?, b.parse::<Timestamp>().ok()?)))
+            .filter(|(a, b)| a < b)
+            .ok_or_else(|| invalid(&[("interval".into(), "invalid.value")]))?;
+        let utc_day = |t: Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let paging = field(body, "paging");
+        let number = |name: &str, default: u64| {
+            paging
+                .and_then(|p| p.get(name))
+                .map_or(Some(default), Value::as_u64)
+        };
+        let page_size = number("pageSize", 25)
+            .filter(|n| (1..=MAX_ANALYTICS_PAGE).contains(n))
+            .ok_or_else(|| invalid(&[("paging.pageSize".into(), "invalid.value")]))?;
+        let page_number = number("pageNumber", 1)
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| invalid(&[("paging.pageNumber".into(), "invalid.value")]))?;
+        let descending = match field(body, "order").and_then(Value::as_str) {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(unsupported("order", "order must be asc or desc")),
+        };
+        match field(body, "orderBy").and_then(Value::as_str) {
+            None | Some("conversationStart") => {}
+            Some(_) => {
+                return Err(unsupported(
+                    "orderBy",
+                    "only conversationStart is supported",
+                ))
+            }
+        }
+        for name in body.keys() {
+            if !matches!(
+                name.as_str(),
+                "interval"
+                    | "paging"
+                    | "order"
+                    | "orderBy"
+                    | "segmentFilters"
+                    | "conversationFilters"
+            ) {
+                return Err(unsupported(name, "unsupported query field"));
+            }
+        }
+        Ok(Self {
+            first_day: utc_day(start),
+            last_day: utc_day(end),
+            page_size: usize::try_from(page_size).unwrap_or(usize::MAX),
+            page_number: usize::try_from(page_number).unwrap_or(usize::MAX),
+            descending,
+            segment_filters: filters(body, "segmentFilters", SEGMENT_DIMENSIONS)?,
+            conversation_filters: filters(body, "conversationFilters", CONVERSATION_DIMENSIONS)?,
+        })
+    }
+
+    fn skip(&self) -> usize {
+        self.page_number
+            .saturating_sub(1)
+            .saturating_mul(self.page_size)
+    }
+
+    fn matches(&self, c: &StoredCallback) -> bool {
+        let day = c.created.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if day < self.first_day || day > self.last_day {
+            return false;
+        }
+        let conversation = |p: &Predicate| match p.dimension.as_str() {
+            "conversationEnd" => p.test(c.end_time.map(rfc3339).as_deref()),
+            "conversationId" => p.test(Some(&c.id)),
+            _ => false,
+        };
+        if !self
+            .conversation_filters
+            .iter()
+            .all(|f| f.matches(&conversation))
+        {
+            return false;
+        }
+        // One row per segment: the customer's callback session (no queue) and the ACD
+        // participant's (with the queue).
+        let rows = [
+            SegmentRow {
+                media_type: "callback",
+                purpose: "customer",
+                segment_type: "scheduled",
+                queue_id: None,
+            },
+            SegmentRow {
+                media_type: "callback",
+                purpose: "acd",
+                segment_type: "scheduled",
+                queue_id: Some(&c.queue_id),
+            },
+        ];
+        self.segment_filters.iter().all(|f| {
+            rows.iter().any(|row| {
+                f.matches(&|p: &Predicate| match p.dimension.as_str() {
+                    "mediaType" => p.test(Some(row.media_type)),
+                    "purpose" => p.test(Some(row.purpose)),
+                    "segmentType" => p.test(Some(row.segment_type)),
+                    "queueId" => p.test(row.queue_id),
+                    _ => false,
+                })
+            })
+        })
+    }
+}
+
+impl Filter {
+    fn matches(&self, test: &dyn Fn(&Predicate) -> bool) -> bool {
+        let clause = |(any, predicates): &(bool, Vec<Predicate>)| {
+            if *any {
+                predicates.iter().any(test)
+            } else {
+                predicates.iter().all(test)
+            }
+        };
+        if self.any {
+            self.predicates.iter().any(test) || self.clauses.iter().any(clause)
+        } else {
+            self.predicates.iter().all(test) && self.clauses.iter().all(clause)
+        }
+    }
+}
+
+impl Predicate {
+    fn test(&self, actual: Option<&str>) -> bool {
+        match self.operator.as_str() {
+            "exists" => actual.is_some(),
+            "notExists" => actual.is_none(),
+            _ => actual.is_some() && actual == self.value.as_deref(),
+        }
+    }
+}
+
+/// The filters at `name`: `[{type, predicates, clauses: [{type, predicates}]}]`.
+fn filters(
+    body: &Map<String, Value>,
+    name: &str,
+    dimensions: &[&str],
+) -> Result<Vec<Filter>, ResponseTemplate> {
+    let Some(value) = field(body, name) else {
+        return Ok(Vec::new());
+    };
+    let bad = || invalid(&[(name.to_owned(), "invalid.value")]);
+    let any = |v: &Value| match v.get("type").and_then(Value::as_str) {
+        Some("and") => Ok(false),
+        Some("or") => Ok(true),
+        _ => Err(bad()),
+    };
+    let predicates = |v: &Value| -> Result<Vec<Predicate>, ResponseTemplate> {
+        let Some(items) = v.get("predicates") else {
+            return Ok(Vec::new());
+        };
+        items
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|p| {
+                let dimension = p.get("dimension").and_then(Value::as_str).ok_or_else(bad)?;
+                if !dimensions.contains(&dimension) {
+                    return Err(unsupported(
+                        name,
+                        &format!("unsupported dimension {dimension}"),
+                    ));
+                }
+                if p.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t != "dimension")
+                {
+                    return Err(unsupported(name, "only dimension predicates are supported"));
+                }
+                let operator = p
+                    .get("operator")
+                    .and_then(Value::as_str)
+                    .unwrap_or("matches");
+                if !matches!(operator, "matches" | "exists" | "notExists") {
+                    return Err(bad());
+                }
+                let value = p.get("value").and_then(Value::as_str).map(str::to_owned);
+                if operator == "matches" && value.is_none() {
+                    return Err(bad());
+                }
+                Ok(Predicate {
+                    dimension: dimension.to_owned(),
+                    operator: operator.to_owned(),
+                    value,
+                })
+            })
+            .collect()
+    };
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|f| {
+            let clauses = match f.get("clauses") {
+                None => Vec::new(),
+                Some(c) => c
+                    .as_array()
+                    .ok_or_else(bad)?
+                    .iter()
+                    .map(|c| Ok((any(c)?, predicates(c)?)))
+                    .collect::<Result<_, ResponseTemplate>>()?,
+            };
+            Ok(Filter {
+                any: any(f)?,
+                predicates: predicates(f)?,
+                clauses,
+            })
+        })
+        .collect()
 }

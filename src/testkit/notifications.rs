@@ -1,6 +1,25 @@
-//! Flow 4 in the fake: the Notifications API. Channels and their topic subscriptions
+//! The Notifications API in the fake: channels and their topic subscriptions
 //! over REST, and the channels' websocket on a port of its own (heartbeats, the
 //! application-level ping, and events for subscribed topics).
+//!
+//! What it copies from the platform, and where that is written down
+//! (docs/research/background.md part B has the full references):
+//!
+//! - channels belong to the access token that created them; `GET
+//!   /api/v2/notifications/channels?includechannels=token|oauthclient` lists this token's
+//!   channels, or every channel of the OAuth client with the ids of other tokens' channels
+//!   left out (the `includechannels` description in the Python SDK's `notifications_api.py`
+//!   and the JavaScript SDK's NotificationsApi.md);
+//! - at most 20 channels per OAuth client: creating a 21st removes the one used longest
+//!   ago, channels without a connection first (`post_notifications_channels` description);
+//! - one websocket per channel: connecting a second closes the first, and a client may
+//!   connect again to the same `connectUri` for as long as the channel lives (the developer
+//!   documentation's limits, quoted in the Genesys blog "Event Driven Integrations in
+//!   Genesys Cloud", 2021-12-02; the Java SDK's `NotificationHandler` reconnects to the
+//!   same `connectUri`);
+//! - heartbeats on `channel.metadata` about every 30 s, `{"message":"ping"}` answered with
+//!   a `pong` on `channel.metadata`, and `v2.system.socket_closing` before a maintenance
+//!   close, after which the old socket is closed about a minute later.
 //!
 //! Each websocket connection is a task that owns its stream; everything else talks to it
 //! through an unbounded queue of [`Command`]s, so publishing from the (synchronous) HTTP
@@ -36,6 +55,10 @@ const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscrip
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
 /// The platform's channel lifetime: 24 h unless subscriptions are renewed.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Channels per OAuth client; creating one more removes the one used longest ago.
+const MAX_CHANNELS: usize = 20;
+/// How long a socket stays open after `v2.system.socket_closing` (about a minute).
+const SOCKET_CLOSING_GRACE: Duration = Duration::from_secs(60);
 
 /// The Notifications API of the fake: channels, subscriptions and the websocket server.
 pub(crate) struct Notifications {
@@ -59,12 +82,31 @@ struct State {
     heartbeats_suppressed: bool,
     lifetime: Duration,
     next_connection: u64,
+    /// Websocket handshakes accepted so far.
+    handshakes: u64,
+    /// Channels created so far (removed and expired ones included).
+    created: u64,
+    /// Fault: every socket is closed (with a close frame) right after its handshake.
+    close_on_open: bool,
+    /// Fault: handshakes are refused with 503 (the notification service is down).
+    refuse_handshakes: bool,
+    /// Whether subscribing again moves a channel's `expires` (the documentation says it
+    /// keeps the channel alive; whether `expires` shows it is not confirmed).
+    subscribing_extends: bool,
+    /// Fault: sockets send nothing at all (no heartbeats, no pongs, no events).
+    silent: bool,
+    /// Fault: this many channel creations answer 503 after creating the channel.
+    fail_after_create: usize,
 }
 
 struct Channel {
     id: String,
     connect_uri: String,
     expires: Timestamp,
+    /// The bearer token that created it (channels belong to a token).
+    token: String,
+    /// Created, or last connected to: the 21st channel removes the oldest.
+    last_used: Timestamp,
     /// Permitted topics, in subscription order, without duplicates.
     topics: Vec<String>,
     /// At most one live connection, as on the platform.
@@ -84,6 +126,8 @@ enum Command {
     Heartbeat(Duration),
     /// Send a close frame and end.
     Close,
+    /// Announce a maintenance close (`v2.system.socket_closing`), then close after the grace.
+    Closing,
     /// End at once: drop the socket without a close frame.
     Drop,
 }
@@ -131,6 +175,13 @@ impl Default for Notifications {
                     heartbeats_suppressed: false,
                     lifetime: DEFAULT_LIFETIME,
                     next_connection: 0,
+                    handshakes: 0,
+                    created: 0,
+                    close_on_open: false,
+                    refuse_handshakes: false,
+                    subscribing_extends: true,
+                    silent: false,
+                    fail_after_create: 0,
                 }),
             }),
             listener: super::ws::Listener::default(),
@@ -158,12 +209,15 @@ impl Shared {
         let mut state = self.lock();
         state.next_connection += 1;
         let id = state.next_connection;
+        let now = Timestamp::now();
         let channel = state
             .channels
             .get_mut(channel_id)
-            .filter(|c| c.is_live(Timestamp::now()))?;
+            .filter(|c| c.is_live(now))?;
         channel.disconnect(Command::Close);
         channel.connection = Some(Connection { id, commands });
+        channel.last_used = now;
+        state.handshakes += 1;
         Some(id)
     }
 
@@ -225,19 +279,80 @@ impl Notifications {
         }
     }
 
-    fn create_channel(&self) -> Value {
+    /// A new channel for `token`; `Err` with the answer to send instead when the
+    /// create-then-fail fault is armed (the channel exists all the same).
+    fn create_channel(&self, token: &str) -> Result<Value, ResponseTemplate> {
         let mut state = self.lock();
+        let now = Timestamp::now();
+        let live: Vec<(bool, Timestamp, String)> = state
+            .channels
+            .values()
+            .filter(|c| c.is_live(now))
+            .map(|c| (c.connection.is_some(), c.last_used, c.id.clone()))
+            .collect();
+        if live.len() >= MAX_CHANNELS {
+            // Channels without a connection go first, then the one used longest ago.
+            if let Some((_, _, oldest)) = live.into_iter().min() {
+                if let Some(mut removed) = state.channels.remove(&oldest) {
+                    removed.disconnect(Command::Close);
+                }
+            }
+        }
         let id = format!("streaming-0-{}", uuid::Uuid::new_v4().simple());
         let channel = Channel {
             connect_uri: format!("ws://127.0.0.1:{}/channels/{id}", state.port),
-            expires: later(Timestamp::now(), state.lifetime),
+            expires: later(now, state.lifetime),
             id: id.clone(),
+            token: token.to_owned(),
+            last_used: now,
             topics: Vec::new(),
             connection: None,
         };
         let answer = channel.to_json();
         state.channels.insert(id, channel);
-        answer
+        state.created += 1;
+        if state.fail_after_create > 0 {
+            state.fail_after_create -= 1;
+            return Err(genesys_error(
+                503,
+                "service.unavailable",
+                "The service is temporarily unavailable (injected after the channel was created).",
+            ));
+        }
+        Ok(answer)
+    }
+
+    /// `GET /api/v2/notifications/channels`: live channels of `token` (`includechannels=token`,
+    /// the default) or of the whole OAuth client (`oauthclient`), where other tokens'
+    /// channels show only that they exist (no id, no `connectUri`).
+    fn list_channels(&self, token: &str, include: &str) -> Result<Value, ResponseTemplate> {
+        let all = match include {
+            "token" => false,
+            "oauthclient" => true,
+            _ => {
+                return Err(bad_request(
+                    "includechannels must be token or oauthclient.",
+                    &[("includechannels", "invalid.value")],
+                ))
+            }
+        };
+        let now = Timestamp::now();
+        let state = self.lock();
+        let entities: Vec<Value> = state
+            .channels
+            .values()
+            .filter(|c| c.is_live(now))
+            .filter_map(|c| {
+                if c.token == token {
+                    Some(c.to_json())
+                } else if all {
+                    Some(json!({ "expires": rfc3339(c.expires) }))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        Ok(json!({ "entities": entities }))
     }
 
     /// Replaces (`replace`) or extends the channel's topics; the answer's entities, or
@@ -246,6 +361,7 @@ impl Notifications {
         let now = Timestamp::now();
         let mut state = self.lock();
         let lifetime = state.lifetime;
+        let extends = state.subscribing_extends;
         let channel = state
             .channels
             .get_mut(channel_id)
@@ -269,7 +385,9 @@ impl Notifications {
             }
         }
         // Resubscribing is how a client keeps a channel past its lifetime.
-        channel.expires = later(now, lifetime);
+        if extends {
+            channel.expires = later(now, lifetime);
+        }
         Some(entities)
     }
 
@@ -333,6 +451,11 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     // connected may publish at once (create a callback) and must get the event.
     let callback = |request: &Request, response: Response| {
         let path = request.uri().path();
+        if shared.lock().refuse_handshakes {
+            let mut refused = ErrorResponse::new(Some("Service unavailable".into()));
+            *refused.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return Err(refused);
+        }
         let accepted = path.strip_prefix("/channels/").and_then(|channel_id| {
             let id = shared.register(channel_id, commands)?;
             Some((channel_id.to_owned(), id))
@@ -350,7 +473,9 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         tracing::debug!("FakeGenesys notifications: connection refused");
         return;
     };
+    let close_on_open = shared.lock().close_on_open;
     match handshake {
+        Ok(ws) if close_on_open => close(ws).await,
         Ok(ws) => run(ws, queue, &shared, &channel_id).await,
         Err(e) => tracing::debug!("FakeGenesys notifications: handshake failed: {e}"),
     }
@@ -369,6 +494,16 @@ enum Step {
     Command(Option<Command>),
     Incoming(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     Heartbeat,
+    /// The grace after `v2.system.socket_closing` is over.
+    Closing,
+}
+
+/// A sleep until `at`, or for ever.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run(
@@ -378,6 +513,7 @@ async fn run(
     channel_id: &str,
 ) {
     let mut heartbeat = heartbeat_timer(shared.lock().heartbeat_every);
+    let mut closing_at = None;
     loop {
         let step = tokio::select! {
             // Commands first, so that a close or drop is not delayed by chatter.
@@ -385,11 +521,19 @@ async fn run(
             command = queue.recv() => Step::Command(command),
             incoming = ws.next() => Step::Incoming(incoming),
             _ = heartbeat.tick() => Step::Heartbeat,
+            () = sleep_until(closing_at) => Step::Closing,
         };
+        let silent = shared.lock().silent;
         let sent = match step {
             // `None`: the fake forgot the connection (dropped) without a word.
             Step::Command(None | Some(Command::Drop)) => return,
-            Step::Command(Some(Command::Close)) => return close(ws).await,
+            Step::Command(Some(Command::Close)) | Step::Closing => return close(ws).await,
+            Step::Command(Some(Command::Closing)) => {
+                closing_at = Some(Instant::now() + SOCKET_CLOSING_GRACE);
+                ws.send(socket_closing(channel_id)).await
+            }
+            // A silent socket loses what it should send, as a dead network path would.
+            Step::Command(Some(Command::Send(_))) if silent => Ok(()),
             Step::Command(Some(Command::Send(frame))) => ws.send(frame).await,
             Step::Command(Some(Command::Heartbeat(every))) => {
                 heartbeat = heartbeat_timer(every);
@@ -401,6 +545,7 @@ async fn run(
                 tracing::debug!("FakeGenesys notifications: read failed: {e}");
                 return;
             }
+            Step::Incoming(Some(Ok(_))) if silent => Ok(()),
             Step::Incoming(Some(Ok(frame))) => answer(&mut ws, frame).await,
             Step::Heartbeat => {
                 // Channels also expire without `expire_notification_channels`: a
@@ -408,7 +553,7 @@ async fn run(
                 if !shared.is_live(channel_id) {
                     return close(ws).await;
                 }
-                if shared.lock().heartbeats_suppressed {
+                if silent || shared.lock().heartbeats_suppressed {
                     Ok(())
                 } else {
                     ws.send(metadata("WebSocket Heartbeat")).await
@@ -436,6 +581,23 @@ fn heartbeat_timer(every: Duration) -> Interval {
 fn metadata(message: &str) -> Message {
     Message::text(
         json!({ "topicName": "channel.metadata", "eventBody": { "message": message } }).to_string(),
+    )
+}
+
+/// The platform's maintenance warning: `v2.system.socket_closing` with a
+/// `SystemMessageSystemMessage` body (the Java SDK's docs name its fields).
+fn socket_closing(channel_id: &str) -> Message {
+    Message::text(
+        json!({
+            "topicName": "v2.system.socket_closing",
+            "version": "2",
+            "eventBody": {
+                "channelId": channel_id,
+                "message": "The WebSocket will close for maintenance; connect a new WebSocket.",
+            },
+            "metadata": { "CorrelationId": uuid::Uuid::new_v4().to_string() },
+        })
+        .to_string(),
     )
 }
 
@@ -472,6 +634,15 @@ async fn close(mut ws: WebSocketStream<TcpStream>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
+/// The request's bearer token (the fake has already checked that it is live).
+fn bearer(req: &FakeRequest) -> &str {
+    req.headers
+        .get("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
 fn channel_not_found() -> ResponseTemplate {
     genesys_error(404, "not.found", "The channel was not found.")
 }
@@ -501,21 +672,24 @@ pub(crate) async fn install(fake: &FakeGenesys, store: Arc<Notifications>) {
     store.listen().await;
 
     let s = store.clone();
-    fake.route(Method::POST, CHANNELS, move |_| {
-        json_response(200, &s.create_channel())
+    fake.route(Method::POST, CHANNELS, move |req| {
+        match s.create_channel(bearer(req)) {
+            Ok(channel) => json_response(200, &channel),
+            Err(response) => response,
+        }
     });
 
     let s = store.clone();
-    fake.route(Method::GET, CHANNELS, move |_| {
-        let now = Timestamp::now();
-        let channels: Vec<Value> = s
-            .lock()
-            .channels
-            .values()
-            .filter(|c| c.is_live(now))
-            .map(Channel::to_json)
-            .collect();
-        json_response(200, &json!({ "entities": channels }))
+    fake.route(Method::GET, CHANNELS, move |req| {
+        let include = req
+            .query
+            .get("includechannels")
+            .map(String::as_str)
+            .unwrap_or("token");
+        match s.list_channels(bearer(req), include) {
+            Ok(listing) => json_response(200, &listing),
+            Err(response) => response,
+        }
     });
 
     let s = store.clone();
@@ -607,6 +781,59 @@ impl FakeGenesys {
         }
     }
 
+    /// Announces a maintenance close (`v2.system.socket_closing`) on every notification
+    /// websocket; each is closed a minute later unless the client has replaced it.
+    pub fn announce_notification_socket_closing(&self) {
+        for channel in self.state.notifications.lock().channels.values() {
+            if let Some(connection) = &channel.connection {
+                let _ = connection.commands.send(Command::Closing);
+            }
+        }
+    }
+
+    /// Fault: while on, every notification websocket is closed (with a close frame)
+    /// right after its handshake, as a socket that opens and closes at once.
+    pub fn close_notification_sockets_on_open(&self, on: bool) {
+        self.state.notifications.lock().close_on_open = on;
+    }
+
+    /// Fault: while on, websocket handshakes on notification channels are refused with
+    /// 503, as when the notification service is down (the channels stay valid).
+    pub fn refuse_notification_handshakes(&self, on: bool) {
+        self.state.notifications.lock().refuse_handshakes = on;
+    }
+
+    /// Whether subscribing a channel again moves its `expires` (default true). Genesys
+    /// documents that re-subscribing keeps a channel past its 24 hours, not whether
+    /// `expires` shows it: `false` tests a client that must move to a new channel.
+    pub fn set_subscribing_extends_channels(&self, extends: bool) {
+        self.state.notifications.lock().subscribing_extends = extends;
+    }
+
+    /// Fault: while on, notification websockets send nothing (no heartbeats, no pongs,
+    /// no events: what they should send is lost), as a socket whose network path died
+    /// without a close.
+    pub fn silence_notification_sockets(&self, on: bool) {
+        self.state.notifications.lock().silent = on;
+    }
+
+    /// Fault: the next `times` channel creations (`POST /api/v2/notifications/channels`)
+    /// create the channel, then answer 503 (a create that took effect but whose answer
+    /// was lost).
+    pub fn fail_channel_creation_after_creating(&self, times: usize) {
+        self.state.notifications.lock().fail_after_create = times;
+    }
+
+    /// Websocket handshakes on notification channels accepted so far.
+    pub fn notification_handshakes(&self) -> u64 {
+        self.state.notifications.lock().handshakes
+    }
+
+    /// Notification channels created so far (removed and expired ones included).
+    pub fn notification_channels_created(&self) -> u64 {
+        self.state.notifications.lock().created
+    }
+
     /// How many notification websockets are connected.
     pub fn notification_connections(&self) -> usize {
         self.state
@@ -618,7 +845,9 @@ impl FakeGenesys {
             .count()
     }
 
-    /// Every notification channel ever created, expired ones included:
+    /// Every notification channel the fake holds, expired ones included (channels removed
+    /// by the 20-channel limit are gone; [`FakeGenesys::notification_channels_created`]
+    /// counts them all):
     /// `{"id", "connectUri", "expires", "expired": bool, "connected": bool,
     /// "subscriptions": [topic, ...]}`.
     pub fn notification_channels(&self) -> Vec<Value> {
