@@ -85,8 +85,6 @@ pub mod validation;
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
 #[cfg(any(feature = "guests", feature = "callbacks"))]
-// The keep-alive connection and reconnect policy are adopted by the flows one at a time.
-#[allow(dead_code)]
 mod ws;
 
 #[cfg(feature = "testkit")]
