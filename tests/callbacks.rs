@@ -949,11 +949,13 @@ async fn the_channel_is_renewed_before_it_expires() {
 #[tokio::test]
 async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
     let fake = FakeGenesys::start().await;
-    fake.set_channel_lifetime(Duration::from_secs(3));
+    // A channel lives 8 s and is renewed 6 s before it expires: 6 s for the rollover, enough
+    // on a busy machine (these are real seconds: the fake stamps `expires` by the wall clock).
+    fake.set_channel_lifetime(Duration::from_secs(8));
     fake.set_subscribing_extends_channels(false);
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
-        .renew_before_expiry(Duration::from_secs(2))
+        .renew_before_expiry(Duration::from_secs(6))
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(500))
         .build()
@@ -976,7 +978,7 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
         (0, 0),
         "{status:?}"
     );
-    // Each channel lives 3 s here, so the stream keeps moving on, a socket per channel.
+    // Each channel lives 8 s here, so the stream keeps moving on, a socket per channel.
     assert!(status.channels_created >= 2, "{status:?}");
     assert!(fake.notification_handshakes() <= fake.notification_channels_created());
 }
