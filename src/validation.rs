@@ -140,13 +140,13 @@ impl Violations {
 
     /// Records a violation unless `id` is a hyphenated UUID, the form every platform id takes.
     pub fn check_uuid(&mut self, field: &str, id: &str) {
-        let ok = id.len() == 36 && uuid::Uuid::try_parse(id).is_ok();
-        self.check(
-            ok,
-            field,
-            "uuid",
-            format!("`{field}` must be a UUID like 0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b"),
-        );
+        if id.len() != 36 || uuid::Uuid::try_parse(id).is_err() {
+            self.push(
+                field,
+                "uuid",
+                format!("`{field}` must be a UUID like 0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b"),
+            );
+        }
     }
 
     /// Takes every violation of `err` into this collection.

@@ -54,7 +54,7 @@ pub use schema::{AttributeSchema, AttributeType, KeySpec};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::transport::ApiRequest;
+use crate::transport::{ApiRequest, Body};
 use crate::validation::Violations;
 use crate::Method;
 
@@ -149,7 +149,7 @@ impl Participant {
         &self,
         patch: &AttributePatch,
     ) -> Result<BTreeMap<String, String>, Error> {
-        self.patch_map(patch.attributes()).await
+        self.send_patch(Body::Json(patch.body().clone())).await
     }
 
     /// Sends `attributes` as they are, for callers that checked them against rules of
@@ -158,14 +158,29 @@ impl Participant {
         &self,
         attributes: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, Error> {
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            attributes: &'a BTreeMap<String, String>,
+        }
+        let body = serde_json::to_vec(&Wire { attributes }).map_err(|e| {
+            crate::ValidationError::single(
+                "attributes",
+                "json",
+                format!("cannot be serialized: {e}"),
+            )
+        })?;
+        self.send_patch(Body::Json(body.into())).await
+    }
+
+    async fn send_patch(&self, body: Body) -> Result<BTreeMap<String, String>, Error> {
         self.check_ids()?;
-        let req = ApiRequest::with_args(
+        let mut req = ApiRequest::with_args(
             Method::PATCH,
             PARTICIPANT_ATTRIBUTES,
             &[&self.conversation_id, &self.participant_id],
         )?
-        .json(&serde_json::json!({ "attributes": attributes }))?
         .idempotent(true);
+        req.body = Some(body);
         let answer: ParticipantAttributes = self.client.transport().json(&req).await?;
         Ok(answer.attributes)
     }

@@ -79,9 +79,18 @@ pub struct AttributePatch {
     sanitized: Vec<String>,
     #[serde(skip)]
     truncated: Vec<String>,
+    /// The JSON body, serialized once by `build()` (which needs its length anyway) and
+    /// sent as is.
+    #[serde(skip)]
+    body: bytes::Bytes,
 }
 
 impl AttributePatch {
+    /// The JSON body `build()` serialized.
+    pub(crate) fn body(&self) -> &bytes::Bytes {
+        &self.body
+    }
+
     /// A builder checking keys against `schema` and the default [`Limits`].
     pub fn builder(schema: &AttributeSchema) -> AttributePatchBuilder<'_> {
         AttributePatchBuilder {
@@ -249,13 +258,18 @@ impl AttributePatchBuilder<'_> {
             check_rules(&text, spec, &key, &mut v);
             attributes.insert(key, text);
         }
-        let patch = AttributePatch {
+        let mut patch = AttributePatch {
             attributes,
             sanitized,
             truncated,
+            body: bytes::Bytes::new(),
         };
         if v.is_empty() {
-            let body = serialized_len(&patch);
+            // ok to fall back to empty: a map of strings always serializes.
+            patch.body = serde_json::to_vec(&patch)
+                .map(bytes::Bytes::from)
+                .unwrap_or_default();
+            let body = patch.body.len();
             if body > limits.max_body_bytes {
                 v.push(
                     "attributes",
@@ -268,25 +282,6 @@ impl AttributePatchBuilder<'_> {
             }
         }
         v.finish().map(|()| patch)
-    }
-}
-
-/// The length of `patch` as JSON, counted without building the body.
-fn serialized_len(patch: &AttributePatch) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, patch) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
     }
 }
 

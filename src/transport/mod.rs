@@ -134,7 +134,6 @@ impl HttpCore {
         req: &ApiRequest,
         credentials: Credentials<'_>,
     ) -> Result<Response, Error> {
-        let endpoint = req.endpoint();
         let span = tracing::debug_span!(
             "genesys.request",
             method = %req.method,
@@ -144,16 +143,15 @@ impl HttpCore {
             correlation_id = field::Empty,
         );
         let started = Instant::now();
-        let work = self.send_with_retries(base, req, &endpoint, &credentials);
-        let result = match self.config.deadline {
-            Some(limit) => match tokio::time::timeout(limit, work)
-                .instrument(span.clone())
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(Error::timeout(endpoint, TimeoutKind::Deadline, limit)),
-            },
-            None => work.instrument(span.clone()).await,
+        let traced = !span.is_disabled();
+        let work = self.send_with_retries(base, req, &credentials, traced);
+        // The span wraps the call only when a subscriber wants it: the wrapper costs a
+        // move of the whole future and an enter/exit per poll.
+        let result = match (self.config.deadline, traced) {
+            (Some(limit), true) => deadline(limit, req, work.instrument(span.clone())).await,
+            (Some(limit), false) => deadline(limit, req, work).await,
+            (None, true) => work.instrument(span.clone()).await,
+            (None, false) => work.await,
         };
         let succeeded = matches!(&result, Ok(r) if r.is_success());
         self.metrics.record_call(succeeded, started.elapsed());
@@ -167,12 +165,13 @@ impl HttpCore {
         &self,
         base: &Url,
         req: &ApiRequest,
-        endpoint: &Arc<str>,
         credentials: &Credentials<'_>,
+        traced: bool,
     ) -> Result<Response, Error> {
-        let url = join(base, req, endpoint)?;
+        let url = join(base, req);
         let policy = &self.config.retry;
-        let mut backoff = policy.backoff();
+        // Built at the first retry: most calls never need it.
+        let mut backoff = None;
         let first_attempt = self.clock.now();
         let mut attempts: u32 = 0;
         let mut replayed_after_401 = false;
@@ -182,7 +181,9 @@ impl HttpCore {
 
         loop {
             attempts = attempts.saturating_add(1);
-            span.record("attempt", attempts);
+            if traced {
+                span.record("attempt", attempts);
+            }
             // The quota is the org's API limit; token requests are limited separately.
             if let (Some(limit), Credentials::Bearer(_)) = (&self.rate_limit, credentials) {
                 limit.until_ready().await;
@@ -195,15 +196,15 @@ impl HttpCore {
                 Credentials::Basic { .. } | Credentials::None => None,
             };
             self.metrics.attempts.inc();
-            let outcome = self
-                .attempt(&url, req, endpoint, credentials, token.as_ref())
-                .await;
+            let outcome = self.attempt(&url, req, credentials, token.as_ref()).await;
 
             let (reason, hint, last) = match outcome {
                 Attempt::Answered(resp) => {
-                    span.record("status", resp.status);
-                    if let Some(id) = resp.correlation_id() {
-                        span.record("correlation_id", id);
+                    if traced {
+                        span.record("status", resp.status);
+                        if let Some(id) = resp.correlation_id() {
+                            span.record("correlation_id", id);
+                        }
                     }
                     match resp.status {
                         401 => {
@@ -213,7 +214,7 @@ impl HttpCore {
                             };
                             if replayed_after_401 || !auth.can_refresh() {
                                 return Err(AuthError::TokenRejected {
-                                    endpoint: endpoint.to_string(),
+                                    endpoint: req.endpoint().to_string(),
                                     correlation_id: resp.correlation_id().map(str::to_owned),
                                 }
                                 .into());
@@ -246,10 +247,10 @@ impl HttpCore {
                 Attempt::Failed(AttemptFailure::Connect(source)) => (
                     RetryReason::Connect,
                     None,
-                    Err(Error::transport(endpoint.clone(), false, source)),
+                    Err(Error::transport(req.endpoint(), false, source)),
                 ),
                 Attempt::Failed(AttemptFailure::Lost(source)) => {
-                    let err = Error::transport(endpoint.clone(), true, source);
+                    let err = Error::transport(req.endpoint(), true, source);
                     if !req.idempotent {
                         return Err(err);
                     }
@@ -257,7 +258,7 @@ impl HttpCore {
                 }
                 Attempt::Failed(AttemptFailure::Timeout) => {
                     let err = Error::timeout(
-                        endpoint.clone(),
+                        req.endpoint(),
                         TimeoutKind::Attempt,
                         req.attempt_timeout.unwrap_or(self.config.attempt_timeout),
                     );
@@ -268,7 +269,7 @@ impl HttpCore {
                 }
                 Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
                     return Err(Error::body_too_large(
-                        endpoint.clone(),
+                        req.endpoint(),
                         self.config.max_response_body,
                         correlation_id,
                     ));
@@ -277,7 +278,7 @@ impl HttpCore {
 
             let wait = match hint {
                 Some(wait) => Some(wait),
-                None => backoff.next(),
+                None => backoff.get_or_insert_with(|| policy.backoff()).next(),
             };
             let within_policy = |wait: Duration| {
                 attempts < policy.max_attempts
@@ -316,7 +317,7 @@ impl HttpCore {
                         (RetryReason::RateLimited, Ok(resp)) => {
                             tracing::warn!(attempts, "giving up: still rate limited");
                             Err(Error::rate_limited(
-                                endpoint.clone(),
+                                req.endpoint(),
                                 attempts,
                                 last_retry_after,
                                 resp.correlation_id().map(str::to_owned),
@@ -333,7 +334,6 @@ impl HttpCore {
         &self,
         url: &Url,
         req: &ApiRequest,
-        endpoint: &Arc<str>,
         credentials: &Credentials<'_>,
         token: Option<&AccessToken>,
     ) -> Attempt {
@@ -373,7 +373,7 @@ impl HttpCore {
             let headers = std::mem::take(resp.headers_mut());
             let correlation_id = || {
                 headers
-                    .get(CORRELATION_ID_HEADER)
+                    .get(&response::CORRELATION_ID)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             };
@@ -399,7 +399,8 @@ impl HttpCore {
                 }
             };
             Ok(Response {
-                endpoint: endpoint.clone(),
+                method: req.method.clone(),
+                template: req.template.clone(),
                 status,
                 headers,
                 body,
@@ -426,21 +427,38 @@ fn classify(err: reqwest::Error) -> AttemptFailure {
     }
 }
 
-/// `base` (which may carry a path prefix) + the request's path and query.
-fn join(base: &Url, req: &ApiRequest, endpoint: &str) -> Result<Url, Error> {
+/// `base` (which may carry a path prefix) + the request's path and query. The base was
+/// parsed once when the client was built: only the path is set here, not a whole URL
+/// parsed again per call.
+fn join(base: &Url, req: &ApiRequest) -> Url {
     let mut url = match &req.absolute {
         Some(url) => url.clone(),
         None => {
-            let raw = format!("{}{}", base.as_str().trim_end_matches('/'), req.path);
-            // The message names the endpoint, not the URL, which can hold values.
-            Url::parse(&raw)
-                .map_err(|e| Error::config(format!("{endpoint}: cannot build its URL: {e}")))?
+            let mut url = base.clone();
+            let prefix = base.path().trim_end_matches('/');
+            if prefix.is_empty() {
+                url.set_path(&req.path);
+            } else {
+                url.set_path(&format!("{prefix}{}", req.path));
+            }
+            url
         }
     };
     if !req.query.is_empty() {
         url.query_pairs_mut().extend_pairs(&req.query);
     }
-    Ok(url)
+    url
+}
+
+/// `work` bounded by the call's overall deadline.
+async fn deadline<F>(limit: Duration, req: &ApiRequest, work: F) -> Result<Response, Error>
+where
+    F: std::future::Future<Output = Result<Response, Error>>,
+{
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::timeout(req.endpoint(), TimeoutKind::Deadline, limit)),
+    }
 }
 
 /// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`): the only

@@ -24,9 +24,9 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
     let mut violations = Violations::default();
     let mut rest = template;
     let mut args = args.iter();
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.bytes().position(|b| b == b'{') {
         out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
+        let Some(close) = rest.as_bytes()[open..].iter().position(|&b| b == b'}') else {
             violations.push(
                 "path",
                 "path_template",
@@ -45,7 +45,7 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
                         format!("path parameter `{name}` must be a non-empty id, not empty, `.` or `..`"),
                     );
                 }
-                out.extend(utf8_percent_encode(arg, SEGMENT));
+                push_segment(&mut out, arg);
             }
             None => violations.push(
                 name,
@@ -64,6 +64,17 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
         );
     }
     violations.finish().map(|()| out)
+}
+
+/// `arg` percent-encoded as one segment; ids (UUIDs, numbers) need no encoding and are
+/// copied as they are.
+fn push_segment(out: &mut String, arg: &str) {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+    if arg.bytes().all(unreserved) {
+        out.push_str(arg);
+    } else {
+        out.extend(utf8_percent_encode(arg, SEGMENT));
+    }
 }
 
 #[cfg(test)]

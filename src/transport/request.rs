@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -15,6 +17,46 @@ pub(crate) enum Body {
     Form(Bytes),
 }
 
+/// A path template (`/api/v2/users/{userId}`): the low-cardinality name of an endpoint in
+/// errors, spans and metrics. Cheap to clone: flows use `&'static str` templates, and
+/// templates built at run time are shared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Template {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Deref for Template {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Template::Static(s) => s,
+            Template::Shared(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<Cow<'static, str>> for Template {
+    fn from(template: Cow<'static, str>) -> Self {
+        match template {
+            Cow::Borrowed(s) => Template::Static(s),
+            Cow::Owned(s) => Template::Shared(Arc::from(s)),
+        }
+    }
+}
+
+/// `METHOD /template`, formatted only when an error or a message needs it.
+pub(crate) fn endpoint_name(method: &Method, template: &Template) -> Arc<str> {
+    Arc::from(format!("{method} {template}"))
+}
+
 /// One Platform API call, described: method, path (already filled), query and body.
 ///
 /// Domain modules build these; the transport sends them.
@@ -22,7 +64,7 @@ pub(crate) enum Body {
 pub(crate) struct ApiRequest {
     pub(crate) method: Method,
     /// The path with its placeholders kept, for tracing and metrics (low cardinality).
-    pub(crate) template: Cow<'static, str>,
+    pub(crate) template: Template,
     /// The path to send, placeholders filled and encoded.
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
@@ -40,10 +82,14 @@ pub(crate) struct ApiRequest {
 impl ApiRequest {
     /// A request to a fixed path (no placeholders).
     pub(crate) fn new(method: Method, path: impl Into<Cow<'static, str>>) -> Self {
-        let template = path.into();
+        let template = Template::from(path.into());
+        Self::with_path(method, template.to_string(), template)
+    }
+
+    fn with_path(method: Method, path: String, template: Template) -> Self {
         let idempotent = is_idempotent_method(&method);
         Self {
-            path: template.to_string(),
+            path,
             template,
             method,
             query: Vec::new(),
@@ -61,11 +107,9 @@ impl ApiRequest {
         template: impl Into<Cow<'static, str>>,
         args: &[&str],
     ) -> Result<Self, ValidationError> {
-        let template = template.into();
+        let template = Template::from(template.into());
         let path = super::path::fill(&template, args)?;
-        let mut req = Self::new(method, template);
-        req.path = path;
-        Ok(req)
+        Ok(Self::with_path(method, path, template))
     }
 
     pub(crate) fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
@@ -98,9 +142,9 @@ impl ApiRequest {
         self
     }
 
-    /// `METHOD /template`, the name errors, spans and metrics use.
-    pub(crate) fn endpoint(&self) -> std::sync::Arc<str> {
-        std::sync::Arc::from(format!("{} {}", self.method, self.template))
+    /// `METHOD /template`, the name errors and messages use.
+    pub(crate) fn endpoint(&self) -> Arc<str> {
+        endpoint_name(&self.method, &self.template)
     }
 }
 

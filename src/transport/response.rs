@@ -9,11 +9,16 @@ use crate::error::{ApiError, Error, ErrorBody};
 /// The response header Genesys Cloud uses to correlate a request across its services.
 pub const CORRELATION_ID_HEADER: &str = "inin-correlation-id";
 
+/// [`CORRELATION_ID_HEADER`], parsed once.
+pub(crate) static CORRELATION_ID: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static(CORRELATION_ID_HEADER);
+
 /// A complete HTTP answer: status, headers and the whole body.
 #[derive(Debug, Clone)]
 pub struct Response {
-    /// `METHOD /template`, shared by every attempt of a call.
-    pub(crate) endpoint: std::sync::Arc<str>,
+    /// The request's method and path template, named in errors.
+    pub(crate) method: reqwest::Method,
+    pub(crate) template: super::request::Template,
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -33,7 +38,7 @@ impl Response {
     /// The `ININ-Correlation-Id` header, to quote to Genesys support.
     pub fn correlation_id(&self) -> Option<&str> {
         self.headers
-            .get(CORRELATION_ID_HEADER)
+            .get(&CORRELATION_ID)
             .and_then(|v| v.to_str().ok())
     }
 
@@ -63,7 +68,7 @@ impl Response {
             Ok(_) => String::new(),
         };
         Error::decode(
-            self.endpoint.clone(),
+            super::request::endpoint_name(&self.method, &self.template),
             self.status,
             self.correlation_id().map(str::to_owned),
             crate::error::decode_detail(&path, err),
@@ -86,7 +91,7 @@ impl Response {
     pub(crate) fn into_api_error(self) -> ApiError {
         let correlation_id = self.correlation_id().map(str::to_owned);
         ApiError::new(
-            self.endpoint.clone(),
+            super::request::endpoint_name(&self.method, &self.template),
             self.status,
             correlation_id,
             serde_json::from_slice::<ErrorBody>(&self.body).ok(),
