@@ -485,6 +485,10 @@ impl Bench {
 }
 
 fn bare_client() -> reqwest::Client {
+    // The crate turns on reqwest's `rustls-no-provider` and hands reqwest its own TLS
+    // configuration; a bare reqwest client in the same build needs a process-wide provider.
+    #[cfg(feature = "rustls")]
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .build()
