@@ -29,14 +29,12 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
-import io
 import json
 import os
 import re
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from collections import Counter, defaultdict
 
@@ -342,6 +340,9 @@ def parse_api_method(fn: ast.FunctionDef, cls: str, module: str, probs: Problems
         "summary": summary,
         "description": description,
         "deprecated": deprecated,
+        # Preview APIs "are subject to both breaking and non-breaking changes at any time without
+        # notice"; the SDK says so in the description of each one.
+        "preview": "is a preview method" in (summary + "\n" + description),
         "path_params": [param(k, s) for k, s in path_map],
         "query_params": [param(k, s) for k, s in query_map],
         "header_params": [param(k, s) for k, s in header_map],

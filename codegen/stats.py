@@ -166,6 +166,7 @@ def render(d: dict) -> str:
         ["distinct operations (method + path)", len(uniq)],
         ["entries that repeat an operation in a second group (swagger multi-tag)", dup_entries],
         ["deprecated operations (entries)", sum(o["deprecated"] for o in ops)],
+        ["preview operations (entries; \"subject to breaking changes without notice\")", sum(o["preview"] for o in ops)],
         ["operations without auth (`auth.schemes` empty)", sum(1 for o in ops if not o["auth"]["schemes"])],
         ["models", len(models)],
         ["model fields", total_fields],
@@ -233,6 +234,14 @@ def render(d: dict) -> str:
     hub = sorted(((len(closure([m], models)), m) for m in reachable_all), reverse=True)[:15]
     w("Models whose own closure is largest (using one of them pulls all of these in): " +
       ", ".join(f"`{m}` ({n})" for n, m in hub) + ".\n")
+
+    # per operation
+    per_op = sorted(len(closure(op_types(o), models)) for o in ops)
+    q = lambda f: per_op[min(len(per_op) - 1, int(f * len(per_op)))]
+    w(f"Per operation, the closure is small: median {q(0.5)} models, 90th percentile {q(0.9)}, "
+      f"99th {q(0.99)}, largest {per_op[-1]}; {sum(1 for n in per_op if n == 0)} operations use no model at all. "
+      "A feature can therefore be any named set of operations (a group, or a hand-picked slice), "
+      "with each model compiled when any feature whose closure contains it is on.\n")
 
     # core flows
     core_ops = [o for o in ops if o["name"] in CORE_FLOW_OPS]
