@@ -63,7 +63,7 @@ async fn run() -> Result<(), Error> {
 
     println!("\nAudit report:");
     let audit = serde_json::to_string_pretty(&deployer.audit_report())
-        .map_err(|e| Error::Config(e.to_string()))?;
+        .map_err(|e| Error::custom(genesys_cloud::ErrorKind::Configuration, e.to_string()))?;
     println!("{audit}");
     Ok(())
 }

@@ -33,8 +33,12 @@ async fn run() -> Result<(), Error> {
         .unwrap_or_else(|_| "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f".into());
     let zone_name =
         std::env::var("GENESYS_QUEUE_TIME_ZONE").unwrap_or_else(|_| "America/New_York".into());
-    let zone = jiff::tz::TimeZone::get(&zone_name)
-        .map_err(|e| Error::Config(format!("{zone_name}: {e}")))?;
+    let zone = jiff::tz::TimeZone::get(&zone_name).map_err(|e| {
+        Error::custom(
+            genesys_cloud::ErrorKind::Configuration,
+            format!("{zone_name}: {e}"),
+        )
+    })?;
 
     // The tutorial's concurrency limit: at most 10 reservations in flight per queue.
     let callbacks = client

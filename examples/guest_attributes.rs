@@ -57,7 +57,12 @@ async fn run() -> Result<(), Error> {
                 .unwrap_or_default()
                 .parse()?;
             let var = |name: &str| {
-                std::env::var(name).map_err(|_| Error::Config(format!("{name} is not set")))
+                std::env::var(name).map_err(|_| {
+                    Error::custom(
+                        genesys_cloud::ErrorKind::Configuration,
+                        format!("{name} is not set"),
+                    )
+                })
             };
             (
                 web_messaging_uri(region),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use genesys_cloud::nodes::simulator::Simulator;
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
 use genesys_cloud::testkit::FakeGenesys;
-use genesys_cloud::Error;
+type BoxError = Box<dyn std::error::Error>;
 use serde_json::json;
 
 #[tokio::main]
@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn flag(name: &str) -> Result<Option<u64>, Error> {
+fn flag(name: &str) -> Result<Option<u64>, BoxError> {
     let args: Vec<String> = std::env::args().collect();
     match args.iter().position(|a| a == name) {
         None => Ok(None),
@@ -38,13 +38,12 @@ fn flag(name: &str) -> Result<Option<u64>, Error> {
             .get(i + 1)
             .and_then(|v| v.parse().ok())
             .map(Some)
-            .ok_or_else(|| Error::Config(format!("{name} takes a number"))),
+            .ok_or_else(|| format!("{name} takes a number").into()),
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let port = u16::try_from(flag("--port")?.unwrap_or(8080))
-        .map_err(|_| Error::Config("--port is 0..=65535".into()))?;
+async fn run() -> Result<(), BoxError> {
+    let port = u16::try_from(flag("--port")?.unwrap_or(8080)).map_err(|_| "--port is 0..=65535")?;
     let serve_for = flag("--serve-for")?.map(Duration::from_secs);
 
     // The fake provides the target system and a client (the executor never calls Genesys).

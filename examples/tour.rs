@@ -169,8 +169,8 @@ async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> R
             return Ok(());
         }
     };
-    let zone =
-        jiff::tz::TimeZone::get("America/New_York").map_err(|e| Error::Config(e.to_string()))?;
+    let zone = jiff::tz::TimeZone::get("America/New_York")
+        .map_err(|e| Error::custom(genesys_cloud::ErrorKind::Configuration, e.to_string()))?;
     let start =
         (jiff::Zoned::now().with_time_zone(zone) + jiff::SignedDuration::from_hours(1)).datetime();
     let reservation = CallbackReservation::builder(&queue, "America/New_York")

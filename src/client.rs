@@ -14,7 +14,7 @@ use crate::observe::metrics::HttpMetrics;
 use crate::observe::{AuditRecord, AuditSink, DiscardAuditSink, Metrics, MetricsSnapshot};
 use crate::region::{Environment, Region};
 use crate::request::RequestBuilder;
-use crate::transport::{HttpCore, RateLimit, RetryPolicy, Transport, TransportConfig};
+use crate::transport::{HttpCore, RateLimit, RetryBudget, RetryPolicy, Transport, TransportConfig};
 use crate::Method;
 
 /// Environment variable holding the OAuth client id.
@@ -180,17 +180,17 @@ impl ClientBuilder {
     pub fn from_env() -> Result<Self, Error> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let id = var(ENV_CLIENT_ID)
-            .ok_or_else(|| Error::Config(format!("{ENV_CLIENT_ID} is not set")))?;
+            .ok_or_else(|| Error::config(format!("{ENV_CLIENT_ID} is not set")))?;
         let secret = var(ENV_CLIENT_SECRET)
-            .ok_or_else(|| Error::Config(format!("{ENV_CLIENT_SECRET} is not set")))?;
+            .ok_or_else(|| Error::config(format!("{ENV_CLIENT_SECRET} is not set")))?;
         let builder = Client::builder().credentials(id, secret);
         match (var(ENV_API_BASE), var(ENV_LOGIN_BASE), var(ENV_REGION)) {
             (Some(api), Some(login), _) => Ok(builder.base_urls(&api, &login)),
-            (Some(_), None, _) | (None, Some(_), _) => Err(Error::Config(format!(
+            (Some(_), None, _) | (None, Some(_), _) => Err(Error::config(format!(
                 "set both {ENV_API_BASE} and {ENV_LOGIN_BASE}, or neither"
             ))),
             (None, None, Some(region)) => Ok(builder.region(region.parse::<Region>()?)),
-            (None, None, None) => Err(Error::Config(format!(
+            (None, None, None) => Err(Error::config(format!(
                 "set {ENV_REGION} (e.g. us-east-1), or {ENV_API_BASE} and {ENV_LOGIN_BASE}"
             ))),
         }
@@ -258,9 +258,17 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry policy (default: [`RetryPolicy::default`]).
+    /// The retry policy of each call (default: [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.config.retry = policy;
+        self
+    }
+
+    /// The retry budget shared by every call of this client and its clones (default:
+    /// [`RetryBudget::default`], at most 100 retries in a row while everything fails;
+    /// [`RetryBudget::unlimited`] turns it off). Token requests draw on it too.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.config.budget = budget;
         self
     }
 
@@ -277,7 +285,7 @@ impl ClientBuilder {
         self.rate_limit = Some(
             NonZeroU32::new(requests)
                 .map(RateLimit::per_minute)
-                .ok_or_else(|| Error::Config("requests_per_minute must be at least 1".into())),
+                .ok_or_else(|| Error::config("requests_per_minute must be at least 1")),
         );
         self
     }
@@ -304,19 +312,15 @@ impl ClientBuilder {
     /// Builds the client; fails with [`Error::Config`] naming what is missing or wrong.
     pub fn build(self) -> Result<Client, Error> {
         let environment = self.environment.unwrap_or_else(|| {
-            Err(Error::Config(
-                "no region: call .region(..) or .base_urls(api, login)".into(),
+            Err(Error::config(
+                "no region: call .region(..) or .base_urls(api, login)",
             ))
         })?;
         if self.config.attempt_timeout.is_zero() {
-            return Err(Error::Config(
-                "attempt_timeout must be more than zero".into(),
-            ));
+            return Err(Error::config("attempt_timeout must be more than zero"));
         }
         if self.config.max_response_body == 0 {
-            return Err(Error::Config(
-                "max_response_body must be more than zero".into(),
-            ));
+            return Err(Error::config("max_response_body must be more than zero"));
         }
         let rate_limit = self.rate_limit.transpose()?;
         let metrics = Metrics::default();
@@ -341,8 +345,8 @@ impl ClientBuilder {
                 core.clone(),
             )?),
             (None, None) => {
-                return Err(Error::Config(
-                    "no credentials: call .credentials(id, secret) or .auth(..)".into(),
+                return Err(Error::config(
+                    "no credentials: call .credentials(id, secret) or .auth(..)",
                 ))
             }
         };

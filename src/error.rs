@@ -1,271 +1,107 @@
-//! The crate's one error type, classified by what happened on the wire.
+//! The crate's one error type, sorted by what a caller does next.
 //!
-//! | variant | sent? | what to do |
-//! |---|---|---|
-//! | [`Error::Validation`] | never sent | fix the listed fields |
-//! | [`Error::Config`] | never sent | fix the client configuration |
-//! | [`Error::Api`] | sent, the service said no | read `status`/`code`; 5xx may be retried later |
-//! | [`Error::RateLimited`] | sent, throttled past the retry budget | wait `retry_after`, lower the request rate |
-//! | [`Error::Auth`] | login or token refused | check the OAuth client and its roles |
-//! | [`Error::Timeout`] | may have been sent | retry only if the call is idempotent |
-//! | [`Error::Transport`] | see [`Error::may_have_been_sent`] | network trouble |
-//! | [`Error::Decode`] / [`Error::BodyTooLarge`] | sent and answered | the answer was unusable |
+//! [`Error`] is opaque: ask it what happened with [`Error::kind`] and its accessors
+//! ([`status`](Error::status), [`may_have_been_sent`](Error::may_have_been_sent),
+//! [`retry_after`](Error::retry_after), [`validation`](Error::validation), [`api`](Error::api)
+//! ...). New cases become new kinds or accessors, never a breaking change, and no
+//! dependency's type is part of it (transport and websocket failures stay reachable
+//! through [`std::error::Error::source`]).
+//!
+//! | [`ErrorKind`] | sent? | what to do | a service would answer |
+//! |---|---|---|---|
+//! | [`InvalidInput`](ErrorKind::InvalidInput) | never ([`validation`](Error::validation)), or refused by the platform (400) | fix the request | 422 / 400 |
+//! | [`NotFound`](ErrorKind::NotFound) | yes | the thing is not there (404, an unknown session) | 404 |
+//! | [`Conflict`](ErrorKind::Conflict) | yes | re-read and retry, or give up (409, a resource in a state that ends the operation) | 409 |
+//! | [`Throttled`](ErrorKind::Throttled) | yes | wait [`retry_after`](Error::retry_after), lower the rate | 429 / 503 |
+//! | [`Unauthorized`](ErrorKind::Unauthorized) | login or token refused (401, 403) | check the OAuth client, its roles and org | 502 / 500 |
+//! | [`Upstream`](ErrorKind::Upstream) | see [`may_have_been_sent`](Error::may_have_been_sent) | 5xx, timeout, network: retry later if idempotent | 502 / 503 / 504 |
+//! | [`LocalLimit`](ErrorKind::LocalLimit) | never | a limit of this crate (concurrency, queue, body size, pages) was reached | 429 / 503 |
+//! | [`Configuration`](ErrorKind::Configuration) | never | fix the client's setup | 500 |
+//! | [`Decode`](ErrorKind::Decode) | yes, answered | the answer was unusable (not the documented JSON, broke its contract) | 502 |
+//! | [`Storage`](ErrorKind::Storage) | never | a local file (the outbox) could not be read or written | 500 |
+//! | [`Closed`](ErrorKind::Closed) | never | the background task was shut down | 503 |
+//!
+//! No error holds a secret or a value: endpoints are named by their path template (ids
+//! and query values left out), transport errors carry no URL, decode errors name the field
+//! path and the expected type but never the value found, and the platform's error message
+//! (which may quote what was sent) is shown only through [`ApiError::message`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-pub use crate::validation::ValidationError;
+pub use crate::validation::{ValidationError, Violation};
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong when talking to Genesys Cloud.
-#[derive(Debug, thiserror::Error)]
+type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong when talking to Genesys Cloud. See the [module docs](self).
+///
+/// Cheap to clone (an `Arc` inside). `Display` says what happened and what to do;
+/// neither `Display` nor `Debug` ever shows a secret or a value that was sent or received.
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Repr>,
+}
+
+/// What kind of failure an [`Error`] is: what the caller does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Error {
-    /// The request broke one or more rules and was never sent.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-
-    /// The client was configured wrongly (bad URL, missing credentials, bad region ...).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
-
-    /// Genesys Cloud answered with an error status.
-    #[error(transparent)]
-    Api(Box<ApiError>),
-
-    /// Genesys Cloud kept answering 429 until the retry budget ran out.
-    #[error("{endpoint}: rate limited by Genesys Cloud (429) after {attempts} attempt(s){}; slow down or raise the retry budget", RetryAfter(*retry_after))]
-    RateLimited {
-        /// The endpoint, as `METHOD /path/{template}`.
-        endpoint: String,
-        /// How many attempts were made.
-        attempts: u32,
-        /// The last `Retry-After` the platform sent, if any.
-        retry_after: Option<Duration>,
-        /// The `ININ-Correlation-Id` of the last answer.
-        correlation_id: Option<String>,
-    },
-
-    /// Logging in, or using the token, failed.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-
-    /// An attempt, the whole call, or a wait for the platform took too long.
-    #[error("{endpoint}: {kind} of {limit:?} elapsed; {}", kind.consequence())]
-    Timeout {
-        /// The endpoint, as `METHOD /path/{template}`.
-        endpoint: String,
-        /// Which limit was hit.
-        kind: TimeoutKind,
-        /// The limit that was hit.
-        limit: Duration,
-    },
-
-    /// The HTTP exchange failed below the HTTP status level (DNS, connect, reset, TLS ...).
-    #[error("{endpoint}: {}: {source}", if *.sent { "connection failed after the request was sent" } else { "could not connect" })]
-    Transport {
-        /// The endpoint, as `METHOD /path/{template}`.
-        endpoint: String,
-        /// `false` when the request certainly never left (connect failure).
-        sent: bool,
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The answer was not the JSON the endpoint documents.
-    #[error("{endpoint}: could not decode the {status} response body: {source}{}", CorrelationSuffix(correlation_id.as_deref()))]
-    Decode {
-        /// The endpoint, as `METHOD /path/{template}`.
-        endpoint: String,
-        /// HTTP status of the answer.
-        status: u16,
-        /// The `ININ-Correlation-Id` of the answer.
-        correlation_id: Option<String>,
-        /// What serde found wrong.
-        #[source]
-        source: serde_json::Error,
-    },
-
-    /// The platform reports a resource in a state that ends the operation (e.g. an
-    /// integration in `ERROR`).
-    #[error("{resource} is {state}{}", DescriptionSuffix(detail.as_deref()))]
-    InvalidState {
-        /// What is in that state.
-        resource: String,
-        /// The state.
-        state: String,
-        /// The platform's explanation, if any.
-        detail: Option<String>,
-    },
-
-    /// An answer broke the contract it must meet (e.g. a Data Action's response does not
-    /// translate into its success schema). Not retried: the same answer would fail again.
-    #[error("{what} breaks its contract: {}", problems.join("; "))]
-    Contract {
-        /// What broke it, e.g. `the response of data action "Lookup"`.
-        what: String,
-        /// Every problem found.
-        problems: Vec<String>,
-    },
-
-    /// A websocket could not be opened or failed.
-    #[error("{endpoint}: websocket failed: {message}")]
-    WebSocket {
-        /// What the socket was for, e.g. `notifications channel`.
-        endpoint: String,
-        /// What went wrong.
-        message: String,
-    },
-
-    /// A client-side limit is reached and the caller asked not to wait.
-    #[error(
-        "{resource}: the limit of {limit} in flight is reached; retry later or let callers wait"
-    )]
-    LimitReached {
-        /// What is limited, e.g. `callbacks on queue …`.
-        resource: String,
-        /// The limit.
-        limit: usize,
-    },
-
-    /// The platform answered, but what was asked for is not there (e.g. a participant
-    /// that is not in the conversation).
-    #[error("not found: {resource}")]
-    NotFound {
-        /// What was looked for.
-        resource: String,
-    },
-
-    /// One step of a multi-step operation (a deployment, a publish ...) failed.
-    #[error("{operation} failed at step `{step}`{}: {source}", CleanupSuffix(cleanup.as_deref()))]
-    StepFailed {
-        /// The operation, e.g. `deploy widget "Agent Dashboard"`.
-        operation: String,
-        /// The step that failed, e.g. `configure`.
-        step: &'static str,
-        /// What was done to undo earlier steps, if anything.
-        cleanup: Option<String>,
-        /// Why the step failed.
-        #[source]
-        source: Box<Error>,
-    },
-
-    /// The answer was larger than the configured response body limit.
-    #[error("{endpoint}: response body exceeds the {limit}-byte limit; raise ClientBuilder::max_response_body if this is expected{}", CorrelationSuffix(correlation_id.as_deref()))]
-    BodyTooLarge {
-        /// The endpoint, as `METHOD /path/{template}`.
-        endpoint: String,
-        /// The configured limit in bytes.
-        limit: usize,
-        /// The `ININ-Correlation-Id` of the answer.
-        correlation_id: Option<String>,
-    },
+pub enum ErrorKind {
+    /// The request is invalid: refused before sending ([`Error::validation`] lists every
+    /// rule), or refused by the platform (400, 413, 415, 422).
+    InvalidInput,
+    /// What was asked for is not there: 404 or 410 from the platform, or a local lookup
+    /// (an unregistered guest session).
+    NotFound,
+    /// The resource changed or is in a state that ends the operation: 409, 412, an
+    /// integration in `ERROR`, an expired guest session.
+    Conflict,
+    /// The platform kept answering 429 until the retry policy or budget ran out.
+    Throttled,
+    /// Logging in or using the token failed (bad credentials, 401 twice, 403).
+    Unauthorized,
+    /// The platform or the network failed: 5xx, timeouts, lost connections, websockets.
+    /// [`Error::may_have_been_sent`] says whether the request may have taken effect.
+    Upstream,
+    /// A limit of this crate was reached: a per-queue concurrency limit, a full queue,
+    /// the response size cap, a page limit, the retry budget.
+    LocalLimit,
+    /// The client is set up wrongly (base URL, credentials, options).
+    Configuration,
+    /// The answer could not be used: not the JSON the endpoint documents, or it broke its
+    /// declared contract.
+    Decode,
+    /// A local file (the guest outbox) could not be read or written.
+    Storage,
+    /// A background task (batcher, stream) was shut down before it could take the request.
+    Closed,
 }
 
-impl Error {
-    /// Whether trying the same call again later may succeed
-    /// (throttling, 5xx, timeouts, network failures).
-    ///
-    /// The transport has already retried where that was safe; this is for callers
-    /// that queue work for later (an outbox, a job runner).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::RateLimited { .. }
-            | Error::Timeout { .. }
-            | Error::Transport { .. }
-            | Error::WebSocket { .. }
-            | Error::LimitReached { .. } => true,
-            Error::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
-            Error::Auth(auth) => auth.is_retryable(),
-            Error::StepFailed { source, .. } => source.is_retryable(),
-            Error::Validation(_)
-            | Error::Config(_)
-            | Error::Decode { .. }
-            | Error::NotFound { .. }
-            | Error::InvalidState { .. }
-            | Error::Contract { .. }
-            | Error::BodyTooLarge { .. } => false,
-        }
-    }
-
-    /// The HTTP status the platform answered with, where there was one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Api(api) => Some(api.status),
-            Error::RateLimited { .. } => Some(429),
-            Error::Decode { status, .. } => Some(*status),
-            Error::Auth(auth) => auth.status(),
-            Error::StepFailed { source, .. } => source.status(),
-            _ => None,
-        }
-    }
-
-    /// The `ININ-Correlation-Id` of the answer, to quote to Genesys support.
-    pub fn correlation_id(&self) -> Option<&str> {
-        match self {
-            Error::Api(api) => api.correlation_id.as_deref(),
-            Error::RateLimited { correlation_id, .. }
-            | Error::Decode { correlation_id, .. }
-            | Error::BodyTooLarge { correlation_id, .. } => correlation_id.as_deref(),
-            Error::Auth(AuthError::TokenRejected { correlation_id, .. }) => {
-                correlation_id.as_deref()
-            }
-            Error::StepFailed { source, .. } => source.correlation_id(),
-            _ => None,
-        }
-    }
-
-    /// Whether the request may have reached the platform (and so may have taken effect).
-    ///
-    /// `false` for validation, configuration and connect failures.
-    pub fn may_have_been_sent(&self) -> bool {
-        match self {
-            Error::Validation(_) | Error::Config(_) => false,
-            Error::Transport { sent, .. } => *sent,
-            Error::StepFailed { source, .. } => source.may_have_been_sent(),
-            _ => true,
-        }
-    }
-
-    /// The platform's error answer, when this is an [`Error::Api`] (also inside a
-    /// [`Error::StepFailed`]).
-    pub fn as_api(&self) -> Option<&ApiError> {
-        match self {
-            Error::Api(api) => Some(api),
-            Error::StepFailed { source, .. } => source.as_api(),
-            _ => None,
-        }
-    }
-
-    /// The failed step's name, when this is an [`Error::StepFailed`].
-    pub fn failed_step(&self) -> Option<&'static str> {
-        match self {
-            Error::StepFailed { step, .. } => Some(step),
-            _ => None,
-        }
-    }
-
-    /// The validation failure, when this is an [`Error::Validation`].
-    pub fn as_validation(&self) -> Option<&ValidationError> {
-        match self {
-            Error::Validation(v) => Some(v),
-            _ => None,
-        }
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Upstream => "upstream failure",
+            ErrorKind::LocalLimit => "local limit",
+            ErrorKind::Configuration => "configuration",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Closed => "closed",
+        })
     }
 }
 
-impl From<ApiError> for Error {
-    fn from(err: ApiError) -> Self {
-        Error::Api(Box::new(err))
-    }
-}
-
-/// Which time limit a [`Error::Timeout`] hit.
+/// Which time limit a timeout hit (see [`Error::timeout`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
@@ -296,29 +132,674 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
+/// The private shape of an [`Error`].
+enum Repr {
+    Validation(ValidationError),
+    Config(String),
+    Api(ApiError),
+    RateLimited {
+        endpoint: Arc<str>,
+        attempts: u32,
+        retry_after: Option<Duration>,
+        correlation_id: Option<String>,
+    },
+    Auth(AuthError),
+    Timeout {
+        endpoint: Arc<str>,
+        kind: TimeoutKind,
+        limit: Duration,
+    },
+    Transport {
+        endpoint: Arc<str>,
+        sent: bool,
+        source: Source,
+    },
+    Decode {
+        endpoint: Arc<str>,
+        status: u16,
+        correlation_id: Option<String>,
+        detail: String,
+    },
+    BodyTooLarge {
+        endpoint: Arc<str>,
+        limit: usize,
+        correlation_id: Option<String>,
+    },
+    InvalidState {
+        resource: String,
+        state: String,
+        detail: Option<String>,
+    },
+    Contract {
+        what: String,
+        problems: Vec<String>,
+    },
+    WebSocket {
+        endpoint: Arc<str>,
+        message: String,
+        sent: bool,
+    },
+    Limit {
+        resource: String,
+        limit: usize,
+        hint: &'static str,
+    },
+    NotFound {
+        resource: String,
+    },
+    Storage {
+        what: String,
+        source: Source,
+    },
+    Closed {
+        what: &'static str,
+    },
+    Custom {
+        kind: ErrorKind,
+        source: Source,
+    },
+    Step {
+        operation: String,
+        step: &'static str,
+        cleanup: Option<String>,
+        source: Error,
+    },
+}
+
+impl Error {
+    fn new(repr: Repr) -> Self {
+        Self {
+            inner: Arc::new(repr),
+        }
+    }
+
+    // ---- constructors (crate-internal) ----
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(Repr::Config(message.into()))
+    }
+
+    pub(crate) fn rate_limited(
+        endpoint: Arc<str>,
+        attempts: u32,
+        retry_after: Option<Duration>,
+        correlation_id: Option<String>,
+    ) -> Self {
+        Self::new(Repr::RateLimited {
+            endpoint,
+            attempts,
+            retry_after,
+            correlation_id,
+        })
+    }
+
+    pub(crate) fn timeout(endpoint: Arc<str>, kind: TimeoutKind, limit: Duration) -> Self {
+        Self::new(Repr::Timeout {
+            endpoint,
+            kind,
+            limit,
+        })
+    }
+
+    /// A failure below HTTP. `source` must not hold a URL (reqwest: `without_url()`).
+    pub(crate) fn transport(
+        endpoint: Arc<str>,
+        sent: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(Repr::Transport {
+            endpoint,
+            sent,
+            source: Arc::new(source),
+        })
+    }
+
+    /// An answer that is not the JSON expected. `detail` must not quote the answer; see
+    /// [`decode_detail`].
+    pub(crate) fn decode(
+        endpoint: Arc<str>,
+        status: u16,
+        correlation_id: Option<String>,
+        detail: String,
+    ) -> Self {
+        Self::new(Repr::Decode {
+            endpoint,
+            status,
+            correlation_id,
+            detail,
+        })
+    }
+
+    pub(crate) fn body_too_large(
+        endpoint: Arc<str>,
+        limit: usize,
+        correlation_id: Option<String>,
+    ) -> Self {
+        Self::new(Repr::BodyTooLarge {
+            endpoint,
+            limit,
+            correlation_id,
+        })
+    }
+
+    pub(crate) fn invalid_state(
+        resource: impl Into<String>,
+        state: impl Into<String>,
+        detail: Option<String>,
+    ) -> Self {
+        Self::new(Repr::InvalidState {
+            resource: resource.into(),
+            state: state.into(),
+            detail,
+        })
+    }
+
+    pub(crate) fn contract(what: impl Into<String>, problems: Vec<String>) -> Self {
+        Self::new(Repr::Contract {
+            what: what.into(),
+            problems,
+        })
+    }
+
+    /// A websocket failure; `sent` says whether the frame that failed may have arrived.
+    pub(crate) fn websocket(endpoint: &str, message: impl Into<String>, sent: bool) -> Self {
+        Self::new(Repr::WebSocket {
+            endpoint: Arc::from(endpoint),
+            message: message.into(),
+            sent,
+        })
+    }
+
+    /// A limit of this crate. `hint` says how to get past it.
+    pub(crate) fn limit(resource: impl Into<String>, limit: usize, hint: &'static str) -> Self {
+        Self::new(Repr::Limit {
+            resource: resource.into(),
+            limit,
+            hint,
+        })
+    }
+
+    pub(crate) fn not_found(resource: impl Into<String>) -> Self {
+        Self::new(Repr::NotFound {
+            resource: resource.into(),
+        })
+    }
+
+    pub(crate) fn storage(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(Repr::Storage {
+            what: what.into(),
+            source: Arc::new(source),
+        })
+    }
+
+    pub(crate) fn closed(what: &'static str) -> Self {
+        Self::new(Repr::Closed { what })
+    }
+
+    pub(crate) fn step_failed(
+        operation: impl Into<String>,
+        step: &'static str,
+        cleanup: Option<String>,
+        source: Error,
+    ) -> Self {
+        Self::new(Repr::Step {
+            operation: operation.into(),
+            step,
+            cleanup,
+            source,
+        })
+    }
+
+    /// An error raised by your own code in one of the crate's extension points (an
+    /// [`AttributeSink`](crate::guests::AttributeSink), a `CalendarSink`, an
+    /// [`Auth`](crate::auth::Auth)), sorted by `kind` so the crate handles it as its own:
+    /// [`Throttled`](ErrorKind::Throttled), [`Upstream`](ErrorKind::Upstream) and
+    /// [`LocalLimit`](ErrorKind::LocalLimit) errors are retried later, others are not.
+    ///
+    /// Its `Display` is `source`'s: keep values and secrets out of it.
+    ///
+    /// ```
+    /// use genesys_cloud::{Error, ErrorKind};
+    ///
+    /// let err = Error::custom(ErrorKind::Upstream, "the CRM answered 503");
+    /// assert!(err.is_retryable());
+    /// assert_eq!(err.to_string(), "the CRM answered 503");
+    /// ```
+    pub fn custom(
+        kind: ErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::new(Repr::Custom {
+            kind,
+            source: Arc::from(source.into()),
+        })
+    }
+
+    // ---- what callers ask ----
+
+    /// What kind of failure this is: what to do next.
+    pub fn kind(&self) -> ErrorKind {
+        match &*self.inner {
+            Repr::Validation(_) => ErrorKind::InvalidInput,
+            Repr::Config(_) => ErrorKind::Configuration,
+            Repr::Api(api) => api.kind(),
+            Repr::RateLimited { .. } => ErrorKind::Throttled,
+            Repr::Auth(auth) => auth.kind(),
+            Repr::Timeout { .. } | Repr::Transport { .. } | Repr::WebSocket { .. } => {
+                ErrorKind::Upstream
+            }
+            Repr::Decode { .. } | Repr::Contract { .. } => ErrorKind::Decode,
+            Repr::BodyTooLarge { .. } | Repr::Limit { .. } => ErrorKind::LocalLimit,
+            Repr::InvalidState { .. } => ErrorKind::Conflict,
+            Repr::NotFound { .. } => ErrorKind::NotFound,
+            Repr::Storage { .. } => ErrorKind::Storage,
+            Repr::Closed { .. } => ErrorKind::Closed,
+            Repr::Custom { kind, .. } => *kind,
+            Repr::Step { source, .. } => source.kind(),
+        }
+    }
+
+    /// Whether trying the same call again later may succeed (throttling, 5xx, timeouts,
+    /// network failures, a local limit that frees up).
+    ///
+    /// The transport has already retried where that was safe; this is for callers that
+    /// queue work for later (an outbox, a job runner).
+    pub fn is_retryable(&self) -> bool {
+        match &*self.inner {
+            Repr::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
+            Repr::Auth(auth) => auth.is_retryable(),
+            Repr::Step { source, .. } => source.is_retryable(),
+            Repr::BodyTooLarge { .. } => false,
+            _ => matches!(
+                self.kind(),
+                ErrorKind::Throttled | ErrorKind::Upstream | ErrorKind::LocalLimit
+            ),
+        }
+    }
+
+    /// Whether the request may have reached the platform (and so may have taken effect).
+    ///
+    /// `false` for validation, configuration, local limits and connect failures.
+    pub fn may_have_been_sent(&self) -> bool {
+        match &*self.inner {
+            Repr::Validation(_)
+            | Repr::Config(_)
+            | Repr::Limit { .. }
+            | Repr::NotFound { .. }
+            | Repr::Storage { .. }
+            | Repr::Closed { .. } => false,
+            Repr::Custom { kind, .. } => !matches!(
+                kind,
+                ErrorKind::InvalidInput
+                    | ErrorKind::Configuration
+                    | ErrorKind::LocalLimit
+                    | ErrorKind::Storage
+                    | ErrorKind::Closed
+            ),
+            Repr::Transport { sent, .. } | Repr::WebSocket { sent, .. } => *sent,
+            Repr::Auth(auth) => auth.was_answered(),
+            Repr::Step { source, .. } => source.may_have_been_sent(),
+            _ => true,
+        }
+    }
+
+    /// The HTTP status the platform answered with, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        match &*self.inner {
+            Repr::Api(api) => Some(api.status),
+            Repr::RateLimited { .. } => Some(429),
+            Repr::Decode { status, .. } => Some(*status),
+            Repr::Auth(auth) => auth.status(),
+            Repr::Step { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// The `ININ-Correlation-Id` of the answer, to quote to Genesys support.
+    pub fn correlation_id(&self) -> Option<&str> {
+        match &*self.inner {
+            Repr::Api(api) => api.correlation_id.as_deref(),
+            Repr::RateLimited { correlation_id, .. }
+            | Repr::Decode { correlation_id, .. }
+            | Repr::BodyTooLarge { correlation_id, .. } => correlation_id.as_deref(),
+            Repr::Auth(AuthError::TokenRejected { correlation_id, .. }) => {
+                correlation_id.as_deref()
+            }
+            Repr::Step { source, .. } => source.correlation_id(),
+            _ => None,
+        }
+    }
+
+    /// The endpoint that failed, as `METHOD /path/{template}` (never with ids or a query).
+    pub fn endpoint(&self) -> Option<&str> {
+        match &*self.inner {
+            Repr::Api(api) => Some(&api.endpoint),
+            Repr::RateLimited { endpoint, .. }
+            | Repr::Timeout { endpoint, .. }
+            | Repr::Transport { endpoint, .. }
+            | Repr::Decode { endpoint, .. }
+            | Repr::BodyTooLarge { endpoint, .. }
+            | Repr::WebSocket { endpoint, .. } => Some(endpoint),
+            Repr::Auth(AuthError::TokenRejected { endpoint, .. }) => Some(endpoint),
+            Repr::Step { source, .. } => source.endpoint(),
+            _ => None,
+        }
+    }
+
+    /// How long the platform asked to wait (the last `Retry-After`, or a websocket's
+    /// `retryAfter`), for throttled errors.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &*self.inner {
+            Repr::RateLimited { retry_after, .. } => *retry_after,
+            Repr::Step { source, .. } => source.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// Which time limit was hit, for timeouts.
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        match &*self.inner {
+            Repr::Timeout { kind, .. } => Some(*kind),
+            Repr::Step { source, .. } => source.timeout_kind(),
+            _ => None,
+        }
+    }
+
+    /// Every violated rule, when the request was refused before it was sent.
+    pub fn validation(&self) -> Option<&ValidationError> {
+        match &*self.inner {
+            Repr::Validation(v) => Some(v),
+            Repr::Step { source, .. } => source.validation(),
+            _ => None,
+        }
+    }
+
+    /// The platform's error answer (status, code, message, per-field details), when the
+    /// platform answered with an error status.
+    pub fn api(&self) -> Option<&ApiError> {
+        match &*self.inner {
+            Repr::Api(api) => Some(api),
+            Repr::Step { source, .. } => source.api(),
+            _ => None,
+        }
+    }
+
+    /// What went wrong logging in or with the token, for [`ErrorKind::Unauthorized`]
+    /// errors raised by the crate's own auth.
+    pub fn auth(&self) -> Option<&AuthError> {
+        match &*self.inner {
+            Repr::Auth(auth) => Some(auth),
+            Repr::Step { source, .. } => source.auth(),
+            _ => None,
+        }
+    }
+
+    /// Every problem found, when an answer broke its declared contract (a Data Action
+    /// response that does not fit its success schema).
+    pub fn contract_problems(&self) -> Option<&[String]> {
+        match &*self.inner {
+            Repr::Contract { problems, .. } => Some(problems),
+            Repr::Step { source, .. } => source.contract_problems(),
+            _ => None,
+        }
+    }
+
+    /// The step that failed, when a multi-step operation (a widget deployment) failed.
+    pub fn failed_step(&self) -> Option<&'static str> {
+        match &*self.inner {
+            Repr::Step { step, .. } => Some(step),
+            _ => None,
+        }
+    }
+
+    /// What was done to undo earlier steps of a failed multi-step operation, if anything.
+    pub fn cleanup(&self) -> Option<&str> {
+        match &*self.inner {
+            Repr::Step { cleanup, .. } => cleanup.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The error a failed step of a multi-step operation ended with.
+    pub fn step_error(&self) -> Option<&Error> {
+        match &*self.inner {
+            Repr::Step { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a timeout (of an attempt, of the whole call, or of a wait).
+    pub fn is_timeout(&self) -> bool {
+        self.timeout_kind().is_some()
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(err: ValidationError) -> Self {
+        Self::new(Repr::Validation(err))
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(err: ApiError) -> Self {
+        Self::new(Repr::Api(err))
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(err: AuthError) -> Self {
+        Self::new(Repr::Auth(err))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            Repr::Validation(v) => v.fmt(f),
+            Repr::Config(message) => write!(f, "invalid client configuration: {message}"),
+            Repr::Api(api) => api.fmt(f),
+            Repr::RateLimited {
+                endpoint,
+                attempts,
+                retry_after,
+                correlation_id,
+            } => write!(
+                f,
+                "{endpoint}: rate limited by Genesys Cloud (429) after {attempts} attempt(s){}; slow down or raise the retry budget{}",
+                RetryAfter(*retry_after),
+                CorrelationSuffix(correlation_id.as_deref())
+            ),
+            Repr::Auth(auth) => auth.fmt(f),
+            Repr::Timeout {
+                endpoint,
+                kind,
+                limit,
+            } => write!(f, "{endpoint}: {kind} of {limit:?} elapsed; {}", kind.consequence()),
+            Repr::Transport {
+                endpoint,
+                sent,
+                source,
+            } => write!(
+                f,
+                "{endpoint}: {}: {source}",
+                if *sent {
+                    "connection failed after the request was sent"
+                } else {
+                    "could not connect"
+                }
+            ),
+            Repr::Decode {
+                endpoint,
+                status,
+                correlation_id,
+                detail,
+            } => write!(
+                f,
+                "{endpoint}: could not decode the {status} response body: {detail}{}",
+                CorrelationSuffix(correlation_id.as_deref())
+            ),
+            Repr::BodyTooLarge {
+                endpoint,
+                limit,
+                correlation_id,
+            } => write!(
+                f,
+                "{endpoint}: response body exceeds the {limit}-byte limit; raise ClientBuilder::max_response_body if this is expected{}",
+                CorrelationSuffix(correlation_id.as_deref())
+            ),
+            Repr::InvalidState {
+                resource,
+                state,
+                detail,
+            } => write!(f, "{resource} is {state}{}", DescriptionSuffix(detail.as_deref())),
+            Repr::Contract { what, problems } => {
+                write!(f, "{what} breaks its contract: {}", problems.join("; "))
+            }
+            Repr::WebSocket {
+                endpoint, message, ..
+            } => write!(f, "{endpoint}: websocket failed: {message}"),
+            Repr::Limit {
+                resource,
+                limit,
+                hint,
+            } => write!(f, "{resource}: the limit of {limit} is reached; {hint}"),
+            Repr::NotFound { resource } => write!(f, "not found: {resource}"),
+            Repr::Storage { what, source } => write!(f, "{what}: {source}"),
+            Repr::Closed { what } => write!(f, "{what} has been shut down"),
+            Repr::Custom { source, .. } => source.fmt(f),
+            Repr::Step {
+                operation,
+                step,
+                cleanup,
+                source,
+            } => write!(
+                f,
+                "{operation} failed at step `{step}`{}: {source}",
+                CleanupSuffix(cleanup.as_deref())
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    /// The kind, the status and the `Display` text: nothing a secret or a value could be in.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind());
+        if let Some(status) = self.status() {
+            d.field("status", &status);
+        }
+        if let Some(id) = self.correlation_id() {
+            d.field("correlation_id", &id);
+        }
+        d.field("message", &self.to_string());
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.inner {
+            Repr::Validation(v) => Some(v),
+            Repr::Api(api) => Some(api),
+            Repr::Auth(auth) => Some(auth),
+            Repr::Transport { source, .. }
+            | Repr::Storage { source, .. }
+            | Repr::Custom { source, .. } => Some(&**source),
+            Repr::Step { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// An error answer from the Platform API.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
+///
+/// `Display` names the endpoint, status, the platform's code, its message template
+/// (`messageWithParams`, whose `{placeholders}` stand where values were) and the fields
+/// concerned. The message itself can quote what was sent, so it is only returned by
+/// [`ApiError::message`], never shown by `Display` or `Debug`.
+#[derive(Clone)]
 pub struct ApiError {
-    /// The endpoint, as `METHOD /path/{template}`.
-    pub endpoint: String,
-    /// HTTP status.
-    pub status: u16,
-    /// The `ININ-Correlation-Id` response header.
-    pub correlation_id: Option<String>,
-    /// The platform's error body, when it sent one in its usual shape.
-    pub body: Option<ErrorBody>,
+    endpoint: Arc<str>,
+    status: u16,
+    correlation_id: Option<String>,
+    body: Option<ErrorBody>,
 }
 
 impl ApiError {
+    pub(crate) fn new(
+        endpoint: Arc<str>,
+        status: u16,
+        correlation_id: Option<String>,
+        body: Option<ErrorBody>,
+    ) -> Self {
+        Self {
+            endpoint,
+            status,
+            correlation_id,
+            body,
+        }
+    }
+
+    /// What a caller does with this status.
+    fn kind(&self) -> ErrorKind {
+        match self.status {
+            401 | 403 => ErrorKind::Unauthorized,
+            404 | 410 => ErrorKind::NotFound,
+            409 | 412 => ErrorKind::Conflict,
+            429 => ErrorKind::Throttled,
+            400..=499 if self.status != 408 => ErrorKind::InvalidInput,
+            _ => ErrorKind::Upstream,
+        }
+    }
+
+    /// The endpoint, as `METHOD /path/{template}`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The `ININ-Correlation-Id` response header.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+
     /// The platform's error code, e.g. `bad.request` or `not.found`.
     pub fn code(&self) -> Option<&str> {
         self.body.as_ref().and_then(|b| b.code.as_deref())
     }
 
-    /// The platform's human-readable message.
+    /// The platform's human-readable message. It may quote values that were sent (ids,
+    /// attribute values): do not log it where values must not go.
     pub fn message(&self) -> Option<&str> {
         self.body.as_ref().and_then(|b| b.message.as_deref())
+    }
+
+    /// The message with `{placeholders}` where the values were, safe to log.
+    pub fn message_template(&self) -> Option<&str> {
+        self.body
+            .as_ref()
+            .and_then(|b| b.message_with_params.as_deref())
+    }
+
+    /// The platform's error body, when it sent one in its usual shape.
+    pub fn body(&self) -> Option<&ErrorBody> {
+        self.body.as_ref()
+    }
+
+    /// The fields the platform found fault with (`details[].fieldName`).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.body
+            .iter()
+            .flat_map(|b| b.details.iter())
+            .filter_map(|d| d.field_name.as_deref())
     }
 }
 
@@ -332,8 +813,8 @@ impl fmt::Display for ApiError {
         if let Some(code) = self.code() {
             write!(f, " {code}")?;
         }
-        if let Some(message) = self.message() {
-            write!(f, ": {message}")?;
+        if let Some(template) = self.message_template() {
+            write!(f, ": {template}")?;
         }
         if let Some(body) = &self.body {
             for detail in &body.details {
@@ -349,14 +830,26 @@ impl fmt::Display for ApiError {
     }
 }
 
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("endpoint", &self.endpoint)
+            .field("status", &self.status)
+            .field("code", &self.code())
+            .field("message_template", &self.message_template())
+            .field("correlation_id", &self.correlation_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::error::Error for ApiError {}
 
 /// The Platform API's error body (`ErrorBody` in Genesys's SDKs).
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ErrorBody {
-    /// Human-readable message.
+    /// Human-readable message (may quote values that were sent).
     pub message: Option<String>,
     /// Machine-readable code, e.g. `bad.request`.
     pub code: Option<String>,
@@ -378,8 +871,23 @@ pub struct ErrorBody {
     pub errors: Vec<ErrorBody>,
 }
 
+impl fmt::Debug for ErrorBody {
+    /// Leaves out `message`, `messageParams` and `entityName`, which may hold values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorBody")
+            .field("code", &self.code)
+            .field("status", &self.status)
+            .field("message_with_params", &self.message_with_params)
+            .field("entity_id", &self.entity_id)
+            .field("context_id", &self.context_id)
+            .field("details", &self.details)
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One per-field detail inside an [`ErrorBody`].
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ErrorDetail {
@@ -402,7 +910,7 @@ pub enum AuthError {
     /// The login service refused the client credentials grant.
     #[error("login refused ({status} {error}){}: check the OAuth client id and secret, and that the client uses the Client Credentials grant", DescriptionSuffix(description.as_deref()))]
     CredentialsRejected {
-        /// HTTP status of the login answer (400 or 401).
+        /// HTTP status of the login answer (400, 401 or 403).
         status: u16,
         /// The OAuth `error` code, e.g. `invalid_client`.
         error: String,
@@ -426,14 +934,48 @@ pub enum AuthError {
         reason: String,
     },
 
+    /// No valid token is cached and the login service cannot issue one now (it fails,
+    /// times out or is unreachable); `cause` is the last failure.
+    #[error(
+        "no valid access token: the login service failed ({cause}); calls resume once it answers"
+    )]
+    LoginUnavailable {
+        /// The last failure, as its `Display`.
+        cause: String,
+        /// Whether the cause may be retried (5xx, network) rather than a refusal.
+        retryable: bool,
+    },
+
     /// A custom [`Auth`](crate::auth::Auth) implementation could not produce a token.
     #[error("no access token available: {0}")]
     Unavailable(String),
 }
 
 impl AuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::InvalidTokenResponse { .. } => ErrorKind::Decode,
+            AuthError::LoginUnavailable {
+                retryable: true, ..
+            } => ErrorKind::Upstream,
+            _ => ErrorKind::Unauthorized,
+        }
+    }
+
     fn is_retryable(&self) -> bool {
-        matches!(self, AuthError::Unavailable(_))
+        matches!(
+            self,
+            AuthError::Unavailable(_)
+                | AuthError::LoginUnavailable {
+                    retryable: true,
+                    ..
+                }
+        )
+    }
+
+    /// Whether the API request this error ended was never sent.
+    fn was_answered(&self) -> bool {
+        matches!(self, AuthError::TokenRejected { .. })
     }
 
     fn status(&self) -> Option<u16> {
@@ -443,6 +985,72 @@ impl AuthError {
             _ => None,
         }
     }
+}
+
+/// What serde found wrong with an answer, without the value it found: the field path, the
+/// kind of value found and what was expected, and where in the body.
+///
+/// serde's own messages quote the offending value (`invalid type: string "…", expected
+/// u64`); answers can hold personal data, so only the parts that come from this crate's
+/// types (field names, expected types) are kept.
+pub(crate) fn decode_detail(path: &str, err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    // serde_json appends " at line L column C"; it is re-added from the error itself.
+    let message = match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => &message,
+    };
+    let reason = match err.classify() {
+        serde_json::error::Category::Data => describe_data_error(message),
+        // Syntax and EOF messages describe the JSON grammar, never its content.
+        _ => message.to_owned(),
+    };
+    let location = format!("line {} column {}", err.line(), err.column());
+    if path.is_empty() || path == "." {
+        format!("{reason} ({location})")
+    } else {
+        format!("at `{path}`: {reason} ({location})")
+    }
+}
+
+fn describe_data_error(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let (found, expected) = match rest.rfind(", expected ") {
+                Some(i) => (&rest[..i], Some(&rest[i + ", expected ".len()..])),
+                None => (rest, None),
+            };
+            // `string "abc"`, `integer `5``: keep the kind, drop the quoted value.
+            let found = found
+                .split(['"', '`', '\''])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let found = if found.is_empty() { "a value" } else { found };
+            return match expected {
+                Some(expected) => format!("{prefix}{found}, expected {expected}"),
+                None => format!("{prefix}{found}"),
+            };
+        }
+    }
+    if message.starts_with("unknown variant ") {
+        return match message.find(", expected ") {
+            Some(i) => format!("unknown variant{}", &message[i..]),
+            None => "unknown variant".to_owned(),
+        };
+    }
+    for keep in [
+        "missing field ",
+        "duplicate field ",
+        "unknown field ",
+        "invalid length ",
+    ] {
+        if message.starts_with(keep) {
+            return message.to_owned();
+        }
+    }
+    // A type's own message (a timestamp or UUID parser ...) may quote its input.
+    "invalid value".to_owned()
 }
 
 struct CorrelationSuffix<'a>(Option<&'a str>);
@@ -495,30 +1103,95 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        // Result<T, Error> is returned everywhere; keep it cheap to move.
-        assert!(
-            std::mem::size_of::<Error>() <= 96,
-            "{}",
-            std::mem::size_of::<Error>()
+        // Result<T, Error> is returned everywhere; keep it one pointer.
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    fn api(status: u16, body: serde_json::Value) -> ApiError {
+        ApiError::new(
+            Arc::from("PATCH /api/v2/x/{id}"),
+            status,
+            Some("c-1".into()),
+            Some(serde_json::from_value(body).unwrap()),
+        )
+    }
+
+    #[test]
+    fn api_error_display_names_endpoint_code_template_field_and_correlation() {
+        let err = api(
+            400,
+            serde_json::json!({
+                "message": "Invalid value 'alice@example.com' for attributes.x",
+                "messageWithParams": "Invalid value {value} for {field}",
+                "messageParams": {"value": "alice@example.com", "field": "attributes.x"},
+                "code": "bad.request", "status": 400,
+                "details": [{"errorCode": "too.long", "fieldName": "attributes.x"}]
+            }),
+        );
+        assert_eq!(
+            err.to_string(),
+            "PATCH /api/v2/x/{id}: Genesys Cloud answered 400 bad.request: Invalid value {value} for {field}; field `attributes.x` (too.long) (correlation id c-1)"
+        );
+        let err = Error::from(err);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let shown = format!("{err} {err:?} {:?}", err.api().unwrap());
+        assert!(!shown.contains("alice@example.com"), "{shown}");
+        assert_eq!(
+            err.api().unwrap().message(),
+            Some("Invalid value 'alice@example.com' for attributes.x")
         );
     }
 
     #[test]
-    fn api_error_display_names_endpoint_code_field_and_correlation() {
-        let body: ErrorBody = serde_json::from_value(serde_json::json!({
-            "message": "Invalid value", "code": "bad.request", "status": 400,
-            "details": [{"errorCode": "too.long", "fieldName": "attributes.x"}]
-        }))
-        .unwrap();
-        let err = ApiError {
-            endpoint: "PATCH /api/v2/x/{id}".into(),
-            status: 400,
-            correlation_id: Some("c-1".into()),
-            body: Some(body),
-        };
+    fn every_status_sorts_into_a_kind() {
+        let kind = |status| Error::from(api(status, serde_json::json!({}))).kind();
+        assert_eq!(kind(400), ErrorKind::InvalidInput);
+        assert_eq!(kind(401), ErrorKind::Unauthorized);
+        assert_eq!(kind(403), ErrorKind::Unauthorized);
+        assert_eq!(kind(404), ErrorKind::NotFound);
+        assert_eq!(kind(408), ErrorKind::Upstream);
+        assert_eq!(kind(409), ErrorKind::Conflict);
+        assert_eq!(kind(429), ErrorKind::Throttled);
+        assert_eq!(kind(500), ErrorKind::Upstream);
+        assert_eq!(kind(503), ErrorKind::Upstream);
         assert_eq!(
-            err.to_string(),
-            "PATCH /api/v2/x/{id}: Genesys Cloud answered 400 bad.request: Invalid value; field `attributes.x` (too.long) (correlation id c-1)"
+            Error::not_found("guest session s-1").kind(),
+            ErrorKind::NotFound,
+            "one not-found shape, local or remote"
         );
+        assert_eq!(
+            Error::limit("callbacks on queue q", 5, "retry later").kind(),
+            ErrorKind::LocalLimit
+        );
+    }
+
+    #[test]
+    fn decode_details_name_the_path_and_types_never_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Page {
+            total: u64,
+        }
+        let cases = [
+            (
+                r#"{"total": "secret-value-1"}"#,
+                "invalid type: string, expected u64",
+            ),
+            (r#"{"total": -5}"#, "invalid value: integer, expected u64"),
+            (r#"{"totl": 1}"#, "missing field `total`"),
+        ];
+        for (body, want) in cases {
+            let err = serde_json::from_str::<Page>(body).unwrap_err();
+            let detail = decode_detail("total", &err);
+            assert!(detail.contains(want), "{detail}");
+            assert!(
+                !detail.contains("secret-value-1") && !detail.contains("-5"),
+                "{detail}"
+            );
+            assert!(detail.contains("line 1 column"), "{detail}");
+        }
+        let err = serde_json::from_str::<jiff::Timestamp>(r#""not-a-time-secret""#).unwrap_err();
+        let detail = decode_detail("", &err);
+        assert!(!detail.contains("secret"), "{detail}");
     }
 }

@@ -77,8 +77,8 @@ pub mod webhook;
 pub mod testkit;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, AuthError, Error, Result};
+pub use error::{ApiError, AuthError, Error, ErrorKind, Result};
 pub use region::{Environment, Region};
 pub use reqwest::Method;
-pub use transport::RetryPolicy;
+pub use transport::{RetryBudget, RetryPolicy};
 pub use validation::ValidationError;

@@ -159,7 +159,7 @@ impl std::error::Error for UnknownRegion {}
 
 impl From<UnknownRegion> for Error {
     fn from(err: UnknownRegion) -> Self {
-        Error::Config(err.to_string())
+        Error::config(err.to_string())
     }
 }
 
@@ -211,14 +211,14 @@ impl From<Region> for Environment {
 
 fn parse_base(what: &str, raw: &str) -> Result<Url, Error> {
     let url = Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("{what} {raw:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::config(format!("{what} {raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{what} {raw:?} must be an absolute http(s) URL such as https://api.mypurecloud.com"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{what} {raw:?} must not carry a query or fragment"
         )));
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::paging;
+use crate::paging::{self, PageLimits};
 use crate::transport::{ApiRequest, Body, Response};
 use crate::validation::ValidationError;
 use crate::Method;
@@ -44,6 +44,7 @@ pub struct RequestBuilder {
     query: Vec<(String, String)>,
     body: Option<Result<Bytes, String>>,
     idempotent: Option<bool>,
+    limits: PageLimits,
 }
 
 impl RequestBuilder {
@@ -61,6 +62,7 @@ impl RequestBuilder {
             query: Vec::new(),
             body: None,
             idempotent: None,
+            limits: PageLimits::default(),
         }
     }
 
@@ -88,27 +90,53 @@ impl RequestBuilder {
         self
     }
 
-    fn into_api_request(self) -> Result<(Client, ApiRequest), Error> {
+    /// With [`paginate`](RequestBuilder::paginate): fetch at most `pages` pages. A listing
+    /// with more ends with an [`ErrorKind::LocalLimit`](crate::error::ErrorKind::LocalLimit)
+    /// error after the items of the last page allowed, so nothing is cut off silently.
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.limits.max_pages = Some(pages);
+        self
+    }
+
+    /// With [`paginate`](RequestBuilder::paginate): yield at most `items` items, then end
+    /// (no more pages are fetched).
+    pub fn max_items(mut self, items: u64) -> Self {
+        self.limits.max_items = Some(items);
+        self
+    }
+
+    fn into_api_request(self) -> Result<(Client, ApiRequest, PageLimits), Error> {
         if !self.template.starts_with('/') {
             return Err(ValidationError::single(
                 "path",
                 "absolute_path",
-                format!(
-                    "the path {:?} must start with `/`, e.g. /api/v2/users/me",
-                    self.template
-                ),
+                "the path must start with `/`, e.g. /api/v2/users/me",
             )
             .into());
         }
-        let template: Cow<'static, str> = Cow::Owned(self.template);
+        // A query written into the path is sent as written, but kept out of the endpoint
+        // name that errors, spans and metrics carry: it can hold values.
+        let (path, inline_query) = match self.template.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (self.template, None),
+        };
         let mut req = match &self.args {
             Some(args) => {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                ApiRequest::with_args(self.method, template, &args)?
+                ApiRequest::with_args(self.method, Cow::Owned(path), &args)?
             }
-            None => ApiRequest::new(self.method, template),
+            None => {
+                let mut req = ApiRequest::new(self.method, Cow::Owned(template_of(&path)));
+                req.path = path;
+                req
+            }
         };
-        req.query = self.query;
+        if let Some(query) = inline_query {
+            req.query = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        }
+        req.query.extend(self.query);
         if let Some(body) = self.body {
             let body = body.map_err(|e| {
                 ValidationError::single(
@@ -122,7 +150,7 @@ impl RequestBuilder {
         if let Some(idempotent) = self.idempotent {
             req = req.idempotent(idempotent);
         }
-        Ok((self.client, req))
+        Ok((self.client, req, self.limits))
     }
 
     /// Sends the request and decodes the JSON answer (an empty answer decodes as `null`,
@@ -133,19 +161,64 @@ impl RequestBuilder {
 
     /// Sends the request and returns the 2xx answer undecoded.
     pub async fn send_raw(self) -> Result<Response, Error> {
-        let (client, req) = self.into_api_request()?;
+        let (client, req, _) = self.into_api_request()?;
         client.transport().send(&req).await
     }
 
     /// Every item of a paged listing (`entities` of each page), fetching pages as the
-    /// stream is read. See [`Page`](crate::paging::Page) for the paging styles followed.
+    /// stream is read. See [`Page`](crate::paging::Page) for how the next page is found
+    /// and when a listing ends; bound it with [`max_pages`](RequestBuilder::max_pages) or
+    /// [`max_items`](RequestBuilder::max_items).
     pub fn paginate<T>(self) -> impl Stream<Item = Result<T, Error>> + Send + 'static
     where
         T: DeserializeOwned + Send + 'static,
     {
         let prepared = self.into_api_request();
         futures::stream::once(async move { prepared })
-            .map_ok(|(client, req)| paging::items::<T>(client.transport().clone(), req))
+            .map_ok(|(client, req, limits)| {
+                paging::items_limited::<T>(client.transport().clone(), req, limits)
+            })
             .try_flatten()
+    }
+}
+
+/// The endpoint name of a path written out in full: segments that look like ids or values
+/// (UUIDs, numbers, anything percent-encoded or with `@`) become `{id}`, so that spans,
+/// metrics and errors stay free of values and low in cardinality.
+fn template_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let looks_like_value = uuid::Uuid::try_parse(segment).is_ok()
+                || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
+                || segment.contains(['%', '@', ' ', '+', '{', '}']);
+            if looks_like_value {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_of;
+
+    #[test]
+    fn full_paths_are_named_by_their_shape() {
+        assert_eq!(
+            template_of("/api/v2/users/0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b/queues"),
+            "/api/v2/users/{id}/queues"
+        );
+        assert_eq!(template_of("/api/v2/things/12345"), "/api/v2/things/{id}");
+        assert_eq!(
+            template_of("/api/v2/x/alice%40example.com"),
+            "/api/v2/x/{id}"
+        );
+        assert_eq!(
+            template_of("/api/v2/organizations/me"),
+            "/api/v2/organizations/me"
+        );
     }
 }

@@ -4,13 +4,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_cloud::auth::{Auth, ClientCredentials, StaticToken};
+use genesys_cloud::clock::Clock;
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, FAKE_CLIENT_SECRET};
-use genesys_cloud::{AuthError, Client, Error, Method};
+use genesys_cloud::{AuthError, Client, Error, ErrorKind, Method};
 
 const ORG: &str = "/api/v2/organizations/me";
 
 async fn get_org(client: &Client) -> Result<serde_json::Value, Error> {
     client.request(Method::GET, ORG).send().await
+}
+
+/// Waits (real time, at most 5 s) until `done` holds: background refreshes finish on
+/// their own task.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn login_requests(fake: &FakeGenesys) -> usize {
+    fake.requests_to(Method::POST, "/oauth/token").len()
 }
 
 #[tokio::test]
@@ -44,11 +62,10 @@ async fn token_is_refreshed_the_margin_before_it_expires() {
     assert_eq!(fake.tokens_issued(), 1, "still outside the refresh margin");
     clock.advance(Duration::from_secs(2));
     get_org(&client).await.unwrap();
-    assert_eq!(
-        fake.tokens_issued(),
-        2,
-        "inside the margin: refreshed before expiry"
-    );
+    until("the refresh inside the margin", || {
+        fake.tokens_issued() == 2
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -66,7 +83,10 @@ async fn margin_longer_than_half_the_lifetime_is_clamped() {
     assert_eq!(fake.tokens_issued(), 1);
     clock.advance(Duration::from_secs(2));
     get_org(&client).await.unwrap();
-    assert_eq!(fake.tokens_issued(), 2);
+    until("the refresh past half the lifetime", || {
+        fake.tokens_issued() == 2
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,8 +142,8 @@ async fn wrong_secret_is_a_typed_auth_error_without_the_secret() {
         .build()
         .unwrap();
     let err = get_org(&client).await.unwrap_err();
-    match &err {
-        Error::Auth(AuthError::CredentialsRejected { status, error, .. }) => {
+    match err.auth() {
+        Some(AuthError::CredentialsRejected { status, error, .. }) => {
             assert_eq!(*status, 401);
             assert_eq!(error, "invalid_client");
         }
@@ -151,8 +171,8 @@ async fn unknown_client_id_is_refused_too() {
     let err = get_org(&client).await.unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Auth(AuthError::CredentialsRejected { status: 401, .. })
+            err.auth(),
+            Some(AuthError::CredentialsRejected { status: 401, .. })
         ),
         "{err:?}"
     );
@@ -216,7 +236,7 @@ async fn a_second_401_is_an_auth_error() {
     fake.inject(Fault::Unauthorized, 2);
     let err = get_org(&client).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Auth(AuthError::TokenRejected { .. })),
+        matches!(err.auth(), Some(AuthError::TokenRejected { .. })),
         "{err:?}"
     );
     assert!(err.correlation_id().is_some());
@@ -234,7 +254,7 @@ async fn static_token_is_not_replayed_on_401() {
         .unwrap();
     let err = get_org(&client).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Auth(AuthError::TokenRejected { .. })),
+        matches!(err.auth(), Some(AuthError::TokenRejected { .. })),
         "{err:?}"
     );
     assert_eq!(fake.requests_to(Method::GET, ORG).len(), 1);
@@ -278,5 +298,188 @@ async fn missing_configuration_is_reported_before_any_request() {
         .credentials("id", "s")
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err:?}");
+}
+
+/// A token issued for 8 s is refreshed from 4 s on (the margin clamped to half the
+/// lifetime). Returns the clock's reading when the token was requested.
+async fn outage_fixture() -> (FakeGenesys, ManualClock, Client, std::time::Instant) {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(8))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    let issued_at = clock.now();
+    get_org(&client).await.unwrap();
+    (fake, clock, client, issued_at)
+}
+
+/// Moves `clock` to `age` after `issued_at`.
+fn age_token(clock: &ManualClock, issued_at: std::time::Instant, age: Duration) {
+    let now = clock.now() - issued_at;
+    assert!(age >= now);
+    clock.advance(age - now);
+}
+
+/// 50 concurrent calls; panics if they take more than 3 s of real time.
+async fn fifty_calls(client: &Client) -> Vec<Result<serde_json::Value, Error>> {
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { get_org(&client).await })
+        })
+        .collect();
+    let all = futures::future::join_all(calls);
+    tokio::time::timeout(Duration::from_secs(3), all)
+        .await
+        .expect("callers waited for the token refresh")
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_outage_with_a_valid_token_never_holds_up_callers() {
+    let (fake, clock, client, issued_at) = outage_fixture().await;
+    // The login service hangs: a caller waiting for the refresh would wait 60 s.
+    fake.inject_login(Fault::Delay(Duration::from_secs(60)), 1_000);
+    for age_ms in [4_500, 5_500, 6_500, 7_500] {
+        age_token(&clock, issued_at, Duration::from_millis(age_ms));
+        let results = fifty_calls(&client).await;
+        assert!(
+            results.iter().all(Result::is_ok),
+            "age {age_ms} ms: {results:?}"
+        );
+    }
+    assert_eq!(
+        login_requests(&fake),
+        2,
+        "the first login, then one refresh (still hanging): no pile-up of token requests"
+    );
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_refreshes_are_backed_off_while_the_token_serves() {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(8))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    // No transport retries: their waits would move the shared manual clock.
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(genesys_cloud::RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    let issued_at = clock.now();
+    get_org(&client).await.unwrap();
+    fake.inject_login(Fault::Status(503), 1_000);
+    age_token(&clock, issued_at, Duration::from_millis(4_500));
+    assert!(fifty_calls(&client).await.iter().all(Result::is_ok));
+    until("the first refresh to fail", || login_requests(&fake) == 2).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(fifty_calls(&client).await.iter().all(Result::is_ok));
+    assert_eq!(
+        login_requests(&fake),
+        2,
+        "backing off: no new refresh at once"
+    );
+    // 1 s after the first failure, one more refresh; then 2 s.
+    clock.advance(Duration::from_millis(1_000));
+    assert!(fifty_calls(&client).await.iter().all(Result::is_ok));
+    until("the second refresh", || login_requests(&fake) == 3).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    clock.advance(Duration::from_millis(1_000));
+    assert!(fifty_calls(&client).await.iter().all(Result::is_ok));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(login_requests(&fake), 3, "the second wait is 2 s");
+    clock.advance(Duration::from_millis(1_000));
+    assert!(fifty_calls(&client).await.iter().all(Result::is_ok));
+    until("the third refresh", || login_requests(&fake) == 4).await;
+    assert_eq!(fake.tokens_issued(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_expiry_callers_share_one_login_and_get_a_typed_auth_error() {
+    let (fake, clock, client, issued_at) = outage_fixture().await;
+    fake.inject_login(Fault::Status(503), 1_000);
+    age_token(&clock, issued_at, Duration::from_secs(9));
+    let results = fifty_calls(&client).await;
+    for result in &results {
+        let err = result.as_ref().unwrap_err();
+        assert!(
+            matches!(err.auth(), Some(AuthError::LoginUnavailable { .. })),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Upstream);
+        assert!(err.is_retryable());
+        assert!(err.to_string().contains("503"), "{err}");
+    }
+    assert!(
+        login_requests(&fake) <= 1 + 2 * 5,
+        "callers share token requests: {}",
+        login_requests(&fake)
+    );
+    assert_eq!(
+        fake.requests_to(Method::GET, ORG).len(),
+        1,
+        "no API call without a token"
+    );
+    // The login service is back: the next call logs in and succeeds.
+    fake.clear_faults();
+    get_org(&client).await.expect("logged in again");
+    assert_eq!(fake.tokens_issued(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_expiry_a_hanging_login_is_bounded_by_the_callers_deadline() {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(8))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .clock(clock.clone())
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap();
+    clock.advance(Duration::from_secs(9));
+    fake.inject_login(Fault::Delay(Duration::from_secs(60)), 10);
+    let started = std::time::Instant::now();
+    let err = get_org(&client).await.unwrap_err();
+    // Either the call's deadline or the token request's own (the same setting) ends it.
+    let bounded = err.timeout_kind() == Some(genesys_cloud::error::TimeoutKind::Deadline)
+        || matches!(err.auth(), Some(AuthError::LoginUnavailable { .. }));
+    assert!(bounded && err.kind() == ErrorKind::Upstream, "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_absurd_expires_in_is_capped_not_a_panic() {
+    let fake = FakeGenesys::builder()
+        .token_lifetime(Duration::from_secs(u64::MAX))
+        .start()
+        .await;
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    get_org(&client).await.unwrap();
+    // Believed for 48 hours at most: refreshed a minute before that.
+    clock.advance(Duration::from_secs(48 * 3600 - 61));
+    get_org(&client).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 1);
+    clock.advance(Duration::from_secs(2));
+    get_org(&client).await.unwrap();
+    until("the refresh before the 48-hour cap", || {
+        fake.tokens_issued() == 2
+    })
+    .await;
 }

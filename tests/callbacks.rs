@@ -243,7 +243,7 @@ use genesys_cloud::callbacks::{
     WhenFull,
 };
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
-use genesys_cloud::{Client, Error, Method};
+use genesys_cloud::{Client, ErrorKind, Method};
 
 const LIVE_QUEUE: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 
@@ -323,7 +323,7 @@ async fn create_reschedule_get_disconnect_and_list() {
         .await
         .unwrap_err();
     assert!(err
-        .as_validation()
+        .validation()
         .is_some_and(|v| v.has("callbackScheduledTime", "in_future")));
 
     callbacks
@@ -410,7 +410,7 @@ async fn the_concurrency_limit_rejects_or_waits() {
     });
     first.unwrap();
     assert!(
-        matches!(second, Err(Error::LimitReached { limit: 1, .. })),
+        matches!(&second, Err(e) if e.kind() == ErrorKind::LocalLimit && e.to_string().contains("limit of 1 ")),
         "{second:?}"
     );
 

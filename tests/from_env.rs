@@ -2,7 +2,7 @@
 //! so its cases run one after the other in a single test.
 
 use genesys_cloud::testkit::{FakeGenesys, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
-use genesys_cloud::{Client, Error, Region};
+use genesys_cloud::{Client, Error, ErrorKind, Region};
 
 const VARS: [&str; 5] = [
     "GENESYS_CLIENT_ID",
@@ -23,7 +23,7 @@ fn set(pairs: &[(&str, &str)]) {
 
 fn config_error(result: Result<Client, Error>) -> String {
     match result {
-        Err(Error::Config(msg)) => msg,
+        Err(err) if err.kind() == ErrorKind::Configuration => err.to_string(),
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }

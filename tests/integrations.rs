@@ -10,7 +10,7 @@ use genesys_cloud::integrations::{
 use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
 use genesys_cloud::transport::PollPolicy;
-use genesys_cloud::{Client, Error, Method, ValidationError};
+use genesys_cloud::{Client, Method, ValidationError};
 use serde_json::json;
 
 const CONFIG: &str = "/api/v2/integrations/{integrationId}/config/current";
@@ -346,7 +346,8 @@ async fn failure_at_enable_rolls_back() {
     let err = client.integrations().deploy(&spec("v1")).await.unwrap_err();
     assert_eq!(err.failed_step(), Some("enable"));
     assert!(
-        matches!(&err, Error::StepFailed { source, .. } if source.status() == Some(403)),
+        err.step_error()
+            .is_some_and(|source| source.status() == Some(403)),
         "{err:?}"
     );
     assert!(fake.integrations().is_empty());
@@ -497,7 +498,7 @@ async fn disable_and_delete() {
     assert_eq!(err.status(), Some(404));
     let err = client.integrations().get("..").await.unwrap_err();
     assert!(
-        err.as_validation()
+        err.validation()
             .is_some_and(|v| v.has("integrationId", "path_segment")),
         "{err}"
     );

@@ -9,7 +9,7 @@ use genesys_cloud::messaging::{
 };
 use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, SeededConversation};
-use genesys_cloud::{Error, Method, ValidationError};
+use genesys_cloud::{ErrorKind, Method, ValidationError};
 use proptest::prelude::*;
 
 fn tutorial_schema() -> AttributeSchema {
@@ -530,14 +530,14 @@ async fn ids_are_checked_before_anything_is_sent() {
             .await
             .unwrap_err();
         let v = err
-            .as_validation()
+            .validation()
             .unwrap_or_else(|| panic!("{conv} {part}: {err:?}"));
         assert!(v.has_rule("uuid"), "{v}");
         assert!(participant
             .attributes()
             .await
             .unwrap_err()
-            .as_validation()
+            .validation()
             .is_some());
     }
     let err = client
@@ -547,7 +547,7 @@ async fn ids_are_checked_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert_eq!(
-        err.as_validation().unwrap().violations().len(),
+        err.validation().unwrap().violations().len(),
         2,
         "both ids reported"
     );
@@ -575,7 +575,7 @@ async fn unknown_conversation_and_participant() {
         .attributes()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
 }
 
 #[tokio::test]
@@ -592,11 +592,10 @@ async fn the_fake_enforces_the_limits_itself() {
         .send::<serde_json::Value>()
         .await
         .unwrap_err();
-    let api = err.as_api().unwrap();
-    assert_eq!((api.status, api.code()), (400, Some("bad.request")));
+    let api = err.api().unwrap();
+    assert_eq!((api.status(), api.code()), (400, Some("bad.request")));
     let fields: Vec<_> = api
-        .body
-        .as_ref()
+        .body()
         .unwrap()
         .details
         .iter()

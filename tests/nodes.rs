@@ -8,7 +8,7 @@ use genesys_cloud::nodes::simulator::Simulator;
 use genesys_cloud::nodes::template::{Context, Inputs, Template, TemplateError};
 use genesys_cloud::nodes::{DataAction, DataActionBuilder, LocalExecutor};
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
-use genesys_cloud::{Client, Error, Method, ValidationError};
+use genesys_cloud::{Client, Method, ValidationError};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -454,9 +454,9 @@ async fn execute_failures_use_the_platform_error_shape() {
         .execute(&draft.id, &json!({"targetId": "T-1"}))
         .await
         .unwrap_err();
-    let api = err.as_api().unwrap();
-    assert_eq!(api.status, 400);
-    let details = &api.body.as_ref().unwrap().details;
+    let api = err.api().unwrap();
+    assert_eq!(api.status(), 400);
+    let details = &api.body().unwrap().details;
     assert_eq!(details[0].error_code.as_deref(), Some("ACTION.PROCESSING"));
     let err = nodes
         .execute(&draft.id, &json!({"nope": 1}))
@@ -467,7 +467,7 @@ async fn execute_failures_use_the_platform_error_shape() {
         .execute(&draft.id, &json!("not an object"))
         .await
         .unwrap_err();
-    assert!(err.as_validation().is_some(), "refused before sending");
+    assert!(err.validation().is_some(), "refused before sending");
 }
 
 fn executor(fake: &FakeGenesys, path: &str) -> (LocalExecutor, Client, ManualClock) {
@@ -504,7 +504,8 @@ async fn a_contract_failure_is_not_retried_or_cached() {
     for _ in 0..2 {
         let err = exec.execute(&json!({"targetId": "T-1"})).await.unwrap_err();
         assert!(
-            matches!(&err, Error::Contract { problems, .. } if problems.iter().any(|p| p.contains("status"))),
+            err.contract_problems()
+                .is_some_and(|problems| problems.iter().any(|p| p.contains("status"))),
             "{err:?}"
         );
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, WebhookInbox};
 use genesys_cloud::webhook::{sign, verify, VerifyError, WebhookSender};
-use genesys_cloud::{Error, Method, RetryPolicy};
+use genesys_cloud::{Method, RetryPolicy};
 use serde_json::json;
 
 const SECRET: &str = "crm-shared-secret-0123456789";
@@ -197,13 +197,14 @@ async fn senders_refuse_plain_http_and_short_secrets() {
     let err = WebhookSender::new(client.clone(), "crm", "http://crm.example.com/hook", SECRET)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Validation(v) if v.has("url", "https")),
+        err.validation().is_some_and(|v| v.has("url", "https")),
         "{err}"
     );
     let err =
         WebhookSender::new(client, "crm", "https://crm.example.com/hook", "short").unwrap_err();
     assert!(
-        matches!(&err, Error::Validation(v) if v.has("secret", "min_length")),
+        err.validation()
+            .is_some_and(|v| v.has("secret", "min_length")),
         "{err}"
     );
 }

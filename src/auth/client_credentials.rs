@@ -1,8 +1,9 @@
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::future::{BoxFuture, FutureExt, Shared};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use url::Url;
 
 use super::{AccessToken, Auth};
 use crate::clock::SystemClock;
-use crate::error::{AuthError, Error};
+use crate::error::{AuthError, Error, ErrorKind};
 use crate::observe::metrics::HttpMetrics;
 use crate::observe::Metrics;
 use crate::transport::{ApiRequest, Credentials, HttpCore, TransportConfig};
@@ -18,26 +19,65 @@ use crate::transport::{ApiRequest, Credentials, HttpCore, TransportConfig};
 /// How long before `expires_in` runs out a token is refreshed, by default.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// The longest token lifetime believed. Genesys Cloud issues client-credentials tokens for
+/// at most 48 hours (the OAuth client's "token duration", 300 to 172,800 s); a longer
+/// `expires_in` is read as 48 hours, so a broken answer cannot keep a token forever.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
+
+/// First wait after a failed background refresh; doubles after each failure.
+const REFRESH_RETRY_MIN: Duration = Duration::from_secs(1);
+/// Longest wait between background refresh attempts.
+const REFRESH_RETRY_MAX: Duration = Duration::from_secs(30);
+
 const TOKEN_PATH: &str = "/oauth/token";
 
 /// The OAuth client credentials grant, for services acting as themselves.
 ///
 /// `POST {login base}/oauth/token` with HTTP Basic `client_id:client_secret` and the form
-/// `grant_type=client_credentials`. The token is cached and refreshed
-/// [`refresh margin`](crate::ClientBuilder::token_refresh_margin) before it expires; however
-/// many tasks ask at once, only one token request is in flight. If an early refresh fails
-/// while the cached token is still valid, the cached token is used until it expires.
+/// `grant_type=client_credentials`. The token is cached and shared by every task.
+///
+/// # When the token is refreshed
+///
+/// A token answered with `expires_in` seconds is refreshed
+/// [`refresh margin`](crate::ClientBuilder::token_refresh_margin) (default 60 s, at most
+/// half the lifetime) before it expires, in one background task whatever the number of
+/// callers:
+///
+/// - **While the cached token is valid, no caller ever waits for a refresh.** Calls in the
+///   refresh window get the cached token at once; the refresh runs beside them.
+/// - **A failed refresh is remembered and backed off** (1 s, doubling to 30 s) while the
+///   cached token serves; a login outage shorter than the margin goes unnoticed by callers.
+/// - **Only without a valid token do callers wait** (at start, after expiry, after a 401):
+///   they share one token request, bounded by their own call's deadline, and when it
+///   fails they get [`AuthError::LoginUnavailable`] (the login service failed) or
+///   [`AuthError::CredentialsRejected`] (it refused the credentials).
 ///
 /// Usually created by [`ClientBuilder::credentials`](crate::ClientBuilder::credentials).
 /// The secret and the tokens never appear in `Debug` output, errors or logs.
 pub struct ClientCredentials {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     client_id: String,
     client_secret: SecretString,
     login_base: Url,
     refresh_margin: Duration,
     core: Arc<HttpCore>,
-    cached: RwLock<Option<CachedToken>>,
-    refresh: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+}
+
+type Refresh = Shared<BoxFuture<'static, Result<CachedToken, Error>>>;
+
+#[derive(Default)]
+struct State {
+    cached: Option<CachedToken>,
+    /// The token request in flight, shared by everyone waiting for it.
+    refreshing: Option<Refresh>,
+    /// Background refreshes that failed in a row.
+    failures: u32,
+    /// No background refresh starts before this.
+    next_attempt: Option<Instant>,
 }
 
 #[derive(Clone)]
@@ -96,39 +136,85 @@ impl ClientCredentials {
     ) -> Result<Self, Error> {
         use secrecy::ExposeSecret;
         if client_id.trim().is_empty() {
-            return Err(Error::Config("the OAuth client id is empty".into()));
+            return Err(Error::config("the OAuth client id is empty"));
         }
         if client_secret.expose_secret().trim().is_empty() {
-            return Err(Error::Config("the OAuth client secret is empty".into()));
+            return Err(Error::config("the OAuth client secret is empty"));
         }
         Ok(Self {
-            client_id,
-            client_secret,
-            login_base,
-            refresh_margin,
-            core,
-            cached: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
+            inner: Arc::new(Inner {
+                client_id,
+                client_secret,
+                login_base,
+                refresh_margin,
+                core,
+                state: Mutex::new(State::default()),
+            }),
         })
     }
 
     /// The OAuth client id (not a secret).
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        &self.inner.client_id
     }
+}
 
-    fn cached(&self) -> Option<CachedToken> {
-        self.cached
-            .read()
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
     }
 
-    fn store(&self, token: Option<CachedToken>) {
-        *self
-            .cached
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+    /// The refresh in flight, or a new one. The request runs in its own task, so it
+    /// finishes (and its result is kept) even if every caller waiting for it gives up.
+    fn refresh(self: &Arc<Self>, state: &mut State) -> Refresh {
+        if let Some(running) = &state.refreshing {
+            return running.clone();
+        }
+        let inner = self.clone();
+        let started = self.core.clock.now();
+        let refresh = async move {
+            let result = inner.fetch().await;
+            inner.finish(started, &result);
+            result
+        }
+        .boxed()
+        .shared();
+        state.refreshing = Some(refresh.clone());
+        tokio::spawn(refresh.clone());
+        refresh
+    }
+
+    /// Records what a refresh that began at `started` ended with: the new token, or one
+    /// more failure and when the next background attempt may start (counted from the
+    /// start, so that a slow failure is not followed by a long silence as well).
+    fn finish(&self, started: Instant, result: &Result<CachedToken, Error>) {
+        let now = self.core.clock.now();
+        let mut state = self.state();
+        state.refreshing = None;
+        match result {
+            Ok(fresh) => {
+                state.cached = Some(fresh.clone());
+                state.failures = 0;
+                state.next_attempt = None;
+            }
+            Err(err) => {
+                state.failures = state.failures.saturating_add(1);
+                let exponent = state.failures.saturating_sub(1).min(16);
+                let wait = REFRESH_RETRY_MIN
+                    .saturating_mul(1 << exponent)
+                    .min(REFRESH_RETRY_MAX);
+                state.next_attempt = started.checked_add(wait);
+                let valid = state.cached.as_ref().is_some_and(|c| now < c.expires_at);
+                if valid {
+                    tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64,
+                        "token refresh failed; the current token serves until it expires");
+                } else {
+                    tracing::warn!(error = %err, "token request failed");
+                }
+            }
+        }
     }
 
     async fn fetch(&self) -> Result<CachedToken, Error> {
@@ -147,7 +233,8 @@ impl ClientCredentials {
                     password: &self.client_secret,
                 },
             )
-            .await?;
+            .await
+            .map_err(login_unavailable)?;
         self.core.metrics.token_requests.inc();
         if matches!(resp.status(), 400 | 401 | 403) {
             let refusal: LoginRefusal = serde_json::from_slice(resp.body()).unwrap_or_default();
@@ -158,7 +245,7 @@ impl ClientCredentials {
             }
             .into());
         }
-        let resp = resp.error_for_status()?;
+        let resp = resp.error_for_status().map_err(login_unavailable)?;
         // Not `resp.json()`: a decode error must not quote the body, which holds the token.
         let answer: TokenAnswer = serde_json::from_slice(resp.body()).map_err(|e| {
             AuthError::InvalidTokenResponse {
@@ -176,6 +263,12 @@ impl ClientCredentials {
             }
             .into());
         }
+        if answer.expires_in == 0 {
+            return Err(AuthError::InvalidTokenResponse {
+                reason: "expires_in is 0: the token is already expired".into(),
+            }
+            .into());
+        }
         if let Some(kind) = &answer.token_type {
             if !kind.eq_ignore_ascii_case("bearer") {
                 return Err(AuthError::InvalidTokenResponse {
@@ -184,54 +277,65 @@ impl ClientCredentials {
                 .into());
             }
         }
-        let lifetime = Duration::from_secs(answer.expires_in);
+        let lifetime = Duration::from_secs(answer.expires_in).min(MAX_TOKEN_LIFETIME);
         // A margin as long as the lifetime would refresh on every call.
         let margin = self.refresh_margin.min(lifetime / 2);
         tracing::debug!(expires_in = answer.expires_in, "obtained an access token");
+        // `requested_at`, not now: the lifetime started when the platform issued it.
+        let at = |offset: Duration| requested_at.checked_add(offset).unwrap_or(requested_at);
         Ok(CachedToken {
             token: AccessToken::new(answer.access_token),
-            refresh_at: requested_at + (lifetime - margin),
-            expires_at: requested_at + lifetime,
+            refresh_at: at(lifetime - margin),
+            expires_at: at(lifetime),
         })
     }
+}
+
+/// A token request that got no usable answer (5xx, timeout, network): the login service
+/// is unavailable, which is not the same as refusing the credentials.
+fn login_unavailable(err: Error) -> Error {
+    if err.auth().is_some() {
+        return err;
+    }
+    AuthError::LoginUnavailable {
+        retryable: err.is_retryable() || err.kind() == ErrorKind::Upstream,
+        cause: err.to_string(),
+    }
+    .into()
 }
 
 #[async_trait]
 impl Auth for ClientCredentials {
     async fn token(&self) -> Result<AccessToken, Error> {
-        if let Some(c) = self.cached() {
-            if self.core.clock.now() < c.refresh_at {
-                return Ok(c.token);
-            }
-        }
-        let _single_flight = self.refresh.lock().await;
-        // Whoever held the lock before us may have refreshed already.
-        let current = self.cached();
-        if let Some(c) = &current {
-            if self.core.clock.now() < c.refresh_at {
-                return Ok(c.token.clone());
-            }
-        }
-        match self.fetch().await {
-            Ok(fresh) => {
-                let token = fresh.token.clone();
-                self.store(Some(fresh));
-                Ok(token)
-            }
-            Err(err) => match current {
-                Some(c) if self.core.clock.now() < c.expires_at => {
-                    tracing::warn!(error = %err, "early token refresh failed; using the current token until it expires");
-                    Ok(c.token)
+        let inner = &self.inner;
+        let now = inner.core.clock.now();
+        let wait = {
+            let mut state = inner.state();
+            if let Some(cached) = &state.cached {
+                if now < cached.refresh_at {
+                    return Ok(cached.token.clone());
                 }
-                _ => Err(err),
-            },
-        }
+                if now < cached.expires_at {
+                    // The refresh window: start a refresh unless one runs or the last
+                    // failure is still backing off, and never wait for it.
+                    let token = cached.token.clone();
+                    let due = state.next_attempt.is_none_or(|at| now >= at);
+                    if state.refreshing.is_none() && due {
+                        drop(inner.refresh(&mut state));
+                    }
+                    return Ok(token);
+                }
+            }
+            // No valid token: every caller waits for the same request.
+            inner.refresh(&mut state)
+        };
+        wait.await.map(|fresh| fresh.token)
     }
 
     async fn token_rejected(&self, token: &AccessToken) {
-        let _single_flight = self.refresh.lock().await;
-        if self.cached().is_some_and(|c| &c.token == token) {
-            self.store(None);
+        let mut state = self.inner.state();
+        if state.cached.as_ref().is_some_and(|c| &c.token == token) {
+            state.cached = None;
         }
     }
 }
@@ -239,10 +343,10 @@ impl Auth for ClientCredentials {
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field("client_id", &self.client_id)
+            .field("client_id", &self.inner.client_id)
             .field("client_secret", &"[REDACTED]")
-            .field("login_base", &self.login_base.as_str())
-            .field("refresh_margin", &self.refresh_margin)
+            .field("login_base", &self.inner.login_base.as_str())
+            .field("refresh_margin", &self.inner.refresh_margin)
             .finish_non_exhaustive()
     }
 }

@@ -346,19 +346,16 @@ async fn session(
             .as_deref()
             .is_some_and(|st| st.eq_ignore_ascii_case("rejected"))
     }) {
-        return Err(Error::InvalidState {
-            resource: format!("subscription to {}", refused.id),
-            state: "rejected".into(),
-            detail: refused.rejection_reason.clone(),
-        });
+        return Err(Error::invalid_state(
+            format!("subscription to {}", refused.id),
+            "rejected",
+            refused.rejection_reason.clone(),
+        ));
     }
 
     let (mut socket, _) = tokio_tungstenite::connect_async(channel.connect_uri.as_str())
         .await
-        .map_err(|e| Error::WebSocket {
-            endpoint: "notifications channel".into(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| Error::websocket("notifications channel", e.to_string(), false))?;
     if reconciling && reconcile(client, queues, tx, seen).await? {
         return Ok(End::Closed);
     }

@@ -198,9 +198,12 @@ impl Callbacks {
             .entry(queue_id.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(limit.per_queue)))
             .clone();
-        let full = || Error::LimitReached {
-            resource: format!("callback reservations on queue {queue_id}"),
-            limit: limit.per_queue,
+        let full = || {
+            Error::limit(
+                format!("callback reservations in flight on queue {queue_id}"),
+                limit.per_queue,
+                "retry later, or let callers wait (WhenFull::Wait)",
+            )
         };
         match limit.when_full {
             WhenFull::Wait => semaphore

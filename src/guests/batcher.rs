@@ -224,11 +224,7 @@ impl AttributeBatcher {
 }
 
 fn stopped() -> Error {
-    Error::InvalidState {
-        resource: "attribute batcher".into(),
-        state: "stopped".into(),
-        detail: None,
-    }
+    Error::closed("the attribute batcher")
 }
 
 async fn run(

@@ -56,8 +56,8 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-fn storage(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Config(format!("the guest attribute outbox could not {what}: {e}"))
+fn storage(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::storage(format!("the guest attribute outbox could not {what}"), e)
 }
 
 impl Outbox {

@@ -98,10 +98,7 @@ impl Drop for GuestSession {
 }
 
 fn socket_error(e: impl fmt::Display) -> Error {
-    Error::WebSocket {
-        endpoint: "web messaging guest session".into(),
-        message: e.to_string(),
-    }
+    Error::websocket("web messaging guest session", e.to_string(), true)
 }
 
 impl GuestSession {
@@ -123,7 +120,7 @@ impl GuestSession {
             .into());
         }
         let mut url = url::Url::parse(base_uri)
-            .map_err(|e| Error::Config(format!("{base_uri:?} is not a URL: {e}")))?;
+            .map_err(|e| Error::config(format!("{base_uri:?} is not a URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("deploymentId", deployment_id)
             .append_pair(
@@ -216,12 +213,12 @@ impl GuestSession {
                 }
                 Err(Failure::Throttled(wait)) => {
                     drop(guard);
-                    last = Some(Error::RateLimited {
-                        endpoint: "web messaging onMessage".into(),
-                        attempts: 1,
-                        retry_after: Some(wait),
-                        correlation_id: None,
-                    });
+                    last = Some(Error::rate_limited(
+                        Arc::from("web messaging onMessage"),
+                        1,
+                        Some(wait),
+                        None,
+                    ));
                     tokio::time::sleep(wait).await;
                 }
                 Err(Failure::Refused(err)) => return Err(err),
@@ -264,7 +261,7 @@ async fn open(config: &Config) -> Result<Socket, Error> {
         .map_err(socket_error)?;
     if let Some(origin) = &config.options.origin {
         let value = HeaderValue::from_str(origin)
-            .map_err(|_| Error::Config(format!("{origin:?} is not a valid Origin")))?;
+            .map_err(|_| Error::config(format!("{origin:?} is not a valid Origin")))?;
         req.headers_mut().insert("Origin", value);
     }
     let (socket, _) = tokio_tungstenite::connect_async(req)
@@ -287,12 +284,12 @@ async fn configure(config: &Config, socket: &mut Socket) -> Result<SessionInfo, 
             max_custom_data_bytes: body["maxCustomDataBytes"].as_u64(),
         }),
         Err(Failure::Lost(err) | Failure::Refused(err)) => Err(err),
-        Err(Failure::Throttled(wait)) => Err(Error::RateLimited {
-            endpoint: "web messaging configureSession".into(),
-            attempts: 1,
-            retry_after: Some(wait),
-            correlation_id: None,
-        }),
+        Err(Failure::Throttled(wait)) => Err(Error::rate_limited(
+            Arc::from("web messaging configureSession"),
+            1,
+            Some(wait),
+            None,
+        )),
     }
 }
 
@@ -329,11 +326,11 @@ async fn request(
         };
         let class = answer["class"].as_str().unwrap_or_default();
         if class == "SessionExpiredEvent" {
-            return Err(Failure::Refused(Error::InvalidState {
-                resource: "the guest session".into(),
-                state: "expired".into(),
-                detail: Some("start a new session with a new token".into()),
-            }));
+            return Err(Failure::Refused(Error::invalid_state(
+                "the guest session",
+                "expired",
+                Some("start a new session with a new token".into()),
+            )));
         }
         let ours = answer["tracingId"].as_str() == Some(tracing_id);
         let untraced_error = answer["tracingId"].is_null()
@@ -360,21 +357,23 @@ async fn request(
                 .map_or_else(|| other.to_string(), str::to_owned),
         };
         let status = u16::try_from(code).unwrap_or(400);
+        // The Guest API's error texts are fixed sentences, not echoes of what was sent.
         let body = ErrorBody {
+            message_with_params: Some(message.clone()),
             message: Some(message),
             code: Some(code.to_string()),
             status: Some(status),
             ..ErrorBody::default()
         };
-        return Err(Failure::Refused(Error::Api(Box::new(ApiError {
-            endpoint: format!(
+        return Err(Failure::Refused(Error::from(ApiError::new(
+            Arc::from(format!(
                 "web messaging {}",
                 frame["action"].as_str().unwrap_or("request")
-            ),
+            )),
             status,
-            correlation_id: None,
-            body: Some(body),
-        }))));
+            None,
+            Some(body),
+        ))));
     }
 }
 

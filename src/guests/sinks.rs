@@ -13,9 +13,9 @@ use crate::error::Error;
 pub const MAX_CONFLICT_RETRIES: usize = 3;
 
 fn unknown(session_id: &str) -> Error {
-    Error::NotFound {
-        resource: format!("a registered destination for guest session {session_id}"),
-    }
+    Error::not_found(format!(
+        "a registered destination for guest session {session_id}"
+    ))
 }
 
 /// Sends through the guests' own web messaging sessions (the Guest API websocket).

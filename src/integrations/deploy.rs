@@ -171,9 +171,9 @@ impl Run {
 }
 
 fn is_version_conflict(err: &Error) -> bool {
-    match err.as_api() {
-        Some(api) if api.status == 409 => true,
-        Some(api) if api.status == 400 => api
+    match err.api() {
+        Some(api) if api.status() == 409 => true,
+        Some(api) if api.status() == 400 => api
             .message()
             .is_some_and(|m| m.to_ascii_lowercase().contains("version")),
         _ => false,
@@ -219,12 +219,12 @@ impl WidgetDeployer {
             Ok(()) => (DeploymentOutcome::Succeeded, None),
             Err((step, err)) => {
                 let (rolled_back, cleanup) = self.undo(&mut run).await;
-                let error = Error::StepFailed {
-                    operation: format!("deploy widget {:?}", spec.name()),
+                let error = Error::step_failed(
+                    format!("deploy widget {:?}", spec.name()),
                     step,
                     cleanup,
-                    source: Box::new(err),
-                };
+                    err,
+                );
                 let outcome = DeploymentOutcome::Failed {
                     step,
                     error: error.to_string(),
@@ -308,11 +308,11 @@ impl WidgetDeployer {
             let state = integration.reported_state;
             match state.as_ref().map(|s| s.code) {
                 Some(StateCode::Active) => Ok(Check::Done(())),
-                Some(StateCode::Error) => Err(Error::InvalidState {
-                    resource: format!("integration {id}"),
-                    state: "ERROR".into(),
-                    detail: state.and_then(|s| s.detail).and_then(|d| d.message),
-                }),
+                Some(StateCode::Error) => Err(Error::invalid_state(
+                    format!("integration {id}"),
+                    "ERROR",
+                    state.and_then(|s| s.detail).and_then(|d| d.message),
+                )),
                 other => Ok(Check::Pending(other)),
             }
         })
@@ -323,11 +323,11 @@ impl WidgetDeployer {
                 ?last,
                 "integration did not become active in time"
             );
-            Error::Timeout {
-                endpoint: "GET /api/v2/integrations/{integrationId} (until ACTIVE)".into(),
-                kind: TimeoutKind::Wait,
-                limit: self.activation.timeout,
-            }
+            Error::timeout(
+                std::sync::Arc::from("GET /api/v2/integrations/{integrationId} (until ACTIVE)"),
+                TimeoutKind::Wait,
+                self.activation.timeout,
+            )
         })
     }
 

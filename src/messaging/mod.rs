@@ -182,11 +182,11 @@ impl Participant {
             .into_iter()
             .find(|p| p.id == self.participant_id)
             .map(|p| p.attributes)
-            .ok_or_else(|| Error::NotFound {
-                resource: format!(
+            .ok_or_else(|| {
+                Error::not_found(format!(
                     "participant {} in messaging conversation {}",
                     self.participant_id, self.conversation_id
-                ),
+                ))
             })
     }
 }

@@ -120,13 +120,12 @@ impl LocalExecutor {
         let request = self.request(&prepared)?;
         let response = self.client.transport().send_external(&request).await?;
         let raw: Value = response.json()?;
-        let output = self
-            .action
-            .translate(&raw)
-            .map_err(|problems| Error::Contract {
-                what: format!("the response of data action {:?}", self.action.name()),
+        let output = self.action.translate(&raw).map_err(|problems| {
+            Error::contract(
+                format!("the response of data action {:?}", self.action.name()),
                 problems,
-            })?;
+            )
+        })?;
         self.cache_put(key, &output);
         Ok(output)
     }
@@ -252,16 +251,16 @@ pub fn platform_error(err: &Error) -> (u16, Value) {
                 "errors": [],
             })
         };
+    if let Some(v) = err.validation() {
+        let details = v
+            .violations()
+            .iter()
+            .map(|x| json!({ "fieldName": x.field, "errorCode": x.rule }))
+            .collect();
+        return (400, body(400, "bad.request", v.to_string(), "", details));
+    }
     match err {
-        Error::Validation(v) => {
-            let details = v
-                .violations()
-                .iter()
-                .map(|x| json!({ "fieldName": x.field, "errorCode": x.rule }))
-                .collect();
-            (400, body(400, "bad.request", v.to_string(), "", details))
-        }
-        Error::Contract { .. } => (
+        _ if err.contract_problems().is_some() => (
             400,
             body(
                 400,
@@ -271,7 +270,7 @@ pub fn platform_error(err: &Error) -> (u16, Value) {
                 Vec::new(),
             ),
         ),
-        Error::Api(api) if api.status < 500 => (
+        _ if err.api().is_some_and(|api| api.status() < 500) => (
             400,
             body(
                 400,

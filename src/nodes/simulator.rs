@@ -89,10 +89,10 @@ impl Simulator {
     pub async fn serve(self, addr: SocketAddr) -> Result<RunningSimulator, Error> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+            .map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Config(format!("cannot read the listening address: {e}")))?;
+            .map_err(|e| Error::config(format!("cannot read the listening address: {e}")))?;
         let router = self.router();
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {

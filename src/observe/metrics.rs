@@ -60,6 +60,7 @@ impl Metrics {
             successes,
             failures,
             retries: get(names::RETRIES),
+            retries_denied: get(names::RETRIES_DENIED),
             rate_limited: get(names::RATE_LIMITED),
             token_requests: get(names::TOKEN_REQUESTS),
             success_rate: (calls > 0).then(|| successes as f64 / calls as f64),
@@ -167,6 +168,8 @@ pub struct RequestMetrics {
     pub failures: u64,
     /// Retries made (attempts after the first, 401 replays excluded).
     pub retries: u64,
+    /// Retries not made because the client's [`RetryBudget`](crate::transport::RetryBudget) was empty.
+    pub retries_denied: u64,
     /// 429 answers received.
     pub rate_limited: u64,
     /// OAuth token requests that got an answer.
@@ -201,10 +204,11 @@ impl fmt::Display for MetricsSnapshot {
         let r = &self.requests;
         write!(
             f,
-            "calls {} (attempts {}, retries {}, 429s {}, token requests {}), success rate {}",
+            "calls {} (attempts {}, retries {}, retries denied {}, 429s {}, token requests {}), success rate {}",
             r.calls,
             r.attempts,
             r.retries,
+            r.retries_denied,
             r.rate_limited,
             r.token_requests,
             match r.success_rate {
@@ -238,6 +242,8 @@ pub mod names {
     pub const FAILURES: &str = "http.failures";
     /// Retries made.
     pub const RETRIES: &str = "http.retries";
+    /// Retries the policy allowed but the client's retry budget refused.
+    pub const RETRIES_DENIED: &str = "http.retries_denied";
     /// 429 answers.
     pub const RATE_LIMITED: &str = "http.rate_limited";
     /// 401 answers followed by a refresh and replay.
@@ -255,6 +261,7 @@ pub(crate) struct HttpMetrics {
     pub(crate) successes: Counter,
     pub(crate) failures: Counter,
     pub(crate) retries: Counter,
+    pub(crate) retries_denied: Counter,
     pub(crate) rate_limited: Counter,
     pub(crate) token_rejections: Counter,
     pub(crate) token_requests: Counter,
@@ -268,6 +275,7 @@ impl HttpMetrics {
             successes: metrics.counter(names::SUCCESSES),
             failures: metrics.counter(names::FAILURES),
             retries: metrics.counter(names::RETRIES),
+            retries_denied: metrics.counter(names::RETRIES_DENIED),
             rate_limited: metrics.counter(names::RATE_LIMITED),
             token_rejections: metrics.counter(names::TOKEN_REJECTIONS),
             token_requests: metrics.counter(names::TOKEN_REQUESTS),

@@ -312,6 +312,13 @@ impl FakeGenesys {
         lock(&self.state.login_faults).extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Drops every fault injected but not yet shown: the fake behaves again.
+    pub fn clear_faults(&self) {
+        lock(&self.state.api_faults).clear();
+        lock(&self.state.login_faults).clear();
+        lock(&self.state.targeted_faults).clear();
+    }
+
     /// Faults injected but not yet shown.
     pub fn pending_faults(&self) -> usize {
         let targeted: usize = lock(&self.state.targeted_faults)

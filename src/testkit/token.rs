@@ -17,7 +17,8 @@ pub(crate) struct Tokens {
     client_secret: String,
     lifetime: Duration,
     issued: AtomicU64,
-    live: Mutex<HashMap<String, Instant>>,
+    /// Each live token and when it expires (`None`: a lifetime past what `Instant` holds).
+    live: Mutex<HashMap<String, Option<Instant>>>,
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> ResponseTemplate {
@@ -106,7 +107,7 @@ impl Tokens {
         self.live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone(), Instant::now() + self.lifetime);
+            .insert(token.clone(), Instant::now().checked_add(self.lifetime));
         ResponseTemplate::new(200).set_body_json(json!({
             "access_token": token,
             "token_type": "bearer",
@@ -121,7 +122,7 @@ impl Tokens {
             .map(str::trim);
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         match token.and_then(|t| live.get(t)) {
-            Some(expires) if Instant::now() < *expires => None,
+            Some(expires) if expires.is_none_or(|at| Instant::now() < at) => None,
             _ => Some(genesys_error(
                 401,
                 "bad.credentials",

@@ -10,6 +10,7 @@
 //! [`Response`]; calls are made through [`Client::request`](crate::Client::request) or
 //! the flow modules.
 
+mod budget;
 pub(crate) mod path;
 pub(crate) mod poll;
 mod rate_limit;
@@ -31,6 +32,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, Error, TimeoutKind};
 use crate::observe::metrics::HttpMetrics;
 
+pub use budget::RetryBudget;
 pub use poll::PollPolicy;
 pub use rate_limit::RateLimit;
 pub(crate) use request::{ApiRequest, Body};
@@ -52,6 +54,7 @@ pub(crate) struct TransportConfig {
     /// Answers with a larger body fail with [`Error::BodyTooLarge`].
     pub(crate) max_response_body: usize,
     pub(crate) retry: RetryPolicy,
+    pub(crate) budget: RetryBudget,
 }
 
 impl Default for TransportConfig {
@@ -61,6 +64,7 @@ impl Default for TransportConfig {
             deadline: Some(Duration::from_secs(180)),
             max_response_body: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
+            budget: RetryBudget::default(),
         }
     }
 }
@@ -86,6 +90,7 @@ pub(crate) struct HttpCore {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) metrics: HttpMetrics,
+    budget: budget::BudgetState,
 }
 
 /// What one attempt ended with, before the retry decision.
@@ -110,6 +115,7 @@ impl HttpCore {
         metrics: HttpMetrics,
     ) -> Self {
         Self {
+            budget: budget::BudgetState::new(config.budget.clone()),
             http,
             config,
             clock,
@@ -125,18 +131,20 @@ impl HttpCore {
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
     }
 
-    /// Sends `req` to `base`, retrying as the policy allows, and returns the final
-    /// answer whatever its status (after retries for 429 and 5xx ran out, that answer
-    /// is the last one). Errors are the failures that left no answer to return.
+    /// Sends `req` to `base`, retrying as the policy and the client's retry budget allow,
+    /// and returns the final answer whatever its status (after retries for 429 and 5xx
+    /// ran out, that answer is the last one). Errors are the failures that left no answer
+    /// to return.
     pub(crate) async fn send(
         &self,
         base: &Url,
         req: &ApiRequest,
         credentials: Credentials<'_>,
     ) -> Result<Response, Error> {
+        let endpoint = req.endpoint();
         let span = tracing::debug_span!(
             "genesys.request",
             method = %req.method,
@@ -146,18 +154,14 @@ impl HttpCore {
             correlation_id = field::Empty,
         );
         let started = Instant::now();
-        let work = self.send_with_retries(base, req, &credentials);
+        let work = self.send_with_retries(base, req, &endpoint, &credentials);
         let result = match self.config.deadline {
             Some(limit) => match tokio::time::timeout(limit, work)
                 .instrument(span.clone())
                 .await
             {
                 Ok(result) => result,
-                Err(_) => Err(Error::Timeout {
-                    endpoint: req.endpoint(),
-                    kind: TimeoutKind::Deadline,
-                    limit,
-                }),
+                Err(_) => Err(Error::timeout(endpoint, TimeoutKind::Deadline, limit)),
             },
             None => work.instrument(span.clone()).await,
         };
@@ -173,20 +177,21 @@ impl HttpCore {
         &self,
         base: &Url,
         req: &ApiRequest,
+        endpoint: &Arc<str>,
         credentials: &Credentials<'_>,
     ) -> Result<Response, Error> {
-        let url = join(base, req)?;
-        let endpoint: Arc<str> = Arc::from(req.endpoint());
+        let url = join(base, req, endpoint)?;
         let policy = &self.config.retry;
         let mut backoff = policy.backoff();
         let first_attempt = self.clock.now();
         let mut attempts: u32 = 0;
         let mut replayed_after_401 = false;
         let mut last_retry_after = None;
+        let mut budget_spent: u32 = 0;
         let span = tracing::Span::current();
 
         loop {
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             span.record("attempt", attempts);
             // The quota is the org's API limit; token requests are limited separately.
             if let (Some(limit), Credentials::Bearer(_)) = (&self.rate_limit, credentials) {
@@ -198,7 +203,7 @@ impl HttpCore {
             };
             self.metrics.attempts.inc();
             let outcome = self
-                .attempt(&url, req, &endpoint, credentials, token.as_ref())
+                .attempt(&url, req, endpoint, credentials, token.as_ref())
                 .await;
 
             let (reason, hint, last) = match outcome {
@@ -237,46 +242,43 @@ impl HttpCore {
                         status @ (502..=504) if req.idempotent => {
                             (RetryReason::ServerUnavailable(status), None, Ok(resp))
                         }
-                        _ => return Ok(resp),
+                        _ => {
+                            if resp.is_success() {
+                                self.budget.succeeded(budget_spent);
+                            }
+                            return Ok(resp);
+                        }
                     }
                 }
                 Attempt::Failed(AttemptFailure::Connect(source)) => (
                     RetryReason::Connect,
                     None,
-                    Err(Error::Transport {
-                        endpoint: endpoint.to_string(),
-                        sent: false,
-                        source,
-                    }),
+                    Err(Error::transport(endpoint.clone(), false, source)),
                 ),
                 Attempt::Failed(AttemptFailure::Lost(source)) => {
-                    let err = Error::Transport {
-                        endpoint: endpoint.to_string(),
-                        sent: true,
-                        source,
-                    };
+                    let err = Error::transport(endpoint.clone(), true, source);
                     if !req.idempotent {
                         return Err(err);
                     }
                     (RetryReason::ConnectionLost, None, Err(err))
                 }
                 Attempt::Failed(AttemptFailure::Timeout) => {
-                    let err = Error::Timeout {
-                        endpoint: endpoint.to_string(),
-                        kind: TimeoutKind::Attempt,
-                        limit: req.attempt_timeout.unwrap_or(self.config.attempt_timeout),
-                    };
+                    let err = Error::timeout(
+                        endpoint.clone(),
+                        TimeoutKind::Attempt,
+                        req.attempt_timeout.unwrap_or(self.config.attempt_timeout),
+                    );
                     if !req.idempotent {
                         return Err(err);
                     }
                     (RetryReason::AttemptTimeout, None, Err(err))
                 }
                 Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
-                    return Err(Error::BodyTooLarge {
-                        endpoint: endpoint.to_string(),
-                        limit: self.config.max_response_body,
+                    return Err(Error::body_too_large(
+                        endpoint.clone(),
+                        self.config.max_response_body,
                         correlation_id,
-                    });
+                    ));
                 }
             };
 
@@ -284,27 +286,48 @@ impl HttpCore {
                 Some(wait) => Some(wait),
                 None => backoff.next(),
             };
-            let within_budget = |wait: Duration| {
+            let within_policy = |wait: Duration| {
                 attempts < policy.max_attempts
-                    && self.clock.now().saturating_duration_since(first_attempt) + wait
+                    && self
+                        .clock
+                        .now()
+                        .saturating_duration_since(first_attempt)
+                        .saturating_add(wait)
                         <= policy.max_retry_time
             };
-            match wait {
-                Some(wait) if within_budget(wait) => {
+            let retry = match wait {
+                Some(wait) if within_policy(wait) => {
+                    let cost = self.budget.cost(matches!(
+                        reason,
+                        RetryReason::AttemptTimeout | RetryReason::ConnectionLost
+                    ));
+                    if self.budget.try_spend(cost) {
+                        budget_spent = budget_spent.saturating_add(cost);
+                        Some(wait)
+                    } else {
+                        self.metrics.retries_denied.inc();
+                        tracing::debug!(%reason, "retry budget exhausted: not retrying");
+                        None
+                    }
+                }
+                _ => None,
+            };
+            match retry {
+                Some(wait) => {
                     self.metrics.retries.inc();
                     tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, %reason, "retrying");
                     self.clock.sleep(wait).await;
                 }
-                _ => {
+                None => {
                     return match (reason, last) {
                         (RetryReason::RateLimited, Ok(resp)) => {
                             tracing::warn!(attempts, "giving up: still rate limited");
-                            Err(Error::RateLimited {
-                                endpoint: endpoint.to_string(),
+                            Err(Error::rate_limited(
+                                endpoint.clone(),
                                 attempts,
-                                retry_after: last_retry_after,
-                                correlation_id: resp.correlation_id().map(str::to_owned),
-                            })
+                                last_retry_after,
+                                resp.correlation_id().map(str::to_owned),
+                            ))
                         }
                         (_, last) => last,
                     };
@@ -369,7 +392,7 @@ impl HttpCore {
                 None => {
                     let mut body = bytes::BytesMut::new();
                     while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-                        if body.len() + chunk.len() > limit {
+                        if body.len().saturating_add(chunk.len()) > limit {
                             return Err(AttemptFailure::TooLarge {
                                 correlation_id: correlation_id(),
                             });
@@ -395,25 +418,27 @@ impl HttpCore {
     }
 }
 
-/// Connect failures never reached the server; anything later may have.
+/// Connect failures never reached the server; anything later may have. The URL is taken
+/// out of the error: it can hold ids and query values.
 fn classify(err: reqwest::Error) -> AttemptFailure {
     if err.is_connect() {
-        AttemptFailure::Connect(err)
+        AttemptFailure::Connect(err.without_url())
     } else if err.is_timeout() {
         AttemptFailure::Timeout
     } else {
-        AttemptFailure::Lost(err)
+        AttemptFailure::Lost(err.without_url())
     }
 }
 
 /// `base` (which may carry a path prefix) + the request's path and query.
-fn join(base: &Url, req: &ApiRequest) -> Result<Url, Error> {
+fn join(base: &Url, req: &ApiRequest, endpoint: &str) -> Result<Url, Error> {
     let mut url = match &req.absolute {
         Some(url) => url.clone(),
         None => {
             let raw = format!("{}{}", base.as_str().trim_end_matches('/'), req.path);
+            // The message names the endpoint, not the URL, which can hold values.
             Url::parse(&raw)
-                .map_err(|e| Error::Config(format!("cannot build a URL from {raw:?}: {e}")))?
+                .map_err(|e| Error::config(format!("{endpoint}: cannot build its URL: {e}")))?
         }
     };
     if !req.query.is_empty() {

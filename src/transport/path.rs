@@ -27,7 +27,12 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let Some(close) = rest[open..].find('}') else {
-            break;
+            violations.push(
+                "path",
+                "path_template",
+                format!("the path template {template:?} has a `{{` without its `}}`"),
+            );
+            return violations.finish().map(|()| out);
         };
         let name = &rest[open + 1..open + close];
         match args.next() {
@@ -37,7 +42,7 @@ pub fn fill(template: &str, args: &[&str]) -> Result<String, ValidationError> {
                     violations.push(
                         name,
                         "path_segment",
-                        format!("path parameter `{name}` must be a non-empty id, not {arg:?}"),
+                        format!("path parameter `{name}` must be a non-empty id, not empty, `.` or `..`"),
                     );
                 }
                 out.extend(utf8_percent_encode(arg, SEGMENT));
@@ -78,6 +83,14 @@ mod tests {
         for bad in ["", ".", "..", " "] {
             let err = fill("/a/{id}", &[bad]).unwrap_err();
             assert!(err.has("id", "path_segment"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_placeholder_is_a_violation_not_a_panic() {
+        for template in ["/a/{x", "/a/{", "{", "/a/{x}/{y"] {
+            let err = fill(template, &["1", "2"]).unwrap_err();
+            assert!(err.has("path", "path_template"), "{template}: {err}");
         }
     }
 

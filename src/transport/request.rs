@@ -99,8 +99,8 @@ impl ApiRequest {
     }
 
     /// `METHOD /template`, the name errors, spans and metrics use.
-    pub(crate) fn endpoint(&self) -> String {
-        format!("{} {}", self.method, self.template)
+    pub(crate) fn endpoint(&self) -> std::sync::Arc<str> {
+        std::sync::Arc::from(format!("{} {}", self.method, self.template))
     }
 }
 

@@ -50,12 +50,24 @@ impl Response {
         } else {
             &self.body
         };
-        serde_json::from_slice(body).map_err(|source| Error::Decode {
-            endpoint: self.endpoint.to_string(),
-            status: self.status,
-            correlation_id: self.correlation_id().map(str::to_owned),
-            source,
-        })
+        serde_json::from_slice(body).map_err(|err| self.decode_error::<T>(body, &err))
+    }
+
+    /// The decode failure, naming the field path (found by decoding once more, which
+    /// only failures pay for) but never the value.
+    #[cold]
+    fn decode_error<T: DeserializeOwned>(&self, body: &[u8], err: &serde_json::Error) -> Error {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(traced) => traced.path().to_string(),
+            Ok(_) => String::new(),
+        };
+        Error::decode(
+            self.endpoint.clone(),
+            self.status,
+            self.correlation_id().map(str::to_owned),
+            crate::error::decode_detail(&path, err),
+        )
     }
 
     pub(crate) fn is_success(&self) -> bool {
@@ -73,11 +85,11 @@ impl Response {
 
     pub(crate) fn into_api_error(self) -> ApiError {
         let correlation_id = self.correlation_id().map(str::to_owned);
-        ApiError {
-            body: serde_json::from_slice::<ErrorBody>(&self.body).ok(),
-            endpoint: self.endpoint.to_string(),
-            status: self.status,
+        ApiError::new(
+            self.endpoint.clone(),
+            self.status,
             correlation_id,
-        }
+            serde_json::from_slice::<ErrorBody>(&self.body).ok(),
+        )
     }
 }
