@@ -49,6 +49,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod enums;
+#[doc(hidden)]
+#[path = "model.rs"]
+pub mod __model;
 mod sender;
 
 #[rustfmt::skip]

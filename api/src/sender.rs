@@ -8,9 +8,8 @@ use futures_core::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// The HTTP method of an operation.
+/// The HTTP method of an operation (the Platform API uses these six).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Method {
     /// `GET`
     Get,

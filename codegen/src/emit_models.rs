@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::desc::{Description, Field};
 use crate::graph::{Features, Graph};
-use crate::naming::{doc_lines, pascal_case, serde_camel_case, snake_case, str_lit, unraw, variant_name};
+use crate::naming::{doc_lines, pascal_case, snake_case, str_lit, unraw, variant_name};
 use crate::types::Ty;
 use crate::HEADER;
 
@@ -139,7 +139,7 @@ pub fn model_file(
     let field_names = &names.fields[name];
     let mut out = String::new();
     out.push_str(HEADER);
-    out.push_str("\nuse serde::{Deserialize, Serialize};\n\n");
+    out.push('\n');
 
     let required: Vec<&str> = model
         .fields
@@ -148,40 +148,26 @@ pub fn model_file(
         .filter(|(f, _)| f.required == Some(true))
         .map(|(_, n)| unraw(n))
         .collect();
-    let _ = writeln!(out, "/// `{name}`, a Platform API model.");
+    let _ = writeln!(out, "crate::model! {{\n    /// `{name}`, a Platform API model.");
     if !required.is_empty() {
         let list: Vec<String> = required.iter().map(|r| format!("`{r}`")).collect();
         let _ = writeln!(
             out,
-            "///\n/// Required by the platform when sent: {}. Every field is an `Option` so that\n/// answers that leave one out still read.",
+            "    ///\n    /// Required by the platform when sent: {}. Every field is an `Option` so\n    /// that answers which leave one out still read.",
             list.join(", ")
         );
     }
-    out.push_str(
-        "#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]\n\
-         #[serde(rename_all = \"camelCase\")]\n\
-         #[non_exhaustive]\n",
-    );
-    let _ = writeln!(out, "pub struct {name} {{");
+    let _ = writeln!(out, "    {name} {{");
     for (i, (field, rust)) in model.fields.iter().zip(field_names).enumerate() {
         let ty = Ty::parse(&field.ty).map_err(|e| format!("{name}.{}: {e}", field.json))?;
         field_doc(&mut out, field, &ty);
-        let mut attrs = vec!["skip_serializing_if = \"Option::is_none\"".to_owned()];
-        if serde_camel_case(rust) != field.json {
-            attrs.insert(0, format!("rename = {}", str_lit(&field.json)));
-        }
-        let _ = writeln!(out, "    #[serde({})]", attrs.join(", "));
         let rust_ty = match names.enums.get(&(name.to_owned(), i)) {
             Some(enum_name) => enum_name.clone(),
             None => field_type(graph, name, &ty),
         };
-        let _ = writeln!(out, "    pub {rust}: Option<{rust_ty}>,");
+        let _ = writeln!(out, "        {rust}: {rust_ty} = {},", str_lit(&field.json));
     }
-    let extra = &names.extra[name];
-    out.push_str("    /// Fields this version of the crate does not know, kept as sent.\n");
-    out.push_str("    #[serde(flatten)]\n");
-    let _ = writeln!(out, "    pub {extra}: serde_json::Map<String, serde_json::Value>,");
-    out.push_str("}\n");
+    let _ = writeln!(out, "    }}\n    {}\n}}", names.extra[name]);
 
     for (i, field) in model.fields.iter().enumerate() {
         let Some(enum_name) = names.enums.get(&(name.to_owned(), i)) else {
@@ -219,17 +205,17 @@ pub fn model_file(
 
 fn field_doc(out: &mut String, field: &Field, ty: &Ty) {
     let text = field.description.as_deref().unwrap_or("").trim();
-    let mut doc = doc_lines(text, "    ");
+    let mut doc = doc_lines(text, "        ");
     if doc.is_empty() {
-        let _ = writeln!(doc, "    /// `{}`", field.json);
+        let _ = writeln!(doc, "        /// `{}`", field.json);
     }
     if let Some(note) = ty.format_note() {
         if !text.contains("ISO-8601") && !text.contains("yyyy") {
-            let _ = writeln!(doc, "    ///\n    /// {note}");
+            let _ = writeln!(doc, "        ///\n        /// {note}");
         }
     }
     if field.required == Some(true) {
-        doc.push_str("    ///\n    /// Required when sent.\n");
+        doc.push_str("        ///\n        /// Required when sent.\n");
     }
     out.push_str(&doc);
 }

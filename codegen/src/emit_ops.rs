@@ -202,6 +202,9 @@ fn store(arg: &Arg<'_>, v: &str) -> String {
         }
         Place::Query => format!("call.set_query({}, {conv});", str_lit(arg.wire)),
         Place::Header => format!("call.set_header({}, {conv});", str_lit(arg.wire)),
+        Place::Body if arg.ty == Ty::Str => {
+            format!("call.set_json_body(&Into::<String>::into({v}));")
+        }
         Place::Body => format!("call.set_json_body(&{v});"),
     }
 }

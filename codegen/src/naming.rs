@@ -81,24 +81,6 @@ pub fn pascal_case(name: &str) -> String {
     out
 }
 
-/// What `#[serde(rename_all = "camelCase")]` makes of a field identifier (serde_derive's
-/// rule: drop each `_` and upper-case the letter after it).
-pub fn serde_camel_case(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut upper = false;
-    for c in unraw(field).chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The Rust field name for a model field: the SDK's Python name, except its keyword
 /// escapes (`pcFrom`), which go back to the JSON name.
 pub fn field_name(python: &str, json: &str) -> String {
@@ -296,15 +278,6 @@ mod tests {
         assert_eq!(field_name("date_created", "dateCreated"), "date_created");
         assert_eq!(field_name("pci", "pci"), "pci");
         assert_eq!(field_name("type", "type"), "r#type");
-    }
-
-    #[test]
-    fn serde_camel_case_matches_serde_derive() {
-        assert_eq!(serde_camel_case("date_created"), "dateCreated");
-        assert_eq!(serde_camel_case("r#type"), "type");
-        // Where serde's rule does not give the JSON name back, a rename is needed.
-        assert_ne!(serde_camel_case("issuer_uri"), "issuerURI");
-        assert_eq!(serde_camel_case("page2_size"), "page2Size");
     }
 
     #[test]

@@ -38,6 +38,7 @@
 
 mod callbacks;
 mod clock;
+mod described;
 mod faults;
 mod guests;
 mod integrations;
@@ -59,6 +60,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use clock::ManualClock;
+pub use described::DescribedApi;
 pub use faults::Fault;
 pub use messaging::SeededConversation;
 pub use responses::{bad_request, genesys_error, json_response};

@@ -186,82 +186,10 @@ pub(crate) async fn call_all(client: &Client) -> Vec<(&'static str, Result<(), E
         .send()
         .await;
     out.push(("presence.get_systempresences", answer.map(|_| ())));
-    let answer = api.notifications().get_notifications_channels()
-        .includechannels("text")
-        .send()
-        .await;
-    out.push(("notifications.get_notifications_channels", answer.map(|_| ())));
-    let answer = api.notifications().post_notifications_channels()
-        .send()
-        .await;
-    out.push(("notifications.post_notifications_channels", answer.map(|_| ())));
-    let answer = api.notifications().head_notifications_channel("a/b c-é")
-        .send()
-        .await;
-    out.push(("notifications.head_notifications_channel", answer.map(|_| ())));
-    let answer = api.notifications().post_notifications_channel_subscriptions("a/b c-é", super::body::<Vec<models::ChannelTopic>>(r#"[{"id":"text","missingPermissions":["text"],"rejectionReason":"text","selfUri":"text","state":"Rejected"}]"#))
-        .ignore_errors(true)
-        .send()
-        .await;
-    out.push(("notifications.post_notifications_channel_subscriptions", answer.map(|_| ())));
-    let answer = api.notifications().put_notifications_channel_subscriptions("a/b c-é", super::body::<Vec<models::ChannelTopic>>(r#"[{"id":"text","missingPermissions":["text"],"rejectionReason":"text","selfUri":"text","state":"Rejected"}]"#))
-        .ignore_errors(true)
-        .send()
-        .await;
-    out.push(("notifications.put_notifications_channel_subscriptions", answer.map(|_| ())));
-    let answer = api.notifications().delete_notifications_channel_subscriptions("a/b c-é")
-        .send()
-        .await;
-    out.push(("notifications.delete_notifications_channel_subscriptions", answer.map(|_| ())));
-    let answer = api.integrations().get_integrations()
-        .page_size(7)
-        .page_number(7)
-        .sort_by("text")
-        .expand(["text", "text"])
-        .next_page("text")
-        .previous_page("text")
-        .ids(["text", "text"])
-        .integration_type("text")
-        .reported_state("text")
-        .credential_id("text")
-        .send()
-        .await;
-    out.push(("integrations.get_integrations", answer.map(|_| ())));
-    let answer = api.integrations().get_integration("a/b c-é")
-        .page_size(7)
-        .page_number(7)
-        .sort_by("text")
-        .expand(["text", "text"])
-        .next_page("text")
-        .previous_page("text")
-        .send()
-        .await;
-    out.push(("integrations.get_integration", answer.map(|_| ())));
-    let answer = api.integrations().post_integrations()
-        .body(super::body::<models::CreateIntegrationRequest>(r#"{"id":"text","integrationType":{"category":"text","configAdvancedSchemaUri":"text","configPropertiesSchemaUri":"text","credentials":{"key":{}},"description":"text","faqUri":"text","helpLinks":[{}],"helpUri":"text","id":"text","images":[{}],"marketplaceUri":"text","maxInstances":7,"name":"text","nonInstallable":true,"privacyPolicyUri":"text","provider":"text","salesContactUri":"text","selfUri":"text","supportContactUri":"text","termsOfServiceUri":"text","userPermissions":["text"],"vendorName":"text","vendorOAuthClientIds":["text"],"vendorWebsiteUri":"text"},"name":"text","selfUri":"text"}"#))
-        .send()
-        .await;
-    out.push(("integrations.post_integrations", answer.map(|_| ())));
-    let answer = api.integrations().patch_integration("a/b c-é")
-        .page_size(7)
-        .page_number(7)
-        .sort_by("text")
-        .expand(["text", "text"])
-        .next_page("text")
-        .previous_page("text")
-        .body(super::body::<models::Integration>(r#"{"attributes":{"key":"text"},"config":{"current":{}},"id":"text","integrationType":{"category":"text","configAdvancedSchemaUri":"text","configPropertiesSchemaUri":"text","credentials":{"key":{}},"description":"text","faqUri":"text","helpLinks":[{}],"helpUri":"text","id":"text","images":[{}],"marketplaceUri":"text","maxInstances":7,"name":"text","nonInstallable":true,"privacyPolicyUri":"text","provider":"text","salesContactUri":"text","selfUri":"text","supportContactUri":"text","termsOfServiceUri":"text","userPermissions":["text"],"vendorName":"text","vendorOAuthClientIds":["text"],"vendorWebsiteUri":"text"},"intendedState":"ENABLED","name":"text","notes":"text","reportedState":{"code":"ACTIVE","detail":{},"effective":"text","lastUpdated":"2024-01-31T09:30:00.000Z"},"selfUri":"text"}"#))
-        .send()
-        .await;
-    out.push(("integrations.patch_integration", answer.map(|_| ())));
     let answer = api.integrations().get_integrations_action_template("a/b c-é", "a/b c-é")
         .send()
         .await;
     out.push(("integrations.get_integrations_action_template", answer.map(|_| ())));
-    let answer = api.integrations().post_integrations_action_execute("a/b c-é", super::body::<serde_json::Value>(r#"{"any":["json",1,null]}"#))
-        .flatten(true)
-        .send()
-        .await;
-    out.push(("integrations.post_integrations_action_execute", answer.map(|_| ())));
     let answer = api.locations().get_location("a/b c-é")
         .expand(["text", "text"])
         .send()
@@ -412,15 +340,59 @@ pub(crate) async fn call_all(client: &Client) -> Vec<(&'static str, Result<(), E
         .send()
         .await;
     out.push(("stations.get_stations", answer.map(|_| ())));
-    let answer = api.organization().get_organizations_me()
-        .send()
-        .await;
-    out.push(("organization.get_organizations_me", answer.map(|_| ())));
     let answer = api.fax().get_fax_documents()
         .page_size(7)
         .page_number(7)
         .send()
         .await;
     out.push(("fax.get_fax_documents", answer.map(|_| ())));
+    let answer = api.alerting().get_alerting_alert("a/b c-é")
+        .send()
+        .await;
+    out.push(("alerting.get_alerting_alert", answer.map(|_| ())));
+    let answer = api.license().get_license_definitions()
+        .send()
+        .await;
+    out.push(("license.get_license_definitions", answer.map(|_| ())));
+    let answer = api.license().get_license_user("a/b c-é")
+        .send()
+        .await;
+    out.push(("license.get_license_user", answer.map(|_| ())));
+    let answer = api.fax().get_fax_document("a/b c-é")
+        .send()
+        .await;
+    out.push(("fax.get_fax_document", answer.map(|_| ())));
+    let answer = api.stations().get_station("a/b c-é")
+        .send()
+        .await;
+    out.push(("stations.get_station", answer.map(|_| ())));
+    let answer = api.utilities().get_date()
+        .send()
+        .await;
+    out.push(("utilities.get_date", answer.map(|_| ())));
+    let answer = api.scripts().get_script("a/b c-é")
+        .send()
+        .await;
+    out.push(("scripts.get_script", answer.map(|_| ())));
+    let answer = api.integrations().get_integrations_clientapps()
+        .page_size(7)
+        .page_number(7)
+        .sort_by("text")
+        .expand(["text", "text"])
+        .next_page("text")
+        .previous_page("text")
+        .send()
+        .await;
+    out.push(("integrations.get_integrations_clientapps", answer.map(|_| ())));
+    let answer = api.integrations().get_integrations_credentials_types()
+        .send()
+        .await;
+    out.push(("integrations.get_integrations_credentials_types", answer.map(|_| ())));
+    let answer = api.organization().get_organizations_limits_namespaces()
+        .page_size(7)
+        .page_number(7)
+        .send()
+        .await;
+    out.push(("organization.get_organizations_limits_namespaces", answer.map(|_| ())));
     out
 }

@@ -5410,7 +5410,7 @@ impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs<'_, S> {
     /// The request body, sent as JSON.
     pub fn body(mut self, value: impl Into<String>) -> Self {
         let call = &mut self.call;
-        call.set_json_body(&value);
+        call.set_json_body(&Into::<String>::into(value));
         self
     }
 
