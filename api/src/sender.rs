@@ -198,6 +198,12 @@ pub trait Sender: Sync {
     where
         T: DeserializeOwned + Send + 'static;
 
+    /// Sends `call` and ignores the answer (operations that answer with no content).
+    fn send_empty(&self, call: ApiCall) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let answer = self.send::<serde::de::IgnoredAny>(call);
+        async move { answer.await.map(|_| ()) }
+    }
+
     /// Sends `call` and returns the answer as text (`text/plain`, `text/calendar`).
     fn send_text(&self, call: ApiCall) -> impl Future<Output = Result<String, Self::Error>> + Send;
 

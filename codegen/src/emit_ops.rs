@@ -362,7 +362,7 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
         op.path,
         unraw(&fn_name)
     );
-    let _ = writeln!(b, "impl<S: Sender> {builder}<'_, S> {{");
+    let _ = writeln!(b, "impl<'a, S: Sender> {builder}<'a, S> {{");
     for a in &optional {
         let text = a.description.trim();
         if text.is_empty() {
@@ -396,13 +396,24 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
             store(a, "value")
         );
     }
+    let future = |ty: &str| {
+        format!("impl std::future::Future<Output = Result<{ty}, S::Error>> + Send + 'a")
+    };
     match answer(op)? {
-        Answer::Nothing => b.push_str(
-            "    /// Sends the request. The platform answers with no content (anything it\n    /// sends back is ignored).\n    pub async fn send(self) -> Result<(), S::Error> {\n        self.sender\n            .send::<serde::de::IgnoredAny>(self.call)\n            .await\n            .map(|_| ())\n    }\n",
-        ),
-        Answer::Text => b.push_str(
-            "    /// Sends the request. The answer is text, not JSON.\n    pub async fn send(self) -> Result<String, S::Error> {\n        self.sender.send_text(self.call).await\n    }\n",
-        ),
+        Answer::Nothing => {
+            let _ = writeln!(
+                b,
+                "    /// Sends the request. The platform answers with no content (anything it\n    /// sends back is ignored).\n    pub fn send(self) -> {} {{\n        self.sender.send_empty(self.call)\n    }}",
+                future("()")
+            );
+        }
+        Answer::Text => {
+            let _ = writeln!(
+                b,
+                "    /// Sends the request. The answer is text, not JSON.\n    pub fn send(self) -> {} {{\n        self.sender.send_text(self.call)\n    }}",
+                future("String")
+            );
+        }
         Answer::Json(ty) => {
             let shown = ty.strip_prefix("crate::models::").filter(|t| !t.contains('<'));
             match shown {
@@ -415,7 +426,8 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
             }
             let _ = writeln!(
                 b,
-                "    pub async fn send(self) -> Result<{ty}, S::Error> {{\n        self.sender.send(self.call).await\n    }}"
+                "    pub fn send(self) -> {} {{\n        self.sender.send(self.call)\n    }}",
+                future(&ty)
             );
         }
     }

@@ -285,6 +285,63 @@ pub fn splice_features(manifest: &str, block: &str) -> Result<String, String> {
     Ok(format!("{}{block}{}", &manifest[..begin], &manifest[after..]))
 }
 
+/// Reads the description and config under `root` (the workspace) and generates.
+pub fn generate_at(root: &Path) -> Result<Output, String> {
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))
+    };
+    let description = desc::parse(&read("codegen/platform-api.json")?)?;
+    let config = Config::parse(&read("codegen/config.json")?)?;
+    generate(&description, &config)
+}
+
+/// Every generated file under `root` that differs from `output` (or is missing, or is
+/// stale), and the manifest's features if they differ: empty when up to date.
+pub fn differences(root: &Path, output: &Output) -> Result<Vec<String>, String> {
+    let mut differ = Vec::new();
+    for (path, text) in &output.files {
+        if std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(text.as_str()) {
+            differ.push(path.display().to_string());
+        }
+    }
+    let manifest = std::fs::read_to_string(root.join(API_MANIFEST))
+        .map_err(|e| format!("{API_MANIFEST}: {e}"))?;
+    if splice_features(&manifest, &output.features_block)? != manifest {
+        differ.push(format!("{API_MANIFEST} [features]"));
+    }
+    differ.extend(
+        stale_files(root, output)?
+            .iter()
+            .map(|p| format!("{} (not generated any more)", p.display())),
+    );
+    Ok(differ)
+}
+
+/// Files under the generated directory that the generator no longer writes.
+pub fn stale_files(root: &Path, output: &Output) -> Result<Vec<PathBuf>, String> {
+    let wanted: std::collections::BTreeSet<&PathBuf> = output.files.keys().collect();
+    let mut stale = Vec::new();
+    let mut dirs = vec![PathBuf::from(GENERATED_DIR)];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(root.join(&dir)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+            let rel = dir.join(entry.file_name());
+            if entry.path().is_dir() {
+                dirs.push(rel);
+            } else if !wanted.contains(&rel) {
+                stale.push(rel);
+            }
+        }
+    }
+    stale.sort();
+    Ok(stale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::splice_features;

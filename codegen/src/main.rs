@@ -1,13 +1,13 @@
 //! `genesys-cloud-codegen [--check] [--root DIR]`: writes the generated sources of
 //! `genesys-cloud-api` (or, with `--check`, fails if the committed ones differ).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use genesys_cloud_codegen::{
-    desc, generate, splice_features, Config, Output, API_MANIFEST, GENERATED_DIR,
+    desc, differences, generate, splice_features, stale_files, Config, API_MANIFEST,
+    GENERATED_DIR,
 };
 
 fn main() -> ExitCode {
@@ -60,16 +60,7 @@ fn run() -> Result<bool, String> {
         c.operations, c.groups, c.paginated, c.models, c.enums, c.features
     );
     if check {
-        let mut differ = Vec::new();
-        for (path, text) in &output.files {
-            if std::fs::read_to_string(root.join(path)).ok().as_deref() != Some(text.as_str()) {
-                differ.push(path.display().to_string());
-            }
-        }
-        if manifest_new != manifest {
-            differ.push(format!("{API_MANIFEST} [features]"));
-        }
-        differ.extend(stale.iter().map(|p| format!("{} (not generated any more)", p.display())));
+        let differ = differences(&root, &output)?;
         if differ.is_empty() {
             println!("up to date: {summary} ({:.1?})", started.elapsed());
             return Ok(true);
@@ -109,29 +100,4 @@ fn run() -> Result<bool, String> {
         started.elapsed()
     );
     Ok(true)
-}
-
-/// Files under the generated directory that the generator no longer writes.
-fn stale_files(root: &Path, output: &Output) -> Result<Vec<PathBuf>, String> {
-    let wanted: BTreeSet<&PathBuf> = output.files.keys().collect();
-    let mut stale = Vec::new();
-    let mut dirs = vec![PathBuf::from(GENERATED_DIR)];
-    while let Some(dir) = dirs.pop() {
-        let entries = match std::fs::read_dir(root.join(&dir)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("{}: {e}", dir.display())),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-            let rel = dir.join(entry.file_name());
-            if entry.path().is_dir() {
-                dirs.push(rel);
-            } else if !wanted.contains(&rel) {
-                stale.push(rel);
-            }
-        }
-    }
-    stale.sort();
-    Ok(stale)
 }

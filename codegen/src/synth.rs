@@ -10,8 +10,11 @@ use crate::types::Ty;
 /// The name of the unknown field added to every object when asked for.
 pub const UNKNOWN_FIELD: &str = "x-genesys-rs-unknown";
 
-/// Nested models are filled this deep; deeper ones are `{}` (every field is optional).
+/// Nested models are filled this deep; deeper ones get their required fields only (to
+/// [`REQUIRED_DEPTH`]), then none.
 pub const MAX_DEPTH: usize = 3;
+/// How deep required fields are still filled (a cycle of required fields must end).
+pub const REQUIRED_DEPTH: usize = MAX_DEPTH + 6;
 
 /// Options of a synthesized document.
 #[derive(Debug, Clone, Copy)]
@@ -46,8 +49,11 @@ impl<'a> Synth<'a> {
             .get(name)
             .ok_or_else(|| format!("no model {name}"))?;
         let mut out = Map::new();
-        if depth < MAX_DEPTH {
+        if depth < REQUIRED_DEPTH {
             for (i, field) in model.fields.iter().enumerate() {
+                if depth >= MAX_DEPTH && field.required != Some(true) {
+                    continue;
+                }
                 let ty = Ty::parse(&field.ty).map_err(|e| format!("{name}.{}: {e}", field.json))?;
                 let value = self.value(&ty, field.allowed.as_deref(), i, depth)?;
                 out.insert(field.json.clone(), value);
@@ -125,6 +131,19 @@ mod tests {
         assert_eq!(v["tags"], json!({"key": [7]}));
         assert_eq!(v["child"]["child"]["kind"], "A_B");
         assert_eq!(v["child"]["child"]["child"], json!({}));
+        let required = r#"{"format_version": 1, "source": {"package": "P", "registry": "R", "version": "1"},
+            "groups": {}, "operations": [], "models": {"R": {"fields": [
+                {"name": "r", "json": "r", "type": "R", "required": true},
+                {"name": "o", "json": "o", "type": "str", "required": false}]}}}"#;
+        let d = crate::desc::parse(required).unwrap();
+        let deep = Synth::new(&d, false).model("R").unwrap();
+        let mut at = &deep;
+        for _ in 0..MAX_DEPTH {
+            assert_eq!(at["o"], "text");
+            at = &at["r"];
+        }
+        assert!(at.get("o").is_none(), "below the depth only required fields: {at}");
+        assert!(at.get("r").is_some(), "required fields go on deeper");
         assert!(v.get(UNKNOWN_FIELD).is_none());
     }
 

@@ -634,14 +634,11 @@ pub struct DeleteAssistant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAssistant<'_, S> {
+impl<'a, S: Sender> DeleteAssistant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -657,14 +654,11 @@ pub struct DeleteAssistantQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAssistantQueue<'_, S> {
+impl<'a, S: Sender> DeleteAssistantQueue<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -680,7 +674,7 @@ pub struct DeleteAssistantQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAssistantQueues<'_, S> {
+impl<'a, S: Sender> DeleteAssistantQueues<'a, S> {
     /// Comma-separated identifiers of the queues that need to be deleted.
     ///
     /// Query parameter `queueIds`.
@@ -692,11 +686,8 @@ impl<S: Sender> DeleteAssistantQueues<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -712,14 +703,11 @@ pub struct DeleteAssistantsAgentchecklist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAssistantsAgentchecklist<'_, S> {
+impl<'a, S: Sender> DeleteAssistantsAgentchecklist<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -735,7 +723,7 @@ pub struct GetAssistant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistant<'_, S> {
+impl<'a, S: Sender> GetAssistant<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`.
@@ -764,8 +752,8 @@ impl<S: Sender> GetAssistant<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Assistant`](crate::models::Assistant).
-    pub async fn send(self) -> Result<crate::models::Assistant, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Assistant, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -781,7 +769,7 @@ pub struct GetAssistantQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantQueue<'_, S> {
+impl<'a, S: Sender> GetAssistantQueue<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`.
@@ -792,8 +780,8 @@ impl<S: Sender> GetAssistantQueue<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantQueue`](crate::models::AssistantQueue).
-    pub async fn send(self) -> Result<crate::models::AssistantQueue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -809,10 +797,10 @@ pub struct GetAssistantQueueUsersJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantQueueUsersJob<'_, S> {
+impl<'a, S: Sender> GetAssistantQueueUsersJob<'a, S> {
     /// Sends the request; the answer is a [`AssistantQueueUsersJobsResponse`](crate::models::AssistantQueueUsersJobsResponse).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueUsersJobsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueUsersJobsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -828,7 +816,7 @@ pub struct GetAssistantQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantQueues<'_, S> {
+impl<'a, S: Sender> GetAssistantQueues<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -866,8 +854,8 @@ impl<S: Sender> GetAssistantQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantQueueListing`](crate::models::AssistantQueueListing).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -891,7 +879,7 @@ pub struct GetAssistants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistants<'_, S> {
+impl<'a, S: Sender> GetAssistants<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -947,8 +935,8 @@ impl<S: Sender> GetAssistants<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantListing`](crate::models::AssistantListing).
-    pub async fn send(self) -> Result<crate::models::AssistantListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -972,10 +960,10 @@ pub struct GetAssistantsAgentchecklist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantsAgentchecklist<'_, S> {
+impl<'a, S: Sender> GetAssistantsAgentchecklist<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklist`](crate::models::AgentChecklist).
-    pub async fn send(self) -> Result<crate::models::AgentChecklist, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklist, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -991,7 +979,7 @@ pub struct GetAssistantsAgentchecklists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantsAgentchecklists<'_, S> {
+impl<'a, S: Sender> GetAssistantsAgentchecklists<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1065,8 +1053,8 @@ impl<S: Sender> GetAssistantsAgentchecklists<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentChecklistListing`](crate::models::AgentChecklistListing).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1090,10 +1078,10 @@ pub struct GetAssistantsAgentchecklistsLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantsAgentchecklistsLanguages<'_, S> {
+impl<'a, S: Sender> GetAssistantsAgentchecklistsLanguages<'a, S> {
     /// Sends the request; the answer is a [`EntityListing`](crate::models::EntityListing).
-    pub async fn send(self) -> Result<crate::models::EntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1109,7 +1097,7 @@ pub struct GetAssistantsQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantsQueues<'_, S> {
+impl<'a, S: Sender> GetAssistantsQueues<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1156,8 +1144,8 @@ impl<S: Sender> GetAssistantsQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantQueueListing`](crate::models::AssistantQueueListing).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1181,10 +1169,10 @@ pub struct PatchAssistant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAssistant<'_, S> {
+impl<'a, S: Sender> PatchAssistant<'a, S> {
     /// Sends the request; the answer is a [`Assistant`](crate::models::Assistant).
-    pub async fn send(self) -> Result<crate::models::Assistant, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Assistant, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1200,10 +1188,10 @@ pub struct PatchAssistantQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAssistantQueues<'_, S> {
+impl<'a, S: Sender> PatchAssistantQueues<'a, S> {
     /// Sends the request; the answer is a [`AssistantQueueListing`](crate::models::AssistantQueueListing).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1219,10 +1207,10 @@ pub struct PostAssistantQueueUsersBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantQueueUsersBulkAdd<'_, S> {
+impl<'a, S: Sender> PostAssistantQueueUsersBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1238,10 +1226,10 @@ pub struct PostAssistantQueueUsersBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantQueueUsersBulkRemove<'_, S> {
+impl<'a, S: Sender> PostAssistantQueueUsersBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1257,10 +1245,10 @@ pub struct PostAssistantQueueUsersJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantQueueUsersJobs<'_, S> {
+impl<'a, S: Sender> PostAssistantQueueUsersJobs<'a, S> {
     /// Sends the request; the answer is a [`AssistantQueueUsersJobsResponse`](crate::models::AssistantQueueUsersJobsResponse).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueUsersJobsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueUsersJobsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1276,7 +1264,7 @@ pub struct PostAssistantQueueUsersQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantQueueUsersQuery<'_, S> {
+impl<'a, S: Sender> PostAssistantQueueUsersQuery<'a, S> {
     /// Which fields, if any, to expand with.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1287,8 +1275,8 @@ impl<S: Sender> PostAssistantQueueUsersQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantQueueUsersQueryResponse`](crate::models::AssistantQueueUsersQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AssistantQueueUsersQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueueUsersQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1304,10 +1292,10 @@ pub struct PostAssistants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistants<'_, S> {
+impl<'a, S: Sender> PostAssistants<'a, S> {
     /// Sends the request; the answer is a [`Assistant`](crate::models::Assistant).
-    pub async fn send(self) -> Result<crate::models::Assistant, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Assistant, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1323,10 +1311,10 @@ pub struct PostAssistantsAgentchecklists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantsAgentchecklists<'_, S> {
+impl<'a, S: Sender> PostAssistantsAgentchecklists<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklist`](crate::models::AgentChecklist).
-    pub async fn send(self) -> Result<crate::models::AgentChecklist, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklist, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1342,10 +1330,10 @@ pub struct PutAssistantQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAssistantQueue<'_, S> {
+impl<'a, S: Sender> PutAssistantQueue<'a, S> {
     /// Sends the request; the answer is a [`AssistantQueue`](crate::models::AssistantQueue).
-    pub async fn send(self) -> Result<crate::models::AssistantQueue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1361,10 +1349,10 @@ pub struct PutAssistantsAgentchecklist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAssistantsAgentchecklist<'_, S> {
+impl<'a, S: Sender> PutAssistantsAgentchecklist<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklist`](crate::models::AgentChecklist).
-    pub async fn send(self) -> Result<crate::models::AgentChecklist, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklist, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

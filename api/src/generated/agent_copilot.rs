@@ -99,10 +99,10 @@ pub struct GetAssistantCopilot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantCopilot<'_, S> {
+impl<'a, S: Sender> GetAssistantCopilot<'a, S> {
     /// Sends the request; the answer is a [`Copilot`](crate::models::Copilot).
-    pub async fn send(self) -> Result<crate::models::Copilot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Copilot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -118,7 +118,7 @@ pub struct GetAssistantsCopilotFeaturesupport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantsCopilotFeaturesupport<'_, S> {
+impl<'a, S: Sender> GetAssistantsCopilotFeaturesupport<'a, S> {
     /// Which language are the features supported for
     ///
     /// Query parameter `language`.
@@ -129,8 +129,8 @@ impl<S: Sender> GetAssistantsCopilotFeaturesupport<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LanguageSupportResponse`](crate::models::LanguageSupportResponse).
-    pub async fn send(self) -> Result<crate::models::LanguageSupportResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LanguageSupportResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -146,10 +146,10 @@ pub struct PutAssistantCopilot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAssistantCopilot<'_, S> {
+impl<'a, S: Sender> PutAssistantCopilot<'a, S> {
     /// Sends the request; the answer is a [`Copilot`](crate::models::Copilot).
-    pub async fn send(self) -> Result<crate::models::Copilot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Copilot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -134,14 +134,11 @@ pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -157,10 +154,10 @@ pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -176,10 +173,10 @@ pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -195,10 +192,10 @@ pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -763,10 +763,10 @@ pub struct DeleteAgenticVirtualagentJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAgenticVirtualagentJobs<'_, S> {
+impl<'a, S: Sender> DeleteAgenticVirtualagentJobs<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentJob`](crate::models::AgenticVirtualAgentJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -782,14 +782,11 @@ pub struct DeleteConversationsSummariesSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsSummariesSetting<'_, S> {
+impl<'a, S: Sender> DeleteConversationsSummariesSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -805,10 +802,10 @@ pub struct DeleteGuideJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGuideJobs<'_, S> {
+impl<'a, S: Sender> DeleteGuideJobs<'a, S> {
     /// Sends the request; the answer is a [`GuideJob`](crate::models::GuideJob).
-    pub async fn send(self) -> Result<crate::models::GuideJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -824,10 +821,10 @@ pub struct GetAgenticVirtualagent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagent<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagent<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -843,10 +840,10 @@ pub struct GetAgenticVirtualagentJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagentJob<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagentJob<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentJob`](crate::models::AgenticVirtualAgentJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -862,7 +859,7 @@ pub struct GetAgenticVirtualagents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagents<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagents<'a, S> {
     /// Filter by matching name - case insensitive.
     ///
     /// Query parameter `name`.
@@ -927,8 +924,8 @@ impl<S: Sender> GetAgenticVirtualagents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgenticVirtualAgentEntityListing`](crate::models::AgenticVirtualAgentEntityListing).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -952,10 +949,10 @@ pub struct GetConversationsSummariesSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsSummariesSetting<'_, S> {
+impl<'a, S: Sender> GetConversationsSummariesSetting<'a, S> {
     /// Sends the request; the answer is a [`SummarySetting`](crate::models::SummarySetting).
-    pub async fn send(self) -> Result<crate::models::SummarySetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummarySetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -971,7 +968,7 @@ pub struct GetConversationsSummariesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsSummariesSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsSummariesSettings<'a, S> {
     /// Page number.
     ///
     /// Query parameter `pageNumber`.
@@ -1027,8 +1024,8 @@ impl<S: Sender> GetConversationsSummariesSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SummarySettingEntityListing`](crate::models::SummarySettingEntityListing).
-    pub async fn send(self) -> Result<crate::models::SummarySettingEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummarySettingEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1052,10 +1049,10 @@ pub struct GetGuide<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuide<'_, S> {
+impl<'a, S: Sender> GetGuide<'a, S> {
     /// Sends the request; the answer is a [`Guide`](crate::models::Guide).
-    pub async fn send(self) -> Result<crate::models::Guide, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Guide, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1071,10 +1068,10 @@ pub struct GetGuideJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuideJob<'_, S> {
+impl<'a, S: Sender> GetGuideJob<'a, S> {
     /// Sends the request; the answer is a [`GuideJob`](crate::models::GuideJob).
-    pub async fn send(self) -> Result<crate::models::GuideJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1090,10 +1087,10 @@ pub struct GetGuideVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuideVersion<'_, S> {
+impl<'a, S: Sender> GetGuideVersion<'a, S> {
     /// Sends the request; the answer is a [`GuideVersion`](crate::models::GuideVersion).
-    pub async fn send(self) -> Result<crate::models::GuideVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1109,10 +1106,10 @@ pub struct GetGuideVersionJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuideVersionJob<'_, S> {
+impl<'a, S: Sender> GetGuideVersionJob<'a, S> {
     /// Sends the request; the answer is a [`GuideVersionPublishJob`](crate::models::GuideVersionPublishJob).
-    pub async fn send(self) -> Result<crate::models::GuideVersionPublishJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideVersionPublishJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1128,7 +1125,7 @@ pub struct GetGuides<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuides<'_, S> {
+impl<'a, S: Sender> GetGuides<'a, S> {
     /// Filter by matching name - case insensitive.
     ///
     /// Query parameter `name`.
@@ -1193,8 +1190,8 @@ impl<S: Sender> GetGuides<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GuideEntityListing`](crate::models::GuideEntityListing).
-    pub async fn send(self) -> Result<crate::models::GuideEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1218,10 +1215,10 @@ pub struct GetGuidesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGuidesJob<'_, S> {
+impl<'a, S: Sender> GetGuidesJob<'a, S> {
     /// Sends the request; the answer is a [`GuideContentGenerationJob`](crate::models::GuideContentGenerationJob).
-    pub async fn send(self) -> Result<crate::models::GuideContentGenerationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideContentGenerationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1237,10 +1234,10 @@ pub struct PatchAgenticVirtualagent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAgenticVirtualagent<'_, S> {
+impl<'a, S: Sender> PatchAgenticVirtualagent<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1256,10 +1253,10 @@ pub struct PatchGuide<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchGuide<'_, S> {
+impl<'a, S: Sender> PatchGuide<'a, S> {
     /// Sends the request; the answer is a [`Guide`](crate::models::Guide).
-    pub async fn send(self) -> Result<crate::models::Guide, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Guide, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1275,10 +1272,10 @@ pub struct PatchGuideVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchGuideVersion<'_, S> {
+impl<'a, S: Sender> PatchGuideVersion<'a, S> {
     /// Sends the request; the answer is a [`GuideVersion`](crate::models::GuideVersion).
-    pub async fn send(self) -> Result<crate::models::GuideVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1294,10 +1291,10 @@ pub struct PostAgenticVirtualagentVersionJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAgenticVirtualagentVersionJobs<'_, S> {
+impl<'a, S: Sender> PostAgenticVirtualagentVersionJobs<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentVersionPublishJob`](crate::models::AgenticVirtualAgentVersionPublishJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentVersionPublishJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentVersionPublishJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1313,10 +1310,10 @@ pub struct PostAgenticVirtualagents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAgenticVirtualagents<'_, S> {
+impl<'a, S: Sender> PostAgenticVirtualagents<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1332,14 +1329,11 @@ pub struct PostConversationsSummariesPreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsSummariesPreview<'_, S> {
+impl<'a, S: Sender> PostConversationsSummariesPreview<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1355,10 +1349,10 @@ pub struct PostConversationsSummariesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsSummariesSettings<'_, S> {
+impl<'a, S: Sender> PostConversationsSummariesSettings<'a, S> {
     /// Sends the request; the answer is a [`SummarySetting`](crate::models::SummarySetting).
-    pub async fn send(self) -> Result<crate::models::SummarySetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummarySetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1374,10 +1368,10 @@ pub struct PostGuideSessionTurns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuideSessionTurns<'_, S> {
+impl<'a, S: Sender> PostGuideSessionTurns<'a, S> {
     /// Sends the request; the answer is a [`GuideSessionTurnResponse`](crate::models::GuideSessionTurnResponse).
-    pub async fn send(self) -> Result<crate::models::GuideSessionTurnResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideSessionTurnResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1393,10 +1387,10 @@ pub struct PostGuideVersionJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuideVersionJobs<'_, S> {
+impl<'a, S: Sender> PostGuideVersionJobs<'a, S> {
     /// Sends the request; the answer is a [`GuideVersionPublishJob`](crate::models::GuideVersionPublishJob).
-    pub async fn send(self) -> Result<crate::models::GuideVersionPublishJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideVersionPublishJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1412,7 +1406,7 @@ pub struct PostGuideVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuideVersions<'_, S> {
+impl<'a, S: Sender> PostGuideVersions<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -1423,8 +1417,8 @@ impl<S: Sender> PostGuideVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GuideVersion`](crate::models::GuideVersion).
-    pub async fn send(self) -> Result<crate::models::GuideVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1440,10 +1434,10 @@ pub struct PostGuides<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuides<'_, S> {
+impl<'a, S: Sender> PostGuides<'a, S> {
     /// Sends the request; the answer is a [`Guide`](crate::models::Guide).
-    pub async fn send(self) -> Result<crate::models::Guide, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Guide, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1459,10 +1453,10 @@ pub struct PostGuidesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuidesJobs<'_, S> {
+impl<'a, S: Sender> PostGuidesJobs<'a, S> {
     /// Sends the request; the answer is a [`GuideContentGenerationJob`](crate::models::GuideContentGenerationJob).
-    pub async fn send(self) -> Result<crate::models::GuideContentGenerationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuideContentGenerationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1478,10 +1472,10 @@ pub struct PostGuidesUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuidesUploads<'_, S> {
+impl<'a, S: Sender> PostGuidesUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1497,10 +1491,10 @@ pub struct PutConversationsSummariesSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsSummariesSetting<'_, S> {
+impl<'a, S: Sender> PutConversationsSummariesSetting<'a, S> {
     /// Sends the request; the answer is a [`SummarySetting`](crate::models::SummarySetting).
-    pub async fn send(self) -> Result<crate::models::SummarySetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummarySetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -366,14 +366,11 @@ pub struct DeleteAlertingAlert<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAlertingAlert<'_, S> {
+impl<'a, S: Sender> DeleteAlertingAlert<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -389,10 +386,10 @@ pub struct DeleteAlertingAlertsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAlertingAlertsAll<'_, S> {
+impl<'a, S: Sender> DeleteAlertingAlertsAll<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -408,14 +405,11 @@ pub struct DeleteAlertingRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAlertingRule<'_, S> {
+impl<'a, S: Sender> DeleteAlertingRule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -431,10 +425,10 @@ pub struct GetAlertingAlert<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAlertingAlert<'_, S> {
+impl<'a, S: Sender> GetAlertingAlert<'a, S> {
     /// Sends the request; the answer is a [`CommonAlert`](crate::models::CommonAlert).
-    pub async fn send(self) -> Result<crate::models::CommonAlert, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonAlert, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -450,10 +444,10 @@ pub struct GetAlertingRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAlertingRule<'_, S> {
+impl<'a, S: Sender> GetAlertingRule<'a, S> {
     /// Sends the request; the answer is a [`CommonRule`](crate::models::CommonRule).
-    pub async fn send(self) -> Result<crate::models::CommonRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -469,7 +463,7 @@ pub struct PatchAlertingAlert<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAlertingAlert<'_, S> {
+impl<'a, S: Sender> PatchAlertingAlert<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -480,8 +474,8 @@ impl<S: Sender> PatchAlertingAlert<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommonAlert`](crate::models::CommonAlert).
-    pub async fn send(self) -> Result<crate::models::CommonAlert, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonAlert, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -497,7 +491,7 @@ pub struct PatchAlertingAlertsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAlertingAlertsAll<'_, S> {
+impl<'a, S: Sender> PatchAlertingAlertsAll<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -508,8 +502,8 @@ impl<S: Sender> PatchAlertingAlertsAll<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -525,10 +519,10 @@ pub struct PatchAlertingAlertsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAlertingAlertsBulk<'_, S> {
+impl<'a, S: Sender> PatchAlertingAlertsBulk<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -544,10 +538,10 @@ pub struct PatchAlertingRulesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAlertingRulesBulk<'_, S> {
+impl<'a, S: Sender> PatchAlertingRulesBulk<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -563,7 +557,7 @@ pub struct PostAlertingAlertsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAlertingAlertsQuery<'_, S> {
+impl<'a, S: Sender> PostAlertingAlertsQuery<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -574,8 +568,8 @@ impl<S: Sender> PostAlertingAlertsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AlertListing`](crate::models::AlertListing).
-    pub async fn send(self) -> Result<crate::models::AlertListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlertListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -591,10 +585,10 @@ pub struct PostAlertingRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAlertingRules<'_, S> {
+impl<'a, S: Sender> PostAlertingRules<'a, S> {
     /// Sends the request; the answer is a [`CommonRule`](crate::models::CommonRule).
-    pub async fn send(self) -> Result<crate::models::CommonRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -610,10 +604,10 @@ pub struct PostAlertingRulesBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAlertingRulesBulkRemove<'_, S> {
+impl<'a, S: Sender> PostAlertingRulesBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -629,7 +623,7 @@ pub struct PostAlertingRulesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAlertingRulesQuery<'_, S> {
+impl<'a, S: Sender> PostAlertingRulesQuery<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -640,8 +634,8 @@ impl<S: Sender> PostAlertingRulesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommonRuleContainer`](crate::models::CommonRuleContainer).
-    pub async fn send(self) -> Result<crate::models::CommonRuleContainer, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonRuleContainer, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -657,7 +651,7 @@ pub struct PutAlertingAlert<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAlertingAlert<'_, S> {
+impl<'a, S: Sender> PutAlertingAlert<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -668,8 +662,8 @@ impl<S: Sender> PutAlertingAlert<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AlertingUnreadStatus`](crate::models::AlertingUnreadStatus).
-    pub async fn send(self) -> Result<crate::models::AlertingUnreadStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlertingUnreadStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -685,10 +679,10 @@ pub struct PutAlertingRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAlertingRule<'_, S> {
+impl<'a, S: Sender> PutAlertingRule<'a, S> {
     /// Sends the request; the answer is a [`CommonRule`](crate::models::CommonRule).
-    pub async fn send(self) -> Result<crate::models::CommonRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

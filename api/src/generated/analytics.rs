@@ -3587,14 +3587,11 @@ pub struct DeleteAnalyticsActionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsActionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsActionsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3610,14 +3607,11 @@ pub struct DeleteAnalyticsAgentcopilotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsAgentcopilotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsAgentcopilotsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3633,14 +3627,11 @@ pub struct DeleteAnalyticsAgentutilizationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsAgentutilizationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsAgentutilizationsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3656,14 +3647,11 @@ pub struct DeleteAnalyticsBotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsBotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsBotsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3679,14 +3667,11 @@ pub struct DeleteAnalyticsCasemanagementAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsCasemanagementAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsCasemanagementAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3702,14 +3687,11 @@ pub struct DeleteAnalyticsConversationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsConversationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsConversationsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3725,14 +3707,11 @@ pub struct DeleteAnalyticsConversationsDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsConversationsDetailsJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsConversationsDetailsJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3748,14 +3727,11 @@ pub struct DeleteAnalyticsCopilotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsCopilotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsCopilotsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3771,14 +3747,11 @@ pub struct DeleteAnalyticsEvaluationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsEvaluationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsEvaluationsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3794,14 +3767,11 @@ pub struct DeleteAnalyticsFlowexecutionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsFlowexecutionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsFlowexecutionsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3817,14 +3787,11 @@ pub struct DeleteAnalyticsFlowsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsFlowsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsFlowsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3840,14 +3807,11 @@ pub struct DeleteAnalyticsJourneysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsJourneysAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsJourneysAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3863,14 +3827,11 @@ pub struct DeleteAnalyticsKnowledgeAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsKnowledgeAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsKnowledgeAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3886,14 +3847,11 @@ pub struct DeleteAnalyticsResolutionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsResolutionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsResolutionsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3909,14 +3867,11 @@ pub struct DeleteAnalyticsSummariesAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsSummariesAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsSummariesAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3932,14 +3887,11 @@ pub struct DeleteAnalyticsSurveysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsSurveysAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsSurveysAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3955,14 +3907,11 @@ pub struct DeleteAnalyticsTaskmanagementAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsTaskmanagementAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsTaskmanagementAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3978,14 +3927,11 @@ pub struct DeleteAnalyticsTranscriptsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsTranscriptsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsTranscriptsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4001,14 +3947,11 @@ pub struct DeleteAnalyticsUsersAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsUsersAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsUsersAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4024,14 +3967,11 @@ pub struct DeleteAnalyticsUsersDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsUsersDetailsJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsUsersDetailsJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4047,10 +3987,10 @@ pub struct GetAnalyticsActionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsActionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsActionsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4066,7 +4006,7 @@ pub struct GetAnalyticsActionsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsActionsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsActionsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4077,8 +4017,8 @@ impl<S: Sender> GetAnalyticsActionsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionAsyncAggregateQueryResponse`](crate::models::ActionAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ActionAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4094,10 +4034,10 @@ pub struct GetAnalyticsAgentStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsAgentStatus<'_, S> {
+impl<'a, S: Sender> GetAnalyticsAgentStatus<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsAgentStateAgentResponse`](crate::models::AnalyticsAgentStateAgentResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsAgentStateAgentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsAgentStateAgentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4113,10 +4053,10 @@ pub struct GetAnalyticsAgentcopilotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsAgentcopilotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsAgentcopilotsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4132,7 +4072,7 @@ pub struct GetAnalyticsAgentcopilotsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsAgentcopilotsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsAgentcopilotsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4143,8 +4083,8 @@ impl<S: Sender> GetAnalyticsAgentcopilotsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentCopilotAsyncAggregateQueryResponse`](crate::models::AgentCopilotAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AgentCopilotAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentCopilotAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4160,10 +4100,10 @@ pub struct GetAnalyticsAgentutilizationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsAgentutilizationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsAgentutilizationsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4179,7 +4119,7 @@ pub struct GetAnalyticsAgentutilizationsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsAgentutilizationsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsAgentutilizationsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4190,8 +4130,8 @@ impl<S: Sender> GetAnalyticsAgentutilizationsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentUtilizationAsyncAggregateQueryResponse`](crate::models::AgentUtilizationAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AgentUtilizationAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentUtilizationAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4207,7 +4147,7 @@ pub struct GetAnalyticsBotflowDivisionsReportingturns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsBotflowDivisionsReportingturns<'_, S> {
+impl<'a, S: Sender> GetAnalyticsBotflowDivisionsReportingturns<'a, S> {
     /// The cursor that points to the ID of the last item in the list of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -4272,8 +4212,8 @@ impl<S: Sender> GetAnalyticsBotflowDivisionsReportingturns<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReportingTurnsResponse`](crate::models::ReportingTurnsResponse).
-    pub async fn send(self) -> Result<crate::models::ReportingTurnsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReportingTurnsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4297,7 +4237,7 @@ pub struct GetAnalyticsBotflowReportingturns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsBotflowReportingturns<'_, S> {
+impl<'a, S: Sender> GetAnalyticsBotflowReportingturns<'a, S> {
     /// The cursor that points to the ID of the last item in the list of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -4362,8 +4302,8 @@ impl<S: Sender> GetAnalyticsBotflowReportingturns<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReportingTurnsResponse`](crate::models::ReportingTurnsResponse).
-    pub async fn send(self) -> Result<crate::models::ReportingTurnsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReportingTurnsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4387,7 +4327,7 @@ pub struct GetAnalyticsBotflowSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsBotflowSessions<'_, S> {
+impl<'a, S: Sender> GetAnalyticsBotflowSessions<'a, S> {
     /// The cursor that points to the ID of the last item in the list of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -4434,8 +4374,8 @@ impl<S: Sender> GetAnalyticsBotflowSessions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SessionsResponse`](crate::models::SessionsResponse).
-    pub async fn send(self) -> Result<crate::models::SessionsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SessionsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4459,10 +4399,10 @@ pub struct GetAnalyticsBotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsBotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsBotsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4478,7 +4418,7 @@ pub struct GetAnalyticsBotsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsBotsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsBotsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4489,8 +4429,8 @@ impl<S: Sender> GetAnalyticsBotsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotAsyncAggregateQueryResponse`](crate::models::BotAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::BotAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4506,10 +4446,10 @@ pub struct GetAnalyticsCasemanagementAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsCasemanagementAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsCasemanagementAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4525,7 +4465,7 @@ pub struct GetAnalyticsCasemanagementAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsCasemanagementAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsCasemanagementAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4536,8 +4476,8 @@ impl<S: Sender> GetAnalyticsCasemanagementAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CaseManagementAsyncAggregateQueryResponse`](crate::models::CaseManagementAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::CaseManagementAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseManagementAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4553,10 +4493,10 @@ pub struct GetAnalyticsConversationDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationDetails<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationDetails<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsConversationWithoutAttributes`](crate::models::AnalyticsConversationWithoutAttributes).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationWithoutAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationWithoutAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4572,10 +4512,10 @@ pub struct GetAnalyticsConversationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4591,7 +4531,7 @@ pub struct GetAnalyticsConversationsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4602,8 +4542,8 @@ impl<S: Sender> GetAnalyticsConversationsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationAsyncAggregateQueryResponse`](crate::models::ConversationAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4619,7 +4559,7 @@ pub struct GetAnalyticsConversationsDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetails<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetails<'a, S> {
     /// Comma-separated conversation ids
     ///
     /// Query parameter `id`, repeated for each value.
@@ -4630,8 +4570,8 @@ impl<S: Sender> GetAnalyticsConversationsDetails<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsConversationWithoutAttributesMultiGetResponse`](crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4647,10 +4587,10 @@ pub struct GetAnalyticsConversationsDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4666,7 +4606,7 @@ pub struct GetAnalyticsConversationsDetailsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJobResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -4686,8 +4626,8 @@ impl<S: Sender> GetAnalyticsConversationsDetailsJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsConversationAsyncQueryResponse`](crate::models::AnalyticsConversationAsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationAsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationAsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4703,10 +4643,10 @@ pub struct GetAnalyticsConversationsDetailsJobsAvailability<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJobsAvailability<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJobsAvailability<'a, S> {
     /// Sends the request; the answer is a [`DataAvailabilityResponse`](crate::models::DataAvailabilityResponse).
-    pub async fn send(self) -> Result<crate::models::DataAvailabilityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataAvailabilityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4722,10 +4662,10 @@ pub struct GetAnalyticsCopilotsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsCopilotsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsCopilotsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4741,7 +4681,7 @@ pub struct GetAnalyticsCopilotsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsCopilotsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsCopilotsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4752,8 +4692,8 @@ impl<S: Sender> GetAnalyticsCopilotsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CopilotAsyncAggregateQueryResponse`](crate::models::CopilotAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::CopilotAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CopilotAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4769,14 +4709,11 @@ pub struct GetAnalyticsDataextractionDownload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsDataextractionDownload<'_, S> {
+impl<'a, S: Sender> GetAnalyticsDataextractionDownload<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4792,7 +4729,7 @@ pub struct GetAnalyticsDataextractionDownloadsMetadata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsDataextractionDownloadsMetadata<'_, S> {
+impl<'a, S: Sender> GetAnalyticsDataextractionDownloadsMetadata<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4848,8 +4785,8 @@ impl<S: Sender> GetAnalyticsDataextractionDownloadsMetadata<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataExtractionFileSchemaListing`](crate::models::DataExtractionFileSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataExtractionFileSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataExtractionFileSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4873,10 +4810,10 @@ pub struct GetAnalyticsDataretentionSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsDataretentionSettings<'_, S> {
+impl<'a, S: Sender> GetAnalyticsDataretentionSettings<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsDataRetentionResponse`](crate::models::AnalyticsDataRetentionResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsDataRetentionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsDataRetentionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4892,10 +4829,10 @@ pub struct GetAnalyticsEvaluationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsEvaluationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsEvaluationsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4911,7 +4848,7 @@ pub struct GetAnalyticsEvaluationsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4922,8 +4859,8 @@ impl<S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationAsyncAggregateQueryResponse`](crate::models::EvaluationAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4939,10 +4876,10 @@ pub struct GetAnalyticsFlowexecutionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowexecutionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowexecutionsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4958,7 +4895,7 @@ pub struct GetAnalyticsFlowexecutionsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowexecutionsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowexecutionsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -4969,8 +4906,8 @@ impl<S: Sender> GetAnalyticsFlowexecutionsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowExecutionAsyncAggregateQueryResponse`](crate::models::FlowExecutionAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowExecutionAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowExecutionAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4986,10 +4923,10 @@ pub struct GetAnalyticsFlowsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5005,7 +4942,7 @@ pub struct GetAnalyticsFlowsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5016,8 +4953,8 @@ impl<S: Sender> GetAnalyticsFlowsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowAsyncAggregateQueryResponse`](crate::models::FlowAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5033,10 +4970,10 @@ pub struct GetAnalyticsJourneysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsJourneysAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsJourneysAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5052,7 +4989,7 @@ pub struct GetAnalyticsJourneysAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsJourneysAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsJourneysAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5063,8 +5000,8 @@ impl<S: Sender> GetAnalyticsJourneysAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyAsyncAggregateQueryResponse`](crate::models::JourneyAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::JourneyAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5080,10 +5017,10 @@ pub struct GetAnalyticsKnowledgeAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsKnowledgeAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsKnowledgeAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5099,7 +5036,7 @@ pub struct GetAnalyticsKnowledgeAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsKnowledgeAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsKnowledgeAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5110,8 +5047,8 @@ impl<S: Sender> GetAnalyticsKnowledgeAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeAsyncAggregateQueryResponse`](crate::models::KnowledgeAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5127,10 +5064,10 @@ pub struct GetAnalyticsReportingDashboardsUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingDashboardsUser<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingDashboardsUser<'a, S> {
     /// Sends the request; the answer is a [`DashboardUser`](crate::models::DashboardUser).
-    pub async fn send(self) -> Result<crate::models::DashboardUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DashboardUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5146,7 +5083,7 @@ pub struct GetAnalyticsReportingDashboardsUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingDashboardsUsers<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingDashboardsUsers<'a, S> {
     /// `sortBy`
     ///
     /// Query parameter `sortBy`.
@@ -5202,8 +5139,8 @@ impl<S: Sender> GetAnalyticsReportingDashboardsUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DashboardUserListing`](crate::models::DashboardUserListing).
-    pub async fn send(self) -> Result<crate::models::DashboardUserListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DashboardUserListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5227,7 +5164,7 @@ pub struct GetAnalyticsReportingExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingExports<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingExports<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5247,8 +5184,8 @@ impl<S: Sender> GetAnalyticsReportingExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReportingExportJobListing`](crate::models::ReportingExportJobListing).
-    pub async fn send(self) -> Result<crate::models::ReportingExportJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReportingExportJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5272,10 +5209,10 @@ pub struct GetAnalyticsReportingExportsMetadata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingExportsMetadata<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingExportsMetadata<'a, S> {
     /// Sends the request; the answer is a [`ReportingExportMetadataJobListing`](crate::models::ReportingExportMetadataJobListing).
-    pub async fn send(self) -> Result<crate::models::ReportingExportMetadataJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReportingExportMetadataJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5299,10 +5236,10 @@ pub struct GetAnalyticsReportingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingSettings<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingSettings<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsReportingSettings`](crate::models::AnalyticsReportingSettings).
-    pub async fn send(self) -> Result<crate::models::AnalyticsReportingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsReportingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5318,7 +5255,7 @@ pub struct GetAnalyticsReportingSettingsDashboardsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingSettingsDashboardsQuery<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingSettingsDashboardsQuery<'a, S> {
     /// name of the dashboard
     ///
     /// Query parameter `name`.
@@ -5365,8 +5302,8 @@ impl<S: Sender> GetAnalyticsReportingSettingsDashboardsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DashboardConfigurationListing`](crate::models::DashboardConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::DashboardConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DashboardConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5390,7 +5327,7 @@ pub struct GetAnalyticsReportingSettingsUserDashboards<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsReportingSettingsUserDashboards<'_, S> {
+impl<'a, S: Sender> GetAnalyticsReportingSettingsUserDashboards<'a, S> {
     /// `sortBy`
     ///
     /// Query parameter `sortBy`.
@@ -5455,8 +5392,8 @@ impl<S: Sender> GetAnalyticsReportingSettingsUserDashboards<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DashboardConfigurationListing`](crate::models::DashboardConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::DashboardConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DashboardConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5480,10 +5417,10 @@ pub struct GetAnalyticsResolutionsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsResolutionsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsResolutionsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5499,7 +5436,7 @@ pub struct GetAnalyticsResolutionsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsResolutionsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsResolutionsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5510,8 +5447,8 @@ impl<S: Sender> GetAnalyticsResolutionsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ResolutionAsyncAggregateQueryResponse`](crate::models::ResolutionAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ResolutionAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResolutionAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5527,10 +5464,10 @@ pub struct GetAnalyticsSummariesAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSummariesAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSummariesAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5546,7 +5483,7 @@ pub struct GetAnalyticsSummariesAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSummariesAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSummariesAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5557,8 +5494,8 @@ impl<S: Sender> GetAnalyticsSummariesAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SummaryAsyncAggregateQueryResponse`](crate::models::SummaryAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SummaryAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummaryAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5574,10 +5511,10 @@ pub struct GetAnalyticsSurveysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSurveysAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSurveysAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5593,7 +5530,7 @@ pub struct GetAnalyticsSurveysAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSurveysAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSurveysAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5604,8 +5541,8 @@ impl<S: Sender> GetAnalyticsSurveysAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyAsyncAggregateQueryResponse`](crate::models::SurveyAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SurveyAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5621,10 +5558,10 @@ pub struct GetAnalyticsTaskmanagementAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsTaskmanagementAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsTaskmanagementAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5640,7 +5577,7 @@ pub struct GetAnalyticsTaskmanagementAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsTaskmanagementAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsTaskmanagementAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5651,8 +5588,8 @@ impl<S: Sender> GetAnalyticsTaskmanagementAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TaskManagementAsyncAggregateQueryResponse`](crate::models::TaskManagementAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::TaskManagementAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TaskManagementAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5668,10 +5605,10 @@ pub struct GetAnalyticsTranscriptsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsTranscriptsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsTranscriptsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5687,7 +5624,7 @@ pub struct GetAnalyticsTranscriptsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsTranscriptsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsTranscriptsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5698,8 +5635,8 @@ impl<S: Sender> GetAnalyticsTranscriptsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TranscriptAsyncAggregateQueryResponse`](crate::models::TranscriptAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::TranscriptAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5715,10 +5652,10 @@ pub struct GetAnalyticsUsersAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5734,7 +5671,7 @@ pub struct GetAnalyticsUsersAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5745,8 +5682,8 @@ impl<S: Sender> GetAnalyticsUsersAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserAsyncAggregateQueryResponse`](crate::models::UserAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5762,10 +5699,10 @@ pub struct GetAnalyticsUsersDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5781,7 +5718,7 @@ pub struct GetAnalyticsUsersDetailsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJobResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -5801,8 +5738,8 @@ impl<S: Sender> GetAnalyticsUsersDetailsJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsUserDetailsAsyncQueryResponse`](crate::models::AnalyticsUserDetailsAsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsUserDetailsAsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsUserDetailsAsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5818,10 +5755,10 @@ pub struct GetAnalyticsUsersDetailsJobsAvailability<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJobsAvailability<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJobsAvailability<'a, S> {
     /// Sends the request; the answer is a [`DataAvailabilityResponse`](crate::models::DataAvailabilityResponse).
-    pub async fn send(self) -> Result<crate::models::DataAvailabilityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataAvailabilityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5837,10 +5774,10 @@ pub struct PatchAnalyticsReportingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAnalyticsReportingSettings<'_, S> {
+impl<'a, S: Sender> PatchAnalyticsReportingSettings<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsReportingSettings`](crate::models::AnalyticsReportingSettings).
-    pub async fn send(self) -> Result<crate::models::AnalyticsReportingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsReportingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5856,10 +5793,10 @@ pub struct PostAnalyticsActionsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsActionsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsActionsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5875,10 +5812,10 @@ pub struct PostAnalyticsActionsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsActionsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsActionsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`ActionAggregateQueryResponse`](crate::models::ActionAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ActionAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5894,10 +5831,10 @@ pub struct PostAnalyticsAgentcopilotsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentcopilotsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentcopilotsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5913,10 +5850,10 @@ pub struct PostAnalyticsAgentcopilotsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentcopilotsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentcopilotsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`AgentCopilotAggregateQueryResponse`](crate::models::AgentCopilotAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AgentCopilotAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentCopilotAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5932,7 +5869,7 @@ pub struct PostAnalyticsAgentsStatusCounts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentsStatusCounts<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentsStatusCounts<'a, S> {
     /// Include to choose which groupings to count by and return. If not included it will return only counts grouped by segmentType
     ///
     /// Query parameter `groupBy`, repeated for each value.
@@ -5943,8 +5880,8 @@ impl<S: Sender> PostAnalyticsAgentsStatusCounts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsAgentStateCountsResponse`](crate::models::AnalyticsAgentStateCountsResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsAgentStateCountsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsAgentStateCountsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5960,10 +5897,10 @@ pub struct PostAnalyticsAgentsStatusQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentsStatusQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentsStatusQuery<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsAgentStateQueryResponse`](crate::models::AnalyticsAgentStateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsAgentStateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsAgentStateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5979,10 +5916,10 @@ pub struct PostAnalyticsAgentutilizationsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentutilizationsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentutilizationsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5998,10 +5935,10 @@ pub struct PostAnalyticsAgentutilizationsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsAgentutilizationsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsAgentutilizationsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`AgentUtilizationAggregateQueryResponse`](crate::models::AgentUtilizationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AgentUtilizationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentUtilizationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6017,10 +5954,10 @@ pub struct PostAnalyticsBotsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsBotsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsBotsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6036,10 +5973,10 @@ pub struct PostAnalyticsBotsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsBotsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsBotsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`BotAggregateQueryResponse`](crate::models::BotAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::BotAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6055,10 +5992,10 @@ pub struct PostAnalyticsCasemanagementAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsCasemanagementAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsCasemanagementAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6074,10 +6011,10 @@ pub struct PostAnalyticsCasemanagementAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsCasemanagementAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsCasemanagementAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`CaseManagementAggregateQueryResponse`](crate::models::CaseManagementAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::CaseManagementAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseManagementAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6093,10 +6030,10 @@ pub struct PostAnalyticsConversationDetailsProperties<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationDetailsProperties<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationDetailsProperties<'a, S> {
     /// Sends the request; the answer is a [`PropertyIndexRequest`](crate::models::PropertyIndexRequest).
-    pub async fn send(self) -> Result<crate::models::PropertyIndexRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PropertyIndexRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6112,7 +6049,7 @@ pub struct PostAnalyticsConversationsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6132,8 +6069,8 @@ impl<S: Sender> PostAnalyticsConversationsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationActivityResponse`](crate::models::ConversationActivityResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6149,10 +6086,10 @@ pub struct PostAnalyticsConversationsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6168,10 +6105,10 @@ pub struct PostAnalyticsConversationsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`ConversationAggregateQueryResponse`](crate::models::ConversationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6187,10 +6124,10 @@ pub struct PostAnalyticsConversationsDetailsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsDetailsJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsDetailsJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6206,10 +6143,10 @@ pub struct PostAnalyticsConversationsDetailsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsDetailsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsDetailsQuery<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsConversationQueryResponse`](crate::models::AnalyticsConversationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6225,10 +6162,10 @@ pub struct PostAnalyticsCopilotsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsCopilotsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsCopilotsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6244,10 +6181,10 @@ pub struct PostAnalyticsCopilotsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsCopilotsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsCopilotsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`CopilotAggregateQueryResponse`](crate::models::CopilotAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::CopilotAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CopilotAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6263,10 +6200,10 @@ pub struct PostAnalyticsDataextractionDownloadsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsDataextractionDownloadsBulk<'_, S> {
+impl<'a, S: Sender> PostAnalyticsDataextractionDownloadsBulk<'a, S> {
     /// Sends the request; the answer is a [`DataExtractionFileUrlListing`](crate::models::DataExtractionFileUrlListing).
-    pub async fn send(self) -> Result<crate::models::DataExtractionFileUrlListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataExtractionFileUrlListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6282,10 +6219,10 @@ pub struct PostAnalyticsEvaluationsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsEvaluationsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsEvaluationsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6301,10 +6238,10 @@ pub struct PostAnalyticsEvaluationsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsEvaluationsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsEvaluationsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`EvaluationAggregateQueryResponse`](crate::models::EvaluationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6320,10 +6257,10 @@ pub struct PostAnalyticsFlowexecutionsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowexecutionsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowexecutionsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6339,10 +6276,10 @@ pub struct PostAnalyticsFlowexecutionsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowexecutionsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowexecutionsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`FlowExecutionAggregateQueryResponse`](crate::models::FlowExecutionAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowExecutionAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowExecutionAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6358,7 +6295,7 @@ pub struct PostAnalyticsFlowsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6378,8 +6315,8 @@ impl<S: Sender> PostAnalyticsFlowsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowActivityResponse`](crate::models::FlowActivityResponse).
-    pub async fn send(self) -> Result<crate::models::FlowActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6395,10 +6332,10 @@ pub struct PostAnalyticsFlowsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6414,10 +6351,10 @@ pub struct PostAnalyticsFlowsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`FlowAggregateQueryResponse`](crate::models::FlowAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6433,10 +6370,10 @@ pub struct PostAnalyticsFlowsObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`FlowObservationQueryResponse`](crate::models::FlowObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6452,10 +6389,10 @@ pub struct PostAnalyticsJourneysAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsJourneysAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsJourneysAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6471,10 +6408,10 @@ pub struct PostAnalyticsJourneysAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsJourneysAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsJourneysAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`JourneyAggregateQueryResponse`](crate::models::JourneyAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::JourneyAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6490,10 +6427,10 @@ pub struct PostAnalyticsKnowledgeAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsKnowledgeAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsKnowledgeAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6509,10 +6446,10 @@ pub struct PostAnalyticsKnowledgeAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsKnowledgeAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsKnowledgeAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeAggregateQueryResponse`](crate::models::KnowledgeAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6528,10 +6465,10 @@ pub struct PostAnalyticsQueuesObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsQueuesObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsQueuesObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`QueueObservationQueryResponse`](crate::models::QueueObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::QueueObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6547,10 +6484,10 @@ pub struct PostAnalyticsRatelimitsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsRatelimitsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsRatelimitsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`RateLimitAggregateQueryResponse`](crate::models::RateLimitAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::RateLimitAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RateLimitAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6566,14 +6503,11 @@ pub struct PostAnalyticsReportingDashboardsUsersBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsReportingDashboardsUsersBulkRemove<'_, S> {
+impl<'a, S: Sender> PostAnalyticsReportingDashboardsUsersBulkRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6589,10 +6523,10 @@ pub struct PostAnalyticsReportingExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsReportingExports<'_, S> {
+impl<'a, S: Sender> PostAnalyticsReportingExports<'a, S> {
     /// Sends the request; the answer is a [`ReportingExportJobResponse`](crate::models::ReportingExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::ReportingExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReportingExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6608,14 +6542,11 @@ pub struct PostAnalyticsReportingSettingsDashboardsBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsReportingSettingsDashboardsBulkRemove<'_, S> {
+impl<'a, S: Sender> PostAnalyticsReportingSettingsDashboardsBulkRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6631,10 +6562,10 @@ pub struct PostAnalyticsReportingSettingsDashboardsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsReportingSettingsDashboardsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsReportingSettingsDashboardsQuery<'a, S> {
     /// Sends the request; the answer is a [`DashboardConfigurationListing`](crate::models::DashboardConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::DashboardConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DashboardConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6650,10 +6581,10 @@ pub struct PostAnalyticsResolutionsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsResolutionsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsResolutionsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6669,10 +6600,10 @@ pub struct PostAnalyticsResolutionsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsResolutionsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsResolutionsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`ResolutionAggregateQueryResponse`](crate::models::ResolutionAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ResolutionAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResolutionAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6688,7 +6619,7 @@ pub struct PostAnalyticsRoutingActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsRoutingActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsRoutingActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6708,8 +6639,8 @@ impl<S: Sender> PostAnalyticsRoutingActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RoutingActivityResponse`](crate::models::RoutingActivityResponse).
-    pub async fn send(self) -> Result<crate::models::RoutingActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6725,10 +6656,10 @@ pub struct PostAnalyticsSummariesAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSummariesAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSummariesAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6744,10 +6675,10 @@ pub struct PostAnalyticsSummariesAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSummariesAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSummariesAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`SummaryAggregateQueryResponse`](crate::models::SummaryAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SummaryAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SummaryAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6763,10 +6694,10 @@ pub struct PostAnalyticsSurveysAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSurveysAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSurveysAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6782,10 +6713,10 @@ pub struct PostAnalyticsSurveysAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSurveysAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSurveysAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`SurveyAggregateQueryResponse`](crate::models::SurveyAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SurveyAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6801,10 +6732,10 @@ pub struct PostAnalyticsTaskmanagementAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTaskmanagementAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTaskmanagementAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6820,10 +6751,10 @@ pub struct PostAnalyticsTaskmanagementAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTaskmanagementAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTaskmanagementAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`TaskManagementAggregateQueryResponse`](crate::models::TaskManagementAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::TaskManagementAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TaskManagementAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6839,7 +6770,7 @@ pub struct PostAnalyticsTaskmanagementMetricsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTaskmanagementMetricsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTaskmanagementMetricsQuery<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned. Used for pagination.
     ///
     /// Query parameter `after`.
@@ -6859,8 +6790,8 @@ impl<S: Sender> PostAnalyticsTaskmanagementMetricsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TaskManagementObservationQueryResponse`](crate::models::TaskManagementObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::TaskManagementObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TaskManagementObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6876,7 +6807,7 @@ pub struct PostAnalyticsTeamsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTeamsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTeamsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6896,8 +6827,8 @@ impl<S: Sender> PostAnalyticsTeamsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TeamActivityResponse`](crate::models::TeamActivityResponse).
-    pub async fn send(self) -> Result<crate::models::TeamActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6913,10 +6844,10 @@ pub struct PostAnalyticsTranscriptsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTranscriptsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTranscriptsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6932,10 +6863,10 @@ pub struct PostAnalyticsTranscriptsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTranscriptsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTranscriptsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`TranscriptAggregateQueryResponse`](crate::models::TranscriptAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::TranscriptAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6951,7 +6882,7 @@ pub struct PostAnalyticsUsersActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6971,8 +6902,8 @@ impl<S: Sender> PostAnalyticsUsersActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserActivityResponse`](crate::models::UserActivityResponse).
-    pub async fn send(self) -> Result<crate::models::UserActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6988,10 +6919,10 @@ pub struct PostAnalyticsUsersAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7007,10 +6938,10 @@ pub struct PostAnalyticsUsersAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`UserAggregateQueryResponse`](crate::models::UserAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7026,10 +6957,10 @@ pub struct PostAnalyticsUsersDetailsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersDetailsJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersDetailsJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7045,10 +6976,10 @@ pub struct PostAnalyticsUsersDetailsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersDetailsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersDetailsQuery<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsUserDetailsQueryResponse`](crate::models::AnalyticsUserDetailsQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsUserDetailsQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsUserDetailsQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7064,10 +6995,10 @@ pub struct PostAnalyticsUsersObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`UserObservationQueryResponse`](crate::models::UserObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7083,10 +7014,10 @@ pub struct PutAnalyticsDataretentionSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAnalyticsDataretentionSettings<'_, S> {
+impl<'a, S: Sender> PutAnalyticsDataretentionSettings<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsDataRetentionResponse`](crate::models::AnalyticsDataRetentionResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsDataRetentionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsDataRetentionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -3957,14 +3957,11 @@ pub struct DeleteArchitectEmergencygroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectEmergencygroup<'_, S> {
+impl<'a, S: Sender> DeleteArchitectEmergencygroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3980,10 +3977,10 @@ pub struct DeleteArchitectGrammar<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectGrammar<'_, S> {
+impl<'a, S: Sender> DeleteArchitectGrammar<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3999,14 +3996,11 @@ pub struct DeleteArchitectGrammarLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectGrammarLanguage<'_, S> {
+impl<'a, S: Sender> DeleteArchitectGrammarLanguage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4022,14 +4016,11 @@ pub struct DeleteArchitectGrammarLanguageFilesDtmf<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectGrammarLanguageFilesDtmf<'_, S> {
+impl<'a, S: Sender> DeleteArchitectGrammarLanguageFilesDtmf<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4045,14 +4036,11 @@ pub struct DeleteArchitectGrammarLanguageFilesVoice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectGrammarLanguageFilesVoice<'_, S> {
+impl<'a, S: Sender> DeleteArchitectGrammarLanguageFilesVoice<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4068,14 +4056,11 @@ pub struct DeleteArchitectIvr<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectIvr<'_, S> {
+impl<'a, S: Sender> DeleteArchitectIvr<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4091,7 +4076,7 @@ pub struct DeleteArchitectPrompt<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectPrompt<'_, S> {
+impl<'a, S: Sender> DeleteArchitectPrompt<'a, S> {
     /// Whether or not to delete all the prompt resources
     ///
     /// Query parameter `allResources`.
@@ -4103,11 +4088,8 @@ impl<S: Sender> DeleteArchitectPrompt<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4123,14 +4105,11 @@ pub struct DeleteArchitectPromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectPromptResource<'_, S> {
+impl<'a, S: Sender> DeleteArchitectPromptResource<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4146,14 +4125,11 @@ pub struct DeleteArchitectPromptResourceAudio<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectPromptResourceAudio<'_, S> {
+impl<'a, S: Sender> DeleteArchitectPromptResourceAudio<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4169,10 +4145,10 @@ pub struct DeleteArchitectPrompts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectPrompts<'_, S> {
+impl<'a, S: Sender> DeleteArchitectPrompts<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4188,14 +4164,11 @@ pub struct DeleteArchitectSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectSchedule<'_, S> {
+impl<'a, S: Sender> DeleteArchitectSchedule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4211,14 +4184,11 @@ pub struct DeleteArchitectSchedulegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectSchedulegroup<'_, S> {
+impl<'a, S: Sender> DeleteArchitectSchedulegroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4234,14 +4204,11 @@ pub struct DeleteArchitectSystempromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteArchitectSystempromptResource<'_, S> {
+impl<'a, S: Sender> DeleteArchitectSystempromptResource<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4257,14 +4224,11 @@ pub struct DeleteFlow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlow<'_, S> {
+impl<'a, S: Sender> DeleteFlow<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4280,14 +4244,11 @@ pub struct DeleteFlowInstancesSettingsLoglevels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlowInstancesSettingsLoglevels<'_, S> {
+impl<'a, S: Sender> DeleteFlowInstancesSettingsLoglevels<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4303,10 +4264,10 @@ pub struct DeleteFlows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlows<'_, S> {
+impl<'a, S: Sender> DeleteFlows<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4322,7 +4283,7 @@ pub struct DeleteFlowsDatatable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlowsDatatable<'_, S> {
+impl<'a, S: Sender> DeleteFlowsDatatable<'a, S> {
     /// force delete, even if in use
     ///
     /// Query parameter `force`.
@@ -4334,11 +4295,8 @@ impl<S: Sender> DeleteFlowsDatatable<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4354,14 +4312,11 @@ pub struct DeleteFlowsDatatableRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlowsDatatableRow<'_, S> {
+impl<'a, S: Sender> DeleteFlowsDatatableRow<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4377,14 +4332,11 @@ pub struct DeleteFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlowsInstancesSettingsLoglevelsDefault<'_, S> {
+impl<'a, S: Sender> DeleteFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4400,10 +4352,10 @@ pub struct DeleteFlowsMilestone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFlowsMilestone<'_, S> {
+impl<'a, S: Sender> DeleteFlowsMilestone<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4419,7 +4371,7 @@ pub struct GetArchitectDependencytracking<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytracking<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytracking<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4484,8 +4436,8 @@ impl<S: Sender> GetArchitectDependencytracking<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DependencyObjectEntityListing`](crate::models::DependencyObjectEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyObjectEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyObjectEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4509,10 +4461,10 @@ pub struct GetArchitectDependencytrackingBuild<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingBuild<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingBuild<'a, S> {
     /// Sends the request; the answer is a [`DependencyStatus`](crate::models::DependencyStatus).
-    pub async fn send(self) -> Result<crate::models::DependencyStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4528,7 +4480,7 @@ pub struct GetArchitectDependencytrackingConsumedresources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingConsumedresources<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingConsumedresources<'a, S> {
     /// Types of consumed resources to show.
     ///
     /// Query parameter `resourceType`, repeated for each value.
@@ -4557,8 +4509,8 @@ impl<S: Sender> GetArchitectDependencytrackingConsumedresources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConsumedResourcesEntityListing`](crate::models::ConsumedResourcesEntityListing).
-    pub async fn send(self) -> Result<crate::models::ConsumedResourcesEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsumedResourcesEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4582,7 +4534,7 @@ pub struct GetArchitectDependencytrackingConsumingresources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingConsumingresources<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingConsumingresources<'a, S> {
     /// Types of consuming resources to show.  Only versioned types are allowed here.
     ///
     /// Query parameter `resourceType`, repeated for each value.
@@ -4629,8 +4581,8 @@ impl<S: Sender> GetArchitectDependencytrackingConsumingresources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConsumingResourcesEntityListing`](crate::models::ConsumingResourcesEntityListing).
-    pub async fn send(self) -> Result<crate::models::ConsumingResourcesEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsumingResourcesEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4654,7 +4606,7 @@ pub struct GetArchitectDependencytrackingDeletedresourceconsumers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingDeletedresourceconsumers<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingDeletedresourceconsumers<'a, S> {
     /// Name to search for
     ///
     /// Query parameter `name`.
@@ -4719,8 +4671,8 @@ impl<S: Sender> GetArchitectDependencytrackingDeletedresourceconsumers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DependencyObjectEntityListing`](crate::models::DependencyObjectEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyObjectEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyObjectEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4744,7 +4696,7 @@ pub struct GetArchitectDependencytrackingObject<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingObject<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingObject<'a, S> {
     /// Object version
     ///
     /// Query parameter `version`.
@@ -4809,8 +4761,8 @@ impl<S: Sender> GetArchitectDependencytrackingObject<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DependencyObject`](crate::models::DependencyObject).
-    pub async fn send(self) -> Result<crate::models::DependencyObject, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyObject, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4826,10 +4778,10 @@ pub struct GetArchitectDependencytrackingType<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingType<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingType<'a, S> {
     /// Sends the request; the answer is a [`DependencyType`](crate::models::DependencyType).
-    pub async fn send(self) -> Result<crate::models::DependencyType, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyType, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4845,7 +4797,7 @@ pub struct GetArchitectDependencytrackingTypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingTypes<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingTypes<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4865,8 +4817,8 @@ impl<S: Sender> GetArchitectDependencytrackingTypes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DependencyTypeEntityListing`](crate::models::DependencyTypeEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyTypeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyTypeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4890,7 +4842,7 @@ pub struct GetArchitectDependencytrackingUpdatedresourceconsumers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectDependencytrackingUpdatedresourceconsumers<'_, S> {
+impl<'a, S: Sender> GetArchitectDependencytrackingUpdatedresourceconsumers<'a, S> {
     /// Name to search for
     ///
     /// Query parameter `name`.
@@ -4946,8 +4898,8 @@ impl<S: Sender> GetArchitectDependencytrackingUpdatedresourceconsumers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DependencyObjectEntityListing`](crate::models::DependencyObjectEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyObjectEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyObjectEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4971,10 +4923,10 @@ pub struct GetArchitectEmergencygroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectEmergencygroup<'_, S> {
+impl<'a, S: Sender> GetArchitectEmergencygroup<'a, S> {
     /// Sends the request; the answer is a [`EmergencyGroup`](crate::models::EmergencyGroup).
-    pub async fn send(self) -> Result<crate::models::EmergencyGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4990,7 +4942,7 @@ pub struct GetArchitectEmergencygroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectEmergencygroups<'_, S> {
+impl<'a, S: Sender> GetArchitectEmergencygroups<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5037,8 +4989,8 @@ impl<S: Sender> GetArchitectEmergencygroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmergencyGroupListing`](crate::models::EmergencyGroupListing).
-    pub async fn send(self) -> Result<crate::models::EmergencyGroupListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyGroupListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5062,7 +5014,7 @@ pub struct GetArchitectEmergencygroupsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectEmergencygroupsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetArchitectEmergencygroupsDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5127,8 +5079,8 @@ impl<S: Sender> GetArchitectEmergencygroupsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmergencyGroupDivisionViewEntityListing`](crate::models::EmergencyGroupDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::EmergencyGroupDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyGroupDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5152,7 +5104,7 @@ pub struct GetArchitectGrammar<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectGrammar<'_, S> {
+impl<'a, S: Sender> GetArchitectGrammar<'a, S> {
     /// Include grammar language file URLs
     ///
     /// Query parameter `includeFileUrls`.
@@ -5163,8 +5115,8 @@ impl<S: Sender> GetArchitectGrammar<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Grammar`](crate::models::Grammar).
-    pub async fn send(self) -> Result<crate::models::Grammar, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Grammar, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5180,10 +5132,10 @@ pub struct GetArchitectGrammarLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectGrammarLanguage<'_, S> {
+impl<'a, S: Sender> GetArchitectGrammarLanguage<'a, S> {
     /// Sends the request; the answer is a [`GrammarLanguage`](crate::models::GrammarLanguage).
-    pub async fn send(self) -> Result<crate::models::GrammarLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GrammarLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5199,7 +5151,7 @@ pub struct GetArchitectGrammars<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectGrammars<'_, S> {
+impl<'a, S: Sender> GetArchitectGrammars<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5282,8 +5234,8 @@ impl<S: Sender> GetArchitectGrammars<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GrammarListing`](crate::models::GrammarListing).
-    pub async fn send(self) -> Result<crate::models::GrammarListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GrammarListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5307,10 +5259,10 @@ pub struct GetArchitectIvr<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectIvr<'_, S> {
+impl<'a, S: Sender> GetArchitectIvr<'a, S> {
     /// Sends the request; the answer is a [`IVR`](crate::models::IVR).
-    pub async fn send(self) -> Result<crate::models::IVR, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVR, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5326,10 +5278,10 @@ pub struct GetArchitectIvrIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectIvrIdentityresolution<'_, S> {
+impl<'a, S: Sender> GetArchitectIvrIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`IVRIdentityResolutionConfig`](crate::models::IVRIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::IVRIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVRIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5345,7 +5297,7 @@ pub struct GetArchitectIvrs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectIvrs<'_, S> {
+impl<'a, S: Sender> GetArchitectIvrs<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5419,8 +5371,8 @@ impl<S: Sender> GetArchitectIvrs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IVREntityListing`](crate::models::IVREntityListing).
-    pub async fn send(self) -> Result<crate::models::IVREntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVREntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5444,7 +5396,7 @@ pub struct GetArchitectIvrsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectIvrsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetArchitectIvrsDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5509,8 +5461,8 @@ impl<S: Sender> GetArchitectIvrsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IVRDivisionViewEntityListing`](crate::models::IVRDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::IVRDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVRDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5534,7 +5486,7 @@ pub struct GetArchitectPrompt<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectPrompt<'_, S> {
+impl<'a, S: Sender> GetArchitectPrompt<'a, S> {
     /// Include the media URIs for each resource
     ///
     /// Query parameter `includeMediaUris`.
@@ -5563,8 +5515,8 @@ impl<S: Sender> GetArchitectPrompt<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Prompt`](crate::models::Prompt).
-    pub async fn send(self) -> Result<crate::models::Prompt, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Prompt, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5580,7 +5532,7 @@ pub struct GetArchitectPromptHistoryHistoryId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectPromptHistoryHistoryId<'_, S> {
+impl<'a, S: Sender> GetArchitectPromptHistoryHistoryId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5627,8 +5579,8 @@ impl<S: Sender> GetArchitectPromptHistoryHistoryId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`HistoryListing`](crate::models::HistoryListing).
-    pub async fn send(self) -> Result<crate::models::HistoryListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoryListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5652,10 +5604,10 @@ pub struct GetArchitectPromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectPromptResource<'_, S> {
+impl<'a, S: Sender> GetArchitectPromptResource<'a, S> {
     /// Sends the request; the answer is a [`PromptAsset`](crate::models::PromptAsset).
-    pub async fn send(self) -> Result<crate::models::PromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5671,7 +5623,7 @@ pub struct GetArchitectPromptResources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectPromptResources<'_, S> {
+impl<'a, S: Sender> GetArchitectPromptResources<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5691,8 +5643,8 @@ impl<S: Sender> GetArchitectPromptResources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PromptAssetEntityListing`](crate::models::PromptAssetEntityListing).
-    pub async fn send(self) -> Result<crate::models::PromptAssetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAssetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5716,7 +5668,7 @@ pub struct GetArchitectPrompts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectPrompts<'_, S> {
+impl<'a, S: Sender> GetArchitectPrompts<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5817,8 +5769,8 @@ impl<S: Sender> GetArchitectPrompts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PromptEntityListing`](crate::models::PromptEntityListing).
-    pub async fn send(self) -> Result<crate::models::PromptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5842,10 +5794,10 @@ pub struct GetArchitectSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedule<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedule<'a, S> {
     /// Sends the request; the answer is a [`Schedule`](crate::models::Schedule).
-    pub async fn send(self) -> Result<crate::models::Schedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Schedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5861,10 +5813,10 @@ pub struct GetArchitectSchedulegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedulegroup<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedulegroup<'a, S> {
     /// Sends the request; the answer is a [`ScheduleGroup`](crate::models::ScheduleGroup).
-    pub async fn send(self) -> Result<crate::models::ScheduleGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5880,7 +5832,7 @@ pub struct GetArchitectSchedulegroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedulegroups<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedulegroups<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5945,8 +5897,8 @@ impl<S: Sender> GetArchitectSchedulegroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScheduleGroupEntityListing`](crate::models::ScheduleGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScheduleGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5970,7 +5922,7 @@ pub struct GetArchitectSchedulegroupsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedulegroupsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedulegroupsDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6035,8 +5987,8 @@ impl<S: Sender> GetArchitectSchedulegroupsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScheduleGroupDivisionViewEntityListing`](crate::models::ScheduleGroupDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScheduleGroupDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGroupDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6060,7 +6012,7 @@ pub struct GetArchitectSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedules<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedules<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6116,8 +6068,8 @@ impl<S: Sender> GetArchitectSchedules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScheduleEntityListing`](crate::models::ScheduleEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScheduleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6141,7 +6093,7 @@ pub struct GetArchitectSchedulesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSchedulesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetArchitectSchedulesDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6206,8 +6158,8 @@ impl<S: Sender> GetArchitectSchedulesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScheduleDivisionViewEntityListing`](crate::models::ScheduleDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScheduleDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6231,7 +6183,7 @@ pub struct GetArchitectSystemprompt<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSystemprompt<'_, S> {
+impl<'a, S: Sender> GetArchitectSystemprompt<'a, S> {
     /// Include the media URIs for each resource
     ///
     /// Query parameter `includeMediaUris`.
@@ -6260,8 +6212,8 @@ impl<S: Sender> GetArchitectSystemprompt<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SystemPrompt`](crate::models::SystemPrompt).
-    pub async fn send(self) -> Result<crate::models::SystemPrompt, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPrompt, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6277,7 +6229,7 @@ pub struct GetArchitectSystempromptHistoryHistoryId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSystempromptHistoryHistoryId<'_, S> {
+impl<'a, S: Sender> GetArchitectSystempromptHistoryHistoryId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6324,8 +6276,8 @@ impl<S: Sender> GetArchitectSystempromptHistoryHistoryId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`HistoryListing`](crate::models::HistoryListing).
-    pub async fn send(self) -> Result<crate::models::HistoryListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoryListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6349,10 +6301,10 @@ pub struct GetArchitectSystempromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSystempromptResource<'_, S> {
+impl<'a, S: Sender> GetArchitectSystempromptResource<'a, S> {
     /// Sends the request; the answer is a [`SystemPromptAsset`](crate::models::SystemPromptAsset).
-    pub async fn send(self) -> Result<crate::models::SystemPromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6368,7 +6320,7 @@ pub struct GetArchitectSystempromptResources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSystempromptResources<'_, S> {
+impl<'a, S: Sender> GetArchitectSystempromptResources<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6406,8 +6358,8 @@ impl<S: Sender> GetArchitectSystempromptResources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SystemPromptAssetEntityListing`](crate::models::SystemPromptAssetEntityListing).
-    pub async fn send(self) -> Result<crate::models::SystemPromptAssetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPromptAssetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6431,7 +6383,7 @@ pub struct GetArchitectSystemprompts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetArchitectSystemprompts<'_, S> {
+impl<'a, S: Sender> GetArchitectSystemprompts<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6523,8 +6475,8 @@ impl<S: Sender> GetArchitectSystemprompts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SystemPromptEntityListing`](crate::models::SystemPromptEntityListing).
-    pub async fn send(self) -> Result<crate::models::SystemPromptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPromptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6548,7 +6500,7 @@ pub struct GetFlow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlow<'_, S> {
+impl<'a, S: Sender> GetFlow<'a, S> {
     /// Deleted flows
     ///
     /// Query parameter `deleted`.
@@ -6559,8 +6511,8 @@ impl<S: Sender> GetFlow<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6576,7 +6528,7 @@ pub struct GetFlowHistoryHistoryId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowHistoryHistoryId<'_, S> {
+impl<'a, S: Sender> GetFlowHistoryHistoryId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6623,8 +6575,8 @@ impl<S: Sender> GetFlowHistoryHistoryId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`HistoryListing`](crate::models::HistoryListing).
-    pub async fn send(self) -> Result<crate::models::HistoryListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoryListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6648,7 +6600,7 @@ pub struct GetFlowInstancesSettingsLoglevels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowInstancesSettingsLoglevels<'_, S> {
+impl<'a, S: Sender> GetFlowInstancesSettingsLoglevels<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6659,8 +6611,8 @@ impl<S: Sender> GetFlowInstancesSettingsLoglevels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponse`](crate::models::FlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6676,7 +6628,7 @@ pub struct GetFlowLatestconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowLatestconfiguration<'_, S> {
+impl<'a, S: Sender> GetFlowLatestconfiguration<'a, S> {
     /// Deleted flows
     ///
     /// Query parameter `deleted`.
@@ -6687,8 +6639,8 @@ impl<S: Sender> GetFlowLatestconfiguration<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6704,7 +6656,7 @@ pub struct GetFlowVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersion<'_, S> {
+impl<'a, S: Sender> GetFlowVersion<'a, S> {
     /// Deleted flows
     ///
     /// Query parameter `deleted`.
@@ -6715,8 +6667,8 @@ impl<S: Sender> GetFlowVersion<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowVersion`](crate::models::FlowVersion).
-    pub async fn send(self) -> Result<crate::models::FlowVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6732,7 +6684,7 @@ pub struct GetFlowVersionConfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersionConfiguration<'_, S> {
+impl<'a, S: Sender> GetFlowVersionConfiguration<'a, S> {
     /// Deleted flows
     ///
     /// Query parameter `deleted`.
@@ -6743,8 +6695,8 @@ impl<S: Sender> GetFlowVersionConfiguration<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6760,7 +6712,7 @@ pub struct GetFlowVersionHealth<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersionHealth<'_, S> {
+impl<'a, S: Sender> GetFlowVersionHealth<'a, S> {
     /// Language to filter for
     ///
     /// Query parameter `language`.
@@ -6771,8 +6723,8 @@ impl<S: Sender> GetFlowVersionHealth<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowHealth`](crate::models::FlowHealth).
-    pub async fn send(self) -> Result<crate::models::FlowHealth, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowHealth, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6788,10 +6740,10 @@ pub struct GetFlowVersionIntentHealth<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersionIntentHealth<'_, S> {
+impl<'a, S: Sender> GetFlowVersionIntentHealth<'a, S> {
     /// Sends the request; the answer is a [`FlowHealthIntent`](crate::models::FlowHealthIntent).
-    pub async fn send(self) -> Result<crate::models::FlowHealthIntent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowHealthIntent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6807,10 +6759,10 @@ pub struct GetFlowVersionIntentUtteranceHealth<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersionIntentUtteranceHealth<'_, S> {
+impl<'a, S: Sender> GetFlowVersionIntentUtteranceHealth<'a, S> {
     /// Sends the request; the answer is a [`FlowHealthUtterance`](crate::models::FlowHealthUtterance).
-    pub async fn send(self) -> Result<crate::models::FlowHealthUtterance, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowHealthUtterance, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6826,7 +6778,7 @@ pub struct GetFlowVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowVersions<'_, S> {
+impl<'a, S: Sender> GetFlowVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6855,8 +6807,8 @@ impl<S: Sender> GetFlowVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowVersionEntityListing`](crate::models::FlowVersionEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowVersionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowVersionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6880,7 +6832,7 @@ pub struct GetFlows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlows<'_, S> {
+impl<'a, S: Sender> GetFlows<'a, S> {
     /// Type
     ///
     /// Query parameter `type`, repeated for each value.
@@ -7062,8 +7014,8 @@ impl<S: Sender> GetFlows<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowEntityListing`](crate::models::FlowEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7087,7 +7039,7 @@ pub struct GetFlowsDatatable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatable<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatable<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`.
@@ -7098,8 +7050,8 @@ impl<S: Sender> GetFlowsDatatable<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTable`](crate::models::DataTable).
-    pub async fn send(self) -> Result<crate::models::DataTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7115,10 +7067,10 @@ pub struct GetFlowsDatatableExportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatableExportJob<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatableExportJob<'a, S> {
     /// Sends the request; the answer is a [`DataTableExportJob`](crate::models::DataTableExportJob).
-    pub async fn send(self) -> Result<crate::models::DataTableExportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableExportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7134,10 +7086,10 @@ pub struct GetFlowsDatatableImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatableImportJob<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatableImportJob<'a, S> {
     /// Sends the request; the answer is a [`DataTableImportJob`](crate::models::DataTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DataTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7153,7 +7105,7 @@ pub struct GetFlowsDatatableImportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatableImportJobs<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatableImportJobs<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -7173,8 +7125,8 @@ impl<S: Sender> GetFlowsDatatableImportJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTableImportEntityListing`](crate::models::DataTableImportEntityListing).
-    pub async fn send(self) -> Result<crate::models::DataTableImportEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableImportEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7198,7 +7150,7 @@ pub struct GetFlowsDatatableRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatableRow<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatableRow<'a, S> {
     /// if true returns just the key field for the row
     ///
     /// Query parameter `showbrief`.
@@ -7209,8 +7161,8 @@ impl<S: Sender> GetFlowsDatatableRow<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7226,7 +7178,7 @@ pub struct GetFlowsDatatableRows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatableRows<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatableRows<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -7264,8 +7216,8 @@ impl<S: Sender> GetFlowsDatatableRows<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTableRowEntityListing`](crate::models::DataTableRowEntityListing).
-    pub async fn send(self) -> Result<crate::models::DataTableRowEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableRowEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7289,7 +7241,7 @@ pub struct GetFlowsDatatables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatables<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatables<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`.
@@ -7354,8 +7306,8 @@ impl<S: Sender> GetFlowsDatatables<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTablesDomainEntityListing`](crate::models::DataTablesDomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::DataTablesDomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTablesDomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7379,7 +7331,7 @@ pub struct GetFlowsDatatablesDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatablesDivisionview<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatablesDivisionview<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`.
@@ -7390,8 +7342,8 @@ impl<S: Sender> GetFlowsDatatablesDivisionview<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTable`](crate::models::DataTable).
-    pub async fn send(self) -> Result<crate::models::DataTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7407,7 +7359,7 @@ pub struct GetFlowsDatatablesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDatatablesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetFlowsDatatablesDivisionviews<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`.
@@ -7472,8 +7424,8 @@ impl<S: Sender> GetFlowsDatatablesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTablesDomainEntityListing`](crate::models::DataTablesDomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::DataTablesDomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTablesDomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7497,7 +7449,7 @@ pub struct GetFlowsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetFlowsDivisionviews<'a, S> {
     /// Type
     ///
     /// Query parameter `type`, repeated for each value.
@@ -7607,8 +7559,8 @@ impl<S: Sender> GetFlowsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowDivisionViewEntityListing`](crate::models::FlowDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7632,10 +7584,10 @@ pub struct GetFlowsExecution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsExecution<'_, S> {
+impl<'a, S: Sender> GetFlowsExecution<'a, S> {
     /// Sends the request; the answer is a [`FlowRuntimeExecution`](crate::models::FlowRuntimeExecution).
-    pub async fn send(self) -> Result<crate::models::FlowRuntimeExecution, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowRuntimeExecution, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7651,7 +7603,7 @@ pub struct GetFlowsExportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsExportJob<'_, S> {
+impl<'a, S: Sender> GetFlowsExportJob<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7662,8 +7614,8 @@ impl<S: Sender> GetFlowsExportJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ArchitectExportJobStateResponse`](crate::models::ArchitectExportJobStateResponse).
-    pub async fn send(self) -> Result<crate::models::ArchitectExportJobStateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ArchitectExportJobStateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7679,7 +7631,7 @@ pub struct GetFlowsInstance<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstance<'_, S> {
+impl<'a, S: Sender> GetFlowsInstance<'a, S> {
     /// Expand various details.
     ///
     /// Query parameter `expand`.
@@ -7690,8 +7642,8 @@ impl<S: Sender> GetFlowsInstance<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetFlowExecutionDataJobResult`](crate::models::GetFlowExecutionDataJobResult).
-    pub async fn send(self) -> Result<crate::models::GetFlowExecutionDataJobResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetFlowExecutionDataJobResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7707,10 +7659,10 @@ pub struct GetFlowsInstancesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesJob<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesJob<'a, S> {
     /// Sends the request; the answer is a [`GetFlowExecutionDataJobResult`](crate::models::GetFlowExecutionDataJobResult).
-    pub async fn send(self) -> Result<crate::models::GetFlowExecutionDataJobResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetFlowExecutionDataJobResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7726,7 +7678,7 @@ pub struct GetFlowsInstancesQuerycapabilities<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesQuerycapabilities<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesQuerycapabilities<'a, S> {
     /// Expand various query types.
     ///
     /// Query parameter `expand`.
@@ -7737,8 +7689,8 @@ impl<S: Sender> GetFlowsInstancesQuerycapabilities<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowsQueryCriteriaResponse`](crate::models::FlowsQueryCriteriaResponse).
-    pub async fn send(self) -> Result<crate::models::FlowsQueryCriteriaResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowsQueryCriteriaResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7754,10 +7706,10 @@ pub struct GetFlowsInstancesSettingsExecutiondata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesSettingsExecutiondata<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesSettingsExecutiondata<'a, S> {
     /// Sends the request; the answer is a [`ExecutionDataFlowSettingsResponse`](crate::models::ExecutionDataFlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ExecutionDataFlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExecutionDataFlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7773,7 +7725,7 @@ pub struct GetFlowsInstancesSettingsLoglevels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesSettingsLoglevels<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesSettingsLoglevels<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7802,8 +7754,8 @@ impl<S: Sender> GetFlowsInstancesSettingsLoglevels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponseEntityListing`](crate::models::FlowSettingsResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7827,10 +7779,10 @@ pub struct GetFlowsInstancesSettingsLoglevelsCharacteristics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesSettingsLoglevelsCharacteristics<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesSettingsLoglevelsCharacteristics<'a, S> {
     /// Sends the request; the answer is a [`FlowLogLevelCharacteristicsDefinitions`](crate::models::FlowLogLevelCharacteristicsDefinitions).
-    pub async fn send(self) -> Result<crate::models::FlowLogLevelCharacteristicsDefinitions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowLogLevelCharacteristicsDefinitions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7846,7 +7798,7 @@ pub struct GetFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsInstancesSettingsLoglevelsDefault<'_, S> {
+impl<'a, S: Sender> GetFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7857,8 +7809,8 @@ impl<S: Sender> GetFlowsInstancesSettingsLoglevelsDefault<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponse`](crate::models::FlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7874,7 +7826,7 @@ pub struct GetFlowsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsJob<'_, S> {
+impl<'a, S: Sender> GetFlowsJob<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7885,8 +7837,8 @@ impl<S: Sender> GetFlowsJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ArchitectJobStateResponse`](crate::models::ArchitectJobStateResponse).
-    pub async fn send(self) -> Result<crate::models::ArchitectJobStateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ArchitectJobStateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7902,7 +7854,7 @@ pub struct GetFlowsLookup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsLookup<'_, S> {
+impl<'a, S: Sender> GetFlowsLookup<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -7940,8 +7892,8 @@ impl<S: Sender> GetFlowsLookup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowEntityListing`](crate::models::FlowEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7965,10 +7917,10 @@ pub struct GetFlowsMilestone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsMilestone<'_, S> {
+impl<'a, S: Sender> GetFlowsMilestone<'a, S> {
     /// Sends the request; the answer is a [`FlowMilestone`](crate::models::FlowMilestone).
-    pub async fn send(self) -> Result<crate::models::FlowMilestone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowMilestone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7984,7 +7936,7 @@ pub struct GetFlowsMilestones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsMilestones<'_, S> {
+impl<'a, S: Sender> GetFlowsMilestones<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -8067,8 +8019,8 @@ impl<S: Sender> GetFlowsMilestones<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowMilestoneListing`](crate::models::FlowMilestoneListing).
-    pub async fn send(self) -> Result<crate::models::FlowMilestoneListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowMilestoneListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8092,7 +8044,7 @@ pub struct GetFlowsMilestonesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsMilestonesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetFlowsMilestonesDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -8157,8 +8109,8 @@ impl<S: Sender> GetFlowsMilestonesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowMilestoneDivisionViewEntityListing`](crate::models::FlowMilestoneDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowMilestoneDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowMilestoneDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8182,10 +8134,10 @@ pub struct GetFlowsOutcome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsOutcome<'_, S> {
+impl<'a, S: Sender> GetFlowsOutcome<'a, S> {
     /// Sends the request; the answer is a [`FlowOutcome`](crate::models::FlowOutcome).
-    pub async fn send(self) -> Result<crate::models::FlowOutcome, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowOutcome, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8201,7 +8153,7 @@ pub struct GetFlowsOutcomes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsOutcomes<'_, S> {
+impl<'a, S: Sender> GetFlowsOutcomes<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -8284,8 +8236,8 @@ impl<S: Sender> GetFlowsOutcomes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowOutcomeListing`](crate::models::FlowOutcomeListing).
-    pub async fn send(self) -> Result<crate::models::FlowOutcomeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowOutcomeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8309,7 +8261,7 @@ pub struct GetFlowsOutcomesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsOutcomesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetFlowsOutcomesDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -8374,8 +8326,8 @@ impl<S: Sender> GetFlowsOutcomesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowOutcomeDivisionViewEntityListing`](crate::models::FlowOutcomeDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowOutcomeDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowOutcomeDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8399,7 +8351,7 @@ pub struct GetFlowsValidateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFlowsValidateJob<'_, S> {
+impl<'a, S: Sender> GetFlowsValidateJob<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -8410,8 +8362,8 @@ impl<S: Sender> GetFlowsValidateJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ArchitectValidateJobStateResponse`](crate::models::ArchitectValidateJobStateResponse).
-    pub async fn send(self) -> Result<crate::models::ArchitectValidateJobStateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ArchitectValidateJobStateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8427,7 +8379,7 @@ pub struct PatchArchitectGrammar<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchArchitectGrammar<'_, S> {
+impl<'a, S: Sender> PatchArchitectGrammar<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8438,8 +8390,8 @@ impl<S: Sender> PatchArchitectGrammar<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Grammar`](crate::models::Grammar).
-    pub async fn send(self) -> Result<crate::models::Grammar, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Grammar, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8455,7 +8407,7 @@ pub struct PatchArchitectGrammarLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchArchitectGrammarLanguage<'_, S> {
+impl<'a, S: Sender> PatchArchitectGrammarLanguage<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8466,8 +8418,8 @@ impl<S: Sender> PatchArchitectGrammarLanguage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GrammarLanguage`](crate::models::GrammarLanguage).
-    pub async fn send(self) -> Result<crate::models::GrammarLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GrammarLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8483,10 +8435,10 @@ pub struct PatchFlowsInstancesSettingsExecutiondata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchFlowsInstancesSettingsExecutiondata<'_, S> {
+impl<'a, S: Sender> PatchFlowsInstancesSettingsExecutiondata<'a, S> {
     /// Sends the request; the answer is a [`ExecutionDataFlowSettingsResponse`](crate::models::ExecutionDataFlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ExecutionDataFlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExecutionDataFlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8502,14 +8454,11 @@ pub struct PostArchitectDependencytrackingBuild<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectDependencytrackingBuild<'_, S> {
+impl<'a, S: Sender> PostArchitectDependencytrackingBuild<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8525,10 +8474,10 @@ pub struct PostArchitectEmergencygroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectEmergencygroups<'_, S> {
+impl<'a, S: Sender> PostArchitectEmergencygroups<'a, S> {
     /// Sends the request; the answer is a [`EmergencyGroup`](crate::models::EmergencyGroup).
-    pub async fn send(self) -> Result<crate::models::EmergencyGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8544,10 +8493,10 @@ pub struct PostArchitectGrammarLanguageFilesDtmf<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectGrammarLanguageFilesDtmf<'_, S> {
+impl<'a, S: Sender> PostArchitectGrammarLanguageFilesDtmf<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8563,10 +8512,10 @@ pub struct PostArchitectGrammarLanguageFilesVoice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectGrammarLanguageFilesVoice<'_, S> {
+impl<'a, S: Sender> PostArchitectGrammarLanguageFilesVoice<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8582,10 +8531,10 @@ pub struct PostArchitectGrammarLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectGrammarLanguages<'_, S> {
+impl<'a, S: Sender> PostArchitectGrammarLanguages<'a, S> {
     /// Sends the request; the answer is a [`GrammarLanguage`](crate::models::GrammarLanguage).
-    pub async fn send(self) -> Result<crate::models::GrammarLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GrammarLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8601,10 +8550,10 @@ pub struct PostArchitectGrammars<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectGrammars<'_, S> {
+impl<'a, S: Sender> PostArchitectGrammars<'a, S> {
     /// Sends the request; the answer is a [`Grammar`](crate::models::Grammar).
-    pub async fn send(self) -> Result<crate::models::Grammar, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Grammar, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8620,10 +8569,10 @@ pub struct PostArchitectIvrs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectIvrs<'_, S> {
+impl<'a, S: Sender> PostArchitectIvrs<'a, S> {
     /// Sends the request; the answer is a [`IVR`](crate::models::IVR).
-    pub async fn send(self) -> Result<crate::models::IVR, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVR, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8639,10 +8588,10 @@ pub struct PostArchitectPromptHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectPromptHistory<'_, S> {
+impl<'a, S: Sender> PostArchitectPromptHistory<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8658,10 +8607,10 @@ pub struct PostArchitectPromptResourceUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectPromptResourceUploads<'_, S> {
+impl<'a, S: Sender> PostArchitectPromptResourceUploads<'a, S> {
     /// Sends the request; the answer is a [`PromptAssetUpload`](crate::models::PromptAssetUpload).
-    pub async fn send(self) -> Result<crate::models::PromptAssetUpload, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAssetUpload, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8677,10 +8626,10 @@ pub struct PostArchitectPromptResources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectPromptResources<'_, S> {
+impl<'a, S: Sender> PostArchitectPromptResources<'a, S> {
     /// Sends the request; the answer is a [`PromptAsset`](crate::models::PromptAsset).
-    pub async fn send(self) -> Result<crate::models::PromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8696,10 +8645,10 @@ pub struct PostArchitectPrompts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectPrompts<'_, S> {
+impl<'a, S: Sender> PostArchitectPrompts<'a, S> {
     /// Sends the request; the answer is a [`Prompt`](crate::models::Prompt).
-    pub async fn send(self) -> Result<crate::models::Prompt, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Prompt, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8715,10 +8664,10 @@ pub struct PostArchitectSchedulegroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectSchedulegroups<'_, S> {
+impl<'a, S: Sender> PostArchitectSchedulegroups<'a, S> {
     /// Sends the request; the answer is a [`ScheduleGroup`](crate::models::ScheduleGroup).
-    pub async fn send(self) -> Result<crate::models::ScheduleGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8734,10 +8683,10 @@ pub struct PostArchitectSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectSchedules<'_, S> {
+impl<'a, S: Sender> PostArchitectSchedules<'a, S> {
     /// Sends the request; the answer is a [`Schedule`](crate::models::Schedule).
-    pub async fn send(self) -> Result<crate::models::Schedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Schedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8753,10 +8702,10 @@ pub struct PostArchitectSystempromptHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectSystempromptHistory<'_, S> {
+impl<'a, S: Sender> PostArchitectSystempromptHistory<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8772,10 +8721,10 @@ pub struct PostArchitectSystempromptResourceUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectSystempromptResourceUploads<'_, S> {
+impl<'a, S: Sender> PostArchitectSystempromptResourceUploads<'a, S> {
     /// Sends the request; the answer is a [`PromptAssetUpload`](crate::models::PromptAssetUpload).
-    pub async fn send(self) -> Result<crate::models::PromptAssetUpload, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAssetUpload, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8791,10 +8740,10 @@ pub struct PostArchitectSystempromptResources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostArchitectSystempromptResources<'_, S> {
+impl<'a, S: Sender> PostArchitectSystempromptResources<'a, S> {
     /// Sends the request; the answer is a [`SystemPromptAsset`](crate::models::SystemPromptAsset).
-    pub async fn send(self) -> Result<crate::models::SystemPromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8810,10 +8759,10 @@ pub struct PostFlowHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowHistory<'_, S> {
+impl<'a, S: Sender> PostFlowHistory<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8829,7 +8778,7 @@ pub struct PostFlowInstancesSettingsLoglevels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowInstancesSettingsLoglevels<'_, S> {
+impl<'a, S: Sender> PostFlowInstancesSettingsLoglevels<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -8840,8 +8789,8 @@ impl<S: Sender> PostFlowInstancesSettingsLoglevels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponse`](crate::models::FlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8857,10 +8806,10 @@ pub struct PostFlowVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowVersions<'_, S> {
+impl<'a, S: Sender> PostFlowVersions<'a, S> {
     /// Sends the request; the answer is a [`FlowVersion`](crate::models::FlowVersion).
-    pub async fn send(self) -> Result<crate::models::FlowVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8876,7 +8825,7 @@ pub struct PostFlows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlows<'_, S> {
+impl<'a, S: Sender> PostFlows<'a, S> {
     /// Language
     ///
     /// Query parameter `language`.
@@ -8887,8 +8836,8 @@ impl<S: Sender> PostFlows<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8904,10 +8853,10 @@ pub struct PostFlowsActionsCheckin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsCheckin<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsCheckin<'a, S> {
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8923,10 +8872,10 @@ pub struct PostFlowsActionsCheckout<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsCheckout<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsCheckout<'a, S> {
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8942,10 +8891,10 @@ pub struct PostFlowsActionsDeactivate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsDeactivate<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsDeactivate<'a, S> {
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8961,7 +8910,7 @@ pub struct PostFlowsActionsPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsPublish<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsPublish<'a, S> {
     /// version
     ///
     /// Query parameter `version`.
@@ -8972,8 +8921,8 @@ impl<S: Sender> PostFlowsActionsPublish<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8989,10 +8938,10 @@ pub struct PostFlowsActionsRevert<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsRevert<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsRevert<'a, S> {
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9008,10 +8957,10 @@ pub struct PostFlowsActionsUnlock<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsActionsUnlock<'_, S> {
+impl<'a, S: Sender> PostFlowsActionsUnlock<'a, S> {
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9027,10 +8976,10 @@ pub struct PostFlowsDatatableExportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsDatatableExportJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsDatatableExportJobs<'a, S> {
     /// Sends the request; the answer is a [`DataTableExportJob`](crate::models::DataTableExportJob).
-    pub async fn send(self) -> Result<crate::models::DataTableExportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableExportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9046,10 +8995,10 @@ pub struct PostFlowsDatatableImportCsvJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsDatatableImportCsvJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsDatatableImportCsvJobs<'a, S> {
     /// Sends the request; the answer is a [`DataTableImportJob`](crate::models::DataTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DataTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9065,10 +9014,10 @@ pub struct PostFlowsDatatableImportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsDatatableImportJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsDatatableImportJobs<'a, S> {
     /// Sends the request; the answer is a [`DataTableImportJob`](crate::models::DataTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DataTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9084,10 +9033,10 @@ pub struct PostFlowsDatatableRows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsDatatableRows<'_, S> {
+impl<'a, S: Sender> PostFlowsDatatableRows<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9103,10 +9052,10 @@ pub struct PostFlowsDatatables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsDatatables<'_, S> {
+impl<'a, S: Sender> PostFlowsDatatables<'a, S> {
     /// Sends the request; the answer is a [`DataTable`](crate::models::DataTable).
-    pub async fn send(self) -> Result<crate::models::DataTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9122,10 +9071,10 @@ pub struct PostFlowsExecutions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsExecutions<'_, S> {
+impl<'a, S: Sender> PostFlowsExecutions<'a, S> {
     /// Sends the request; the answer is a [`FlowExecutionLaunchResponse`](crate::models::FlowExecutionLaunchResponse).
-    pub async fn send(self) -> Result<crate::models::FlowExecutionLaunchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowExecutionLaunchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9141,10 +9090,10 @@ pub struct PostFlowsExportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsExportJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsExportJobs<'a, S> {
     /// Sends the request; the answer is a [`RegisterArchitectExportJobResponse`](crate::models::RegisterArchitectExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::RegisterArchitectExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RegisterArchitectExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9160,7 +9109,7 @@ pub struct PostFlowsInstancesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsInstancesJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsInstancesJobs<'a, S> {
     /// Expand various query types.
     ///
     /// Query parameter `expand`.
@@ -9171,8 +9120,8 @@ impl<S: Sender> PostFlowsInstancesJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetFlowExecutionDataJobResult`](crate::models::GetFlowExecutionDataJobResult).
-    pub async fn send(self) -> Result<crate::models::GetFlowExecutionDataJobResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetFlowExecutionDataJobResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9188,7 +9137,7 @@ pub struct PostFlowsInstancesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsInstancesQuery<'_, S> {
+impl<'a, S: Sender> PostFlowsInstancesQuery<'a, S> {
     /// indexes only
     ///
     /// Query parameter `indexOnly`.
@@ -9208,8 +9157,8 @@ impl<S: Sender> PostFlowsInstancesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowResultEntityListing`](crate::models::FlowResultEntityListing).
-    pub async fn send(self) -> Result<crate::models::FlowResultEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowResultEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9225,7 +9174,7 @@ pub struct PostFlowsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsJobs<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9236,8 +9185,8 @@ impl<S: Sender> PostFlowsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RegisterArchitectJobResponse`](crate::models::RegisterArchitectJobResponse).
-    pub async fn send(self) -> Result<crate::models::RegisterArchitectJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RegisterArchitectJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9253,7 +9202,7 @@ pub struct PostFlowsMilestones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsMilestones<'_, S> {
+impl<'a, S: Sender> PostFlowsMilestones<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9264,8 +9213,8 @@ impl<S: Sender> PostFlowsMilestones<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowMilestone`](crate::models::FlowMilestone).
-    pub async fn send(self) -> Result<crate::models::FlowMilestone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowMilestone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9281,7 +9230,7 @@ pub struct PostFlowsOutcomes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsOutcomes<'_, S> {
+impl<'a, S: Sender> PostFlowsOutcomes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9292,8 +9241,8 @@ impl<S: Sender> PostFlowsOutcomes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowOutcome`](crate::models::FlowOutcome).
-    pub async fn send(self) -> Result<crate::models::FlowOutcome, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowOutcome, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9309,10 +9258,10 @@ pub struct PostFlowsValidateJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostFlowsValidateJobs<'_, S> {
+impl<'a, S: Sender> PostFlowsValidateJobs<'a, S> {
     /// Sends the request; the answer is a [`RegisterArchitectValidateJobResponse`](crate::models::RegisterArchitectValidateJobResponse).
-    pub async fn send(self) -> Result<crate::models::RegisterArchitectValidateJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RegisterArchitectValidateJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9328,10 +9277,10 @@ pub struct PutArchitectEmergencygroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectEmergencygroup<'_, S> {
+impl<'a, S: Sender> PutArchitectEmergencygroup<'a, S> {
     /// Sends the request; the answer is a [`EmergencyGroup`](crate::models::EmergencyGroup).
-    pub async fn send(self) -> Result<crate::models::EmergencyGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9347,10 +9296,10 @@ pub struct PutArchitectIvr<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectIvr<'_, S> {
+impl<'a, S: Sender> PutArchitectIvr<'a, S> {
     /// Sends the request; the answer is a [`IVR`](crate::models::IVR).
-    pub async fn send(self) -> Result<crate::models::IVR, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVR, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9366,10 +9315,10 @@ pub struct PutArchitectIvrIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectIvrIdentityresolution<'_, S> {
+impl<'a, S: Sender> PutArchitectIvrIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`IVRIdentityResolutionConfig`](crate::models::IVRIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::IVRIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IVRIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9385,10 +9334,10 @@ pub struct PutArchitectPrompt<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectPrompt<'_, S> {
+impl<'a, S: Sender> PutArchitectPrompt<'a, S> {
     /// Sends the request; the answer is a [`Prompt`](crate::models::Prompt).
-    pub async fn send(self) -> Result<crate::models::Prompt, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Prompt, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9404,10 +9353,10 @@ pub struct PutArchitectPromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectPromptResource<'_, S> {
+impl<'a, S: Sender> PutArchitectPromptResource<'a, S> {
     /// Sends the request; the answer is a [`PromptAsset`](crate::models::PromptAsset).
-    pub async fn send(self) -> Result<crate::models::PromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9423,10 +9372,10 @@ pub struct PutArchitectSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectSchedule<'_, S> {
+impl<'a, S: Sender> PutArchitectSchedule<'a, S> {
     /// Sends the request; the answer is a [`Schedule`](crate::models::Schedule).
-    pub async fn send(self) -> Result<crate::models::Schedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Schedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9442,10 +9391,10 @@ pub struct PutArchitectSchedulegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectSchedulegroup<'_, S> {
+impl<'a, S: Sender> PutArchitectSchedulegroup<'a, S> {
     /// Sends the request; the answer is a [`ScheduleGroup`](crate::models::ScheduleGroup).
-    pub async fn send(self) -> Result<crate::models::ScheduleGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9461,10 +9410,10 @@ pub struct PutArchitectSystempromptResource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutArchitectSystempromptResource<'_, S> {
+impl<'a, S: Sender> PutArchitectSystempromptResource<'a, S> {
     /// Sends the request; the answer is a [`SystemPromptAsset`](crate::models::SystemPromptAsset).
-    pub async fn send(self) -> Result<crate::models::SystemPromptAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SystemPromptAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9480,10 +9429,10 @@ pub struct PutFlow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlow<'_, S> {
+impl<'a, S: Sender> PutFlow<'a, S> {
     /// Sends the request; the answer is a [`Flow`](crate::models::Flow).
-    pub async fn send(self) -> Result<crate::models::Flow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Flow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9499,7 +9448,7 @@ pub struct PutFlowInstancesSettingsLoglevels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowInstancesSettingsLoglevels<'_, S> {
+impl<'a, S: Sender> PutFlowInstancesSettingsLoglevels<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -9510,8 +9459,8 @@ impl<S: Sender> PutFlowInstancesSettingsLoglevels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponse`](crate::models::FlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9527,7 +9476,7 @@ pub struct PutFlowsDatatable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowsDatatable<'_, S> {
+impl<'a, S: Sender> PutFlowsDatatable<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`.
@@ -9538,8 +9487,8 @@ impl<S: Sender> PutFlowsDatatable<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DataTable`](crate::models::DataTable).
-    pub async fn send(self) -> Result<crate::models::DataTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9555,7 +9504,7 @@ pub struct PutFlowsDatatableRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowsDatatableRow<'_, S> {
+impl<'a, S: Sender> PutFlowsDatatableRow<'a, S> {
     /// datatable row
     ///
     /// The request body, sent as JSON.
@@ -9566,8 +9515,8 @@ impl<S: Sender> PutFlowsDatatableRow<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9583,7 +9532,7 @@ pub struct PutFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowsInstancesSettingsLoglevelsDefault<'_, S> {
+impl<'a, S: Sender> PutFlowsInstancesSettingsLoglevelsDefault<'a, S> {
     /// Expand instructions for the result
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -9594,8 +9543,8 @@ impl<S: Sender> PutFlowsInstancesSettingsLoglevelsDefault<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowSettingsResponse`](crate::models::FlowSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::FlowSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9611,7 +9560,7 @@ pub struct PutFlowsMilestone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowsMilestone<'_, S> {
+impl<'a, S: Sender> PutFlowsMilestone<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9622,8 +9571,8 @@ impl<S: Sender> PutFlowsMilestone<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowMilestone`](crate::models::FlowMilestone).
-    pub async fn send(self) -> Result<crate::models::FlowMilestone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowMilestone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9639,7 +9588,7 @@ pub struct PutFlowsOutcome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFlowsOutcome<'_, S> {
+impl<'a, S: Sender> PutFlowsOutcome<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9650,8 +9599,8 @@ impl<S: Sender> PutFlowsOutcome<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Operation`](crate::models::Operation).
-    pub async fn send(self) -> Result<crate::models::Operation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Operation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

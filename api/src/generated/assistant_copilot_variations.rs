@@ -169,14 +169,11 @@ pub struct DeleteAssistantVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAssistantVariation<'_, S> {
+impl<'a, S: Sender> DeleteAssistantVariation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -192,10 +189,10 @@ pub struct GetAssistantVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantVariation<'_, S> {
+impl<'a, S: Sender> GetAssistantVariation<'a, S> {
     /// Sends the request; the answer is a [`AssistantCopilotVariation`](crate::models::AssistantCopilotVariation).
-    pub async fn send(self) -> Result<crate::models::AssistantCopilotVariation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantCopilotVariation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -211,10 +208,10 @@ pub struct GetAssistantVariations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAssistantVariations<'_, S> {
+impl<'a, S: Sender> GetAssistantVariations<'a, S> {
     /// Sends the request; the answer is a [`AssistantCopilotVariationListing`](crate::models::AssistantCopilotVariationListing).
-    pub async fn send(self) -> Result<crate::models::AssistantCopilotVariationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantCopilotVariationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -238,10 +235,10 @@ pub struct PostAssistantVariations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAssistantVariations<'_, S> {
+impl<'a, S: Sender> PostAssistantVariations<'a, S> {
     /// Sends the request; the answer is a [`AssistantCopilotVariation`](crate::models::AssistantCopilotVariation).
-    pub async fn send(self) -> Result<crate::models::AssistantCopilotVariation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantCopilotVariation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -257,10 +254,10 @@ pub struct PutAssistantVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAssistantVariation<'_, S> {
+impl<'a, S: Sender> PutAssistantVariation<'a, S> {
     /// Sends the request; the answer is a [`AssistantCopilotVariation`](crate::models::AssistantCopilotVariation).
-    pub async fn send(self) -> Result<crate::models::AssistantCopilotVariation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantCopilotVariation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -196,10 +196,10 @@ pub struct GetAuditsQueryRealtimeServicemapping<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuditsQueryRealtimeServicemapping<'_, S> {
+impl<'a, S: Sender> GetAuditsQueryRealtimeServicemapping<'a, S> {
     /// Sends the request; the answer is a [`AuditQueryServiceMapping`](crate::models::AuditQueryServiceMapping).
-    pub async fn send(self) -> Result<crate::models::AuditQueryServiceMapping, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditQueryServiceMapping, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -215,10 +215,10 @@ pub struct GetAuditsQueryServicemapping<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuditsQueryServicemapping<'_, S> {
+impl<'a, S: Sender> GetAuditsQueryServicemapping<'a, S> {
     /// Sends the request; the answer is a [`AuditQueryServiceMapping`](crate::models::AuditQueryServiceMapping).
-    pub async fn send(self) -> Result<crate::models::AuditQueryServiceMapping, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditQueryServiceMapping, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -234,10 +234,10 @@ pub struct GetAuditsQueryTransactionId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuditsQueryTransactionId<'_, S> {
+impl<'a, S: Sender> GetAuditsQueryTransactionId<'a, S> {
     /// Sends the request; the answer is a [`AuditQueryExecutionStatusResponse`](crate::models::AuditQueryExecutionStatusResponse).
-    pub async fn send(self) -> Result<crate::models::AuditQueryExecutionStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditQueryExecutionStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -253,7 +253,7 @@ pub struct GetAuditsQueryTransactionIdResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuditsQueryTransactionIdResults<'_, S> {
+impl<'a, S: Sender> GetAuditsQueryTransactionIdResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -291,8 +291,8 @@ impl<S: Sender> GetAuditsQueryTransactionIdResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuditQueryExecutionResultsResponse`](crate::models::AuditQueryExecutionResultsResponse).
-    pub async fn send(self) -> Result<crate::models::AuditQueryExecutionResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditQueryExecutionResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -316,10 +316,10 @@ pub struct PostAuditsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuditsQuery<'_, S> {
+impl<'a, S: Sender> PostAuditsQuery<'a, S> {
     /// Sends the request; the answer is a [`AuditQueryExecutionStatusResponse`](crate::models::AuditQueryExecutionStatusResponse).
-    pub async fn send(self) -> Result<crate::models::AuditQueryExecutionStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditQueryExecutionStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -335,7 +335,7 @@ pub struct PostAuditsQueryRealtime<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuditsQueryRealtime<'_, S> {
+impl<'a, S: Sender> PostAuditsQueryRealtime<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -346,8 +346,8 @@ impl<S: Sender> PostAuditsQueryRealtime<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuditRealtimeQueryResultsResponse`](crate::models::AuditRealtimeQueryResultsResponse).
-    pub async fn send(self) -> Result<crate::models::AuditRealtimeQueryResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditRealtimeQueryResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -363,7 +363,7 @@ pub struct PostAuditsQueryRealtimeRelated<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuditsQueryRealtimeRelated<'_, S> {
+impl<'a, S: Sender> PostAuditsQueryRealtimeRelated<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -374,8 +374,8 @@ impl<S: Sender> PostAuditsQueryRealtimeRelated<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuditRealtimeRelatedResultsResponse`](crate::models::AuditRealtimeRelatedResultsResponse).
-    pub async fn send(self) -> Result<crate::models::AuditRealtimeRelatedResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuditRealtimeRelatedResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

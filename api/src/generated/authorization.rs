@@ -1559,7 +1559,7 @@ pub struct DeleteAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationDivision<'a, S> {
     /// DEPRECATED -  Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible.
     ///
     /// Query parameter `force`.
@@ -1571,11 +1571,8 @@ impl<S: Sender> DeleteAuthorizationDivision<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1591,14 +1588,11 @@ pub struct DeleteAuthorizationPoliciesTargetSubjectSubjectId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationPoliciesTargetSubjectSubjectId<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationPoliciesTargetSubjectSubjectId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1614,14 +1608,11 @@ pub struct DeleteAuthorizationRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationRole<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationRole<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1637,14 +1628,11 @@ pub struct DeleteAuthorizationSubjectDivisionRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationSubjectDivisionRole<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationSubjectDivisionRole<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1660,7 +1648,7 @@ pub struct GetAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivision<'a, S> {
     /// Get count of objects in this division, grouped by type
     ///
     /// Query parameter `objectCount`.
@@ -1671,8 +1659,8 @@ impl<S: Sender> GetAuthorizationDivision<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1688,7 +1676,7 @@ pub struct GetAuthorizationDivisionGrants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionGrants<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionGrants<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1708,8 +1696,8 @@ impl<S: Sender> GetAuthorizationDivisionGrants<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionGrantEntityListing`](crate::models::AuthzDivisionGrantEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionGrantEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionGrantEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1733,7 +1721,7 @@ pub struct GetAuthorizationDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisions<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisions<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -1816,8 +1804,8 @@ impl<S: Sender> GetAuthorizationDivisions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionEntityListing`](crate::models::AuthzDivisionEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1841,7 +1829,7 @@ pub struct GetAuthorizationDivisionsDeleted<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsDeleted<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsDeleted<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1861,8 +1849,8 @@ impl<S: Sender> GetAuthorizationDivisionsDeleted<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionEntityListing`](crate::models::AuthzDivisionEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1886,10 +1874,10 @@ pub struct GetAuthorizationDivisionsHome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsHome<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsHome<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1905,10 +1893,10 @@ pub struct GetAuthorizationDivisionsLimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsLimit<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsLimit<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<i64, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<i64, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1924,7 +1912,7 @@ pub struct GetAuthorizationDivisionsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsQuery<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1971,8 +1959,8 @@ impl<S: Sender> GetAuthorizationDivisionsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionCursorListing`](crate::models::AuthzDivisionCursorListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionCursorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionCursorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1996,7 +1984,7 @@ pub struct GetAuthorizationDivisionspermittedMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedMe<'a, S> {
     /// Search term to filter by division name
     ///
     /// Query parameter `name`.
@@ -2007,8 +1995,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedMe<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::AuthzDivision>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::AuthzDivision>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2024,7 +2012,7 @@ pub struct GetAuthorizationDivisionspermittedPagedMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedPagedMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedPagedMe<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2044,8 +2032,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedPagedMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DivsPermittedEntityListing`](crate::models::DivsPermittedEntityListing).
-    pub async fn send(self) -> Result<crate::models::DivsPermittedEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DivsPermittedEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2069,7 +2057,7 @@ pub struct GetAuthorizationDivisionspermittedPagedSubjectId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2089,8 +2077,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DivsPermittedEntityListing`](crate::models::DivsPermittedEntityListing).
-    pub async fn send(self) -> Result<crate::models::DivsPermittedEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DivsPermittedEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2114,7 +2102,7 @@ pub struct GetAuthorizationPermissions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPermissions<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPermissions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2152,8 +2140,8 @@ impl<S: Sender> GetAuthorizationPermissions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PermissionCollectionEntityListing`](crate::models::PermissionCollectionEntityListing).
-    pub async fn send(self) -> Result<crate::models::PermissionCollectionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PermissionCollectionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2177,7 +2165,7 @@ pub struct GetAuthorizationPolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPolicies<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPolicies<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2197,8 +2185,8 @@ impl<S: Sender> GetAuthorizationPolicies<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicyEntityListing`](crate::models::AuthorizationPolicyEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2222,7 +2210,7 @@ pub struct GetAuthorizationPoliciesSubjectSubjectId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPoliciesSubjectSubjectId<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPoliciesSubjectSubjectId<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2242,8 +2230,8 @@ impl<S: Sender> GetAuthorizationPoliciesSubjectSubjectId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicyEntityListing`](crate::models::AuthorizationPolicyEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2267,7 +2255,7 @@ pub struct GetAuthorizationPoliciesTarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPoliciesTarget<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPoliciesTarget<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2287,8 +2275,8 @@ impl<S: Sender> GetAuthorizationPoliciesTarget<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicyEntityListing`](crate::models::AuthorizationPolicyEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2312,10 +2300,10 @@ pub struct GetAuthorizationPoliciesTargetSubjectSubjectId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPoliciesTargetSubjectSubjectId<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPoliciesTargetSubjectSubjectId<'a, S> {
     /// Sends the request; the answer is a [`AuthorizationPolicy`](crate::models::AuthorizationPolicy).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2331,10 +2319,10 @@ pub struct GetAuthorizationPoliciesTargets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPoliciesTargets<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPoliciesTargets<'a, S> {
     /// Sends the request; the answer is a [`TargetAttributes`](crate::models::TargetAttributes).
-    pub async fn send(self) -> Result<crate::models::TargetAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TargetAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2350,10 +2338,10 @@ pub struct GetAuthorizationPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPolicy<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPolicy<'a, S> {
     /// Sends the request; the answer is a [`AuthorizationPolicy`](crate::models::AuthorizationPolicy).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2369,10 +2357,10 @@ pub struct GetAuthorizationPolicyAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationPolicyAttributes<'_, S> {
+impl<'a, S: Sender> GetAuthorizationPolicyAttributes<'a, S> {
     /// Sends the request; the answer is a [`PolicyAttributeSet`](crate::models::PolicyAttributeSet).
-    pub async fn send(self) -> Result<crate::models::PolicyAttributeSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PolicyAttributeSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2388,10 +2376,10 @@ pub struct GetAuthorizationProducts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationProducts<'_, S> {
+impl<'a, S: Sender> GetAuthorizationProducts<'a, S> {
     /// Sends the request; the answer is a [`OrganizationProductEntityListing`](crate::models::OrganizationProductEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationProductEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationProductEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2407,7 +2395,7 @@ pub struct GetAuthorizationRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRole<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRole<'a, S> {
     /// Fetch the count of users who have this role granted in at least one division. Setting this value or defaulting to 'true' can lead to slower load times or timeouts for role queries with large member counts.
     ///
     /// Query parameter `userCount`.
@@ -2427,8 +2415,8 @@ impl<S: Sender> GetAuthorizationRole<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DomainOrganizationRole`](crate::models::DomainOrganizationRole).
-    pub async fn send(self) -> Result<crate::models::DomainOrganizationRole, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrganizationRole, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2444,10 +2432,10 @@ pub struct GetAuthorizationRoleComparedefaultRightRoleId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRoleComparedefaultRightRoleId<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRoleComparedefaultRightRoleId<'a, S> {
     /// Sends the request; the answer is a [`DomainOrgRoleDifference`](crate::models::DomainOrgRoleDifference).
-    pub async fn send(self) -> Result<crate::models::DomainOrgRoleDifference, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrgRoleDifference, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2463,7 +2451,7 @@ pub struct GetAuthorizationRoleSubjectgrants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRoleSubjectgrants<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRoleSubjectgrants<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2519,8 +2507,8 @@ impl<S: Sender> GetAuthorizationRoleSubjectgrants<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SubjectDivisionGrantsEntityListing`](crate::models::SubjectDivisionGrantsEntityListing).
-    pub async fn send(self) -> Result<crate::models::SubjectDivisionGrantsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SubjectDivisionGrantsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2544,7 +2532,7 @@ pub struct GetAuthorizationRoleUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRoleUsers<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRoleUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2564,8 +2552,8 @@ impl<S: Sender> GetAuthorizationRoleUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserReferenceEntityListing`](crate::models::UserReferenceEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserReferenceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserReferenceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2589,7 +2577,7 @@ pub struct GetAuthorizationRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRoles<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRoles<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2690,8 +2678,8 @@ impl<S: Sender> GetAuthorizationRoles<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationRoleEntityListing`](crate::models::OrganizationRoleEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationRoleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationRoleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2715,10 +2703,10 @@ pub struct GetAuthorizationRolesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationRolesSettings<'_, S> {
+impl<'a, S: Sender> GetAuthorizationRolesSettings<'a, S> {
     /// Sends the request; the answer is a [`RoleSettings`](crate::models::RoleSettings).
-    pub async fn send(self) -> Result<crate::models::RoleSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoleSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2734,10 +2722,10 @@ pub struct GetAuthorizationSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSettings<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSettings<'a, S> {
     /// Sends the request; the answer is a [`AuthorizationSettings`](crate::models::AuthorizationSettings).
-    pub async fn send(self) -> Result<crate::models::AuthorizationSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2753,7 +2741,7 @@ pub struct GetAuthorizationSubject<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSubject<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSubject<'a, S> {
     /// Include multiple entries with the same role and division but different subjects
     ///
     /// Query parameter `includeDuplicates`.
@@ -2773,8 +2761,8 @@ impl<S: Sender> GetAuthorizationSubject<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzSubject`](crate::models::AuthzSubject).
-    pub async fn send(self) -> Result<crate::models::AuthzSubject, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzSubject, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2790,7 +2778,7 @@ pub struct GetAuthorizationSubjectsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSubjectsMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSubjectsMe<'a, S> {
     /// Include multiple entries with the same role and division but different subjects
     ///
     /// Query parameter `includeDuplicates`.
@@ -2810,8 +2798,8 @@ impl<S: Sender> GetAuthorizationSubjectsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzSubject`](crate::models::AuthzSubject).
-    pub async fn send(self) -> Result<crate::models::AuthzSubject, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzSubject, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2827,7 +2815,7 @@ pub struct GetAuthorizationSubjectsRolecounts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSubjectsRolecounts<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSubjectsRolecounts<'a, S> {
     /// id
     ///
     /// Query parameter `id`, repeated for each value.
@@ -2838,8 +2826,8 @@ impl<S: Sender> GetAuthorizationSubjectsRolecounts<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2855,10 +2843,10 @@ pub struct GetUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoles<'_, S> {
+impl<'a, S: Sender> GetUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2874,10 +2862,10 @@ pub struct PatchAuthorizationRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAuthorizationRole<'_, S> {
+impl<'a, S: Sender> PatchAuthorizationRole<'a, S> {
     /// Sends the request; the answer is a [`DomainOrganizationRole`](crate::models::DomainOrganizationRole).
-    pub async fn send(self) -> Result<crate::models::DomainOrganizationRole, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrganizationRole, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2893,10 +2881,10 @@ pub struct PatchAuthorizationSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAuthorizationSettings<'_, S> {
+impl<'a, S: Sender> PatchAuthorizationSettings<'a, S> {
     /// Sends the request; the answer is a [`AuthorizationSettings`](crate::models::AuthorizationSettings).
-    pub async fn send(self) -> Result<crate::models::AuthorizationSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2912,14 +2900,11 @@ pub struct PostAuthorizationDivisionObject<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisionObject<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisionObject<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2935,10 +2920,10 @@ pub struct PostAuthorizationDivisionRestore<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisionRestore<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisionRestore<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2954,10 +2939,10 @@ pub struct PostAuthorizationDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisions<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisions<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2973,7 +2958,7 @@ pub struct PostAuthorizationPoliciesTarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationPoliciesTarget<'_, S> {
+impl<'a, S: Sender> PostAuthorizationPoliciesTarget<'a, S> {
     /// Skip lockout check; if true, policy will not be evaluated against current context for lockout risk
     ///
     /// Query parameter `skipLockoutCheck`.
@@ -2984,8 +2969,8 @@ impl<S: Sender> PostAuthorizationPoliciesTarget<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicy`](crate::models::AuthorizationPolicy).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3001,10 +2986,10 @@ pub struct PostAuthorizationPoliciesTargetValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationPoliciesTargetValidate<'_, S> {
+impl<'a, S: Sender> PostAuthorizationPoliciesTargetValidate<'a, S> {
     /// Sends the request; the answer is a [`ValidationErrorListing`](crate::models::ValidationErrorListing).
-    pub async fn send(self) -> Result<crate::models::ValidationErrorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ValidationErrorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3020,10 +3005,10 @@ pub struct PostAuthorizationPolicySimulate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationPolicySimulate<'_, S> {
+impl<'a, S: Sender> PostAuthorizationPolicySimulate<'a, S> {
     /// Sends the request; the answer is a [`PolicyTestResult`](crate::models::PolicyTestResult).
-    pub async fn send(self) -> Result<crate::models::PolicyTestResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PolicyTestResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3039,7 +3024,7 @@ pub struct PostAuthorizationRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationRole<'_, S> {
+impl<'a, S: Sender> PostAuthorizationRole<'a, S> {
     /// what the type of the subjects are (PC_GROUP, PC_USER or PC_OAUTH_CLIENT)
     ///
     /// Query parameter `subjectType`.
@@ -3051,11 +3036,8 @@ impl<S: Sender> PostAuthorizationRole<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3071,10 +3053,10 @@ pub struct PostAuthorizationRoleComparedefaultRightRoleId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationRoleComparedefaultRightRoleId<'_, S> {
+impl<'a, S: Sender> PostAuthorizationRoleComparedefaultRightRoleId<'a, S> {
     /// Sends the request; the answer is a [`DomainOrgRoleDifference`](crate::models::DomainOrgRoleDifference).
-    pub async fn send(self) -> Result<crate::models::DomainOrgRoleDifference, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrgRoleDifference, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3090,10 +3072,10 @@ pub struct PostAuthorizationRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationRoles<'_, S> {
+impl<'a, S: Sender> PostAuthorizationRoles<'a, S> {
     /// Sends the request; the answer is a [`DomainOrganizationRole`](crate::models::DomainOrganizationRole).
-    pub async fn send(self) -> Result<crate::models::DomainOrganizationRole, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrganizationRole, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3109,7 +3091,7 @@ pub struct PostAuthorizationRolesDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationRolesDefault<'_, S> {
+impl<'a, S: Sender> PostAuthorizationRolesDefault<'a, S> {
     /// Restore default roles
     ///
     /// Query parameter `force`.
@@ -3120,8 +3102,8 @@ impl<S: Sender> PostAuthorizationRolesDefault<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationRoleEntityListing`](crate::models::OrganizationRoleEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationRoleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationRoleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3137,7 +3119,7 @@ pub struct PostAuthorizationSubjectBulkadd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkadd<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkadd<'a, S> {
     /// what the type of the subject is (PC_GROUP, PC_USER or PC_OAUTH_CLIENT)
     ///
     /// Query parameter `subjectType`.
@@ -3149,11 +3131,8 @@ impl<S: Sender> PostAuthorizationSubjectBulkadd<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3169,14 +3148,11 @@ pub struct PostAuthorizationSubjectBulkremove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkremove<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkremove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3192,7 +3168,7 @@ pub struct PostAuthorizationSubjectBulkreplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkreplace<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkreplace<'a, S> {
     /// what the type of the subject is (PC_GROUP, PC_USER or PC_OAUTH_CLIENT)
     ///
     /// Query parameter `subjectType`.
@@ -3204,11 +3180,8 @@ impl<S: Sender> PostAuthorizationSubjectBulkreplace<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3224,7 +3197,7 @@ pub struct PostAuthorizationSubjectDivisionRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectDivisionRole<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectDivisionRole<'a, S> {
     /// what the type of the subject is: PC_GROUP, PC_USER or PC_OAUTH_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)
     ///
     /// Query parameter `subjectType`.
@@ -3236,11 +3209,8 @@ impl<S: Sender> PostAuthorizationSubjectDivisionRole<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3256,10 +3226,10 @@ pub struct PutAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> PutAuthorizationDivision<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3275,7 +3245,7 @@ pub struct PutAuthorizationPoliciesTarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationPoliciesTarget<'_, S> {
+impl<'a, S: Sender> PutAuthorizationPoliciesTarget<'a, S> {
     /// Skip lockout check; if true, policy will not be evaluated against current context for lockout risk
     ///
     /// Query parameter `skipLockoutCheck`.
@@ -3286,8 +3256,8 @@ impl<S: Sender> PutAuthorizationPoliciesTarget<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicy`](crate::models::AuthorizationPolicy).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3303,7 +3273,7 @@ pub struct PutAuthorizationPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationPolicy<'_, S> {
+impl<'a, S: Sender> PutAuthorizationPolicy<'a, S> {
     /// Skip lockout check; if true, policy will not be evaluated against current context for lockout risk
     ///
     /// Query parameter `skipLockoutCheck`.
@@ -3314,8 +3284,8 @@ impl<S: Sender> PutAuthorizationPolicy<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthorizationPolicy`](crate::models::AuthorizationPolicy).
-    pub async fn send(self) -> Result<crate::models::AuthorizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthorizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3331,10 +3301,10 @@ pub struct PutAuthorizationRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationRole<'_, S> {
+impl<'a, S: Sender> PutAuthorizationRole<'a, S> {
     /// Sends the request; the answer is a [`DomainOrganizationRole`](crate::models::DomainOrganizationRole).
-    pub async fn send(self) -> Result<crate::models::DomainOrganizationRole, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainOrganizationRole, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3350,10 +3320,10 @@ pub struct PutAuthorizationRoleUsersAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationRoleUsersAdd<'_, S> {
+impl<'a, S: Sender> PutAuthorizationRoleUsersAdd<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3369,10 +3339,10 @@ pub struct PutAuthorizationRoleUsersRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationRoleUsersRemove<'_, S> {
+impl<'a, S: Sender> PutAuthorizationRoleUsersRemove<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3388,10 +3358,10 @@ pub struct PutAuthorizationRolesDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationRolesDefault<'_, S> {
+impl<'a, S: Sender> PutAuthorizationRolesDefault<'a, S> {
     /// Sends the request; the answer is a [`OrganizationRoleEntityListing`](crate::models::OrganizationRoleEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationRoleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationRoleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3407,10 +3377,10 @@ pub struct PutAuthorizationRolesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationRolesSettings<'_, S> {
+impl<'a, S: Sender> PutAuthorizationRolesSettings<'a, S> {
     /// Sends the request; the answer is a [`RoleSettings`](crate::models::RoleSettings).
-    pub async fn send(self) -> Result<crate::models::RoleSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoleSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3426,10 +3396,10 @@ pub struct PutUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoles<'_, S> {
+impl<'a, S: Sender> PutUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

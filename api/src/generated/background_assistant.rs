@@ -64,7 +64,7 @@ pub struct PostBackgroundassistantToken<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBackgroundassistantToken<'_, S> {
+impl<'a, S: Sender> PostBackgroundassistantToken<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -75,8 +75,8 @@ impl<S: Sender> PostBackgroundassistantToken<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SignedData`](crate::models::SignedData).
-    pub async fn send(self) -> Result<crate::models::SignedData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SignedData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -92,7 +92,7 @@ pub struct PostScreenrecordingToken<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScreenrecordingToken<'_, S> {
+impl<'a, S: Sender> PostScreenrecordingToken<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -103,8 +103,8 @@ impl<S: Sender> PostScreenrecordingToken<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SignedData`](crate::models::SignedData).
-    pub async fn send(self) -> Result<crate::models::SignedData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SignedData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

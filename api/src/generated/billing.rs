@@ -256,10 +256,10 @@ pub struct GetBillingContract<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContract<'_, S> {
+impl<'a, S: Sender> GetBillingContract<'a, S> {
     /// Sends the request; the answer is a [`BillingContract`](crate::models::BillingContract).
-    pub async fn send(self) -> Result<crate::models::BillingContract, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingContract, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -275,10 +275,10 @@ pub struct GetBillingContractBillingperiod<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContractBillingperiod<'_, S> {
+impl<'a, S: Sender> GetBillingContractBillingperiod<'a, S> {
     /// Sends the request; the answer is a [`BillingContractPeriodDetail`](crate::models::BillingContractPeriodDetail).
-    pub async fn send(self) -> Result<crate::models::BillingContractPeriodDetail, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingContractPeriodDetail, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -294,7 +294,7 @@ pub struct GetBillingContracts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContracts<'_, S> {
+impl<'a, S: Sender> GetBillingContracts<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -359,8 +359,8 @@ impl<S: Sender> GetBillingContracts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BillingContractListing`](crate::models::BillingContractListing).
-    pub async fn send(self) -> Result<crate::models::BillingContractListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingContractListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -384,10 +384,10 @@ pub struct GetBillingContractsInvoiceDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContractsInvoiceDocument<'_, S> {
+impl<'a, S: Sender> GetBillingContractsInvoiceDocument<'a, S> {
     /// Sends the request; the answer is a [`UrlResponse`](crate::models::UrlResponse).
-    pub async fn send(self) -> Result<crate::models::UrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -403,7 +403,7 @@ pub struct GetBillingContractsInvoiceLines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContractsInvoiceLines<'_, S> {
+impl<'a, S: Sender> GetBillingContractsInvoiceLines<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -432,8 +432,8 @@ impl<S: Sender> GetBillingContractsInvoiceLines<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BillingInvoiceItemListing`](crate::models::BillingInvoiceItemListing).
-    pub async fn send(self) -> Result<crate::models::BillingInvoiceItemListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingInvoiceItemListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -457,7 +457,7 @@ pub struct GetBillingContractsInvoices<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingContractsInvoices<'_, S> {
+impl<'a, S: Sender> GetBillingContractsInvoices<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -513,8 +513,8 @@ impl<S: Sender> GetBillingContractsInvoices<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BillingInvoiceListing`](crate::models::BillingInvoiceListing).
-    pub async fn send(self) -> Result<crate::models::BillingInvoiceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingInvoiceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -538,10 +538,10 @@ pub struct GetBillingReportsBillableusage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingReportsBillableusage<'_, S> {
+impl<'a, S: Sender> GetBillingReportsBillableusage<'a, S> {
     /// Sends the request; the answer is a [`BillingUsageReport`](crate::models::BillingUsageReport).
-    pub async fn send(self) -> Result<crate::models::BillingUsageReport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BillingUsageReport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -557,7 +557,7 @@ pub struct GetBillingTrusteebillingoverviewTrustorOrgId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBillingTrusteebillingoverviewTrustorOrgId<'_, S> {
+impl<'a, S: Sender> GetBillingTrusteebillingoverviewTrustorOrgId<'a, S> {
     /// 0 for active period (overview data may change until period closes). 1 for prior completed billing period. 2 for two billing cycles prior, and so on.
     ///
     /// Query parameter `billingPeriodIndex`.
@@ -568,8 +568,8 @@ impl<S: Sender> GetBillingTrusteebillingoverviewTrustorOrgId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrusteeBillingOverview`](crate::models::TrusteeBillingOverview).
-    pub async fn send(self) -> Result<crate::models::TrusteeBillingOverview, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrusteeBillingOverview, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

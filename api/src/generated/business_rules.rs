@@ -1344,7 +1344,7 @@ pub struct DeleteBusinessrulesDecisiontable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontable<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontable<'a, S> {
     /// Force delete decision table (under certain conditions)
     ///
     /// Query parameter `forceDelete`.
@@ -1356,11 +1356,8 @@ impl<S: Sender> DeleteBusinessrulesDecisiontable<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1376,14 +1373,11 @@ pub struct DeleteBusinessrulesDecisiontableExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontableExport<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontableExport<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1399,14 +1393,11 @@ pub struct DeleteBusinessrulesDecisiontableImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontableImport<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontableImport<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1422,14 +1413,11 @@ pub struct DeleteBusinessrulesDecisiontableVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontableVersion<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontableVersion<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1445,14 +1433,11 @@ pub struct DeleteBusinessrulesDecisiontableVersionRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontableVersionRow<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontableVersionRow<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1468,14 +1453,11 @@ pub struct DeleteBusinessrulesDecisiontableVersionSnapshot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesDecisiontableVersionSnapshot<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesDecisiontableVersionSnapshot<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1491,14 +1473,11 @@ pub struct DeleteBusinessrulesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteBusinessrulesSchema<'_, S> {
+impl<'a, S: Sender> DeleteBusinessrulesSchema<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1514,10 +1493,10 @@ pub struct GetBusinessrulesDecisiontable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontable<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontable<'a, S> {
     /// Sends the request; the answer is a [`DecisionTable`](crate::models::DecisionTable).
-    pub async fn send(self) -> Result<crate::models::DecisionTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1533,10 +1512,10 @@ pub struct GetBusinessrulesDecisiontableExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableExport<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableExport<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableExportJob`](crate::models::DecisionTableExportJob).
-    pub async fn send(self) -> Result<crate::models::DecisionTableExportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableExportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1552,7 +1531,7 @@ pub struct GetBusinessrulesDecisiontableExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableExports<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableExports<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -1572,8 +1551,8 @@ impl<S: Sender> GetBusinessrulesDecisiontableExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableExportJobListing`](crate::models::DecisionTableExportJobListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableExportJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableExportJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1597,10 +1576,10 @@ pub struct GetBusinessrulesDecisiontableImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableImport<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableImport<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableImportJob`](crate::models::DecisionTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DecisionTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1616,7 +1595,7 @@ pub struct GetBusinessrulesDecisiontableImports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableImports<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableImports<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -1636,8 +1615,8 @@ impl<S: Sender> GetBusinessrulesDecisiontableImports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableImportJobListing`](crate::models::DecisionTableImportJobListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableImportJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableImportJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1661,10 +1640,10 @@ pub struct GetBusinessrulesDecisiontableVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableVersion<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableVersion<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1680,10 +1659,10 @@ pub struct GetBusinessrulesDecisiontableVersionRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableVersionRow<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableVersionRow<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableRow`](crate::models::DecisionTableRow).
-    pub async fn send(self) -> Result<crate::models::DecisionTableRow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableRow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1699,7 +1678,7 @@ pub struct GetBusinessrulesDecisiontableVersionRows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableVersionRows<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableVersionRows<'a, S> {
     /// Page number of the entities to return. Defaults to 1.
     ///
     /// Query parameter `pageNumber`.
@@ -1719,8 +1698,8 @@ impl<S: Sender> GetBusinessrulesDecisiontableVersionRows<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableRowListing`](crate::models::DecisionTableRowListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableRowListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableRowListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1744,7 +1723,7 @@ pub struct GetBusinessrulesDecisiontableVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontableVersions<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontableVersions<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -1782,8 +1761,8 @@ impl<S: Sender> GetBusinessrulesDecisiontableVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableVersionListing`](crate::models::DecisionTableVersionListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1807,7 +1786,7 @@ pub struct GetBusinessrulesDecisiontables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontables<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontables<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -1845,8 +1824,8 @@ impl<S: Sender> GetBusinessrulesDecisiontables<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableListing`](crate::models::DecisionTableListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1870,7 +1849,7 @@ pub struct GetBusinessrulesDecisiontablesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesDecisiontablesSearch<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesDecisiontablesSearch<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -1935,8 +1914,8 @@ impl<S: Sender> GetBusinessrulesDecisiontablesSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableListing`](crate::models::DecisionTableListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1960,10 +1939,10 @@ pub struct GetBusinessrulesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchema<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchema<'a, S> {
     /// Sends the request; the answer is a [`BusinessRulesDataSchema`](crate::models::BusinessRulesDataSchema).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1979,10 +1958,10 @@ pub struct GetBusinessrulesSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`BusinessRulesDataSchema`](crate::models::BusinessRulesDataSchema).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1998,7 +1977,7 @@ pub struct GetBusinessrulesSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchemaVersions<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -2027,8 +2006,8 @@ impl<S: Sender> GetBusinessrulesSchemaVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessRulesDataSchemaListing`](crate::models::BusinessRulesDataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2052,10 +2031,10 @@ pub struct GetBusinessrulesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchemas<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchemas<'a, S> {
     /// Sends the request; the answer is a [`BusinessRulesDataSchemaListing`](crate::models::BusinessRulesDataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2079,10 +2058,10 @@ pub struct GetBusinessrulesSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2098,10 +2077,10 @@ pub struct GetBusinessrulesSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetBusinessrulesSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetBusinessrulesSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2117,10 +2096,10 @@ pub struct PatchBusinessrulesDecisiontable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchBusinessrulesDecisiontable<'_, S> {
+impl<'a, S: Sender> PatchBusinessrulesDecisiontable<'a, S> {
     /// Sends the request; the answer is a [`DecisionTable`](crate::models::DecisionTable).
-    pub async fn send(self) -> Result<crate::models::DecisionTable, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTable, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2136,10 +2115,10 @@ pub struct PatchBusinessrulesDecisiontableImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchBusinessrulesDecisiontableImport<'_, S> {
+impl<'a, S: Sender> PatchBusinessrulesDecisiontableImport<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableImportJob`](crate::models::DecisionTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DecisionTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2155,10 +2134,10 @@ pub struct PatchBusinessrulesDecisiontableVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchBusinessrulesDecisiontableVersion<'_, S> {
+impl<'a, S: Sender> PatchBusinessrulesDecisiontableVersion<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2174,10 +2153,10 @@ pub struct PostBusinessrulesDecisiontableExecute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableExecute<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableExecute<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableExecutionResponse`](crate::models::DecisionTableExecutionResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionTableExecutionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableExecutionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2193,10 +2172,10 @@ pub struct PostBusinessrulesDecisiontableExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableExports<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableExports<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableExportJob`](crate::models::DecisionTableExportJob).
-    pub async fn send(self) -> Result<crate::models::DecisionTableExportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableExportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2212,10 +2191,10 @@ pub struct PostBusinessrulesDecisiontableImports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableImports<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableImports<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableImportJob`](crate::models::DecisionTableImportJob).
-    pub async fn send(self) -> Result<crate::models::DecisionTableImportJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableImportJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2231,10 +2210,10 @@ pub struct PostBusinessrulesDecisiontableVersionCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionCopy<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionCopy<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2250,10 +2229,10 @@ pub struct PostBusinessrulesDecisiontableVersionExecute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionExecute<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionExecute<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableExecutionResponse`](crate::models::DecisionTableExecutionResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionTableExecutionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableExecutionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2269,7 +2248,7 @@ pub struct PostBusinessrulesDecisiontableVersionRollback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRollback<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRollback<'a, S> {
     /// Rollback request
     ///
     /// The request body, sent as JSON.
@@ -2280,8 +2259,8 @@ impl<S: Sender> PostBusinessrulesDecisiontableVersionRollback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2297,10 +2276,10 @@ pub struct PostBusinessrulesDecisiontableVersionRows<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRows<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRows<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableRow`](crate::models::DecisionTableRow).
-    pub async fn send(self) -> Result<crate::models::DecisionTableRow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableRow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2316,10 +2295,10 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkAdd<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkAddDecisionTableRowsResponse`](crate::models::BulkAddDecisionTableRowsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkAddDecisionTableRowsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkAddDecisionTableRowsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2335,14 +2314,11 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkRemove<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2358,10 +2334,10 @@ pub struct PostBusinessrulesDecisiontableVersionRowsBulkUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkUpdate<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRowsBulkUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkUpdateDecisionTableRowsResponse`](crate::models::BulkUpdateDecisionTableRowsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkUpdateDecisionTableRowsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkUpdateDecisionTableRowsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2377,7 +2353,7 @@ pub struct PostBusinessrulesDecisiontableVersionRowsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionRowsSearch<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionRowsSearch<'a, S> {
     /// Page number of the entities to return. Defaults to 1.
     ///
     /// Query parameter `pageNumber`.
@@ -2397,8 +2373,8 @@ impl<S: Sender> PostBusinessrulesDecisiontableVersionRowsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableRowListing`](crate::models::DecisionTableRowListing).
-    pub async fn send(self) -> Result<crate::models::DecisionTableRowListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableRowListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2414,10 +2390,10 @@ pub struct PostBusinessrulesDecisiontableVersionSnapshot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionSnapshot<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionSnapshot<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2433,10 +2409,10 @@ pub struct PostBusinessrulesDecisiontableVersionSync<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersionSync<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersionSync<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2452,7 +2428,7 @@ pub struct PostBusinessrulesDecisiontableVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontableVersions<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontableVersions<'a, S> {
     /// Decision Table Version
     ///
     /// The request body, sent as JSON.
@@ -2463,8 +2439,8 @@ impl<S: Sender> PostBusinessrulesDecisiontableVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2480,10 +2456,10 @@ pub struct PostBusinessrulesDecisiontables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesDecisiontables<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesDecisiontables<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2499,10 +2475,10 @@ pub struct PostBusinessrulesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostBusinessrulesSchemas<'_, S> {
+impl<'a, S: Sender> PostBusinessrulesSchemas<'a, S> {
     /// Sends the request; the answer is a [`BusinessRulesDataSchema`](crate::models::BusinessRulesDataSchema).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2518,10 +2494,10 @@ pub struct PutBusinessrulesDecisiontableVersionPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutBusinessrulesDecisiontableVersionPublish<'_, S> {
+impl<'a, S: Sender> PutBusinessrulesDecisiontableVersionPublish<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableVersion`](crate::models::DecisionTableVersion).
-    pub async fn send(self) -> Result<crate::models::DecisionTableVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2537,10 +2513,10 @@ pub struct PutBusinessrulesDecisiontableVersionRow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutBusinessrulesDecisiontableVersionRow<'_, S> {
+impl<'a, S: Sender> PutBusinessrulesDecisiontableVersionRow<'a, S> {
     /// Sends the request; the answer is a [`DecisionTableRow`](crate::models::DecisionTableRow).
-    pub async fn send(self) -> Result<crate::models::DecisionTableRow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionTableRow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2556,10 +2532,10 @@ pub struct PutBusinessrulesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutBusinessrulesSchema<'_, S> {
+impl<'a, S: Sender> PutBusinessrulesSchema<'a, S> {
     /// Sends the request; the answer is a [`BusinessRulesDataSchema`](crate::models::BusinessRulesDataSchema).
-    pub async fn send(self) -> Result<crate::models::BusinessRulesDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessRulesDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

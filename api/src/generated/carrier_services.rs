@@ -70,10 +70,10 @@ pub struct GetCarrierservicesIntegrationsEmergencylocationsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCarrierservicesIntegrationsEmergencylocationsMe<'_, S> {
+impl<'a, S: Sender> GetCarrierservicesIntegrationsEmergencylocationsMe<'a, S> {
     /// Sends the request; the answer is a [`EmergencyLocation`](crate::models::EmergencyLocation).
-    pub async fn send(self) -> Result<crate::models::EmergencyLocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyLocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -89,7 +89,7 @@ pub struct PostCarrierservicesIntegrationsEmergencylocationsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCarrierservicesIntegrationsEmergencylocationsMe<'_, S> {
+impl<'a, S: Sender> PostCarrierservicesIntegrationsEmergencylocationsMe<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -100,8 +100,8 @@ impl<S: Sender> PostCarrierservicesIntegrationsEmergencylocationsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmergencyLocation`](crate::models::EmergencyLocation).
-    pub async fn send(self) -> Result<crate::models::EmergencyLocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmergencyLocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -1514,10 +1514,10 @@ pub struct DeleteCasemanagementCase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCasemanagementCase<'_, S> {
+impl<'a, S: Sender> DeleteCasemanagementCase<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1533,10 +1533,10 @@ pub struct DeleteCasemanagementCaseCommentsMeCommentId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCasemanagementCaseCommentsMeCommentId<'_, S> {
+impl<'a, S: Sender> DeleteCasemanagementCaseCommentsMeCommentId<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1552,10 +1552,10 @@ pub struct DeleteCasemanagementCaseplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCasemanagementCaseplan<'_, S> {
+impl<'a, S: Sender> DeleteCasemanagementCaseplan<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1571,10 +1571,10 @@ pub struct DeleteCasemanagementCaseplanDataschema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCasemanagementCaseplanDataschema<'_, S> {
+impl<'a, S: Sender> DeleteCasemanagementCaseplanDataschema<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1590,10 +1590,10 @@ pub struct DeleteCasemanagementCaseplanStageplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCasemanagementCaseplanStageplan<'_, S> {
+impl<'a, S: Sender> DeleteCasemanagementCaseplanStageplan<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1609,7 +1609,7 @@ pub struct GetCasemanagementCase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCase<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCase<'a, S> {
     /// Attributes to expand. Comma-separated if more than one.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -1620,8 +1620,8 @@ impl<S: Sender> GetCasemanagementCase<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1637,10 +1637,10 @@ pub struct GetCasemanagementCaseAssociation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseAssociation<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseAssociation<'a, S> {
     /// Sends the request; the answer is a [`CaseAssociation`](crate::models::CaseAssociation).
-    pub async fn send(self) -> Result<crate::models::CaseAssociation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseAssociation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1656,7 +1656,7 @@ pub struct GetCasemanagementCaseAssociations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseAssociations<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseAssociations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1685,8 +1685,8 @@ impl<S: Sender> GetCasemanagementCaseAssociations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CaseAssociationListing`](crate::models::CaseAssociationListing).
-    pub async fn send(self) -> Result<crate::models::CaseAssociationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseAssociationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1710,10 +1710,10 @@ pub struct GetCasemanagementCaseComment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseComment<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseComment<'a, S> {
     /// Sends the request; the answer is a [`Comment`](crate::models::Comment).
-    pub async fn send(self) -> Result<crate::models::Comment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Comment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1729,7 +1729,7 @@ pub struct GetCasemanagementCaseComments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseComments<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseComments<'a, S> {
     /// Cursor pointing to the end of the previously returned page of comments.
     ///
     /// Query parameter `after`.
@@ -1758,8 +1758,8 @@ impl<S: Sender> GetCasemanagementCaseComments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommentListing`](crate::models::CommentListing).
-    pub async fn send(self) -> Result<crate::models::CommentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1783,10 +1783,10 @@ pub struct GetCasemanagementCaseStage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseStage<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseStage<'a, S> {
     /// Sends the request; the answer is a [`Stage`](crate::models::Stage).
-    pub async fn send(self) -> Result<crate::models::Stage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1802,10 +1802,10 @@ pub struct GetCasemanagementCaseStageStep<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseStageStep<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseStageStep<'a, S> {
     /// Sends the request; the answer is a [`Step`](crate::models::Step).
-    pub async fn send(self) -> Result<crate::models::Step, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Step, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1821,7 +1821,7 @@ pub struct GetCasemanagementCaseStageSteps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseStageSteps<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseStageSteps<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1850,8 +1850,8 @@ impl<S: Sender> GetCasemanagementCaseStageSteps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StepListing`](crate::models::StepListing).
-    pub async fn send(self) -> Result<crate::models::StepListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StepListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1875,7 +1875,7 @@ pub struct GetCasemanagementCaseStages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseStages<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseStages<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -1904,8 +1904,8 @@ impl<S: Sender> GetCasemanagementCaseStages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StageListing`](crate::models::StageListing).
-    pub async fn send(self) -> Result<crate::models::StageListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StageListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1929,10 +1929,10 @@ pub struct GetCasemanagementCaseTerminateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseTerminateJob<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseTerminateJob<'a, S> {
     /// Sends the request; the answer is a [`TerminateJob`](crate::models::TerminateJob).
-    pub async fn send(self) -> Result<crate::models::TerminateJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TerminateJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1948,10 +1948,10 @@ pub struct GetCasemanagementCaseplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplan<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplan<'a, S> {
     /// Sends the request; the answer is a [`Caseplan`](crate::models::Caseplan).
-    pub async fn send(self) -> Result<crate::models::Caseplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Caseplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1967,10 +1967,10 @@ pub struct GetCasemanagementCaseplanVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersion<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersion<'a, S> {
     /// Sends the request; the answer is a [`Caseplan`](crate::models::Caseplan).
-    pub async fn send(self) -> Result<crate::models::Caseplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Caseplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1986,10 +1986,10 @@ pub struct GetCasemanagementCaseplanVersionDataschemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionDataschemas<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionDataschemas<'a, S> {
     /// Sends the request; the answer is a [`CaseplanDataSchemaListing`](crate::models::CaseplanDataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::CaseplanDataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanDataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2005,10 +2005,10 @@ pub struct GetCasemanagementCaseplanVersionIntakesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionIntakesettings<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionIntakesettings<'a, S> {
     /// Sends the request; the answer is a [`IntakeSettingsListing`](crate::models::IntakeSettingsListing).
-    pub async fn send(self) -> Result<crate::models::IntakeSettingsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntakeSettingsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2024,7 +2024,7 @@ pub struct GetCasemanagementCaseplanVersionStageplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionStageplan<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionStageplan<'a, S> {
     /// Fields to expand.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -2035,8 +2035,8 @@ impl<S: Sender> GetCasemanagementCaseplanVersionStageplan<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Stageplan`](crate::models::Stageplan).
-    pub async fn send(self) -> Result<crate::models::Stageplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stageplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2052,7 +2052,7 @@ pub struct GetCasemanagementCaseplanVersionStageplanStepplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionStageplanStepplan<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionStageplanStepplan<'a, S> {
     /// Fields to expand.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -2063,8 +2063,8 @@ impl<S: Sender> GetCasemanagementCaseplanVersionStageplanStepplan<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Stepplan`](crate::models::Stepplan).
-    pub async fn send(self) -> Result<crate::models::Stepplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stepplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2080,7 +2080,7 @@ pub struct GetCasemanagementCaseplanVersionStageplanStepplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionStageplanStepplans<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionStageplanStepplans<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -2118,8 +2118,8 @@ impl<S: Sender> GetCasemanagementCaseplanVersionStageplanStepplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StepplanListing`](crate::models::StepplanListing).
-    pub async fn send(self) -> Result<crate::models::StepplanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StepplanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2143,7 +2143,7 @@ pub struct GetCasemanagementCaseplanVersionStageplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplanVersionStageplans<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplanVersionStageplans<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -2181,8 +2181,8 @@ impl<S: Sender> GetCasemanagementCaseplanVersionStageplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StageplanListing`](crate::models::StageplanListing).
-    pub async fn send(self) -> Result<crate::models::StageplanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StageplanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2206,7 +2206,7 @@ pub struct GetCasemanagementCaseplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCaseplans<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCaseplans<'a, S> {
     /// Cursor that points to the end of the previously returned set of Caseplans.
     ///
     /// Query parameter `after`.
@@ -2244,8 +2244,8 @@ impl<S: Sender> GetCasemanagementCaseplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CaseplanListing`](crate::models::CaseplanListing).
-    pub async fn send(self) -> Result<crate::models::CaseplanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2269,7 +2269,7 @@ pub struct GetCasemanagementCasesExternalcontact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCasesExternalcontact<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCasesExternalcontact<'a, S> {
     /// Cursor pointing to the end of the previously returned page of Cases.
     ///
     /// Query parameter `after`.
@@ -2307,8 +2307,8 @@ impl<S: Sender> GetCasemanagementCasesExternalcontact<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CaseListing`](crate::models::CaseListing).
-    pub async fn send(self) -> Result<crate::models::CaseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2332,10 +2332,10 @@ pub struct GetCasemanagementCasesQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCasesQueryJob<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCasesQueryJob<'a, S> {
     /// Sends the request; the answer is a [`CaseQueryJobResponse`](crate::models::CaseQueryJobResponse).
-    pub async fn send(self) -> Result<crate::models::CaseQueryJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseQueryJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2351,10 +2351,10 @@ pub struct GetCasemanagementCasesQueryJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCasesQueryJobResults<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCasesQueryJobResults<'a, S> {
     /// Sends the request; the answer is a [`CaseQueryJobResultsResponse`](crate::models::CaseQueryJobResultsResponse).
-    pub async fn send(self) -> Result<crate::models::CaseQueryJobResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseQueryJobResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2370,7 +2370,7 @@ pub struct GetCasemanagementCasesReference<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCasemanagementCasesReference<'_, S> {
+impl<'a, S: Sender> GetCasemanagementCasesReference<'a, S> {
     /// Attributes to expand. Comma-separated if more than one.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -2381,8 +2381,8 @@ impl<S: Sender> GetCasemanagementCasesReference<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2398,10 +2398,10 @@ pub struct PatchCasemanagementCaseDatedue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseDatedue<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseDatedue<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2417,10 +2417,10 @@ pub struct PatchCasemanagementCaseDescription<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseDescription<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseDescription<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2436,10 +2436,10 @@ pub struct PatchCasemanagementCaseExternalid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseExternalid<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseExternalid<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2455,10 +2455,10 @@ pub struct PatchCasemanagementCaseOwner<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseOwner<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseOwner<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2474,10 +2474,10 @@ pub struct PatchCasemanagementCasePriority<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCasePriority<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCasePriority<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2493,10 +2493,10 @@ pub struct PatchCasemanagementCaseSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseSummary<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseSummary<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2512,10 +2512,10 @@ pub struct PatchCasemanagementCaseplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseplan<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseplan<'a, S> {
     /// Sends the request; the answer is a [`Caseplan`](crate::models::Caseplan).
-    pub async fn send(self) -> Result<crate::models::Caseplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Caseplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2531,10 +2531,10 @@ pub struct PatchCasemanagementCaseplanStageplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseplanStageplan<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseplanStageplan<'a, S> {
     /// Sends the request; the answer is a [`Stageplan`](crate::models::Stageplan).
-    pub async fn send(self) -> Result<crate::models::Stageplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stageplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2550,10 +2550,10 @@ pub struct PatchCasemanagementCaseplanStageplanStepplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCasemanagementCaseplanStageplanStepplan<'_, S> {
+impl<'a, S: Sender> PatchCasemanagementCaseplanStageplanStepplan<'a, S> {
     /// Sends the request; the answer is a [`Stepplan`](crate::models::Stepplan).
-    pub async fn send(self) -> Result<crate::models::Stepplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stepplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2569,10 +2569,10 @@ pub struct PostCasemanagementCaseAssociations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseAssociations<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseAssociations<'a, S> {
     /// Sends the request; the answer is a [`CaseAssociation`](crate::models::CaseAssociation).
-    pub async fn send(self) -> Result<crate::models::CaseAssociation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseAssociation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2588,10 +2588,10 @@ pub struct PostCasemanagementCaseComments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseComments<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseComments<'a, S> {
     /// Sends the request; the answer is a [`Comment`](crate::models::Comment).
-    pub async fn send(self) -> Result<crate::models::Comment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Comment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2607,10 +2607,10 @@ pub struct PostCasemanagementCaseTerminateJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseTerminateJobs<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseTerminateJobs<'a, S> {
     /// Sends the request; the answer is a [`TerminateJob`](crate::models::TerminateJob).
-    pub async fn send(self) -> Result<crate::models::TerminateJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TerminateJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2626,10 +2626,10 @@ pub struct PostCasemanagementCaseplanDataschemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplanDataschemas<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplanDataschemas<'a, S> {
     /// Sends the request; the answer is a [`CaseplanDataSchema`](crate::models::CaseplanDataSchema).
-    pub async fn send(self) -> Result<crate::models::CaseplanDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2645,10 +2645,10 @@ pub struct PostCasemanagementCaseplanPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplanPublish<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplanPublish<'a, S> {
     /// Sends the request; the answer is a [`Caseplan`](crate::models::Caseplan).
-    pub async fn send(self) -> Result<crate::models::Caseplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Caseplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2664,10 +2664,10 @@ pub struct PostCasemanagementCaseplanStageplanReposition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplanStageplanReposition<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplanStageplanReposition<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2683,10 +2683,10 @@ pub struct PostCasemanagementCaseplanStageplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplanStageplans<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplanStageplans<'a, S> {
     /// Sends the request; the answer is a [`Stageplan`](crate::models::Stageplan).
-    pub async fn send(self) -> Result<crate::models::Stageplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Stageplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2702,10 +2702,10 @@ pub struct PostCasemanagementCaseplanVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplanVersions<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplanVersions<'a, S> {
     /// Sends the request; the answer is a [`Caseplan`](crate::models::Caseplan).
-    pub async fn send(self) -> Result<crate::models::Caseplan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Caseplan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2721,10 +2721,10 @@ pub struct PostCasemanagementCaseplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplans<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplans<'a, S> {
     /// Sends the request; the answer is a [`CaseplanCreateResponse`](crate::models::CaseplanCreateResponse).
-    pub async fn send(self) -> Result<crate::models::CaseplanCreateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanCreateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2740,10 +2740,10 @@ pub struct PostCasemanagementCaseplansQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCaseplansQuery<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCaseplansQuery<'a, S> {
     /// Sends the request; the answer is a [`CaseplanQueryEntityListing`](crate::models::CaseplanQueryEntityListing).
-    pub async fn send(self) -> Result<crate::models::CaseplanQueryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanQueryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2759,10 +2759,10 @@ pub struct PostCasemanagementCases<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCases<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCases<'a, S> {
     /// Sends the request; the answer is a [`Case`](crate::models::Case).
-    pub async fn send(self) -> Result<crate::models::Case, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Case, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2778,10 +2778,10 @@ pub struct PostCasemanagementCasesAssociationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCasesAssociationsQuery<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCasesAssociationsQuery<'a, S> {
     /// Sends the request; the answer is a [`CaseAssociationQueryEntityListing`](crate::models::CaseAssociationQueryEntityListing).
-    pub async fn send(self) -> Result<crate::models::CaseAssociationQueryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseAssociationQueryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2797,10 +2797,10 @@ pub struct PostCasemanagementCasesQueryJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCasemanagementCasesQueryJobs<'_, S> {
+impl<'a, S: Sender> PostCasemanagementCasesQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`CaseQueryJobResponse`](crate::models::CaseQueryJobResponse).
-    pub async fn send(self) -> Result<crate::models::CaseQueryJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseQueryJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2816,10 +2816,10 @@ pub struct PutCasemanagementCaseplanDataschema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutCasemanagementCaseplanDataschema<'_, S> {
+impl<'a, S: Sender> PutCasemanagementCaseplanDataschema<'a, S> {
     /// Sends the request; the answer is a [`CaseplanDataSchema`](crate::models::CaseplanDataSchema).
-    pub async fn send(self) -> Result<crate::models::CaseplanDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CaseplanDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2835,10 +2835,10 @@ pub struct PutCasemanagementCaseplanIntakesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutCasemanagementCaseplanIntakesettings<'_, S> {
+impl<'a, S: Sender> PutCasemanagementCaseplanIntakesettings<'a, S> {
     /// Sends the request; the answer is a [`IntakeSettingsListing`](crate::models::IntakeSettingsListing).
-    pub async fn send(self) -> Result<crate::models::IntakeSettingsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntakeSettingsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

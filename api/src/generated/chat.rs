@@ -932,14 +932,11 @@ pub struct DeleteChatsRoomMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsRoomMessage<'_, S> {
+impl<'a, S: Sender> DeleteChatsRoomMessage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -955,14 +952,11 @@ pub struct DeleteChatsRoomMessagesPin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsRoomMessagesPin<'_, S> {
+impl<'a, S: Sender> DeleteChatsRoomMessagesPin<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -978,14 +972,11 @@ pub struct DeleteChatsRoomParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsRoomParticipant<'_, S> {
+impl<'a, S: Sender> DeleteChatsRoomParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1001,14 +992,11 @@ pub struct DeleteChatsUserMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsUserMessage<'_, S> {
+impl<'a, S: Sender> DeleteChatsUserMessage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1024,14 +1012,11 @@ pub struct DeleteChatsUserMessagesPin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsUserMessagesPin<'_, S> {
+impl<'a, S: Sender> DeleteChatsUserMessagesPin<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1047,14 +1032,11 @@ pub struct DeleteChatsUsersMeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteChatsUsersMeSettings<'_, S> {
+impl<'a, S: Sender> DeleteChatsUsersMeSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1070,10 +1052,10 @@ pub struct GetChatsMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsMessage<'_, S> {
+impl<'a, S: Sender> GetChatsMessage<'a, S> {
     /// Sends the request; the answer is a [`ChatMessageResponse`](crate::models::ChatMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1089,10 +1071,10 @@ pub struct GetChatsRoom<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsRoom<'_, S> {
+impl<'a, S: Sender> GetChatsRoom<'a, S> {
     /// Sends the request; the answer is a [`Room`](crate::models::Room).
-    pub async fn send(self) -> Result<crate::models::Room, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Room, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1108,10 +1090,10 @@ pub struct GetChatsRoomMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsRoomMessage<'_, S> {
+impl<'a, S: Sender> GetChatsRoomMessage<'a, S> {
     /// Sends the request; the answer is a [`ChatMessageEntityListing`](crate::models::ChatMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChatMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1127,7 +1109,7 @@ pub struct GetChatsRoomMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsRoomMessages<'_, S> {
+impl<'a, S: Sender> GetChatsRoomMessages<'a, S> {
     /// The maximum number of messages to retrieve
     ///
     /// Query parameter `limit`.
@@ -1165,8 +1147,8 @@ impl<S: Sender> GetChatsRoomMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChatMessageEntityListing`](crate::models::ChatMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChatMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1182,10 +1164,10 @@ pub struct GetChatsRoomParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsRoomParticipant<'_, S> {
+impl<'a, S: Sender> GetChatsRoomParticipant<'a, S> {
     /// Sends the request; the answer is a [`RoomParticipant`](crate::models::RoomParticipant).
-    pub async fn send(self) -> Result<crate::models::RoomParticipant, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoomParticipant, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1201,7 +1183,7 @@ pub struct GetChatsRoomParticipants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsRoomParticipants<'_, S> {
+impl<'a, S: Sender> GetChatsRoomParticipants<'a, S> {
     /// Whether to get users to notify
     ///
     /// Query parameter `notify`.
@@ -1212,8 +1194,8 @@ impl<S: Sender> GetChatsRoomParticipants<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RoomParticipantsResponse`](crate::models::RoomParticipantsResponse).
-    pub async fn send(self) -> Result<crate::models::RoomParticipantsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoomParticipantsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1229,10 +1211,10 @@ pub struct GetChatsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsSettings<'_, S> {
+impl<'a, S: Sender> GetChatsSettings<'a, S> {
     /// Sends the request; the answer is a [`ChatSettings`](crate::models::ChatSettings).
-    pub async fn send(self) -> Result<crate::models::ChatSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1248,7 +1230,7 @@ pub struct GetChatsThreadMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsThreadMessages<'_, S> {
+impl<'a, S: Sender> GetChatsThreadMessages<'a, S> {
     /// The maximum number of messages to retrieve
     ///
     /// Query parameter `limit`.
@@ -1286,8 +1268,8 @@ impl<S: Sender> GetChatsThreadMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChatMessageEntityListing`](crate::models::ChatMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChatMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1303,10 +1285,10 @@ pub struct GetChatsUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsUser<'_, S> {
+impl<'a, S: Sender> GetChatsUser<'a, S> {
     /// Sends the request; the answer is a [`OneOnOne`](crate::models::OneOnOne).
-    pub async fn send(self) -> Result<crate::models::OneOnOne, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OneOnOne, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1322,10 +1304,10 @@ pub struct GetChatsUserMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsUserMessage<'_, S> {
+impl<'a, S: Sender> GetChatsUserMessage<'a, S> {
     /// Sends the request; the answer is a [`ChatMessageEntityListing`](crate::models::ChatMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChatMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1341,7 +1323,7 @@ pub struct GetChatsUserMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsUserMessages<'_, S> {
+impl<'a, S: Sender> GetChatsUserMessages<'a, S> {
     /// The maximum number of messages to retrieve
     ///
     /// Query parameter `limit`.
@@ -1379,8 +1361,8 @@ impl<S: Sender> GetChatsUserMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChatMessageResponse`](crate::models::ChatMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1396,10 +1378,10 @@ pub struct GetChatsUserSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsUserSettings<'_, S> {
+impl<'a, S: Sender> GetChatsUserSettings<'a, S> {
     /// Sends the request; the answer is a [`ChatUserSettings`](crate::models::ChatUserSettings).
-    pub async fn send(self) -> Result<crate::models::ChatUserSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatUserSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1415,10 +1397,10 @@ pub struct GetChatsUsersMeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetChatsUsersMeSettings<'_, S> {
+impl<'a, S: Sender> GetChatsUsersMeSettings<'a, S> {
     /// Sends the request; the answer is a [`UserSettingsForChat`](crate::models::UserSettingsForChat).
-    pub async fn send(self) -> Result<crate::models::UserSettingsForChat, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSettingsForChat, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1434,14 +1416,11 @@ pub struct PatchChatsRoom<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsRoom<'_, S> {
+impl<'a, S: Sender> PatchChatsRoom<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1457,10 +1436,10 @@ pub struct PatchChatsRoomMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsRoomMessage<'_, S> {
+impl<'a, S: Sender> PatchChatsRoomMessage<'a, S> {
     /// Sends the request; the answer is a [`ChatSendMessageResponse`](crate::models::ChatSendMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatSendMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSendMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1476,10 +1455,10 @@ pub struct PatchChatsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsSettings<'_, S> {
+impl<'a, S: Sender> PatchChatsSettings<'a, S> {
     /// Sends the request; the answer is a [`ChatSettings`](crate::models::ChatSettings).
-    pub async fn send(self) -> Result<crate::models::ChatSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1495,10 +1474,10 @@ pub struct PatchChatsUserMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsUserMessage<'_, S> {
+impl<'a, S: Sender> PatchChatsUserMessage<'a, S> {
     /// Sends the request; the answer is a [`ChatSendMessageResponse`](crate::models::ChatSendMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatSendMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSendMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1514,10 +1493,10 @@ pub struct PatchChatsUserSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsUserSettings<'_, S> {
+impl<'a, S: Sender> PatchChatsUserSettings<'a, S> {
     /// Sends the request; the answer is a [`ChatUserSettings`](crate::models::ChatUserSettings).
-    pub async fn send(self) -> Result<crate::models::ChatUserSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatUserSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1533,10 +1512,10 @@ pub struct PatchChatsUsersMeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchChatsUsersMeSettings<'_, S> {
+impl<'a, S: Sender> PatchChatsUsersMeSettings<'a, S> {
     /// Sends the request; the answer is a [`UserSettingsForChat`](crate::models::UserSettingsForChat).
-    pub async fn send(self) -> Result<crate::models::UserSettingsForChat, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSettingsForChat, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1552,10 +1531,10 @@ pub struct PostChatsRoomMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsRoomMessages<'_, S> {
+impl<'a, S: Sender> PostChatsRoomMessages<'a, S> {
     /// Sends the request; the answer is a [`ChatSendMessageResponse`](crate::models::ChatSendMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatSendMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSendMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1571,14 +1550,11 @@ pub struct PostChatsRoomMessagesPins<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsRoomMessagesPins<'_, S> {
+impl<'a, S: Sender> PostChatsRoomMessagesPins<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1594,14 +1570,11 @@ pub struct PostChatsRoomParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsRoomParticipant<'_, S> {
+impl<'a, S: Sender> PostChatsRoomParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1617,10 +1590,10 @@ pub struct PostChatsRooms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsRooms<'_, S> {
+impl<'a, S: Sender> PostChatsRooms<'a, S> {
     /// Sends the request; the answer is a [`CreateRoomResponse`](crate::models::CreateRoomResponse).
-    pub async fn send(self) -> Result<crate::models::CreateRoomResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateRoomResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1636,10 +1609,10 @@ pub struct PostChatsUserMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsUserMessages<'_, S> {
+impl<'a, S: Sender> PostChatsUserMessages<'a, S> {
     /// Sends the request; the answer is a [`ChatSendMessageResponse`](crate::models::ChatSendMessageResponse).
-    pub async fn send(self) -> Result<crate::models::ChatSendMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSendMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1655,14 +1628,11 @@ pub struct PostChatsUserMessagesPins<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsUserMessagesPins<'_, S> {
+impl<'a, S: Sender> PostChatsUserMessagesPins<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1678,14 +1648,11 @@ pub struct PostChatsUsersMeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostChatsUsersMeSettings<'_, S> {
+impl<'a, S: Sender> PostChatsUsersMeSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1701,14 +1668,11 @@ pub struct PutChatsMessageReactions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutChatsMessageReactions<'_, S> {
+impl<'a, S: Sender> PutChatsMessageReactions<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1724,10 +1688,10 @@ pub struct PutChatsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutChatsSettings<'_, S> {
+impl<'a, S: Sender> PutChatsSettings<'a, S> {
     /// Sends the request; the answer is a [`ChatSettings`](crate::models::ChatSettings).
-    pub async fn send(self) -> Result<crate::models::ChatSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -607,10 +607,10 @@ pub struct DeleteCoachingAppointment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCoachingAppointment<'_, S> {
+impl<'a, S: Sender> DeleteCoachingAppointment<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentReference`](crate::models::CoachingAppointmentReference).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentReference, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentReference, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -626,14 +626,11 @@ pub struct DeleteCoachingAppointmentAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteCoachingAppointmentAnnotation<'_, S> {
+impl<'a, S: Sender> DeleteCoachingAppointmentAnnotation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -649,10 +646,10 @@ pub struct GetCoachingAppointment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointment<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointment<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentResponse`](crate::models::CoachingAppointmentResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -668,10 +665,10 @@ pub struct GetCoachingAppointmentAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointmentAnnotation<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointmentAnnotation<'a, S> {
     /// Sends the request; the answer is a [`CoachingAnnotation`](crate::models::CoachingAnnotation).
-    pub async fn send(self) -> Result<crate::models::CoachingAnnotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAnnotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -687,7 +684,7 @@ pub struct GetCoachingAppointmentAnnotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointmentAnnotations<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointmentAnnotations<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -707,8 +704,8 @@ impl<S: Sender> GetCoachingAppointmentAnnotations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingAnnotationList`](crate::models::CoachingAnnotationList).
-    pub async fn send(self) -> Result<crate::models::CoachingAnnotationList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAnnotationList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -732,7 +729,7 @@ pub struct GetCoachingAppointmentStatuses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointmentStatuses<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointmentStatuses<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -752,8 +749,8 @@ impl<S: Sender> GetCoachingAppointmentStatuses<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingAppointmentStatusResponseList`](crate::models::CoachingAppointmentStatusResponseList).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentStatusResponseList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentStatusResponseList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -777,7 +774,7 @@ pub struct GetCoachingAppointments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointments<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointments<'a, S> {
     /// Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss
     ///
     /// Query parameter `interval`.
@@ -869,8 +866,8 @@ impl<S: Sender> GetCoachingAppointments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingAppointmentResponseList`](crate::models::CoachingAppointmentResponseList).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentResponseList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentResponseList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -894,7 +891,7 @@ pub struct GetCoachingAppointmentsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingAppointmentsMe<'_, S> {
+impl<'a, S: Sender> GetCoachingAppointmentsMe<'a, S> {
     /// Interval to filter data by. End date is not inclusive. Intervals are represented as an ISO-8601 string. For example: YYYY-MM-DDThh:mm:ss/YYYY-MM-DDThh:mm:ss
     ///
     /// Query parameter `interval`.
@@ -986,8 +983,8 @@ impl<S: Sender> GetCoachingAppointmentsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingAppointmentResponseList`](crate::models::CoachingAppointmentResponseList).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentResponseList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentResponseList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1011,7 +1008,7 @@ pub struct GetCoachingNotification<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingNotification<'_, S> {
+impl<'a, S: Sender> GetCoachingNotification<'a, S> {
     /// Indicates a field in the response which should be expanded.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1022,8 +1019,8 @@ impl<S: Sender> GetCoachingNotification<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingNotification`](crate::models::CoachingNotification).
-    pub async fn send(self) -> Result<crate::models::CoachingNotification, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingNotification, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1039,7 +1036,7 @@ pub struct GetCoachingNotifications<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingNotifications<'_, S> {
+impl<'a, S: Sender> GetCoachingNotifications<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1068,8 +1065,8 @@ impl<S: Sender> GetCoachingNotifications<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CoachingNotificationList`](crate::models::CoachingNotificationList).
-    pub async fn send(self) -> Result<crate::models::CoachingNotificationList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingNotificationList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1093,10 +1090,10 @@ pub struct GetCoachingScheduleslotsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetCoachingScheduleslotsJob<'_, S> {
+impl<'a, S: Sender> GetCoachingScheduleslotsJob<'a, S> {
     /// Sends the request; the answer is a [`CoachingScheduleSlotsJobResponse`](crate::models::CoachingScheduleSlotsJobResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingScheduleSlotsJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingScheduleSlotsJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1112,10 +1109,10 @@ pub struct PatchCoachingAppointment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCoachingAppointment<'_, S> {
+impl<'a, S: Sender> PatchCoachingAppointment<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentResponse`](crate::models::CoachingAppointmentResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1131,10 +1128,10 @@ pub struct PatchCoachingAppointmentAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCoachingAppointmentAnnotation<'_, S> {
+impl<'a, S: Sender> PatchCoachingAppointmentAnnotation<'a, S> {
     /// Sends the request; the answer is a [`CoachingAnnotation`](crate::models::CoachingAnnotation).
-    pub async fn send(self) -> Result<crate::models::CoachingAnnotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAnnotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1150,10 +1147,10 @@ pub struct PatchCoachingAppointmentStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCoachingAppointmentStatus<'_, S> {
+impl<'a, S: Sender> PatchCoachingAppointmentStatus<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentStatusResponse`](crate::models::CoachingAppointmentStatusResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1169,10 +1166,10 @@ pub struct PatchCoachingNotification<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchCoachingNotification<'_, S> {
+impl<'a, S: Sender> PatchCoachingNotification<'a, S> {
     /// Sends the request; the answer is a [`CoachingNotification`](crate::models::CoachingNotification).
-    pub async fn send(self) -> Result<crate::models::CoachingNotification, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingNotification, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1188,10 +1185,10 @@ pub struct PostCoachingAppointmentAnnotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingAppointmentAnnotations<'_, S> {
+impl<'a, S: Sender> PostCoachingAppointmentAnnotations<'a, S> {
     /// Sends the request; the answer is a [`CoachingAnnotation`](crate::models::CoachingAnnotation).
-    pub async fn send(self) -> Result<crate::models::CoachingAnnotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAnnotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1207,10 +1204,10 @@ pub struct PostCoachingAppointmentConversations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingAppointmentConversations<'_, S> {
+impl<'a, S: Sender> PostCoachingAppointmentConversations<'a, S> {
     /// Sends the request; the answer is a [`AddConversationResponse`](crate::models::AddConversationResponse).
-    pub async fn send(self) -> Result<crate::models::AddConversationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AddConversationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1226,10 +1223,10 @@ pub struct PostCoachingAppointments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingAppointments<'_, S> {
+impl<'a, S: Sender> PostCoachingAppointments<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentResponse`](crate::models::CoachingAppointmentResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1245,10 +1242,10 @@ pub struct PostCoachingAppointmentsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingAppointmentsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostCoachingAppointmentsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`CoachingAppointmentAggregateResponse`](crate::models::CoachingAppointmentAggregateResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingAppointmentAggregateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingAppointmentAggregateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1264,10 +1261,10 @@ pub struct PostCoachingScheduleslotsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingScheduleslotsJobs<'_, S> {
+impl<'a, S: Sender> PostCoachingScheduleslotsJobs<'a, S> {
     /// Sends the request; the answer is a [`CoachingScheduleSlotsJobResponse`](crate::models::CoachingScheduleSlotsJobResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingScheduleSlotsJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingScheduleSlotsJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1283,10 +1280,10 @@ pub struct PostCoachingScheduleslotsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCoachingScheduleslotsQuery<'_, S> {
+impl<'a, S: Sender> PostCoachingScheduleslotsQuery<'a, S> {
     /// Sends the request; the answer is a [`CoachingSlotsResponse`](crate::models::CoachingSlotsResponse).
-    pub async fn send(self) -> Result<crate::models::CoachingSlotsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoachingSlotsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -972,7 +972,7 @@ pub struct DeleteContentmanagementDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementDocument<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementDocument<'a, S> {
     /// Override any lock on the document
     ///
     /// Query parameter `override`.
@@ -984,11 +984,8 @@ impl<S: Sender> DeleteContentmanagementDocument<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1004,14 +1001,11 @@ pub struct DeleteContentmanagementShare<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementShare<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementShare<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1027,14 +1021,11 @@ pub struct DeleteContentmanagementStatusStatusId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementStatusStatusId<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementStatusStatusId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1050,7 +1041,7 @@ pub struct DeleteContentmanagementWorkspace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementWorkspace<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementWorkspace<'a, S> {
     /// New location for objects in deleted workspace.
     ///
     /// Query parameter `moveChildrenToWorkspaceId`.
@@ -1062,11 +1053,8 @@ impl<S: Sender> DeleteContentmanagementWorkspace<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1082,14 +1070,11 @@ pub struct DeleteContentmanagementWorkspaceMember<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementWorkspaceMember<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementWorkspaceMember<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1105,14 +1090,11 @@ pub struct DeleteContentmanagementWorkspaceTagvalue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteContentmanagementWorkspaceTagvalue<'_, S> {
+impl<'a, S: Sender> DeleteContentmanagementWorkspaceTagvalue<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1128,7 +1110,7 @@ pub struct GetContentmanagementDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementDocument<'_, S> {
+impl<'a, S: Sender> GetContentmanagementDocument<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1139,8 +1121,8 @@ impl<S: Sender> GetContentmanagementDocument<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Document`](crate::models::Document).
-    pub async fn send(self) -> Result<crate::models::Document, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Document, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1156,7 +1138,7 @@ pub struct GetContentmanagementDocumentContent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementDocumentContent<'_, S> {
+impl<'a, S: Sender> GetContentmanagementDocumentContent<'a, S> {
     /// Request how the content will be downloaded: a file attachment or inline. Default is attachment.
     ///
     /// Query parameter `disposition`.
@@ -1176,8 +1158,8 @@ impl<S: Sender> GetContentmanagementDocumentContent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DownloadResponse`](crate::models::DownloadResponse).
-    pub async fn send(self) -> Result<crate::models::DownloadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DownloadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1193,7 +1175,7 @@ pub struct GetContentmanagementDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementDocuments<'_, S> {
+impl<'a, S: Sender> GetContentmanagementDocuments<'a, S> {
     /// Name
     ///
     /// Query parameter `name`.
@@ -1249,8 +1231,8 @@ impl<S: Sender> GetContentmanagementDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DocumentEntityListing`](crate::models::DocumentEntityListing).
-    pub async fn send(self) -> Result<crate::models::DocumentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1274,7 +1256,7 @@ pub struct GetContentmanagementQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementQuery<'_, S> {
+impl<'a, S: Sender> GetContentmanagementQuery<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1321,8 +1303,8 @@ impl<S: Sender> GetContentmanagementQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueryResults`](crate::models::QueryResults).
-    pub async fn send(self) -> Result<crate::models::QueryResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1338,10 +1320,10 @@ pub struct GetContentmanagementSecurityprofile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementSecurityprofile<'_, S> {
+impl<'a, S: Sender> GetContentmanagementSecurityprofile<'a, S> {
     /// Sends the request; the answer is a [`SecurityProfile`](crate::models::SecurityProfile).
-    pub async fn send(self) -> Result<crate::models::SecurityProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SecurityProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1357,10 +1339,10 @@ pub struct GetContentmanagementSecurityprofiles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementSecurityprofiles<'_, S> {
+impl<'a, S: Sender> GetContentmanagementSecurityprofiles<'a, S> {
     /// Sends the request; the answer is a [`SecurityProfileEntityListing`](crate::models::SecurityProfileEntityListing).
-    pub async fn send(self) -> Result<crate::models::SecurityProfileEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SecurityProfileEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1384,7 +1366,7 @@ pub struct GetContentmanagementShare<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementShare<'_, S> {
+impl<'a, S: Sender> GetContentmanagementShare<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1395,8 +1377,8 @@ impl<S: Sender> GetContentmanagementShare<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Share`](crate::models::Share).
-    pub async fn send(self) -> Result<crate::models::Share, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Share, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1412,7 +1394,7 @@ pub struct GetContentmanagementSharedSharedId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementSharedSharedId<'_, S> {
+impl<'a, S: Sender> GetContentmanagementSharedSharedId<'a, S> {
     /// Request how the share content will be downloaded: attached as a file or inline. Default is attachment.
     ///
     /// Query parameter `disposition`.
@@ -1441,8 +1423,8 @@ impl<S: Sender> GetContentmanagementSharedSharedId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SharedResponse`](crate::models::SharedResponse).
-    pub async fn send(self) -> Result<crate::models::SharedResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SharedResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1458,7 +1440,7 @@ pub struct GetContentmanagementShares<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementShares<'_, S> {
+impl<'a, S: Sender> GetContentmanagementShares<'a, S> {
     /// Filters the shares returned to only the entity specified by the value of this parameter.
     ///
     /// Query parameter `entityId`.
@@ -1496,8 +1478,8 @@ impl<S: Sender> GetContentmanagementShares<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShareEntityListing`](crate::models::ShareEntityListing).
-    pub async fn send(self) -> Result<crate::models::ShareEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShareEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1521,7 +1503,7 @@ pub struct GetContentmanagementStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementStatus<'_, S> {
+impl<'a, S: Sender> GetContentmanagementStatus<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1541,8 +1523,8 @@ impl<S: Sender> GetContentmanagementStatus<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommandStatusEntityListing`](crate::models::CommandStatusEntityListing).
-    pub async fn send(self) -> Result<crate::models::CommandStatusEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommandStatusEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1566,10 +1548,10 @@ pub struct GetContentmanagementStatusStatusId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementStatusStatusId<'_, S> {
+impl<'a, S: Sender> GetContentmanagementStatusStatusId<'a, S> {
     /// Sends the request; the answer is a [`CommandStatus`](crate::models::CommandStatus).
-    pub async fn send(self) -> Result<crate::models::CommandStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommandStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1585,10 +1567,10 @@ pub struct GetContentmanagementUsage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementUsage<'_, S> {
+impl<'a, S: Sender> GetContentmanagementUsage<'a, S> {
     /// Sends the request; the answer is a [`Usage`](crate::models::Usage).
-    pub async fn send(self) -> Result<crate::models::Usage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Usage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1604,7 +1586,7 @@ pub struct GetContentmanagementWorkspace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspace<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspace<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1615,8 +1597,8 @@ impl<S: Sender> GetContentmanagementWorkspace<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Workspace`](crate::models::Workspace).
-    pub async fn send(self) -> Result<crate::models::Workspace, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workspace, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1632,7 +1614,7 @@ pub struct GetContentmanagementWorkspaceDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaceDocuments<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaceDocuments<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1679,8 +1661,8 @@ impl<S: Sender> GetContentmanagementWorkspaceDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DocumentEntityListing`](crate::models::DocumentEntityListing).
-    pub async fn send(self) -> Result<crate::models::DocumentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1704,7 +1686,7 @@ pub struct GetContentmanagementWorkspaceMember<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaceMember<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaceMember<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1715,8 +1697,8 @@ impl<S: Sender> GetContentmanagementWorkspaceMember<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkspaceMember`](crate::models::WorkspaceMember).
-    pub async fn send(self) -> Result<crate::models::WorkspaceMember, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkspaceMember, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1732,7 +1714,7 @@ pub struct GetContentmanagementWorkspaceMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaceMembers<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaceMembers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1761,8 +1743,8 @@ impl<S: Sender> GetContentmanagementWorkspaceMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkspaceMemberEntityListing`](crate::models::WorkspaceMemberEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkspaceMemberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkspaceMemberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1786,7 +1768,7 @@ pub struct GetContentmanagementWorkspaceTagvalue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaceTagvalue<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaceTagvalue<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1797,8 +1779,8 @@ impl<S: Sender> GetContentmanagementWorkspaceTagvalue<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TagValue`](crate::models::TagValue).
-    pub async fn send(self) -> Result<crate::models::TagValue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TagValue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1814,7 +1796,7 @@ pub struct GetContentmanagementWorkspaceTagvalues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaceTagvalues<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaceTagvalues<'a, S> {
     /// filter the list of tags returned
     ///
     /// Query parameter `value`.
@@ -1852,8 +1834,8 @@ impl<S: Sender> GetContentmanagementWorkspaceTagvalues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TagValueEntityListing`](crate::models::TagValueEntityListing).
-    pub async fn send(self) -> Result<crate::models::TagValueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TagValueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1877,7 +1859,7 @@ pub struct GetContentmanagementWorkspaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetContentmanagementWorkspaces<'_, S> {
+impl<'a, S: Sender> GetContentmanagementWorkspaces<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1915,8 +1897,8 @@ impl<S: Sender> GetContentmanagementWorkspaces<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkspaceEntityListing`](crate::models::WorkspaceEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkspaceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkspaceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1940,7 +1922,7 @@ pub struct PostContentmanagementDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementDocument<'_, S> {
+impl<'a, S: Sender> PostContentmanagementDocument<'a, S> {
     /// Expand some document fields
     ///
     /// Query parameter `expand`.
@@ -1960,8 +1942,8 @@ impl<S: Sender> PostContentmanagementDocument<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Document`](crate::models::Document).
-    pub async fn send(self) -> Result<crate::models::Document, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Document, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1977,7 +1959,7 @@ pub struct PostContentmanagementDocumentContent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementDocumentContent<'_, S> {
+impl<'a, S: Sender> PostContentmanagementDocumentContent<'a, S> {
     /// Override any lock on the document
     ///
     /// Query parameter `override`.
@@ -1988,8 +1970,8 @@ impl<S: Sender> PostContentmanagementDocumentContent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReplaceResponse`](crate::models::ReplaceResponse).
-    pub async fn send(self) -> Result<crate::models::ReplaceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReplaceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2005,7 +1987,7 @@ pub struct PostContentmanagementDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementDocuments<'_, S> {
+impl<'a, S: Sender> PostContentmanagementDocuments<'a, S> {
     /// Copy a document within a workspace or to a new workspace. Provide a document ID as the copy source.
     ///
     /// Query parameter `copySource`.
@@ -2034,8 +2016,8 @@ impl<S: Sender> PostContentmanagementDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Document`](crate::models::Document).
-    pub async fn send(self) -> Result<crate::models::Document, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Document, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2051,7 +2033,7 @@ pub struct PostContentmanagementQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementQuery<'_, S> {
+impl<'a, S: Sender> PostContentmanagementQuery<'a, S> {
     /// Expand some document fields
     ///
     /// Query parameter `expand`.
@@ -2062,8 +2044,8 @@ impl<S: Sender> PostContentmanagementQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueryResults`](crate::models::QueryResults).
-    pub async fn send(self) -> Result<crate::models::QueryResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2079,10 +2061,10 @@ pub struct PostContentmanagementShares<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementShares<'_, S> {
+impl<'a, S: Sender> PostContentmanagementShares<'a, S> {
     /// Sends the request; the answer is a [`CreateShareResponse`](crate::models::CreateShareResponse).
-    pub async fn send(self) -> Result<crate::models::CreateShareResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateShareResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2098,10 +2080,10 @@ pub struct PostContentmanagementWorkspaceTagvalues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementWorkspaceTagvalues<'_, S> {
+impl<'a, S: Sender> PostContentmanagementWorkspaceTagvalues<'a, S> {
     /// Sends the request; the answer is a [`TagValue`](crate::models::TagValue).
-    pub async fn send(self) -> Result<crate::models::TagValue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TagValue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2117,7 +2099,7 @@ pub struct PostContentmanagementWorkspaceTagvaluesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementWorkspaceTagvaluesQuery<'_, S> {
+impl<'a, S: Sender> PostContentmanagementWorkspaceTagvaluesQuery<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -2128,8 +2110,8 @@ impl<S: Sender> PostContentmanagementWorkspaceTagvaluesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TagValueEntityListing`](crate::models::TagValueEntityListing).
-    pub async fn send(self) -> Result<crate::models::TagValueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TagValueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2145,10 +2127,10 @@ pub struct PostContentmanagementWorkspaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostContentmanagementWorkspaces<'_, S> {
+impl<'a, S: Sender> PostContentmanagementWorkspaces<'a, S> {
     /// Sends the request; the answer is a [`Workspace`](crate::models::Workspace).
-    pub async fn send(self) -> Result<crate::models::Workspace, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workspace, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2164,10 +2146,10 @@ pub struct PutContentmanagementWorkspace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutContentmanagementWorkspace<'_, S> {
+impl<'a, S: Sender> PutContentmanagementWorkspace<'a, S> {
     /// Sends the request; the answer is a [`Workspace`](crate::models::Workspace).
-    pub async fn send(self) -> Result<crate::models::Workspace, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workspace, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2183,10 +2165,10 @@ pub struct PutContentmanagementWorkspaceMember<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutContentmanagementWorkspaceMember<'_, S> {
+impl<'a, S: Sender> PutContentmanagementWorkspaceMember<'a, S> {
     /// Sends the request; the answer is a [`WorkspaceMember`](crate::models::WorkspaceMember).
-    pub async fn send(self) -> Result<crate::models::WorkspaceMember, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkspaceMember, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2202,10 +2184,10 @@ pub struct PutContentmanagementWorkspaceTagvalue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutContentmanagementWorkspaceTagvalue<'_, S> {
+impl<'a, S: Sender> PutContentmanagementWorkspaceTagvalue<'a, S> {
     /// Sends the request; the answer is a [`TagValue`](crate::models::TagValue).
-    pub async fn send(self) -> Result<crate::models::TagValue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TagValue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

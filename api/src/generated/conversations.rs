@@ -8935,14 +8935,11 @@ pub struct DeleteAnalyticsConversationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsConversationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsConversationsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8958,14 +8955,11 @@ pub struct DeleteAnalyticsConversationsDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsConversationsDetailsJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsConversationsDetailsJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8981,14 +8975,11 @@ pub struct DeleteConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversation<'_, S> {
+impl<'a, S: Sender> DeleteConversation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9004,14 +8995,11 @@ pub struct DeleteConversationCustomattribute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationCustomattribute<'_, S> {
+impl<'a, S: Sender> DeleteConversationCustomattribute<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9027,14 +9015,11 @@ pub struct DeleteConversationParticipantCode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationParticipantCode<'_, S> {
+impl<'a, S: Sender> DeleteConversationParticipantCode<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9050,14 +9035,11 @@ pub struct DeleteConversationParticipantFlaggedreason<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationParticipantFlaggedreason<'_, S> {
+impl<'a, S: Sender> DeleteConversationParticipantFlaggedreason<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9073,14 +9055,11 @@ pub struct DeleteConversationsCallParticipantCommunicationPostflowaction<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsCallParticipantCommunicationPostflowaction<'_, S> {
+impl<'a, S: Sender> DeleteConversationsCallParticipantCommunicationPostflowaction<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9096,14 +9075,11 @@ pub struct DeleteConversationsCallParticipantConsult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsCallParticipantConsult<'_, S> {
+impl<'a, S: Sender> DeleteConversationsCallParticipantConsult<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9119,14 +9095,11 @@ pub struct DeleteConversationsEmailMessagesDraftAttachment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsEmailMessagesDraftAttachment<'_, S> {
+impl<'a, S: Sender> DeleteConversationsEmailMessagesDraftAttachment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9142,14 +9115,11 @@ pub struct DeleteConversationsMessagesCachedmediaCachedMediaItemId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagesCachedmediaCachedMediaItemId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagesCachedmediaCachedMediaItemId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9165,14 +9135,11 @@ pub struct DeleteConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsAppleIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9188,14 +9155,11 @@ pub struct DeleteConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsFacebookIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9211,14 +9175,11 @@ pub struct DeleteConversationsMessagingIntegrationsInstagramIntegrationId<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsInstagramIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsInstagramIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9234,14 +9195,11 @@ pub struct DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessp
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9257,14 +9215,11 @@ pub struct DeleteConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsOpenIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9280,14 +9235,11 @@ pub struct DeleteConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsTwitterIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9303,10 +9255,10 @@ pub struct DeleteConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingIntegrationsWhatsappIntegrationId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9322,14 +9274,11 @@ pub struct DeleteConversationsMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingSetting<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9345,14 +9294,11 @@ pub struct DeleteConversationsMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingSettingsDefault<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9368,14 +9314,11 @@ pub struct DeleteConversationsMessagingSupportedcontentSupportedContentId<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationsMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> DeleteConversationsMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9391,10 +9334,10 @@ pub struct GetAnalyticsConversationDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationDetails<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationDetails<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsConversationWithoutAttributes`](crate::models::AnalyticsConversationWithoutAttributes).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationWithoutAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationWithoutAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9410,10 +9353,10 @@ pub struct GetAnalyticsConversationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9429,7 +9372,7 @@ pub struct GetAnalyticsConversationsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -9440,8 +9383,8 @@ impl<S: Sender> GetAnalyticsConversationsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationAsyncAggregateQueryResponse`](crate::models::ConversationAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9457,7 +9400,7 @@ pub struct GetAnalyticsConversationsDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetails<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetails<'a, S> {
     /// Comma-separated conversation ids
     ///
     /// Query parameter `id`, repeated for each value.
@@ -9468,8 +9411,8 @@ impl<S: Sender> GetAnalyticsConversationsDetails<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsConversationWithoutAttributesMultiGetResponse`](crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationWithoutAttributesMultiGetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9485,10 +9428,10 @@ pub struct GetAnalyticsConversationsDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9504,7 +9447,7 @@ pub struct GetAnalyticsConversationsDetailsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJobResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -9524,8 +9467,8 @@ impl<S: Sender> GetAnalyticsConversationsDetailsJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsConversationAsyncQueryResponse`](crate::models::AnalyticsConversationAsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationAsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationAsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9541,10 +9484,10 @@ pub struct GetAnalyticsConversationsDetailsJobsAvailability<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsConversationsDetailsJobsAvailability<'_, S> {
+impl<'a, S: Sender> GetAnalyticsConversationsDetailsJobsAvailability<'a, S> {
     /// Sends the request; the answer is a [`DataAvailabilityResponse`](crate::models::DataAvailabilityResponse).
-    pub async fn send(self) -> Result<crate::models::DataAvailabilityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataAvailabilityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9560,10 +9503,10 @@ pub struct GetConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversation<'_, S> {
+impl<'a, S: Sender> GetConversation<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9579,10 +9522,10 @@ pub struct GetConversationAccessattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationAccessattributes<'_, S> {
+impl<'a, S: Sender> GetConversationAccessattributes<'a, S> {
     /// Sends the request; the answer is a [`ConversationAccessAttributesResponse`](crate::models::ConversationAccessAttributesResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationAccessAttributesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationAccessAttributesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9598,10 +9541,10 @@ pub struct GetConversationAssistantCopilotcontext<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationAssistantCopilotcontext<'_, S> {
+impl<'a, S: Sender> GetConversationAssistantCopilotcontext<'a, S> {
     /// Sends the request; the answer is a [`CopilotContextValues`](crate::models::CopilotContextValues).
-    pub async fn send(self) -> Result<crate::models::CopilotContextValues, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CopilotContextValues, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9617,10 +9560,10 @@ pub struct GetConversationCommunicationAgentchecklist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCommunicationAgentchecklist<'_, S> {
+impl<'a, S: Sender> GetConversationCommunicationAgentchecklist<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklistResponse`](crate::models::AgentChecklistResponse).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9636,10 +9579,10 @@ pub struct GetConversationCommunicationAgentchecklistJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCommunicationAgentchecklistJob<'_, S> {
+impl<'a, S: Sender> GetConversationCommunicationAgentchecklistJob<'a, S> {
     /// Sends the request; the answer is a [`ChecklistInferenceJobResponse`](crate::models::ChecklistInferenceJobResponse).
-    pub async fn send(self) -> Result<crate::models::ChecklistInferenceJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChecklistInferenceJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9655,10 +9598,10 @@ pub struct GetConversationCommunicationAgentchecklists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCommunicationAgentchecklists<'_, S> {
+impl<'a, S: Sender> GetConversationCommunicationAgentchecklists<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklistResponseList`](crate::models::AgentChecklistResponseList).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistResponseList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistResponseList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -9682,10 +9625,10 @@ pub struct GetConversationCommunicationInternalmessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCommunicationInternalmessage<'_, S> {
+impl<'a, S: Sender> GetConversationCommunicationInternalmessage<'a, S> {
     /// Sends the request; the answer is a [`InternalMessageData`](crate::models::InternalMessageData).
-    pub async fn send(self) -> Result<crate::models::InternalMessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InternalMessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9701,7 +9644,7 @@ pub struct GetConversationCommunicationInternalmessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCommunicationInternalmessages<'_, S> {
+impl<'a, S: Sender> GetConversationCommunicationInternalmessages<'a, S> {
     /// Indicates maximum number of results in response. Default page size is 25 results. The maximum page size is 200.
     ///
     /// Query parameter `pageSize`.
@@ -9721,8 +9664,8 @@ impl<S: Sender> GetConversationCommunicationInternalmessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InternalMessageDataEntityListing`](crate::models::InternalMessageDataEntityListing).
-    pub async fn send(self) -> Result<crate::models::InternalMessageDataEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InternalMessageDataEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -9746,10 +9689,10 @@ pub struct GetConversationCustomattribute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCustomattribute<'_, S> {
+impl<'a, S: Sender> GetConversationCustomattribute<'a, S> {
     /// Sends the request; the answer is a [`CustomAttributes`](crate::models::CustomAttributes).
-    pub async fn send(self) -> Result<crate::models::CustomAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9765,10 +9708,10 @@ pub struct GetConversationCustomattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationCustomattributes<'_, S> {
+impl<'a, S: Sender> GetConversationCustomattributes<'a, S> {
     /// Sends the request; the answer is a [`CustomAttributesListing`](crate::models::CustomAttributesListing).
-    pub async fn send(self) -> Result<crate::models::CustomAttributesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomAttributesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9784,10 +9727,10 @@ pub struct GetConversationParticipantSecureivrsession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationParticipantSecureivrsession<'_, S> {
+impl<'a, S: Sender> GetConversationParticipantSecureivrsession<'a, S> {
     /// Sends the request; the answer is a [`SecureSession`](crate::models::SecureSession).
-    pub async fn send(self) -> Result<crate::models::SecureSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SecureSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9803,10 +9746,10 @@ pub struct GetConversationParticipantSecureivrsessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationParticipantSecureivrsessions<'_, S> {
+impl<'a, S: Sender> GetConversationParticipantSecureivrsessions<'a, S> {
     /// Sends the request; the answer is a [`SecureSessionEntityListing`](crate::models::SecureSessionEntityListing).
-    pub async fn send(self) -> Result<crate::models::SecureSessionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SecureSessionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9822,7 +9765,7 @@ pub struct GetConversationParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationParticipantWrapup<'a, S> {
     /// Indicates if the wrap-up code is provisional.
     ///
     /// Query parameter `provisional`.
@@ -9833,8 +9776,8 @@ impl<S: Sender> GetConversationParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9850,10 +9793,10 @@ pub struct GetConversationParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9869,10 +9812,10 @@ pub struct GetConversationSecureattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationSecureattributes<'_, S> {
+impl<'a, S: Sender> GetConversationSecureattributes<'a, S> {
     /// Sends the request; the answer is a [`ConversationSecureAttributes`](crate::models::ConversationSecureAttributes).
-    pub async fn send(self) -> Result<crate::models::ConversationSecureAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationSecureAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9888,10 +9831,10 @@ pub struct GetConversationSuggestion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationSuggestion<'_, S> {
+impl<'a, S: Sender> GetConversationSuggestion<'a, S> {
     /// Sends the request; the answer is a [`Suggestion`](crate::models::Suggestion).
-    pub async fn send(self) -> Result<crate::models::Suggestion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Suggestion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9907,7 +9850,7 @@ pub struct GetConversationSuggestions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationSuggestions<'_, S> {
+impl<'a, S: Sender> GetConversationSuggestions<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -9954,8 +9897,8 @@ impl<S: Sender> GetConversationSuggestions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SuggestionListing`](crate::models::SuggestionListing).
-    pub async fn send(self) -> Result<crate::models::SuggestionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SuggestionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -9979,10 +9922,10 @@ pub struct GetConversationSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationSummaries<'_, S> {
+impl<'a, S: Sender> GetConversationSummaries<'a, S> {
     /// Sends the request; the answer is a [`ConversationSummariesGetResponse`](crate::models::ConversationSummariesGetResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationSummariesGetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationSummariesGetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9998,7 +9941,7 @@ pub struct GetConversations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversations<'_, S> {
+impl<'a, S: Sender> GetConversations<'a, S> {
     /// Call or Chat communication filtering
     ///
     /// Query parameter `communicationType`.
@@ -10009,8 +9952,8 @@ impl<S: Sender> GetConversations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationEntityListing`](crate::models::ConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::ConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10034,10 +9977,10 @@ pub struct GetConversationsCall<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCall<'_, S> {
+impl<'a, S: Sender> GetConversationsCall<'a, S> {
     /// Sends the request; the answer is a [`CallConversation`](crate::models::CallConversation).
-    pub async fn send(self) -> Result<crate::models::CallConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10053,7 +9996,7 @@ pub struct GetConversationsCallParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCallParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10064,8 +10007,8 @@ impl<S: Sender> GetConversationsCallParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10081,7 +10024,7 @@ pub struct GetConversationsCallParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCallParticipantWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10092,8 +10035,8 @@ impl<S: Sender> GetConversationsCallParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10109,10 +10052,10 @@ pub struct GetConversationsCallParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationsCallParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10128,10 +10071,10 @@ pub struct GetConversationsCallback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallback<'_, S> {
+impl<'a, S: Sender> GetConversationsCallback<'a, S> {
     /// Sends the request; the answer is a [`CallbackConversation`](crate::models::CallbackConversation).
-    pub async fn send(self) -> Result<crate::models::CallbackConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallbackConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10147,7 +10090,7 @@ pub struct GetConversationsCallbackParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallbackParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCallbackParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10158,8 +10101,8 @@ impl<S: Sender> GetConversationsCallbackParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10175,7 +10118,7 @@ pub struct GetConversationsCallbackParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallbackParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCallbackParticipantWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10186,8 +10129,8 @@ impl<S: Sender> GetConversationsCallbackParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10203,10 +10146,10 @@ pub struct GetConversationsCallbackParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallbackParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationsCallbackParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10222,10 +10165,10 @@ pub struct GetConversationsCallbacks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallbacks<'_, S> {
+impl<'a, S: Sender> GetConversationsCallbacks<'a, S> {
     /// Sends the request; the answer is a [`CallbackConversationEntityListing`](crate::models::CallbackConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::CallbackConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallbackConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10249,10 +10192,10 @@ pub struct GetConversationsCalls<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCalls<'_, S> {
+impl<'a, S: Sender> GetConversationsCalls<'a, S> {
     /// Sends the request; the answer is a [`CallConversationEntityListing`](crate::models::CallConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::CallConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10276,7 +10219,7 @@ pub struct GetConversationsCallsHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallsHistory<'_, S> {
+impl<'a, S: Sender> GetConversationsCallsHistory<'a, S> {
     /// Page size, maximum 50
     ///
     /// Query parameter `pageSize`.
@@ -10314,8 +10257,8 @@ impl<S: Sender> GetConversationsCallsHistory<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CallHistoryConversationEntityListing`](crate::models::CallHistoryConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::CallHistoryConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallHistoryConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10339,10 +10282,10 @@ pub struct GetConversationsCallsMaximumconferenceparties<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCallsMaximumconferenceparties<'_, S> {
+impl<'a, S: Sender> GetConversationsCallsMaximumconferenceparties<'a, S> {
     /// Sends the request; the answer is a [`MaxParticipants`](crate::models::MaxParticipants).
-    pub async fn send(self) -> Result<crate::models::MaxParticipants, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaxParticipants, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10358,10 +10301,10 @@ pub struct GetConversationsCobrowsesession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCobrowsesession<'_, S> {
+impl<'a, S: Sender> GetConversationsCobrowsesession<'a, S> {
     /// Sends the request; the answer is a [`CobrowseConversation`](crate::models::CobrowseConversation).
-    pub async fn send(self) -> Result<crate::models::CobrowseConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CobrowseConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10377,7 +10320,7 @@ pub struct GetConversationsCobrowsesessionParticipantCommunicationWrapup<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCobrowsesessionParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCobrowsesessionParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10388,8 +10331,8 @@ impl<S: Sender> GetConversationsCobrowsesessionParticipantCommunicationWrapup<'_
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10405,7 +10348,7 @@ pub struct GetConversationsCobrowsesessionParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCobrowsesessionParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsCobrowsesessionParticipantWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10416,8 +10359,8 @@ impl<S: Sender> GetConversationsCobrowsesessionParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10433,10 +10376,10 @@ pub struct GetConversationsCobrowsesessionParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCobrowsesessionParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationsCobrowsesessionParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10452,10 +10395,10 @@ pub struct GetConversationsCobrowsesessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCobrowsesessions<'_, S> {
+impl<'a, S: Sender> GetConversationsCobrowsesessions<'a, S> {
     /// Sends the request; the answer is a [`CobrowseConversationEntityListing`](crate::models::CobrowseConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::CobrowseConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CobrowseConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10479,10 +10422,10 @@ pub struct GetConversationsCustomattributesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchema<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchema<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchema`](crate::models::ConversationDataSchema).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10498,10 +10441,10 @@ pub struct GetConversationsCustomattributesSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchema`](crate::models::ConversationDataSchema).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10517,10 +10460,10 @@ pub struct GetConversationsCustomattributesSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchemaListing`](crate::models::ConversationDataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10536,10 +10479,10 @@ pub struct GetConversationsCustomattributesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemas<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemas<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchemaListing`](crate::models::ConversationDataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10555,10 +10498,10 @@ pub struct GetConversationsCustomattributesSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10574,10 +10517,10 @@ pub struct GetConversationsCustomattributesSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10593,10 +10536,10 @@ pub struct GetConversationsCustomattributesSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsCustomattributesSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetConversationsCustomattributesSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10612,10 +10555,10 @@ pub struct GetConversationsEmail<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmail<'_, S> {
+impl<'a, S: Sender> GetConversationsEmail<'a, S> {
     /// Sends the request; the answer is a [`EmailConversation`](crate::models::EmailConversation).
-    pub async fn send(self) -> Result<crate::models::EmailConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10631,10 +10574,10 @@ pub struct GetConversationsEmailMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailMessage<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailMessage<'a, S> {
     /// Sends the request; the answer is a [`EmailMessage`](crate::models::EmailMessage).
-    pub async fn send(self) -> Result<crate::models::EmailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10650,7 +10593,7 @@ pub struct GetConversationsEmailMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailMessages<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailMessages<'a, S> {
     /// Whether to include Agentless 'api' type of messages, on stitched conversations. If you provide a conversationId in the agentless email request (/api/v2/conversations/emails/agentless) that matches an existing conversation, then that's a stitched agentless message.
     ///
     /// Query parameter `includeAgentlessStitchedMessages`.
@@ -10661,8 +10604,8 @@ impl<S: Sender> GetConversationsEmailMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailMessagePreviewListing`](crate::models::EmailMessagePreviewListing).
-    pub async fn send(self) -> Result<crate::models::EmailMessagePreviewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessagePreviewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10686,10 +10629,10 @@ pub struct GetConversationsEmailMessagesDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailMessagesDraft<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailMessagesDraft<'a, S> {
     /// Sends the request; the answer is a [`EmailMessage`](crate::models::EmailMessage).
-    pub async fn send(self) -> Result<crate::models::EmailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10705,7 +10648,7 @@ pub struct GetConversationsEmailParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10716,8 +10659,8 @@ impl<S: Sender> GetConversationsEmailParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10733,7 +10676,7 @@ pub struct GetConversationsEmailParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailParticipantWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -10744,8 +10687,8 @@ impl<S: Sender> GetConversationsEmailParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10761,10 +10704,10 @@ pub struct GetConversationsEmailParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10780,10 +10723,10 @@ pub struct GetConversationsEmailSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmailSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsEmailSettings<'a, S> {
     /// Sends the request; the answer is a [`EmailsSettings`](crate::models::EmailsSettings).
-    pub async fn send(self) -> Result<crate::models::EmailsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10799,10 +10742,10 @@ pub struct GetConversationsEmails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsEmails<'_, S> {
+impl<'a, S: Sender> GetConversationsEmails<'a, S> {
     /// Sends the request; the answer is a [`EmailConversationEntityListing`](crate::models::EmailConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::EmailConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10826,10 +10769,10 @@ pub struct GetConversationsInternalmessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsInternalmessage<'_, S> {
+impl<'a, S: Sender> GetConversationsInternalmessage<'a, S> {
     /// Sends the request; the answer is a [`InternalMessageConversation`](crate::models::InternalMessageConversation).
-    pub async fn send(self) -> Result<crate::models::InternalMessageConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InternalMessageConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10845,10 +10788,10 @@ pub struct GetConversationsInternalmessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsInternalmessages<'_, S> {
+impl<'a, S: Sender> GetConversationsInternalmessages<'a, S> {
     /// Sends the request; the answer is a [`InternalMessageConversationEntityListing`](crate::models::InternalMessageConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::InternalMessageConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InternalMessageConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10872,10 +10815,10 @@ pub struct GetConversationsKeyconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsKeyconfiguration<'_, S> {
+impl<'a, S: Sender> GetConversationsKeyconfiguration<'a, S> {
     /// Sends the request; the answer is a [`ConversationEncryptionConfiguration`](crate::models::ConversationEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::ConversationEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10891,10 +10834,10 @@ pub struct GetConversationsKeyconfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsKeyconfigurations<'_, S> {
+impl<'a, S: Sender> GetConversationsKeyconfigurations<'a, S> {
     /// Sends the request; the answer is a [`ConversationEncryptionConfigurationListing`](crate::models::ConversationEncryptionConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::ConversationEncryptionConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEncryptionConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10910,10 +10853,10 @@ pub struct GetConversationsMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessage<'_, S> {
+impl<'a, S: Sender> GetConversationsMessage<'a, S> {
     /// Sends the request; the answer is a [`MessageConversation`](crate::models::MessageConversation).
-    pub async fn send(self) -> Result<crate::models::MessageConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10929,7 +10872,7 @@ pub struct GetConversationsMessageCommunicationMessagesMedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageCommunicationMessagesMedia<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageCommunicationMessagesMedia<'a, S> {
     /// The status on which to filter the response.
     ///
     /// Query parameter `status`.
@@ -10958,8 +10901,8 @@ impl<S: Sender> GetConversationsMessageCommunicationMessagesMedia<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessageMediaListing`](crate::models::MessageMediaListing).
-    pub async fn send(self) -> Result<crate::models::MessageMediaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageMediaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -10983,10 +10926,10 @@ pub struct GetConversationsMessageCommunicationMessagesMediaMediaId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageCommunicationMessagesMediaMediaId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageCommunicationMessagesMediaMediaId<'a, S> {
     /// Sends the request; the answer is a [`MessageMediaData`](crate::models::MessageMediaData).
-    pub async fn send(self) -> Result<crate::models::MessageMediaData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageMediaData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11002,10 +10945,10 @@ pub struct GetConversationsMessageDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageDetails<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageDetails<'a, S> {
     /// Sends the request; the answer is a [`MessageData`](crate::models::MessageData).
-    pub async fn send(self) -> Result<crate::models::MessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11021,10 +10964,10 @@ pub struct GetConversationsMessageMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageMessage<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageMessage<'a, S> {
     /// Sends the request; the answer is a [`MessageData`](crate::models::MessageData).
-    pub async fn send(self) -> Result<crate::models::MessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11040,7 +10983,7 @@ pub struct GetConversationsMessageParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -11051,8 +10994,8 @@ impl<S: Sender> GetConversationsMessageParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11068,7 +11011,7 @@ pub struct GetConversationsMessageParticipantWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageParticipantWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageParticipantWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -11079,8 +11022,8 @@ impl<S: Sender> GetConversationsMessageParticipantWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11096,10 +11039,10 @@ pub struct GetConversationsMessageParticipantWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessageParticipantWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetConversationsMessageParticipantWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11115,10 +11058,10 @@ pub struct GetConversationsMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessages<'_, S> {
+impl<'a, S: Sender> GetConversationsMessages<'a, S> {
     /// Sends the request; the answer is a [`MessageConversationEntityListing`](crate::models::MessageConversationEntityListing).
-    pub async fn send(self) -> Result<crate::models::MessageConversationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageConversationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11142,7 +11085,7 @@ pub struct GetConversationsMessagesCachedmedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagesCachedmedia<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagesCachedmedia<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11171,8 +11114,8 @@ impl<S: Sender> GetConversationsMessagesCachedmedia<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CachedMediaItemEntityListing`](crate::models::CachedMediaItemEntityListing).
-    pub async fn send(self) -> Result<crate::models::CachedMediaItemEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CachedMediaItemEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11196,10 +11139,10 @@ pub struct GetConversationsMessagesCachedmediaCachedMediaItemId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagesCachedmediaCachedMediaItemId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagesCachedmediaCachedMediaItemId<'a, S> {
     /// Sends the request; the answer is a [`CachedMediaItem`](crate::models::CachedMediaItem).
-    pub async fn send(self) -> Result<crate::models::CachedMediaItem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CachedMediaItem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11215,10 +11158,10 @@ pub struct GetConversationsMessagingFacebookApp<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingFacebookApp<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingFacebookApp<'a, S> {
     /// Sends the request; the answer is a [`FacebookAppCredentials`](crate::models::FacebookAppCredentials).
-    pub async fn send(self) -> Result<crate::models::FacebookAppCredentials, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookAppCredentials, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11234,10 +11177,10 @@ pub struct GetConversationsMessagingFacebookPermissions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingFacebookPermissions<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingFacebookPermissions<'a, S> {
     /// Sends the request; the answer is a [`FacebookPermissionEntityListing`](crate::models::FacebookPermissionEntityListing).
-    pub async fn send(self) -> Result<crate::models::FacebookPermissionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookPermissionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11253,10 +11196,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrati
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`AppleIdentityResolutionConfig`](crate::models::AppleIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::AppleIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11272,10 +11215,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegr
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`FacebookIdentityResolutionConfig`](crate::models::FacebookIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::FacebookIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11291,10 +11234,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsInstagramInteg
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`InstagramIdentityResolutionConfig`](crate::models::InstagramIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::InstagramIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11310,10 +11253,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegratio
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`OpenMessagingIdentityResolutionConfig`](crate::models::OpenMessagingIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::OpenMessagingIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenMessagingIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11329,10 +11272,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegra
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`TwitterIdentityResolutionConfig`](crate::models::TwitterIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::TwitterIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11348,10 +11291,10 @@ pub struct GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegr
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIdentityResolutionConfig`](crate::models::WhatsAppIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11367,10 +11310,10 @@ pub struct GetConversationsMessagingIntegrationTwitterOauthSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationTwitterOauthSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationTwitterOauthSettings<'a, S> {
     /// Sends the request; the answer is a [`TwitterOAuthSettings`](crate::models::TwitterOAuthSettings).
-    pub async fn send(self) -> Result<crate::models::TwitterOAuthSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterOAuthSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11386,7 +11329,7 @@ pub struct GetConversationsMessagingIntegrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrations<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrations<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11433,8 +11376,8 @@ impl<S: Sender> GetConversationsMessagingIntegrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessagingIntegrationEntityListing`](crate::models::MessagingIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::MessagingIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11458,7 +11401,7 @@ pub struct GetConversationsMessagingIntegrationsApple<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsApple<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsApple<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11505,8 +11448,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsApple<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AppleIntegrationEntityListing`](crate::models::AppleIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::AppleIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11530,7 +11473,7 @@ pub struct GetConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsAppleIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -11541,8 +11484,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsAppleIntegrationId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AppleIntegration`](crate::models::AppleIntegration).
-    pub async fn send(self) -> Result<crate::models::AppleIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11558,7 +11501,7 @@ pub struct GetConversationsMessagingIntegrationsFacebook<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsFacebook<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsFacebook<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11605,8 +11548,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsFacebook<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FacebookIntegrationEntityListing`](crate::models::FacebookIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::FacebookIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11630,7 +11573,7 @@ pub struct GetConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsFacebookIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -11641,8 +11584,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsFacebookIntegrationId<'_, S
     }
 
     /// Sends the request; the answer is a [`FacebookIntegration`](crate::models::FacebookIntegration).
-    pub async fn send(self) -> Result<crate::models::FacebookIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11658,7 +11601,7 @@ pub struct GetConversationsMessagingIntegrationsInstagram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsInstagram<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsInstagram<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11705,8 +11648,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsInstagram<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InstagramIntegrationEntityListing`](crate::models::InstagramIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::InstagramIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11730,7 +11673,7 @@ pub struct GetConversationsMessagingIntegrationsInstagramIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsInstagramIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsInstagramIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -11741,8 +11684,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsInstagramIntegrationId<'_, 
     }
 
     /// Sends the request; the answer is a [`InstagramIntegration`](crate::models::InstagramIntegration).
-    pub async fn send(self) -> Result<crate::models::InstagramIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11758,7 +11701,7 @@ pub struct GetConversationsMessagingIntegrationsOpen<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpen<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpen<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11805,8 +11748,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsOpen<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenIntegrationEntityListing`](crate::models::OpenIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::OpenIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -11830,7 +11773,7 @@ pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprof
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -11841,8 +11784,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusines
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileOpenIntegration`](crate::models::GoogleBusinessProfileOpenIntegration).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11858,10 +11801,10 @@ pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprof
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileOauthSettings<'a, S> {
     /// Sends the request; the answer is a [`GoogleOAuthSettingsResponse`](crate::models::GoogleOAuthSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleOAuthSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleOAuthSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11877,10 +11820,10 @@ pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprof
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken<'a, S> {
     /// Sends the request; the answer is a [`GoogleAuthToken`](crate::models::GoogleAuthToken).
-    pub async fn send(self) -> Result<crate::models::GoogleAuthToken, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleAuthToken, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11896,10 +11839,10 @@ pub struct GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprof
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts<'a, S> {
     /// Sends the request; the answer is a [`GoogleBusinessProfileAccountListing`](crate::models::GoogleBusinessProfileAccountListing).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileAccountListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileAccountListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11915,7 +11858,7 @@ pub struct GetConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsOpenIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -11926,8 +11869,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsOpenIntegrationId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenIntegration`](crate::models::OpenIntegration).
-    pub async fn send(self) -> Result<crate::models::OpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11943,7 +11886,7 @@ pub struct GetConversationsMessagingIntegrationsTwitter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsTwitter<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsTwitter<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -11990,8 +11933,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsTwitter<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TwitterIntegrationEntityListing`](crate::models::TwitterIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::TwitterIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -12015,7 +11958,7 @@ pub struct GetConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsTwitterIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -12026,8 +11969,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsTwitterIntegrationId<'_, S>
     }
 
     /// Sends the request; the answer is a [`TwitterIntegration`](crate::models::TwitterIntegration).
-    pub async fn send(self) -> Result<crate::models::TwitterIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12043,10 +11986,10 @@ pub struct GetConversationsMessagingIntegrationsTwitterOauthSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsTwitterOauthSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsTwitterOauthSettings<'a, S> {
     /// Sends the request; the answer is a [`TwitterSignupOAuthSettings`](crate::models::TwitterSignupOAuthSettings).
-    pub async fn send(self) -> Result<crate::models::TwitterSignupOAuthSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterSignupOAuthSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12062,7 +12005,7 @@ pub struct GetConversationsMessagingIntegrationsWhatsapp<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsWhatsapp<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsWhatsapp<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -12109,8 +12052,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsWhatsapp<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WhatsAppIntegrationEntityListing`](crate::models::WhatsAppIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -12134,7 +12077,7 @@ pub struct GetConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingIntegrationsWhatsappIntegrationId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -12145,8 +12088,8 @@ impl<S: Sender> GetConversationsMessagingIntegrationsWhatsappIntegrationId<'_, S
     }
 
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12162,7 +12105,7 @@ pub struct GetConversationsMessagingOauthAppleCallback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingOauthAppleCallback<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingOauthAppleCallback<'a, S> {
     /// Error parameter from OAuth provider
     ///
     /// Query parameter `error`.
@@ -12173,8 +12116,8 @@ impl<S: Sender> GetConversationsMessagingOauthAppleCallback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OAuthAppleAuthorizationResponse`](crate::models::OAuthAppleAuthorizationResponse).
-    pub async fn send(self) -> Result<crate::models::OAuthAppleAuthorizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthAppleAuthorizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12190,10 +12133,10 @@ pub struct GetConversationsMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSetting<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSetting<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12209,7 +12152,7 @@ pub struct GetConversationsMessagingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSettings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -12229,8 +12172,8 @@ impl<S: Sender> GetConversationsMessagingSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessagingConfigListing`](crate::models::MessagingConfigListing).
-    pub async fn send(self) -> Result<crate::models::MessagingConfigListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingConfigListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -12254,10 +12197,10 @@ pub struct GetConversationsMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSettingsDefault<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12273,7 +12216,7 @@ pub struct GetConversationsMessagingSupportedcontent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSupportedcontent<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSupportedcontent<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -12293,8 +12236,8 @@ impl<S: Sender> GetConversationsMessagingSupportedcontent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SupportedContentListing`](crate::models::SupportedContentListing).
-    pub async fn send(self) -> Result<crate::models::SupportedContentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -12318,10 +12261,10 @@ pub struct GetConversationsMessagingSupportedcontentDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSupportedcontentDefault<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSupportedcontentDefault<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12337,10 +12280,10 @@ pub struct GetConversationsMessagingSupportedcontentSupportedContentId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12356,10 +12299,10 @@ pub struct GetConversationsMessagingThreadingtimeline<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsMessagingThreadingtimeline<'_, S> {
+impl<'a, S: Sender> GetConversationsMessagingThreadingtimeline<'a, S> {
     /// Sends the request; the answer is a [`ConversationThreadingWindow`](crate::models::ConversationThreadingWindow).
-    pub async fn send(self) -> Result<crate::models::ConversationThreadingWindow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationThreadingWindow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12375,7 +12318,7 @@ pub struct GetConversationsScreenshareParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsScreenshareParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsScreenshareParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -12386,8 +12329,8 @@ impl<S: Sender> GetConversationsScreenshareParticipantCommunicationWrapup<'_, S>
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12403,10 +12346,10 @@ pub struct GetConversationsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsSettings<'_, S> {
+impl<'a, S: Sender> GetConversationsSettings<'a, S> {
     /// Sends the request; the answer is a [`Settings`](crate::models::Settings).
-    pub async fn send(self) -> Result<crate::models::Settings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Settings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12422,7 +12365,7 @@ pub struct GetConversationsSocialParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsSocialParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsSocialParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -12433,8 +12376,8 @@ impl<S: Sender> GetConversationsSocialParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12450,10 +12393,10 @@ pub struct GetConversationsVideoDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsVideoDetails<'_, S> {
+impl<'a, S: Sender> GetConversationsVideoDetails<'a, S> {
     /// Sends the request; the answer is a [`VideoConferenceDetails`](crate::models::VideoConferenceDetails).
-    pub async fn send(self) -> Result<crate::models::VideoConferenceDetails, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VideoConferenceDetails, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12469,7 +12412,7 @@ pub struct GetConversationsVideoParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsVideoParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> GetConversationsVideoParticipantCommunicationWrapup<'a, S> {
     /// Indicates whether or not to fetch provisional wrap-up code.
     ///
     /// Query parameter `provisional`.
@@ -12480,8 +12423,8 @@ impl<S: Sender> GetConversationsVideoParticipantCommunicationWrapup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedWrapupCode`](crate::models::AssignedWrapupCode).
-    pub async fn send(self) -> Result<crate::models::AssignedWrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedWrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12497,10 +12440,10 @@ pub struct GetConversationsVideosMeeting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationsVideosMeeting<'_, S> {
+impl<'a, S: Sender> GetConversationsVideosMeeting<'a, S> {
     /// Sends the request; the answer is a [`MeetingIdRecord`](crate::models::MeetingIdRecord).
-    pub async fn send(self) -> Result<crate::models::MeetingIdRecord, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MeetingIdRecord, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12516,7 +12459,7 @@ pub struct PatchConversationCustomattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationCustomattributes<'_, S> {
+impl<'a, S: Sender> PatchConversationCustomattributes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -12528,11 +12471,8 @@ impl<S: Sender> PatchConversationCustomattributes<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12548,7 +12488,7 @@ pub struct PatchConversationCustomattributesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationCustomattributesBulk<'_, S> {
+impl<'a, S: Sender> PatchConversationCustomattributesBulk<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -12559,8 +12499,8 @@ impl<S: Sender> PatchConversationCustomattributesBulk<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomAttributesBulkUpdateResponseMap`](crate::models::CustomAttributesBulkUpdateResponseMap).
-    pub async fn send(self) -> Result<crate::models::CustomAttributesBulkUpdateResponseMap, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomAttributesBulkUpdateResponseMap, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12576,14 +12516,11 @@ pub struct PatchConversationParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12599,14 +12536,11 @@ pub struct PatchConversationParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationParticipantAttributes<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12622,14 +12556,11 @@ pub struct PatchConversationRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationRecordingstate<'_, S> {
+impl<'a, S: Sender> PatchConversationRecordingstate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12645,10 +12576,10 @@ pub struct PatchConversationSecureattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationSecureattributes<'_, S> {
+impl<'a, S: Sender> PatchConversationSecureattributes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12664,10 +12595,10 @@ pub struct PatchConversationSuggestion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationSuggestion<'_, S> {
+impl<'a, S: Sender> PatchConversationSuggestion<'a, S> {
     /// Sends the request; the answer is a [`Suggestion`](crate::models::Suggestion).
-    pub async fn send(self) -> Result<crate::models::Suggestion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Suggestion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12683,7 +12614,7 @@ pub struct PatchConversationSummaryEngagements<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationSummaryEngagements<'_, S> {
+impl<'a, S: Sender> PatchConversationSummaryEngagements<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -12695,11 +12626,8 @@ impl<S: Sender> PatchConversationSummaryEngagements<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12715,7 +12643,7 @@ pub struct PatchConversationSummaryFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationSummaryFeedback<'_, S> {
+impl<'a, S: Sender> PatchConversationSummaryFeedback<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -12727,11 +12655,8 @@ impl<S: Sender> PatchConversationSummaryFeedback<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12747,10 +12672,10 @@ pub struct PatchConversationUtilizationlabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationUtilizationlabel<'_, S> {
+impl<'a, S: Sender> PatchConversationUtilizationlabel<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12766,10 +12691,10 @@ pub struct PatchConversationsAftercallworkConversationIdParticipantCommunication
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsAftercallworkConversationIdParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsAftercallworkConversationIdParticipantCommunication<'a, S> {
     /// Sends the request; the answer is a [`AfterCallWorkUpdate`](crate::models::AfterCallWorkUpdate).
-    pub async fn send(self) -> Result<crate::models::AfterCallWorkUpdate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AfterCallWorkUpdate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12785,10 +12710,10 @@ pub struct PatchConversationsCall<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCall<'_, S> {
+impl<'a, S: Sender> PatchConversationsCall<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12804,14 +12729,11 @@ pub struct PatchConversationsCallConference<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallConference<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallConference<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12827,14 +12749,11 @@ pub struct PatchConversationsCallParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12850,10 +12769,10 @@ pub struct PatchConversationsCallParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipantAttributes<'a, S> {
     /// Sends the request; the answer is a [`ParticipantAttributes`](crate::models::ParticipantAttributes).
-    pub async fn send(self) -> Result<crate::models::ParticipantAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParticipantAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12869,10 +12788,10 @@ pub struct PatchConversationsCallParticipantCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipantCommunication<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12888,7 +12807,7 @@ pub struct PatchConversationsCallParticipantCommunicationPostflowaction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipantCommunicationPostflowaction<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipantCommunicationPostflowaction<'a, S> {
     /// Action
     ///
     /// The request body, sent as JSON.
@@ -12900,11 +12819,8 @@ impl<S: Sender> PatchConversationsCallParticipantCommunicationPostflowaction<'_,
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12920,10 +12836,10 @@ pub struct PatchConversationsCallParticipantConsult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipantConsult<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipantConsult<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12939,14 +12855,11 @@ pub struct PatchConversationsCallParticipantUserUserId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallParticipantUserUserId<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallParticipantUserUserId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12962,10 +12875,10 @@ pub struct PatchConversationsCallback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallback<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallback<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12981,14 +12894,11 @@ pub struct PatchConversationsCallbackParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallbackParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallbackParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13004,10 +12914,10 @@ pub struct PatchConversationsCallbackParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallbackParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallbackParticipantAttributes<'a, S> {
     /// Sends the request; the answer is a [`ParticipantAttributes`](crate::models::ParticipantAttributes).
-    pub async fn send(self) -> Result<crate::models::ParticipantAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParticipantAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13023,10 +12933,10 @@ pub struct PatchConversationsCallbackParticipantCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallbackParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallbackParticipantCommunication<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13042,10 +12952,10 @@ pub struct PatchConversationsCallbacks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCallbacks<'_, S> {
+impl<'a, S: Sender> PatchConversationsCallbacks<'a, S> {
     /// Sends the request; the answer is a [`PatchCallbackResponse`](crate::models::PatchCallbackResponse).
-    pub async fn send(self) -> Result<crate::models::PatchCallbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PatchCallbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13061,10 +12971,10 @@ pub struct PatchConversationsCobrowsesession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCobrowsesession<'_, S> {
+impl<'a, S: Sender> PatchConversationsCobrowsesession<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13080,7 +12990,7 @@ pub struct PatchConversationsCobrowsesessionParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCobrowsesessionParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationsCobrowsesessionParticipant<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -13092,11 +13002,8 @@ impl<S: Sender> PatchConversationsCobrowsesessionParticipant<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13112,7 +13019,7 @@ pub struct PatchConversationsCobrowsesessionParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCobrowsesessionParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationsCobrowsesessionParticipantAttributes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -13123,8 +13030,8 @@ impl<S: Sender> PatchConversationsCobrowsesessionParticipantAttributes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ParticipantAttributes`](crate::models::ParticipantAttributes).
-    pub async fn send(self) -> Result<crate::models::ParticipantAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParticipantAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13140,10 +13047,10 @@ pub struct PatchConversationsCobrowsesessionParticipantCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsCobrowsesessionParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsCobrowsesessionParticipantCommunication<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13159,10 +13066,10 @@ pub struct PatchConversationsEmail<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmail<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmail<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13178,7 +13085,7 @@ pub struct PatchConversationsEmailMessagesDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmailMessagesDraft<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmailMessagesDraft<'a, S> {
     /// autoFill
     ///
     /// Query parameter `autoFill`.
@@ -13207,8 +13114,8 @@ impl<S: Sender> PatchConversationsEmailMessagesDraft<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailMessage`](crate::models::EmailMessage).
-    pub async fn send(self) -> Result<crate::models::EmailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13224,14 +13131,11 @@ pub struct PatchConversationsEmailParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmailParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmailParticipant<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13247,10 +13151,10 @@ pub struct PatchConversationsEmailParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmailParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmailParticipantAttributes<'a, S> {
     /// Sends the request; the answer is a [`ParticipantAttributes`](crate::models::ParticipantAttributes).
-    pub async fn send(self) -> Result<crate::models::ParticipantAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParticipantAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13266,10 +13170,10 @@ pub struct PatchConversationsEmailParticipantCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmailParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmailParticipantCommunication<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13285,14 +13189,11 @@ pub struct PatchConversationsEmailParticipantParkingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsEmailParticipantParkingstate<'_, S> {
+impl<'a, S: Sender> PatchConversationsEmailParticipantParkingstate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13308,10 +13209,10 @@ pub struct PatchConversationsMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessage<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessage<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13327,7 +13228,7 @@ pub struct PatchConversationsMessageParticipant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessageParticipant<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessageParticipant<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -13339,11 +13240,8 @@ impl<S: Sender> PatchConversationsMessageParticipant<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13359,7 +13257,7 @@ pub struct PatchConversationsMessageParticipantAttributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessageParticipantAttributes<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessageParticipantAttributes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -13370,8 +13268,8 @@ impl<S: Sender> PatchConversationsMessageParticipantAttributes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ParticipantAttributes`](crate::models::ParticipantAttributes).
-    pub async fn send(self) -> Result<crate::models::ParticipantAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParticipantAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13387,10 +13285,10 @@ pub struct PatchConversationsMessageParticipantCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessageParticipantCommunication<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessageParticipantCommunication<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13406,14 +13304,11 @@ pub struct PatchConversationsMessageParticipantParkingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessageParticipantParkingstate<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessageParticipantParkingstate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13429,10 +13324,10 @@ pub struct PatchConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsAppleIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsAppleIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`AppleIntegration`](crate::models::AppleIntegration).
-    pub async fn send(self) -> Result<crate::models::AppleIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13448,10 +13343,10 @@ pub struct PatchConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsFacebookIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsFacebookIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`FacebookIntegration`](crate::models::FacebookIntegration).
-    pub async fn send(self) -> Result<crate::models::FacebookIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13467,10 +13362,10 @@ pub struct PatchConversationsMessagingIntegrationsInstagramIntegrationId<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsInstagramIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsInstagramIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`InstagramIntegration`](crate::models::InstagramIntegration).
-    pub async fn send(self) -> Result<crate::models::InstagramIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13486,10 +13381,10 @@ pub struct PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinesspr
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`GoogleBusinessProfileOpenIntegration`](crate::models::GoogleBusinessProfileOpenIntegration).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13505,10 +13400,10 @@ pub struct PatchConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsOpenIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsOpenIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`OpenIntegration`](crate::models::OpenIntegration).
-    pub async fn send(self) -> Result<crate::models::OpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13524,10 +13419,10 @@ pub struct PatchConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsTwitterIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsTwitterIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`TwitterIntegration`](crate::models::TwitterIntegration).
-    pub async fn send(self) -> Result<crate::models::TwitterIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13543,10 +13438,10 @@ pub struct PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrat
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13562,10 +13457,10 @@ pub struct PatchConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingIntegrationsWhatsappIntegrationId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingIntegrationsWhatsappIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13581,10 +13476,10 @@ pub struct PatchConversationsMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingSetting<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingSetting<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13600,10 +13495,10 @@ pub struct PatchConversationsMessagingSupportedcontentSupportedContentId<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> PatchConversationsMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13619,14 +13514,11 @@ pub struct PatchConversationsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchConversationsSettings<'_, S> {
+impl<'a, S: Sender> PatchConversationsSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13642,10 +13534,10 @@ pub struct PostAnalyticsConversationDetailsProperties<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationDetailsProperties<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationDetailsProperties<'a, S> {
     /// Sends the request; the answer is a [`PropertyIndexRequest`](crate::models::PropertyIndexRequest).
-    pub async fn send(self) -> Result<crate::models::PropertyIndexRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PropertyIndexRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13661,7 +13553,7 @@ pub struct PostAnalyticsConversationsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -13681,8 +13573,8 @@ impl<S: Sender> PostAnalyticsConversationsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationActivityResponse`](crate::models::ConversationActivityResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13698,10 +13590,10 @@ pub struct PostAnalyticsConversationsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13717,10 +13609,10 @@ pub struct PostAnalyticsConversationsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`ConversationAggregateQueryResponse`](crate::models::ConversationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ConversationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13736,10 +13628,10 @@ pub struct PostAnalyticsConversationsDetailsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsDetailsJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsDetailsJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13755,10 +13647,10 @@ pub struct PostAnalyticsConversationsDetailsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsConversationsDetailsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsConversationsDetailsQuery<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsConversationQueryResponse`](crate::models::AnalyticsConversationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsConversationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsConversationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13774,10 +13666,10 @@ pub struct PostConversationAssign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationAssign<'_, S> {
+impl<'a, S: Sender> PostConversationAssign<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13793,14 +13685,11 @@ pub struct PostConversationBarge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationBarge<'_, S> {
+impl<'a, S: Sender> PostConversationBarge<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13816,10 +13705,10 @@ pub struct PostConversationCobrowse<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCobrowse<'_, S> {
+impl<'a, S: Sender> PostConversationCobrowse<'a, S> {
     /// Sends the request; the answer is a [`CobrowseWebMessagingSession`](crate::models::CobrowseWebMessagingSession).
-    pub async fn send(self) -> Result<crate::models::CobrowseWebMessagingSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CobrowseWebMessagingSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13835,10 +13724,10 @@ pub struct PostConversationCommunicationAgentchecklist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCommunicationAgentchecklist<'_, S> {
+impl<'a, S: Sender> PostConversationCommunicationAgentchecklist<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklistResponse`](crate::models::AgentChecklistResponse).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13854,10 +13743,10 @@ pub struct PostConversationCommunicationAgentchecklistAgentaction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCommunicationAgentchecklistAgentaction<'_, S> {
+impl<'a, S: Sender> PostConversationCommunicationAgentchecklistAgentaction<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklistResponse`](crate::models::AgentChecklistResponse).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13873,10 +13762,10 @@ pub struct PostConversationCommunicationAgentchecklistJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCommunicationAgentchecklistJobs<'_, S> {
+impl<'a, S: Sender> PostConversationCommunicationAgentchecklistJobs<'a, S> {
     /// Sends the request; the answer is a [`ChecklistInferenceJobCreationResponse`](crate::models::ChecklistInferenceJobCreationResponse).
-    pub async fn send(self) -> Result<crate::models::ChecklistInferenceJobCreationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChecklistInferenceJobCreationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13892,10 +13781,10 @@ pub struct PostConversationCommunicationAgentchecklistsFinalize<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCommunicationAgentchecklistsFinalize<'_, S> {
+impl<'a, S: Sender> PostConversationCommunicationAgentchecklistsFinalize<'a, S> {
     /// Sends the request; the answer is a [`AgentChecklistResponseList`](crate::models::AgentChecklistResponseList).
-    pub async fn send(self) -> Result<crate::models::AgentChecklistResponseList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentChecklistResponseList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13911,10 +13800,10 @@ pub struct PostConversationCommunicationInternalmessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationCommunicationInternalmessages<'_, S> {
+impl<'a, S: Sender> PostConversationCommunicationInternalmessages<'a, S> {
     /// Sends the request; the answer is a [`InternalMessageData`](crate::models::InternalMessageData).
-    pub async fn send(self) -> Result<crate::models::InternalMessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InternalMessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13930,10 +13819,10 @@ pub struct PostConversationDisconnect<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationDisconnect<'_, S> {
+impl<'a, S: Sender> PostConversationDisconnect<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13949,7 +13838,7 @@ pub struct PostConversationParticipantCallbacks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantCallbacks<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantCallbacks<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -13961,11 +13850,8 @@ impl<S: Sender> PostConversationParticipantCallbacks<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13981,7 +13867,7 @@ pub struct PostConversationParticipantDigits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantDigits<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantDigits<'a, S> {
     /// Digits
     ///
     /// The request body, sent as JSON.
@@ -13993,11 +13879,8 @@ impl<S: Sender> PostConversationParticipantDigits<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14013,10 +13896,10 @@ pub struct PostConversationParticipantInternalmessagesUsersCommunications<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantInternalmessagesUsersCommunications<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantInternalmessagesUsersCommunications<'a, S> {
     /// Sends the request; the answer is a [`MessagingConferResponse`](crate::models::MessagingConferResponse).
-    pub async fn send(self) -> Result<crate::models::MessagingConferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingConferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14032,14 +13915,11 @@ pub struct PostConversationParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantReplace<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14055,14 +13935,11 @@ pub struct PostConversationParticipantReplaceAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantReplaceAgent<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantReplaceAgent<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14078,14 +13955,11 @@ pub struct PostConversationParticipantReplaceContactExternal<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantReplaceContactExternal<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantReplaceContactExternal<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14101,14 +13975,11 @@ pub struct PostConversationParticipantReplaceExternal<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantReplaceExternal<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantReplaceExternal<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14124,14 +13995,11 @@ pub struct PostConversationParticipantReplaceQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantReplaceQueue<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantReplaceQueue<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14147,7 +14015,7 @@ pub struct PostConversationParticipantSecureivrsessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantSecureivrsessions<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantSecureivrsessions<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -14158,8 +14026,8 @@ impl<S: Sender> PostConversationParticipantSecureivrsessions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SecureSession`](crate::models::SecureSession).
-    pub async fn send(self) -> Result<crate::models::SecureSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SecureSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14175,14 +14043,11 @@ pub struct PostConversationParticipantTransfer<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantTransfer<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantTransfer<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14198,10 +14063,10 @@ pub struct PostConversationSuggestionEngagement<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationSuggestionEngagement<'_, S> {
+impl<'a, S: Sender> PostConversationSuggestionEngagement<'a, S> {
     /// Sends the request; the answer is a [`SuggestionEngagement`](crate::models::SuggestionEngagement).
-    pub async fn send(self) -> Result<crate::models::SuggestionEngagement, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SuggestionEngagement, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14217,14 +14082,11 @@ pub struct PostConversationSuggestionsFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationSuggestionsFeedback<'_, S> {
+impl<'a, S: Sender> PostConversationSuggestionsFeedback<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14240,7 +14102,7 @@ pub struct PostConversationSummaryFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationSummaryFeedback<'_, S> {
+impl<'a, S: Sender> PostConversationSummaryFeedback<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -14252,11 +14114,8 @@ impl<S: Sender> PostConversationSummaryFeedback<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14272,10 +14131,10 @@ pub struct PostConversationsCall<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCall<'_, S> {
+impl<'a, S: Sender> PostConversationsCall<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14291,14 +14150,11 @@ pub struct PostConversationsCallParticipantBarge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantBarge<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantBarge<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14314,14 +14170,11 @@ pub struct PostConversationsCallParticipantCoach<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantCoach<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantCoach<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14337,7 +14190,7 @@ pub struct PostConversationsCallParticipantCommunicationSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantCommunicationSummaries<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantCommunicationSummaries<'a, S> {
     /// On-demand summary request
     ///
     /// The request body, sent as JSON.
@@ -14348,8 +14201,8 @@ impl<S: Sender> PostConversationsCallParticipantCommunicationSummaries<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OnDemandSummaryAcceptedResponse`](crate::models::OnDemandSummaryAcceptedResponse).
-    pub async fn send(self) -> Result<crate::models::OnDemandSummaryAcceptedResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OnDemandSummaryAcceptedResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14365,7 +14218,7 @@ pub struct PostConversationsCallParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -14377,11 +14230,8 @@ impl<S: Sender> PostConversationsCallParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14397,10 +14247,10 @@ pub struct PostConversationsCallParticipantConsult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantConsult<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantConsult<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14416,10 +14266,10 @@ pub struct PostConversationsCallParticipantConsultAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantConsultAgent<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantConsultAgent<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14435,10 +14285,10 @@ pub struct PostConversationsCallParticipantConsultContactExternal<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantConsultContactExternal<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantConsultContactExternal<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14454,10 +14304,10 @@ pub struct PostConversationsCallParticipantConsultExternal<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantConsultExternal<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantConsultExternal<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14473,10 +14323,10 @@ pub struct PostConversationsCallParticipantConsultQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantConsultQueue<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantConsultQueue<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14492,14 +14342,11 @@ pub struct PostConversationsCallParticipantMonitor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantMonitor<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantMonitor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14515,14 +14362,11 @@ pub struct PostConversationsCallParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantReplace<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14538,10 +14382,10 @@ pub struct PostConversationsCallParticipantSnippetRecord<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantSnippetRecord<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantSnippetRecord<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14557,10 +14401,10 @@ pub struct PostConversationsCallParticipantVoiceConsult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantVoiceConsult<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantVoiceConsult<'a, S> {
     /// Sends the request; the answer is a [`ConsultTransferResponse`](crate::models::ConsultTransferResponse).
-    pub async fn send(self) -> Result<crate::models::ConsultTransferResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConsultTransferResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14576,10 +14420,10 @@ pub struct PostConversationsCallParticipants<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipants<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipants<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14595,10 +14439,10 @@ pub struct PostConversationsCallParticipantsUserUserId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallParticipantsUserUserId<'_, S> {
+impl<'a, S: Sender> PostConversationsCallParticipantsUserUserId<'a, S> {
     /// Sends the request; the answer is a [`Conversation`](crate::models::Conversation).
-    pub async fn send(self) -> Result<crate::models::Conversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Conversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14614,7 +14458,7 @@ pub struct PostConversationsCallbackParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallbackParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsCallbackParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -14626,11 +14470,8 @@ impl<S: Sender> PostConversationsCallbackParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14646,14 +14487,11 @@ pub struct PostConversationsCallbackParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallbackParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationsCallbackParticipantReplace<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14669,10 +14507,10 @@ pub struct PostConversationsCallbacks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallbacks<'_, S> {
+impl<'a, S: Sender> PostConversationsCallbacks<'a, S> {
     /// Sends the request; the answer is a [`CreateCallbackResponse`](crate::models::CreateCallbackResponse).
-    pub async fn send(self) -> Result<crate::models::CreateCallbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateCallbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14688,14 +14526,11 @@ pub struct PostConversationsCallbacksBulkDisconnect<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallbacksBulkDisconnect<'_, S> {
+impl<'a, S: Sender> PostConversationsCallbacksBulkDisconnect<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14711,10 +14546,10 @@ pub struct PostConversationsCallbacksBulkUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallbacksBulkUpdate<'_, S> {
+impl<'a, S: Sender> PostConversationsCallbacksBulkUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkCallbackPatchResponse`](crate::models::BulkCallbackPatchResponse).
-    pub async fn send(self) -> Result<crate::models::BulkCallbackPatchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkCallbackPatchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14730,10 +14565,10 @@ pub struct PostConversationsCalls<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCalls<'_, S> {
+impl<'a, S: Sender> PostConversationsCalls<'a, S> {
     /// Sends the request; the answer is a [`CreateCallResponse`](crate::models::CreateCallResponse).
-    pub async fn send(self) -> Result<crate::models::CreateCallResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateCallResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14749,10 +14584,10 @@ pub struct PostConversationsCallsUserUserId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCallsUserUserId<'_, S> {
+impl<'a, S: Sender> PostConversationsCallsUserUserId<'a, S> {
     /// Sends the request; the answer is a [`CreateCallResponse`](crate::models::CreateCallResponse).
-    pub async fn send(self) -> Result<crate::models::CreateCallResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateCallResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14768,7 +14603,7 @@ pub struct PostConversationsCobrowsesessionParticipantCommunicationWrapup<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCobrowsesessionParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsCobrowsesessionParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -14780,11 +14615,8 @@ impl<S: Sender> PostConversationsCobrowsesessionParticipantCommunicationWrapup<'
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14800,7 +14632,7 @@ pub struct PostConversationsCobrowsesessionParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCobrowsesessionParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationsCobrowsesessionParticipantReplace<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -14812,11 +14644,8 @@ impl<S: Sender> PostConversationsCobrowsesessionParticipantReplace<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14832,10 +14661,10 @@ pub struct PostConversationsCustomattributesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCustomattributesSchemas<'_, S> {
+impl<'a, S: Sender> PostConversationsCustomattributesSchemas<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchema`](crate::models::ConversationDataSchema).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14851,10 +14680,10 @@ pub struct PostConversationsCustomattributesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCustomattributesSearch<'_, S> {
+impl<'a, S: Sender> PostConversationsCustomattributesSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonSearchResponse`](crate::models::JsonSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14870,10 +14699,10 @@ pub struct PostConversationsEmailInboundmessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailInboundmessages<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailInboundmessages<'a, S> {
     /// Sends the request; the answer is a [`EmailConversation`](crate::models::EmailConversation).
-    pub async fn send(self) -> Result<crate::models::EmailConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14889,10 +14718,10 @@ pub struct PostConversationsEmailMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailMessages<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailMessages<'a, S> {
     /// Sends the request; the answer is a [`EmailMessageReply`](crate::models::EmailMessageReply).
-    pub async fn send(self) -> Result<crate::models::EmailMessageReply, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessageReply, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14908,10 +14737,10 @@ pub struct PostConversationsEmailMessagesDraftAttachmentsCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailMessagesDraftAttachmentsCopy<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailMessagesDraftAttachmentsCopy<'a, S> {
     /// Sends the request; the answer is a [`EmailMessage`](crate::models::EmailMessage).
-    pub async fn send(self) -> Result<crate::models::EmailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14927,10 +14756,10 @@ pub struct PostConversationsEmailMessagesDraftAttachmentsUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailMessagesDraftAttachmentsUploads<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailMessagesDraftAttachmentsUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadAttachmentResponse`](crate::models::UploadAttachmentResponse).
-    pub async fn send(self) -> Result<crate::models::UploadAttachmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadAttachmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14946,7 +14775,7 @@ pub struct PostConversationsEmailParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -14958,11 +14787,8 @@ impl<S: Sender> PostConversationsEmailParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14978,14 +14804,11 @@ pub struct PostConversationsEmailParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailParticipantReplace<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15001,14 +14824,11 @@ pub struct PostConversationsEmailReconnect<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailReconnect<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailReconnect<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15024,10 +14844,10 @@ pub struct PostConversationsEmails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmails<'_, S> {
+impl<'a, S: Sender> PostConversationsEmails<'a, S> {
     /// Sends the request; the answer is a [`EmailConversation`](crate::models::EmailConversation).
-    pub async fn send(self) -> Result<crate::models::EmailConversation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailConversation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15043,10 +14863,10 @@ pub struct PostConversationsEmailsAgentless<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsEmailsAgentless<'_, S> {
+impl<'a, S: Sender> PostConversationsEmailsAgentless<'a, S> {
     /// Sends the request; the answer is a [`AgentlessEmailSendResponseDto`](crate::models::AgentlessEmailSendResponseDto).
-    pub async fn send(self) -> Result<crate::models::AgentlessEmailSendResponseDto, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentlessEmailSendResponseDto, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15062,10 +14882,10 @@ pub struct PostConversationsFaxes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsFaxes<'_, S> {
+impl<'a, S: Sender> PostConversationsFaxes<'a, S> {
     /// Sends the request; the answer is a [`FaxSendResponse`](crate::models::FaxSendResponse).
-    pub async fn send(self) -> Result<crate::models::FaxSendResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxSendResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15081,10 +14901,10 @@ pub struct PostConversationsKeyconfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsKeyconfigurations<'_, S> {
+impl<'a, S: Sender> PostConversationsKeyconfigurations<'a, S> {
     /// Sends the request; the answer is a [`ConversationEncryptionConfiguration`](crate::models::ConversationEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::ConversationEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15100,10 +14920,10 @@ pub struct PostConversationsKeyconfigurationsValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsKeyconfigurationsValidate<'_, S> {
+impl<'a, S: Sender> PostConversationsKeyconfigurationsValidate<'a, S> {
     /// Sends the request; the answer is a [`ConversationEncryptionConfiguration`](crate::models::ConversationEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::ConversationEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15119,10 +14939,10 @@ pub struct PostConversationsMessageCommunicationMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageCommunicationMessages<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageCommunicationMessages<'a, S> {
     /// Sends the request; the answer is a [`MessageData`](crate::models::MessageData).
-    pub async fn send(self) -> Result<crate::models::MessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15138,10 +14958,10 @@ pub struct PostConversationsMessageCommunicationMessagesMedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageCommunicationMessagesMedia<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageCommunicationMessagesMedia<'a, S> {
     /// Sends the request; the answer is a [`MessageMediaData`](crate::models::MessageMediaData).
-    pub async fn send(self) -> Result<crate::models::MessageMediaData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageMediaData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15157,10 +14977,10 @@ pub struct PostConversationsMessageCommunicationMessagesMediaUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageCommunicationMessagesMediaUploads<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageCommunicationMessagesMediaUploads<'a, S> {
     /// Sends the request; the answer is a [`MessageMediaUploadData`](crate::models::MessageMediaUploadData).
-    pub async fn send(self) -> Result<crate::models::MessageMediaUploadData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessageMediaUploadData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15176,10 +14996,10 @@ pub struct PostConversationsMessageCommunicationSocialmediaMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageCommunicationSocialmediaMessages<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageCommunicationSocialmediaMessages<'a, S> {
     /// Sends the request; the answer is a [`SocialMediaMessageData`](crate::models::SocialMediaMessageData).
-    pub async fn send(self) -> Result<crate::models::SocialMediaMessageData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialMediaMessageData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15195,14 +15015,11 @@ pub struct PostConversationsMessageCommunicationTyping<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageCommunicationTyping<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageCommunicationTyping<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15218,10 +15035,10 @@ pub struct PostConversationsMessageInboundOpenEvent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageInboundOpenEvent<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageInboundOpenEvent<'a, S> {
     /// Sends the request; the answer is a [`OpenEventNormalizedMessage`](crate::models::OpenEventNormalizedMessage).
-    pub async fn send(self) -> Result<crate::models::OpenEventNormalizedMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenEventNormalizedMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15237,7 +15054,7 @@ pub struct PostConversationsMessageInboundOpenMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageInboundOpenMessage<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageInboundOpenMessage<'a, S> {
     /// Indicates whether or not to prefetch conversationId
     ///
     /// Query parameter `prefetchConversationId`.
@@ -15248,8 +15065,8 @@ impl<S: Sender> PostConversationsMessageInboundOpenMessage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenMessageNormalizedMessage`](crate::models::OpenMessageNormalizedMessage).
-    pub async fn send(self) -> Result<crate::models::OpenMessageNormalizedMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenMessageNormalizedMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15265,10 +15082,10 @@ pub struct PostConversationsMessageInboundOpenReceipt<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageInboundOpenReceipt<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageInboundOpenReceipt<'a, S> {
     /// Sends the request; the answer is a [`OpenReceiptNormalizedMessage`](crate::models::OpenReceiptNormalizedMessage).
-    pub async fn send(self) -> Result<crate::models::OpenReceiptNormalizedMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenReceiptNormalizedMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15284,10 +15101,10 @@ pub struct PostConversationsMessageInboundOpenStructuredResponse<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageInboundOpenStructuredResponse<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageInboundOpenStructuredResponse<'a, S> {
     /// Sends the request; the answer is a [`OpenStructuredResponseNormalizedMessage`](crate::models::OpenStructuredResponseNormalizedMessage).
-    pub async fn send(self) -> Result<crate::models::OpenStructuredResponseNormalizedMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenStructuredResponseNormalizedMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15303,7 +15120,7 @@ pub struct PostConversationsMessageMessagesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageMessagesBulk<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageMessagesBulk<'a, S> {
     /// messageIds
     ///
     /// The request body, sent as JSON.
@@ -15314,8 +15131,8 @@ impl<S: Sender> PostConversationsMessageMessagesBulk<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TextMessageListing`](crate::models::TextMessageListing).
-    pub async fn send(self) -> Result<crate::models::TextMessageListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TextMessageListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15331,7 +15148,7 @@ pub struct PostConversationsMessageParticipantCommunicationSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageParticipantCommunicationSummaries<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageParticipantCommunicationSummaries<'a, S> {
     /// On-demand summary request
     ///
     /// The request body, sent as JSON.
@@ -15342,8 +15159,8 @@ impl<S: Sender> PostConversationsMessageParticipantCommunicationSummaries<'_, S>
     }
 
     /// Sends the request; the answer is a [`OnDemandSummaryAcceptedResponse`](crate::models::OnDemandSummaryAcceptedResponse).
-    pub async fn send(self) -> Result<crate::models::OnDemandSummaryAcceptedResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OnDemandSummaryAcceptedResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15359,7 +15176,7 @@ pub struct PostConversationsMessageParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -15371,11 +15188,8 @@ impl<S: Sender> PostConversationsMessageParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15391,14 +15205,11 @@ pub struct PostConversationsMessageParticipantMonitor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageParticipantMonitor<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageParticipantMonitor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15414,14 +15225,11 @@ pub struct PostConversationsMessageParticipantReplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageParticipantReplace<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageParticipantReplace<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15437,14 +15245,11 @@ pub struct PostConversationsMessageParticipantTakeover<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessageParticipantTakeover<'_, S> {
+impl<'a, S: Sender> PostConversationsMessageParticipantTakeover<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15460,10 +15265,10 @@ pub struct PostConversationsMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessages<'_, S> {
+impl<'a, S: Sender> PostConversationsMessages<'a, S> {
     /// Sends the request; the answer is a [`CreateOutboundMessagingConversationResponse`](crate::models::CreateOutboundMessagingConversationResponse).
-    pub async fn send(self) -> Result<crate::models::CreateOutboundMessagingConversationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateOutboundMessagingConversationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15479,10 +15284,10 @@ pub struct PostConversationsMessagesAgentless<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagesAgentless<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagesAgentless<'a, S> {
     /// Sends the request; the answer is a [`SendAgentlessOutboundMessageResponse`](crate::models::SendAgentlessOutboundMessageResponse).
-    pub async fn send(self) -> Result<crate::models::SendAgentlessOutboundMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SendAgentlessOutboundMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15498,10 +15303,10 @@ pub struct PostConversationsMessagesInboundOpen<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagesInboundOpen<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagesInboundOpen<'a, S> {
     /// Sends the request; the answer is a [`OpenNormalizedMessage`](crate::models::OpenNormalizedMessage).
-    pub async fn send(self) -> Result<crate::models::OpenNormalizedMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenNormalizedMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15517,10 +15322,10 @@ pub struct PostConversationsMessagingIntegrationsApple<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsApple<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsApple<'a, S> {
     /// Sends the request; the answer is a [`AppleIntegration`](crate::models::AppleIntegration).
-    pub async fn send(self) -> Result<crate::models::AppleIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15536,10 +15341,10 @@ pub struct PostConversationsMessagingIntegrationsFacebook<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsFacebook<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsFacebook<'a, S> {
     /// Sends the request; the answer is a [`FacebookIntegration`](crate::models::FacebookIntegration).
-    pub async fn send(self) -> Result<crate::models::FacebookIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15555,10 +15360,10 @@ pub struct PostConversationsMessagingIntegrationsInstagram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsInstagram<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsInstagram<'a, S> {
     /// Sends the request; the answer is a [`InstagramIntegration`](crate::models::InstagramIntegration).
-    pub async fn send(self) -> Result<crate::models::InstagramIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15574,10 +15379,10 @@ pub struct PostConversationsMessagingIntegrationsOpen<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsOpen<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsOpen<'a, S> {
     /// Sends the request; the answer is a [`OpenIntegration`](crate::models::OpenIntegration).
-    pub async fn send(self) -> Result<crate::models::OpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15593,10 +15398,10 @@ pub struct PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinesspro
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile<'a, S> {
     /// Sends the request; the answer is a [`GoogleBusinessProfileOpenIntegration`](crate::models::GoogleBusinessProfileOpenIntegration).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileOpenIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15612,10 +15417,10 @@ pub struct PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinesspro
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokens<'a, S> {
     /// Sends the request; the answer is a [`GoogleAuthToken`](crate::models::GoogleAuthToken).
-    pub async fn send(self) -> Result<crate::models::GoogleAuthToken, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleAuthToken, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15631,10 +15436,10 @@ pub struct PostConversationsMessagingIntegrationsTwitter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsTwitter<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsTwitter<'a, S> {
     /// Sends the request; the answer is a [`TwitterIntegration`](crate::models::TwitterIntegration).
-    pub async fn send(self) -> Result<crate::models::TwitterIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15650,10 +15455,10 @@ pub struct PostConversationsMessagingIntegrationsWhatsapp<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsWhatsapp<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsWhatsapp<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15669,10 +15474,10 @@ pub struct PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingIntegrationsWhatsappEmbeddedsignup<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIntegration`](crate::models::WhatsAppIntegration).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15688,10 +15493,10 @@ pub struct PostConversationsMessagingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingSettings<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingSettings<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15707,10 +15512,10 @@ pub struct PostConversationsMessagingSupportedcontent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsMessagingSupportedcontent<'_, S> {
+impl<'a, S: Sender> PostConversationsMessagingSupportedcontent<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15726,10 +15531,10 @@ pub struct PostConversationsParticipantsAttributesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsParticipantsAttributesSearch<'_, S> {
+impl<'a, S: Sender> PostConversationsParticipantsAttributesSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonCursorSearchResponse`](crate::models::JsonCursorSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonCursorSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonCursorSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15745,7 +15550,7 @@ pub struct PostConversationsScreenshareParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsScreenshareParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsScreenshareParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -15757,11 +15562,8 @@ impl<S: Sender> PostConversationsScreenshareParticipantCommunicationWrapup<'_, S
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15777,7 +15579,7 @@ pub struct PostConversationsSocialParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsSocialParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsSocialParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -15789,11 +15591,8 @@ impl<S: Sender> PostConversationsSocialParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15809,10 +15608,10 @@ pub struct PostConversationsVideoAgentconferenceCommunication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsVideoAgentconferenceCommunication<'_, S> {
+impl<'a, S: Sender> PostConversationsVideoAgentconferenceCommunication<'a, S> {
     /// Sends the request; the answer is a [`CreateJoinVideoResponse`](crate::models::CreateJoinVideoResponse).
-    pub async fn send(self) -> Result<crate::models::CreateJoinVideoResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateJoinVideoResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15828,7 +15627,7 @@ pub struct PostConversationsVideoParticipantCommunicationWrapup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsVideoParticipantCommunicationWrapup<'_, S> {
+impl<'a, S: Sender> PostConversationsVideoParticipantCommunicationWrapup<'a, S> {
     /// Wrap-up
     ///
     /// The request body, sent as JSON.
@@ -15840,11 +15639,8 @@ impl<S: Sender> PostConversationsVideoParticipantCommunicationWrapup<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15860,10 +15656,10 @@ pub struct PostConversationsVideosMeetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsVideosMeetings<'_, S> {
+impl<'a, S: Sender> PostConversationsVideosMeetings<'a, S> {
     /// Sends the request; the answer is a [`MeetingIdRecord`](crate::models::MeetingIdRecord).
-    pub async fn send(self) -> Result<crate::models::MeetingIdRecord, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MeetingIdRecord, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15879,10 +15675,10 @@ pub struct PutConversationAccessattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationAccessattributes<'_, S> {
+impl<'a, S: Sender> PutConversationAccessattributes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15898,7 +15694,7 @@ pub struct PutConversationCustomattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationCustomattributes<'_, S> {
+impl<'a, S: Sender> PutConversationCustomattributes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -15909,8 +15705,8 @@ impl<S: Sender> PutConversationCustomattributes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomAttributesIdResponse`](crate::models::CustomAttributesIdResponse).
-    pub async fn send(self) -> Result<crate::models::CustomAttributesIdResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomAttributesIdResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15926,7 +15722,7 @@ pub struct PutConversationCustomattributesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationCustomattributesBulk<'_, S> {
+impl<'a, S: Sender> PutConversationCustomattributesBulk<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -15937,8 +15733,8 @@ impl<S: Sender> PutConversationCustomattributesBulk<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomAttributesBulkUpdateResponseMap`](crate::models::CustomAttributesBulkUpdateResponseMap).
-    pub async fn send(self) -> Result<crate::models::CustomAttributesBulkUpdateResponseMap, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomAttributesBulkUpdateResponseMap, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15954,14 +15750,11 @@ pub struct PutConversationParticipantFlaggedreason<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationParticipantFlaggedreason<'_, S> {
+impl<'a, S: Sender> PutConversationParticipantFlaggedreason<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15977,10 +15770,10 @@ pub struct PutConversationSecureattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationSecureattributes<'_, S> {
+impl<'a, S: Sender> PutConversationSecureattributes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15996,10 +15789,10 @@ pub struct PutConversationTags<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationTags<'_, S> {
+impl<'a, S: Sender> PutConversationTags<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16015,10 +15808,10 @@ pub struct PutConversationsCallParticipantCommunicationUuidata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsCallParticipantCommunicationUuidata<'_, S> {
+impl<'a, S: Sender> PutConversationsCallParticipantCommunicationUuidata<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16034,10 +15827,10 @@ pub struct PutConversationsCallRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsCallRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsCallRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16053,10 +15846,10 @@ pub struct PutConversationsCallbackRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsCallbackRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsCallbackRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16072,10 +15865,10 @@ pub struct PutConversationsCobrowsesessionRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsCobrowsesessionRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsCobrowsesessionRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16091,10 +15884,10 @@ pub struct PutConversationsCustomattributesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsCustomattributesSchema<'_, S> {
+impl<'a, S: Sender> PutConversationsCustomattributesSchema<'a, S> {
     /// Sends the request; the answer is a [`ConversationDataSchema`](crate::models::ConversationDataSchema).
-    pub async fn send(self) -> Result<crate::models::ConversationDataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationDataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16110,10 +15903,10 @@ pub struct PutConversationsEmailMessagesDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsEmailMessagesDraft<'_, S> {
+impl<'a, S: Sender> PutConversationsEmailMessagesDraft<'a, S> {
     /// Sends the request; the answer is a [`EmailMessage`](crate::models::EmailMessage).
-    pub async fn send(self) -> Result<crate::models::EmailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16129,10 +15922,10 @@ pub struct PutConversationsEmailRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsEmailRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsEmailRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16148,10 +15941,10 @@ pub struct PutConversationsKeyconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsKeyconfiguration<'_, S> {
+impl<'a, S: Sender> PutConversationsKeyconfiguration<'a, S> {
     /// Sends the request; the answer is a [`ConversationEncryptionConfiguration`](crate::models::ConversationEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::ConversationEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16167,10 +15960,10 @@ pub struct PutConversationsMessageRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessageRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsMessageRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16186,10 +15979,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrati
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`AppleIdentityResolutionConfig`](crate::models::AppleIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::AppleIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppleIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16205,10 +15998,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegr
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`FacebookIdentityResolutionConfig`](crate::models::FacebookIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::FacebookIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16224,10 +16017,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsInstagramInteg
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`InstagramIdentityResolutionConfig`](crate::models::InstagramIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::InstagramIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16243,10 +16036,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegratio
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`OpenMessagingIdentityResolutionConfig`](crate::models::OpenMessagingIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::OpenMessagingIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenMessagingIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16262,10 +16055,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegra
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`TwitterIdentityResolutionConfig`](crate::models::TwitterIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::TwitterIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16281,10 +16074,10 @@ pub struct PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegr
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppIdentityResolutionConfig`](crate::models::WhatsAppIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::WhatsAppIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16300,10 +16093,10 @@ pub struct PutConversationsMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingSettingsDefault<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16319,10 +16112,10 @@ pub struct PutConversationsMessagingSupportedcontentDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingSupportedcontentDefault<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingSupportedcontentDefault<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16338,10 +16131,10 @@ pub struct PutConversationsMessagingThreadingtimeline<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsMessagingThreadingtimeline<'_, S> {
+impl<'a, S: Sender> PutConversationsMessagingThreadingtimeline<'a, S> {
     /// Sends the request; the answer is a [`ConversationThreadingWindow`](crate::models::ConversationThreadingWindow).
-    pub async fn send(self) -> Result<crate::models::ConversationThreadingWindow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationThreadingWindow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16357,10 +16150,10 @@ pub struct PutConversationsScreenshareRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsScreenshareRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsScreenshareRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16376,10 +16169,10 @@ pub struct PutConversationsSocialRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsSocialRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsSocialRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16395,10 +16188,10 @@ pub struct PutConversationsVideoRecordingstate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationsVideoRecordingstate<'_, S> {
+impl<'a, S: Sender> PutConversationsVideoRecordingstate<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

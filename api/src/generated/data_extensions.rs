@@ -86,10 +86,10 @@ pub struct GetDataextensionsCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDataextensionsCoretype<'_, S> {
+impl<'a, S: Sender> GetDataextensionsCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -105,10 +105,10 @@ pub struct GetDataextensionsCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDataextensionsCoretypes<'_, S> {
+impl<'a, S: Sender> GetDataextensionsCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -124,10 +124,10 @@ pub struct GetDataextensionsLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDataextensionsLimits<'_, S> {
+impl<'a, S: Sender> GetDataextensionsLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -172,14 +172,11 @@ pub struct DeleteDataprivacyMaskingrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteDataprivacyMaskingrule<'_, S> {
+impl<'a, S: Sender> DeleteDataprivacyMaskingrule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -195,10 +192,10 @@ pub struct GetDataprivacyMaskingrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDataprivacyMaskingrule<'_, S> {
+impl<'a, S: Sender> GetDataprivacyMaskingrule<'a, S> {
     /// Sends the request; the answer is a [`MaskingRule`](crate::models::MaskingRule).
-    pub async fn send(self) -> Result<crate::models::MaskingRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaskingRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -214,10 +211,10 @@ pub struct GetDataprivacyMaskingrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDataprivacyMaskingrules<'_, S> {
+impl<'a, S: Sender> GetDataprivacyMaskingrules<'a, S> {
     /// Sends the request; the answer is a [`MaskingRuleListing`](crate::models::MaskingRuleListing).
-    pub async fn send(self) -> Result<crate::models::MaskingRuleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaskingRuleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -233,7 +230,7 @@ pub struct PatchDataprivacyMaskingrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchDataprivacyMaskingrule<'_, S> {
+impl<'a, S: Sender> PatchDataprivacyMaskingrule<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -244,8 +241,8 @@ impl<S: Sender> PatchDataprivacyMaskingrule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MaskingRule`](crate::models::MaskingRule).
-    pub async fn send(self) -> Result<crate::models::MaskingRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaskingRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -261,10 +258,10 @@ pub struct PostDataprivacyMaskingrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDataprivacyMaskingrules<'_, S> {
+impl<'a, S: Sender> PostDataprivacyMaskingrules<'a, S> {
     /// Sends the request; the answer is a [`MaskingRule`](crate::models::MaskingRule).
-    pub async fn send(self) -> Result<crate::models::MaskingRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaskingRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -280,10 +277,10 @@ pub struct PostDataprivacyMaskingrulesValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDataprivacyMaskingrulesValidate<'_, S> {
+impl<'a, S: Sender> PostDataprivacyMaskingrulesValidate<'a, S> {
     /// Sends the request; the answer is a [`MaskingRuleValidateResponse`](crate::models::MaskingRuleValidateResponse).
-    pub async fn send(self) -> Result<crate::models::MaskingRuleValidateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MaskingRuleValidateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -111,7 +111,7 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby<'_, S> {
+impl<'a, S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby<'a, S> {
     /// Page size (max 100)
     ///
     /// Query parameter `pageSize`.
@@ -158,8 +158,8 @@ impl<S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby<'_,
     }
 
     /// Sends the request; the answer is a [`DependencyEntityListing`](crate::models::DependencyEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -183,10 +183,10 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts<'a
     call: ApiCall,
 }
 
-impl<S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts<'_, S> {
+impl<'a, S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts<'a, S> {
     /// Sends the request; the answer is a [`DependencyCount`](crate::models::DependencyCount).
-    pub async fn send(self) -> Result<crate::models::DependencyCount, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyCount, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -202,7 +202,7 @@ pub struct GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires<'_, S> {
+impl<'a, S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires<'a, S> {
     /// Page size (max 100)
     ///
     /// Query parameter `pageSize`.
@@ -249,8 +249,8 @@ impl<S: Sender> GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires<'_, S
     }
 
     /// Sends the request; the answer is a [`DependencyEntityListing`](crate::models::DependencyEntityListing).
-    pub async fn send(self) -> Result<crate::models::DependencyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DependencyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next

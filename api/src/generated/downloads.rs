@@ -49,7 +49,7 @@ pub struct GetDownload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDownload<'_, S> {
+impl<'a, S: Sender> GetDownload<'a, S> {
     /// `contentDisposition`
     ///
     /// Query parameter `contentDisposition`.
@@ -78,8 +78,8 @@ impl<S: Sender> GetDownload<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UrlResponse`](crate::models::UrlResponse).
-    pub async fn send(self) -> Result<crate::models::UrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -114,14 +114,11 @@ pub struct DeleteEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> DeleteEmailsSettingsThreading<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -137,10 +134,10 @@ pub struct GetEmailsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmailsSettings<'_, S> {
+impl<'a, S: Sender> GetEmailsSettings<'a, S> {
     /// Sends the request; the answer is a [`EmailSettings`](crate::models::EmailSettings).
-    pub async fn send(self) -> Result<crate::models::EmailSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -156,10 +153,10 @@ pub struct GetEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> GetEmailsSettingsThreading<'a, S> {
     /// Sends the request; the answer is a [`EmailThreadingSettings`](crate::models::EmailThreadingSettings).
-    pub async fn send(self) -> Result<crate::models::EmailThreadingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailThreadingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -175,7 +172,7 @@ pub struct PatchEmailsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmailsSettings<'_, S> {
+impl<'a, S: Sender> PatchEmailsSettings<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -186,8 +183,8 @@ impl<S: Sender> PatchEmailsSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailSettings`](crate::models::EmailSettings).
-    pub async fn send(self) -> Result<crate::models::EmailSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -203,7 +200,7 @@ pub struct PatchEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> PatchEmailsSettingsThreading<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -214,8 +211,8 @@ impl<S: Sender> PatchEmailsSettingsThreading<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailThreadingSettings`](crate::models::EmailThreadingSettings).
-    pub async fn send(self) -> Result<crate::models::EmailThreadingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailThreadingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -167,14 +167,11 @@ pub struct DeleteEmployeeengagementCelebration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteEmployeeengagementCelebration<'_, S> {
+impl<'a, S: Sender> DeleteEmployeeengagementCelebration<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -190,7 +187,7 @@ pub struct GetEmployeeengagementCelebrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmployeeengagementCelebrations<'_, S> {
+impl<'a, S: Sender> GetEmployeeengagementCelebrations<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -210,8 +207,8 @@ impl<S: Sender> GetEmployeeengagementCelebrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetCelebrationListing`](crate::models::GetCelebrationListing).
-    pub async fn send(self) -> Result<crate::models::GetCelebrationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetCelebrationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -235,10 +232,10 @@ pub struct GetEmployeeengagementRecognition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmployeeengagementRecognition<'_, S> {
+impl<'a, S: Sender> GetEmployeeengagementRecognition<'a, S> {
     /// Sends the request; the answer is a [`Recognition`](crate::models::Recognition).
-    pub async fn send(self) -> Result<crate::models::Recognition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recognition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -254,7 +251,7 @@ pub struct GetEmployeeengagementRecognitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmployeeengagementRecognitions<'_, S> {
+impl<'a, S: Sender> GetEmployeeengagementRecognitions<'a, S> {
     /// The direction of the recognitions.
     ///
     /// Query parameter `direction`.
@@ -310,8 +307,8 @@ impl<S: Sender> GetEmployeeengagementRecognitions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Recognitions`](crate::models::Recognitions).
-    pub async fn send(self) -> Result<crate::models::Recognitions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recognitions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -335,14 +332,11 @@ pub struct PatchEmployeeengagementCelebration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmployeeengagementCelebration<'_, S> {
+impl<'a, S: Sender> PatchEmployeeengagementCelebration<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -358,10 +352,10 @@ pub struct PostEmployeeengagementRecognitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEmployeeengagementRecognitions<'_, S> {
+impl<'a, S: Sender> PostEmployeeengagementRecognitions<'a, S> {
     /// Sends the request; the answer is a [`RecognitionBase`](crate::models::RecognitionBase).
-    pub async fn send(self) -> Result<crate::models::RecognitionBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecognitionBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -128,10 +128,10 @@ pub struct PostEventsConversations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEventsConversations<'_, S> {
+impl<'a, S: Sender> PostEventsConversations<'a, S> {
     /// Sends the request; the answer is a [`BatchEventResponse`](crate::models::BatchEventResponse).
-    pub async fn send(self) -> Result<crate::models::BatchEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -147,10 +147,10 @@ pub struct PostEventsRoutingCustomkpiattributions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEventsRoutingCustomkpiattributions<'_, S> {
+impl<'a, S: Sender> PostEventsRoutingCustomkpiattributions<'a, S> {
     /// Sends the request; the answer is a [`BatchEventResponse`](crate::models::BatchEventResponse).
-    pub async fn send(self) -> Result<crate::models::BatchEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -166,10 +166,10 @@ pub struct PostEventsUsersPresence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEventsUsersPresence<'_, S> {
+impl<'a, S: Sender> PostEventsUsersPresence<'a, S> {
     /// Sends the request; the answer is a [`BatchEventResponse`](crate::models::BatchEventResponse).
-    pub async fn send(self) -> Result<crate::models::BatchEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -185,10 +185,10 @@ pub struct PostEventsUsersRoutingstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEventsUsersRoutingstatus<'_, S> {
+impl<'a, S: Sender> PostEventsUsersRoutingstatus<'a, S> {
     /// Sends the request; the answer is a [`BatchEventResponse`](crate::models::BatchEventResponse).
-    pub async fn send(self) -> Result<crate::models::BatchEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -3774,10 +3774,10 @@ pub struct DeleteExternalcontactsContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsContact<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsContact<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3793,10 +3793,10 @@ pub struct DeleteExternalcontactsContactNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsContactNote<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsContactNote<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3812,14 +3812,11 @@ pub struct DeleteExternalcontactsContactsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsContactsSchema<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsContactsSchema<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3835,10 +3832,10 @@ pub struct DeleteExternalcontactsExternalsource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsExternalsource<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsExternalsource<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3854,14 +3851,11 @@ pub struct DeleteExternalcontactsImportCsvSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsImportCsvSetting<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsImportCsvSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3877,14 +3871,11 @@ pub struct DeleteExternalcontactsImportSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsImportSetting<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsImportSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3900,10 +3891,10 @@ pub struct DeleteExternalcontactsOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsOrganization<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsOrganization<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3919,10 +3910,10 @@ pub struct DeleteExternalcontactsOrganizationNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsOrganizationNote<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsOrganizationNote<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3938,14 +3929,11 @@ pub struct DeleteExternalcontactsOrganizationTrustor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsOrganizationTrustor<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsOrganizationTrustor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3961,10 +3949,10 @@ pub struct DeleteExternalcontactsRelationship<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsRelationship<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsRelationship<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3980,7 +3968,7 @@ pub struct GetExternalcontactsContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContact<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContact<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3991,8 +3979,8 @@ impl<S: Sender> GetExternalcontactsContact<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4008,10 +3996,10 @@ pub struct GetExternalcontactsContactIdentifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactIdentifiers<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactIdentifiers<'a, S> {
     /// Sends the request; the answer is a [`ContactIdentifierListing`](crate::models::ContactIdentifierListing).
-    pub async fn send(self) -> Result<crate::models::ContactIdentifierListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactIdentifierListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4027,7 +4015,7 @@ pub struct GetExternalcontactsContactJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactJourneySegments<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactJourneySegments<'a, S> {
     /// Indicates whether to return segment assignments from all external contacts in the merge-set of the given one.
     ///
     /// Query parameter `includeMerged`.
@@ -4047,8 +4035,8 @@ impl<S: Sender> GetExternalcontactsContactJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SegmentAssignmentListing`](crate::models::SegmentAssignmentListing).
-    pub async fn send(self) -> Result<crate::models::SegmentAssignmentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SegmentAssignmentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4064,7 +4052,7 @@ pub struct GetExternalcontactsContactJourneySessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactJourneySessions<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactJourneySessions<'a, S> {
     /// Number of entities to return. Maximum of 200.
     ///
     /// Query parameter `pageSize`.
@@ -4093,8 +4081,8 @@ impl<S: Sender> GetExternalcontactsContactJourneySessions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SessionListing`](crate::models::SessionListing).
-    pub async fn send(self) -> Result<crate::models::SessionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SessionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4118,7 +4106,7 @@ pub struct GetExternalcontactsContactNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactNote<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactNote<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4129,8 +4117,8 @@ impl<S: Sender> GetExternalcontactsContactNote<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4146,7 +4134,7 @@ pub struct GetExternalcontactsContactNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactNotes<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactNotes<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageSize \<= 100; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -4184,8 +4172,8 @@ impl<S: Sender> GetExternalcontactsContactNotes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NoteListing`](crate::models::NoteListing).
-    pub async fn send(self) -> Result<crate::models::NoteListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NoteListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4209,7 +4197,7 @@ pub struct GetExternalcontactsContactUnresolved<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactUnresolved<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactUnresolved<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4220,8 +4208,8 @@ impl<S: Sender> GetExternalcontactsContactUnresolved<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4237,7 +4225,7 @@ pub struct GetExternalcontactsContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContacts<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContacts<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -4293,8 +4281,8 @@ impl<S: Sender> GetExternalcontactsContacts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListing`](crate::models::ContactListing).
-    pub async fn send(self) -> Result<crate::models::ContactListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4318,10 +4306,10 @@ pub struct GetExternalcontactsContactsExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsExport<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsExport<'a, S> {
     /// Sends the request; the answer is a [`ContactsExport`](crate::models::ContactsExport).
-    pub async fn send(self) -> Result<crate::models::ContactsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4337,7 +4325,7 @@ pub struct GetExternalcontactsContactsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsExports<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsExports<'a, S> {
     /// Division IDs of entities
     ///
     /// Query parameter `divisionIds`, repeated for each value.
@@ -4366,8 +4354,8 @@ impl<S: Sender> GetExternalcontactsContactsExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactsExportListing`](crate::models::ContactsExportListing).
-    pub async fn send(self) -> Result<crate::models::ContactsExportListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsExportListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4391,10 +4379,10 @@ pub struct GetExternalcontactsContactsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchema<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4410,10 +4398,10 @@ pub struct GetExternalcontactsContactsSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4429,10 +4417,10 @@ pub struct GetExternalcontactsContactsSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4448,10 +4436,10 @@ pub struct GetExternalcontactsContactsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemas<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4467,10 +4455,10 @@ pub struct GetExternalcontactsContactsSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4486,10 +4474,10 @@ pub struct GetExternalcontactsContactsSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4505,10 +4493,10 @@ pub struct GetExternalcontactsContactsSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactsSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactsSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4524,10 +4512,10 @@ pub struct GetExternalcontactsExternalsource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsExternalsource<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsExternalsource<'a, S> {
     /// Sends the request; the answer is a [`ExternalSource`](crate::models::ExternalSource).
-    pub async fn send(self) -> Result<crate::models::ExternalSource, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalSource, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4543,7 +4531,7 @@ pub struct GetExternalcontactsExternalsources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsExternalsources<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsExternalsources<'a, S> {
     /// Indicates where to resume query results (not required for first page), each page returns a new cursor with a 24h TTL
     ///
     /// Query parameter `cursor`.
@@ -4581,8 +4569,8 @@ impl<S: Sender> GetExternalcontactsExternalsources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorExternalSourceListing`](crate::models::CursorExternalSourceListing).
-    pub async fn send(self) -> Result<crate::models::CursorExternalSourceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorExternalSourceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4606,7 +4594,7 @@ pub struct GetExternalcontactsGraphsClusterscan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscan<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscan<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4617,8 +4605,8 @@ impl<S: Sender> GetExternalcontactsGraphsClusterscan<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClusterScan`](crate::models::ClusterScan).
-    pub async fn send(self) -> Result<crate::models::ClusterScan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterScan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4634,10 +4622,10 @@ pub struct GetExternalcontactsGraphsClusterscanCluster<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscanCluster<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscanCluster<'a, S> {
     /// Sends the request; the answer is a [`Cluster`](crate::models::Cluster).
-    pub async fn send(self) -> Result<crate::models::Cluster, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Cluster, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4653,7 +4641,7 @@ pub struct GetExternalcontactsGraphsClusterscanClusters<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscanClusters<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscanClusters<'a, S> {
     /// Max number of records to return (must be between 1 and 100)
     ///
     /// Query parameter `limit`.
@@ -4691,8 +4679,8 @@ impl<S: Sender> GetExternalcontactsGraphsClusterscanClusters<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClusterList`](crate::models::ClusterList).
-    pub async fn send(self) -> Result<crate::models::ClusterList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4716,10 +4704,10 @@ pub struct GetExternalcontactsGraphsClusterscanStatistics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscanStatistics<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscanStatistics<'a, S> {
     /// Sends the request; the answer is a [`ClusterScanStatistics`](crate::models::ClusterScanStatistics).
-    pub async fn send(self) -> Result<crate::models::ClusterScanStatistics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterScanStatistics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4735,7 +4723,7 @@ pub struct GetExternalcontactsGraphsClusterscans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscans<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscans<'a, S> {
     /// Max number of records to return (must be between 1 and 100)
     ///
     /// Query parameter `limit`.
@@ -4764,8 +4752,8 @@ impl<S: Sender> GetExternalcontactsGraphsClusterscans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClusterScanList`](crate::models::ClusterScanList).
-    pub async fn send(self) -> Result<crate::models::ClusterScanList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterScanList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4789,7 +4777,7 @@ pub struct GetExternalcontactsGraphsClusterscansLatest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscansLatest<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscansLatest<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4800,8 +4788,8 @@ impl<S: Sender> GetExternalcontactsGraphsClusterscansLatest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClusterScan`](crate::models::ClusterScan).
-    pub async fn send(self) -> Result<crate::models::ClusterScan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterScan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4817,10 +4805,10 @@ pub struct GetExternalcontactsGraphsClusterscansLatestStatistics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsClusterscansLatestStatistics<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsClusterscansLatestStatistics<'a, S> {
     /// Sends the request; the answer is a [`ClusterScanStatistics`](crate::models::ClusterScanStatistics).
-    pub async fn send(self) -> Result<crate::models::ClusterScanStatistics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClusterScanStatistics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4836,10 +4824,10 @@ pub struct GetExternalcontactsGraphsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsGraphsSettings<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsGraphsSettings<'a, S> {
     /// Sends the request; the answer is a [`GraphSettings`](crate::models::GraphSettings).
-    pub async fn send(self) -> Result<crate::models::GraphSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GraphSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4855,10 +4843,10 @@ pub struct GetExternalcontactsImportCsvSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportCsvSetting<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportCsvSetting<'a, S> {
     /// Sends the request; the answer is a [`CsvSettings`](crate::models::CsvSettings).
-    pub async fn send(self) -> Result<crate::models::CsvSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4874,7 +4862,7 @@ pub struct GetExternalcontactsImportCsvSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportCsvSettings<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportCsvSettings<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -4903,8 +4891,8 @@ impl<S: Sender> GetExternalcontactsImportCsvSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Listing`](crate::models::Listing).
-    pub async fn send(self) -> Result<crate::models::Listing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Listing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4928,10 +4916,10 @@ pub struct GetExternalcontactsImportCsvUploadDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportCsvUploadDetails<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportCsvUploadDetails<'a, S> {
     /// Sends the request; the answer is a [`CsvUploadDetailsResponse`](crate::models::CsvUploadDetailsResponse).
-    pub async fn send(self) -> Result<crate::models::CsvUploadDetailsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvUploadDetailsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4947,10 +4935,10 @@ pub struct GetExternalcontactsImportCsvUploadPreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportCsvUploadPreview<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportCsvUploadPreview<'a, S> {
     /// Sends the request; the answer is a [`CsvUploadPreviewResponse`](crate::models::CsvUploadPreviewResponse).
-    pub async fn send(self) -> Result<crate::models::CsvUploadPreviewResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvUploadPreviewResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4966,7 +4954,7 @@ pub struct GetExternalcontactsImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportJob<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportJob<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4977,8 +4965,8 @@ impl<S: Sender> GetExternalcontactsImportJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactImportJobResponse`](crate::models::ContactImportJobResponse).
-    pub async fn send(self) -> Result<crate::models::ContactImportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4994,7 +4982,7 @@ pub struct GetExternalcontactsImportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportJobs<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportJobs<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5041,8 +5029,8 @@ impl<S: Sender> GetExternalcontactsImportJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactImportJobEntityListing`](crate::models::ContactImportJobEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactImportJobEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportJobEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5066,10 +5054,10 @@ pub struct GetExternalcontactsImportSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportSetting<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportSetting<'a, S> {
     /// Sends the request; the answer is a [`ContactImportSettings`](crate::models::ContactImportSettings).
-    pub async fn send(self) -> Result<crate::models::ContactImportSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5085,7 +5073,7 @@ pub struct GetExternalcontactsImportSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsImportSettings<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsImportSettings<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -5123,8 +5111,8 @@ impl<S: Sender> GetExternalcontactsImportSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactImportSettingsEntityListing`](crate::models::ContactImportSettingsEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactImportSettingsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportSettingsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5148,10 +5136,10 @@ pub struct GetExternalcontactsNotesExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsNotesExport<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsNotesExport<'a, S> {
     /// Sends the request; the answer is a [`NotesExport`](crate::models::NotesExport).
-    pub async fn send(self) -> Result<crate::models::NotesExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NotesExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5167,7 +5155,7 @@ pub struct GetExternalcontactsNotesExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsNotesExports<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsNotesExports<'a, S> {
     /// Division IDs of entities
     ///
     /// Query parameter `divisionIds`, repeated for each value.
@@ -5196,8 +5184,8 @@ impl<S: Sender> GetExternalcontactsNotesExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NotesExportListing`](crate::models::NotesExportListing).
-    pub async fn send(self) -> Result<crate::models::NotesExportListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NotesExportListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5221,7 +5209,7 @@ pub struct GetExternalcontactsOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganization<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganization<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5241,8 +5229,8 @@ impl<S: Sender> GetExternalcontactsOrganization<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5258,7 +5246,7 @@ pub struct GetExternalcontactsOrganizationContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationContacts<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationContacts<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -5305,8 +5293,8 @@ impl<S: Sender> GetExternalcontactsOrganizationContacts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListing`](crate::models::ContactListing).
-    pub async fn send(self) -> Result<crate::models::ContactListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5330,10 +5318,10 @@ pub struct GetExternalcontactsOrganizationIdentifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationIdentifiers<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationIdentifiers<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganizationIdentifierListing`](crate::models::ExternalOrganizationIdentifierListing).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganizationIdentifierListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganizationIdentifierListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5349,7 +5337,7 @@ pub struct GetExternalcontactsOrganizationNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationNote<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationNote<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5360,8 +5348,8 @@ impl<S: Sender> GetExternalcontactsOrganizationNote<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5377,7 +5365,7 @@ pub struct GetExternalcontactsOrganizationNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationNotes<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationNotes<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -5415,8 +5403,8 @@ impl<S: Sender> GetExternalcontactsOrganizationNotes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NoteListing`](crate::models::NoteListing).
-    pub async fn send(self) -> Result<crate::models::NoteListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NoteListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5440,7 +5428,7 @@ pub struct GetExternalcontactsOrganizationRelationships<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationRelationships<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationRelationships<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -5478,8 +5466,8 @@ impl<S: Sender> GetExternalcontactsOrganizationRelationships<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RelationshipListing`](crate::models::RelationshipListing).
-    pub async fn send(self) -> Result<crate::models::RelationshipListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RelationshipListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5503,7 +5491,7 @@ pub struct GetExternalcontactsOrganizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizations<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizations<'a, S> {
     /// Page size (limited to fetching first 1,000 records; pageNumber \* pageSize must be \<= 1,000)
     ///
     /// Query parameter `pageSize`.
@@ -5577,8 +5565,8 @@ impl<S: Sender> GetExternalcontactsOrganizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalOrganizationListing`](crate::models::ExternalOrganizationListing).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5602,10 +5590,10 @@ pub struct GetExternalcontactsOrganizationsExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsExport<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsExport<'a, S> {
     /// Sends the request; the answer is a [`OrganizationsExport`](crate::models::OrganizationsExport).
-    pub async fn send(self) -> Result<crate::models::OrganizationsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5621,7 +5609,7 @@ pub struct GetExternalcontactsOrganizationsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsExports<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsExports<'a, S> {
     /// Division IDs of entities
     ///
     /// Query parameter `divisionIds`, repeated for each value.
@@ -5650,8 +5638,8 @@ impl<S: Sender> GetExternalcontactsOrganizationsExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationsExportListing`](crate::models::OrganizationsExportListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationsExportListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationsExportListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5675,10 +5663,10 @@ pub struct GetExternalcontactsOrganizationsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchema<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5694,10 +5682,10 @@ pub struct GetExternalcontactsOrganizationsSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5713,10 +5701,10 @@ pub struct GetExternalcontactsOrganizationsSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5732,10 +5720,10 @@ pub struct GetExternalcontactsOrganizationsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemas<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5751,10 +5739,10 @@ pub struct GetExternalcontactsOrganizationsSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5770,10 +5758,10 @@ pub struct GetExternalcontactsOrganizationsSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5789,10 +5777,10 @@ pub struct GetExternalcontactsOrganizationsSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsOrganizationsSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsOrganizationsSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5808,7 +5796,7 @@ pub struct GetExternalcontactsRelationship<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsRelationship<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsRelationship<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5819,8 +5807,8 @@ impl<S: Sender> GetExternalcontactsRelationship<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Relationship`](crate::models::Relationship).
-    pub async fn send(self) -> Result<crate::models::Relationship, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Relationship, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5836,10 +5824,10 @@ pub struct GetExternalcontactsRelationshipsExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsRelationshipsExport<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsRelationshipsExport<'a, S> {
     /// Sends the request; the answer is a [`RelationshipsExport`](crate::models::RelationshipsExport).
-    pub async fn send(self) -> Result<crate::models::RelationshipsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RelationshipsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5855,7 +5843,7 @@ pub struct GetExternalcontactsRelationshipsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsRelationshipsExports<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsRelationshipsExports<'a, S> {
     /// Division IDs of entities
     ///
     /// Query parameter `divisionIds`, repeated for each value.
@@ -5884,8 +5872,8 @@ impl<S: Sender> GetExternalcontactsRelationshipsExports<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RelationshipsExportListing`](crate::models::RelationshipsExportListing).
-    pub async fn send(self) -> Result<crate::models::RelationshipsExportListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RelationshipsExportListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5909,7 +5897,7 @@ pub struct GetExternalcontactsReversewhitepageslookup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsReversewhitepageslookup<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsReversewhitepageslookup<'a, S> {
     /// which field, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5929,8 +5917,8 @@ impl<S: Sender> GetExternalcontactsReversewhitepageslookup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReverseWhitepagesLookupResult`](crate::models::ReverseWhitepagesLookupResult).
-    pub async fn send(self) -> Result<crate::models::ReverseWhitepagesLookupResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReverseWhitepagesLookupResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5946,7 +5934,7 @@ pub struct GetExternalcontactsScanContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanContacts<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanContacts<'a, S> {
     /// The number of contacts per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -5975,8 +5963,8 @@ impl<S: Sender> GetExternalcontactsScanContacts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorContactListing`](crate::models::CursorContactListing).
-    pub async fn send(self) -> Result<crate::models::CursorContactListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorContactListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6000,7 +5988,7 @@ pub struct GetExternalcontactsScanContactsDivisionviewsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanContactsDivisionviewsAll<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanContactsDivisionviewsAll<'a, S> {
     /// The number of contacts per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6020,8 +6008,8 @@ impl<S: Sender> GetExternalcontactsScanContactsDivisionviewsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorContactListing`](crate::models::CursorContactListing).
-    pub async fn send(self) -> Result<crate::models::CursorContactListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorContactListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6045,7 +6033,7 @@ pub struct GetExternalcontactsScanNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanNotes<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanNotes<'a, S> {
     /// The number of notes per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6074,8 +6062,8 @@ impl<S: Sender> GetExternalcontactsScanNotes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorNoteListing`](crate::models::CursorNoteListing).
-    pub async fn send(self) -> Result<crate::models::CursorNoteListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorNoteListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6099,7 +6087,7 @@ pub struct GetExternalcontactsScanNotesDivisionviewsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanNotesDivisionviewsAll<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanNotesDivisionviewsAll<'a, S> {
     /// The number of notes per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6119,8 +6107,8 @@ impl<S: Sender> GetExternalcontactsScanNotesDivisionviewsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorNoteListing`](crate::models::CursorNoteListing).
-    pub async fn send(self) -> Result<crate::models::CursorNoteListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorNoteListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6144,7 +6132,7 @@ pub struct GetExternalcontactsScanOrganizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanOrganizations<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanOrganizations<'a, S> {
     /// The number of organizations per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6173,8 +6161,8 @@ impl<S: Sender> GetExternalcontactsScanOrganizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorOrganizationListing`](crate::models::CursorOrganizationListing).
-    pub async fn send(self) -> Result<crate::models::CursorOrganizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorOrganizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6198,7 +6186,7 @@ pub struct GetExternalcontactsScanOrganizationsDivisionviewsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanOrganizationsDivisionviewsAll<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanOrganizationsDivisionviewsAll<'a, S> {
     /// The number of organizations per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6218,8 +6206,8 @@ impl<S: Sender> GetExternalcontactsScanOrganizationsDivisionviewsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorOrganizationListing`](crate::models::CursorOrganizationListing).
-    pub async fn send(self) -> Result<crate::models::CursorOrganizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorOrganizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6243,7 +6231,7 @@ pub struct GetExternalcontactsScanRelationships<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanRelationships<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanRelationships<'a, S> {
     /// The number of relationships per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6272,8 +6260,8 @@ impl<S: Sender> GetExternalcontactsScanRelationships<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorRelationshipListing`](crate::models::CursorRelationshipListing).
-    pub async fn send(self) -> Result<crate::models::CursorRelationshipListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorRelationshipListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6297,7 +6285,7 @@ pub struct GetExternalcontactsScanRelationshipsDivisionviewsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsScanRelationshipsDivisionviewsAll<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsScanRelationshipsDivisionviewsAll<'a, S> {
     /// The number of relationships per page; must be between 10 and 200, default is 100
     ///
     /// Query parameter `limit`.
@@ -6317,8 +6305,8 @@ impl<S: Sender> GetExternalcontactsScanRelationshipsDivisionviewsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorRelationshipListing`](crate::models::CursorRelationshipListing).
-    pub async fn send(self) -> Result<crate::models::CursorRelationshipListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorRelationshipListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6342,10 +6330,10 @@ pub struct PatchExternalcontactsContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsContact<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsContact<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6361,10 +6349,10 @@ pub struct PatchExternalcontactsContactIdentifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsContactIdentifiers<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsContactIdentifiers<'a, S> {
     /// Sends the request; the answer is a [`ContactIdentifier`](crate::models::ContactIdentifier).
-    pub async fn send(self) -> Result<crate::models::ContactIdentifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactIdentifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6380,10 +6368,10 @@ pub struct PatchExternalcontactsContactNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsContactNote<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsContactNote<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6399,10 +6387,10 @@ pub struct PatchExternalcontactsOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsOrganization<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsOrganization<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6418,10 +6406,10 @@ pub struct PatchExternalcontactsOrganizationIdentifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsOrganizationIdentifiers<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsOrganizationIdentifiers<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganizationIdentifier`](crate::models::ExternalOrganizationIdentifier).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganizationIdentifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganizationIdentifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6437,10 +6425,10 @@ pub struct PatchExternalcontactsOrganizationNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsOrganizationNote<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsOrganizationNote<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6456,10 +6444,10 @@ pub struct PatchExternalcontactsRelationship<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchExternalcontactsRelationship<'_, S> {
+impl<'a, S: Sender> PatchExternalcontactsRelationship<'a, S> {
     /// Sends the request; the answer is a [`Relationship`](crate::models::Relationship).
-    pub async fn send(self) -> Result<crate::models::Relationship, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Relationship, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6475,10 +6463,10 @@ pub struct PostExternalcontactsBulkContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContacts<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContacts<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchContactsResponse`](crate::models::BulkFetchContactsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchContactsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchContactsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6494,10 +6482,10 @@ pub struct PostExternalcontactsBulkContactsAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsAdd<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkContactsResponse`](crate::models::BulkContactsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkContactsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkContactsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6513,10 +6501,10 @@ pub struct PostExternalcontactsBulkContactsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsDivisionviews<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsDivisionviews<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchContactsResponse`](crate::models::BulkFetchContactsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchContactsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchContactsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6532,7 +6520,7 @@ pub struct PostExternalcontactsBulkContactsEnrich<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsEnrich<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsEnrich<'a, S> {
     /// If true, the request will not make any modifications, but will show you what the end result \*would\* be.
     ///
     /// Query parameter `dryRun`.
@@ -6543,8 +6531,8 @@ impl<S: Sender> PostExternalcontactsBulkContactsEnrich<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BulkContactsEnrichResponse`](crate::models::BulkContactsEnrichResponse).
-    pub async fn send(self) -> Result<crate::models::BulkContactsEnrichResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkContactsEnrichResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6560,10 +6548,10 @@ pub struct PostExternalcontactsBulkContactsRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsRemove<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkDeleteResponse`](crate::models::BulkDeleteResponse).
-    pub async fn send(self) -> Result<crate::models::BulkDeleteResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkDeleteResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6579,10 +6567,10 @@ pub struct PostExternalcontactsBulkContactsUnresolved<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsUnresolved<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsUnresolved<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchContactsResponse`](crate::models::BulkFetchContactsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchContactsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchContactsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6598,10 +6586,10 @@ pub struct PostExternalcontactsBulkContactsUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkContactsUpdate<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkContactsUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkContactsResponse`](crate::models::BulkContactsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkContactsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkContactsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6617,10 +6605,10 @@ pub struct PostExternalcontactsBulkNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkNotes<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkNotes<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchNotesResponse`](crate::models::BulkFetchNotesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchNotesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchNotesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6636,10 +6624,10 @@ pub struct PostExternalcontactsBulkNotesAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkNotesAdd<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkNotesAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkNotesResponse`](crate::models::BulkNotesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkNotesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkNotesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6655,10 +6643,10 @@ pub struct PostExternalcontactsBulkNotesRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkNotesRemove<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkNotesRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkDeleteResponse`](crate::models::BulkDeleteResponse).
-    pub async fn send(self) -> Result<crate::models::BulkDeleteResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkDeleteResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6674,10 +6662,10 @@ pub struct PostExternalcontactsBulkNotesUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkNotesUpdate<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkNotesUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkNotesResponse`](crate::models::BulkNotesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkNotesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkNotesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6693,10 +6681,10 @@ pub struct PostExternalcontactsBulkOrganizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizations<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizations<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchOrganizationsResponse`](crate::models::BulkFetchOrganizationsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchOrganizationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchOrganizationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6712,10 +6700,10 @@ pub struct PostExternalcontactsBulkOrganizationsAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizationsAdd<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizationsAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkOrganizationsResponse`](crate::models::BulkOrganizationsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkOrganizationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkOrganizationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6731,10 +6719,10 @@ pub struct PostExternalcontactsBulkOrganizationsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizationsDivisionviews<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizationsDivisionviews<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchOrganizationsResponse`](crate::models::BulkFetchOrganizationsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchOrganizationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchOrganizationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6750,7 +6738,7 @@ pub struct PostExternalcontactsBulkOrganizationsEnrich<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizationsEnrich<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizationsEnrich<'a, S> {
     /// If true, the request will not make any modifications, but will show you what the end result \*would\* be.
     ///
     /// Query parameter `dryRun`.
@@ -6761,8 +6749,8 @@ impl<S: Sender> PostExternalcontactsBulkOrganizationsEnrich<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BulkOrganizationsEnrichResponse`](crate::models::BulkOrganizationsEnrichResponse).
-    pub async fn send(self) -> Result<crate::models::BulkOrganizationsEnrichResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkOrganizationsEnrichResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6778,10 +6766,10 @@ pub struct PostExternalcontactsBulkOrganizationsRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizationsRemove<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizationsRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkDeleteResponse`](crate::models::BulkDeleteResponse).
-    pub async fn send(self) -> Result<crate::models::BulkDeleteResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkDeleteResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6797,10 +6785,10 @@ pub struct PostExternalcontactsBulkOrganizationsUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkOrganizationsUpdate<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkOrganizationsUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkOrganizationsResponse`](crate::models::BulkOrganizationsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkOrganizationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkOrganizationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6816,10 +6804,10 @@ pub struct PostExternalcontactsBulkRelationships<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkRelationships<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkRelationships<'a, S> {
     /// Sends the request; the answer is a [`BulkFetchRelationshipsResponse`](crate::models::BulkFetchRelationshipsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkFetchRelationshipsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkFetchRelationshipsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6835,10 +6823,10 @@ pub struct PostExternalcontactsBulkRelationshipsAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkRelationshipsAdd<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkRelationshipsAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkRelationshipsResponse`](crate::models::BulkRelationshipsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkRelationshipsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkRelationshipsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6854,10 +6842,10 @@ pub struct PostExternalcontactsBulkRelationshipsRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkRelationshipsRemove<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkRelationshipsRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkDeleteResponse`](crate::models::BulkDeleteResponse).
-    pub async fn send(self) -> Result<crate::models::BulkDeleteResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkDeleteResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6873,10 +6861,10 @@ pub struct PostExternalcontactsBulkRelationshipsUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsBulkRelationshipsUpdate<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsBulkRelationshipsUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkRelationshipsResponse`](crate::models::BulkRelationshipsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkRelationshipsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkRelationshipsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6892,7 +6880,7 @@ pub struct PostExternalcontactsContactJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactJourneySegments<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactJourneySegments<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6903,8 +6891,8 @@ impl<S: Sender> PostExternalcontactsContactJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UpdateSegmentAssignmentResponse`](crate::models::UpdateSegmentAssignmentResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateSegmentAssignmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateSegmentAssignmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6920,10 +6908,10 @@ pub struct PostExternalcontactsContactNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactNotes<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactNotes<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6939,10 +6927,10 @@ pub struct PostExternalcontactsContactPromotion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactPromotion<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactPromotion<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6958,10 +6946,10 @@ pub struct PostExternalcontactsContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContacts<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContacts<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6977,7 +6965,7 @@ pub struct PostExternalcontactsContactsEnrich<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactsEnrich<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactsEnrich<'a, S> {
     /// If true, the request will not make any modifications, but will show you what the end result \*would\* be.
     ///
     /// Query parameter `dryRun`.
@@ -6988,8 +6976,8 @@ impl<S: Sender> PostExternalcontactsContactsEnrich<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7005,10 +6993,10 @@ pub struct PostExternalcontactsContactsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactsExports<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactsExports<'a, S> {
     /// Sends the request; the answer is a [`ContactsExport`](crate::models::ContactsExport).
-    pub async fn send(self) -> Result<crate::models::ContactsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7024,10 +7012,10 @@ pub struct PostExternalcontactsContactsMerge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactsMerge<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactsMerge<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7043,10 +7031,10 @@ pub struct PostExternalcontactsContactsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactsSchemas<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7062,10 +7050,10 @@ pub struct PostExternalcontactsContactsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactsSearch<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactsSearch<'a, S> {
     /// Sends the request; the answer is a [`ContactListing`](crate::models::ContactListing).
-    pub async fn send(self) -> Result<crate::models::ContactListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7081,10 +7069,10 @@ pub struct PostExternalcontactsExternalsources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsExternalsources<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsExternalsources<'a, S> {
     /// Sends the request; the answer is a [`ExternalSource`](crate::models::ExternalSource).
-    pub async fn send(self) -> Result<crate::models::ExternalSource, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalSource, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7100,7 +7088,7 @@ pub struct PostExternalcontactsIdentifierlookup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsIdentifierlookup<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsIdentifierlookup<'a, S> {
     /// which field, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7111,8 +7099,8 @@ impl<S: Sender> PostExternalcontactsIdentifierlookup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7128,7 +7116,7 @@ pub struct PostExternalcontactsIdentifierlookupContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsIdentifierlookupContacts<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsIdentifierlookupContacts<'a, S> {
     /// which field, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7139,8 +7127,8 @@ impl<S: Sender> PostExternalcontactsIdentifierlookupContacts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7156,7 +7144,7 @@ pub struct PostExternalcontactsIdentifierlookupOrganizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsIdentifierlookupOrganizations<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsIdentifierlookupOrganizations<'a, S> {
     /// which field, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7167,8 +7155,8 @@ impl<S: Sender> PostExternalcontactsIdentifierlookupOrganizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7184,10 +7172,10 @@ pub struct PostExternalcontactsImportCsvJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsImportCsvJobs<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsImportCsvJobs<'a, S> {
     /// Sends the request; the answer is a [`CsvJobResponse`](crate::models::CsvJobResponse).
-    pub async fn send(self) -> Result<crate::models::CsvJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7203,10 +7191,10 @@ pub struct PostExternalcontactsImportCsvSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsImportCsvSettings<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsImportCsvSettings<'a, S> {
     /// Sends the request; the answer is a [`CsvSettings`](crate::models::CsvSettings).
-    pub async fn send(self) -> Result<crate::models::CsvSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7222,10 +7210,10 @@ pub struct PostExternalcontactsImportCsvUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsImportCsvUploads<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsImportCsvUploads<'a, S> {
     /// Sends the request; the answer is a [`CsvUploadResponse`](crate::models::CsvUploadResponse).
-    pub async fn send(self) -> Result<crate::models::CsvUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7241,10 +7229,10 @@ pub struct PostExternalcontactsImportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsImportJobs<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsImportJobs<'a, S> {
     /// Sends the request; the answer is a [`ContactImportJobResponse`](crate::models::ContactImportJobResponse).
-    pub async fn send(self) -> Result<crate::models::ContactImportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7260,10 +7248,10 @@ pub struct PostExternalcontactsImportSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsImportSettings<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsImportSettings<'a, S> {
     /// Sends the request; the answer is a [`ContactImportSettings`](crate::models::ContactImportSettings).
-    pub async fn send(self) -> Result<crate::models::ContactImportSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7279,10 +7267,10 @@ pub struct PostExternalcontactsMergeContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsMergeContacts<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsMergeContacts<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7298,10 +7286,10 @@ pub struct PostExternalcontactsNotesExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsNotesExports<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsNotesExports<'a, S> {
     /// Sends the request; the answer is a [`NotesExport`](crate::models::NotesExport).
-    pub async fn send(self) -> Result<crate::models::NotesExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NotesExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7317,10 +7305,10 @@ pub struct PostExternalcontactsOrganizationNotes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsOrganizationNotes<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsOrganizationNotes<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7336,10 +7324,10 @@ pub struct PostExternalcontactsOrganizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsOrganizations<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsOrganizations<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7355,7 +7343,7 @@ pub struct PostExternalcontactsOrganizationsEnrich<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsOrganizationsEnrich<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsOrganizationsEnrich<'a, S> {
     /// If true, the request will not make any modifications, but will show you what the end result \*would\* be.
     ///
     /// Query parameter `dryRun`.
@@ -7366,8 +7354,8 @@ impl<S: Sender> PostExternalcontactsOrganizationsEnrich<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7383,10 +7371,10 @@ pub struct PostExternalcontactsOrganizationsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsOrganizationsExports<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsOrganizationsExports<'a, S> {
     /// Sends the request; the answer is a [`OrganizationsExport`](crate::models::OrganizationsExport).
-    pub async fn send(self) -> Result<crate::models::OrganizationsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7402,10 +7390,10 @@ pub struct PostExternalcontactsOrganizationsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsOrganizationsSchemas<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsOrganizationsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7421,10 +7409,10 @@ pub struct PostExternalcontactsRelationships<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsRelationships<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsRelationships<'a, S> {
     /// Sends the request; the answer is a [`Relationship`](crate::models::Relationship).
-    pub async fn send(self) -> Result<crate::models::Relationship, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Relationship, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7440,10 +7428,10 @@ pub struct PostExternalcontactsRelationshipsExports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsRelationshipsExports<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsRelationshipsExports<'a, S> {
     /// Sends the request; the answer is a [`RelationshipsExport`](crate::models::RelationshipsExport).
-    pub async fn send(self) -> Result<crate::models::RelationshipsExport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RelationshipsExport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7459,10 +7447,10 @@ pub struct PutExternalcontactsContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsContact<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsContact<'a, S> {
     /// Sends the request; the answer is a [`ExternalContact`](crate::models::ExternalContact).
-    pub async fn send(self) -> Result<crate::models::ExternalContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7478,10 +7466,10 @@ pub struct PutExternalcontactsContactNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsContactNote<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsContactNote<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7497,10 +7485,10 @@ pub struct PutExternalcontactsContactsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsContactsSchema<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsContactsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7516,14 +7504,11 @@ pub struct PutExternalcontactsConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsConversation<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsConversation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7539,10 +7524,10 @@ pub struct PutExternalcontactsExternalsource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsExternalsource<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsExternalsource<'a, S> {
     /// Sends the request; the answer is a [`ExternalSource`](crate::models::ExternalSource).
-    pub async fn send(self) -> Result<crate::models::ExternalSource, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalSource, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7558,10 +7543,10 @@ pub struct PutExternalcontactsGraphsClusterscanClusterMerge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsGraphsClusterscanClusterMerge<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsGraphsClusterscanClusterMerge<'a, S> {
     /// Sends the request; the answer is a [`Cluster`](crate::models::Cluster).
-    pub async fn send(self) -> Result<crate::models::Cluster, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Cluster, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7577,10 +7562,10 @@ pub struct PutExternalcontactsGraphsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsGraphsSettings<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsGraphsSettings<'a, S> {
     /// Sends the request; the answer is a [`GraphSettings`](crate::models::GraphSettings).
-    pub async fn send(self) -> Result<crate::models::GraphSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GraphSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7596,10 +7581,10 @@ pub struct PutExternalcontactsImportCsvSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsImportCsvSetting<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsImportCsvSetting<'a, S> {
     /// Sends the request; the answer is a [`CsvSettings`](crate::models::CsvSettings).
-    pub async fn send(self) -> Result<crate::models::CsvSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CsvSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7615,10 +7600,10 @@ pub struct PutExternalcontactsImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsImportJob<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsImportJob<'a, S> {
     /// Sends the request; the answer is a [`ContactImportJobStatusUpdateResponse`](crate::models::ContactImportJobStatusUpdateResponse).
-    pub async fn send(self) -> Result<crate::models::ContactImportJobStatusUpdateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportJobStatusUpdateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7634,10 +7619,10 @@ pub struct PutExternalcontactsImportSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsImportSetting<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsImportSetting<'a, S> {
     /// Sends the request; the answer is a [`ContactImportSettings`](crate::models::ContactImportSettings).
-    pub async fn send(self) -> Result<crate::models::ContactImportSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactImportSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7653,10 +7638,10 @@ pub struct PutExternalcontactsOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsOrganization<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsOrganization<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganization`](crate::models::ExternalOrganization).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7672,10 +7657,10 @@ pub struct PutExternalcontactsOrganizationNote<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsOrganizationNote<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsOrganizationNote<'a, S> {
     /// Sends the request; the answer is a [`Note`](crate::models::Note).
-    pub async fn send(self) -> Result<crate::models::Note, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Note, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7691,10 +7676,10 @@ pub struct PutExternalcontactsOrganizationTrustorTrustorId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsOrganizationTrustorTrustorId<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsOrganizationTrustorTrustorId<'a, S> {
     /// Sends the request; the answer is a [`ExternalOrganizationTrustorLink`](crate::models::ExternalOrganizationTrustorLink).
-    pub async fn send(self) -> Result<crate::models::ExternalOrganizationTrustorLink, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalOrganizationTrustorLink, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7710,10 +7695,10 @@ pub struct PutExternalcontactsOrganizationsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsOrganizationsSchema<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsOrganizationsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7729,10 +7714,10 @@ pub struct PutExternalcontactsRelationship<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsRelationship<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsRelationship<'a, S> {
     /// Sends the request; the answer is a [`Relationship`](crate::models::Relationship).
-    pub async fn send(self) -> Result<crate::models::Relationship, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Relationship, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

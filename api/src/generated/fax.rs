@@ -222,14 +222,11 @@ pub struct DeleteFaxDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteFaxDocument<'_, S> {
+impl<'a, S: Sender> DeleteFaxDocument<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -245,10 +242,10 @@ pub struct GetFaxDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxDocument<'_, S> {
+impl<'a, S: Sender> GetFaxDocument<'a, S> {
     /// Sends the request; the answer is a [`FaxDocument`](crate::models::FaxDocument).
-    pub async fn send(self) -> Result<crate::models::FaxDocument, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxDocument, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -264,10 +261,10 @@ pub struct GetFaxDocumentContent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxDocumentContent<'_, S> {
+impl<'a, S: Sender> GetFaxDocumentContent<'a, S> {
     /// Sends the request; the answer is a [`DownloadResponse`](crate::models::DownloadResponse).
-    pub async fn send(self) -> Result<crate::models::DownloadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DownloadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -283,7 +280,7 @@ pub struct GetFaxDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxDocuments<'_, S> {
+impl<'a, S: Sender> GetFaxDocuments<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -303,8 +300,8 @@ impl<S: Sender> GetFaxDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FaxDocumentEntityListing`](crate::models::FaxDocumentEntityListing).
-    pub async fn send(self) -> Result<crate::models::FaxDocumentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxDocumentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -328,10 +325,10 @@ pub struct GetFaxFaxIdStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxFaxIdStatus<'_, S> {
+impl<'a, S: Sender> GetFaxFaxIdStatus<'a, S> {
     /// Sends the request; the answer is a [`OutboundFaxStatus`](crate::models::OutboundFaxStatus).
-    pub async fn send(self) -> Result<crate::models::OutboundFaxStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundFaxStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -347,10 +344,10 @@ pub struct GetFaxSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxSettings<'_, S> {
+impl<'a, S: Sender> GetFaxSettings<'a, S> {
     /// Sends the request; the answer is a [`FaxConfig`](crate::models::FaxConfig).
-    pub async fn send(self) -> Result<crate::models::FaxConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -366,10 +363,10 @@ pub struct GetFaxSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFaxSummary<'_, S> {
+impl<'a, S: Sender> GetFaxSummary<'a, S> {
     /// Sends the request; the answer is a [`FaxSummary`](crate::models::FaxSummary).
-    pub async fn send(self) -> Result<crate::models::FaxSummary, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxSummary, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -385,10 +382,10 @@ pub struct PutFaxDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFaxDocument<'_, S> {
+impl<'a, S: Sender> PutFaxDocument<'a, S> {
     /// Sends the request; the answer is a [`FaxDocument`](crate::models::FaxDocument).
-    pub async fn send(self) -> Result<crate::models::FaxDocument, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxDocument, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -404,7 +401,7 @@ pub struct PutFaxSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutFaxSettings<'_, S> {
+impl<'a, S: Sender> PutFaxSettings<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -415,8 +412,8 @@ impl<S: Sender> PutFaxSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FaxConfig`](crate::models::FaxConfig).
-    pub async fn send(self) -> Result<crate::models::FaxConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

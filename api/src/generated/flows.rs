@@ -206,14 +206,11 @@ pub struct DeleteAnalyticsFlowsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsFlowsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsFlowsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -229,10 +226,10 @@ pub struct GetAnalyticsFlowsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -248,7 +245,7 @@ pub struct GetAnalyticsFlowsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsFlowsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsFlowsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -259,8 +256,8 @@ impl<S: Sender> GetAnalyticsFlowsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowAsyncAggregateQueryResponse`](crate::models::FlowAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -276,7 +273,7 @@ pub struct PostAnalyticsFlowsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -296,8 +293,8 @@ impl<S: Sender> PostAnalyticsFlowsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowActivityResponse`](crate::models::FlowActivityResponse).
-    pub async fn send(self) -> Result<crate::models::FlowActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -313,10 +310,10 @@ pub struct PostAnalyticsFlowsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -332,10 +329,10 @@ pub struct PostAnalyticsFlowsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`FlowAggregateQueryResponse`](crate::models::FlowAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -351,10 +348,10 @@ pub struct PostAnalyticsFlowsObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsFlowsObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsFlowsObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`FlowObservationQueryResponse`](crate::models::FlowObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::FlowObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -2257,14 +2257,11 @@ pub struct DeleteEmployeeperformanceExternalmetricsDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteEmployeeperformanceExternalmetricsDefinition<'_, S> {
+impl<'a, S: Sender> DeleteEmployeeperformanceExternalmetricsDefinition<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2280,14 +2277,11 @@ pub struct DeleteGamificationContest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGamificationContest<'_, S> {
+impl<'a, S: Sender> DeleteGamificationContest<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2303,10 +2297,10 @@ pub struct GetEmployeeperformanceExternalmetricsDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmployeeperformanceExternalmetricsDefinition<'_, S> {
+impl<'a, S: Sender> GetEmployeeperformanceExternalmetricsDefinition<'a, S> {
     /// Sends the request; the answer is a [`ExternalMetricDefinition`](crate::models::ExternalMetricDefinition).
-    pub async fn send(self) -> Result<crate::models::ExternalMetricDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalMetricDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2322,7 +2316,7 @@ pub struct GetEmployeeperformanceExternalmetricsDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmployeeperformanceExternalmetricsDefinitions<'_, S> {
+impl<'a, S: Sender> GetEmployeeperformanceExternalmetricsDefinitions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2342,8 +2336,8 @@ impl<S: Sender> GetEmployeeperformanceExternalmetricsDefinitions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalMetricDefinitionListing`](crate::models::ExternalMetricDefinitionListing).
-    pub async fn send(self) -> Result<crate::models::ExternalMetricDefinitionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalMetricDefinitionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2367,10 +2361,10 @@ pub struct GetGamificationContest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContest<'_, S> {
+impl<'a, S: Sender> GetGamificationContest<'a, S> {
     /// Sends the request; the answer is a [`ContestsResponse`](crate::models::ContestsResponse).
-    pub async fn send(self) -> Result<crate::models::ContestsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2386,7 +2380,7 @@ pub struct GetGamificationContestAgentsScores<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestAgentsScores<'_, S> {
+impl<'a, S: Sender> GetGamificationContestAgentsScores<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -2424,8 +2418,8 @@ impl<S: Sender> GetGamificationContestAgentsScores<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContestScoresAgentsPagedList`](crate::models::ContestScoresAgentsPagedList).
-    pub async fn send(self) -> Result<crate::models::ContestScoresAgentsPagedList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestScoresAgentsPagedList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2449,7 +2443,7 @@ pub struct GetGamificationContestAgentsScoresMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestAgentsScoresMe<'_, S> {
+impl<'a, S: Sender> GetGamificationContestAgentsScoresMe<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -2487,8 +2481,8 @@ impl<S: Sender> GetGamificationContestAgentsScoresMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContestScoresAgentsPagedList`](crate::models::ContestScoresAgentsPagedList).
-    pub async fn send(self) -> Result<crate::models::ContestScoresAgentsPagedList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestScoresAgentsPagedList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2512,10 +2506,10 @@ pub struct GetGamificationContestAgentsScoresTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestAgentsScoresTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationContestAgentsScoresTrends<'a, S> {
     /// Sends the request; the answer is a [`ContestScoresGroupTrendList`](crate::models::ContestScoresGroupTrendList).
-    pub async fn send(self) -> Result<crate::models::ContestScoresGroupTrendList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestScoresGroupTrendList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2531,10 +2525,10 @@ pub struct GetGamificationContestAgentsScoresTrendsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestAgentsScoresTrendsMe<'_, S> {
+impl<'a, S: Sender> GetGamificationContestAgentsScoresTrendsMe<'a, S> {
     /// Sends the request; the answer is a [`ContestScoresAgentTrendList`](crate::models::ContestScoresAgentTrendList).
-    pub async fn send(self) -> Result<crate::models::ContestScoresAgentTrendList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestScoresAgentTrendList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2550,10 +2544,10 @@ pub struct GetGamificationContestPrizeimage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestPrizeimage<'_, S> {
+impl<'a, S: Sender> GetGamificationContestPrizeimage<'a, S> {
     /// Sends the request; the answer is a [`PrizeImages`](crate::models::PrizeImages).
-    pub async fn send(self) -> Result<crate::models::PrizeImages, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PrizeImages, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2569,7 +2563,7 @@ pub struct GetGamificationContests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContests<'_, S> {
+impl<'a, S: Sender> GetGamificationContests<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -2634,8 +2628,8 @@ impl<S: Sender> GetGamificationContests<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetContestsEssentialsListing`](crate::models::GetContestsEssentialsListing).
-    pub async fn send(self) -> Result<crate::models::GetContestsEssentialsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetContestsEssentialsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2659,7 +2653,7 @@ pub struct GetGamificationContestsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationContestsMe<'_, S> {
+impl<'a, S: Sender> GetGamificationContestsMe<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -2733,8 +2727,8 @@ impl<S: Sender> GetGamificationContestsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetContestsEssentialsListing`](crate::models::GetContestsEssentialsListing).
-    pub async fn send(self) -> Result<crate::models::GetContestsEssentialsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetContestsEssentialsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2758,7 +2752,7 @@ pub struct GetGamificationInsights<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsights<'_, S> {
+impl<'a, S: Sender> GetGamificationInsights<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2823,8 +2817,8 @@ impl<S: Sender> GetGamificationInsights<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InsightsSummary`](crate::models::InsightsSummary).
-    pub async fn send(self) -> Result<crate::models::InsightsSummary, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsSummary, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2848,10 +2842,10 @@ pub struct GetGamificationInsightsDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsDetails<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsDetails<'a, S> {
     /// Sends the request; the answer is a [`InsightsDetails`](crate::models::InsightsDetails).
-    pub async fn send(self) -> Result<crate::models::InsightsDetails, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsDetails, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2867,10 +2861,10 @@ pub struct GetGamificationInsightsGroupsTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsGroupsTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsGroupsTrends<'a, S> {
     /// Sends the request; the answer is a [`InsightsTrend`](crate::models::InsightsTrend).
-    pub async fn send(self) -> Result<crate::models::InsightsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2886,10 +2880,10 @@ pub struct GetGamificationInsightsGroupsTrendsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsGroupsTrendsAll<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsGroupsTrendsAll<'a, S> {
     /// Sends the request; the answer is a [`InsightsTrend`](crate::models::InsightsTrend).
-    pub async fn send(self) -> Result<crate::models::InsightsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2905,7 +2899,7 @@ pub struct GetGamificationInsightsManagers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsManagers<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsManagers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2925,8 +2919,8 @@ impl<S: Sender> GetGamificationInsightsManagers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InsightsAgents`](crate::models::InsightsAgents).
-    pub async fn send(self) -> Result<crate::models::InsightsAgents, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsAgents, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2942,7 +2936,7 @@ pub struct GetGamificationInsightsMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsMembers<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsMembers<'a, S> {
     /// The reportsTo used by ABAC policies.
     ///
     /// Query parameter `reportsTo`.
@@ -2953,8 +2947,8 @@ impl<S: Sender> GetGamificationInsightsMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InsightsAgents`](crate::models::InsightsAgents).
-    pub async fn send(self) -> Result<crate::models::InsightsAgents, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsAgents, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2970,7 +2964,7 @@ pub struct GetGamificationInsightsRankings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsRankings<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsRankings<'a, S> {
     /// Sort Metric Id
     ///
     /// Query parameter `sortMetricId`.
@@ -3008,8 +3002,8 @@ impl<S: Sender> GetGamificationInsightsRankings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InsightsRankings`](crate::models::InsightsRankings).
-    pub async fn send(self) -> Result<crate::models::InsightsRankings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsRankings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3025,10 +3019,10 @@ pub struct GetGamificationInsightsTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsTrends<'a, S> {
     /// Sends the request; the answer is a [`UserInsightsTrend`](crate::models::UserInsightsTrend).
-    pub async fn send(self) -> Result<crate::models::UserInsightsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserInsightsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3044,10 +3038,10 @@ pub struct GetGamificationInsightsUserDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsUserDetails<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsUserDetails<'a, S> {
     /// Sends the request; the answer is a [`InsightsDetails`](crate::models::InsightsDetails).
-    pub async fn send(self) -> Result<crate::models::InsightsDetails, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InsightsDetails, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3063,10 +3057,10 @@ pub struct GetGamificationInsightsUserTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationInsightsUserTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationInsightsUserTrends<'a, S> {
     /// Sends the request; the answer is a [`UserInsightsTrend`](crate::models::UserInsightsTrend).
-    pub async fn send(self) -> Result<crate::models::UserInsightsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserInsightsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3082,7 +3076,7 @@ pub struct GetGamificationLeaderboard<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationLeaderboard<'_, S> {
+impl<'a, S: Sender> GetGamificationLeaderboard<'a, S> {
     /// Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given.
     ///
     /// Query parameter `metricId`.
@@ -3093,8 +3087,8 @@ impl<S: Sender> GetGamificationLeaderboard<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Leaderboard`](crate::models::Leaderboard).
-    pub async fn send(self) -> Result<crate::models::Leaderboard, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Leaderboard, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3110,7 +3104,7 @@ pub struct GetGamificationLeaderboardAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationLeaderboardAll<'_, S> {
+impl<'a, S: Sender> GetGamificationLeaderboardAll<'a, S> {
     /// Metric Id for which the leaderboard is to be generated. The total points is used if nothing is given.
     ///
     /// Query parameter `metricId`.
@@ -3121,8 +3115,8 @@ impl<S: Sender> GetGamificationLeaderboardAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Leaderboard`](crate::models::Leaderboard).
-    pub async fn send(self) -> Result<crate::models::Leaderboard, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Leaderboard, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3138,10 +3132,10 @@ pub struct GetGamificationLeaderboardAllBestpoints<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationLeaderboardAllBestpoints<'_, S> {
+impl<'a, S: Sender> GetGamificationLeaderboardAllBestpoints<'a, S> {
     /// Sends the request; the answer is a [`OverallBestPoints`](crate::models::OverallBestPoints).
-    pub async fn send(self) -> Result<crate::models::OverallBestPoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OverallBestPoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3157,10 +3151,10 @@ pub struct GetGamificationLeaderboardBestpoints<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationLeaderboardBestpoints<'_, S> {
+impl<'a, S: Sender> GetGamificationLeaderboardBestpoints<'a, S> {
     /// Sends the request; the answer is a [`OverallBestPoints`](crate::models::OverallBestPoints).
-    pub async fn send(self) -> Result<crate::models::OverallBestPoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OverallBestPoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3176,10 +3170,10 @@ pub struct GetGamificationMetricdefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationMetricdefinition<'_, S> {
+impl<'a, S: Sender> GetGamificationMetricdefinition<'a, S> {
     /// Sends the request; the answer is a [`MetricDefinition`](crate::models::MetricDefinition).
-    pub async fn send(self) -> Result<crate::models::MetricDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MetricDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3195,10 +3189,10 @@ pub struct GetGamificationMetricdefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationMetricdefinitions<'_, S> {
+impl<'a, S: Sender> GetGamificationMetricdefinitions<'a, S> {
     /// Sends the request; the answer is a [`GetMetricDefinitionsResponse`](crate::models::GetMetricDefinitionsResponse).
-    pub async fn send(self) -> Result<crate::models::GetMetricDefinitionsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetMetricDefinitionsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3214,10 +3208,10 @@ pub struct GetGamificationProfile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfile<'_, S> {
+impl<'a, S: Sender> GetGamificationProfile<'a, S> {
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3233,10 +3227,10 @@ pub struct GetGamificationProfileMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfileMembers<'_, S> {
+impl<'a, S: Sender> GetGamificationProfileMembers<'a, S> {
     /// Sends the request; the answer is a [`MemberListing`](crate::models::MemberListing).
-    pub async fn send(self) -> Result<crate::models::MemberListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MemberListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3252,7 +3246,7 @@ pub struct GetGamificationProfileMetric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfileMetric<'_, S> {
+impl<'a, S: Sender> GetGamificationProfileMetric<'a, S> {
     /// The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `workday`.
@@ -3263,8 +3257,8 @@ impl<S: Sender> GetGamificationProfileMetric<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Metric`](crate::models::Metric).
-    pub async fn send(self) -> Result<crate::models::Metric, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Metric, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3280,7 +3274,7 @@ pub struct GetGamificationProfileMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfileMetrics<'_, S> {
+impl<'a, S: Sender> GetGamificationProfileMetrics<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3309,8 +3303,8 @@ impl<S: Sender> GetGamificationProfileMetrics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetMetricResponse`](crate::models::GetMetricResponse).
-    pub async fn send(self) -> Result<crate::models::GetMetricResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetMetricResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3326,7 +3320,7 @@ pub struct GetGamificationProfileMetricsObjectivedetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfileMetricsObjectivedetails<'_, S> {
+impl<'a, S: Sender> GetGamificationProfileMetricsObjectivedetails<'a, S> {
     /// The objective query workday. If not specified, then it retrieves the current objective. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `workday`.
@@ -3337,8 +3331,8 @@ impl<S: Sender> GetGamificationProfileMetricsObjectivedetails<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GetMetricsResponse`](crate::models::GetMetricsResponse).
-    pub async fn send(self) -> Result<crate::models::GetMetricsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetMetricsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3354,10 +3348,10 @@ pub struct GetGamificationProfiles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfiles<'_, S> {
+impl<'a, S: Sender> GetGamificationProfiles<'a, S> {
     /// Sends the request; the answer is a [`GetProfilesResponse`](crate::models::GetProfilesResponse).
-    pub async fn send(self) -> Result<crate::models::GetProfilesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetProfilesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3373,7 +3367,7 @@ pub struct GetGamificationProfilesUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfilesUser<'_, S> {
+impl<'a, S: Sender> GetGamificationProfilesUser<'a, S> {
     /// Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `workday`.
@@ -3384,8 +3378,8 @@ impl<S: Sender> GetGamificationProfilesUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3401,7 +3395,7 @@ pub struct GetGamificationProfilesUsersMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationProfilesUsersMe<'_, S> {
+impl<'a, S: Sender> GetGamificationProfilesUsersMe<'a, S> {
     /// Target querying workday. If not provided, then queries the current performance profile. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `workday`.
@@ -3412,8 +3406,8 @@ impl<S: Sender> GetGamificationProfilesUsersMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3429,7 +3423,7 @@ pub struct GetGamificationScorecards<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecards<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecards<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3440,8 +3434,8 @@ impl<S: Sender> GetGamificationScorecards<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayMetricListing`](crate::models::WorkdayMetricListing).
-    pub async fn send(self) -> Result<crate::models::WorkdayMetricListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayMetricListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3457,10 +3451,10 @@ pub struct GetGamificationScorecardsAttendance<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsAttendance<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsAttendance<'a, S> {
     /// Sends the request; the answer is a [`AttendanceStatusListing`](crate::models::AttendanceStatusListing).
-    pub async fn send(self) -> Result<crate::models::AttendanceStatusListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttendanceStatusListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3476,10 +3470,10 @@ pub struct GetGamificationScorecardsBestpoints<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsBestpoints<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsBestpoints<'a, S> {
     /// Sends the request; the answer is a [`UserBestPoints`](crate::models::UserBestPoints).
-    pub async fn send(self) -> Result<crate::models::UserBestPoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserBestPoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3495,10 +3489,10 @@ pub struct GetGamificationScorecardsPointsAlltime<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsPointsAlltime<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsPointsAlltime<'a, S> {
     /// Sends the request; the answer is a [`AllTimePoints`](crate::models::AllTimePoints).
-    pub async fn send(self) -> Result<crate::models::AllTimePoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AllTimePoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3514,10 +3508,10 @@ pub struct GetGamificationScorecardsPointsAverage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsPointsAverage<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsPointsAverage<'a, S> {
     /// Sends the request; the answer is a [`SingleWorkdayAveragePoints`](crate::models::SingleWorkdayAveragePoints).
-    pub async fn send(self) -> Result<crate::models::SingleWorkdayAveragePoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SingleWorkdayAveragePoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3533,7 +3527,7 @@ pub struct GetGamificationScorecardsPointsTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsPointsTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsPointsTrends<'a, S> {
     /// Optional filter to specify which day of weeks to be included in the response
     ///
     /// Query parameter `dayOfWeek`.
@@ -3544,8 +3538,8 @@ impl<S: Sender> GetGamificationScorecardsPointsTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayPointsTrend`](crate::models::WorkdayPointsTrend).
-    pub async fn send(self) -> Result<crate::models::WorkdayPointsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayPointsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3561,7 +3555,7 @@ pub struct GetGamificationScorecardsProfileMetricUserValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsProfileMetricUserValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsProfileMetricUserValuesTrends<'a, S> {
     /// Reference workday for the trend. Used to determine the associated metric definition. If not set, then the value of endWorkday is used. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `referenceWorkday`.
@@ -3581,8 +3575,8 @@ impl<S: Sender> GetGamificationScorecardsProfileMetricUserValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MetricValueTrendAverage`](crate::models::MetricValueTrendAverage).
-    pub async fn send(self) -> Result<crate::models::MetricValueTrendAverage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MetricValueTrendAverage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3598,7 +3592,7 @@ pub struct GetGamificationScorecardsProfileMetricUsersValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsProfileMetricUsersValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsProfileMetricUsersValuesTrends<'a, S> {
     /// ID for the filter type. Only required when filterType is Division.
     ///
     /// Query parameter `filterId`.
@@ -3627,8 +3621,8 @@ impl<S: Sender> GetGamificationScorecardsProfileMetricUsersValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MetricValueTrendAverage`](crate::models::MetricValueTrendAverage).
-    pub async fn send(self) -> Result<crate::models::MetricValueTrendAverage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MetricValueTrendAverage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3644,7 +3638,7 @@ pub struct GetGamificationScorecardsProfileMetricValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsProfileMetricValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsProfileMetricValuesTrends<'a, S> {
     /// Filter type for the query request. If not set, returns the values trends of the requesting user
     ///
     /// Query parameter `filterType`.
@@ -3673,8 +3667,8 @@ impl<S: Sender> GetGamificationScorecardsProfileMetricValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MetricValueTrendAverage`](crate::models::MetricValueTrendAverage).
-    pub async fn send(self) -> Result<crate::models::MetricValueTrendAverage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MetricValueTrendAverage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3690,7 +3684,7 @@ pub struct GetGamificationScorecardsUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUser<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUser<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3701,8 +3695,8 @@ impl<S: Sender> GetGamificationScorecardsUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayMetricListing`](crate::models::WorkdayMetricListing).
-    pub async fn send(self) -> Result<crate::models::WorkdayMetricListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayMetricListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3718,10 +3712,10 @@ pub struct GetGamificationScorecardsUserAttendance<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUserAttendance<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUserAttendance<'a, S> {
     /// Sends the request; the answer is a [`AttendanceStatusListing`](crate::models::AttendanceStatusListing).
-    pub async fn send(self) -> Result<crate::models::AttendanceStatusListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttendanceStatusListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3737,10 +3731,10 @@ pub struct GetGamificationScorecardsUserBestpoints<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUserBestpoints<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUserBestpoints<'a, S> {
     /// Sends the request; the answer is a [`UserBestPoints`](crate::models::UserBestPoints).
-    pub async fn send(self) -> Result<crate::models::UserBestPoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserBestPoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3756,10 +3750,10 @@ pub struct GetGamificationScorecardsUserPointsAlltime<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUserPointsAlltime<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUserPointsAlltime<'a, S> {
     /// Sends the request; the answer is a [`AllTimePoints`](crate::models::AllTimePoints).
-    pub async fn send(self) -> Result<crate::models::AllTimePoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AllTimePoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3775,7 +3769,7 @@ pub struct GetGamificationScorecardsUserPointsTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUserPointsTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUserPointsTrends<'a, S> {
     /// Optional filter to specify which day of weeks to be included in the response
     ///
     /// Query parameter `dayOfWeek`.
@@ -3786,8 +3780,8 @@ impl<S: Sender> GetGamificationScorecardsUserPointsTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayPointsTrend`](crate::models::WorkdayPointsTrend).
-    pub async fn send(self) -> Result<crate::models::WorkdayPointsTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayPointsTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3803,7 +3797,7 @@ pub struct GetGamificationScorecardsUserValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUserValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUserValuesTrends<'a, S> {
     /// Timezone for the workday. Defaults to UTC
     ///
     /// Query parameter `timeZone`.
@@ -3814,8 +3808,8 @@ impl<S: Sender> GetGamificationScorecardsUserValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayValuesTrend`](crate::models::WorkdayValuesTrend).
-    pub async fn send(self) -> Result<crate::models::WorkdayValuesTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayValuesTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3831,10 +3825,10 @@ pub struct GetGamificationScorecardsUsersPointsAverage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUsersPointsAverage<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUsersPointsAverage<'a, S> {
     /// Sends the request; the answer is a [`SingleWorkdayAveragePoints`](crate::models::SingleWorkdayAveragePoints).
-    pub async fn send(self) -> Result<crate::models::SingleWorkdayAveragePoints, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SingleWorkdayAveragePoints, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3850,7 +3844,7 @@ pub struct GetGamificationScorecardsUsersValuesAverage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUsersValuesAverage<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUsersValuesAverage<'a, S> {
     /// Timezone for the workday. Defaults to UTC
     ///
     /// Query parameter `timeZone`.
@@ -3861,8 +3855,8 @@ impl<S: Sender> GetGamificationScorecardsUsersValuesAverage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SingleWorkdayAverageValues`](crate::models::SingleWorkdayAverageValues).
-    pub async fn send(self) -> Result<crate::models::SingleWorkdayAverageValues, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SingleWorkdayAverageValues, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3878,7 +3872,7 @@ pub struct GetGamificationScorecardsUsersValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsUsersValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsUsersValuesTrends<'a, S> {
     /// Timezone for the workday. Defaults to UTC
     ///
     /// Query parameter `timeZone`.
@@ -3889,8 +3883,8 @@ impl<S: Sender> GetGamificationScorecardsUsersValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayValuesTrend`](crate::models::WorkdayValuesTrend).
-    pub async fn send(self) -> Result<crate::models::WorkdayValuesTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayValuesTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3906,7 +3900,7 @@ pub struct GetGamificationScorecardsValuesAverage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsValuesAverage<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsValuesAverage<'a, S> {
     /// Timezone for the workday. Defaults to UTC
     ///
     /// Query parameter `timeZone`.
@@ -3917,8 +3911,8 @@ impl<S: Sender> GetGamificationScorecardsValuesAverage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SingleWorkdayAverageValues`](crate::models::SingleWorkdayAverageValues).
-    pub async fn send(self) -> Result<crate::models::SingleWorkdayAverageValues, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SingleWorkdayAverageValues, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3934,7 +3928,7 @@ pub struct GetGamificationScorecardsValuesTrends<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationScorecardsValuesTrends<'_, S> {
+impl<'a, S: Sender> GetGamificationScorecardsValuesTrends<'a, S> {
     /// Filter type for the query request. If not set, then the request is for the requesting user.
     ///
     /// Query parameter `filterType`.
@@ -3963,8 +3957,8 @@ impl<S: Sender> GetGamificationScorecardsValuesTrends<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkdayValuesTrend`](crate::models::WorkdayValuesTrend).
-    pub async fn send(self) -> Result<crate::models::WorkdayValuesTrend, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkdayValuesTrend, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3980,10 +3974,10 @@ pub struct GetGamificationStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationStatus<'_, S> {
+impl<'a, S: Sender> GetGamificationStatus<'a, S> {
     /// Sends the request; the answer is a [`GamificationStatus`](crate::models::GamificationStatus).
-    pub async fn send(self) -> Result<crate::models::GamificationStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GamificationStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3999,10 +3993,10 @@ pub struct GetGamificationTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationTemplate<'_, S> {
+impl<'a, S: Sender> GetGamificationTemplate<'a, S> {
     /// Sends the request; the answer is a [`ObjectiveTemplate`](crate::models::ObjectiveTemplate).
-    pub async fn send(self) -> Result<crate::models::ObjectiveTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ObjectiveTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4018,10 +4012,10 @@ pub struct GetGamificationTemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGamificationTemplates<'_, S> {
+impl<'a, S: Sender> GetGamificationTemplates<'a, S> {
     /// Sends the request; the answer is a [`GetTemplatesResponse`](crate::models::GetTemplatesResponse).
-    pub async fn send(self) -> Result<crate::models::GetTemplatesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetTemplatesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4037,10 +4031,10 @@ pub struct PatchEmployeeperformanceExternalmetricsDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmployeeperformanceExternalmetricsDefinition<'_, S> {
+impl<'a, S: Sender> PatchEmployeeperformanceExternalmetricsDefinition<'a, S> {
     /// Sends the request; the answer is a [`ExternalMetricDefinition`](crate::models::ExternalMetricDefinition).
-    pub async fn send(self) -> Result<crate::models::ExternalMetricDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalMetricDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4056,10 +4050,10 @@ pub struct PatchGamificationContest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchGamificationContest<'_, S> {
+impl<'a, S: Sender> PatchGamificationContest<'a, S> {
     /// Sends the request; the answer is a [`ContestsResponse`](crate::models::ContestsResponse).
-    pub async fn send(self) -> Result<crate::models::ContestsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4075,7 +4069,7 @@ pub struct PostEmployeeperformanceExternalmetricsData<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEmployeeperformanceExternalmetricsData<'_, S> {
+impl<'a, S: Sender> PostEmployeeperformanceExternalmetricsData<'a, S> {
     /// The External Metric Data to be added
     ///
     /// The request body, sent as JSON.
@@ -4086,8 +4080,8 @@ impl<S: Sender> PostEmployeeperformanceExternalmetricsData<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalMetricDataWriteResponse`](crate::models::ExternalMetricDataWriteResponse).
-    pub async fn send(self) -> Result<crate::models::ExternalMetricDataWriteResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalMetricDataWriteResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4103,7 +4097,7 @@ pub struct PostEmployeeperformanceExternalmetricsDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostEmployeeperformanceExternalmetricsDefinitions<'_, S> {
+impl<'a, S: Sender> PostEmployeeperformanceExternalmetricsDefinitions<'a, S> {
     /// The External Metric Definition to be created
     ///
     /// The request body, sent as JSON.
@@ -4114,8 +4108,8 @@ impl<S: Sender> PostEmployeeperformanceExternalmetricsDefinitions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalMetricDefinition`](crate::models::ExternalMetricDefinition).
-    pub async fn send(self) -> Result<crate::models::ExternalMetricDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalMetricDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4131,10 +4125,10 @@ pub struct PostGamificationContests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationContests<'_, S> {
+impl<'a, S: Sender> PostGamificationContests<'a, S> {
     /// Sends the request; the answer is a [`ContestsResponse`](crate::models::ContestsResponse).
-    pub async fn send(self) -> Result<crate::models::ContestsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4150,10 +4144,10 @@ pub struct PostGamificationContestsUploadsPrizeimages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationContestsUploadsPrizeimages<'_, S> {
+impl<'a, S: Sender> PostGamificationContestsUploadsPrizeimages<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4169,10 +4163,10 @@ pub struct PostGamificationProfileActivate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileActivate<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileActivate<'a, S> {
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4188,10 +4182,10 @@ pub struct PostGamificationProfileDeactivate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileDeactivate<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileDeactivate<'a, S> {
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4207,10 +4201,10 @@ pub struct PostGamificationProfileMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileMembers<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileMembers<'a, S> {
     /// Sends the request; the answer is a [`Assignment`](crate::models::Assignment).
-    pub async fn send(self) -> Result<crate::models::Assignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Assignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4226,10 +4220,10 @@ pub struct PostGamificationProfileMembersValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileMembersValidate<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileMembersValidate<'a, S> {
     /// Sends the request; the answer is a [`AssignmentValidation`](crate::models::AssignmentValidation).
-    pub async fn send(self) -> Result<crate::models::AssignmentValidation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignmentValidation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4245,10 +4239,10 @@ pub struct PostGamificationProfileMetricLink<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileMetricLink<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileMetricLink<'a, S> {
     /// Sends the request; the answer is a [`Metric`](crate::models::Metric).
-    pub async fn send(self) -> Result<crate::models::Metric, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Metric, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4264,10 +4258,10 @@ pub struct PostGamificationProfileMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfileMetrics<'_, S> {
+impl<'a, S: Sender> PostGamificationProfileMetrics<'a, S> {
     /// Sends the request; the answer is a [`Metric`](crate::models::Metric).
-    pub async fn send(self) -> Result<crate::models::Metric, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Metric, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4283,7 +4277,7 @@ pub struct PostGamificationProfiles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfiles<'_, S> {
+impl<'a, S: Sender> PostGamificationProfiles<'a, S> {
     /// Flag to copy metrics. If set to false, there will be no metrics associated with the new profile. If set to true or is absent (the default behavior), all metrics from the default profile will be copied over into the new profile.
     ///
     /// Query parameter `copyMetrics`.
@@ -4294,8 +4288,8 @@ impl<S: Sender> PostGamificationProfiles<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4311,10 +4305,10 @@ pub struct PostGamificationProfilesUserQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfilesUserQuery<'_, S> {
+impl<'a, S: Sender> PostGamificationProfilesUserQuery<'a, S> {
     /// Sends the request; the answer is a [`UserProfilesInDateRange`](crate::models::UserProfilesInDateRange).
-    pub async fn send(self) -> Result<crate::models::UserProfilesInDateRange, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserProfilesInDateRange, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4330,10 +4324,10 @@ pub struct PostGamificationProfilesUsersMeQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationProfilesUsersMeQuery<'_, S> {
+impl<'a, S: Sender> PostGamificationProfilesUsersMeQuery<'a, S> {
     /// Sends the request; the answer is a [`UserProfilesInDateRange`](crate::models::UserProfilesInDateRange).
-    pub async fn send(self) -> Result<crate::models::UserProfilesInDateRange, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserProfilesInDateRange, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4349,10 +4343,10 @@ pub struct PutGamificationContest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGamificationContest<'_, S> {
+impl<'a, S: Sender> PutGamificationContest<'a, S> {
     /// Sends the request; the answer is a [`ContestsResponse`](crate::models::ContestsResponse).
-    pub async fn send(self) -> Result<crate::models::ContestsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContestsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4368,7 +4362,7 @@ pub struct PutGamificationProfile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGamificationProfile<'_, S> {
+impl<'a, S: Sender> PutGamificationProfile<'a, S> {
     /// performanceProfile
     ///
     /// The request body, sent as JSON.
@@ -4379,8 +4373,8 @@ impl<S: Sender> PutGamificationProfile<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PerformanceProfile`](crate::models::PerformanceProfile).
-    pub async fn send(self) -> Result<crate::models::PerformanceProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformanceProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4396,10 +4390,10 @@ pub struct PutGamificationProfileMetric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGamificationProfileMetric<'_, S> {
+impl<'a, S: Sender> PutGamificationProfileMetric<'a, S> {
     /// Sends the request; the answer is a [`Metric`](crate::models::Metric).
-    pub async fn send(self) -> Result<crate::models::Metric, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Metric, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4415,10 +4409,10 @@ pub struct PutGamificationStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGamificationStatus<'_, S> {
+impl<'a, S: Sender> PutGamificationStatus<'a, S> {
     /// Sends the request; the answer is a [`GamificationStatus`](crate::models::GamificationStatus).
-    pub async fn send(self) -> Result<crate::models::GamificationStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GamificationStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

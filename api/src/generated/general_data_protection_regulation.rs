@@ -117,10 +117,10 @@ pub struct GetGdprRequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGdprRequest<'_, S> {
+impl<'a, S: Sender> GetGdprRequest<'a, S> {
     /// Sends the request; the answer is a [`GDPRRequest`](crate::models::GDPRRequest).
-    pub async fn send(self) -> Result<crate::models::GDPRRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GDPRRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -136,7 +136,7 @@ pub struct GetGdprRequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGdprRequests<'_, S> {
+impl<'a, S: Sender> GetGdprRequests<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -156,8 +156,8 @@ impl<S: Sender> GetGdprRequests<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GDPRRequestEntityListing`](crate::models::GDPRRequestEntityListing).
-    pub async fn send(self) -> Result<crate::models::GDPRRequestEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GDPRRequestEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -181,10 +181,10 @@ pub struct GetGdprSubjects<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGdprSubjects<'_, S> {
+impl<'a, S: Sender> GetGdprSubjects<'a, S> {
     /// Sends the request; the answer is a [`GDPRSubjectEntityListing`](crate::models::GDPRSubjectEntityListing).
-    pub async fn send(self) -> Result<crate::models::GDPRSubjectEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GDPRSubjectEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -208,7 +208,7 @@ pub struct PostGdprRequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGdprRequests<'_, S> {
+impl<'a, S: Sender> PostGdprRequests<'a, S> {
     /// Confirm delete
     ///
     /// Query parameter `deleteConfirmed`.
@@ -219,8 +219,8 @@ impl<S: Sender> PostGdprRequests<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GDPRRequest`](crate::models::GDPRRequest).
-    pub async fn send(self) -> Result<crate::models::GDPRRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GDPRRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -131,10 +131,10 @@ pub struct GetGeolocationsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGeolocationsSettings<'_, S> {
+impl<'a, S: Sender> GetGeolocationsSettings<'a, S> {
     /// Sends the request; the answer is a [`GeolocationSettings`](crate::models::GeolocationSettings).
-    pub async fn send(self) -> Result<crate::models::GeolocationSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GeolocationSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -150,10 +150,10 @@ pub struct GetUserGeolocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserGeolocation<'_, S> {
+impl<'a, S: Sender> GetUserGeolocation<'a, S> {
     /// Sends the request; the answer is a [`Geolocation`](crate::models::Geolocation).
-    pub async fn send(self) -> Result<crate::models::Geolocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Geolocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -169,10 +169,10 @@ pub struct PatchGeolocationsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchGeolocationsSettings<'_, S> {
+impl<'a, S: Sender> PatchGeolocationsSettings<'a, S> {
     /// Sends the request; the answer is a [`GeolocationSettings`](crate::models::GeolocationSettings).
-    pub async fn send(self) -> Result<crate::models::GeolocationSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GeolocationSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -188,10 +188,10 @@ pub struct PatchUserGeolocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserGeolocation<'_, S> {
+impl<'a, S: Sender> PatchUserGeolocation<'a, S> {
     /// Sends the request; the answer is a [`Geolocation`](crate::models::Geolocation).
-    pub async fn send(self) -> Result<crate::models::Geolocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Geolocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -501,14 +501,11 @@ pub struct DeleteGreeting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGreeting<'_, S> {
+impl<'a, S: Sender> DeleteGreeting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -524,10 +521,10 @@ pub struct GetGreeting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreeting<'_, S> {
+impl<'a, S: Sender> GetGreeting<'a, S> {
     /// Sends the request; the answer is a [`Greeting`](crate::models::Greeting).
-    pub async fn send(self) -> Result<crate::models::Greeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Greeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -543,7 +540,7 @@ pub struct GetGreetingDownloads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetingDownloads<'_, S> {
+impl<'a, S: Sender> GetGreetingDownloads<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -554,8 +551,8 @@ impl<S: Sender> GetGreetingDownloads<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GreetingMediaInfo`](crate::models::GreetingMediaInfo).
-    pub async fn send(self) -> Result<crate::models::GreetingMediaInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GreetingMediaInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -571,7 +568,7 @@ pub struct GetGreetingGroupsDownloads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetingGroupsDownloads<'_, S> {
+impl<'a, S: Sender> GetGreetingGroupsDownloads<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -582,8 +579,8 @@ impl<S: Sender> GetGreetingGroupsDownloads<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GreetingMediaInfo`](crate::models::GreetingMediaInfo).
-    pub async fn send(self) -> Result<crate::models::GreetingMediaInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GreetingMediaInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -599,7 +596,7 @@ pub struct GetGreetingMedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetingMedia<'_, S> {
+impl<'a, S: Sender> GetGreetingMedia<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -610,8 +607,8 @@ impl<S: Sender> GetGreetingMedia<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GreetingMediaInfo`](crate::models::GreetingMediaInfo).
-    pub async fn send(self) -> Result<crate::models::GreetingMediaInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GreetingMediaInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -627,7 +624,7 @@ pub struct GetGreetingUsersDownloads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetingUsersDownloads<'_, S> {
+impl<'a, S: Sender> GetGreetingUsersDownloads<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -638,8 +635,8 @@ impl<S: Sender> GetGreetingUsersDownloads<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GreetingMediaInfo`](crate::models::GreetingMediaInfo).
-    pub async fn send(self) -> Result<crate::models::GreetingMediaInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GreetingMediaInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -655,7 +652,7 @@ pub struct GetGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetings<'_, S> {
+impl<'a, S: Sender> GetGreetings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -675,8 +672,8 @@ impl<S: Sender> GetGreetings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DomainEntityListing`](crate::models::DomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::DomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -700,10 +697,10 @@ pub struct GetGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> GetGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -719,7 +716,7 @@ pub struct GetGroupGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupGreetings<'_, S> {
+impl<'a, S: Sender> GetGroupGreetings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -739,8 +736,8 @@ impl<S: Sender> GetGroupGreetings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GreetingListing`](crate::models::GreetingListing).
-    pub async fn send(self) -> Result<crate::models::GreetingListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GreetingListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -764,10 +761,10 @@ pub struct GetGroupGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> GetGroupGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -783,7 +780,7 @@ pub struct GetUserGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserGreetings<'_, S> {
+impl<'a, S: Sender> GetUserGreetings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -803,8 +800,8 @@ impl<S: Sender> GetUserGreetings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DomainEntityListing`](crate::models::DomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::DomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -828,10 +825,10 @@ pub struct GetUserGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> GetUserGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -847,10 +844,10 @@ pub struct PostGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGreetings<'_, S> {
+impl<'a, S: Sender> PostGreetings<'a, S> {
     /// Sends the request; the answer is a [`Greeting`](crate::models::Greeting).
-    pub async fn send(self) -> Result<crate::models::Greeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Greeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -866,10 +863,10 @@ pub struct PostGroupGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroupGreetings<'_, S> {
+impl<'a, S: Sender> PostGroupGreetings<'a, S> {
     /// Sends the request; the answer is a [`Greeting`](crate::models::Greeting).
-    pub async fn send(self) -> Result<crate::models::Greeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Greeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -885,10 +882,10 @@ pub struct PostUserGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserGreetings<'_, S> {
+impl<'a, S: Sender> PostUserGreetings<'a, S> {
     /// Sends the request; the answer is a [`Greeting`](crate::models::Greeting).
-    pub async fn send(self) -> Result<crate::models::Greeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Greeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -904,10 +901,10 @@ pub struct PutGreeting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGreeting<'_, S> {
+impl<'a, S: Sender> PutGreeting<'a, S> {
     /// Sends the request; the answer is a [`Greeting`](crate::models::Greeting).
-    pub async fn send(self) -> Result<crate::models::Greeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Greeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -923,10 +920,10 @@ pub struct PutGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> PutGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -942,10 +939,10 @@ pub struct PutGroupGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGroupGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> PutGroupGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -961,10 +958,10 @@ pub struct PutUserGreetingsDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserGreetingsDefaults<'_, S> {
+impl<'a, S: Sender> PutUserGreetingsDefaults<'a, S> {
     /// Sends the request; the answer is a [`DefaultGreetingList`](crate::models::DefaultGreetingList).
-    pub async fn send(self) -> Result<crate::models::DefaultGreetingList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DefaultGreetingList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -482,14 +482,11 @@ pub struct DeleteGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGroup<'_, S> {
+impl<'a, S: Sender> DeleteGroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -505,14 +502,11 @@ pub struct DeleteGroupDynamicsettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGroupDynamicsettings<'_, S> {
+impl<'a, S: Sender> DeleteGroupDynamicsettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -528,10 +522,10 @@ pub struct DeleteGroupMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteGroupMembers<'_, S> {
+impl<'a, S: Sender> DeleteGroupMembers<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -547,10 +541,10 @@ pub struct GetFieldconfig<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFieldconfig<'_, S> {
+impl<'a, S: Sender> GetFieldconfig<'a, S> {
     /// Sends the request; the answer is a [`FieldConfig`](crate::models::FieldConfig).
-    pub async fn send(self) -> Result<crate::models::FieldConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FieldConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -566,10 +560,10 @@ pub struct GetGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroup<'_, S> {
+impl<'a, S: Sender> GetGroup<'a, S> {
     /// Sends the request; the answer is a [`Group`](crate::models::Group).
-    pub async fn send(self) -> Result<crate::models::Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -585,10 +579,10 @@ pub struct GetGroupDynamicsettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupDynamicsettings<'_, S> {
+impl<'a, S: Sender> GetGroupDynamicsettings<'a, S> {
     /// Sends the request; the answer is a [`DynamicGroupDefinition`](crate::models::DynamicGroupDefinition).
-    pub async fn send(self) -> Result<crate::models::DynamicGroupDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DynamicGroupDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -604,10 +598,10 @@ pub struct GetGroupIndividuals<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupIndividuals<'_, S> {
+impl<'a, S: Sender> GetGroupIndividuals<'a, S> {
     /// Sends the request; the answer is a [`UserEntityListing`](crate::models::UserEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -631,7 +625,7 @@ pub struct GetGroupMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupMembers<'_, S> {
+impl<'a, S: Sender> GetGroupMembers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -669,8 +663,8 @@ impl<S: Sender> GetGroupMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserEntityListing`](crate::models::UserEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -694,7 +688,7 @@ pub struct GetGroupProfile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupProfile<'_, S> {
+impl<'a, S: Sender> GetGroupProfile<'a, S> {
     /// Comma separated fields to return.  Allowable values can be found by querying /api/v2/fieldconfig?type=group and using the key for the elements returned by the fieldList
     ///
     /// Query parameter `fields`.
@@ -705,8 +699,8 @@ impl<S: Sender> GetGroupProfile<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GroupProfile`](crate::models::GroupProfile).
-    pub async fn send(self) -> Result<crate::models::GroupProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -722,7 +716,7 @@ pub struct GetGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroups<'_, S> {
+impl<'a, S: Sender> GetGroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -769,8 +763,8 @@ impl<S: Sender> GetGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GroupEntityListing`](crate::models::GroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::GroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -794,7 +788,7 @@ pub struct GetGroupsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupsSearch<'_, S> {
+impl<'a, S: Sender> GetGroupsSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -805,8 +799,8 @@ impl<S: Sender> GetGroupsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GroupsSearchResponse`](crate::models::GroupsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GroupsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -822,7 +816,7 @@ pub struct GetProfilesGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProfilesGroups<'_, S> {
+impl<'a, S: Sender> GetProfilesGroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -869,8 +863,8 @@ impl<S: Sender> GetProfilesGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GroupProfileEntityListing`](crate::models::GroupProfileEntityListing).
-    pub async fn send(self) -> Result<crate::models::GroupProfileEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupProfileEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -894,10 +888,10 @@ pub struct PostGroupMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroupMembers<'_, S> {
+impl<'a, S: Sender> PostGroupMembers<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -913,10 +907,10 @@ pub struct PostGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroups<'_, S> {
+impl<'a, S: Sender> PostGroups<'a, S> {
     /// Sends the request; the answer is a [`Group`](crate::models::Group).
-    pub async fn send(self) -> Result<crate::models::Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -932,10 +926,10 @@ pub struct PostGroupsDynamicsettingsPreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroupsDynamicsettingsPreview<'_, S> {
+impl<'a, S: Sender> PostGroupsDynamicsettingsPreview<'a, S> {
     /// Sends the request; the answer is a [`DynamicGroupQueryPreview`](crate::models::DynamicGroupQueryPreview).
-    pub async fn send(self) -> Result<crate::models::DynamicGroupQueryPreview, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DynamicGroupQueryPreview, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -951,10 +945,10 @@ pub struct PostGroupsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroupsSearch<'_, S> {
+impl<'a, S: Sender> PostGroupsSearch<'a, S> {
     /// Sends the request; the answer is a [`GroupsSearchResponse`](crate::models::GroupsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GroupsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -970,7 +964,7 @@ pub struct PutGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGroup<'_, S> {
+impl<'a, S: Sender> PutGroup<'a, S> {
     /// Group
     ///
     /// The request body, sent as JSON.
@@ -981,8 +975,8 @@ impl<S: Sender> PutGroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Group`](crate::models::Group).
-    pub async fn send(self) -> Result<crate::models::Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -998,14 +992,11 @@ pub struct PutGroupDynamicsettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutGroupDynamicsettings<'_, S> {
+impl<'a, S: Sender> PutGroupDynamicsettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

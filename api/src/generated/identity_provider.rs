@@ -833,14 +833,11 @@ pub struct DeleteIdentityprovider<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovider<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovider<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -856,10 +853,10 @@ pub struct DeleteIdentityprovidersAdfs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersAdfs<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersAdfs<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -875,10 +872,10 @@ pub struct DeleteIdentityprovidersCic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersCic<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersCic<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -894,10 +891,10 @@ pub struct DeleteIdentityprovidersGeneric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersGeneric<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersGeneric<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -913,10 +910,10 @@ pub struct DeleteIdentityprovidersGsuite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersGsuite<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersGsuite<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -932,10 +929,10 @@ pub struct DeleteIdentityprovidersIdentitynow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersIdentitynow<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersIdentitynow<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -951,10 +948,10 @@ pub struct DeleteIdentityprovidersOkta<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersOkta<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersOkta<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -970,10 +967,10 @@ pub struct DeleteIdentityprovidersOnelogin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersOnelogin<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersOnelogin<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -989,10 +986,10 @@ pub struct DeleteIdentityprovidersPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersPing<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersPing<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1008,10 +1005,10 @@ pub struct DeleteIdentityprovidersPurecloud<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersPurecloud<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersPurecloud<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1027,10 +1024,10 @@ pub struct DeleteIdentityprovidersPureengage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersPureengage<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersPureengage<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1046,10 +1043,10 @@ pub struct DeleteIdentityprovidersSalesforce<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIdentityprovidersSalesforce<'_, S> {
+impl<'a, S: Sender> DeleteIdentityprovidersSalesforce<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1065,10 +1062,10 @@ pub struct GetIdentityprovider<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovider<'_, S> {
+impl<'a, S: Sender> GetIdentityprovider<'a, S> {
     /// Sends the request; the answer is a [`CustomProvider`](crate::models::CustomProvider).
-    pub async fn send(self) -> Result<crate::models::CustomProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1084,10 +1081,10 @@ pub struct GetIdentityproviders<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityproviders<'_, S> {
+impl<'a, S: Sender> GetIdentityproviders<'a, S> {
     /// Sends the request; the answer is a [`IdentityProviderEntityListing`](crate::models::IdentityProviderEntityListing).
-    pub async fn send(self) -> Result<crate::models::IdentityProviderEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProviderEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1111,10 +1108,10 @@ pub struct GetIdentityprovidersAdfs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersAdfs<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersAdfs<'a, S> {
     /// Sends the request; the answer is a [`ADFS`](crate::models::ADFS).
-    pub async fn send(self) -> Result<crate::models::ADFS, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ADFS, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1130,10 +1127,10 @@ pub struct GetIdentityprovidersCic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersCic<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersCic<'a, S> {
     /// Sends the request; the answer is a [`CustomerInteractionCenter`](crate::models::CustomerInteractionCenter).
-    pub async fn send(self) -> Result<crate::models::CustomerInteractionCenter, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerInteractionCenter, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1149,10 +1146,10 @@ pub struct GetIdentityprovidersGeneric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersGeneric<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersGeneric<'a, S> {
     /// Sends the request; the answer is a [`GenericSAML`](crate::models::GenericSAML).
-    pub async fn send(self) -> Result<crate::models::GenericSAML, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GenericSAML, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1168,10 +1165,10 @@ pub struct GetIdentityprovidersGsuite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersGsuite<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersGsuite<'a, S> {
     /// Sends the request; the answer is a [`GSuite`](crate::models::GSuite).
-    pub async fn send(self) -> Result<crate::models::GSuite, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GSuite, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1187,10 +1184,10 @@ pub struct GetIdentityprovidersIdentitynow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersIdentitynow<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersIdentitynow<'a, S> {
     /// Sends the request; the answer is a [`IdentityNow`](crate::models::IdentityNow).
-    pub async fn send(self) -> Result<crate::models::IdentityNow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityNow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1206,10 +1203,10 @@ pub struct GetIdentityprovidersOkta<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersOkta<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersOkta<'a, S> {
     /// Sends the request; the answer is a [`Okta`](crate::models::Okta).
-    pub async fn send(self) -> Result<crate::models::Okta, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Okta, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1225,10 +1222,10 @@ pub struct GetIdentityprovidersOnelogin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersOnelogin<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersOnelogin<'a, S> {
     /// Sends the request; the answer is a [`OneLogin`](crate::models::OneLogin).
-    pub async fn send(self) -> Result<crate::models::OneLogin, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OneLogin, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1244,10 +1241,10 @@ pub struct GetIdentityprovidersPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersPing<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersPing<'a, S> {
     /// Sends the request; the answer is a [`PingIdentity`](crate::models::PingIdentity).
-    pub async fn send(self) -> Result<crate::models::PingIdentity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PingIdentity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1263,10 +1260,10 @@ pub struct GetIdentityprovidersPurecloud<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersPurecloud<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersPurecloud<'a, S> {
     /// Sends the request; the answer is a [`PureCloud`](crate::models::PureCloud).
-    pub async fn send(self) -> Result<crate::models::PureCloud, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PureCloud, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1282,10 +1279,10 @@ pub struct GetIdentityprovidersPureengage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersPureengage<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersPureengage<'a, S> {
     /// Sends the request; the answer is a [`PureEngage`](crate::models::PureEngage).
-    pub async fn send(self) -> Result<crate::models::PureEngage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PureEngage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1301,10 +1298,10 @@ pub struct GetIdentityprovidersSalesforce<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIdentityprovidersSalesforce<'_, S> {
+impl<'a, S: Sender> GetIdentityprovidersSalesforce<'a, S> {
     /// Sends the request; the answer is a [`Salesforce`](crate::models::Salesforce).
-    pub async fn send(self) -> Result<crate::models::Salesforce, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Salesforce, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1320,10 +1317,10 @@ pub struct PostIdentityproviders<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIdentityproviders<'_, S> {
+impl<'a, S: Sender> PostIdentityproviders<'a, S> {
     /// Sends the request; the answer is a [`CustomProvider`](crate::models::CustomProvider).
-    pub async fn send(self) -> Result<crate::models::CustomProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1339,10 +1336,10 @@ pub struct PutIdentityprovider<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovider<'_, S> {
+impl<'a, S: Sender> PutIdentityprovider<'a, S> {
     /// Sends the request; the answer is a [`CustomProvider`](crate::models::CustomProvider).
-    pub async fn send(self) -> Result<crate::models::CustomProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1358,10 +1355,10 @@ pub struct PutIdentityprovidersAdfs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersAdfs<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersAdfs<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1377,10 +1374,10 @@ pub struct PutIdentityprovidersCic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersCic<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersCic<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1396,10 +1393,10 @@ pub struct PutIdentityprovidersGeneric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersGeneric<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersGeneric<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1415,10 +1412,10 @@ pub struct PutIdentityprovidersGsuite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersGsuite<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersGsuite<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1434,10 +1431,10 @@ pub struct PutIdentityprovidersIdentitynow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersIdentitynow<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersIdentitynow<'a, S> {
     /// Sends the request; the answer is a [`IdentityNow`](crate::models::IdentityNow).
-    pub async fn send(self) -> Result<crate::models::IdentityNow, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityNow, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1453,10 +1450,10 @@ pub struct PutIdentityprovidersOkta<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersOkta<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersOkta<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1472,10 +1469,10 @@ pub struct PutIdentityprovidersOnelogin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersOnelogin<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersOnelogin<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1491,10 +1488,10 @@ pub struct PutIdentityprovidersPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersPing<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersPing<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1510,10 +1507,10 @@ pub struct PutIdentityprovidersPurecloud<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersPurecloud<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersPurecloud<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1529,10 +1526,10 @@ pub struct PutIdentityprovidersPureengage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersPureengage<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersPureengage<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1548,10 +1545,10 @@ pub struct PutIdentityprovidersSalesforce<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIdentityprovidersSalesforce<'_, S> {
+impl<'a, S: Sender> PutIdentityprovidersSalesforce<'a, S> {
     /// Sends the request; the answer is a [`IdentityProvider`](crate::models::IdentityProvider).
-    pub async fn send(self) -> Result<crate::models::IdentityProvider, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityProvider, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -150,7 +150,7 @@ pub struct GetInfrastructureascodeAccelerator<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetInfrastructureascodeAccelerator<'_, S> {
+impl<'a, S: Sender> GetInfrastructureascodeAccelerator<'a, S> {
     /// Preferred Language
     ///
     /// Query parameter `preferredLanguage`.
@@ -161,8 +161,8 @@ impl<S: Sender> GetInfrastructureascodeAccelerator<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AcceleratorSpecification`](crate::models::AcceleratorSpecification).
-    pub async fn send(self) -> Result<crate::models::AcceleratorSpecification, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AcceleratorSpecification, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -178,7 +178,7 @@ pub struct GetInfrastructureascodeAccelerators<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetInfrastructureascodeAccelerators<'_, S> {
+impl<'a, S: Sender> GetInfrastructureascodeAccelerators<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -270,8 +270,8 @@ impl<S: Sender> GetInfrastructureascodeAccelerators<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AcceleratorList`](crate::models::AcceleratorList).
-    pub async fn send(self) -> Result<crate::models::AcceleratorList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AcceleratorList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -295,7 +295,7 @@ pub struct GetInfrastructureascodeJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetInfrastructureascodeJob<'_, S> {
+impl<'a, S: Sender> GetInfrastructureascodeJob<'a, S> {
     /// Include details of execution, including job results or error information
     ///
     /// Query parameter `details`.
@@ -306,8 +306,8 @@ impl<S: Sender> GetInfrastructureascodeJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InfrastructureascodeJob`](crate::models::InfrastructureascodeJob).
-    pub async fn send(self) -> Result<crate::models::InfrastructureascodeJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InfrastructureascodeJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -323,7 +323,7 @@ pub struct GetInfrastructureascodeJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetInfrastructureascodeJobs<'_, S> {
+impl<'a, S: Sender> GetInfrastructureascodeJobs<'a, S> {
     /// Number of jobs to show
     ///
     /// Query parameter `maxResults`.
@@ -388,8 +388,8 @@ impl<S: Sender> GetInfrastructureascodeJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InfrastructureascodeJob`](crate::models::InfrastructureascodeJob).
-    pub async fn send(self) -> Result<crate::models::InfrastructureascodeJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InfrastructureascodeJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -405,10 +405,10 @@ pub struct PostInfrastructureascodeJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostInfrastructureascodeJobs<'_, S> {
+impl<'a, S: Sender> PostInfrastructureascodeJobs<'a, S> {
     /// Sends the request; the answer is a [`InfrastructureascodeJob`](crate::models::InfrastructureascodeJob).
-    pub async fn send(self) -> Result<crate::models::InfrastructureascodeJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InfrastructureascodeJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

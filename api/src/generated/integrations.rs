@@ -2324,10 +2324,10 @@ pub struct DeleteIntegration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntegration<'_, S> {
+impl<'a, S: Sender> DeleteIntegration<'a, S> {
     /// Sends the request; the answer is a [`Integration`](crate::models::Integration).
-    pub async fn send(self) -> Result<crate::models::Integration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Integration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2343,14 +2343,11 @@ pub struct DeleteIntegrationsAction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntegrationsAction<'_, S> {
+impl<'a, S: Sender> DeleteIntegrationsAction<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2366,14 +2363,11 @@ pub struct DeleteIntegrationsActionDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntegrationsActionDraft<'_, S> {
+impl<'a, S: Sender> DeleteIntegrationsActionDraft<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2389,14 +2383,11 @@ pub struct DeleteIntegrationsCredential<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntegrationsCredential<'_, S> {
+impl<'a, S: Sender> DeleteIntegrationsCredential<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2412,7 +2403,7 @@ pub struct GetIntegration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegration<'_, S> {
+impl<'a, S: Sender> GetIntegration<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2468,8 +2459,8 @@ impl<S: Sender> GetIntegration<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Integration`](crate::models::Integration).
-    pub async fn send(self) -> Result<crate::models::Integration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Integration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2485,10 +2476,10 @@ pub struct GetIntegrationConfigCurrent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationConfigCurrent<'_, S> {
+impl<'a, S: Sender> GetIntegrationConfigCurrent<'a, S> {
     /// Sends the request; the answer is a [`IntegrationConfiguration`](crate::models::IntegrationConfiguration).
-    pub async fn send(self) -> Result<crate::models::IntegrationConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntegrationConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2504,7 +2495,7 @@ pub struct GetIntegrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrations<'_, S> {
+impl<'a, S: Sender> GetIntegrations<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2596,8 +2587,8 @@ impl<S: Sender> GetIntegrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IntegrationEntityListing`](crate::models::IntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::IntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2621,7 +2612,7 @@ pub struct GetIntegrationsAction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsAction<'_, S> {
+impl<'a, S: Sender> GetIntegrationsAction<'a, S> {
     /// Indicates a field in the response which should be expanded.
     ///
     /// Query parameter `expand`.
@@ -2650,8 +2641,8 @@ impl<S: Sender> GetIntegrationsAction<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2667,7 +2658,7 @@ pub struct GetIntegrationsActionDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionDraft<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionDraft<'a, S> {
     /// Indicates a field in the response which should be expanded.
     ///
     /// Query parameter `expand`.
@@ -2696,8 +2687,8 @@ impl<S: Sender> GetIntegrationsActionDraft<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2713,10 +2704,10 @@ pub struct GetIntegrationsActionDraftFunction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionDraftFunction<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionDraftFunction<'a, S> {
     /// Sends the request; the answer is a [`FunctionConfig`](crate::models::FunctionConfig).
-    pub async fn send(self) -> Result<crate::models::FunctionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FunctionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2732,7 +2723,7 @@ pub struct GetIntegrationsActionDraftSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionDraftSchema<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionDraftSchema<'a, S> {
     /// Indicates the response should be reformatted, based on Architect's flattening format.
     ///
     /// Query parameter `flatten`.
@@ -2743,8 +2734,8 @@ impl<S: Sender> GetIntegrationsActionDraftSchema<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonSchemaDocument`](crate::models::JsonSchemaDocument).
-    pub async fn send(self) -> Result<crate::models::JsonSchemaDocument, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSchemaDocument, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2760,10 +2751,10 @@ pub struct GetIntegrationsActionDraftTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionDraftTemplate<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionDraftTemplate<'a, S> {
     /// Sends the request. The answer is text, not JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send_text(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send_text(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2779,10 +2770,10 @@ pub struct GetIntegrationsActionDraftValidation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionDraftValidation<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionDraftValidation<'a, S> {
     /// Sends the request; the answer is a [`DraftValidationResult`](crate::models::DraftValidationResult).
-    pub async fn send(self) -> Result<crate::models::DraftValidationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DraftValidationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2798,10 +2789,10 @@ pub struct GetIntegrationsActionFunction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionFunction<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionFunction<'a, S> {
     /// Sends the request; the answer is a [`FunctionConfig`](crate::models::FunctionConfig).
-    pub async fn send(self) -> Result<crate::models::FunctionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FunctionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2817,7 +2808,7 @@ pub struct GetIntegrationsActionSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionSchema<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionSchema<'a, S> {
     /// Indicates the response should be reformatted, based on Architect's flattening format.
     ///
     /// Query parameter `flatten`.
@@ -2828,8 +2819,8 @@ impl<S: Sender> GetIntegrationsActionSchema<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonSchemaDocument`](crate::models::JsonSchemaDocument).
-    pub async fn send(self) -> Result<crate::models::JsonSchemaDocument, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSchemaDocument, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2845,10 +2836,10 @@ pub struct GetIntegrationsActionTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionTemplate<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionTemplate<'a, S> {
     /// Sends the request. The answer is text, not JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send_text(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send_text(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2864,7 +2855,7 @@ pub struct GetIntegrationsActions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActions<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActions<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2974,8 +2965,8 @@ impl<S: Sender> GetIntegrationsActions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionEntityListing`](crate::models::ActionEntityListing).
-    pub async fn send(self) -> Result<crate::models::ActionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2999,7 +2990,7 @@ pub struct GetIntegrationsActionsCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionsCategories<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionsCategories<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3064,8 +3055,8 @@ impl<S: Sender> GetIntegrationsActionsCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CategoryEntityListing`](crate::models::CategoryEntityListing).
-    pub async fn send(self) -> Result<crate::models::CategoryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3089,7 +3080,7 @@ pub struct GetIntegrationsActionsCertificates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionsCertificates<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionsCertificates<'a, S> {
     /// Indicates the validity of the certificate in question.
     ///
     /// Query parameter `status`.
@@ -3109,8 +3100,8 @@ impl<S: Sender> GetIntegrationsActionsCertificates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionCertificateListing`](crate::models::ActionCertificateListing).
-    pub async fn send(self) -> Result<crate::models::ActionCertificateListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionCertificateListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3134,10 +3125,10 @@ pub struct GetIntegrationsActionsCertificatesTruststore<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionsCertificatesTruststore<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionsCertificatesTruststore<'a, S> {
     /// Sends the request; the answer is a [`TrustedCertificates`](crate::models::TrustedCertificates).
-    pub async fn send(self) -> Result<crate::models::TrustedCertificates, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustedCertificates, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3153,7 +3144,7 @@ pub struct GetIntegrationsActionsDrafts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionsDrafts<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionsDrafts<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3263,8 +3254,8 @@ impl<S: Sender> GetIntegrationsActionsDrafts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionEntityListing`](crate::models::ActionEntityListing).
-    pub async fn send(self) -> Result<crate::models::ActionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3288,10 +3279,10 @@ pub struct GetIntegrationsActionsFunctionsRuntimes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsActionsFunctionsRuntimes<'_, S> {
+impl<'a, S: Sender> GetIntegrationsActionsFunctionsRuntimes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::FunctionRuntime>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::FunctionRuntime>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3307,7 +3298,7 @@ pub struct GetIntegrationsBotconnectorBot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorBot<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorBot<'a, S> {
     /// Specific Version
     ///
     /// Query parameter `version`.
@@ -3318,8 +3309,8 @@ impl<S: Sender> GetIntegrationsBotconnectorBot<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Bot`](crate::models::Bot).
-    pub async fn send(self) -> Result<crate::models::Bot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Bot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3335,7 +3326,7 @@ pub struct GetIntegrationsBotconnectorBots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorBots<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorBots<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3355,8 +3346,8 @@ impl<S: Sender> GetIntegrationsBotconnectorBots<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotListing`](crate::models::BotListing).
-    pub async fn send(self) -> Result<crate::models::BotListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3380,7 +3371,7 @@ pub struct GetIntegrationsBotconnectorBotsSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorBotsSummaries<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorBotsSummaries<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3400,8 +3391,8 @@ impl<S: Sender> GetIntegrationsBotconnectorBotsSummaries<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotSummaryEntityListing`](crate::models::BotSummaryEntityListing).
-    pub async fn send(self) -> Result<crate::models::BotSummaryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotSummaryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3425,7 +3416,7 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBot<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorIntegrationIdBot<'a, S> {
     /// Specific Version
     ///
     /// Query parameter `version`.
@@ -3436,8 +3427,8 @@ impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBot<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotConnectorBot`](crate::models::BotConnectorBot).
-    pub async fn send(self) -> Result<crate::models::BotConnectorBot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotConnectorBot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3453,7 +3444,7 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBotVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBotVersions<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorIntegrationIdBotVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3473,8 +3464,8 @@ impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBotVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotConnectorBotVersionSummaryEntityListing`](crate::models::BotConnectorBotVersionSummaryEntityListing).
-    pub async fn send(self) -> Result<crate::models::BotConnectorBotVersionSummaryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotConnectorBotVersionSummaryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3498,10 +3489,10 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBots<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorIntegrationIdBots<'a, S> {
     /// Sends the request; the answer is a [`BotList`](crate::models::BotList).
-    pub async fn send(self) -> Result<crate::models::BotList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3517,7 +3508,7 @@ pub struct GetIntegrationsBotconnectorIntegrationIdBotsSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBotsSummaries<'_, S> {
+impl<'a, S: Sender> GetIntegrationsBotconnectorIntegrationIdBotsSummaries<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3537,8 +3528,8 @@ impl<S: Sender> GetIntegrationsBotconnectorIntegrationIdBotsSummaries<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotConnectorBotSummaryEntityListing`](crate::models::BotConnectorBotSummaryEntityListing).
-    pub async fn send(self) -> Result<crate::models::BotConnectorBotSummaryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotConnectorBotSummaryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3562,7 +3553,7 @@ pub struct GetIntegrationsClientapps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsClientapps<'_, S> {
+impl<'a, S: Sender> GetIntegrationsClientapps<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3618,8 +3609,8 @@ impl<S: Sender> GetIntegrationsClientapps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClientAppEntityListing`](crate::models::ClientAppEntityListing).
-    pub async fn send(self) -> Result<crate::models::ClientAppEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClientAppEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3643,10 +3634,10 @@ pub struct GetIntegrationsCredential<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsCredential<'_, S> {
+impl<'a, S: Sender> GetIntegrationsCredential<'a, S> {
     /// Sends the request; the answer is a [`Credential`](crate::models::Credential).
-    pub async fn send(self) -> Result<crate::models::Credential, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Credential, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3662,7 +3653,7 @@ pub struct GetIntegrationsCredentials<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsCredentials<'_, S> {
+impl<'a, S: Sender> GetIntegrationsCredentials<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3682,8 +3673,8 @@ impl<S: Sender> GetIntegrationsCredentials<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CredentialInfoListing`](crate::models::CredentialInfoListing).
-    pub async fn send(self) -> Result<crate::models::CredentialInfoListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CredentialInfoListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3707,7 +3698,7 @@ pub struct GetIntegrationsCredentialsListing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsCredentialsListing<'_, S> {
+impl<'a, S: Sender> GetIntegrationsCredentialsListing<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -3736,8 +3727,8 @@ impl<S: Sender> GetIntegrationsCredentialsListing<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CredentialInfoCursorListing`](crate::models::CredentialInfoCursorListing).
-    pub async fn send(self) -> Result<crate::models::CredentialInfoCursorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CredentialInfoCursorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3761,10 +3752,10 @@ pub struct GetIntegrationsCredentialsTypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsCredentialsTypes<'_, S> {
+impl<'a, S: Sender> GetIntegrationsCredentialsTypes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::CredentialType>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::CredentialType>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3780,7 +3771,7 @@ pub struct GetIntegrationsSpeechAudioconnector<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechAudioconnector<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechAudioconnector<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3800,8 +3791,8 @@ impl<S: Sender> GetIntegrationsSpeechAudioconnector<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AudioConnectorIntegrationEntityListing`](crate::models::AudioConnectorIntegrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::AudioConnectorIntegrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AudioConnectorIntegrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3825,10 +3816,10 @@ pub struct GetIntegrationsSpeechAudioconnectorIntegrationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechAudioconnectorIntegrationId<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechAudioconnectorIntegrationId<'a, S> {
     /// Sends the request; the answer is a [`AudioConnectorIntegration`](crate::models::AudioConnectorIntegration).
-    pub async fn send(self) -> Result<crate::models::AudioConnectorIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AudioConnectorIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3844,10 +3835,10 @@ pub struct GetIntegrationsSpeechDialogflowAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechDialogflowAgent<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechDialogflowAgent<'a, S> {
     /// Sends the request; the answer is a [`DialogflowAgent`](crate::models::DialogflowAgent).
-    pub async fn send(self) -> Result<crate::models::DialogflowAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialogflowAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3863,7 +3854,7 @@ pub struct GetIntegrationsSpeechDialogflowAgents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechDialogflowAgents<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechDialogflowAgents<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3892,8 +3883,8 @@ impl<S: Sender> GetIntegrationsSpeechDialogflowAgents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DialogflowAgentSummaryEntityListing`](crate::models::DialogflowAgentSummaryEntityListing).
-    pub async fn send(self) -> Result<crate::models::DialogflowAgentSummaryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialogflowAgentSummaryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3917,10 +3908,10 @@ pub struct GetIntegrationsSpeechDialogflowcxAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechDialogflowcxAgent<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechDialogflowcxAgent<'a, S> {
     /// Sends the request; the answer is a [`DialogflowCXAgent`](crate::models::DialogflowCXAgent).
-    pub async fn send(self) -> Result<crate::models::DialogflowCXAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialogflowCXAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3936,7 +3927,7 @@ pub struct GetIntegrationsSpeechDialogflowcxAgents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechDialogflowcxAgents<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechDialogflowcxAgents<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3965,8 +3956,8 @@ impl<S: Sender> GetIntegrationsSpeechDialogflowcxAgents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DialogflowCXAgentSummaryEntityListing`](crate::models::DialogflowCXAgentSummaryEntityListing).
-    pub async fn send(self) -> Result<crate::models::DialogflowCXAgentSummaryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialogflowCXAgentSummaryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3990,10 +3981,10 @@ pub struct GetIntegrationsSpeechLexBotAlias<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexBotAlias<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexBotAlias<'a, S> {
     /// Sends the request; the answer is a [`LexBotAlias`](crate::models::LexBotAlias).
-    pub async fn send(self) -> Result<crate::models::LexBotAlias, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexBotAlias, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4009,7 +4000,7 @@ pub struct GetIntegrationsSpeechLexBotBotIdAliases<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexBotBotIdAliases<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexBotBotIdAliases<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4047,8 +4038,8 @@ impl<S: Sender> GetIntegrationsSpeechLexBotBotIdAliases<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LexBotAliasEntityListing`](crate::models::LexBotAliasEntityListing).
-    pub async fn send(self) -> Result<crate::models::LexBotAliasEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexBotAliasEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4072,7 +4063,7 @@ pub struct GetIntegrationsSpeechLexBots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexBots<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexBots<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4101,8 +4092,8 @@ impl<S: Sender> GetIntegrationsSpeechLexBots<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LexBotEntityListing`](crate::models::LexBotEntityListing).
-    pub async fn send(self) -> Result<crate::models::LexBotEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexBotEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4126,10 +4117,10 @@ pub struct GetIntegrationsSpeechLexv2BotAlias<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexv2BotAlias<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexv2BotAlias<'a, S> {
     /// Sends the request; the answer is a [`LexV2BotAlias`](crate::models::LexV2BotAlias).
-    pub async fn send(self) -> Result<crate::models::LexV2BotAlias, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexV2BotAlias, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4145,7 +4136,7 @@ pub struct GetIntegrationsSpeechLexv2BotBotIdAliases<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexv2BotBotIdAliases<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexv2BotBotIdAliases<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4183,8 +4174,8 @@ impl<S: Sender> GetIntegrationsSpeechLexv2BotBotIdAliases<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LexV2BotAliasEntityListing`](crate::models::LexV2BotAliasEntityListing).
-    pub async fn send(self) -> Result<crate::models::LexV2BotAliasEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexV2BotAliasEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4208,7 +4199,7 @@ pub struct GetIntegrationsSpeechLexv2Bots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechLexv2Bots<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechLexv2Bots<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4237,8 +4228,8 @@ impl<S: Sender> GetIntegrationsSpeechLexv2Bots<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LexV2BotEntityListing`](crate::models::LexV2BotEntityListing).
-    pub async fn send(self) -> Result<crate::models::LexV2BotEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LexV2BotEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4262,7 +4253,7 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBot<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBot<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4282,8 +4273,8 @@ impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBot<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NuanceBot`](crate::models::NuanceBot).
-    pub async fn send(self) -> Result<crate::models::NuanceBot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NuanceBot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4299,10 +4290,10 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncJob`](crate::models::AsyncJob).
-    pub async fn send(self) -> Result<crate::models::AsyncJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4318,10 +4309,10 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults<'a, S> {
     /// Sends the request; the answer is a [`NuanceBot`](crate::models::NuanceBot).
-    pub async fn send(self) -> Result<crate::models::NuanceBot, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NuanceBot, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4337,7 +4328,7 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBots<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBots<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4366,8 +4357,8 @@ impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBots<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NuanceBotEntityListing`](crate::models::NuanceBotEntityListing).
-    pub async fn send(self) -> Result<crate::models::NuanceBotEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NuanceBotEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4391,10 +4382,10 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncJob`](crate::models::AsyncJob).
-    pub async fn send(self) -> Result<crate::models::AsyncJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4410,10 +4401,10 @@ pub struct GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults<'a, S> {
     /// Sends the request; the answer is a [`NuanceBotEntityListing`](crate::models::NuanceBotEntityListing).
-    pub async fn send(self) -> Result<crate::models::NuanceBotEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NuanceBotEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4437,10 +4428,10 @@ pub struct GetIntegrationsSpeechSttEngine<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechSttEngine<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechSttEngine<'a, S> {
     /// Sends the request; the answer is a [`SttEngineEntity`](crate::models::SttEngineEntity).
-    pub async fn send(self) -> Result<crate::models::SttEngineEntity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SttEngineEntity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4456,7 +4447,7 @@ pub struct GetIntegrationsSpeechSttEngines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechSttEngines<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechSttEngines<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4485,8 +4476,8 @@ impl<S: Sender> GetIntegrationsSpeechSttEngines<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SttEngineEntityListing`](crate::models::SttEngineEntityListing).
-    pub async fn send(self) -> Result<crate::models::SttEngineEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SttEngineEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4510,7 +4501,7 @@ pub struct GetIntegrationsSpeechTtsEngine<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechTtsEngine<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechTtsEngine<'a, S> {
     /// Include voices for the engine
     ///
     /// Query parameter `includeVoices`.
@@ -4521,8 +4512,8 @@ impl<S: Sender> GetIntegrationsSpeechTtsEngine<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TtsEngineEntity`](crate::models::TtsEngineEntity).
-    pub async fn send(self) -> Result<crate::models::TtsEngineEntity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsEngineEntity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4538,10 +4529,10 @@ pub struct GetIntegrationsSpeechTtsEngineVoice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechTtsEngineVoice<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechTtsEngineVoice<'a, S> {
     /// Sends the request; the answer is a [`TtsVoiceEntity`](crate::models::TtsVoiceEntity).
-    pub async fn send(self) -> Result<crate::models::TtsVoiceEntity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsVoiceEntity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4557,7 +4548,7 @@ pub struct GetIntegrationsSpeechTtsEngineVoices<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechTtsEngineVoices<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechTtsEngineVoices<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4577,8 +4568,8 @@ impl<S: Sender> GetIntegrationsSpeechTtsEngineVoices<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TtsVoiceEntityListing`](crate::models::TtsVoiceEntityListing).
-    pub async fn send(self) -> Result<crate::models::TtsVoiceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsVoiceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4602,7 +4593,7 @@ pub struct GetIntegrationsSpeechTtsEngines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechTtsEngines<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechTtsEngines<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4649,8 +4640,8 @@ impl<S: Sender> GetIntegrationsSpeechTtsEngines<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TtsEngineEntityListing`](crate::models::TtsEngineEntityListing).
-    pub async fn send(self) -> Result<crate::models::TtsEngineEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsEngineEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4674,10 +4665,10 @@ pub struct GetIntegrationsSpeechTtsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsSpeechTtsSettings<'_, S> {
+impl<'a, S: Sender> GetIntegrationsSpeechTtsSettings<'a, S> {
     /// Sends the request; the answer is a [`TtsSettings`](crate::models::TtsSettings).
-    pub async fn send(self) -> Result<crate::models::TtsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4693,10 +4684,10 @@ pub struct GetIntegrationsType<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsType<'_, S> {
+impl<'a, S: Sender> GetIntegrationsType<'a, S> {
     /// Sends the request; the answer is a [`IntegrationType`](crate::models::IntegrationType).
-    pub async fn send(self) -> Result<crate::models::IntegrationType, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntegrationType, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4712,10 +4703,10 @@ pub struct GetIntegrationsTypeConfigschema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsTypeConfigschema<'_, S> {
+impl<'a, S: Sender> GetIntegrationsTypeConfigschema<'a, S> {
     /// Sends the request; the answer is a [`JsonSchemaDocument`](crate::models::JsonSchemaDocument).
-    pub async fn send(self) -> Result<crate::models::JsonSchemaDocument, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSchemaDocument, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4731,7 +4722,7 @@ pub struct GetIntegrationsTypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsTypes<'_, S> {
+impl<'a, S: Sender> GetIntegrationsTypes<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -4787,8 +4778,8 @@ impl<S: Sender> GetIntegrationsTypes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IntegrationTypeEntityListing`](crate::models::IntegrationTypeEntityListing).
-    pub async fn send(self) -> Result<crate::models::IntegrationTypeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntegrationTypeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4812,10 +4803,10 @@ pub struct GetIntegrationsUnifiedcommunicationsClientapp<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsUnifiedcommunicationsClientapp<'_, S> {
+impl<'a, S: Sender> GetIntegrationsUnifiedcommunicationsClientapp<'a, S> {
     /// Sends the request; the answer is a [`UnifiedCommunicationsIntegration`](crate::models::UnifiedCommunicationsIntegration).
-    pub async fn send(self) -> Result<crate::models::UnifiedCommunicationsIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnifiedCommunicationsIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4831,7 +4822,7 @@ pub struct GetIntegrationsUnifiedcommunicationsClientapps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsUnifiedcommunicationsClientapps<'_, S> {
+impl<'a, S: Sender> GetIntegrationsUnifiedcommunicationsClientapps<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -4887,8 +4878,8 @@ impl<S: Sender> GetIntegrationsUnifiedcommunicationsClientapps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnifiedCommunicationsIntegrationListing`](crate::models::UnifiedCommunicationsIntegrationListing).
-    pub async fn send(self) -> Result<crate::models::UnifiedCommunicationsIntegrationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnifiedCommunicationsIntegrationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4912,7 +4903,7 @@ pub struct GetIntegrationsUserapps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntegrationsUserapps<'_, S> {
+impl<'a, S: Sender> GetIntegrationsUserapps<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -4977,8 +4968,8 @@ impl<S: Sender> GetIntegrationsUserapps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserAppEntityListing`](crate::models::UserAppEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserAppEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAppEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5002,7 +4993,7 @@ pub struct PatchIntegration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchIntegration<'_, S> {
+impl<'a, S: Sender> PatchIntegration<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -5067,8 +5058,8 @@ impl<S: Sender> PatchIntegration<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Integration`](crate::models::Integration).
-    pub async fn send(self) -> Result<crate::models::Integration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Integration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5084,10 +5075,10 @@ pub struct PatchIntegrationsAction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchIntegrationsAction<'_, S> {
+impl<'a, S: Sender> PatchIntegrationsAction<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5103,10 +5094,10 @@ pub struct PatchIntegrationsActionDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchIntegrationsActionDraft<'_, S> {
+impl<'a, S: Sender> PatchIntegrationsActionDraft<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5122,7 +5113,7 @@ pub struct PostIntegrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrations<'_, S> {
+impl<'a, S: Sender> PostIntegrations<'a, S> {
     /// Integration
     ///
     /// The request body, sent as JSON.
@@ -5133,8 +5124,8 @@ impl<S: Sender> PostIntegrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Integration`](crate::models::Integration).
-    pub async fn send(self) -> Result<crate::models::Integration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Integration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5150,10 +5141,10 @@ pub struct PostIntegrationsActionDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionDraft<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionDraft<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5169,10 +5160,10 @@ pub struct PostIntegrationsActionDraftFunctionUpload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionDraftFunctionUpload<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionDraftFunctionUpload<'a, S> {
     /// Sends the request; the answer is a [`FunctionUploadResponse`](crate::models::FunctionUploadResponse).
-    pub async fn send(self) -> Result<crate::models::FunctionUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FunctionUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5188,10 +5179,10 @@ pub struct PostIntegrationsActionDraftPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionDraftPublish<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionDraftPublish<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5207,7 +5198,7 @@ pub struct PostIntegrationsActionDraftTest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionDraftTest<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionDraftTest<'a, S> {
     /// Indicates the response should be reformatted, based on Architect's flattening format.
     ///
     /// Query parameter `flatten`.
@@ -5218,8 +5209,8 @@ impl<S: Sender> PostIntegrationsActionDraftTest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestExecutionResult`](crate::models::TestExecutionResult).
-    pub async fn send(self) -> Result<crate::models::TestExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5235,7 +5226,7 @@ pub struct PostIntegrationsActionExecute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionExecute<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionExecute<'a, S> {
     /// Indicates the response should be reformatted, based on Architect's flattening format.
     ///
     /// Query parameter `flatten`.
@@ -5246,8 +5237,8 @@ impl<S: Sender> PostIntegrationsActionExecute<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5263,7 +5254,7 @@ pub struct PostIntegrationsActionTest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionTest<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionTest<'a, S> {
     /// Indicates the response should be reformatted, based on Architect's flattening format.
     ///
     /// Query parameter `flatten`.
@@ -5274,8 +5265,8 @@ impl<S: Sender> PostIntegrationsActionTest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestExecutionResult`](crate::models::TestExecutionResult).
-    pub async fn send(self) -> Result<crate::models::TestExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5291,10 +5282,10 @@ pub struct PostIntegrationsActions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActions<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActions<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5310,10 +5301,10 @@ pub struct PostIntegrationsActionsDrafts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionsDrafts<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionsDrafts<'a, S> {
     /// Sends the request; the answer is a [`Action`](crate::models::Action).
-    pub async fn send(self) -> Result<crate::models::Action, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Action, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5329,10 +5320,10 @@ pub struct PostIntegrationsBotconnectorsIncomingMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsBotconnectorsIncomingMessages<'_, S> {
+impl<'a, S: Sender> PostIntegrationsBotconnectorsIncomingMessages<'a, S> {
     /// Sends the request; the answer is a [`IncomingMessageResponse`](crate::models::IncomingMessageResponse).
-    pub async fn send(self) -> Result<crate::models::IncomingMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IncomingMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5348,10 +5339,10 @@ pub struct PostIntegrationsBotconnectorsOutgoingMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsBotconnectorsOutgoingMessages<'_, S> {
+impl<'a, S: Sender> PostIntegrationsBotconnectorsOutgoingMessages<'a, S> {
     /// Sends the request; the answer is a [`OutgoingMessageResponse`](crate::models::OutgoingMessageResponse).
-    pub async fn send(self) -> Result<crate::models::OutgoingMessageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutgoingMessageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5367,7 +5358,7 @@ pub struct PostIntegrationsCredentials<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsCredentials<'_, S> {
+impl<'a, S: Sender> PostIntegrationsCredentials<'a, S> {
     /// Credential
     ///
     /// The request body, sent as JSON.
@@ -5378,8 +5369,8 @@ impl<S: Sender> PostIntegrationsCredentials<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CredentialInfo`](crate::models::CredentialInfo).
-    pub async fn send(self) -> Result<crate::models::CredentialInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CredentialInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5395,7 +5386,7 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs<'_, S> {
+impl<'a, S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5415,8 +5406,8 @@ impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AsyncJob`](crate::models::AsyncJob).
-    pub async fn send(self) -> Result<crate::models::AsyncJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5432,7 +5423,7 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs<'_, S> {
+impl<'a, S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5461,8 +5452,8 @@ impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AsyncJob`](crate::models::AsyncJob).
-    pub async fn send(self) -> Result<crate::models::AsyncJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5478,14 +5469,11 @@ pub struct PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate<'_, S> {
+impl<'a, S: Sender> PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5501,10 +5489,10 @@ pub struct PostIntegrationsWebhookEvents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsWebhookEvents<'_, S> {
+impl<'a, S: Sender> PostIntegrationsWebhookEvents<'a, S> {
     /// Sends the request; the answer is a [`WebhookInvocationResponse`](crate::models::WebhookInvocationResponse).
-    pub async fn send(self) -> Result<crate::models::WebhookInvocationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebhookInvocationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5520,7 +5508,7 @@ pub struct PutIntegrationConfigCurrent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationConfigCurrent<'_, S> {
+impl<'a, S: Sender> PutIntegrationConfigCurrent<'a, S> {
     /// Integration Configuration
     ///
     /// The request body, sent as JSON.
@@ -5531,8 +5519,8 @@ impl<S: Sender> PutIntegrationConfigCurrent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IntegrationConfiguration`](crate::models::IntegrationConfiguration).
-    pub async fn send(self) -> Result<crate::models::IntegrationConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntegrationConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5548,10 +5536,10 @@ pub struct PutIntegrationsActionDraftFunction<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsActionDraftFunction<'_, S> {
+impl<'a, S: Sender> PutIntegrationsActionDraftFunction<'a, S> {
     /// Sends the request; the answer is a [`FunctionConfig`](crate::models::FunctionConfig).
-    pub async fn send(self) -> Result<crate::models::FunctionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FunctionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5567,14 +5555,11 @@ pub struct PutIntegrationsBotconnectorIntegrationIdBots<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsBotconnectorIntegrationIdBots<'_, S> {
+impl<'a, S: Sender> PutIntegrationsBotconnectorIntegrationIdBots<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5590,7 +5575,7 @@ pub struct PutIntegrationsCredential<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsCredential<'_, S> {
+impl<'a, S: Sender> PutIntegrationsCredential<'a, S> {
     /// Credential
     ///
     /// The request body, sent as JSON.
@@ -5601,8 +5586,8 @@ impl<S: Sender> PutIntegrationsCredential<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CredentialInfo`](crate::models::CredentialInfo).
-    pub async fn send(self) -> Result<crate::models::CredentialInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CredentialInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5618,14 +5603,11 @@ pub struct PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings<'_, S> {
+impl<'a, S: Sender> PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5641,10 +5623,10 @@ pub struct PutIntegrationsSpeechTtsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsSpeechTtsSettings<'_, S> {
+impl<'a, S: Sender> PutIntegrationsSpeechTtsSettings<'a, S> {
     /// Sends the request; the answer is a [`TtsSettings`](crate::models::TtsSettings).
-    pub async fn send(self) -> Result<crate::models::TtsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TtsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5660,10 +5642,10 @@ pub struct PutIntegrationsUnifiedcommunicationThirdpartypresences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutIntegrationsUnifiedcommunicationThirdpartypresences<'_, S> {
+impl<'a, S: Sender> PutIntegrationsUnifiedcommunicationThirdpartypresences<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -460,14 +460,11 @@ pub struct DeleteIntentsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntentsCategory<'_, S> {
+impl<'a, S: Sender> DeleteIntentsCategory<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -483,14 +480,11 @@ pub struct DeleteIntentsCustomerintent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteIntentsCustomerintent<'_, S> {
+impl<'a, S: Sender> DeleteIntentsCustomerintent<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -506,7 +500,7 @@ pub struct GetIntentsAssignmentsExternalcontact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsAssignmentsExternalcontact<'_, S> {
+impl<'a, S: Sender> GetIntentsAssignmentsExternalcontact<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -526,8 +520,8 @@ impl<S: Sender> GetIntentsAssignmentsExternalcontact<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomerIntentAssignmentListing`](crate::models::CustomerIntentAssignmentListing).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentAssignmentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentAssignmentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -551,7 +545,7 @@ pub struct GetIntentsCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsCategories<'_, S> {
+impl<'a, S: Sender> GetIntentsCategories<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -580,8 +574,8 @@ impl<S: Sender> GetIntentsCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IntentsCategoryListing`](crate::models::IntentsCategoryListing).
-    pub async fn send(self) -> Result<crate::models::IntentsCategoryListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntentsCategoryListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -605,10 +599,10 @@ pub struct GetIntentsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsCategory<'_, S> {
+impl<'a, S: Sender> GetIntentsCategory<'a, S> {
     /// Sends the request; the answer is a [`IntentsCategory`](crate::models::IntentsCategory).
-    pub async fn send(self) -> Result<crate::models::IntentsCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntentsCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -624,10 +618,10 @@ pub struct GetIntentsCustomerintent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsCustomerintent<'_, S> {
+impl<'a, S: Sender> GetIntentsCustomerintent<'a, S> {
     /// Sends the request; the answer is a [`CustomerIntentResponse`](crate::models::CustomerIntentResponse).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -643,7 +637,7 @@ pub struct GetIntentsCustomerintentSourceintents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsCustomerintentSourceintents<'_, S> {
+impl<'a, S: Sender> GetIntentsCustomerintentSourceintents<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -672,8 +666,8 @@ impl<S: Sender> GetIntentsCustomerintentSourceintents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomerSourceIntentListing`](crate::models::CustomerSourceIntentListing).
-    pub async fn send(self) -> Result<crate::models::CustomerSourceIntentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerSourceIntentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -697,7 +691,7 @@ pub struct GetIntentsCustomerintents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsCustomerintents<'_, S> {
+impl<'a, S: Sender> GetIntentsCustomerintents<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -735,8 +729,8 @@ impl<S: Sender> GetIntentsCustomerintents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomerIntentListing`](crate::models::CustomerIntentListing).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -760,7 +754,7 @@ pub struct GetIntentsSourceintents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIntentsSourceintents<'_, S> {
+impl<'a, S: Sender> GetIntentsSourceintents<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -798,8 +792,8 @@ impl<S: Sender> GetIntentsSourceintents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CustomerSourceIntentListing`](crate::models::CustomerSourceIntentListing).
-    pub async fn send(self) -> Result<crate::models::CustomerSourceIntentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerSourceIntentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -823,10 +817,10 @@ pub struct PatchIntentsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchIntentsCategory<'_, S> {
+impl<'a, S: Sender> PatchIntentsCategory<'a, S> {
     /// Sends the request; the answer is a [`IntentsCategory`](crate::models::IntentsCategory).
-    pub async fn send(self) -> Result<crate::models::IntentsCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntentsCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -842,10 +836,10 @@ pub struct PatchIntentsCustomerintent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchIntentsCustomerintent<'_, S> {
+impl<'a, S: Sender> PatchIntentsCustomerintent<'a, S> {
     /// Sends the request; the answer is a [`CustomerIntentResponse`](crate::models::CustomerIntentResponse).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -861,10 +855,10 @@ pub struct PostIntentsAssignmentsExternalcontactCustomerintentAssignment<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsAssignmentsExternalcontactCustomerintentAssignment<'_, S> {
+impl<'a, S: Sender> PostIntentsAssignmentsExternalcontactCustomerintentAssignment<'a, S> {
     /// Sends the request; the answer is a [`CustomerIntentAssignmentResponse`](crate::models::CustomerIntentAssignmentResponse).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentAssignmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentAssignmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -880,10 +874,10 @@ pub struct PostIntentsCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsCategories<'_, S> {
+impl<'a, S: Sender> PostIntentsCategories<'a, S> {
     /// Sends the request; the answer is a [`IntentsCategory`](crate::models::IntentsCategory).
-    pub async fn send(self) -> Result<crate::models::IntentsCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IntentsCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -899,10 +893,10 @@ pub struct PostIntentsCustomerintentSourceintentsBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsCustomerintentSourceintentsBulkAdd<'_, S> {
+impl<'a, S: Sender> PostIntentsCustomerintentSourceintentsBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkSourceIntentsResponse`](crate::models::BulkSourceIntentsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkSourceIntentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkSourceIntentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -918,10 +912,10 @@ pub struct PostIntentsCustomerintentSourceintentsBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsCustomerintentSourceintentsBulkRemove<'_, S> {
+impl<'a, S: Sender> PostIntentsCustomerintentSourceintentsBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkSourceIntentsResponse`](crate::models::BulkSourceIntentsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkSourceIntentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkSourceIntentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -937,10 +931,10 @@ pub struct PostIntentsCustomerintents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsCustomerintents<'_, S> {
+impl<'a, S: Sender> PostIntentsCustomerintents<'a, S> {
     /// Sends the request; the answer is a [`CustomerIntentResponse`](crate::models::CustomerIntentResponse).
-    pub async fn send(self) -> Result<crate::models::CustomerIntentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CustomerIntentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -956,10 +950,10 @@ pub struct PostIntentsCustomerintentsBulkRetrieve<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntentsCustomerintentsBulkRetrieve<'_, S> {
+impl<'a, S: Sender> PostIntentsCustomerintentsBulkRetrieve<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::CustomerIntentResponse>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::CustomerIntentResponse>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

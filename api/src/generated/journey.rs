@@ -2406,14 +2406,11 @@ pub struct DeleteAnalyticsJourneysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsJourneysAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsJourneysAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2429,14 +2426,11 @@ pub struct DeleteJourneyActionmap<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyActionmap<'_, S> {
+impl<'a, S: Sender> DeleteJourneyActionmap<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2452,7 +2446,7 @@ pub struct DeleteJourneyActiontemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyActiontemplate<'_, S> {
+impl<'a, S: Sender> DeleteJourneyActiontemplate<'a, S> {
     /// Determines whether Action Template should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -2464,11 +2458,8 @@ impl<S: Sender> DeleteJourneyActiontemplate<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2484,14 +2475,11 @@ pub struct DeleteJourneyExternaleventsConfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyExternaleventsConfiguration<'_, S> {
+impl<'a, S: Sender> DeleteJourneyExternaleventsConfiguration<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2507,14 +2495,11 @@ pub struct DeleteJourneyExternaleventsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyExternaleventsSchema<'_, S> {
+impl<'a, S: Sender> DeleteJourneyExternaleventsSchema<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2530,14 +2515,11 @@ pub struct DeleteJourneyOutcome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyOutcome<'_, S> {
+impl<'a, S: Sender> DeleteJourneyOutcome<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2553,14 +2535,11 @@ pub struct DeleteJourneyOutcomesPredictor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyOutcomesPredictor<'_, S> {
+impl<'a, S: Sender> DeleteJourneyOutcomesPredictor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2576,14 +2555,11 @@ pub struct DeleteJourneySegment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneySegment<'_, S> {
+impl<'a, S: Sender> DeleteJourneySegment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2599,14 +2575,11 @@ pub struct DeleteJourneyView<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyView<'_, S> {
+impl<'a, S: Sender> DeleteJourneyView<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2622,10 +2595,10 @@ pub struct DeleteJourneyViewSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteJourneyViewSchedules<'_, S> {
+impl<'a, S: Sender> DeleteJourneyViewSchedules<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewSchedule`](crate::models::JourneyViewSchedule).
-    pub async fn send(self) -> Result<crate::models::JourneyViewSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2641,10 +2614,10 @@ pub struct GetAnalyticsJourneysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsJourneysAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsJourneysAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2660,7 +2633,7 @@ pub struct GetAnalyticsJourneysAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsJourneysAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsJourneysAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -2671,8 +2644,8 @@ impl<S: Sender> GetAnalyticsJourneysAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyAsyncAggregateQueryResponse`](crate::models::JourneyAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::JourneyAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2688,7 +2661,7 @@ pub struct GetExternalcontactsContactJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactJourneySegments<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactJourneySegments<'a, S> {
     /// Indicates whether to return segment assignments from all external contacts in the merge-set of the given one.
     ///
     /// Query parameter `includeMerged`.
@@ -2708,8 +2681,8 @@ impl<S: Sender> GetExternalcontactsContactJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SegmentAssignmentListing`](crate::models::SegmentAssignmentListing).
-    pub async fn send(self) -> Result<crate::models::SegmentAssignmentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SegmentAssignmentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2725,7 +2698,7 @@ pub struct GetExternalcontactsContactJourneySessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsContactJourneySessions<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsContactJourneySessions<'a, S> {
     /// Number of entities to return. Maximum of 200.
     ///
     /// Query parameter `pageSize`.
@@ -2754,8 +2727,8 @@ impl<S: Sender> GetExternalcontactsContactJourneySessions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SessionListing`](crate::models::SessionListing).
-    pub async fn send(self) -> Result<crate::models::SessionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SessionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2779,10 +2752,10 @@ pub struct GetJourneyActionmap<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActionmap<'_, S> {
+impl<'a, S: Sender> GetJourneyActionmap<'a, S> {
     /// Sends the request; the answer is a [`ActionMap`](crate::models::ActionMap).
-    pub async fn send(self) -> Result<crate::models::ActionMap, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionMap, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2798,7 +2771,7 @@ pub struct GetJourneyActionmaps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActionmaps<'_, S> {
+impl<'a, S: Sender> GetJourneyActionmaps<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2872,8 +2845,8 @@ impl<S: Sender> GetJourneyActionmaps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionMapListing`](crate::models::ActionMapListing).
-    pub async fn send(self) -> Result<crate::models::ActionMapListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionMapListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2897,10 +2870,10 @@ pub struct GetJourneyActionmapsEstimatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActionmapsEstimatesJob<'_, S> {
+impl<'a, S: Sender> GetJourneyActionmapsEstimatesJob<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2916,10 +2889,10 @@ pub struct GetJourneyActionmapsEstimatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActionmapsEstimatesJobResults<'_, S> {
+impl<'a, S: Sender> GetJourneyActionmapsEstimatesJobResults<'a, S> {
     /// Sends the request; the answer is a [`ActionMapEstimateResult`](crate::models::ActionMapEstimateResult).
-    pub async fn send(self) -> Result<crate::models::ActionMapEstimateResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionMapEstimateResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2935,10 +2908,10 @@ pub struct GetJourneyActiontarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActiontarget<'_, S> {
+impl<'a, S: Sender> GetJourneyActiontarget<'a, S> {
     /// Sends the request; the answer is a [`ActionTarget`](crate::models::ActionTarget).
-    pub async fn send(self) -> Result<crate::models::ActionTarget, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTarget, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2954,7 +2927,7 @@ pub struct GetJourneyActiontargets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActiontargets<'_, S> {
+impl<'a, S: Sender> GetJourneyActiontargets<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2974,8 +2947,8 @@ impl<S: Sender> GetJourneyActiontargets<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionTargetListing`](crate::models::ActionTargetListing).
-    pub async fn send(self) -> Result<crate::models::ActionTargetListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTargetListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2999,10 +2972,10 @@ pub struct GetJourneyActiontemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActiontemplate<'_, S> {
+impl<'a, S: Sender> GetJourneyActiontemplate<'a, S> {
     /// Sends the request; the answer is a [`ActionTemplate`](crate::models::ActionTemplate).
-    pub async fn send(self) -> Result<crate::models::ActionTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3018,7 +2991,7 @@ pub struct GetJourneyActiontemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyActiontemplates<'_, S> {
+impl<'a, S: Sender> GetJourneyActiontemplates<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3083,8 +3056,8 @@ impl<S: Sender> GetJourneyActiontemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionTemplateListing`](crate::models::ActionTemplateListing).
-    pub async fn send(self) -> Result<crate::models::ActionTemplateListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTemplateListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3108,7 +3081,7 @@ pub struct GetJourneyDeploymentCustomerPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyDeploymentCustomerPing<'_, S> {
+impl<'a, S: Sender> GetJourneyDeploymentCustomerPing<'a, S> {
     /// Document Location: 1) Web Page URL if overridden or URL fragment identifier (window.location.hash). OR  2) Application screen name that the ping request was sent from in the app. e.g. 'home' or 'help. Pings without this parameter will not return actions.
     ///
     /// Query parameter `dl`.
@@ -3155,8 +3128,8 @@ impl<S: Sender> GetJourneyDeploymentCustomerPing<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DeploymentPing`](crate::models::DeploymentPing).
-    pub async fn send(self) -> Result<crate::models::DeploymentPing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DeploymentPing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3172,10 +3145,10 @@ pub struct GetJourneyExternaleventsConfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsConfiguration<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsConfiguration<'a, S> {
     /// Sends the request; the answer is a [`ExternalEventsConfiguration`](crate::models::ExternalEventsConfiguration).
-    pub async fn send(self) -> Result<crate::models::ExternalEventsConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventsConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3191,7 +3164,7 @@ pub struct GetJourneyExternaleventsConfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsConfigurations<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsConfigurations<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3211,8 +3184,8 @@ impl<S: Sender> GetJourneyExternaleventsConfigurations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalEventsConfigurationListing`](crate::models::ExternalEventsConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::ExternalEventsConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventsConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3236,10 +3209,10 @@ pub struct GetJourneyExternaleventsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchema<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchema<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchema`](crate::models::JourneyExternalEventsSchema).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3255,10 +3228,10 @@ pub struct GetJourneyExternaleventsSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchema`](crate::models::JourneyExternalEventsSchema).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3274,10 +3247,10 @@ pub struct GetJourneyExternaleventsSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchemaListing`](crate::models::JourneyExternalEventsSchemaListing).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3293,10 +3266,10 @@ pub struct GetJourneyExternaleventsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemas<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemas<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchemaListing`](crate::models::JourneyExternalEventsSchemaListing).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3312,10 +3285,10 @@ pub struct GetJourneyExternaleventsSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3331,10 +3304,10 @@ pub struct GetJourneyExternaleventsSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3350,10 +3323,10 @@ pub struct GetJourneyExternaleventsSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyExternaleventsSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetJourneyExternaleventsSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3369,10 +3342,10 @@ pub struct GetJourneyOutcome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcome<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcome<'a, S> {
     /// Sends the request; the answer is a [`Outcome`](crate::models::Outcome).
-    pub async fn send(self) -> Result<crate::models::Outcome, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Outcome, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3388,7 +3361,7 @@ pub struct GetJourneyOutcomes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcomes<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcomes<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3444,8 +3417,8 @@ impl<S: Sender> GetJourneyOutcomes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutcomeListing`](crate::models::OutcomeListing).
-    pub async fn send(self) -> Result<crate::models::OutcomeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3469,10 +3442,10 @@ pub struct GetJourneyOutcomesAttributionsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcomesAttributionsJob<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcomesAttributionsJob<'a, S> {
     /// Sends the request; the answer is a [`OutcomeAttributionJobStateResponse`](crate::models::OutcomeAttributionJobStateResponse).
-    pub async fn send(self) -> Result<crate::models::OutcomeAttributionJobStateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomeAttributionJobStateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3488,10 +3461,10 @@ pub struct GetJourneyOutcomesAttributionsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcomesAttributionsJobResults<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcomesAttributionsJobResults<'a, S> {
     /// Sends the request; the answer is a [`OutcomeAttributionResponseListing`](crate::models::OutcomeAttributionResponseListing).
-    pub async fn send(self) -> Result<crate::models::OutcomeAttributionResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomeAttributionResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3507,10 +3480,10 @@ pub struct GetJourneyOutcomesPredictor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcomesPredictor<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcomesPredictor<'a, S> {
     /// Sends the request; the answer is a [`OutcomePredictor`](crate::models::OutcomePredictor).
-    pub async fn send(self) -> Result<crate::models::OutcomePredictor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomePredictor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3526,10 +3499,10 @@ pub struct GetJourneyOutcomesPredictors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyOutcomesPredictors<'_, S> {
+impl<'a, S: Sender> GetJourneyOutcomesPredictors<'a, S> {
     /// Sends the request; the answer is a [`OutcomePredictorListing`](crate::models::OutcomePredictorListing).
-    pub async fn send(self) -> Result<crate::models::OutcomePredictorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomePredictorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3545,10 +3518,10 @@ pub struct GetJourneySegment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneySegment<'_, S> {
+impl<'a, S: Sender> GetJourneySegment<'a, S> {
     /// Sends the request; the answer is a [`JourneySegment`](crate::models::JourneySegment).
-    pub async fn send(self) -> Result<crate::models::JourneySegment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneySegment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3564,7 +3537,7 @@ pub struct GetJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneySegments<'_, S> {
+impl<'a, S: Sender> GetJourneySegments<'a, S> {
     /// Field(s) to sort by. The response can be sorted by any first level property on the Outcome response. Prefix with '-' for descending (e.g. sortBy=displayName,-createdDate).
     ///
     /// Query parameter `sortBy`.
@@ -3629,8 +3602,8 @@ impl<S: Sender> GetJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SegmentListing`](crate::models::SegmentListing).
-    pub async fn send(self) -> Result<crate::models::SegmentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SegmentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3654,10 +3627,10 @@ pub struct GetJourneySession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneySession<'_, S> {
+impl<'a, S: Sender> GetJourneySession<'a, S> {
     /// Sends the request; the answer is a [`Session`](crate::models::Session).
-    pub async fn send(self) -> Result<crate::models::Session, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Session, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3673,7 +3646,7 @@ pub struct GetJourneySessionEvents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneySessionEvents<'_, S> {
+impl<'a, S: Sender> GetJourneySessionEvents<'a, S> {
     /// Number of entities to return. Maximum of 200.
     ///
     /// Query parameter `pageSize`.
@@ -3702,8 +3675,8 @@ impl<S: Sender> GetJourneySessionEvents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EventListing`](crate::models::EventListing).
-    pub async fn send(self) -> Result<crate::models::EventListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3727,10 +3700,10 @@ pub struct GetJourneySessionOutcomescores<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneySessionOutcomescores<'_, S> {
+impl<'a, S: Sender> GetJourneySessionOutcomescores<'a, S> {
     /// Sends the request; the answer is a [`OutcomeScoresResult`](crate::models::OutcomeScoresResult).
-    pub async fn send(self) -> Result<crate::models::OutcomeScoresResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomeScoresResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3746,10 +3719,10 @@ pub struct GetJourneyView<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyView<'_, S> {
+impl<'a, S: Sender> GetJourneyView<'a, S> {
     /// Sends the request; the answer is a [`JourneyView`](crate::models::JourneyView).
-    pub async fn send(self) -> Result<crate::models::JourneyView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3765,10 +3738,10 @@ pub struct GetJourneyViewSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewSchedules<'_, S> {
+impl<'a, S: Sender> GetJourneyViewSchedules<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewSchedule`](crate::models::JourneyViewSchedule).
-    pub async fn send(self) -> Result<crate::models::JourneyViewSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3784,10 +3757,10 @@ pub struct GetJourneyViewVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersion<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersion<'a, S> {
     /// Sends the request; the answer is a [`JourneyView`](crate::models::JourneyView).
-    pub async fn send(self) -> Result<crate::models::JourneyView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3803,10 +3776,10 @@ pub struct GetJourneyViewVersionChart<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionChart<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionChart<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewChart`](crate::models::JourneyViewChart).
-    pub async fn send(self) -> Result<crate::models::JourneyViewChart, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewChart, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3822,10 +3795,10 @@ pub struct GetJourneyViewVersionChartVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionChartVersion<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionChartVersion<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewChart`](crate::models::JourneyViewChart).
-    pub async fn send(self) -> Result<crate::models::JourneyViewChart, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewChart, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3841,10 +3814,10 @@ pub struct GetJourneyViewVersionJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionJob<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionJob<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewJob`](crate::models::JourneyViewJob).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3860,10 +3833,10 @@ pub struct GetJourneyViewVersionJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionJobResults<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionJobResults<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewResult`](crate::models::JourneyViewResult).
-    pub async fn send(self) -> Result<crate::models::JourneyViewResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3879,10 +3852,10 @@ pub struct GetJourneyViewVersionJobResultsChart<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionJobResultsChart<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionJobResultsChart<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewChartResult`](crate::models::JourneyViewChartResult).
-    pub async fn send(self) -> Result<crate::models::JourneyViewChartResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewChartResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3898,10 +3871,10 @@ pub struct GetJourneyViewVersionJobsLatest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewVersionJobsLatest<'_, S> {
+impl<'a, S: Sender> GetJourneyViewVersionJobsLatest<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewJob`](crate::models::JourneyViewJob).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3917,7 +3890,7 @@ pub struct GetJourneyViews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViews<'_, S> {
+impl<'a, S: Sender> GetJourneyViews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3964,8 +3937,8 @@ impl<S: Sender> GetJourneyViews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyViewListing`](crate::models::JourneyViewListing).
-    pub async fn send(self) -> Result<crate::models::JourneyViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3989,10 +3962,10 @@ pub struct GetJourneyViewsDataDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsDataDetails<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsDataDetails<'a, S> {
     /// Sends the request; the answer is a [`DataRange`](crate::models::DataRange).
-    pub async fn send(self) -> Result<crate::models::DataRange, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataRange, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4008,10 +3981,10 @@ pub struct GetJourneyViewsEventdefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsEventdefinition<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsEventdefinition<'a, S> {
     /// Sends the request; the answer is a [`JourneyEventDefinition`](crate::models::JourneyEventDefinition).
-    pub async fn send(self) -> Result<crate::models::JourneyEventDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyEventDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4027,10 +4000,10 @@ pub struct GetJourneyViewsEventdefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsEventdefinitions<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsEventdefinitions<'a, S> {
     /// Sends the request; the answer is a [`JourneyEventDefinitionListing`](crate::models::JourneyEventDefinitionListing).
-    pub async fn send(self) -> Result<crate::models::JourneyEventDefinitionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyEventDefinitionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4046,10 +4019,10 @@ pub struct GetJourneyViewsEventdefinitionsExternal<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsEventdefinitionsExternal<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsEventdefinitionsExternal<'a, S> {
     /// Sends the request; the answer is a [`GetExternalEventsResponse`](crate::models::GetExternalEventsResponse).
-    pub async fn send(self) -> Result<crate::models::GetExternalEventsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetExternalEventsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4065,10 +4038,10 @@ pub struct GetJourneyViewsEventdefinitionsExternalChanges<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsEventdefinitionsExternalChanges<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsEventdefinitionsExternalChanges<'a, S> {
     /// Sends the request; the answer is a [`ExternalEventChangesResponse`](crate::models::ExternalEventChangesResponse).
-    pub async fn send(self) -> Result<crate::models::ExternalEventChangesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventChangesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4084,7 +4057,7 @@ pub struct GetJourneyViewsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsJobs<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsJobs<'a, S> {
     /// The number of the page to return
     ///
     /// Query parameter `pageNumber`.
@@ -4122,8 +4095,8 @@ impl<S: Sender> GetJourneyViewsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyViewJobListing`](crate::models::JourneyViewJobListing).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4147,7 +4120,7 @@ pub struct GetJourneyViewsJobsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsJobsMe<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsJobsMe<'a, S> {
     /// The number of the page to return
     ///
     /// Query parameter `pageNumber`.
@@ -4185,8 +4158,8 @@ impl<S: Sender> GetJourneyViewsJobsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyViewJobListing`](crate::models::JourneyViewJobListing).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4210,7 +4183,7 @@ pub struct GetJourneyViewsSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetJourneyViewsSchedules<'_, S> {
+impl<'a, S: Sender> GetJourneyViewsSchedules<'a, S> {
     /// The number of the page to return
     ///
     /// Query parameter `pageNumber`.
@@ -4230,8 +4203,8 @@ impl<S: Sender> GetJourneyViewsSchedules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneyViewScheduleListing`](crate::models::JourneyViewScheduleListing).
-    pub async fn send(self) -> Result<crate::models::JourneyViewScheduleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewScheduleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4255,7 +4228,7 @@ pub struct PatchJourneyActionmap<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneyActionmap<'_, S> {
+impl<'a, S: Sender> PatchJourneyActionmap<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4266,8 +4239,8 @@ impl<S: Sender> PatchJourneyActionmap<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionMap`](crate::models::ActionMap).
-    pub async fn send(self) -> Result<crate::models::ActionMap, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionMap, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4283,7 +4256,7 @@ pub struct PatchJourneyActiontemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneyActiontemplate<'_, S> {
+impl<'a, S: Sender> PatchJourneyActiontemplate<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4294,8 +4267,8 @@ impl<S: Sender> PatchJourneyActiontemplate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionTemplate`](crate::models::ActionTemplate).
-    pub async fn send(self) -> Result<crate::models::ActionTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4311,7 +4284,7 @@ pub struct PatchJourneyExternaleventsConfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneyExternaleventsConfiguration<'_, S> {
+impl<'a, S: Sender> PatchJourneyExternaleventsConfiguration<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4322,8 +4295,8 @@ impl<S: Sender> PatchJourneyExternaleventsConfiguration<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalEventsConfiguration`](crate::models::ExternalEventsConfiguration).
-    pub async fn send(self) -> Result<crate::models::ExternalEventsConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventsConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4339,7 +4312,7 @@ pub struct PatchJourneyOutcome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneyOutcome<'_, S> {
+impl<'a, S: Sender> PatchJourneyOutcome<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4350,8 +4323,8 @@ impl<S: Sender> PatchJourneyOutcome<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Outcome`](crate::models::Outcome).
-    pub async fn send(self) -> Result<crate::models::Outcome, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Outcome, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4367,7 +4340,7 @@ pub struct PatchJourneySegment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneySegment<'_, S> {
+impl<'a, S: Sender> PatchJourneySegment<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4378,8 +4351,8 @@ impl<S: Sender> PatchJourneySegment<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneySegment`](crate::models::JourneySegment).
-    pub async fn send(self) -> Result<crate::models::JourneySegment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneySegment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4395,10 +4368,10 @@ pub struct PatchJourneyViewVersionJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchJourneyViewVersionJob<'_, S> {
+impl<'a, S: Sender> PatchJourneyViewVersionJob<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewJob`](crate::models::JourneyViewJob).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4414,10 +4387,10 @@ pub struct PostAnalyticsJourneysAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsJourneysAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsJourneysAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4433,10 +4406,10 @@ pub struct PostAnalyticsJourneysAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsJourneysAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsJourneysAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`JourneyAggregateQueryResponse`](crate::models::JourneyAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::JourneyAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4452,7 +4425,7 @@ pub struct PostExternalcontactsContactJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostExternalcontactsContactJourneySegments<'_, S> {
+impl<'a, S: Sender> PostExternalcontactsContactJourneySegments<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4463,8 +4436,8 @@ impl<S: Sender> PostExternalcontactsContactJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UpdateSegmentAssignmentResponse`](crate::models::UpdateSegmentAssignmentResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateSegmentAssignmentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateSegmentAssignmentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4480,7 +4453,7 @@ pub struct PostJourneyActionmaps<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyActionmaps<'_, S> {
+impl<'a, S: Sender> PostJourneyActionmaps<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4491,8 +4464,8 @@ impl<S: Sender> PostJourneyActionmaps<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionMap`](crate::models::ActionMap).
-    pub async fn send(self) -> Result<crate::models::ActionMap, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionMap, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4508,10 +4481,10 @@ pub struct PostJourneyActionmapsEstimatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyActionmapsEstimatesJobs<'_, S> {
+impl<'a, S: Sender> PostJourneyActionmapsEstimatesJobs<'a, S> {
     /// Sends the request; the answer is a [`EstimateJobAsyncResponse`](crate::models::EstimateJobAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::EstimateJobAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EstimateJobAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4527,7 +4500,7 @@ pub struct PostJourneyActiontemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyActiontemplates<'_, S> {
+impl<'a, S: Sender> PostJourneyActiontemplates<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4538,8 +4511,8 @@ impl<S: Sender> PostJourneyActiontemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActionTemplate`](crate::models::ActionTemplate).
-    pub async fn send(self) -> Result<crate::models::ActionTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActionTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4555,14 +4528,11 @@ pub struct PostJourneyDeploymentActionevent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyDeploymentActionevent<'_, S> {
+impl<'a, S: Sender> PostJourneyDeploymentActionevent<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4578,7 +4548,7 @@ pub struct PostJourneyDeploymentAppevents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyDeploymentAppevents<'_, S> {
+impl<'a, S: Sender> PostJourneyDeploymentAppevents<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4589,8 +4559,8 @@ impl<S: Sender> PostJourneyDeploymentAppevents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AppEventResponse`](crate::models::AppEventResponse).
-    pub async fn send(self) -> Result<crate::models::AppEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AppEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4606,7 +4576,7 @@ pub struct PostJourneyDeploymentWebevents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyDeploymentWebevents<'_, S> {
+impl<'a, S: Sender> PostJourneyDeploymentWebevents<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4617,8 +4587,8 @@ impl<S: Sender> PostJourneyDeploymentWebevents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebEventResponse`](crate::models::WebEventResponse).
-    pub async fn send(self) -> Result<crate::models::WebEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4634,7 +4604,7 @@ pub struct PostJourneyExternaleventsConfigurationEvents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyExternaleventsConfigurationEvents<'_, S> {
+impl<'a, S: Sender> PostJourneyExternaleventsConfigurationEvents<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4645,8 +4615,8 @@ impl<S: Sender> PostJourneyExternaleventsConfigurationEvents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalEventsResponse`](crate::models::ExternalEventsResponse).
-    pub async fn send(self) -> Result<crate::models::ExternalEventsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4662,7 +4632,7 @@ pub struct PostJourneyExternaleventsConfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyExternaleventsConfigurations<'_, S> {
+impl<'a, S: Sender> PostJourneyExternaleventsConfigurations<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4673,8 +4643,8 @@ impl<S: Sender> PostJourneyExternaleventsConfigurations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExternalEventsConfiguration`](crate::models::ExternalEventsConfiguration).
-    pub async fn send(self) -> Result<crate::models::ExternalEventsConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalEventsConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4690,10 +4660,10 @@ pub struct PostJourneyExternaleventsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyExternaleventsSchemas<'_, S> {
+impl<'a, S: Sender> PostJourneyExternaleventsSchemas<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchema`](crate::models::JourneyExternalEventsSchema).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4709,7 +4679,7 @@ pub struct PostJourneyFlowsPathsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyFlowsPathsQuery<'_, S> {
+impl<'a, S: Sender> PostJourneyFlowsPathsQuery<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4720,8 +4690,8 @@ impl<S: Sender> PostJourneyFlowsPathsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FlowPaths`](crate::models::FlowPaths).
-    pub async fn send(self) -> Result<crate::models::FlowPaths, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FlowPaths, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4737,7 +4707,7 @@ pub struct PostJourneyOutcomes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyOutcomes<'_, S> {
+impl<'a, S: Sender> PostJourneyOutcomes<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4748,8 +4718,8 @@ impl<S: Sender> PostJourneyOutcomes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Outcome`](crate::models::Outcome).
-    pub async fn send(self) -> Result<crate::models::Outcome, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Outcome, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4765,7 +4735,7 @@ pub struct PostJourneyOutcomesAttributionsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyOutcomesAttributionsJobs<'_, S> {
+impl<'a, S: Sender> PostJourneyOutcomesAttributionsJobs<'a, S> {
     /// outcome attribution request
     ///
     /// The request body, sent as JSON.
@@ -4776,8 +4746,8 @@ impl<S: Sender> PostJourneyOutcomesAttributionsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutcomeAttributionAsyncResponse`](crate::models::OutcomeAttributionAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::OutcomeAttributionAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomeAttributionAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4793,7 +4763,7 @@ pub struct PostJourneyOutcomesPredictors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyOutcomesPredictors<'_, S> {
+impl<'a, S: Sender> PostJourneyOutcomesPredictors<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4804,8 +4774,8 @@ impl<S: Sender> PostJourneyOutcomesPredictors<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutcomePredictor`](crate::models::OutcomePredictor).
-    pub async fn send(self) -> Result<crate::models::OutcomePredictor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutcomePredictor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4821,7 +4791,7 @@ pub struct PostJourneySegments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneySegments<'_, S> {
+impl<'a, S: Sender> PostJourneySegments<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4832,8 +4802,8 @@ impl<S: Sender> PostJourneySegments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JourneySegment`](crate::models::JourneySegment).
-    pub async fn send(self) -> Result<crate::models::JourneySegment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneySegment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4849,10 +4819,10 @@ pub struct PostJourneyViewSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyViewSchedules<'_, S> {
+impl<'a, S: Sender> PostJourneyViewSchedules<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewSchedule`](crate::models::JourneyViewSchedule).
-    pub async fn send(self) -> Result<crate::models::JourneyViewSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4868,10 +4838,10 @@ pub struct PostJourneyViewVersionJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyViewVersionJobs<'_, S> {
+impl<'a, S: Sender> PostJourneyViewVersionJobs<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewJob`](crate::models::JourneyViewJob).
-    pub async fn send(self) -> Result<crate::models::JourneyViewJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4887,10 +4857,10 @@ pub struct PostJourneyViewVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyViewVersions<'_, S> {
+impl<'a, S: Sender> PostJourneyViewVersions<'a, S> {
     /// Sends the request; the answer is a [`JourneyView`](crate::models::JourneyView).
-    pub async fn send(self) -> Result<crate::models::JourneyView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4906,10 +4876,10 @@ pub struct PostJourneyViews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyViews<'_, S> {
+impl<'a, S: Sender> PostJourneyViews<'a, S> {
     /// Sends the request; the answer is a [`JourneyView`](crate::models::JourneyView).
-    pub async fn send(self) -> Result<crate::models::JourneyView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4925,7 +4895,7 @@ pub struct PostJourneyViewsEncodingsValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostJourneyViewsEncodingsValidate<'_, S> {
+impl<'a, S: Sender> PostJourneyViewsEncodingsValidate<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -4936,8 +4906,8 @@ impl<S: Sender> PostJourneyViewsEncodingsValidate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EntityListing`](crate::models::EntityListing).
-    pub async fn send(self) -> Result<crate::models::EntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4953,10 +4923,10 @@ pub struct PutJourneyExternaleventsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutJourneyExternaleventsSchema<'_, S> {
+impl<'a, S: Sender> PutJourneyExternaleventsSchema<'a, S> {
     /// Sends the request; the answer is a [`JourneyExternalEventsSchema`](crate::models::JourneyExternalEventsSchema).
-    pub async fn send(self) -> Result<crate::models::JourneyExternalEventsSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyExternalEventsSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4972,10 +4942,10 @@ pub struct PutJourneyViewSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutJourneyViewSchedules<'_, S> {
+impl<'a, S: Sender> PutJourneyViewSchedules<'a, S> {
     /// Sends the request; the answer is a [`JourneyViewSchedule`](crate::models::JourneyViewSchedule).
-    pub async fn send(self) -> Result<crate::models::JourneyViewSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyViewSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4991,10 +4961,10 @@ pub struct PutJourneyViewVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutJourneyViewVersion<'_, S> {
+impl<'a, S: Sender> PutJourneyViewVersion<'a, S> {
     /// Sends the request; the answer is a [`JourneyView`](crate::models::JourneyView).
-    pub async fn send(self) -> Result<crate::models::JourneyView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JourneyView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5010,7 +4980,7 @@ pub struct PutJourneyViewsEventdefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutJourneyViewsEventdefinition<'_, S> {
+impl<'a, S: Sender> PutJourneyViewsEventdefinition<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -5021,8 +4991,8 @@ impl<S: Sender> PutJourneyViewsEventdefinition<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UpdateExternalEventResponse`](crate::models::UpdateExternalEventResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateExternalEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateExternalEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5038,7 +5008,7 @@ pub struct PutJourneyViewsEventdefinitionActivate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutJourneyViewsEventdefinitionActivate<'_, S> {
+impl<'a, S: Sender> PutJourneyViewsEventdefinitionActivate<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -5049,8 +5019,8 @@ impl<S: Sender> PutJourneyViewsEventdefinitionActivate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActivateExternalEventResponse`](crate::models::ActivateExternalEventResponse).
-    pub async fn send(self) -> Result<crate::models::ActivateExternalEventResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivateExternalEventResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -3606,10 +3606,10 @@ pub struct DeleteKnowledgeConnection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeConnection<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeConnection<'a, S> {
     /// Sends the request; the answer is a [`ConnectionResponse`](crate::models::ConnectionResponse).
-    pub async fn send(self) -> Result<crate::models::ConnectionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3625,10 +3625,10 @@ pub struct DeleteKnowledgeKnowledgebase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebase<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebase<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeBase`](crate::models::KnowledgeBase).
-    pub async fn send(self) -> Result<crate::models::KnowledgeBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3644,10 +3644,10 @@ pub struct DeleteKnowledgeKnowledgebaseCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseCategory<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseCategory<'a, S> {
     /// Sends the request; the answer is a [`CategoryResponse`](crate::models::CategoryResponse).
-    pub async fn send(self) -> Result<crate::models::CategoryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3663,14 +3663,11 @@ pub struct DeleteKnowledgeKnowledgebaseDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseDocument<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseDocument<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3686,14 +3683,11 @@ pub struct DeleteKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseDocumentVariation<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3709,14 +3703,11 @@ pub struct DeleteKnowledgeKnowledgebaseExportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseExportJob<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseExportJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3732,14 +3723,11 @@ pub struct DeleteKnowledgeKnowledgebaseImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseImportJob<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseImportJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3755,10 +3743,10 @@ pub struct DeleteKnowledgeKnowledgebaseLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseLabel<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseLabel<'a, S> {
     /// Sends the request; the answer is a [`LabelResponse`](crate::models::LabelResponse).
-    pub async fn send(self) -> Result<crate::models::LabelResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LabelResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3774,14 +3762,11 @@ pub struct DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3797,14 +3782,11 @@ pub struct DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3820,14 +3802,11 @@ pub struct DeleteKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeKnowledgebaseSynchronizeJob<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3843,14 +3822,11 @@ pub struct DeleteKnowledgeSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeSetting<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3866,14 +3842,11 @@ pub struct DeleteKnowledgeSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeSource<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeSource<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3889,14 +3862,11 @@ pub struct DeleteKnowledgeSourceSynchronizationDeletion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeSourceSynchronizationDeletion<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeSourceSynchronizationDeletion<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3912,14 +3882,11 @@ pub struct DeleteKnowledgeSourceSynchronizationUpload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteKnowledgeSourceSynchronizationUpload<'_, S> {
+impl<'a, S: Sender> DeleteKnowledgeSourceSynchronizationUpload<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3935,7 +3902,7 @@ pub struct GetKnowledgeConnection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeConnection<'_, S> {
+impl<'a, S: Sender> GetKnowledgeConnection<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3946,8 +3913,8 @@ impl<S: Sender> GetKnowledgeConnection<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConnectionResponse`](crate::models::ConnectionResponse).
-    pub async fn send(self) -> Result<crate::models::ConnectionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3963,7 +3930,7 @@ pub struct GetKnowledgeConnectionOptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeConnectionOptions<'_, S> {
+impl<'a, S: Sender> GetKnowledgeConnectionOptions<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3992,8 +3959,8 @@ impl<S: Sender> GetKnowledgeConnectionOptions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConnectionOptionListing`](crate::models::ConnectionOptionListing).
-    pub async fn send(self) -> Result<crate::models::ConnectionOptionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionOptionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4017,10 +3984,10 @@ pub struct GetKnowledgeConnections<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeConnections<'_, S> {
+impl<'a, S: Sender> GetKnowledgeConnections<'a, S> {
     /// Sends the request; the answer is a [`ConnectionListing`](crate::models::ConnectionListing).
-    pub async fn send(self) -> Result<crate::models::ConnectionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4036,7 +4003,7 @@ pub struct GetKnowledgeGuestSessionCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeGuestSessionCategories<'_, S> {
+impl<'a, S: Sender> GetKnowledgeGuestSessionCategories<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4119,8 +4086,8 @@ impl<S: Sender> GetKnowledgeGuestSessionCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GuestCategoryResponseListing`](crate::models::GuestCategoryResponseListing).
-    pub async fn send(self) -> Result<crate::models::GuestCategoryResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GuestCategoryResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4144,10 +4111,10 @@ pub struct GetKnowledgeGuestSessionDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeGuestSessionDocument<'_, S> {
+impl<'a, S: Sender> GetKnowledgeGuestSessionDocument<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeGuestDocumentResponse`](crate::models::KnowledgeGuestDocumentResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestDocumentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestDocumentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4163,7 +4130,7 @@ pub struct GetKnowledgeGuestSessionDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeGuestSessionDocuments<'_, S> {
+impl<'a, S: Sender> GetKnowledgeGuestSessionDocuments<'a, S> {
     /// If specified, retrieves documents associated with category ids, comma separated values expected.
     ///
     /// Query parameter `categoryId`, repeated for each value.
@@ -4183,8 +4150,8 @@ impl<S: Sender> GetKnowledgeGuestSessionDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeGuestDocumentResponseListing`](crate::models::KnowledgeGuestDocumentResponseListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestDocumentResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestDocumentResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4208,7 +4175,7 @@ pub struct GetKnowledgeIntegrationOptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeIntegrationOptions<'_, S> {
+impl<'a, S: Sender> GetKnowledgeIntegrationOptions<'a, S> {
     /// Narrowing down filtering option results by knowledge base.
     ///
     /// Query parameter `knowledgeBaseIds`, repeated for each value.
@@ -4219,8 +4186,8 @@ impl<S: Sender> GetKnowledgeIntegrationOptions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeIntegrationOptionsResponse`](crate::models::KnowledgeIntegrationOptionsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeIntegrationOptionsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeIntegrationOptionsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4236,10 +4203,10 @@ pub struct GetKnowledgeKnowledgebase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebase<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebase<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeBase`](crate::models::KnowledgeBase).
-    pub async fn send(self) -> Result<crate::models::KnowledgeBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4255,7 +4222,7 @@ pub struct GetKnowledgeKnowledgebaseCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseCategories<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseCategories<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4338,8 +4305,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CategoryResponseListing`](crate::models::CategoryResponseListing).
-    pub async fn send(self) -> Result<crate::models::CategoryResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4363,10 +4330,10 @@ pub struct GetKnowledgeKnowledgebaseCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseCategory<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseCategory<'a, S> {
     /// Sends the request; the answer is a [`CategoryResponse`](crate::models::CategoryResponse).
-    pub async fn send(self) -> Result<crate::models::CategoryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4382,7 +4349,7 @@ pub struct GetKnowledgeKnowledgebaseDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocument<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocument<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected. Max No. of variations that can be returned on expand is 20.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4402,8 +4369,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocument<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentResponse`](crate::models::KnowledgeDocumentResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4419,7 +4386,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentFeedback<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentFeedback<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4520,8 +4487,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentFeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentFeedbackResponseListing`](crate::models::KnowledgeDocumentFeedbackResponseListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentFeedbackResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentFeedbackResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4545,10 +4512,10 @@ pub struct GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeDocumentFeedbackResponse`](crate::models::KnowledgeDocumentFeedbackResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4564,7 +4531,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVariation<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     /// The state of the document.
     ///
     /// Query parameter `documentState`.
@@ -4584,8 +4551,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVariation<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DocumentVariationResponse`](crate::models::DocumentVariationResponse).
-    pub async fn send(self) -> Result<crate::models::DocumentVariationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentVariationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4601,7 +4568,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentVariations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVariations<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVariations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4648,8 +4615,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVariations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DocumentVariationResponseListing`](crate::models::DocumentVariationResponseListing).
-    pub async fn send(self) -> Result<crate::models::DocumentVariationResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentVariationResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4673,7 +4640,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersion<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVersion<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4684,8 +4651,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersion<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentVersion`](crate::models::KnowledgeDocumentVersion).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4701,10 +4668,10 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersionVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersionVariation<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVersionVariation<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeDocumentVersionVariation`](crate::models::KnowledgeDocumentVersionVariation).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentVersionVariation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentVersionVariation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4720,7 +4687,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersionVariations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersionVariations<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVersionVariations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4749,8 +4716,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersionVariations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentVersionVariationListing`](crate::models::KnowledgeDocumentVersionVariationListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentVersionVariationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentVersionVariationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4774,7 +4741,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersions<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentVersions<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4812,8 +4779,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentVersionListing`](crate::models::KnowledgeDocumentVersionListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4837,7 +4804,7 @@ pub struct GetKnowledgeKnowledgebaseDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocuments<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocuments<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -4938,8 +4905,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocuments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentResponseListing`](crate::models::KnowledgeDocumentResponseListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4963,7 +4930,7 @@ pub struct GetKnowledgeKnowledgebaseDocumentsFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseDocumentsFeedback<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseDocumentsFeedback<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5064,8 +5031,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseDocumentsFeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentFeedbackResponseListing`](crate::models::KnowledgeDocumentFeedbackResponseListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentFeedbackResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentFeedbackResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5089,10 +5056,10 @@ pub struct GetKnowledgeKnowledgebaseExportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseExportJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseExportJob<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeExportJobResponse`](crate::models::KnowledgeExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5108,7 +5075,7 @@ pub struct GetKnowledgeKnowledgebaseImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseImportJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseImportJob<'a, S> {
     /// If expand contains 'urls' downloadURL and failedEntitiesURL will be filled.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5119,8 +5086,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseImportJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeImportJobResponse`](crate::models::KnowledgeImportJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeImportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeImportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5136,10 +5103,10 @@ pub struct GetKnowledgeKnowledgebaseLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseLabel<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseLabel<'a, S> {
     /// Sends the request; the answer is a [`LabelResponse`](crate::models::LabelResponse).
-    pub async fn send(self) -> Result<crate::models::LabelResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LabelResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5155,7 +5122,7 @@ pub struct GetKnowledgeKnowledgebaseLabels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseLabels<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseLabels<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5202,8 +5169,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseLabels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LabelListing`](crate::models::LabelListing).
-    pub async fn send(self) -> Result<crate::models::LabelListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LabelListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5227,7 +5194,7 @@ pub struct GetKnowledgeKnowledgebaseOperations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseOperations<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseOperations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5301,8 +5268,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseOperations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OperationListing`](crate::models::OperationListing).
-    pub async fn send(self) -> Result<crate::models::OperationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OperationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5326,10 +5293,10 @@ pub struct GetKnowledgeKnowledgebaseOperationsUsersQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseOperationsUsersQuery<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseOperationsUsersQuery<'a, S> {
     /// Sends the request; the answer is a [`OperationCreatorUserResponse`](crate::models::OperationCreatorUserResponse).
-    pub async fn send(self) -> Result<crate::models::OperationCreatorUserResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OperationCreatorUserResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5345,7 +5312,7 @@ pub struct GetKnowledgeKnowledgebaseParseJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseParseJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseParseJob<'a, S> {
     /// If expand contains 'urls' downloadURL and failedEntitiesURL will be filled.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5356,8 +5323,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseParseJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeParseJobResponse`](crate::models::KnowledgeParseJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeParseJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeParseJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5373,7 +5340,7 @@ pub struct GetKnowledgeKnowledgebaseSources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseSources<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseSources<'a, S> {
     /// If specified, retrieves integration sources with specified integration type.
     ///
     /// Query parameter `type`.
@@ -5402,8 +5369,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseSources<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::SourceBaseResponse>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::SourceBaseResponse>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5419,7 +5386,7 @@ pub struct GetKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseSourcesSalesforceSourceId<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5430,8 +5397,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseSourcesSalesforceSourceId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SalesforceSourceResponse`](crate::models::SalesforceSourceResponse).
-    pub async fn send(self) -> Result<crate::models::SalesforceSourceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SalesforceSourceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5447,7 +5414,7 @@ pub struct GetKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseSourcesServicenowSourceId<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5458,8 +5425,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseSourcesServicenowSourceId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ServiceNowSourceResponse`](crate::models::ServiceNowSourceResponse).
-    pub async fn send(self) -> Result<crate::models::ServiceNowSourceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceNowSourceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5475,10 +5442,10 @@ pub struct GetKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseSynchronizeJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSyncJobResponse`](crate::models::KnowledgeSyncJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSyncJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSyncJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5494,7 +5461,7 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroup<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseUnansweredGroup<'a, S> {
     /// The app value to be used for filtering phrases.
     ///
     /// Query parameter `app`.
@@ -5523,8 +5490,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnansweredGroup`](crate::models::UnansweredGroup).
-    pub async fn send(self) -> Result<crate::models::UnansweredGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnansweredGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5540,7 +5507,7 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'a, S> {
     /// The app value to be used for filtering phrases.
     ///
     /// Query parameter `app`.
@@ -5569,8 +5536,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnansweredPhraseGroup`](crate::models::UnansweredPhraseGroup).
-    pub async fn send(self) -> Result<crate::models::UnansweredPhraseGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnansweredPhraseGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5586,7 +5553,7 @@ pub struct GetKnowledgeKnowledgebaseUnansweredGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroups<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseUnansweredGroups<'a, S> {
     /// The app value to be used for filtering phrases.
     ///
     /// Query parameter `app`.
@@ -5615,8 +5582,8 @@ impl<S: Sender> GetKnowledgeKnowledgebaseUnansweredGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnansweredGroups`](crate::models::UnansweredGroups).
-    pub async fn send(self) -> Result<crate::models::UnansweredGroups, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnansweredGroups, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5632,10 +5599,10 @@ pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseUploadsUrlsJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseUploadsUrlsJob<'a, S> {
     /// Sends the request; the answer is a [`GetUploadSourceUrlJobStatusResponse`](crate::models::GetUploadSourceUrlJobStatusResponse).
-    pub async fn send(self) -> Result<crate::models::GetUploadSourceUrlJobStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetUploadSourceUrlJobStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5651,7 +5618,7 @@ pub struct GetKnowledgeKnowledgebases<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebases<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebases<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5734,8 +5701,8 @@ impl<S: Sender> GetKnowledgeKnowledgebases<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeBaseListing`](crate::models::KnowledgeBaseListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeBaseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeBaseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5759,10 +5726,10 @@ pub struct GetKnowledgeSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSetting<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSetting<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSettingsResponse`](crate::models::KnowledgeSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5778,7 +5745,7 @@ pub struct GetKnowledgeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSettings<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSettings<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5843,8 +5810,8 @@ impl<S: Sender> GetKnowledgeSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeSettingListing`](crate::models::KnowledgeSettingListing).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSettingListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSettingListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5868,7 +5835,7 @@ pub struct GetKnowledgeSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSource<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSource<'a, S> {
     /// Optional fields to expand for the Source.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5879,8 +5846,8 @@ impl<S: Sender> GetKnowledgeSource<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SourceExpandableResponse`](crate::models::V3SourceExpandableResponse).
-    pub async fn send(self) -> Result<crate::models::V3SourceExpandableResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SourceExpandableResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5896,10 +5863,10 @@ pub struct GetKnowledgeSourceSynchronization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronization<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronization<'a, S> {
     /// Sends the request; the answer is a [`V3Synchronization`](crate::models::V3Synchronization).
-    pub async fn send(self) -> Result<crate::models::V3Synchronization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3Synchronization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5915,10 +5882,10 @@ pub struct GetKnowledgeSourceSynchronizationDeletion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronizationDeletion<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronizationDeletion<'a, S> {
     /// Sends the request; the answer is a [`V3SynchronizationDeletion`](crate::models::V3SynchronizationDeletion).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationDeletion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationDeletion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5934,7 +5901,7 @@ pub struct GetKnowledgeSourceSynchronizationDeletions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronizationDeletions<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronizationDeletions<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5963,8 +5930,8 @@ impl<S: Sender> GetKnowledgeSourceSynchronizationDeletions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SynchronizationDeletionListing`](crate::models::V3SynchronizationDeletionListing).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationDeletionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationDeletionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5988,10 +5955,10 @@ pub struct GetKnowledgeSourceSynchronizationUpload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronizationUpload<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronizationUpload<'a, S> {
     /// Sends the request; the answer is a [`V3SynchronizationUpload`](crate::models::V3SynchronizationUpload).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationUpload, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationUpload, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6007,7 +5974,7 @@ pub struct GetKnowledgeSourceSynchronizationUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronizationUploads<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronizationUploads<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -6036,8 +6003,8 @@ impl<S: Sender> GetKnowledgeSourceSynchronizationUploads<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SynchronizationUploadListing`](crate::models::V3SynchronizationUploadListing).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationUploadListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationUploadListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6061,7 +6028,7 @@ pub struct GetKnowledgeSourceSynchronizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourceSynchronizations<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourceSynchronizations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -6090,8 +6057,8 @@ impl<S: Sender> GetKnowledgeSourceSynchronizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SynchronizationListing`](crate::models::V3SynchronizationListing).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6115,7 +6082,7 @@ pub struct GetKnowledgeSources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSources<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSources<'a, S> {
     /// Optional fields to expand for the Source.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6126,8 +6093,8 @@ impl<S: Sender> GetKnowledgeSources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SourceExpandableListing`](crate::models::V3SourceExpandableListing).
-    pub async fn send(self) -> Result<crate::models::V3SourceExpandableListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SourceExpandableListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6143,7 +6110,7 @@ pub struct GetKnowledgeSourcesSynchronizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeSourcesSynchronizations<'_, S> {
+impl<'a, S: Sender> GetKnowledgeSourcesSynchronizations<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -6172,8 +6139,8 @@ impl<S: Sender> GetKnowledgeSourcesSynchronizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3SynchronizationListing`](crate::models::V3SynchronizationListing).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6197,7 +6164,7 @@ pub struct PatchKnowledgeConnection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeConnection<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeConnection<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6208,8 +6175,8 @@ impl<S: Sender> PatchKnowledgeConnection<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConnectionResponse`](crate::models::ConnectionResponse).
-    pub async fn send(self) -> Result<crate::models::ConnectionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6225,14 +6192,11 @@ pub struct PatchKnowledgeGuestSessionDocumentsSearchSearchId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeGuestSessionDocumentsSearchSearchId<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeGuestSessionDocumentsSearchSearchId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6248,10 +6212,10 @@ pub struct PatchKnowledgeKnowledgebase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebase<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebase<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeBase`](crate::models::KnowledgeBase).
-    pub async fn send(self) -> Result<crate::models::KnowledgeBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6267,10 +6231,10 @@ pub struct PatchKnowledgeKnowledgebaseCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseCategory<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseCategory<'a, S> {
     /// Sends the request; the answer is a [`CategoryResponse`](crate::models::CategoryResponse).
-    pub async fn send(self) -> Result<crate::models::CategoryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6286,7 +6250,7 @@ pub struct PatchKnowledgeKnowledgebaseChunksSearchSearchId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseChunksSearchSearchId<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseChunksSearchSearchId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6298,11 +6262,8 @@ impl<S: Sender> PatchKnowledgeKnowledgebaseChunksSearchSearchId<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6318,10 +6279,10 @@ pub struct PatchKnowledgeKnowledgebaseDocument<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseDocument<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseDocument<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeDocumentResponse`](crate::models::KnowledgeDocumentResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6337,7 +6298,7 @@ pub struct PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6348,8 +6309,8 @@ impl<S: Sender> PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentFeedbackResponse`](crate::models::KnowledgeDocumentFeedbackResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6365,10 +6326,10 @@ pub struct PatchKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseDocumentVariation<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseDocumentVariation<'a, S> {
     /// Sends the request; the answer is a [`DocumentVariationResponse`](crate::models::DocumentVariationResponse).
-    pub async fn send(self) -> Result<crate::models::DocumentVariationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentVariationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6384,7 +6345,7 @@ pub struct PatchKnowledgeKnowledgebaseDocumentsSearchSearchId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseDocumentsSearchSearchId<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseDocumentsSearchSearchId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6396,11 +6357,8 @@ impl<S: Sender> PatchKnowledgeKnowledgebaseDocumentsSearchSearchId<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6416,10 +6374,10 @@ pub struct PatchKnowledgeKnowledgebaseImportJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseImportJob<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseImportJob<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeImportJobResponse`](crate::models::KnowledgeImportJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeImportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeImportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6435,10 +6393,10 @@ pub struct PatchKnowledgeKnowledgebaseLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseLabel<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseLabel<'a, S> {
     /// Sends the request; the answer is a [`LabelResponse`](crate::models::LabelResponse).
-    pub async fn send(self) -> Result<crate::models::LabelResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LabelResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6454,14 +6412,11 @@ pub struct PatchKnowledgeKnowledgebaseParseJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseParseJob<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseParseJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6477,10 +6432,10 @@ pub struct PatchKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseSynchronizeJob<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseSynchronizeJob<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSyncJobResponse`](crate::models::KnowledgeSyncJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSyncJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSyncJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6496,10 +6451,10 @@ pub struct PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup<'a, S> {
     /// Sends the request; the answer is a [`UnansweredPhraseGroupUpdateResponse`](crate::models::UnansweredPhraseGroupUpdateResponse).
-    pub async fn send(self) -> Result<crate::models::UnansweredPhraseGroupUpdateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnansweredPhraseGroupUpdateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6515,10 +6470,10 @@ pub struct PatchKnowledgeSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeSetting<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeSetting<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSettingsResponse`](crate::models::KnowledgeSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6534,10 +6489,10 @@ pub struct PatchKnowledgeSourceSynchronization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchKnowledgeSourceSynchronization<'_, S> {
+impl<'a, S: Sender> PatchKnowledgeSourceSynchronization<'a, S> {
     /// Sends the request; the answer is a [`V3Synchronization`](crate::models::V3Synchronization).
-    pub async fn send(self) -> Result<crate::models::V3Synchronization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3Synchronization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6553,10 +6508,10 @@ pub struct PostKnowledgeConnections<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeConnections<'_, S> {
+impl<'a, S: Sender> PostKnowledgeConnections<'a, S> {
     /// Sends the request; the answer is a [`ConnectionCreateResponse`](crate::models::ConnectionCreateResponse).
-    pub async fn send(self) -> Result<crate::models::ConnectionCreateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConnectionCreateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6572,10 +6527,10 @@ pub struct PostKnowledgeDocumentuploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeDocumentuploads<'_, S> {
+impl<'a, S: Sender> PostKnowledgeDocumentuploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6591,7 +6546,7 @@ pub struct PostKnowledgeGuestSessionDocumentCopies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentCopies<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentCopies<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6603,11 +6558,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentCopies<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6623,7 +6575,7 @@ pub struct PostKnowledgeGuestSessionDocumentFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentFeedback<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentFeedback<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6634,8 +6586,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentFeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeGuestDocumentFeedback`](crate::models::KnowledgeGuestDocumentFeedback).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestDocumentFeedback, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestDocumentFeedback, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6651,7 +6603,7 @@ pub struct PostKnowledgeGuestSessionDocumentViews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentViews<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentViews<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6663,11 +6615,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentViews<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6683,10 +6632,10 @@ pub struct PostKnowledgeGuestSessionDocumentsAnswers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentsAnswers<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentsAnswers<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeGuestAnswerDocumentsResponse`](crate::models::KnowledgeGuestAnswerDocumentsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestAnswerDocumentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestAnswerDocumentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6702,7 +6651,7 @@ pub struct PostKnowledgeGuestSessionDocumentsPresentations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentsPresentations<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentsPresentations<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6714,11 +6663,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentsPresentations<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6734,7 +6680,7 @@ pub struct PostKnowledgeGuestSessionDocumentsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentsSearch<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentsSearch<'a, S> {
     /// Fields, if any, to expand for each document in the search result matching the query.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6754,8 +6700,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentGuestSearch`](crate::models::KnowledgeDocumentGuestSearch).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentGuestSearch, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentGuestSearch, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6771,7 +6717,7 @@ pub struct PostKnowledgeGuestSessionDocumentsSearchSuggestions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessionDocumentsSearchSuggestions<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessionDocumentsSearchSuggestions<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6782,8 +6728,8 @@ impl<S: Sender> PostKnowledgeGuestSessionDocumentsSearchSuggestions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeGuestDocumentSuggestion`](crate::models::KnowledgeGuestDocumentSuggestion).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestDocumentSuggestion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestDocumentSuggestion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6799,10 +6745,10 @@ pub struct PostKnowledgeGuestSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeGuestSessions<'_, S> {
+impl<'a, S: Sender> PostKnowledgeGuestSessions<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeGuestSession`](crate::models::KnowledgeGuestSession).
-    pub async fn send(self) -> Result<crate::models::KnowledgeGuestSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeGuestSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6818,10 +6764,10 @@ pub struct PostKnowledgeKnowledgebaseCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseCategories<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseCategories<'a, S> {
     /// Sends the request; the answer is a [`CategoryResponse`](crate::models::CategoryResponse).
-    pub async fn send(self) -> Result<crate::models::CategoryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6837,7 +6783,7 @@ pub struct PostKnowledgeKnowledgebaseChunksSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseChunksSearch<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseChunksSearch<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6848,8 +6794,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseChunksSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentChunkResponse`](crate::models::KnowledgeDocumentChunkResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentChunkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentChunkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6865,7 +6811,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentCopies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentCopies<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentCopies<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6877,11 +6823,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentCopies<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6897,7 +6840,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentFeedback<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentFeedback<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6908,8 +6851,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentFeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentFeedbackResponse`](crate::models::KnowledgeDocumentFeedbackResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentFeedbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6925,10 +6868,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentVariations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentVariations<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentVariations<'a, S> {
     /// Sends the request; the answer is a [`DocumentVariationResponse`](crate::models::DocumentVariationResponse).
-    pub async fn send(self) -> Result<crate::models::DocumentVariationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentVariationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6944,10 +6887,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentVersions<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentVersions<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeDocumentVersion`](crate::models::KnowledgeDocumentVersion).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6963,7 +6906,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentViews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentViews<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentViews<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -6975,11 +6918,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentViews<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6995,10 +6935,10 @@ pub struct PostKnowledgeKnowledgebaseDocuments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocuments<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocuments<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeDocumentResponse`](crate::models::KnowledgeDocumentResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7014,10 +6954,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentsAnswers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsAnswers<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsAnswers<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeAnswerDocumentsResponse`](crate::models::KnowledgeAnswerDocumentsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeAnswerDocumentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeAnswerDocumentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7033,10 +6973,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentsBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsBulkRemove<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7052,10 +6992,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentsBulkUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsBulkUpdate<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsBulkUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7071,7 +7011,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentsPresentations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsPresentations<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsPresentations<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7083,11 +7023,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsPresentations<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7103,7 +7040,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsQuery<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsQuery<'a, S> {
     /// Fields, if any, to expand for each document in the search result matching the query.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7123,8 +7060,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentQueryResponse`](crate::models::KnowledgeDocumentQueryResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7140,7 +7077,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsSearch<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsSearch<'a, S> {
     /// Fields, if any, to expand for each document in the search result matching the query.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -7160,8 +7097,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentSearch`](crate::models::KnowledgeDocumentSearch).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentSearch, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentSearch, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7177,7 +7114,7 @@ pub struct PostKnowledgeKnowledgebaseDocumentsSearchSuggestions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsSearchSuggestions<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsSearchSuggestions<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7188,8 +7125,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsSearchSuggestions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeDocumentSuggestion`](crate::models::KnowledgeDocumentSuggestion).
-    pub async fn send(self) -> Result<crate::models::KnowledgeDocumentSuggestion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeDocumentSuggestion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7205,10 +7142,10 @@ pub struct PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkResponse`](crate::models::BulkResponse).
-    pub async fn send(self) -> Result<crate::models::BulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7224,10 +7161,10 @@ pub struct PostKnowledgeKnowledgebaseExportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseExportJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseExportJobs<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeExportJobResponse`](crate::models::KnowledgeExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7243,10 +7180,10 @@ pub struct PostKnowledgeKnowledgebaseImportJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseImportJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseImportJobs<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeImportJobResponse`](crate::models::KnowledgeImportJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeImportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeImportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7262,10 +7199,10 @@ pub struct PostKnowledgeKnowledgebaseLabels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseLabels<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseLabels<'a, S> {
     /// Sends the request; the answer is a [`LabelResponse`](crate::models::LabelResponse).
-    pub async fn send(self) -> Result<crate::models::LabelResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LabelResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7281,14 +7218,11 @@ pub struct PostKnowledgeKnowledgebaseParseJobImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseParseJobImport<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseParseJobImport<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7304,10 +7238,10 @@ pub struct PostKnowledgeKnowledgebaseParseJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseParseJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseParseJobs<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeParseJobResponse`](crate::models::KnowledgeParseJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeParseJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeParseJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7323,10 +7257,10 @@ pub struct PostKnowledgeKnowledgebaseSourcesSalesforce<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseSourcesSalesforce<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseSourcesSalesforce<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSyncJobResponse`](crate::models::KnowledgeSyncJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSyncJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSyncJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7342,7 +7276,7 @@ pub struct PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7353,8 +7287,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SourceSyncResponse`](crate::models::SourceSyncResponse).
-    pub async fn send(self) -> Result<crate::models::SourceSyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SourceSyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7370,10 +7304,10 @@ pub struct PostKnowledgeKnowledgebaseSourcesServicenow<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseSourcesServicenow<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseSourcesServicenow<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSyncJobResponse`](crate::models::KnowledgeSyncJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSyncJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSyncJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7389,7 +7323,7 @@ pub struct PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7400,8 +7334,8 @@ impl<S: Sender> PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SourceSyncResponse`](crate::models::SourceSyncResponse).
-    pub async fn send(self) -> Result<crate::models::SourceSyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SourceSyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7417,10 +7351,10 @@ pub struct PostKnowledgeKnowledgebaseSynchronizeJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseSynchronizeJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseSynchronizeJobs<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeSyncJobResponse`](crate::models::KnowledgeSyncJobResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSyncJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSyncJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7436,10 +7370,10 @@ pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseUploadsUrlsJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseUploadsUrlsJobs<'a, S> {
     /// Sends the request; the answer is a [`CreateUploadSourceUrlJobResponse`](crate::models::CreateUploadSourceUrlJobResponse).
-    pub async fn send(self) -> Result<crate::models::CreateUploadSourceUrlJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateUploadSourceUrlJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7455,10 +7389,10 @@ pub struct PostKnowledgeKnowledgebases<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebases<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebases<'a, S> {
     /// Sends the request; the answer is a [`KnowledgeBase`](crate::models::KnowledgeBase).
-    pub async fn send(self) -> Result<crate::models::KnowledgeBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7474,7 +7408,7 @@ pub struct PostKnowledgeSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSearch<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSearch<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7485,8 +7419,8 @@ impl<S: Sender> PostKnowledgeSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeSourcesSearchResponse`](crate::models::KnowledgeSourcesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSourcesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSourcesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7502,7 +7436,7 @@ pub struct PostKnowledgeSearchPreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSearchPreview<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSearchPreview<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7513,8 +7447,8 @@ impl<S: Sender> PostKnowledgeSearchPreview<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeSearchPreviewResponse`](crate::models::KnowledgeSearchPreviewResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSearchPreviewResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSearchPreviewResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7530,7 +7464,7 @@ pub struct PostKnowledgeSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSettings<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSettings<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7541,8 +7475,8 @@ impl<S: Sender> PostKnowledgeSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KnowledgeSettingsResponse`](crate::models::KnowledgeSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::KnowledgeSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KnowledgeSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7558,10 +7492,10 @@ pub struct PostKnowledgeSourceSynchronizationDeletions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSourceSynchronizationDeletions<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSourceSynchronizationDeletions<'a, S> {
     /// Sends the request; the answer is a [`V3SynchronizationDeletion`](crate::models::V3SynchronizationDeletion).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationDeletion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationDeletion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7577,10 +7511,10 @@ pub struct PostKnowledgeSourceSynchronizationUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSourceSynchronizationUploads<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSourceSynchronizationUploads<'a, S> {
     /// Sends the request; the answer is a [`V3SynchronizationUploadUrlResponse`](crate::models::V3SynchronizationUploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::V3SynchronizationUploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SynchronizationUploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7596,7 +7530,7 @@ pub struct PostKnowledgeSourceSynchronizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSourceSynchronizations<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSourceSynchronizations<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -7607,8 +7541,8 @@ impl<S: Sender> PostKnowledgeSourceSynchronizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`V3Synchronization`](crate::models::V3Synchronization).
-    pub async fn send(self) -> Result<crate::models::V3Synchronization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3Synchronization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7624,10 +7558,10 @@ pub struct PostKnowledgeSources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeSources<'_, S> {
+impl<'a, S: Sender> PostKnowledgeSources<'a, S> {
     /// Sends the request; the answer is a [`V3SourceDetailedResponse`](crate::models::V3SourceDetailedResponse).
-    pub async fn send(self) -> Result<crate::models::V3SourceDetailedResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SourceDetailedResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7643,10 +7577,10 @@ pub struct PutKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutKnowledgeKnowledgebaseSourcesSalesforceSourceId<'_, S> {
+impl<'a, S: Sender> PutKnowledgeKnowledgebaseSourcesSalesforceSourceId<'a, S> {
     /// Sends the request; the answer is a [`SalesforceSourceResponse`](crate::models::SalesforceSourceResponse).
-    pub async fn send(self) -> Result<crate::models::SalesforceSourceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SalesforceSourceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7662,10 +7596,10 @@ pub struct PutKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutKnowledgeKnowledgebaseSourcesServicenowSourceId<'_, S> {
+impl<'a, S: Sender> PutKnowledgeKnowledgebaseSourcesServicenowSourceId<'a, S> {
     /// Sends the request; the answer is a [`ServiceNowSourceResponse`](crate::models::ServiceNowSourceResponse).
-    pub async fn send(self) -> Result<crate::models::ServiceNowSourceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceNowSourceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7681,10 +7615,10 @@ pub struct PutKnowledgeSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutKnowledgeSource<'_, S> {
+impl<'a, S: Sender> PutKnowledgeSource<'a, S> {
     /// Sends the request; the answer is a [`V3SourceDetailedResponse`](crate::models::V3SourceDetailedResponse).
-    pub async fn send(self) -> Result<crate::models::V3SourceDetailedResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::V3SourceDetailedResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -1118,14 +1118,11 @@ pub struct DeleteLanguageunderstandingDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguageunderstandingDomain<'_, S> {
+impl<'a, S: Sender> DeleteLanguageunderstandingDomain<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1141,14 +1138,11 @@ pub struct DeleteLanguageunderstandingDomainFeedbackFeedbackId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguageunderstandingDomainFeedbackFeedbackId<'_, S> {
+impl<'a, S: Sender> DeleteLanguageunderstandingDomainFeedbackFeedbackId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1164,14 +1158,11 @@ pub struct DeleteLanguageunderstandingDomainVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguageunderstandingDomainVersion<'_, S> {
+impl<'a, S: Sender> DeleteLanguageunderstandingDomainVersion<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1187,14 +1178,11 @@ pub struct DeleteLanguageunderstandingMiner<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguageunderstandingMiner<'_, S> {
+impl<'a, S: Sender> DeleteLanguageunderstandingMiner<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1210,14 +1198,11 @@ pub struct DeleteLanguageunderstandingMinerDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguageunderstandingMinerDraft<'_, S> {
+impl<'a, S: Sender> DeleteLanguageunderstandingMinerDraft<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1233,10 +1218,10 @@ pub struct GetLanguageunderstandingDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomain<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomain<'a, S> {
     /// Sends the request; the answer is a [`NluDomain`](crate::models::NluDomain).
-    pub async fn send(self) -> Result<crate::models::NluDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1252,7 +1237,7 @@ pub struct GetLanguageunderstandingDomainFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomainFeedback<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomainFeedback<'a, S> {
     /// The top intent name to retrieve feedback for.
     ///
     /// Query parameter `intentName`.
@@ -1362,8 +1347,8 @@ impl<S: Sender> GetLanguageunderstandingDomainFeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluFeedbackListing`](crate::models::NluFeedbackListing).
-    pub async fn send(self) -> Result<crate::models::NluFeedbackListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluFeedbackListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1387,7 +1372,7 @@ pub struct GetLanguageunderstandingDomainFeedbackFeedbackId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomainFeedbackFeedbackId<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomainFeedbackFeedbackId<'a, S> {
     /// Fields and properties to get, comma-separated
     ///
     /// Query parameter `fields`, repeated for each value.
@@ -1398,8 +1383,8 @@ impl<S: Sender> GetLanguageunderstandingDomainFeedbackFeedbackId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluFeedbackResponse`](crate::models::NluFeedbackResponse).
-    pub async fn send(self) -> Result<crate::models::NluFeedbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluFeedbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1415,7 +1400,7 @@ pub struct GetLanguageunderstandingDomainVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomainVersion<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomainVersion<'a, S> {
     /// Whether utterances for intent definition should be included when marshalling response.
     ///
     /// Query parameter `includeUtterances`.
@@ -1426,8 +1411,8 @@ impl<S: Sender> GetLanguageunderstandingDomainVersion<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluDomainVersion`](crate::models::NluDomainVersion).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1443,10 +1428,10 @@ pub struct GetLanguageunderstandingDomainVersionReport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomainVersionReport<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomainVersionReport<'a, S> {
     /// Sends the request; the answer is a [`NluDomainVersionQualityReport`](crate::models::NluDomainVersionQualityReport).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersionQualityReport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersionQualityReport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1462,7 +1447,7 @@ pub struct GetLanguageunderstandingDomainVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomainVersions<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomainVersions<'a, S> {
     /// Whether utterances for intent definition should be included when marshalling response.
     ///
     /// Query parameter `includeUtterances`.
@@ -1491,8 +1476,8 @@ impl<S: Sender> GetLanguageunderstandingDomainVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluDomainVersionListing`](crate::models::NluDomainVersionListing).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1516,7 +1501,7 @@ pub struct GetLanguageunderstandingDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingDomains<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingDomains<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1536,8 +1521,8 @@ impl<S: Sender> GetLanguageunderstandingDomains<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluDomainListing`](crate::models::NluDomainListing).
-    pub async fn send(self) -> Result<crate::models::NluDomainListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1561,7 +1546,7 @@ pub struct GetLanguageunderstandingIgnorephrase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingIgnorephrase<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingIgnorephrase<'a, S> {
     /// The page size for the listing. The max that will be returned is 200.
     ///
     /// Query parameter `pageSize`.
@@ -1608,8 +1593,8 @@ impl<S: Sender> GetLanguageunderstandingIgnorephrase<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IgnoredMinedPhraseListing`](crate::models::IgnoredMinedPhraseListing).
-    pub async fn send(self) -> Result<crate::models::IgnoredMinedPhraseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IgnoredMinedPhraseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1633,7 +1618,7 @@ pub struct GetLanguageunderstandingIgnoretopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingIgnoretopic<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingIgnoretopic<'a, S> {
     /// The page size for the listing. The max that will be returned is 200.
     ///
     /// Query parameter `pageSize`.
@@ -1680,8 +1665,8 @@ impl<S: Sender> GetLanguageunderstandingIgnoretopic<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IgnoredMinedTopicListing`](crate::models::IgnoredMinedTopicListing).
-    pub async fn send(self) -> Result<crate::models::IgnoredMinedTopicListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IgnoredMinedTopicListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1705,10 +1690,10 @@ pub struct GetLanguageunderstandingMiner<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMiner<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMiner<'a, S> {
     /// Sends the request; the answer is a [`Miner`](crate::models::Miner).
-    pub async fn send(self) -> Result<crate::models::Miner, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Miner, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1724,7 +1709,7 @@ pub struct GetLanguageunderstandingMinerDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerDraft<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerDraft<'a, S> {
     /// Parameter to filter a specific intent.
     ///
     /// Query parameter `draftIntentId`.
@@ -1744,8 +1729,8 @@ impl<S: Sender> GetLanguageunderstandingMinerDraft<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Draft`](crate::models::Draft).
-    pub async fn send(self) -> Result<crate::models::Draft, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Draft, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1761,10 +1746,10 @@ pub struct GetLanguageunderstandingMinerDrafts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerDrafts<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerDrafts<'a, S> {
     /// Sends the request; the answer is a [`DraftListing`](crate::models::DraftListing).
-    pub async fn send(self) -> Result<crate::models::DraftListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DraftListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1788,7 +1773,7 @@ pub struct GetLanguageunderstandingMinerIntent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerIntent<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerIntent<'a, S> {
     /// Option to fetch utterances
     ///
     /// Query parameter `expand`.
@@ -1799,8 +1784,8 @@ impl<S: Sender> GetLanguageunderstandingMinerIntent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MinerIntent`](crate::models::MinerIntent).
-    pub async fn send(self) -> Result<crate::models::MinerIntent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinerIntent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1816,7 +1801,7 @@ pub struct GetLanguageunderstandingMinerIntents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerIntents<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerIntents<'a, S> {
     /// Option to fetch utterances.
     ///
     /// Query parameter `expand`.
@@ -1827,8 +1812,8 @@ impl<S: Sender> GetLanguageunderstandingMinerIntents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MinedIntentsListing`](crate::models::MinedIntentsListing).
-    pub async fn send(self) -> Result<crate::models::MinedIntentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinedIntentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1852,7 +1837,7 @@ pub struct GetLanguageunderstandingMinerTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerTopic<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerTopic<'a, S> {
     /// Option to fetch phrases
     ///
     /// Query parameter `expand`.
@@ -1863,8 +1848,8 @@ impl<S: Sender> GetLanguageunderstandingMinerTopic<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MinerTopic`](crate::models::MinerTopic).
-    pub async fn send(self) -> Result<crate::models::MinerTopic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinerTopic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1880,10 +1865,10 @@ pub struct GetLanguageunderstandingMinerTopicPhrase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerTopicPhrase<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerTopicPhrase<'a, S> {
     /// Sends the request; the answer is a [`MinerTopicPhrase`](crate::models::MinerTopicPhrase).
-    pub async fn send(self) -> Result<crate::models::MinerTopicPhrase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinerTopicPhrase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1899,10 +1884,10 @@ pub struct GetLanguageunderstandingMinerTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMinerTopics<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMinerTopics<'a, S> {
     /// Sends the request; the answer is a [`MinerTopicsListing`](crate::models::MinerTopicsListing).
-    pub async fn send(self) -> Result<crate::models::MinerTopicsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinerTopicsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1926,7 +1911,7 @@ pub struct GetLanguageunderstandingMiners<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingMiners<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingMiners<'a, S> {
     /// Type of miner, either intent or topic
     ///
     /// Query parameter `minerType`.
@@ -1937,8 +1922,8 @@ impl<S: Sender> GetLanguageunderstandingMiners<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MinerListing`](crate::models::MinerListing).
-    pub async fn send(self) -> Result<crate::models::MinerListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinerListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1962,10 +1947,10 @@ pub struct GetLanguageunderstandingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguageunderstandingSettings<'_, S> {
+impl<'a, S: Sender> GetLanguageunderstandingSettings<'a, S> {
     /// Sends the request; the answer is a [`NluOrganization`](crate::models::NluOrganization).
-    pub async fn send(self) -> Result<crate::models::NluOrganization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluOrganization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1981,10 +1966,10 @@ pub struct PatchLanguageunderstandingDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLanguageunderstandingDomain<'_, S> {
+impl<'a, S: Sender> PatchLanguageunderstandingDomain<'a, S> {
     /// Sends the request; the answer is a [`NluDomain`](crate::models::NluDomain).
-    pub async fn send(self) -> Result<crate::models::NluDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2000,7 +1985,7 @@ pub struct PatchLanguageunderstandingMinerDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLanguageunderstandingMinerDraft<'_, S> {
+impl<'a, S: Sender> PatchLanguageunderstandingMinerDraft<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2011,8 +1996,8 @@ impl<S: Sender> PatchLanguageunderstandingMinerDraft<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Draft`](crate::models::Draft).
-    pub async fn send(self) -> Result<crate::models::Draft, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Draft, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2028,10 +2013,10 @@ pub struct PostLanguageunderstandingDomainFeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomainFeedback<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomainFeedback<'a, S> {
     /// Sends the request; the answer is a [`NluFeedbackResponse`](crate::models::NluFeedbackResponse).
-    pub async fn send(self) -> Result<crate::models::NluFeedbackResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluFeedbackResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2047,10 +2032,10 @@ pub struct PostLanguageunderstandingDomainVersionDetect<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomainVersionDetect<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomainVersionDetect<'a, S> {
     /// Sends the request; the answer is a [`NluDetectionResponse`](crate::models::NluDetectionResponse).
-    pub async fn send(self) -> Result<crate::models::NluDetectionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDetectionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2066,10 +2051,10 @@ pub struct PostLanguageunderstandingDomainVersionPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomainVersionPublish<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomainVersionPublish<'a, S> {
     /// Sends the request; the answer is a [`NluDomainVersion`](crate::models::NluDomainVersion).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2085,10 +2070,10 @@ pub struct PostLanguageunderstandingDomainVersionTrain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomainVersionTrain<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomainVersionTrain<'a, S> {
     /// Sends the request; the answer is a [`NluDomainVersionTrainingResponse`](crate::models::NluDomainVersionTrainingResponse).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersionTrainingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersionTrainingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2104,7 +2089,7 @@ pub struct PostLanguageunderstandingDomainVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomainVersions<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomainVersions<'a, S> {
     /// Whether utterances for intent definition should be included when marshalling response.
     ///
     /// Query parameter `includeUtterances`.
@@ -2115,8 +2100,8 @@ impl<S: Sender> PostLanguageunderstandingDomainVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NluDomainVersion`](crate::models::NluDomainVersion).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2132,10 +2117,10 @@ pub struct PostLanguageunderstandingDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingDomains<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingDomains<'a, S> {
     /// Sends the request; the answer is a [`NluDomain`](crate::models::NluDomain).
-    pub async fn send(self) -> Result<crate::models::NluDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2151,10 +2136,10 @@ pub struct PostLanguageunderstandingIgnorephrase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingIgnorephrase<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingIgnorephrase<'a, S> {
     /// Sends the request; the answer is a [`IgnorePhrasesResponse`](crate::models::IgnorePhrasesResponse).
-    pub async fn send(self) -> Result<crate::models::IgnorePhrasesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IgnorePhrasesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2170,14 +2155,11 @@ pub struct PostLanguageunderstandingIgnorephraseRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingIgnorephraseRemove<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingIgnorephraseRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2193,10 +2175,10 @@ pub struct PostLanguageunderstandingIgnoretopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingIgnoretopic<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingIgnoretopic<'a, S> {
     /// Sends the request; the answer is a [`IgnoreTopicsResponse`](crate::models::IgnoreTopicsResponse).
-    pub async fn send(self) -> Result<crate::models::IgnoreTopicsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IgnoreTopicsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2212,14 +2194,11 @@ pub struct PostLanguageunderstandingIgnoretopicRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingIgnoretopicRemove<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingIgnoretopicRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2235,10 +2214,10 @@ pub struct PostLanguageunderstandingMinerDrafts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingMinerDrafts<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingMinerDrafts<'a, S> {
     /// Sends the request; the answer is a [`Draft`](crate::models::Draft).
-    pub async fn send(self) -> Result<crate::models::Draft, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Draft, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2254,7 +2233,7 @@ pub struct PostLanguageunderstandingMinerExecute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingMinerExecute<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingMinerExecute<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2265,8 +2244,8 @@ impl<S: Sender> PostLanguageunderstandingMinerExecute<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Miner`](crate::models::Miner).
-    pub async fn send(self) -> Result<crate::models::Miner, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Miner, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2282,10 +2261,10 @@ pub struct PostLanguageunderstandingMiners<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingMiners<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingMiners<'a, S> {
     /// Sends the request; the answer is a [`Miner`](crate::models::Miner).
-    pub async fn send(self) -> Result<crate::models::Miner, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Miner, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2301,10 +2280,10 @@ pub struct PutLanguageunderstandingDomainVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutLanguageunderstandingDomainVersion<'_, S> {
+impl<'a, S: Sender> PutLanguageunderstandingDomainVersion<'a, S> {
     /// Sends the request; the answer is a [`NluDomainVersion`](crate::models::NluDomainVersion).
-    pub async fn send(self) -> Result<crate::models::NluDomainVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NluDomainVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

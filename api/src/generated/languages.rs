@@ -219,14 +219,11 @@ pub struct DeleteLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLanguage<'_, S> {
+impl<'a, S: Sender> DeleteLanguage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -242,10 +239,10 @@ pub struct GetLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguage<'_, S> {
+impl<'a, S: Sender> GetLanguage<'a, S> {
     /// Sends the request; the answer is a [`Language`](crate::models::Language).
-    pub async fn send(self) -> Result<crate::models::Language, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Language, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -261,7 +258,7 @@ pub struct GetLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguages<'_, S> {
+impl<'a, S: Sender> GetLanguages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -299,8 +296,8 @@ impl<S: Sender> GetLanguages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LanguageEntityListing`](crate::models::LanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::LanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -324,10 +321,10 @@ pub struct GetLanguagesTranslations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguagesTranslations<'_, S> {
+impl<'a, S: Sender> GetLanguagesTranslations<'a, S> {
     /// Sends the request; the answer is a [`AvailableTranslations`](crate::models::AvailableTranslations).
-    pub async fn send(self) -> Result<crate::models::AvailableTranslations, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AvailableTranslations, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -343,10 +340,10 @@ pub struct GetLanguagesTranslationsBuiltin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguagesTranslationsBuiltin<'_, S> {
+impl<'a, S: Sender> GetLanguagesTranslationsBuiltin<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -362,10 +359,10 @@ pub struct GetLanguagesTranslationsOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguagesTranslationsOrganization<'_, S> {
+impl<'a, S: Sender> GetLanguagesTranslationsOrganization<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -381,10 +378,10 @@ pub struct GetLanguagesTranslationsUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLanguagesTranslationsUser<'_, S> {
+impl<'a, S: Sender> GetLanguagesTranslationsUser<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -400,10 +397,10 @@ pub struct PostLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguages<'_, S> {
+impl<'a, S: Sender> PostLanguages<'a, S> {
     /// Sends the request; the answer is a [`Language`](crate::models::Language).
-    pub async fn send(self) -> Result<crate::models::Language, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Language, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

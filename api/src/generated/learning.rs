@@ -1019,14 +1019,11 @@ pub struct DeleteLearningAssignment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLearningAssignment<'_, S> {
+impl<'a, S: Sender> DeleteLearningAssignment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1042,14 +1039,11 @@ pub struct DeleteLearningModule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLearningModule<'_, S> {
+impl<'a, S: Sender> DeleteLearningModule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1065,7 +1059,7 @@ pub struct GetLearningAssignment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningAssignment<'_, S> {
+impl<'a, S: Sender> GetLearningAssignment<'a, S> {
     /// Fields to expand in response
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1076,8 +1070,8 @@ impl<S: Sender> GetLearningAssignment<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1093,7 +1087,7 @@ pub struct GetLearningAssignmentStep<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningAssignmentStep<'_, S> {
+impl<'a, S: Sender> GetLearningAssignmentStep<'a, S> {
     /// The ID of SCO to load
     ///
     /// Query parameter `shareableContentObjectId`.
@@ -1122,8 +1116,8 @@ impl<S: Sender> GetLearningAssignmentStep<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentStep`](crate::models::LearningAssignmentStep).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentStep, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentStep, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1139,7 +1133,7 @@ pub struct GetLearningAssignments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningAssignments<'_, S> {
+impl<'a, S: Sender> GetLearningAssignments<'a, S> {
     /// Specifies the ID of the learning module. Fetch assignments for learning module ID
     ///
     /// Query parameter `moduleId`.
@@ -1276,8 +1270,8 @@ impl<S: Sender> GetLearningAssignments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentsDomainEntity`](crate::models::LearningAssignmentsDomainEntity).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentsDomainEntity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentsDomainEntity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1301,7 +1295,7 @@ pub struct GetLearningAssignmentsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningAssignmentsMe<'_, S> {
+impl<'a, S: Sender> GetLearningAssignmentsMe<'a, S> {
     /// Specifies the ID of the learning module. Fetch assignments for learning module ID
     ///
     /// Query parameter `moduleId`.
@@ -1429,8 +1423,8 @@ impl<S: Sender> GetLearningAssignmentsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentsDomainEntity`](crate::models::LearningAssignmentsDomainEntity).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentsDomainEntity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentsDomainEntity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1454,7 +1448,7 @@ pub struct GetLearningModule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModule<'_, S> {
+impl<'a, S: Sender> GetLearningModule<'a, S> {
     /// Fields to expand in response(case insensitive)
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1465,8 +1459,8 @@ impl<S: Sender> GetLearningModule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningModule`](crate::models::LearningModule).
-    pub async fn send(self) -> Result<crate::models::LearningModule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1482,10 +1476,10 @@ pub struct GetLearningModuleJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModuleJob<'_, S> {
+impl<'a, S: Sender> GetLearningModuleJob<'a, S> {
     /// Sends the request; the answer is a [`LearningModuleJobResponse`](crate::models::LearningModuleJobResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModuleJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1501,10 +1495,10 @@ pub struct GetLearningModulePreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModulePreview<'_, S> {
+impl<'a, S: Sender> GetLearningModulePreview<'a, S> {
     /// Sends the request; the answer is a [`LearningModulePreviewGetResponse`](crate::models::LearningModulePreviewGetResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModulePreviewGetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModulePreviewGetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1520,10 +1514,10 @@ pub struct GetLearningModuleRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModuleRule<'_, S> {
+impl<'a, S: Sender> GetLearningModuleRule<'a, S> {
     /// Sends the request; the answer is a [`LearningModuleRule`](crate::models::LearningModuleRule).
-    pub async fn send(self) -> Result<crate::models::LearningModuleRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1539,7 +1533,7 @@ pub struct GetLearningModuleVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModuleVersion<'_, S> {
+impl<'a, S: Sender> GetLearningModuleVersion<'a, S> {
     /// Fields to expand in response(case insensitive)
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1550,8 +1544,8 @@ impl<S: Sender> GetLearningModuleVersion<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningModule`](crate::models::LearningModule).
-    pub async fn send(self) -> Result<crate::models::LearningModule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1567,7 +1561,7 @@ pub struct GetLearningModules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModules<'_, S> {
+impl<'a, S: Sender> GetLearningModules<'a, S> {
     /// Specifies the module types. Informational, AssessedContent and Assessment are deprecated
     ///
     /// Query parameter `types`, repeated for each value.
@@ -1650,8 +1644,8 @@ impl<S: Sender> GetLearningModules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningModuleList`](crate::models::LearningModuleList).
-    pub async fn send(self) -> Result<crate::models::LearningModuleList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1675,7 +1669,7 @@ pub struct GetLearningModulesAssignments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModulesAssignments<'_, S> {
+impl<'a, S: Sender> GetLearningModulesAssignments<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1731,8 +1725,8 @@ impl<S: Sender> GetLearningModulesAssignments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssignedLearningModuleDomainEntityListing`](crate::models::AssignedLearningModuleDomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::AssignedLearningModuleDomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssignedLearningModuleDomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1756,10 +1750,10 @@ pub struct GetLearningModulesCoverartCoverArtId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningModulesCoverartCoverArtId<'_, S> {
+impl<'a, S: Sender> GetLearningModulesCoverartCoverArtId<'a, S> {
     /// Sends the request; the answer is a [`LearningModuleCoverArtResponse`](crate::models::LearningModuleCoverArtResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModuleCoverArtResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleCoverArtResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1775,10 +1769,10 @@ pub struct GetLearningScheduleslotsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningScheduleslotsJob<'_, S> {
+impl<'a, S: Sender> GetLearningScheduleslotsJob<'a, S> {
     /// Sends the request; the answer is a [`LearningScheduleSlotsJobResponse`](crate::models::LearningScheduleSlotsJobResponse).
-    pub async fn send(self) -> Result<crate::models::LearningScheduleSlotsJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningScheduleSlotsJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1794,10 +1788,10 @@ pub struct GetLearningScormScormId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLearningScormScormId<'_, S> {
+impl<'a, S: Sender> GetLearningScormScormId<'a, S> {
     /// Sends the request; the answer is a [`LearningScormResponse`](crate::models::LearningScormResponse).
-    pub async fn send(self) -> Result<crate::models::LearningScormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningScormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1813,7 +1807,7 @@ pub struct PatchLearningAssignment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLearningAssignment<'_, S> {
+impl<'a, S: Sender> PatchLearningAssignment<'a, S> {
     /// The Learning Assignment to be updated
     ///
     /// The request body, sent as JSON.
@@ -1824,8 +1818,8 @@ impl<S: Sender> PatchLearningAssignment<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1841,7 +1835,7 @@ pub struct PatchLearningAssignmentReschedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLearningAssignmentReschedule<'_, S> {
+impl<'a, S: Sender> PatchLearningAssignmentReschedule<'a, S> {
     /// The Learning assignment reschedule model
     ///
     /// The request body, sent as JSON.
@@ -1852,8 +1846,8 @@ impl<S: Sender> PatchLearningAssignmentReschedule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1869,7 +1863,7 @@ pub struct PatchLearningAssignmentStep<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLearningAssignmentStep<'_, S> {
+impl<'a, S: Sender> PatchLearningAssignmentStep<'a, S> {
     /// The Learning Assignment Step to be updated
     ///
     /// The request body, sent as JSON.
@@ -1880,8 +1874,8 @@ impl<S: Sender> PatchLearningAssignmentStep<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentStep`](crate::models::LearningAssignmentStep).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentStep, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentStep, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1897,10 +1891,10 @@ pub struct PatchLearningModuleUserAssignments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLearningModuleUserAssignments<'_, S> {
+impl<'a, S: Sender> PatchLearningModuleUserAssignments<'a, S> {
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1916,10 +1910,10 @@ pub struct PostLearningAssessmentsScoring<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssessmentsScoring<'_, S> {
+impl<'a, S: Sender> PostLearningAssessmentsScoring<'a, S> {
     /// Sends the request; the answer is a [`AssessmentScoringSet`](crate::models::AssessmentScoringSet).
-    pub async fn send(self) -> Result<crate::models::AssessmentScoringSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssessmentScoringSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1935,10 +1929,10 @@ pub struct PostLearningAssignmentReassign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignmentReassign<'_, S> {
+impl<'a, S: Sender> PostLearningAssignmentReassign<'a, S> {
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1954,10 +1948,10 @@ pub struct PostLearningAssignmentReset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignmentReset<'_, S> {
+impl<'a, S: Sender> PostLearningAssignmentReset<'a, S> {
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1973,7 +1967,7 @@ pub struct PostLearningAssignments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignments<'_, S> {
+impl<'a, S: Sender> PostLearningAssignments<'a, S> {
     /// The Learning Assignment to be created
     ///
     /// The request body, sent as JSON.
@@ -1984,8 +1978,8 @@ impl<S: Sender> PostLearningAssignments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignment`](crate::models::LearningAssignment).
-    pub async fn send(self) -> Result<crate::models::LearningAssignment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2001,10 +1995,10 @@ pub struct PostLearningAssignmentsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignmentsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostLearningAssignmentsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`LearningAssignmentAggregateResponse`](crate::models::LearningAssignmentAggregateResponse).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentAggregateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentAggregateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2020,7 +2014,7 @@ pub struct PostLearningAssignmentsBulkadd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignmentsBulkadd<'_, S> {
+impl<'a, S: Sender> PostLearningAssignmentsBulkadd<'a, S> {
     /// The learning assignments to be created
     ///
     /// The request body, sent as JSON.
@@ -2031,8 +2025,8 @@ impl<S: Sender> PostLearningAssignmentsBulkadd<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentBulkAddResponse`](crate::models::LearningAssignmentBulkAddResponse).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentBulkAddResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentBulkAddResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2048,7 +2042,7 @@ pub struct PostLearningAssignmentsBulkremove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningAssignmentsBulkremove<'_, S> {
+impl<'a, S: Sender> PostLearningAssignmentsBulkremove<'a, S> {
     /// The IDs of the learning assignments to be removed
     ///
     /// The request body, sent as JSON.
@@ -2059,8 +2053,8 @@ impl<S: Sender> PostLearningAssignmentsBulkremove<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningAssignmentBulkRemoveResponse`](crate::models::LearningAssignmentBulkRemoveResponse).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentBulkRemoveResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentBulkRemoveResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2076,10 +2070,10 @@ pub struct PostLearningModuleJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningModuleJobs<'_, S> {
+impl<'a, S: Sender> PostLearningModuleJobs<'a, S> {
     /// Sends the request; the answer is a [`LearningModuleJobResponse`](crate::models::LearningModuleJobResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModuleJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2095,7 +2089,7 @@ pub struct PostLearningModulePublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningModulePublish<'_, S> {
+impl<'a, S: Sender> PostLearningModulePublish<'a, S> {
     /// The request body
     ///
     /// The request body, sent as JSON.
@@ -2106,8 +2100,8 @@ impl<S: Sender> PostLearningModulePublish<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningModulePublishResponse`](crate::models::LearningModulePublishResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModulePublishResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModulePublishResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2123,10 +2117,10 @@ pub struct PostLearningModuleRuleMigrate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningModuleRuleMigrate<'_, S> {
+impl<'a, S: Sender> PostLearningModuleRuleMigrate<'a, S> {
     /// Sends the request; the answer is a [`LearningModuleMigrateResponse`](crate::models::LearningModuleMigrateResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModuleMigrateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleMigrateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2142,10 +2136,10 @@ pub struct PostLearningModules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningModules<'_, S> {
+impl<'a, S: Sender> PostLearningModules<'a, S> {
     /// Sends the request; the answer is a [`LearningModule`](crate::models::LearningModule).
-    pub async fn send(self) -> Result<crate::models::LearningModule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2161,10 +2155,10 @@ pub struct PostLearningRulesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningRulesQuery<'_, S> {
+impl<'a, S: Sender> PostLearningRulesQuery<'a, S> {
     /// Sends the request; the answer is a [`LearningAssignmentUserListing`](crate::models::LearningAssignmentUserListing).
-    pub async fn send(self) -> Result<crate::models::LearningAssignmentUserListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningAssignmentUserListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2180,10 +2174,10 @@ pub struct PostLearningScheduleslotsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningScheduleslotsJobs<'_, S> {
+impl<'a, S: Sender> PostLearningScheduleslotsJobs<'a, S> {
     /// Sends the request; the answer is a [`LearningScheduleSlotsJobResponse`](crate::models::LearningScheduleSlotsJobResponse).
-    pub async fn send(self) -> Result<crate::models::LearningScheduleSlotsJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningScheduleSlotsJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2199,10 +2193,10 @@ pub struct PostLearningScheduleslotsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningScheduleslotsQuery<'_, S> {
+impl<'a, S: Sender> PostLearningScheduleslotsQuery<'a, S> {
     /// Sends the request; the answer is a [`LearningScheduleSlotsQueryResponse`](crate::models::LearningScheduleSlotsQueryResponse).
-    pub async fn send(self) -> Result<crate::models::LearningScheduleSlotsQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningScheduleSlotsQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2218,7 +2212,7 @@ pub struct PostLearningScorm<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLearningScorm<'_, S> {
+impl<'a, S: Sender> PostLearningScorm<'a, S> {
     /// The SCORM package to be uploaded
     ///
     /// The request body, sent as JSON.
@@ -2229,8 +2223,8 @@ impl<S: Sender> PostLearningScorm<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningScormUploadResponse`](crate::models::LearningScormUploadResponse).
-    pub async fn send(self) -> Result<crate::models::LearningScormUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningScormUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2246,10 +2240,10 @@ pub struct PutLearningModule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutLearningModule<'_, S> {
+impl<'a, S: Sender> PutLearningModule<'a, S> {
     /// Sends the request; the answer is a [`LearningModule`](crate::models::LearningModule).
-    pub async fn send(self) -> Result<crate::models::LearningModule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2265,10 +2259,10 @@ pub struct PutLearningModulePreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutLearningModulePreview<'_, S> {
+impl<'a, S: Sender> PutLearningModulePreview<'a, S> {
     /// Sends the request; the answer is a [`LearningModulePreviewUpdateResponse`](crate::models::LearningModulePreviewUpdateResponse).
-    pub async fn send(self) -> Result<crate::models::LearningModulePreviewUpdateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModulePreviewUpdateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2284,7 +2278,7 @@ pub struct PutLearningModuleRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutLearningModuleRule<'_, S> {
+impl<'a, S: Sender> PutLearningModuleRule<'a, S> {
     /// Whether to assign the module to users or not
     ///
     /// Query parameter `assign`.
@@ -2295,8 +2289,8 @@ impl<S: Sender> PutLearningModuleRule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LearningModuleRule`](crate::models::LearningModuleRule).
-    pub async fn send(self) -> Result<crate::models::LearningModuleRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LearningModuleRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

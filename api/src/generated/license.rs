@@ -233,10 +233,10 @@ pub struct GetLicenseDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLicenseDefinition<'_, S> {
+impl<'a, S: Sender> GetLicenseDefinition<'a, S> {
     /// Sends the request; the answer is a [`LicenseDefinition`](crate::models::LicenseDefinition).
-    pub async fn send(self) -> Result<crate::models::LicenseDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LicenseDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -252,10 +252,10 @@ pub struct GetLicenseDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLicenseDefinitions<'_, S> {
+impl<'a, S: Sender> GetLicenseDefinitions<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::LicenseDefinition>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::LicenseDefinition>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -271,10 +271,10 @@ pub struct GetLicenseToggle<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLicenseToggle<'_, S> {
+impl<'a, S: Sender> GetLicenseToggle<'a, S> {
     /// Sends the request; the answer is a [`LicenseOrgToggle`](crate::models::LicenseOrgToggle).
-    pub async fn send(self) -> Result<crate::models::LicenseOrgToggle, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LicenseOrgToggle, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -290,10 +290,10 @@ pub struct GetLicenseUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLicenseUser<'_, S> {
+impl<'a, S: Sender> GetLicenseUser<'a, S> {
     /// Sends the request; the answer is a [`LicenseUser`](crate::models::LicenseUser).
-    pub async fn send(self) -> Result<crate::models::LicenseUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LicenseUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -309,7 +309,7 @@ pub struct GetLicenseUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLicenseUsers<'_, S> {
+impl<'a, S: Sender> GetLicenseUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -329,8 +329,8 @@ impl<S: Sender> GetLicenseUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserLicensesEntityListing`](crate::models::UserLicensesEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserLicensesEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserLicensesEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -354,7 +354,7 @@ pub struct PostLicenseInfer<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLicenseInfer<'_, S> {
+impl<'a, S: Sender> PostLicenseInfer<'a, S> {
     /// The roleIds to use while inferring licenses
     ///
     /// The request body, sent as JSON.
@@ -365,8 +365,8 @@ impl<S: Sender> PostLicenseInfer<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -382,7 +382,7 @@ pub struct PostLicenseInferPermissions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLicenseInferPermissions<'_, S> {
+impl<'a, S: Sender> PostLicenseInferPermissions<'a, S> {
     /// The permissions to use while inferring licenses
     ///
     /// The request body, sent as JSON.
@@ -393,8 +393,8 @@ impl<S: Sender> PostLicenseInferPermissions<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -410,7 +410,7 @@ pub struct PostLicenseOrganization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLicenseOrganization<'_, S> {
+impl<'a, S: Sender> PostLicenseOrganization<'a, S> {
     /// The license assignments to update.
     ///
     /// The request body, sent as JSON.
@@ -421,8 +421,8 @@ impl<S: Sender> PostLicenseOrganization<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::LicenseUpdateStatus>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::LicenseUpdateStatus>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -438,10 +438,10 @@ pub struct PostLicenseToggle<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLicenseToggle<'_, S> {
+impl<'a, S: Sender> PostLicenseToggle<'a, S> {
     /// Sends the request; the answer is a [`LicenseOrgToggle`](crate::models::LicenseOrgToggle).
-    pub async fn send(self) -> Result<crate::models::LicenseOrgToggle, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LicenseOrgToggle, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -457,7 +457,7 @@ pub struct PostLicenseUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLicenseUsers<'_, S> {
+impl<'a, S: Sender> PostLicenseUsers<'a, S> {
     /// The user IDs to fetch.
     ///
     /// The request body, sent as JSON.
@@ -468,8 +468,8 @@ impl<S: Sender> PostLicenseUsers<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<std::collections::HashMap<String, serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<std::collections::HashMap<String, serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -218,14 +218,11 @@ pub struct DeleteLocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteLocation<'_, S> {
+impl<'a, S: Sender> DeleteLocation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -241,7 +238,7 @@ pub struct GetLocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLocation<'_, S> {
+impl<'a, S: Sender> GetLocation<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -252,8 +249,8 @@ impl<S: Sender> GetLocation<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LocationDefinition`](crate::models::LocationDefinition).
-    pub async fn send(self) -> Result<crate::models::LocationDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -269,10 +266,10 @@ pub struct GetLocationSublocations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLocationSublocations<'_, S> {
+impl<'a, S: Sender> GetLocationSublocations<'a, S> {
     /// Sends the request; the answer is a [`LocationEntityListing`](crate::models::LocationEntityListing).
-    pub async fn send(self) -> Result<crate::models::LocationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -296,7 +293,7 @@ pub struct GetLocations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLocations<'_, S> {
+impl<'a, S: Sender> GetLocations<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -334,8 +331,8 @@ impl<S: Sender> GetLocations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LocationEntityListing`](crate::models::LocationEntityListing).
-    pub async fn send(self) -> Result<crate::models::LocationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -359,7 +356,7 @@ pub struct GetLocationsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLocationsSearch<'_, S> {
+impl<'a, S: Sender> GetLocationsSearch<'a, S> {
     /// Provides more details about a specified resource
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -370,8 +367,8 @@ impl<S: Sender> GetLocationsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LocationsSearchResponse`](crate::models::LocationsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::LocationsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -387,10 +384,10 @@ pub struct PatchLocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchLocation<'_, S> {
+impl<'a, S: Sender> PatchLocation<'a, S> {
     /// Sends the request; the answer is a [`LocationDefinition`](crate::models::LocationDefinition).
-    pub async fn send(self) -> Result<crate::models::LocationDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -406,10 +403,10 @@ pub struct PostLocations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLocations<'_, S> {
+impl<'a, S: Sender> PostLocations<'a, S> {
     /// Sends the request; the answer is a [`LocationDefinition`](crate::models::LocationDefinition).
-    pub async fn send(self) -> Result<crate::models::LocationDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -425,10 +422,10 @@ pub struct PostLocationsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLocationsSearch<'_, S> {
+impl<'a, S: Sender> PostLocationsSearch<'a, S> {
     /// Sends the request; the answer is a [`LocationsSearchResponse`](crate::models::LocationsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::LocationsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -188,14 +188,11 @@ pub struct DeleteDiagnosticsLogcaptureBrowserUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteDiagnosticsLogcaptureBrowserUser<'_, S> {
+impl<'a, S: Sender> DeleteDiagnosticsLogcaptureBrowserUser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -211,10 +208,10 @@ pub struct GetDiagnosticsLogcaptureBrowserEntriesDownloadJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDiagnosticsLogcaptureBrowserEntriesDownloadJob<'_, S> {
+impl<'a, S: Sender> GetDiagnosticsLogcaptureBrowserEntriesDownloadJob<'a, S> {
     /// Sends the request; the answer is a [`LogCaptureDownloadExecutionResponse`](crate::models::LogCaptureDownloadExecutionResponse).
-    pub async fn send(self) -> Result<crate::models::LogCaptureDownloadExecutionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureDownloadExecutionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -230,10 +227,10 @@ pub struct GetDiagnosticsLogcaptureBrowserUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDiagnosticsLogcaptureBrowserUser<'_, S> {
+impl<'a, S: Sender> GetDiagnosticsLogcaptureBrowserUser<'a, S> {
     /// Sends the request; the answer is a [`LogCaptureUserConfigurationResponse`](crate::models::LogCaptureUserConfigurationResponse).
-    pub async fn send(self) -> Result<crate::models::LogCaptureUserConfigurationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureUserConfigurationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -249,7 +246,7 @@ pub struct GetDiagnosticsLogcaptureBrowserUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDiagnosticsLogcaptureBrowserUsers<'_, S> {
+impl<'a, S: Sender> GetDiagnosticsLogcaptureBrowserUsers<'a, S> {
     /// Include expired users with log captures still available for search or download
     ///
     /// Query parameter `includeExpired`.
@@ -260,8 +257,8 @@ impl<S: Sender> GetDiagnosticsLogcaptureBrowserUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogCaptureUserConfigurationListing`](crate::models::LogCaptureUserConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::LogCaptureUserConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureUserConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -277,7 +274,7 @@ pub struct PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs<'_, S> {
+impl<'a, S: Sender> PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -288,8 +285,8 @@ impl<S: Sender> PostDiagnosticsLogcaptureBrowserEntriesDownloadJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogCaptureDownloadExecutionResponse`](crate::models::LogCaptureDownloadExecutionResponse).
-    pub async fn send(self) -> Result<crate::models::LogCaptureDownloadExecutionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureDownloadExecutionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -305,7 +302,7 @@ pub struct PostDiagnosticsLogcaptureBrowserEntriesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDiagnosticsLogcaptureBrowserEntriesQuery<'_, S> {
+impl<'a, S: Sender> PostDiagnosticsLogcaptureBrowserEntriesQuery<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -334,8 +331,8 @@ impl<S: Sender> PostDiagnosticsLogcaptureBrowserEntriesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogCaptureQueryResponse`](crate::models::LogCaptureQueryResponse).
-    pub async fn send(self) -> Result<crate::models::LogCaptureQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -351,7 +348,7 @@ pub struct PostDiagnosticsLogcaptureBrowserUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDiagnosticsLogcaptureBrowserUser<'_, S> {
+impl<'a, S: Sender> PostDiagnosticsLogcaptureBrowserUser<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -362,8 +359,8 @@ impl<S: Sender> PostDiagnosticsLogcaptureBrowserUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogCaptureUserConfiguration`](crate::models::LogCaptureUserConfiguration).
-    pub async fn send(self) -> Result<crate::models::LogCaptureUserConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogCaptureUserConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

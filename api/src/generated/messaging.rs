@@ -365,14 +365,11 @@ pub struct DeleteMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteMessagingSetting<'_, S> {
+impl<'a, S: Sender> DeleteMessagingSetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -388,14 +385,11 @@ pub struct DeleteMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> DeleteMessagingSettingsDefault<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -411,14 +405,11 @@ pub struct DeleteMessagingSupportedcontentSupportedContentId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> DeleteMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -434,10 +425,10 @@ pub struct GetMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMessagingSetting<'_, S> {
+impl<'a, S: Sender> GetMessagingSetting<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -453,7 +444,7 @@ pub struct GetMessagingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMessagingSettings<'_, S> {
+impl<'a, S: Sender> GetMessagingSettings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -473,8 +464,8 @@ impl<S: Sender> GetMessagingSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessagingConfigListing`](crate::models::MessagingConfigListing).
-    pub async fn send(self) -> Result<crate::models::MessagingConfigListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingConfigListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -498,10 +489,10 @@ pub struct GetMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> GetMessagingSettingsDefault<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -517,7 +508,7 @@ pub struct GetMessagingSupportedcontent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMessagingSupportedcontent<'_, S> {
+impl<'a, S: Sender> GetMessagingSupportedcontent<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -537,8 +528,8 @@ impl<S: Sender> GetMessagingSupportedcontent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SupportedContentListing`](crate::models::SupportedContentListing).
-    pub async fn send(self) -> Result<crate::models::SupportedContentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -562,10 +553,10 @@ pub struct GetMessagingSupportedcontentSupportedContentId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> GetMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -581,10 +572,10 @@ pub struct PatchMessagingSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchMessagingSetting<'_, S> {
+impl<'a, S: Sender> PatchMessagingSetting<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -600,10 +591,10 @@ pub struct PatchMessagingSupportedcontentSupportedContentId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchMessagingSupportedcontentSupportedContentId<'_, S> {
+impl<'a, S: Sender> PatchMessagingSupportedcontentSupportedContentId<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -619,10 +610,10 @@ pub struct PostMessagingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostMessagingSettings<'_, S> {
+impl<'a, S: Sender> PostMessagingSettings<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -638,10 +629,10 @@ pub struct PostMessagingSupportedcontent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostMessagingSupportedcontent<'_, S> {
+impl<'a, S: Sender> PostMessagingSupportedcontent<'a, S> {
     /// Sends the request; the answer is a [`SupportedContent`](crate::models::SupportedContent).
-    pub async fn send(self) -> Result<crate::models::SupportedContent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedContent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -657,10 +648,10 @@ pub struct PutMessagingSettingsDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutMessagingSettingsDefault<'_, S> {
+impl<'a, S: Sender> PutMessagingSettingsDefault<'a, S> {
     /// Sends the request; the answer is a [`MessagingSetting`](crate::models::MessagingSetting).
-    pub async fn send(self) -> Result<crate::models::MessagingSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

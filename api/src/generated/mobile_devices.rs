@@ -139,14 +139,11 @@ pub struct DeleteMobiledevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteMobiledevice<'_, S> {
+impl<'a, S: Sender> DeleteMobiledevice<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -162,10 +159,10 @@ pub struct GetMobiledevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMobiledevice<'_, S> {
+impl<'a, S: Sender> GetMobiledevice<'a, S> {
     /// Sends the request; the answer is a [`UserDevice`](crate::models::UserDevice).
-    pub async fn send(self) -> Result<crate::models::UserDevice, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserDevice, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -181,7 +178,7 @@ pub struct GetMobiledevices<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetMobiledevices<'_, S> {
+impl<'a, S: Sender> GetMobiledevices<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -210,8 +207,8 @@ impl<S: Sender> GetMobiledevices<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DirectoryUserDevicesListing`](crate::models::DirectoryUserDevicesListing).
-    pub async fn send(self) -> Result<crate::models::DirectoryUserDevicesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DirectoryUserDevicesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -235,10 +232,10 @@ pub struct PostMobiledevices<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostMobiledevices<'_, S> {
+impl<'a, S: Sender> PostMobiledevices<'a, S> {
     /// Sends the request; the answer is a [`UserDevice`](crate::models::UserDevice).
-    pub async fn send(self) -> Result<crate::models::UserDevice, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserDevice, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -254,7 +251,7 @@ pub struct PutMobiledevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutMobiledevice<'_, S> {
+impl<'a, S: Sender> PutMobiledevice<'a, S> {
     /// Device
     ///
     /// The request body, sent as JSON.
@@ -265,8 +262,8 @@ impl<S: Sender> PutMobiledevice<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserDevice`](crate::models::UserDevice).
-    pub async fn send(self) -> Result<crate::models::UserDevice, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserDevice, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -218,14 +218,11 @@ pub struct DeleteNotificationsChannelSubscriptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteNotificationsChannelSubscriptions<'_, S> {
+impl<'a, S: Sender> DeleteNotificationsChannelSubscriptions<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -241,7 +238,7 @@ pub struct GetNotificationsAvailabletopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetNotificationsAvailabletopics<'_, S> {
+impl<'a, S: Sender> GetNotificationsAvailabletopics<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -261,8 +258,8 @@ impl<S: Sender> GetNotificationsAvailabletopics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AvailableTopicEntityListing`](crate::models::AvailableTopicEntityListing).
-    pub async fn send(self) -> Result<crate::models::AvailableTopicEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AvailableTopicEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -278,10 +275,10 @@ pub struct GetNotificationsChannelSubscriptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetNotificationsChannelSubscriptions<'_, S> {
+impl<'a, S: Sender> GetNotificationsChannelSubscriptions<'a, S> {
     /// Sends the request; the answer is a [`ChannelTopicEntityListing`](crate::models::ChannelTopicEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChannelTopicEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChannelTopicEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -297,7 +294,7 @@ pub struct GetNotificationsChannels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetNotificationsChannels<'_, S> {
+impl<'a, S: Sender> GetNotificationsChannels<'a, S> {
     /// Show user's channels for this specific token or across all tokens for this user and app.  Channel Ids for other access tokens will not be shown, but will be presented to show their existence.
     ///
     /// Query parameter `includechannels`.
@@ -308,8 +305,8 @@ impl<S: Sender> GetNotificationsChannels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChannelEntityListing`](crate::models::ChannelEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChannelEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChannelEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -325,14 +322,11 @@ pub struct HeadNotificationsChannel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> HeadNotificationsChannel<'_, S> {
+impl<'a, S: Sender> HeadNotificationsChannel<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -348,7 +342,7 @@ pub struct PostNotificationsChannelSubscriptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostNotificationsChannelSubscriptions<'_, S> {
+impl<'a, S: Sender> PostNotificationsChannelSubscriptions<'a, S> {
     /// Optionally prevent throwing of errors for failed permissions checks.
     ///
     /// Query parameter `ignoreErrors`.
@@ -359,8 +353,8 @@ impl<S: Sender> PostNotificationsChannelSubscriptions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChannelTopicEntityListing`](crate::models::ChannelTopicEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChannelTopicEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChannelTopicEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -376,10 +370,10 @@ pub struct PostNotificationsChannels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostNotificationsChannels<'_, S> {
+impl<'a, S: Sender> PostNotificationsChannels<'a, S> {
     /// Sends the request; the answer is a [`Channel`](crate::models::Channel).
-    pub async fn send(self) -> Result<crate::models::Channel, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Channel, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -395,7 +389,7 @@ pub struct PutNotificationsChannelSubscriptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutNotificationsChannelSubscriptions<'_, S> {
+impl<'a, S: Sender> PutNotificationsChannelSubscriptions<'a, S> {
     /// Optionally prevent throwing of errors for failed permissions checks.
     ///
     /// Query parameter `ignoreErrors`.
@@ -406,8 +400,8 @@ impl<S: Sender> PutNotificationsChannelSubscriptions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChannelTopicEntityListing`](crate::models::ChannelTopicEntityListing).
-    pub async fn send(self) -> Result<crate::models::ChannelTopicEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChannelTopicEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

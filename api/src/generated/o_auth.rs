@@ -346,14 +346,11 @@ pub struct DeleteOauthClient<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOauthClient<'_, S> {
+impl<'a, S: Sender> DeleteOauthClient<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -369,7 +366,7 @@ pub struct GetOauthAuthorization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthAuthorization<'_, S> {
+impl<'a, S: Sender> GetOauthAuthorization<'a, S> {
     /// The language in which to display the client descriptions.
     ///
     /// Header `Accept-Language`.
@@ -380,8 +377,8 @@ impl<S: Sender> GetOauthAuthorization<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OAuthAuthorization`](crate::models::OAuthAuthorization).
-    pub async fn send(self) -> Result<crate::models::OAuthAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -397,7 +394,7 @@ pub struct GetOauthAuthorizations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthAuthorizations<'_, S> {
+impl<'a, S: Sender> GetOauthAuthorizations<'a, S> {
     /// The language in which to display the client descriptions.
     ///
     /// Header `Accept-Language`.
@@ -408,8 +405,8 @@ impl<S: Sender> GetOauthAuthorizations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OAuthAuthorizationListing`](crate::models::OAuthAuthorizationListing).
-    pub async fn send(self) -> Result<crate::models::OAuthAuthorizationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthAuthorizationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -425,10 +422,10 @@ pub struct GetOauthClient<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClient<'_, S> {
+impl<'a, S: Sender> GetOauthClient<'a, S> {
     /// Sends the request; the answer is a [`OAuthClient`](crate::models::OAuthClient).
-    pub async fn send(self) -> Result<crate::models::OAuthClient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthClient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -444,10 +441,10 @@ pub struct GetOauthClientUsageQueryResult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClientUsageQueryResult<'_, S> {
+impl<'a, S: Sender> GetOauthClientUsageQueryResult<'a, S> {
     /// Sends the request; the answer is a [`ApiUsageQueryResult`](crate::models::ApiUsageQueryResult).
-    pub async fn send(self) -> Result<crate::models::ApiUsageQueryResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ApiUsageQueryResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -463,7 +460,7 @@ pub struct GetOauthClientUsageSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClientUsageSummary<'_, S> {
+impl<'a, S: Sender> GetOauthClientUsageSummary<'a, S> {
     /// Previous number of days to query
     ///
     /// Query parameter `days`.
@@ -474,8 +471,8 @@ impl<S: Sender> GetOauthClientUsageSummary<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -491,10 +488,10 @@ pub struct GetOauthClients<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClients<'_, S> {
+impl<'a, S: Sender> GetOauthClients<'a, S> {
     /// Sends the request; the answer is a [`OAuthClientEntityListing`](crate::models::OAuthClientEntityListing).
-    pub async fn send(self) -> Result<crate::models::OAuthClientEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthClientEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -518,7 +515,7 @@ pub struct GetOauthScope<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthScope<'_, S> {
+impl<'a, S: Sender> GetOauthScope<'a, S> {
     /// The language with which to display the scope description.
     ///
     /// Header `Accept-Language`.
@@ -529,8 +526,8 @@ impl<S: Sender> GetOauthScope<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OAuthScope`](crate::models::OAuthScope).
-    pub async fn send(self) -> Result<crate::models::OAuthScope, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthScope, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -546,7 +543,7 @@ pub struct GetOauthScopes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthScopes<'_, S> {
+impl<'a, S: Sender> GetOauthScopes<'a, S> {
     /// The language with which to display the scope descriptions.
     ///
     /// Header `Accept-Language`.
@@ -557,8 +554,8 @@ impl<S: Sender> GetOauthScopes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OAuthScopeListing`](crate::models::OAuthScopeListing).
-    pub async fn send(self) -> Result<crate::models::OAuthScopeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthScopeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -574,10 +571,10 @@ pub struct PostOauthClientSecret<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOauthClientSecret<'_, S> {
+impl<'a, S: Sender> PostOauthClientSecret<'a, S> {
     /// Sends the request; the answer is a [`OAuthClient`](crate::models::OAuthClient).
-    pub async fn send(self) -> Result<crate::models::OAuthClient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthClient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -593,10 +590,10 @@ pub struct PostOauthClientUsageQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOauthClientUsageQuery<'_, S> {
+impl<'a, S: Sender> PostOauthClientUsageQuery<'a, S> {
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -612,10 +609,10 @@ pub struct PostOauthClients<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOauthClients<'_, S> {
+impl<'a, S: Sender> PostOauthClients<'a, S> {
     /// Sends the request; the answer is a [`OAuthClient`](crate::models::OAuthClient).
-    pub async fn send(self) -> Result<crate::models::OAuthClient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthClient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -631,10 +628,10 @@ pub struct PutOauthClient<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOauthClient<'_, S> {
+impl<'a, S: Sender> PutOauthClient<'a, S> {
     /// Sends the request; the answer is a [`OAuthClient`](crate::models::OAuthClient).
-    pub async fn send(self) -> Result<crate::models::OAuthClient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OAuthClient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -290,7 +290,7 @@ pub struct DeleteAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationDivision<'a, S> {
     /// DEPRECATED -  Force delete this division. Warning: This option may cause any remaining objects in this division to be inaccessible.
     ///
     /// Query parameter `force`.
@@ -302,11 +302,8 @@ impl<S: Sender> DeleteAuthorizationDivision<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -322,7 +319,7 @@ pub struct GetAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivision<'a, S> {
     /// Get count of objects in this division, grouped by type
     ///
     /// Query parameter `objectCount`.
@@ -333,8 +330,8 @@ impl<S: Sender> GetAuthorizationDivision<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -350,7 +347,7 @@ pub struct GetAuthorizationDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisions<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisions<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -433,8 +430,8 @@ impl<S: Sender> GetAuthorizationDivisions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionEntityListing`](crate::models::AuthzDivisionEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -458,7 +455,7 @@ pub struct GetAuthorizationDivisionsDeleted<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsDeleted<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsDeleted<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -478,8 +475,8 @@ impl<S: Sender> GetAuthorizationDivisionsDeleted<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionEntityListing`](crate::models::AuthzDivisionEntityListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -503,10 +500,10 @@ pub struct GetAuthorizationDivisionsHome<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsHome<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsHome<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -522,10 +519,10 @@ pub struct GetAuthorizationDivisionsLimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsLimit<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsLimit<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<i64, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<i64, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -541,7 +538,7 @@ pub struct GetAuthorizationDivisionsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionsQuery<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -588,8 +585,8 @@ impl<S: Sender> GetAuthorizationDivisionsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzDivisionCursorListing`](crate::models::AuthzDivisionCursorListing).
-    pub async fn send(self) -> Result<crate::models::AuthzDivisionCursorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivisionCursorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -613,14 +610,11 @@ pub struct PostAuthorizationDivisionObject<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisionObject<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisionObject<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -636,10 +630,10 @@ pub struct PostAuthorizationDivisionRestore<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisionRestore<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisionRestore<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -655,10 +649,10 @@ pub struct PostAuthorizationDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationDivisions<'_, S> {
+impl<'a, S: Sender> PostAuthorizationDivisions<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -674,10 +668,10 @@ pub struct PutAuthorizationDivision<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutAuthorizationDivision<'_, S> {
+impl<'a, S: Sender> PutAuthorizationDivision<'a, S> {
     /// Sends the request; the answer is a [`AuthzDivision`](crate::models::AuthzDivision).
-    pub async fn send(self) -> Result<crate::models::AuthzDivision, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzDivision, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

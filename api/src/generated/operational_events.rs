@@ -104,10 +104,10 @@ pub struct GetUsageEventsDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageEventsDefinition<'_, S> {
+impl<'a, S: Sender> GetUsageEventsDefinition<'a, S> {
     /// Sends the request; the answer is a [`EventDefinition`](crate::models::EventDefinition).
-    pub async fn send(self) -> Result<crate::models::EventDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -123,10 +123,10 @@ pub struct GetUsageEventsDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageEventsDefinitions<'_, S> {
+impl<'a, S: Sender> GetUsageEventsDefinitions<'a, S> {
     /// Sends the request; the answer is a [`EventDefinitionListing`](crate::models::EventDefinitionListing).
-    pub async fn send(self) -> Result<crate::models::EventDefinitionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventDefinitionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -142,7 +142,7 @@ pub struct PostUsageEventsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageEventsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostUsageEventsAggregatesQuery<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -153,8 +153,8 @@ impl<S: Sender> PostUsageEventsAggregatesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EventAggregatesResponse`](crate::models::EventAggregatesResponse).
-    pub async fn send(self) -> Result<crate::models::EventAggregatesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventAggregatesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -170,7 +170,7 @@ pub struct PostUsageEventsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageEventsQuery<'_, S> {
+impl<'a, S: Sender> PostUsageEventsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -208,8 +208,8 @@ impl<S: Sender> PostUsageEventsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EventQueryResponse`](crate::models::EventQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EventQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -465,10 +465,10 @@ pub struct GetFieldconfig<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFieldconfig<'_, S> {
+impl<'a, S: Sender> GetFieldconfig<'a, S> {
     /// Sends the request; the answer is a [`FieldConfig`](crate::models::FieldConfig).
-    pub async fn send(self) -> Result<crate::models::FieldConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FieldConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -484,10 +484,10 @@ pub struct GetOrganizationsAuthenticationSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsAuthenticationSettings<'_, S> {
+impl<'a, S: Sender> GetOrganizationsAuthenticationSettings<'a, S> {
     /// Sends the request; the answer is a [`OrgAuthSettings`](crate::models::OrgAuthSettings).
-    pub async fn send(self) -> Result<crate::models::OrgAuthSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrgAuthSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -503,10 +503,10 @@ pub struct GetOrganizationsEmbeddedintegration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsEmbeddedintegration<'_, S> {
+impl<'a, S: Sender> GetOrganizationsEmbeddedintegration<'a, S> {
     /// Sends the request; the answer is a [`EmbeddedIntegration`](crate::models::EmbeddedIntegration).
-    pub async fn send(self) -> Result<crate::models::EmbeddedIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmbeddedIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -522,10 +522,10 @@ pub struct GetOrganizationsIpaddressauthentication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsIpaddressauthentication<'_, S> {
+impl<'a, S: Sender> GetOrganizationsIpaddressauthentication<'a, S> {
     /// Sends the request; the answer is a [`IpAddressAuthentication`](crate::models::IpAddressAuthentication).
-    pub async fn send(self) -> Result<crate::models::IpAddressAuthentication, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IpAddressAuthentication, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -541,10 +541,10 @@ pub struct GetOrganizationsLimitsChangerequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsChangerequest<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsChangerequest<'a, S> {
     /// Sends the request; the answer is a [`LimitChangeRequestDetails`](crate::models::LimitChangeRequestDetails).
-    pub async fn send(self) -> Result<crate::models::LimitChangeRequestDetails, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LimitChangeRequestDetails, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -560,7 +560,7 @@ pub struct GetOrganizationsLimitsChangerequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsChangerequests<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsChangerequests<'a, S> {
     /// Timestamp indicating the date to begin after when searching for requests.
     ///
     /// Query parameter `after`.
@@ -607,8 +607,8 @@ impl<S: Sender> GetOrganizationsLimitsChangerequests<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LimitChangeRequestsEntityListing`](crate::models::LimitChangeRequestsEntityListing).
-    pub async fn send(self) -> Result<crate::models::LimitChangeRequestsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LimitChangeRequestsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -632,10 +632,10 @@ pub struct GetOrganizationsLimitsDocs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsDocs<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsDocs<'a, S> {
     /// Sends the request; the answer is a [`LimitDocumentation`](crate::models::LimitDocumentation).
-    pub async fn send(self) -> Result<crate::models::LimitDocumentation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LimitDocumentation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -651,10 +651,10 @@ pub struct GetOrganizationsLimitsDocsFreetrial<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsDocsFreetrial<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsDocsFreetrial<'a, S> {
     /// Sends the request; the answer is a [`FreeTrialLimitDocs`](crate::models::FreeTrialLimitDocs).
-    pub async fn send(self) -> Result<crate::models::FreeTrialLimitDocs, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FreeTrialLimitDocs, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -670,10 +670,10 @@ pub struct GetOrganizationsLimitsNamespace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsNamespace<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsNamespace<'a, S> {
     /// Sends the request; the answer is a [`LimitsEntityListing`](crate::models::LimitsEntityListing).
-    pub async fn send(self) -> Result<crate::models::LimitsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LimitsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -689,10 +689,10 @@ pub struct GetOrganizationsLimitsNamespaceDefaults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsNamespaceDefaults<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsNamespaceDefaults<'a, S> {
     /// Sends the request; the answer is a [`LimitsEntityListing`](crate::models::LimitsEntityListing).
-    pub async fn send(self) -> Result<crate::models::LimitsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LimitsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -708,7 +708,7 @@ pub struct GetOrganizationsLimitsNamespaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsLimitsNamespaces<'_, S> {
+impl<'a, S: Sender> GetOrganizationsLimitsNamespaces<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -728,8 +728,8 @@ impl<S: Sender> GetOrganizationsLimitsNamespaces<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -745,10 +745,10 @@ pub struct GetOrganizationsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsMe<'_, S> {
+impl<'a, S: Sender> GetOrganizationsMe<'a, S> {
     /// Sends the request; the answer is a [`Organization`](crate::models::Organization).
-    pub async fn send(self) -> Result<crate::models::Organization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Organization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -764,10 +764,10 @@ pub struct GetOrganizationsWhitelist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrganizationsWhitelist<'_, S> {
+impl<'a, S: Sender> GetOrganizationsWhitelist<'a, S> {
     /// Sends the request; the answer is a [`OrgWhitelistSettings`](crate::models::OrgWhitelistSettings).
-    pub async fn send(self) -> Result<crate::models::OrgWhitelistSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrgWhitelistSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -783,10 +783,10 @@ pub struct PatchOrganizationsAuthenticationSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOrganizationsAuthenticationSettings<'_, S> {
+impl<'a, S: Sender> PatchOrganizationsAuthenticationSettings<'a, S> {
     /// Sends the request; the answer is a [`OrgAuthSettings`](crate::models::OrgAuthSettings).
-    pub async fn send(self) -> Result<crate::models::OrgAuthSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrgAuthSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -802,10 +802,10 @@ pub struct PatchOrganizationsFeature<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOrganizationsFeature<'_, S> {
+impl<'a, S: Sender> PatchOrganizationsFeature<'a, S> {
     /// Sends the request; the answer is a [`OrganizationFeatures`](crate::models::OrganizationFeatures).
-    pub async fn send(self) -> Result<crate::models::OrganizationFeatures, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationFeatures, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -821,10 +821,10 @@ pub struct PutOrganizationsEmbeddedintegration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrganizationsEmbeddedintegration<'_, S> {
+impl<'a, S: Sender> PutOrganizationsEmbeddedintegration<'a, S> {
     /// Sends the request; the answer is a [`EmbeddedIntegration`](crate::models::EmbeddedIntegration).
-    pub async fn send(self) -> Result<crate::models::EmbeddedIntegration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmbeddedIntegration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -840,10 +840,10 @@ pub struct PutOrganizationsIpaddressauthentication<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrganizationsIpaddressauthentication<'_, S> {
+impl<'a, S: Sender> PutOrganizationsIpaddressauthentication<'a, S> {
     /// Sends the request; the answer is a [`IpAddressAuthentication`](crate::models::IpAddressAuthentication).
-    pub async fn send(self) -> Result<crate::models::IpAddressAuthentication, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IpAddressAuthentication, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -859,7 +859,7 @@ pub struct PutOrganizationsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrganizationsMe<'_, S> {
+impl<'a, S: Sender> PutOrganizationsMe<'a, S> {
     /// Organization
     ///
     /// The request body, sent as JSON.
@@ -870,8 +870,8 @@ impl<S: Sender> PutOrganizationsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Organization`](crate::models::Organization).
-    pub async fn send(self) -> Result<crate::models::Organization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Organization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -887,10 +887,10 @@ pub struct PutOrganizationsWhitelist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrganizationsWhitelist<'_, S> {
+impl<'a, S: Sender> PutOrganizationsWhitelist<'a, S> {
     /// Sends the request; the answer is a [`OrgWhitelistSettings`](crate::models::OrgWhitelistSettings).
-    pub async fn send(self) -> Result<crate::models::OrgWhitelistSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrgWhitelistSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

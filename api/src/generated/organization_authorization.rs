@@ -1325,14 +1325,11 @@ pub struct DeleteOrgauthorizationTrustee<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustee<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustee<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1348,14 +1345,11 @@ pub struct DeleteOrgauthorizationTrusteeCloneduser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrusteeCloneduser<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrusteeCloneduser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1371,14 +1365,11 @@ pub struct DeleteOrgauthorizationTrusteeGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrusteeGroup<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrusteeGroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1394,14 +1385,11 @@ pub struct DeleteOrgauthorizationTrusteeGroupRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrusteeGroupRoles<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrusteeGroupRoles<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1417,14 +1405,11 @@ pub struct DeleteOrgauthorizationTrusteeUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrusteeUser<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrusteeUser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1440,14 +1425,11 @@ pub struct DeleteOrgauthorizationTrusteeUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrusteeUserRoles<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrusteeUserRoles<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1463,14 +1445,11 @@ pub struct DeleteOrgauthorizationTrustees<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustees<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustees<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1486,14 +1465,11 @@ pub struct DeleteOrgauthorizationTrustor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustor<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1509,14 +1485,11 @@ pub struct DeleteOrgauthorizationTrustorCloneduser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustorCloneduser<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustorCloneduser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1532,14 +1505,11 @@ pub struct DeleteOrgauthorizationTrustorGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustorGroup<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustorGroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1555,14 +1525,11 @@ pub struct DeleteOrgauthorizationTrustorUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustorUser<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustorUser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1578,14 +1545,11 @@ pub struct DeleteOrgauthorizationTrustors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrgauthorizationTrustors<'_, S> {
+impl<'a, S: Sender> DeleteOrgauthorizationTrustors<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1601,10 +1565,10 @@ pub struct GetOrgauthorizationPairing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationPairing<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationPairing<'a, S> {
     /// Sends the request; the answer is a [`TrustRequest`](crate::models::TrustRequest).
-    pub async fn send(self) -> Result<crate::models::TrustRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1620,10 +1584,10 @@ pub struct GetOrgauthorizationTrustee<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustee<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustee<'a, S> {
     /// Sends the request; the answer is a [`Trustee`](crate::models::Trustee).
-    pub async fn send(self) -> Result<crate::models::Trustee, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustee, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1639,10 +1603,10 @@ pub struct GetOrgauthorizationTrusteeClonedusers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeClonedusers<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeClonedusers<'a, S> {
     /// Sends the request; the answer is a [`ClonedUserEntityListing`](crate::models::ClonedUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::ClonedUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClonedUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1658,10 +1622,10 @@ pub struct GetOrgauthorizationTrusteeGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeGroup<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeGroup<'a, S> {
     /// Sends the request; the answer is a [`TrustGroup`](crate::models::TrustGroup).
-    pub async fn send(self) -> Result<crate::models::TrustGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1677,10 +1641,10 @@ pub struct GetOrgauthorizationTrusteeGroupRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeGroupRoles<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeGroupRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1696,7 +1660,7 @@ pub struct GetOrgauthorizationTrusteeGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeGroups<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeGroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1716,8 +1680,8 @@ impl<S: Sender> GetOrgauthorizationTrusteeGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustGroupEntityListing`](crate::models::TrustGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1741,10 +1705,10 @@ pub struct GetOrgauthorizationTrusteeUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeUser<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeUser<'a, S> {
     /// Sends the request; the answer is a [`TrustUser`](crate::models::TrustUser).
-    pub async fn send(self) -> Result<crate::models::TrustUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1760,10 +1724,10 @@ pub struct GetOrgauthorizationTrusteeUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeUserRoles<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1779,7 +1743,7 @@ pub struct GetOrgauthorizationTrusteeUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteeUsers<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteeUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1799,8 +1763,8 @@ impl<S: Sender> GetOrgauthorizationTrusteeUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustUserEntityListing`](crate::models::TrustUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1824,7 +1788,7 @@ pub struct GetOrgauthorizationTrustees<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustees<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustees<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1844,8 +1808,8 @@ impl<S: Sender> GetOrgauthorizationTrustees<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustEntityListing`](crate::models::TrustEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1869,10 +1833,10 @@ pub struct GetOrgauthorizationTrusteesCare<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteesCare<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteesCare<'a, S> {
     /// Sends the request; the answer is a [`TrusteeReferenceList`](crate::models::TrusteeReferenceList).
-    pub async fn send(self) -> Result<crate::models::TrusteeReferenceList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrusteeReferenceList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1888,10 +1852,10 @@ pub struct GetOrgauthorizationTrusteesDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrusteesDefault<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrusteesDefault<'a, S> {
     /// Sends the request; the answer is a [`Trustee`](crate::models::Trustee).
-    pub async fn send(self) -> Result<crate::models::Trustee, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustee, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1907,10 +1871,10 @@ pub struct GetOrgauthorizationTrustor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustor<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustor<'a, S> {
     /// Sends the request; the answer is a [`Trustor`](crate::models::Trustor).
-    pub async fn send(self) -> Result<crate::models::Trustor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1926,10 +1890,10 @@ pub struct GetOrgauthorizationTrustorCloneduser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorCloneduser<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorCloneduser<'a, S> {
     /// Sends the request; the answer is a [`ClonedUser`](crate::models::ClonedUser).
-    pub async fn send(self) -> Result<crate::models::ClonedUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClonedUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1945,10 +1909,10 @@ pub struct GetOrgauthorizationTrustorClonedusers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorClonedusers<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorClonedusers<'a, S> {
     /// Sends the request; the answer is a [`ClonedUserEntityListing`](crate::models::ClonedUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::ClonedUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClonedUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1964,10 +1928,10 @@ pub struct GetOrgauthorizationTrustorGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorGroup<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorGroup<'a, S> {
     /// Sends the request; the answer is a [`TrustGroup`](crate::models::TrustGroup).
-    pub async fn send(self) -> Result<crate::models::TrustGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1983,7 +1947,7 @@ pub struct GetOrgauthorizationTrustorGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorGroups<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorGroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2003,8 +1967,8 @@ impl<S: Sender> GetOrgauthorizationTrustorGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustGroupEntityListing`](crate::models::TrustGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2028,10 +1992,10 @@ pub struct GetOrgauthorizationTrustorUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorUser<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorUser<'a, S> {
     /// Sends the request; the answer is a [`TrustUser`](crate::models::TrustUser).
-    pub async fn send(self) -> Result<crate::models::TrustUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2047,7 +2011,7 @@ pub struct GetOrgauthorizationTrustorUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustorUsers<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustorUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2067,8 +2031,8 @@ impl<S: Sender> GetOrgauthorizationTrustorUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustUserEntityListing`](crate::models::TrustUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2092,7 +2056,7 @@ pub struct GetOrgauthorizationTrustors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrgauthorizationTrustors<'_, S> {
+impl<'a, S: Sender> GetOrgauthorizationTrustors<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2112,8 +2076,8 @@ impl<S: Sender> GetOrgauthorizationTrustors<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustorEntityListing`](crate::models::TrustorEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2137,10 +2101,10 @@ pub struct PostOrgauthorizationPairings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationPairings<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationPairings<'a, S> {
     /// Sends the request; the answer is a [`TrustRequest`](crate::models::TrustRequest).
-    pub async fn send(self) -> Result<crate::models::TrustRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2156,10 +2120,10 @@ pub struct PostOrgauthorizationTrusteeGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrusteeGroups<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrusteeGroups<'a, S> {
     /// Sends the request; the answer is a [`TrustGroup`](crate::models::TrustGroup).
-    pub async fn send(self) -> Result<crate::models::TrustGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2175,10 +2139,10 @@ pub struct PostOrgauthorizationTrusteeUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrusteeUsers<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrusteeUsers<'a, S> {
     /// Sends the request; the answer is a [`TrustUser`](crate::models::TrustUser).
-    pub async fn send(self) -> Result<crate::models::TrustUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2194,10 +2158,10 @@ pub struct PostOrgauthorizationTrustees<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrustees<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrustees<'a, S> {
     /// Sends the request; the answer is a [`Trustee`](crate::models::Trustee).
-    pub async fn send(self) -> Result<crate::models::Trustee, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustee, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2213,7 +2177,7 @@ pub struct PostOrgauthorizationTrusteesAudits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrusteesAudits<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrusteesAudits<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2251,8 +2215,8 @@ impl<S: Sender> PostOrgauthorizationTrusteesAudits<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2268,7 +2232,7 @@ pub struct PostOrgauthorizationTrusteesCare<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrusteesCare<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrusteesCare<'a, S> {
     /// Assign Admin role to default pairing with Customer Care
     ///
     /// Query parameter `assignDefaultRole`.
@@ -2306,8 +2270,8 @@ impl<S: Sender> PostOrgauthorizationTrusteesCare<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustEntityListing`](crate::models::TrustEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2323,7 +2287,7 @@ pub struct PostOrgauthorizationTrusteesDefault<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrusteesDefault<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrusteesDefault<'a, S> {
     /// Assign Admin role to default pairing with Customer Care
     ///
     /// Query parameter `assignDefaultRole`.
@@ -2343,8 +2307,8 @@ impl<S: Sender> PostOrgauthorizationTrusteesDefault<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Trustee`](crate::models::Trustee).
-    pub async fn send(self) -> Result<crate::models::Trustee, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustee, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2360,7 +2324,7 @@ pub struct PostOrgauthorizationTrustorAudits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOrgauthorizationTrustorAudits<'_, S> {
+impl<'a, S: Sender> PostOrgauthorizationTrustorAudits<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2398,8 +2362,8 @@ impl<S: Sender> PostOrgauthorizationTrustorAudits<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2415,10 +2379,10 @@ pub struct PutOrgauthorizationTrustee<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrustee<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrustee<'a, S> {
     /// Sends the request; the answer is a [`Trustee`](crate::models::Trustee).
-    pub async fn send(self) -> Result<crate::models::Trustee, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trustee, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2434,10 +2398,10 @@ pub struct PutOrgauthorizationTrusteeGroupRoledivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrusteeGroupRoledivisions<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrusteeGroupRoledivisions<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2453,10 +2417,10 @@ pub struct PutOrgauthorizationTrusteeGroupRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrusteeGroupRoles<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrusteeGroupRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2472,10 +2436,10 @@ pub struct PutOrgauthorizationTrusteeUserRoledivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrusteeUserRoledivisions<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrusteeUserRoledivisions<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2491,10 +2455,10 @@ pub struct PutOrgauthorizationTrusteeUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrusteeUserRoles<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrusteeUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2510,10 +2474,10 @@ pub struct PutOrgauthorizationTrustorCloneduser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrustorCloneduser<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrustorCloneduser<'a, S> {
     /// Sends the request; the answer is a [`ClonedUser`](crate::models::ClonedUser).
-    pub async fn send(self) -> Result<crate::models::ClonedUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClonedUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2529,10 +2493,10 @@ pub struct PutOrgauthorizationTrustorGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrustorGroup<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrustorGroup<'a, S> {
     /// Sends the request; the answer is a [`TrustGroup`](crate::models::TrustGroup).
-    pub async fn send(self) -> Result<crate::models::TrustGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2548,10 +2512,10 @@ pub struct PutOrgauthorizationTrustorUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrgauthorizationTrustorUser<'_, S> {
+impl<'a, S: Sender> PutOrgauthorizationTrustorUser<'a, S> {
     /// Sends the request; the answer is a [`TrustUser`](crate::models::TrustUser).
-    pub async fn send(self) -> Result<crate::models::TrustUser, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustUser, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -4591,14 +4591,11 @@ pub struct DeleteOutboundAttemptlimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundAttemptlimit<'_, S> {
+impl<'a, S: Sender> DeleteOutboundAttemptlimit<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4614,14 +4611,11 @@ pub struct DeleteOutboundCallabletimeset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundCallabletimeset<'_, S> {
+impl<'a, S: Sender> DeleteOutboundCallabletimeset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4637,14 +4631,11 @@ pub struct DeleteOutboundCallanalysisresponseset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundCallanalysisresponseset<'_, S> {
+impl<'a, S: Sender> DeleteOutboundCallanalysisresponseset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4660,10 +4651,10 @@ pub struct DeleteOutboundCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundCampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundCampaign<'a, S> {
     /// Sends the request; the answer is a [`Campaign`](crate::models::Campaign).
-    pub async fn send(self) -> Result<crate::models::Campaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Campaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4679,14 +4670,11 @@ pub struct DeleteOutboundCampaignProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundCampaignProgress<'_, S> {
+impl<'a, S: Sender> DeleteOutboundCampaignProgress<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4702,14 +4690,11 @@ pub struct DeleteOutboundCampaignrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundCampaignrule<'_, S> {
+impl<'a, S: Sender> DeleteOutboundCampaignrule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4725,14 +4710,11 @@ pub struct DeleteOutboundContactlist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlist<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlist<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4748,14 +4730,11 @@ pub struct DeleteOutboundContactlistContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlistContact<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlistContact<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4771,14 +4750,11 @@ pub struct DeleteOutboundContactlistContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlistContacts<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlistContacts<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4794,14 +4770,11 @@ pub struct DeleteOutboundContactlistfilter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlistfilter<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlistfilter<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4817,14 +4790,11 @@ pub struct DeleteOutboundContactlists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlists<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlists<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4840,14 +4810,11 @@ pub struct DeleteOutboundContactlisttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlisttemplate<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlisttemplate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4863,14 +4830,11 @@ pub struct DeleteOutboundContactlisttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundContactlisttemplates<'_, S> {
+impl<'a, S: Sender> DeleteOutboundContactlisttemplates<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4886,14 +4850,11 @@ pub struct DeleteOutboundDigitalruleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDigitalruleset<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDigitalruleset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4909,14 +4870,11 @@ pub struct DeleteOutboundDnclist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDnclist<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDnclist<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4932,7 +4890,7 @@ pub struct DeleteOutboundDnclistCustomexclusioncolumns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDnclistCustomexclusioncolumns<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDnclistCustomexclusioncolumns<'a, S> {
     /// Set to true to only remove DNC entries that are expired
     ///
     /// Query parameter `expiredOnly`.
@@ -4944,11 +4902,8 @@ impl<S: Sender> DeleteOutboundDnclistCustomexclusioncolumns<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4964,7 +4919,7 @@ pub struct DeleteOutboundDnclistEmailaddresses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDnclistEmailaddresses<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDnclistEmailaddresses<'a, S> {
     /// Set to true to only remove DNC entries that are expired
     ///
     /// Query parameter `expiredOnly`.
@@ -4976,11 +4931,8 @@ impl<S: Sender> DeleteOutboundDnclistEmailaddresses<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4996,7 +4948,7 @@ pub struct DeleteOutboundDnclistPhonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDnclistPhonenumbers<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDnclistPhonenumbers<'a, S> {
     /// Set to true to only remove DNC entries that are expired
     ///
     /// Query parameter `expiredOnly`.
@@ -5008,11 +4960,8 @@ impl<S: Sender> DeleteOutboundDnclistPhonenumbers<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5028,7 +4977,7 @@ pub struct DeleteOutboundDnclistWhatsappnumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundDnclistWhatsappnumbers<'_, S> {
+impl<'a, S: Sender> DeleteOutboundDnclistWhatsappnumbers<'a, S> {
     /// Set to true to only remove DNC whatsApp numbers that are expired
     ///
     /// Query parameter `expiredOnly`.
@@ -5040,11 +4989,8 @@ impl<S: Sender> DeleteOutboundDnclistWhatsappnumbers<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5060,14 +5006,11 @@ pub struct DeleteOutboundFilespecificationtemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundFilespecificationtemplate<'_, S> {
+impl<'a, S: Sender> DeleteOutboundFilespecificationtemplate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5083,14 +5026,11 @@ pub struct DeleteOutboundFilespecificationtemplatesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundFilespecificationtemplatesBulk<'_, S> {
+impl<'a, S: Sender> DeleteOutboundFilespecificationtemplatesBulk<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5106,14 +5046,11 @@ pub struct DeleteOutboundImporttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundImporttemplate<'_, S> {
+impl<'a, S: Sender> DeleteOutboundImporttemplate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5129,14 +5066,11 @@ pub struct DeleteOutboundImporttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundImporttemplates<'_, S> {
+impl<'a, S: Sender> DeleteOutboundImporttemplates<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5152,10 +5086,10 @@ pub struct DeleteOutboundMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundMessagingcampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundMessagingcampaign<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaign`](crate::models::MessagingCampaign).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5171,14 +5105,11 @@ pub struct DeleteOutboundMessagingcampaignProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundMessagingcampaignProgress<'_, S> {
+impl<'a, S: Sender> DeleteOutboundMessagingcampaignProgress<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5194,14 +5125,11 @@ pub struct DeleteOutboundRuleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundRuleset<'_, S> {
+impl<'a, S: Sender> DeleteOutboundRuleset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5217,14 +5145,11 @@ pub struct DeleteOutboundSchedulesCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSchedulesCampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSchedulesCampaign<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5240,14 +5165,11 @@ pub struct DeleteOutboundSchedulesEmailcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSchedulesEmailcampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSchedulesEmailcampaign<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5263,14 +5185,11 @@ pub struct DeleteOutboundSchedulesMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSchedulesMessagingcampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSchedulesMessagingcampaign<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5286,14 +5205,11 @@ pub struct DeleteOutboundSchedulesSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSchedulesSequence<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSchedulesSequence<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5309,14 +5225,11 @@ pub struct DeleteOutboundSchedulesWhatsappcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSchedulesWhatsappcampaign<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSchedulesWhatsappcampaign<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5332,14 +5245,11 @@ pub struct DeleteOutboundSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOutboundSequence<'_, S> {
+impl<'a, S: Sender> DeleteOutboundSequence<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5355,10 +5265,10 @@ pub struct GetOutboundAttemptlimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundAttemptlimit<'_, S> {
+impl<'a, S: Sender> GetOutboundAttemptlimit<'a, S> {
     /// Sends the request; the answer is a [`AttemptLimits`](crate::models::AttemptLimits).
-    pub async fn send(self) -> Result<crate::models::AttemptLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttemptLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5374,7 +5284,7 @@ pub struct GetOutboundAttemptlimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundAttemptlimits<'_, S> {
+impl<'a, S: Sender> GetOutboundAttemptlimits<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -5439,8 +5349,8 @@ impl<S: Sender> GetOutboundAttemptlimits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AttemptLimitsEntityListing`](crate::models::AttemptLimitsEntityListing).
-    pub async fn send(self) -> Result<crate::models::AttemptLimitsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttemptLimitsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5464,10 +5374,10 @@ pub struct GetOutboundCallabletimeset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCallabletimeset<'_, S> {
+impl<'a, S: Sender> GetOutboundCallabletimeset<'a, S> {
     /// Sends the request; the answer is a [`CallableTimeSet`](crate::models::CallableTimeSet).
-    pub async fn send(self) -> Result<crate::models::CallableTimeSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallableTimeSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5483,7 +5393,7 @@ pub struct GetOutboundCallabletimesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCallabletimesets<'_, S> {
+impl<'a, S: Sender> GetOutboundCallabletimesets<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -5548,8 +5458,8 @@ impl<S: Sender> GetOutboundCallabletimesets<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CallableTimeSetEntityListing`](crate::models::CallableTimeSetEntityListing).
-    pub async fn send(self) -> Result<crate::models::CallableTimeSetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallableTimeSetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5573,10 +5483,10 @@ pub struct GetOutboundCallanalysisresponseset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCallanalysisresponseset<'_, S> {
+impl<'a, S: Sender> GetOutboundCallanalysisresponseset<'a, S> {
     /// Sends the request; the answer is a [`ResponseSet`](crate::models::ResponseSet).
-    pub async fn send(self) -> Result<crate::models::ResponseSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5592,7 +5502,7 @@ pub struct GetOutboundCallanalysisresponsesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCallanalysisresponsesets<'_, S> {
+impl<'a, S: Sender> GetOutboundCallanalysisresponsesets<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -5657,8 +5567,8 @@ impl<S: Sender> GetOutboundCallanalysisresponsesets<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ResponseSetEntityListing`](crate::models::ResponseSetEntityListing).
-    pub async fn send(self) -> Result<crate::models::ResponseSetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseSetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5682,10 +5592,10 @@ pub struct GetOutboundCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaign<'a, S> {
     /// Sends the request; the answer is a [`Campaign`](crate::models::Campaign).
-    pub async fn send(self) -> Result<crate::models::Campaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Campaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5701,10 +5611,10 @@ pub struct GetOutboundCampaignAgentownedmappingpreviewResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignAgentownedmappingpreviewResults<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignAgentownedmappingpreviewResults<'a, S> {
     /// Sends the request; the answer is a [`AgentOwnedMappingPreviewListing`](crate::models::AgentOwnedMappingPreviewListing).
-    pub async fn send(self) -> Result<crate::models::AgentOwnedMappingPreviewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentOwnedMappingPreviewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5720,10 +5630,10 @@ pub struct GetOutboundCampaignDiagnostics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignDiagnostics<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignDiagnostics<'a, S> {
     /// Sends the request; the answer is a [`CampaignDiagnostics`](crate::models::CampaignDiagnostics).
-    pub async fn send(self) -> Result<crate::models::CampaignDiagnostics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignDiagnostics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5739,10 +5649,10 @@ pub struct GetOutboundCampaignInteractions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignInteractions<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignInteractions<'a, S> {
     /// Sends the request; the answer is a [`CampaignInteractions`](crate::models::CampaignInteractions).
-    pub async fn send(self) -> Result<crate::models::CampaignInteractions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignInteractions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5758,7 +5668,7 @@ pub struct GetOutboundCampaignLinedistribution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignLinedistribution<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignLinedistribution<'a, S> {
     /// If true will return only active Campaigns
     ///
     /// Query parameter `includeOnlyActiveCampaigns`.
@@ -5814,8 +5724,8 @@ impl<S: Sender> GetOutboundCampaignLinedistribution<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CampaignOutboundLinesDistribution`](crate::models::CampaignOutboundLinesDistribution).
-    pub async fn send(self) -> Result<crate::models::CampaignOutboundLinesDistribution, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignOutboundLinesDistribution, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5831,10 +5741,10 @@ pub struct GetOutboundCampaignProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignProgress<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignProgress<'a, S> {
     /// Sends the request; the answer is a [`CampaignProgress`](crate::models::CampaignProgress).
-    pub async fn send(self) -> Result<crate::models::CampaignProgress, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignProgress, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5850,7 +5760,7 @@ pub struct GetOutboundCampaignSkillcombinations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignSkillcombinations<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignSkillcombinations<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5870,8 +5780,8 @@ impl<S: Sender> GetOutboundCampaignSkillcombinations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PagedSkillCombinationListing`](crate::models::PagedSkillCombinationListing).
-    pub async fn send(self) -> Result<crate::models::PagedSkillCombinationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PagedSkillCombinationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5895,10 +5805,10 @@ pub struct GetOutboundCampaignStats<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignStats<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignStats<'a, S> {
     /// Sends the request; the answer is a [`CampaignStats`](crate::models::CampaignStats).
-    pub async fn send(self) -> Result<crate::models::CampaignStats, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignStats, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5914,10 +5824,10 @@ pub struct GetOutboundCampaignrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignrule<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignrule<'a, S> {
     /// Sends the request; the answer is a [`CampaignRule`](crate::models::CampaignRule).
-    pub async fn send(self) -> Result<crate::models::CampaignRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5933,7 +5843,7 @@ pub struct GetOutboundCampaignrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignrules<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignrules<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -5998,8 +5908,8 @@ impl<S: Sender> GetOutboundCampaignrules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CampaignRuleEntityListing`](crate::models::CampaignRuleEntityListing).
-    pub async fn send(self) -> Result<crate::models::CampaignRuleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignRuleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6023,7 +5933,7 @@ pub struct GetOutboundCampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaigns<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -6142,8 +6052,8 @@ impl<S: Sender> GetOutboundCampaigns<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CampaignEntityListing`](crate::models::CampaignEntityListing).
-    pub async fn send(self) -> Result<crate::models::CampaignEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6167,7 +6077,7 @@ pub struct GetOutboundCampaignsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignsAll<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignsAll<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -6232,8 +6142,8 @@ impl<S: Sender> GetOutboundCampaignsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommonCampaignEntityListing`](crate::models::CommonCampaignEntityListing).
-    pub async fn send(self) -> Result<crate::models::CommonCampaignEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonCampaignEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6257,7 +6167,7 @@ pub struct GetOutboundCampaignsAllDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignsAllDivisionviews<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignsAllDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -6322,8 +6232,8 @@ impl<S: Sender> GetOutboundCampaignsAllDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CommonCampaignDivisionViewEntityListing`](crate::models::CommonCampaignDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::CommonCampaignDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommonCampaignDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6347,10 +6257,10 @@ pub struct GetOutboundCampaignsDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignsDivisionview<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignsDivisionview<'a, S> {
     /// Sends the request; the answer is a [`CampaignDivisionView`](crate::models::CampaignDivisionView).
-    pub async fn send(self) -> Result<crate::models::CampaignDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6366,7 +6276,7 @@ pub struct GetOutboundCampaignsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundCampaignsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetOutboundCampaignsDivisionviews<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -6431,8 +6341,8 @@ impl<S: Sender> GetOutboundCampaignsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CampaignDivisionViewListing`](crate::models::CampaignDivisionViewListing).
-    pub async fn send(self) -> Result<crate::models::CampaignDivisionViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignDivisionViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6456,7 +6366,7 @@ pub struct GetOutboundContactlist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlist<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlist<'a, S> {
     /// Import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -6476,8 +6386,8 @@ impl<S: Sender> GetOutboundContactlist<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactList`](crate::models::ContactList).
-    pub async fn send(self) -> Result<crate::models::ContactList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6493,10 +6403,10 @@ pub struct GetOutboundContactlistContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistContact<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistContact<'a, S> {
     /// Sends the request; the answer is a [`DialerContact`](crate::models::DialerContact).
-    pub async fn send(self) -> Result<crate::models::DialerContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialerContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6512,10 +6422,10 @@ pub struct GetOutboundContactlistContactsBulkJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistContactsBulkJob<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistContactsBulkJob<'a, S> {
     /// Sends the request; the answer is a [`ContactsBulkOperationJob`](crate::models::ContactsBulkOperationJob).
-    pub async fn send(self) -> Result<crate::models::ContactsBulkOperationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsBulkOperationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6531,10 +6441,10 @@ pub struct GetOutboundContactlistContactsBulkJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistContactsBulkJobs<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistContactsBulkJobs<'a, S> {
     /// Sends the request; the answer is a [`ContactsBulkOperationJobListing`](crate::models::ContactsBulkOperationJobListing).
-    pub async fn send(self) -> Result<crate::models::ContactsBulkOperationJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsBulkOperationJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6550,7 +6460,7 @@ pub struct GetOutboundContactlistExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistExport<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistExport<'a, S> {
     /// Redirect to download uri
     ///
     /// Query parameter `download`.
@@ -6561,8 +6471,8 @@ impl<S: Sender> GetOutboundContactlistExport<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExportUri`](crate::models::ExportUri).
-    pub async fn send(self) -> Result<crate::models::ExportUri, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExportUri, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6578,10 +6488,10 @@ pub struct GetOutboundContactlistImportstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistImportstatus<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistImportstatus<'a, S> {
     /// Sends the request; the answer is a [`ImportStatus`](crate::models::ImportStatus).
-    pub async fn send(self) -> Result<crate::models::ImportStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6597,10 +6507,10 @@ pub struct GetOutboundContactlistTimezonemappingpreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistTimezonemappingpreview<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistTimezonemappingpreview<'a, S> {
     /// Sends the request; the answer is a [`TimeZoneMappingPreview`](crate::models::TimeZoneMappingPreview).
-    pub async fn send(self) -> Result<crate::models::TimeZoneMappingPreview, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeZoneMappingPreview, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6616,10 +6526,10 @@ pub struct GetOutboundContactlistfilter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistfilter<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistfilter<'a, S> {
     /// Sends the request; the answer is a [`ContactListFilter`](crate::models::ContactListFilter).
-    pub async fn send(self) -> Result<crate::models::ContactListFilter, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListFilter, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6635,7 +6545,7 @@ pub struct GetOutboundContactlistfilters<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistfilters<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistfilters<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -6709,8 +6619,8 @@ impl<S: Sender> GetOutboundContactlistfilters<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListFilterEntityListing`](crate::models::ContactListFilterEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListFilterEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListFilterEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6734,7 +6644,7 @@ pub struct GetOutboundContactlists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlists<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlists<'a, S> {
     /// Include import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -6853,8 +6763,8 @@ impl<S: Sender> GetOutboundContactlists<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListEntityListing`](crate::models::ContactListEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6878,7 +6788,7 @@ pub struct GetOutboundContactlistsDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistsDivisionview<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistsDivisionview<'a, S> {
     /// Include import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -6898,8 +6808,8 @@ impl<S: Sender> GetOutboundContactlistsDivisionview<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListDivisionView`](crate::models::ContactListDivisionView).
-    pub async fn send(self) -> Result<crate::models::ContactListDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6915,7 +6825,7 @@ pub struct GetOutboundContactlistsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlistsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlistsDivisionviews<'a, S> {
     /// Include import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -6998,8 +6908,8 @@ impl<S: Sender> GetOutboundContactlistsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListDivisionViewListing`](crate::models::ContactListDivisionViewListing).
-    pub async fn send(self) -> Result<crate::models::ContactListDivisionViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListDivisionViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7023,10 +6933,10 @@ pub struct GetOutboundContactlisttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlisttemplate<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlisttemplate<'a, S> {
     /// Sends the request; the answer is a [`ContactListTemplate`](crate::models::ContactListTemplate).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7042,7 +6952,7 @@ pub struct GetOutboundContactlisttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundContactlisttemplates<'_, S> {
+impl<'a, S: Sender> GetOutboundContactlisttemplates<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -7116,8 +7026,8 @@ impl<S: Sender> GetOutboundContactlisttemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ContactListTemplateEntityListing`](crate::models::ContactListTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7141,10 +7051,10 @@ pub struct GetOutboundDiagnosticsCampaignSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDiagnosticsCampaignSummary<'_, S> {
+impl<'a, S: Sender> GetOutboundDiagnosticsCampaignSummary<'a, S> {
     /// Sends the request; the answer is a [`CampaignDiagnosticSummary`](crate::models::CampaignDiagnosticSummary).
-    pub async fn send(self) -> Result<crate::models::CampaignDiagnosticSummary, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignDiagnosticSummary, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7160,10 +7070,10 @@ pub struct GetOutboundDigitalruleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDigitalruleset<'_, S> {
+impl<'a, S: Sender> GetOutboundDigitalruleset<'a, S> {
     /// Sends the request; the answer is a [`DigitalRuleSet`](crate::models::DigitalRuleSet).
-    pub async fn send(self) -> Result<crate::models::DigitalRuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DigitalRuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7179,7 +7089,7 @@ pub struct GetOutboundDigitalrulesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDigitalrulesets<'_, S> {
+impl<'a, S: Sender> GetOutboundDigitalrulesets<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -7235,8 +7145,8 @@ impl<S: Sender> GetOutboundDigitalrulesets<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DigitalRuleSetEntityListing`](crate::models::DigitalRuleSetEntityListing).
-    pub async fn send(self) -> Result<crate::models::DigitalRuleSetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DigitalRuleSetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7260,7 +7170,7 @@ pub struct GetOutboundDnclist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclist<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclist<'a, S> {
     /// Import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7280,8 +7190,8 @@ impl<S: Sender> GetOutboundDnclist<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DncList`](crate::models::DncList).
-    pub async fn send(self) -> Result<crate::models::DncList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7297,7 +7207,7 @@ pub struct GetOutboundDnclistExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclistExport<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclistExport<'a, S> {
     /// Redirect to download uri
     ///
     /// Query parameter `download`.
@@ -7308,8 +7218,8 @@ impl<S: Sender> GetOutboundDnclistExport<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExportUri`](crate::models::ExportUri).
-    pub async fn send(self) -> Result<crate::models::ExportUri, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExportUri, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7325,10 +7235,10 @@ pub struct GetOutboundDnclistImportstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclistImportstatus<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclistImportstatus<'a, S> {
     /// Sends the request; the answer is a [`ImportStatus`](crate::models::ImportStatus).
-    pub async fn send(self) -> Result<crate::models::ImportStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7344,7 +7254,7 @@ pub struct GetOutboundDnclists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclists<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclists<'a, S> {
     /// Import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7445,8 +7355,8 @@ impl<S: Sender> GetOutboundDnclists<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DncListEntityListing`](crate::models::DncListEntityListing).
-    pub async fn send(self) -> Result<crate::models::DncListEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncListEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7470,7 +7380,7 @@ pub struct GetOutboundDnclistsDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclistsDivisionview<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclistsDivisionview<'a, S> {
     /// Include import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7490,8 +7400,8 @@ impl<S: Sender> GetOutboundDnclistsDivisionview<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DncListDivisionView`](crate::models::DncListDivisionView).
-    pub async fn send(self) -> Result<crate::models::DncListDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncListDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7507,7 +7417,7 @@ pub struct GetOutboundDnclistsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundDnclistsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetOutboundDnclistsDivisionviews<'a, S> {
     /// Include import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7599,8 +7509,8 @@ impl<S: Sender> GetOutboundDnclistsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DncListDivisionViewListing`](crate::models::DncListDivisionViewListing).
-    pub async fn send(self) -> Result<crate::models::DncListDivisionViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncListDivisionViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7624,10 +7534,10 @@ pub struct GetOutboundEvent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundEvent<'_, S> {
+impl<'a, S: Sender> GetOutboundEvent<'a, S> {
     /// Sends the request; the answer is a [`EventLog`](crate::models::EventLog).
-    pub async fn send(self) -> Result<crate::models::EventLog, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EventLog, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7643,7 +7553,7 @@ pub struct GetOutboundEvents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundEvents<'_, S> {
+impl<'a, S: Sender> GetOutboundEvents<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7708,8 +7618,8 @@ impl<S: Sender> GetOutboundEvents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DialerEventEntityListing`](crate::models::DialerEventEntityListing).
-    pub async fn send(self) -> Result<crate::models::DialerEventEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialerEventEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7733,10 +7643,10 @@ pub struct GetOutboundFilespecificationtemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundFilespecificationtemplate<'_, S> {
+impl<'a, S: Sender> GetOutboundFilespecificationtemplate<'a, S> {
     /// Sends the request; the answer is a [`FileSpecificationTemplate`](crate::models::FileSpecificationTemplate).
-    pub async fn send(self) -> Result<crate::models::FileSpecificationTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FileSpecificationTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7752,7 +7662,7 @@ pub struct GetOutboundFilespecificationtemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundFilespecificationtemplates<'_, S> {
+impl<'a, S: Sender> GetOutboundFilespecificationtemplates<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -7817,8 +7727,8 @@ impl<S: Sender> GetOutboundFilespecificationtemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FileSpecificationTemplateEntityListing`](crate::models::FileSpecificationTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::FileSpecificationTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FileSpecificationTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7842,7 +7752,7 @@ pub struct GetOutboundImporttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundImporttemplate<'_, S> {
+impl<'a, S: Sender> GetOutboundImporttemplate<'a, S> {
     /// Import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7853,8 +7763,8 @@ impl<S: Sender> GetOutboundImporttemplate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ImportTemplate`](crate::models::ImportTemplate).
-    pub async fn send(self) -> Result<crate::models::ImportTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7870,7 +7780,7 @@ pub struct GetOutboundImporttemplateImportstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundImporttemplateImportstatus<'_, S> {
+impl<'a, S: Sender> GetOutboundImporttemplateImportstatus<'a, S> {
     /// listNamePrefix
     ///
     /// Query parameter `listNamePrefix`.
@@ -7881,8 +7791,8 @@ impl<S: Sender> GetOutboundImporttemplateImportstatus<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ImportStatus`](crate::models::ImportStatus).
-    pub async fn send(self) -> Result<crate::models::ImportStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7898,7 +7808,7 @@ pub struct GetOutboundImporttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundImporttemplates<'_, S> {
+impl<'a, S: Sender> GetOutboundImporttemplates<'a, S> {
     /// Import status
     ///
     /// Query parameter `includeImportStatus`.
@@ -7981,8 +7891,8 @@ impl<S: Sender> GetOutboundImporttemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ImportTemplateEntityListing`](crate::models::ImportTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::ImportTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8006,10 +7916,10 @@ pub struct GetOutboundMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaign<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaign`](crate::models::MessagingCampaign).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8025,10 +7935,10 @@ pub struct GetOutboundMessagingcampaignDiagnostics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaignDiagnostics<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaignDiagnostics<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaignDiagnostics`](crate::models::MessagingCampaignDiagnostics).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignDiagnostics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignDiagnostics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8044,10 +7954,10 @@ pub struct GetOutboundMessagingcampaignProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaignProgress<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaignProgress<'a, S> {
     /// Sends the request; the answer is a [`CampaignProgress`](crate::models::CampaignProgress).
-    pub async fn send(self) -> Result<crate::models::CampaignProgress, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignProgress, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8063,7 +7973,7 @@ pub struct GetOutboundMessagingcampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaigns<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -8182,8 +8092,8 @@ impl<S: Sender> GetOutboundMessagingcampaigns<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessagingCampaignEntityListing`](crate::models::MessagingCampaignEntityListing).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8207,10 +8117,10 @@ pub struct GetOutboundMessagingcampaignsDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaignsDivisionview<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaignsDivisionview<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaignDivisionView`](crate::models::MessagingCampaignDivisionView).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8226,7 +8136,7 @@ pub struct GetOutboundMessagingcampaignsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundMessagingcampaignsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetOutboundMessagingcampaignsDivisionviews<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -8309,8 +8219,8 @@ impl<S: Sender> GetOutboundMessagingcampaignsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`MessagingCampaignDivisionViewEntityListing`](crate::models::MessagingCampaignDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8334,10 +8244,10 @@ pub struct GetOutboundRuleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundRuleset<'_, S> {
+impl<'a, S: Sender> GetOutboundRuleset<'a, S> {
     /// Sends the request; the answer is a [`RuleSet`](crate::models::RuleSet).
-    pub async fn send(self) -> Result<crate::models::RuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8353,7 +8263,7 @@ pub struct GetOutboundRulesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundRulesets<'_, S> {
+impl<'a, S: Sender> GetOutboundRulesets<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -8418,8 +8328,8 @@ impl<S: Sender> GetOutboundRulesets<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RuleSetEntityListing`](crate::models::RuleSetEntityListing).
-    pub async fn send(self) -> Result<crate::models::RuleSetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RuleSetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8443,10 +8353,10 @@ pub struct GetOutboundSchedulesCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesCampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesCampaign<'a, S> {
     /// Sends the request; the answer is a [`CampaignSchedule`](crate::models::CampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::CampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8462,10 +8372,10 @@ pub struct GetOutboundSchedulesCampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesCampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesCampaigns<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::CampaignSchedule>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::CampaignSchedule>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8481,10 +8391,10 @@ pub struct GetOutboundSchedulesEmailcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesEmailcampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesEmailcampaign<'a, S> {
     /// Sends the request; the answer is a [`EmailCampaignSchedule`](crate::models::EmailCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::EmailCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8500,10 +8410,10 @@ pub struct GetOutboundSchedulesEmailcampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesEmailcampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesEmailcampaigns<'a, S> {
     /// Sends the request; the answer is a [`EmailCampaignScheduleEntityListing`](crate::models::EmailCampaignScheduleEntityListing).
-    pub async fn send(self) -> Result<crate::models::EmailCampaignScheduleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailCampaignScheduleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8527,10 +8437,10 @@ pub struct GetOutboundSchedulesMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesMessagingcampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesMessagingcampaign<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaignSchedule`](crate::models::MessagingCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8546,10 +8456,10 @@ pub struct GetOutboundSchedulesMessagingcampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesMessagingcampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesMessagingcampaigns<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaignScheduleEntityListing`](crate::models::MessagingCampaignScheduleEntityListing).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignScheduleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignScheduleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8573,10 +8483,10 @@ pub struct GetOutboundSchedulesSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesSequence<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesSequence<'a, S> {
     /// Sends the request; the answer is a [`SequenceSchedule`](crate::models::SequenceSchedule).
-    pub async fn send(self) -> Result<crate::models::SequenceSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SequenceSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8592,10 +8502,10 @@ pub struct GetOutboundSchedulesSequences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesSequences<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesSequences<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::SequenceSchedule>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::SequenceSchedule>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8611,10 +8521,10 @@ pub struct GetOutboundSchedulesWhatsappcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesWhatsappcampaign<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesWhatsappcampaign<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppCampaignSchedule`](crate::models::WhatsAppCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::WhatsAppCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8630,10 +8540,10 @@ pub struct GetOutboundSchedulesWhatsappcampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSchedulesWhatsappcampaigns<'_, S> {
+impl<'a, S: Sender> GetOutboundSchedulesWhatsappcampaigns<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppCampaignScheduleEntityListing`](crate::models::WhatsAppCampaignScheduleEntityListing).
-    pub async fn send(self) -> Result<crate::models::WhatsAppCampaignScheduleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppCampaignScheduleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8657,10 +8567,10 @@ pub struct GetOutboundSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSequence<'_, S> {
+impl<'a, S: Sender> GetOutboundSequence<'a, S> {
     /// Sends the request; the answer is a [`CampaignSequence`](crate::models::CampaignSequence).
-    pub async fn send(self) -> Result<crate::models::CampaignSequence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSequence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8676,7 +8586,7 @@ pub struct GetOutboundSequences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSequences<'_, S> {
+impl<'a, S: Sender> GetOutboundSequences<'a, S> {
     /// Page size. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -8741,8 +8651,8 @@ impl<S: Sender> GetOutboundSequences<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CampaignSequenceEntityListing`](crate::models::CampaignSequenceEntityListing).
-    pub async fn send(self) -> Result<crate::models::CampaignSequenceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSequenceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8766,10 +8676,10 @@ pub struct GetOutboundSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundSettings<'_, S> {
+impl<'a, S: Sender> GetOutboundSettings<'a, S> {
     /// Sends the request; the answer is a [`OutboundSettings`](crate::models::OutboundSettings).
-    pub async fn send(self) -> Result<crate::models::OutboundSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8785,10 +8695,10 @@ pub struct GetOutboundWrapupcodemappings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOutboundWrapupcodemappings<'_, S> {
+impl<'a, S: Sender> GetOutboundWrapupcodemappings<'a, S> {
     /// Sends the request; the answer is a [`WrapUpCodeMapping`](crate::models::WrapUpCodeMapping).
-    pub async fn send(self) -> Result<crate::models::WrapUpCodeMapping, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapUpCodeMapping, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8804,14 +8714,11 @@ pub struct PatchOutboundCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundCampaign<'_, S> {
+impl<'a, S: Sender> PatchOutboundCampaign<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8827,14 +8734,11 @@ pub struct PatchOutboundDnclistCustomexclusioncolumns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundDnclistCustomexclusioncolumns<'_, S> {
+impl<'a, S: Sender> PatchOutboundDnclistCustomexclusioncolumns<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8850,14 +8754,11 @@ pub struct PatchOutboundDnclistEmailaddresses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundDnclistEmailaddresses<'_, S> {
+impl<'a, S: Sender> PatchOutboundDnclistEmailaddresses<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8873,14 +8774,11 @@ pub struct PatchOutboundDnclistPhonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundDnclistPhonenumbers<'_, S> {
+impl<'a, S: Sender> PatchOutboundDnclistPhonenumbers<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8896,14 +8794,11 @@ pub struct PatchOutboundDnclistWhatsappnumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundDnclistWhatsappnumbers<'_, S> {
+impl<'a, S: Sender> PatchOutboundDnclistWhatsappnumbers<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8919,7 +8814,7 @@ pub struct PatchOutboundSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchOutboundSettings<'_, S> {
+impl<'a, S: Sender> PatchOutboundSettings<'a, S> {
     /// Use maxCallsPerAgent with decimal precision
     ///
     /// Query parameter `useMaxCallsPerAgentDecimal`.
@@ -8931,11 +8826,8 @@ impl<S: Sender> PatchOutboundSettings<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8951,10 +8843,10 @@ pub struct PostOutboundAttemptlimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundAttemptlimits<'_, S> {
+impl<'a, S: Sender> PostOutboundAttemptlimits<'a, S> {
     /// Sends the request; the answer is a [`AttemptLimits`](crate::models::AttemptLimits).
-    pub async fn send(self) -> Result<crate::models::AttemptLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttemptLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8970,10 +8862,10 @@ pub struct PostOutboundCallabletimesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCallabletimesets<'_, S> {
+impl<'a, S: Sender> PostOutboundCallabletimesets<'a, S> {
     /// Sends the request; the answer is a [`CallableTimeSet`](crate::models::CallableTimeSet).
-    pub async fn send(self) -> Result<crate::models::CallableTimeSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallableTimeSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8989,10 +8881,10 @@ pub struct PostOutboundCallanalysisresponsesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCallanalysisresponsesets<'_, S> {
+impl<'a, S: Sender> PostOutboundCallanalysisresponsesets<'a, S> {
     /// Sends the request; the answer is a [`ResponseSet`](crate::models::ResponseSet).
-    pub async fn send(self) -> Result<crate::models::ResponseSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9008,10 +8900,10 @@ pub struct PostOutboundCampaignAgentownedmappingpreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignAgentownedmappingpreview<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignAgentownedmappingpreview<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9027,10 +8919,10 @@ pub struct PostOutboundCampaignCallbackSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignCallbackSchedule<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignCallbackSchedule<'a, S> {
     /// Sends the request; the answer is a [`ContactCallbackRequest`](crate::models::ContactCallbackRequest).
-    pub async fn send(self) -> Result<crate::models::ContactCallbackRequest, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactCallbackRequest, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9046,14 +8938,11 @@ pub struct PostOutboundCampaignStart<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignStart<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignStart<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9069,14 +8958,11 @@ pub struct PostOutboundCampaignStop<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignStop<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignStop<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9092,10 +8978,10 @@ pub struct PostOutboundCampaignrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignrules<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignrules<'a, S> {
     /// Sends the request; the answer is a [`CampaignRule`](crate::models::CampaignRule).
-    pub async fn send(self) -> Result<crate::models::CampaignRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9111,7 +8997,7 @@ pub struct PostOutboundCampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaigns<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaigns<'a, S> {
     /// Use maxCallsPerAgent with decimal precision
     ///
     /// Query parameter `useMaxCallsPerAgentDecimal`.
@@ -9122,8 +9008,8 @@ impl<S: Sender> PostOutboundCampaigns<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Campaign`](crate::models::Campaign).
-    pub async fn send(self) -> Result<crate::models::Campaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Campaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9139,10 +9025,10 @@ pub struct PostOutboundCampaignsPerformanceQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignsPerformanceQuery<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignsPerformanceQuery<'a, S> {
     /// Sends the request; the answer is a [`CampaignPerformanceDataListing`](crate::models::CampaignPerformanceDataListing).
-    pub async fn send(self) -> Result<crate::models::CampaignPerformanceDataListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignPerformanceDataListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9158,10 +9044,10 @@ pub struct PostOutboundCampaignsProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundCampaignsProgress<'_, S> {
+impl<'a, S: Sender> PostOutboundCampaignsProgress<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::CampaignProgress>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::CampaignProgress>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9177,14 +9063,11 @@ pub struct PostOutboundContactlistClear<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistClear<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistClear<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9200,7 +9083,7 @@ pub struct PostOutboundContactlistContacts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistContacts<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistContacts<'a, S> {
     /// Contact priority. True means the contact(s) will be dialed next; false means the contact will go to the end of the contact queue.
     ///
     /// Query parameter `priority`.
@@ -9229,8 +9112,8 @@ impl<S: Sender> PostOutboundContactlistContacts<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::DialerContact>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::DialerContact>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9246,10 +9129,10 @@ pub struct PostOutboundContactlistContactsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistContactsBulk<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistContactsBulk<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::DialerContact>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::DialerContact>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9265,10 +9148,10 @@ pub struct PostOutboundContactlistContactsBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistContactsBulkRemove<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistContactsBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`ContactsBulkOperationJob`](crate::models::ContactsBulkOperationJob).
-    pub async fn send(self) -> Result<crate::models::ContactsBulkOperationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsBulkOperationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9284,10 +9167,10 @@ pub struct PostOutboundContactlistContactsBulkUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistContactsBulkUpdate<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistContactsBulkUpdate<'a, S> {
     /// Sends the request; the answer is a [`ContactsBulkOperationJob`](crate::models::ContactsBulkOperationJob).
-    pub async fn send(self) -> Result<crate::models::ContactsBulkOperationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactsBulkOperationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9303,10 +9186,10 @@ pub struct PostOutboundContactlistContactsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistContactsSearch<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistContactsSearch<'a, S> {
     /// Sends the request; the answer is a [`ContactListingResponse`](crate::models::ContactListingResponse).
-    pub async fn send(self) -> Result<crate::models::ContactListingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9322,7 +9205,7 @@ pub struct PostOutboundContactlistExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistExport<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistExport<'a, S> {
     /// Export information to get
     ///
     /// The request body, sent as JSON.
@@ -9333,8 +9216,8 @@ impl<S: Sender> PostOutboundContactlistExport<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DomainEntityRef`](crate::models::DomainEntityRef).
-    pub async fn send(self) -> Result<crate::models::DomainEntityRef, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEntityRef, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9350,10 +9233,10 @@ pub struct PostOutboundContactlistfilters<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistfilters<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistfilters<'a, S> {
     /// Sends the request; the answer is a [`ContactListFilter`](crate::models::ContactListFilter).
-    pub async fn send(self) -> Result<crate::models::ContactListFilter, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListFilter, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9369,10 +9252,10 @@ pub struct PostOutboundContactlistfiltersBulkRetrieve<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistfiltersBulkRetrieve<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistfiltersBulkRetrieve<'a, S> {
     /// Sends the request; the answer is a [`ContactListFilterEntityListing`](crate::models::ContactListFilterEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListFilterEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListFilterEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9388,10 +9271,10 @@ pub struct PostOutboundContactlistfiltersPreview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistfiltersPreview<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistfiltersPreview<'a, S> {
     /// Sends the request; the answer is a [`FilterPreviewResponse`](crate::models::FilterPreviewResponse).
-    pub async fn send(self) -> Result<crate::models::FilterPreviewResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FilterPreviewResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9407,10 +9290,10 @@ pub struct PostOutboundContactlists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlists<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlists<'a, S> {
     /// Sends the request; the answer is a [`ContactList`](crate::models::ContactList).
-    pub async fn send(self) -> Result<crate::models::ContactList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9426,10 +9309,10 @@ pub struct PostOutboundContactlistsBulkUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistsBulkUpdate<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistsBulkUpdate<'a, S> {
     /// Sends the request; the answer is a [`ContactListsBulkEditResponse`](crate::models::ContactListsBulkEditResponse).
-    pub async fn send(self) -> Result<crate::models::ContactListsBulkEditResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListsBulkEditResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9445,10 +9328,10 @@ pub struct PostOutboundContactlistsUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlistsUploads<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlistsUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9464,10 +9347,10 @@ pub struct PostOutboundContactlisttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlisttemplates<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlisttemplates<'a, S> {
     /// Sends the request; the answer is a [`ContactListTemplate`](crate::models::ContactListTemplate).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9483,10 +9366,10 @@ pub struct PostOutboundContactlisttemplatesBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlisttemplatesBulkAdd<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlisttemplatesBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`ContactListTemplateEntityListing`](crate::models::ContactListTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9502,10 +9385,10 @@ pub struct PostOutboundContactlisttemplatesBulkRetrieve<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundContactlisttemplatesBulkRetrieve<'_, S> {
+impl<'a, S: Sender> PostOutboundContactlisttemplatesBulkRetrieve<'a, S> {
     /// Sends the request; the answer is a [`ContactListTemplateEntityListing`](crate::models::ContactListTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9521,14 +9404,11 @@ pub struct PostOutboundConversationDnc<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundConversationDnc<'_, S> {
+impl<'a, S: Sender> PostOutboundConversationDnc<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9544,10 +9424,10 @@ pub struct PostOutboundDigitalrulesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDigitalrulesets<'_, S> {
+impl<'a, S: Sender> PostOutboundDigitalrulesets<'a, S> {
     /// Sends the request; the answer is a [`DigitalRuleSet`](crate::models::DigitalRuleSet).
-    pub async fn send(self) -> Result<crate::models::DigitalRuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DigitalRuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9563,14 +9443,11 @@ pub struct PostOutboundDnclistEmailaddresses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDnclistEmailaddresses<'_, S> {
+impl<'a, S: Sender> PostOutboundDnclistEmailaddresses<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9586,10 +9463,10 @@ pub struct PostOutboundDnclistExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDnclistExport<'_, S> {
+impl<'a, S: Sender> PostOutboundDnclistExport<'a, S> {
     /// Sends the request; the answer is a [`DomainEntityRef`](crate::models::DomainEntityRef).
-    pub async fn send(self) -> Result<crate::models::DomainEntityRef, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEntityRef, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9605,7 +9482,7 @@ pub struct PostOutboundDnclistPhonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDnclistPhonenumbers<'_, S> {
+impl<'a, S: Sender> PostOutboundDnclistPhonenumbers<'a, S> {
     /// Expiration date for DNC phone numbers in yyyy-MM-ddTHH:mmZ format
     ///
     /// Query parameter `expirationDateTime`.
@@ -9617,11 +9494,8 @@ impl<S: Sender> PostOutboundDnclistPhonenumbers<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9637,10 +9511,10 @@ pub struct PostOutboundDnclists<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDnclists<'_, S> {
+impl<'a, S: Sender> PostOutboundDnclists<'a, S> {
     /// Sends the request; the answer is a [`DncList`](crate::models::DncList).
-    pub async fn send(self) -> Result<crate::models::DncList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9656,10 +9530,10 @@ pub struct PostOutboundDnclistsUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundDnclistsUploads<'_, S> {
+impl<'a, S: Sender> PostOutboundDnclistsUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9675,10 +9549,10 @@ pub struct PostOutboundFilespecificationtemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundFilespecificationtemplates<'_, S> {
+impl<'a, S: Sender> PostOutboundFilespecificationtemplates<'a, S> {
     /// Sends the request; the answer is a [`FileSpecificationTemplate`](crate::models::FileSpecificationTemplate).
-    pub async fn send(self) -> Result<crate::models::FileSpecificationTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FileSpecificationTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9694,10 +9568,10 @@ pub struct PostOutboundImporttemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundImporttemplates<'_, S> {
+impl<'a, S: Sender> PostOutboundImporttemplates<'a, S> {
     /// Sends the request; the answer is a [`ImportTemplate`](crate::models::ImportTemplate).
-    pub async fn send(self) -> Result<crate::models::ImportTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9713,10 +9587,10 @@ pub struct PostOutboundImporttemplatesBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundImporttemplatesBulkAdd<'_, S> {
+impl<'a, S: Sender> PostOutboundImporttemplatesBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`ImportTemplateEntityListing`](crate::models::ImportTemplateEntityListing).
-    pub async fn send(self) -> Result<crate::models::ImportTemplateEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportTemplateEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9732,14 +9606,11 @@ pub struct PostOutboundMessagingcampaignStart<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundMessagingcampaignStart<'_, S> {
+impl<'a, S: Sender> PostOutboundMessagingcampaignStart<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9755,14 +9626,11 @@ pub struct PostOutboundMessagingcampaignStop<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundMessagingcampaignStop<'_, S> {
+impl<'a, S: Sender> PostOutboundMessagingcampaignStop<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9778,10 +9646,10 @@ pub struct PostOutboundMessagingcampaigns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundMessagingcampaigns<'_, S> {
+impl<'a, S: Sender> PostOutboundMessagingcampaigns<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaign`](crate::models::MessagingCampaign).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9797,10 +9665,10 @@ pub struct PostOutboundMessagingcampaignsProgress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundMessagingcampaignsProgress<'_, S> {
+impl<'a, S: Sender> PostOutboundMessagingcampaignsProgress<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::CampaignProgress>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::CampaignProgress>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9816,10 +9684,10 @@ pub struct PostOutboundRulesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundRulesets<'_, S> {
+impl<'a, S: Sender> PostOutboundRulesets<'a, S> {
     /// Sends the request; the answer is a [`RuleSet`](crate::models::RuleSet).
-    pub async fn send(self) -> Result<crate::models::RuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9835,10 +9703,10 @@ pub struct PostOutboundSequences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOutboundSequences<'_, S> {
+impl<'a, S: Sender> PostOutboundSequences<'a, S> {
     /// Sends the request; the answer is a [`CampaignSequence`](crate::models::CampaignSequence).
-    pub async fn send(self) -> Result<crate::models::CampaignSequence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSequence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9854,10 +9722,10 @@ pub struct PutOutboundAttemptlimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundAttemptlimit<'_, S> {
+impl<'a, S: Sender> PutOutboundAttemptlimit<'a, S> {
     /// Sends the request; the answer is a [`AttemptLimits`](crate::models::AttemptLimits).
-    pub async fn send(self) -> Result<crate::models::AttemptLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AttemptLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9873,10 +9741,10 @@ pub struct PutOutboundCallabletimeset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundCallabletimeset<'_, S> {
+impl<'a, S: Sender> PutOutboundCallabletimeset<'a, S> {
     /// Sends the request; the answer is a [`CallableTimeSet`](crate::models::CallableTimeSet).
-    pub async fn send(self) -> Result<crate::models::CallableTimeSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallableTimeSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9892,10 +9760,10 @@ pub struct PutOutboundCallanalysisresponseset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundCallanalysisresponseset<'_, S> {
+impl<'a, S: Sender> PutOutboundCallanalysisresponseset<'a, S> {
     /// Sends the request; the answer is a [`ResponseSet`](crate::models::ResponseSet).
-    pub async fn send(self) -> Result<crate::models::ResponseSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9911,7 +9779,7 @@ pub struct PutOutboundCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundCampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundCampaign<'a, S> {
     /// Use maxCallsPerAgent with decimal precision
     ///
     /// Query parameter `useMaxCallsPerAgentDecimal`.
@@ -9922,8 +9790,8 @@ impl<S: Sender> PutOutboundCampaign<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Campaign`](crate::models::Campaign).
-    pub async fn send(self) -> Result<crate::models::Campaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Campaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9939,10 +9807,10 @@ pub struct PutOutboundCampaignAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundCampaignAgent<'_, S> {
+impl<'a, S: Sender> PutOutboundCampaignAgent<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9958,10 +9826,10 @@ pub struct PutOutboundCampaignrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundCampaignrule<'_, S> {
+impl<'a, S: Sender> PutOutboundCampaignrule<'a, S> {
     /// Sends the request; the answer is a [`CampaignRule`](crate::models::CampaignRule).
-    pub async fn send(self) -> Result<crate::models::CampaignRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9977,10 +9845,10 @@ pub struct PutOutboundContactlist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundContactlist<'_, S> {
+impl<'a, S: Sender> PutOutboundContactlist<'a, S> {
     /// Sends the request; the answer is a [`ContactList`](crate::models::ContactList).
-    pub async fn send(self) -> Result<crate::models::ContactList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9996,10 +9864,10 @@ pub struct PutOutboundContactlistContact<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundContactlistContact<'_, S> {
+impl<'a, S: Sender> PutOutboundContactlistContact<'a, S> {
     /// Sends the request; the answer is a [`DialerContact`](crate::models::DialerContact).
-    pub async fn send(self) -> Result<crate::models::DialerContact, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DialerContact, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10015,10 +9883,10 @@ pub struct PutOutboundContactlistfilter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundContactlistfilter<'_, S> {
+impl<'a, S: Sender> PutOutboundContactlistfilter<'a, S> {
     /// Sends the request; the answer is a [`ContactListFilter`](crate::models::ContactListFilter).
-    pub async fn send(self) -> Result<crate::models::ContactListFilter, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListFilter, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10034,10 +9902,10 @@ pub struct PutOutboundContactlisttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundContactlisttemplate<'_, S> {
+impl<'a, S: Sender> PutOutboundContactlisttemplate<'a, S> {
     /// Sends the request; the answer is a [`ContactListTemplate`](crate::models::ContactListTemplate).
-    pub async fn send(self) -> Result<crate::models::ContactListTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactListTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10053,10 +9921,10 @@ pub struct PutOutboundDigitalruleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundDigitalruleset<'_, S> {
+impl<'a, S: Sender> PutOutboundDigitalruleset<'a, S> {
     /// Sends the request; the answer is a [`DigitalRuleSet`](crate::models::DigitalRuleSet).
-    pub async fn send(self) -> Result<crate::models::DigitalRuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DigitalRuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10072,10 +9940,10 @@ pub struct PutOutboundDnclist<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundDnclist<'_, S> {
+impl<'a, S: Sender> PutOutboundDnclist<'a, S> {
     /// Sends the request; the answer is a [`DncList`](crate::models::DncList).
-    pub async fn send(self) -> Result<crate::models::DncList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DncList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10091,10 +9959,10 @@ pub struct PutOutboundFilespecificationtemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundFilespecificationtemplate<'_, S> {
+impl<'a, S: Sender> PutOutboundFilespecificationtemplate<'a, S> {
     /// Sends the request; the answer is a [`FileSpecificationTemplate`](crate::models::FileSpecificationTemplate).
-    pub async fn send(self) -> Result<crate::models::FileSpecificationTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FileSpecificationTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10110,10 +9978,10 @@ pub struct PutOutboundImporttemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundImporttemplate<'_, S> {
+impl<'a, S: Sender> PutOutboundImporttemplate<'a, S> {
     /// Sends the request; the answer is a [`ImportTemplate`](crate::models::ImportTemplate).
-    pub async fn send(self) -> Result<crate::models::ImportTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10129,10 +9997,10 @@ pub struct PutOutboundMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundMessagingcampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundMessagingcampaign<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaign`](crate::models::MessagingCampaign).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaign, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaign, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10148,10 +10016,10 @@ pub struct PutOutboundRuleset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundRuleset<'_, S> {
+impl<'a, S: Sender> PutOutboundRuleset<'a, S> {
     /// Sends the request; the answer is a [`RuleSet`](crate::models::RuleSet).
-    pub async fn send(self) -> Result<crate::models::RuleSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RuleSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10167,10 +10035,10 @@ pub struct PutOutboundSchedulesCampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSchedulesCampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundSchedulesCampaign<'a, S> {
     /// Sends the request; the answer is a [`CampaignSchedule`](crate::models::CampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::CampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10186,10 +10054,10 @@ pub struct PutOutboundSchedulesEmailcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSchedulesEmailcampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundSchedulesEmailcampaign<'a, S> {
     /// Sends the request; the answer is a [`EmailCampaignSchedule`](crate::models::EmailCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::EmailCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10205,10 +10073,10 @@ pub struct PutOutboundSchedulesMessagingcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSchedulesMessagingcampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundSchedulesMessagingcampaign<'a, S> {
     /// Sends the request; the answer is a [`MessagingCampaignSchedule`](crate::models::MessagingCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::MessagingCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MessagingCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10224,10 +10092,10 @@ pub struct PutOutboundSchedulesSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSchedulesSequence<'_, S> {
+impl<'a, S: Sender> PutOutboundSchedulesSequence<'a, S> {
     /// Sends the request; the answer is a [`SequenceSchedule`](crate::models::SequenceSchedule).
-    pub async fn send(self) -> Result<crate::models::SequenceSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SequenceSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10243,10 +10111,10 @@ pub struct PutOutboundSchedulesWhatsappcampaign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSchedulesWhatsappcampaign<'_, S> {
+impl<'a, S: Sender> PutOutboundSchedulesWhatsappcampaign<'a, S> {
     /// Sends the request; the answer is a [`WhatsAppCampaignSchedule`](crate::models::WhatsAppCampaignSchedule).
-    pub async fn send(self) -> Result<crate::models::WhatsAppCampaignSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WhatsAppCampaignSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10262,10 +10130,10 @@ pub struct PutOutboundSequence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundSequence<'_, S> {
+impl<'a, S: Sender> PutOutboundSequence<'a, S> {
     /// Sends the request; the answer is a [`CampaignSequence`](crate::models::CampaignSequence).
-    pub async fn send(self) -> Result<crate::models::CampaignSequence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CampaignSequence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -10281,10 +10149,10 @@ pub struct PutOutboundWrapupcodemappings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOutboundWrapupcodemappings<'_, S> {
+impl<'a, S: Sender> PutOutboundWrapupcodemappings<'a, S> {
     /// Sends the request; the answer is a [`WrapUpCodeMapping`](crate::models::WrapUpCodeMapping).
-    pub async fn send(self) -> Result<crate::models::WrapUpCodeMapping, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapUpCodeMapping, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

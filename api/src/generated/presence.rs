@@ -709,14 +709,11 @@ pub struct DeletePresenceDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeletePresenceDefinition<'_, S> {
+impl<'a, S: Sender> DeletePresenceDefinition<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -732,14 +729,11 @@ pub struct DeletePresenceSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeletePresenceSource<'_, S> {
+impl<'a, S: Sender> DeletePresenceSource<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -755,14 +749,11 @@ pub struct DeletePresencedefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeletePresencedefinition<'_, S> {
+impl<'a, S: Sender> DeletePresencedefinition<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -778,7 +769,7 @@ pub struct GetPresenceDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceDefinition<'_, S> {
+impl<'a, S: Sender> GetPresenceDefinition<'a, S> {
     /// The locale code to fetch for the presence definition. Use ALL to fetch everything.
     ///
     /// Query parameter `localeCode`.
@@ -789,8 +780,8 @@ impl<S: Sender> GetPresenceDefinition<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationPresenceDefinition`](crate::models::OrganizationPresenceDefinition).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresenceDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresenceDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -806,7 +797,7 @@ pub struct GetPresenceDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceDefinitions<'_, S> {
+impl<'a, S: Sender> GetPresenceDefinitions<'a, S> {
     /// Deactivated query can be TRUE or FALSE
     ///
     /// Query parameter `deactivated`.
@@ -835,8 +826,8 @@ impl<S: Sender> GetPresenceDefinitions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationPresenceDefinitionEntityListing`](crate::models::OrganizationPresenceDefinitionEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresenceDefinitionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresenceDefinitionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -852,10 +843,10 @@ pub struct GetPresenceSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceSettings<'_, S> {
+impl<'a, S: Sender> GetPresenceSettings<'a, S> {
     /// Sends the request; the answer is a [`PresenceSettings`](crate::models::PresenceSettings).
-    pub async fn send(self) -> Result<crate::models::PresenceSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PresenceSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -871,10 +862,10 @@ pub struct GetPresenceSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceSource<'_, S> {
+impl<'a, S: Sender> GetPresenceSource<'a, S> {
     /// Sends the request; the answer is a [`Source`](crate::models::Source).
-    pub async fn send(self) -> Result<crate::models::Source, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Source, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -890,7 +881,7 @@ pub struct GetPresenceSources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceSources<'_, S> {
+impl<'a, S: Sender> GetPresenceSources<'a, S> {
     /// Deactivated query can be TRUE or FALSE
     ///
     /// Query parameter `deactivated`.
@@ -901,8 +892,8 @@ impl<S: Sender> GetPresenceSources<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SourceEntityListing`](crate::models::SourceEntityListing).
-    pub async fn send(self) -> Result<crate::models::SourceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SourceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -918,10 +909,10 @@ pub struct GetPresenceUserPrimarysource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresenceUserPrimarysource<'_, S> {
+impl<'a, S: Sender> GetPresenceUserPrimarysource<'a, S> {
     /// Sends the request; the answer is a [`UserPrimarySource`](crate::models::UserPrimarySource).
-    pub async fn send(self) -> Result<crate::models::UserPrimarySource, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPrimarySource, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -937,7 +928,7 @@ pub struct GetPresencedefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresencedefinition<'_, S> {
+impl<'a, S: Sender> GetPresencedefinition<'a, S> {
     /// The locale code to fetch for the presence definition. Use ALL to fetch everything.
     ///
     /// Query parameter `localeCode`.
@@ -948,8 +939,8 @@ impl<S: Sender> GetPresencedefinition<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationPresence`](crate::models::OrganizationPresence).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -965,7 +956,7 @@ pub struct GetPresencedefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetPresencedefinitions<'_, S> {
+impl<'a, S: Sender> GetPresencedefinitions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1003,8 +994,8 @@ impl<S: Sender> GetPresencedefinitions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationPresenceEntityListing`](crate::models::OrganizationPresenceEntityListing).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresenceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresenceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1028,10 +1019,10 @@ pub struct GetSystempresences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSystempresences<'_, S> {
+impl<'a, S: Sender> GetSystempresences<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::SystemPresence>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::SystemPresence>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1047,10 +1038,10 @@ pub struct GetUserPresence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserPresence<'_, S> {
+impl<'a, S: Sender> GetUserPresence<'a, S> {
     /// Sends the request; the answer is a [`UserPresence`](crate::models::UserPresence).
-    pub async fn send(self) -> Result<crate::models::UserPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1066,10 +1057,10 @@ pub struct GetUserPresencesPurecloud<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserPresencesPurecloud<'_, S> {
+impl<'a, S: Sender> GetUserPresencesPurecloud<'a, S> {
     /// Sends the request; the answer is a [`UserPresence`](crate::models::UserPresence).
-    pub async fn send(self) -> Result<crate::models::UserPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1085,7 +1076,7 @@ pub struct GetUsersPresenceBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersPresenceBulk<'_, S> {
+impl<'a, S: Sender> GetUsersPresenceBulk<'a, S> {
     /// A comma separated list of user IDs to fetch their presence status in bulk. Limit 50.
     ///
     /// Query parameter `id`, repeated for each value.
@@ -1096,8 +1087,8 @@ impl<S: Sender> GetUsersPresenceBulk<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UcUserPresence>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UcUserPresence>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1113,7 +1104,7 @@ pub struct GetUsersPresencesPurecloudBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersPresencesPurecloudBulk<'_, S> {
+impl<'a, S: Sender> GetUsersPresencesPurecloudBulk<'a, S> {
     /// A comma separated list of user IDs to fetch their presence status in bulk. Limit 50.
     ///
     /// Query parameter `id`, repeated for each value.
@@ -1124,8 +1115,8 @@ impl<S: Sender> GetUsersPresencesPurecloudBulk<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UcUserPresence>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UcUserPresence>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1141,10 +1132,10 @@ pub struct PatchUserPresence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserPresence<'_, S> {
+impl<'a, S: Sender> PatchUserPresence<'a, S> {
     /// Sends the request; the answer is a [`UserPresence`](crate::models::UserPresence).
-    pub async fn send(self) -> Result<crate::models::UserPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1160,10 +1151,10 @@ pub struct PatchUserPresencesPurecloud<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserPresencesPurecloud<'_, S> {
+impl<'a, S: Sender> PatchUserPresencesPurecloud<'a, S> {
     /// Sends the request; the answer is a [`UserPresence`](crate::models::UserPresence).
-    pub async fn send(self) -> Result<crate::models::UserPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1179,10 +1170,10 @@ pub struct PostPresenceDefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostPresenceDefinitions<'_, S> {
+impl<'a, S: Sender> PostPresenceDefinitions<'a, S> {
     /// Sends the request; the answer is a [`OrganizationPresenceDefinition`](crate::models::OrganizationPresenceDefinition).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresenceDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresenceDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1198,10 +1189,10 @@ pub struct PostPresenceSources<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostPresenceSources<'_, S> {
+impl<'a, S: Sender> PostPresenceSources<'a, S> {
     /// Sends the request; the answer is a [`Source`](crate::models::Source).
-    pub async fn send(self) -> Result<crate::models::Source, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Source, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1217,10 +1208,10 @@ pub struct PostPresencedefinitions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostPresencedefinitions<'_, S> {
+impl<'a, S: Sender> PostPresencedefinitions<'a, S> {
     /// Sends the request; the answer is a [`OrganizationPresence`](crate::models::OrganizationPresence).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1236,10 +1227,10 @@ pub struct PutPresenceDefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutPresenceDefinition<'_, S> {
+impl<'a, S: Sender> PutPresenceDefinition<'a, S> {
     /// Sends the request; the answer is a [`OrganizationPresenceDefinition`](crate::models::OrganizationPresenceDefinition).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresenceDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresenceDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1255,10 +1246,10 @@ pub struct PutPresenceSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutPresenceSettings<'_, S> {
+impl<'a, S: Sender> PutPresenceSettings<'a, S> {
     /// Sends the request; the answer is a [`PresenceSettings`](crate::models::PresenceSettings).
-    pub async fn send(self) -> Result<crate::models::PresenceSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PresenceSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1274,10 +1265,10 @@ pub struct PutPresenceSource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutPresenceSource<'_, S> {
+impl<'a, S: Sender> PutPresenceSource<'a, S> {
     /// Sends the request; the answer is a [`Source`](crate::models::Source).
-    pub async fn send(self) -> Result<crate::models::Source, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Source, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1293,10 +1284,10 @@ pub struct PutPresenceUserPrimarysource<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutPresenceUserPrimarysource<'_, S> {
+impl<'a, S: Sender> PutPresenceUserPrimarysource<'a, S> {
     /// Sends the request; the answer is a [`UserPrimarySource`](crate::models::UserPrimarySource).
-    pub async fn send(self) -> Result<crate::models::UserPrimarySource, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserPrimarySource, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1312,10 +1303,10 @@ pub struct PutPresencedefinition<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutPresencedefinition<'_, S> {
+impl<'a, S: Sender> PutPresencedefinition<'a, S> {
     /// Sends the request; the answer is a [`OrganizationPresence`](crate::models::OrganizationPresence).
-    pub async fn send(self) -> Result<crate::models::OrganizationPresence, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPresence, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1331,10 +1322,10 @@ pub struct PutUsersPresencesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersPresencesBulk<'_, S> {
+impl<'a, S: Sender> PutUsersPresencesBulk<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UserPresence>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UserPresence>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -348,14 +348,11 @@ pub struct DeleteProcessautomationScheduledtrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteProcessautomationScheduledtrigger<'_, S> {
+impl<'a, S: Sender> DeleteProcessautomationScheduledtrigger<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -371,14 +368,11 @@ pub struct DeleteProcessautomationTrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteProcessautomationTrigger<'_, S> {
+impl<'a, S: Sender> DeleteProcessautomationTrigger<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -394,10 +388,10 @@ pub struct GetProcessautomationScheduledtrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProcessautomationScheduledtrigger<'_, S> {
+impl<'a, S: Sender> GetProcessautomationScheduledtrigger<'a, S> {
     /// Sends the request; the answer is a [`ScheduledTrigger`](crate::models::ScheduledTrigger).
-    pub async fn send(self) -> Result<crate::models::ScheduledTrigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduledTrigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -413,7 +407,7 @@ pub struct GetProcessautomationScheduledtriggers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProcessautomationScheduledtriggers<'_, S> {
+impl<'a, S: Sender> GetProcessautomationScheduledtriggers<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -451,8 +445,8 @@ impl<S: Sender> GetProcessautomationScheduledtriggers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScheduledTriggerEntityListing`](crate::models::ScheduledTriggerEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScheduledTriggerEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduledTriggerEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -476,10 +470,10 @@ pub struct GetProcessautomationTrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProcessautomationTrigger<'_, S> {
+impl<'a, S: Sender> GetProcessautomationTrigger<'a, S> {
     /// Sends the request; the answer is a [`Trigger`](crate::models::Trigger).
-    pub async fn send(self) -> Result<crate::models::Trigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -495,7 +489,7 @@ pub struct GetProcessautomationTriggers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProcessautomationTriggers<'_, S> {
+impl<'a, S: Sender> GetProcessautomationTriggers<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -551,8 +545,8 @@ impl<S: Sender> GetProcessautomationTriggers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TriggerEntityListing`](crate::models::TriggerEntityListing).
-    pub async fn send(self) -> Result<crate::models::TriggerEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TriggerEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -576,7 +570,7 @@ pub struct GetProcessautomationTriggersTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProcessautomationTriggersTopics<'_, S> {
+impl<'a, S: Sender> GetProcessautomationTriggersTopics<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -605,8 +599,8 @@ impl<S: Sender> GetProcessautomationTriggersTopics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TopicCursorEntityListing`](crate::models::TopicCursorEntityListing).
-    pub async fn send(self) -> Result<crate::models::TopicCursorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicCursorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -630,10 +624,10 @@ pub struct PostProcessautomationScheduledtriggers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostProcessautomationScheduledtriggers<'_, S> {
+impl<'a, S: Sender> PostProcessautomationScheduledtriggers<'a, S> {
     /// Sends the request; the answer is a [`ScheduledTrigger`](crate::models::ScheduledTrigger).
-    pub async fn send(self) -> Result<crate::models::ScheduledTrigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduledTrigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -649,7 +643,7 @@ pub struct PostProcessautomationTriggerTest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostProcessautomationTriggerTest<'_, S> {
+impl<'a, S: Sender> PostProcessautomationTriggerTest<'a, S> {
     /// eventBody
     ///
     /// The request body, sent as JSON.
@@ -660,8 +654,8 @@ impl<S: Sender> PostProcessautomationTriggerTest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestModeResults`](crate::models::TestModeResults).
-    pub async fn send(self) -> Result<crate::models::TestModeResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestModeResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -677,10 +671,10 @@ pub struct PostProcessautomationTriggers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostProcessautomationTriggers<'_, S> {
+impl<'a, S: Sender> PostProcessautomationTriggers<'a, S> {
     /// Sends the request; the answer is a [`Trigger`](crate::models::Trigger).
-    pub async fn send(self) -> Result<crate::models::Trigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -696,7 +690,7 @@ pub struct PostProcessautomationTriggersTopicTest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostProcessautomationTriggersTopicTest<'_, S> {
+impl<'a, S: Sender> PostProcessautomationTriggersTopicTest<'a, S> {
     /// eventBody
     ///
     /// The request body, sent as JSON.
@@ -707,8 +701,8 @@ impl<S: Sender> PostProcessautomationTriggersTopicTest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestModeEventResults`](crate::models::TestModeEventResults).
-    pub async fn send(self) -> Result<crate::models::TestModeEventResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestModeEventResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -724,10 +718,10 @@ pub struct PutProcessautomationScheduledtrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutProcessautomationScheduledtrigger<'_, S> {
+impl<'a, S: Sender> PutProcessautomationScheduledtrigger<'a, S> {
     /// Sends the request; the answer is a [`ScheduledTrigger`](crate::models::ScheduledTrigger).
-    pub async fn send(self) -> Result<crate::models::ScheduledTrigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduledTrigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -743,10 +737,10 @@ pub struct PutProcessautomationTrigger<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutProcessautomationTrigger<'_, S> {
+impl<'a, S: Sender> PutProcessautomationTrigger<'a, S> {
     /// Sends the request; the answer is a [`Trigger`](crate::models::Trigger).
-    pub async fn send(self) -> Result<crate::models::Trigger, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trigger, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -1998,14 +1998,11 @@ pub struct DeleteAnalyticsEvaluationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsEvaluationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsEvaluationsAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2021,14 +2018,11 @@ pub struct DeleteAnalyticsSurveysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsSurveysAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsSurveysAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2044,10 +2038,10 @@ pub struct DeleteQualityCalibration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityCalibration<'_, S> {
+impl<'a, S: Sender> DeleteQualityCalibration<'a, S> {
     /// Sends the request; the answer is a [`Calibration`](crate::models::Calibration).
-    pub async fn send(self) -> Result<crate::models::Calibration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Calibration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2063,7 +2057,7 @@ pub struct DeleteQualityConversationEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityConversationEvaluation<'_, S> {
+impl<'a, S: Sender> DeleteQualityConversationEvaluation<'a, S> {
     /// evaluatorId, evaluationForm
     ///
     /// Query parameter `expand`.
@@ -2074,8 +2068,8 @@ impl<S: Sender> DeleteQualityConversationEvaluation<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationResponse`](crate::models::EvaluationResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2091,14 +2085,11 @@ pub struct DeleteQualityForm<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityForm<'_, S> {
+impl<'a, S: Sender> DeleteQualityForm<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2114,14 +2105,11 @@ pub struct DeleteQualityFormsEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityFormsEvaluation<'_, S> {
+impl<'a, S: Sender> DeleteQualityFormsEvaluation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2137,14 +2125,11 @@ pub struct DeleteQualityFormsSurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityFormsSurvey<'_, S> {
+impl<'a, S: Sender> DeleteQualityFormsSurvey<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2160,14 +2145,11 @@ pub struct DeleteQualityProgramAgentscoringrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteQualityProgramAgentscoringrule<'_, S> {
+impl<'a, S: Sender> DeleteQualityProgramAgentscoringrule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2183,10 +2165,10 @@ pub struct GetAnalyticsEvaluationsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsEvaluationsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsEvaluationsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2202,7 +2184,7 @@ pub struct GetAnalyticsEvaluationsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -2213,8 +2195,8 @@ impl<S: Sender> GetAnalyticsEvaluationsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationAsyncAggregateQueryResponse`](crate::models::EvaluationAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2230,10 +2212,10 @@ pub struct GetAnalyticsSurveysAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSurveysAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSurveysAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2249,7 +2231,7 @@ pub struct GetAnalyticsSurveysAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsSurveysAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsSurveysAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -2260,8 +2242,8 @@ impl<S: Sender> GetAnalyticsSurveysAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyAsyncAggregateQueryResponse`](crate::models::SurveyAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SurveyAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2277,7 +2259,7 @@ pub struct GetQualityAgentsActivity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityAgentsActivity<'_, S> {
+impl<'a, S: Sender> GetQualityAgentsActivity<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2414,8 +2396,8 @@ impl<S: Sender> GetQualityAgentsActivity<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentActivityEntityListing`](crate::models::AgentActivityEntityListing).
-    pub async fn send(self) -> Result<crate::models::AgentActivityEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentActivityEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2439,7 +2421,7 @@ pub struct GetQualityCalibration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityCalibration<'_, S> {
+impl<'a, S: Sender> GetQualityCalibration<'a, S> {
     /// calibratorId
     ///
     /// Query parameter `calibratorId`.
@@ -2459,8 +2441,8 @@ impl<S: Sender> GetQualityCalibration<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Calibration`](crate::models::Calibration).
-    pub async fn send(self) -> Result<crate::models::Calibration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Calibration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2476,7 +2458,7 @@ pub struct GetQualityCalibrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityCalibrations<'_, S> {
+impl<'a, S: Sender> GetQualityCalibrations<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2559,8 +2541,8 @@ impl<S: Sender> GetQualityCalibrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CalibrationEntityListing`](crate::models::CalibrationEntityListing).
-    pub async fn send(self) -> Result<crate::models::CalibrationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CalibrationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2584,7 +2566,7 @@ pub struct GetQualityConversationEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityConversationEvaluation<'_, S> {
+impl<'a, S: Sender> GetQualityConversationEvaluation<'a, S> {
     /// agent, assignee, evaluator, evaluationForm
     ///
     /// Query parameter `expand`.
@@ -2595,8 +2577,8 @@ impl<S: Sender> GetQualityConversationEvaluation<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationResponse`](crate::models::EvaluationResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2612,10 +2594,10 @@ pub struct GetQualityConversationSurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityConversationSurveys<'_, S> {
+impl<'a, S: Sender> GetQualityConversationSurveys<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::Survey>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::Survey>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2631,10 +2613,10 @@ pub struct GetQualityConversationsAuditsQueryTransactionId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityConversationsAuditsQueryTransactionId<'_, S> {
+impl<'a, S: Sender> GetQualityConversationsAuditsQueryTransactionId<'a, S> {
     /// Sends the request; the answer is a [`QualityAuditQueryExecutionStatusResponse`](crate::models::QualityAuditQueryExecutionStatusResponse).
-    pub async fn send(self) -> Result<crate::models::QualityAuditQueryExecutionStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QualityAuditQueryExecutionStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2650,7 +2632,7 @@ pub struct GetQualityConversationsAuditsQueryTransactionIdResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityConversationsAuditsQueryTransactionIdResults<'_, S> {
+impl<'a, S: Sender> GetQualityConversationsAuditsQueryTransactionIdResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -2679,8 +2661,8 @@ impl<S: Sender> GetQualityConversationsAuditsQueryTransactionIdResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QualityAuditQueryExecutionResultsResponse`](crate::models::QualityAuditQueryExecutionResultsResponse).
-    pub async fn send(self) -> Result<crate::models::QualityAuditQueryExecutionResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QualityAuditQueryExecutionResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2704,7 +2686,7 @@ pub struct GetQualityEvaluationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityEvaluationsQuery<'_, S> {
+impl<'a, S: Sender> GetQualityEvaluationsQuery<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2886,8 +2868,8 @@ impl<S: Sender> GetQualityEvaluationsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationEntityListing`](crate::models::EvaluationEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2911,7 +2893,7 @@ pub struct GetQualityEvaluatorsActivity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityEvaluatorsActivity<'_, S> {
+impl<'a, S: Sender> GetQualityEvaluatorsActivity<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3021,8 +3003,8 @@ impl<S: Sender> GetQualityEvaluatorsActivity<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluatorActivityEntityListing`](crate::models::EvaluatorActivityEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluatorActivityEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluatorActivityEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3046,10 +3028,10 @@ pub struct GetQualityForm<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityForm<'_, S> {
+impl<'a, S: Sender> GetQualityForm<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3065,7 +3047,7 @@ pub struct GetQualityFormVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormVersions<'_, S> {
+impl<'a, S: Sender> GetQualityFormVersions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3094,8 +3076,8 @@ impl<S: Sender> GetQualityFormVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3119,7 +3101,7 @@ pub struct GetQualityForms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityForms<'_, S> {
+impl<'a, S: Sender> GetQualityForms<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3193,8 +3175,8 @@ impl<S: Sender> GetQualityForms<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3218,10 +3200,10 @@ pub struct GetQualityFormsEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsEvaluation<'_, S> {
+impl<'a, S: Sender> GetQualityFormsEvaluation<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3237,7 +3219,7 @@ pub struct GetQualityFormsEvaluationVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsEvaluationVersions<'_, S> {
+impl<'a, S: Sender> GetQualityFormsEvaluationVersions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3266,8 +3248,8 @@ impl<S: Sender> GetQualityFormsEvaluationVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3291,7 +3273,7 @@ pub struct GetQualityFormsEvaluations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsEvaluations<'_, S> {
+impl<'a, S: Sender> GetQualityFormsEvaluations<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3365,8 +3347,8 @@ impl<S: Sender> GetQualityFormsEvaluations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3390,7 +3372,7 @@ pub struct GetQualityFormsEvaluationsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsEvaluationsBulk<'_, S> {
+impl<'a, S: Sender> GetQualityFormsEvaluationsBulk<'a, S> {
     /// Whether to include the name of the form's most recently published version
     ///
     /// Query parameter `includeLatestVersionFormName`.
@@ -3401,8 +3383,8 @@ impl<S: Sender> GetQualityFormsEvaluationsBulk<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3426,10 +3408,10 @@ pub struct GetQualityFormsEvaluationsBulkContexts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsEvaluationsBulkContexts<'_, S> {
+impl<'a, S: Sender> GetQualityFormsEvaluationsBulkContexts<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::EvaluationFormResponse>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::EvaluationFormResponse>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3445,10 +3427,10 @@ pub struct GetQualityFormsSurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsSurvey<'_, S> {
+impl<'a, S: Sender> GetQualityFormsSurvey<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3464,7 +3446,7 @@ pub struct GetQualityFormsSurveyVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsSurveyVersions<'_, S> {
+impl<'a, S: Sender> GetQualityFormsSurveyVersions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3484,8 +3466,8 @@ impl<S: Sender> GetQualityFormsSurveyVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyFormEntityListing`](crate::models::SurveyFormEntityListing).
-    pub async fn send(self) -> Result<crate::models::SurveyFormEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3509,7 +3491,7 @@ pub struct GetQualityFormsSurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsSurveys<'_, S> {
+impl<'a, S: Sender> GetQualityFormsSurveys<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -3583,8 +3565,8 @@ impl<S: Sender> GetQualityFormsSurveys<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyFormEntityListing`](crate::models::SurveyFormEntityListing).
-    pub async fn send(self) -> Result<crate::models::SurveyFormEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3608,10 +3590,10 @@ pub struct GetQualityFormsSurveysBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsSurveysBulk<'_, S> {
+impl<'a, S: Sender> GetQualityFormsSurveysBulk<'a, S> {
     /// Sends the request; the answer is a [`SurveyFormEntityListing`](crate::models::SurveyFormEntityListing).
-    pub async fn send(self) -> Result<crate::models::SurveyFormEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3635,7 +3617,7 @@ pub struct GetQualityFormsSurveysBulkContexts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityFormsSurveysBulkContexts<'_, S> {
+impl<'a, S: Sender> GetQualityFormsSurveysBulkContexts<'a, S> {
     /// If true, the latest published version will be included. If false, only the unpublished version will be included.
     ///
     /// Query parameter `published`.
@@ -3646,8 +3628,8 @@ impl<S: Sender> GetQualityFormsSurveysBulkContexts<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::SurveyForm>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::SurveyForm>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3663,10 +3645,10 @@ pub struct GetQualityProgramAgentscoringrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityProgramAgentscoringrule<'_, S> {
+impl<'a, S: Sender> GetQualityProgramAgentscoringrule<'a, S> {
     /// Sends the request; the answer is a [`AgentScoringRule`](crate::models::AgentScoringRule).
-    pub async fn send(self) -> Result<crate::models::AgentScoringRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScoringRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3682,10 +3664,10 @@ pub struct GetQualityProgramAgentscoringrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityProgramAgentscoringrules<'_, S> {
+impl<'a, S: Sender> GetQualityProgramAgentscoringrules<'a, S> {
     /// Sends the request; the answer is a [`AgentScoringRuleEntityListing`](crate::models::AgentScoringRuleEntityListing).
-    pub async fn send(self) -> Result<crate::models::AgentScoringRuleEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScoringRuleEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3709,10 +3691,10 @@ pub struct GetQualityPublishedform<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedform<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedform<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3728,7 +3710,7 @@ pub struct GetQualityPublishedforms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedforms<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedforms<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3766,8 +3748,8 @@ impl<S: Sender> GetQualityPublishedforms<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3791,10 +3773,10 @@ pub struct GetQualityPublishedformsEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsEvaluation<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsEvaluation<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3810,7 +3792,7 @@ pub struct GetQualityPublishedformsEvaluations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsEvaluations<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsEvaluations<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3848,8 +3830,8 @@ impl<S: Sender> GetQualityPublishedformsEvaluations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormResponseEntityListing`](crate::models::EvaluationFormResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3873,10 +3855,10 @@ pub struct GetQualityPublishedformsEvaluationsDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsEvaluationsDivisionview<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsEvaluationsDivisionview<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormDivisionView`](crate::models::EvaluationFormDivisionView).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3892,7 +3874,7 @@ pub struct GetQualityPublishedformsEvaluationsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsEvaluationsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsEvaluationsDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -3930,8 +3912,8 @@ impl<S: Sender> GetQualityPublishedformsEvaluationsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationFormDivisionViewListing`](crate::models::EvaluationFormDivisionViewListing).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormDivisionViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormDivisionViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3955,10 +3937,10 @@ pub struct GetQualityPublishedformsSurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsSurvey<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsSurvey<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3974,7 +3956,7 @@ pub struct GetQualityPublishedformsSurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsSurveys<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsSurveys<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4012,8 +3994,8 @@ impl<S: Sender> GetQualityPublishedformsSurveys<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyFormEntityListing`](crate::models::SurveyFormEntityListing).
-    pub async fn send(self) -> Result<crate::models::SurveyFormEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4037,10 +4019,10 @@ pub struct GetQualityPublishedformsSurveysDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsSurveysDivisionview<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsSurveysDivisionview<'a, S> {
     /// Sends the request; the answer is a [`SurveyFormDivisionView`](crate::models::SurveyFormDivisionView).
-    pub async fn send(self) -> Result<crate::models::SurveyFormDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4056,7 +4038,7 @@ pub struct GetQualityPublishedformsSurveysDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualityPublishedformsSurveysDivisionviews<'_, S> {
+impl<'a, S: Sender> GetQualityPublishedformsSurveysDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4094,8 +4076,8 @@ impl<S: Sender> GetQualityPublishedformsSurveysDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SurveyFormDivisionViewListing`](crate::models::SurveyFormDivisionViewListing).
-    pub async fn send(self) -> Result<crate::models::SurveyFormDivisionViewListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyFormDivisionViewListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4119,10 +4101,10 @@ pub struct GetQualitySurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualitySurvey<'_, S> {
+impl<'a, S: Sender> GetQualitySurvey<'a, S> {
     /// Sends the request; the answer is a [`Survey`](crate::models::Survey).
-    pub async fn send(self) -> Result<crate::models::Survey, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Survey, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4138,10 +4120,10 @@ pub struct GetQualitySurveysScorable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetQualitySurveysScorable<'_, S> {
+impl<'a, S: Sender> GetQualitySurveysScorable<'a, S> {
     /// Sends the request; the answer is a [`ScorableSurvey`](crate::models::ScorableSurvey).
-    pub async fn send(self) -> Result<crate::models::ScorableSurvey, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScorableSurvey, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4157,10 +4139,10 @@ pub struct PatchQualityFormsSurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchQualityFormsSurvey<'_, S> {
+impl<'a, S: Sender> PatchQualityFormsSurvey<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4176,10 +4158,10 @@ pub struct PostAnalyticsEvaluationsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsEvaluationsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsEvaluationsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4195,10 +4177,10 @@ pub struct PostAnalyticsEvaluationsAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsEvaluationsAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsEvaluationsAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`EvaluationAggregateQueryResponse`](crate::models::EvaluationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4214,10 +4196,10 @@ pub struct PostAnalyticsSurveysAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSurveysAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSurveysAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4233,10 +4215,10 @@ pub struct PostAnalyticsSurveysAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsSurveysAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsSurveysAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`SurveyAggregateQueryResponse`](crate::models::SurveyAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SurveyAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4252,7 +4234,7 @@ pub struct PostQualityCalibrations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityCalibrations<'_, S> {
+impl<'a, S: Sender> PostQualityCalibrations<'a, S> {
     /// calibratorId
     ///
     /// Query parameter `expand`.
@@ -4263,8 +4245,8 @@ impl<S: Sender> PostQualityCalibrations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Calibration`](crate::models::Calibration).
-    pub async fn send(self) -> Result<crate::models::Calibration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Calibration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4280,7 +4262,7 @@ pub struct PostQualityConversationEvaluations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityConversationEvaluations<'_, S> {
+impl<'a, S: Sender> PostQualityConversationEvaluations<'a, S> {
     /// evaluatorId
     ///
     /// Query parameter `expand`.
@@ -4300,8 +4282,8 @@ impl<S: Sender> PostQualityConversationEvaluations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Evaluation`](crate::models::Evaluation).
-    pub async fn send(self) -> Result<crate::models::Evaluation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Evaluation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4317,10 +4299,10 @@ pub struct PostQualityConversationsAuditsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityConversationsAuditsQuery<'_, S> {
+impl<'a, S: Sender> PostQualityConversationsAuditsQuery<'a, S> {
     /// Sends the request; the answer is a [`QualityAuditQueryExecutionStatusResponse`](crate::models::QualityAuditQueryExecutionStatusResponse).
-    pub async fn send(self) -> Result<crate::models::QualityAuditQueryExecutionStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QualityAuditQueryExecutionStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4336,10 +4318,10 @@ pub struct PostQualityEvaluationsAggregatesQueryMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityEvaluationsAggregatesQueryMe<'_, S> {
+impl<'a, S: Sender> PostQualityEvaluationsAggregatesQueryMe<'a, S> {
     /// Sends the request; the answer is a [`EvaluationAggregateQueryResponse`](crate::models::EvaluationAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4355,10 +4337,10 @@ pub struct PostQualityEvaluationsScoring<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityEvaluationsScoring<'_, S> {
+impl<'a, S: Sender> PostQualityEvaluationsScoring<'a, S> {
     /// Sends the request; the answer is a [`EvaluationScoringSet`](crate::models::EvaluationScoringSet).
-    pub async fn send(self) -> Result<crate::models::EvaluationScoringSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationScoringSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4374,10 +4356,10 @@ pub struct PostQualityEvaluationsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityEvaluationsSearch<'_, S> {
+impl<'a, S: Sender> PostQualityEvaluationsSearch<'a, S> {
     /// Sends the request; the answer is a [`EvaluationSearchResponse`](crate::models::EvaluationSearchResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4393,10 +4375,10 @@ pub struct PostQualityForms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityForms<'_, S> {
+impl<'a, S: Sender> PostQualityForms<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4412,10 +4394,10 @@ pub struct PostQualityFormsEvaluations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityFormsEvaluations<'_, S> {
+impl<'a, S: Sender> PostQualityFormsEvaluations<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4431,10 +4413,10 @@ pub struct PostQualityFormsSurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityFormsSurveys<'_, S> {
+impl<'a, S: Sender> PostQualityFormsSurveys<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4450,10 +4432,10 @@ pub struct PostQualityProgramAgentscoringrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityProgramAgentscoringrules<'_, S> {
+impl<'a, S: Sender> PostQualityProgramAgentscoringrules<'a, S> {
     /// Sends the request; the answer is a [`AgentScoringRule`](crate::models::AgentScoringRule).
-    pub async fn send(self) -> Result<crate::models::AgentScoringRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScoringRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4469,10 +4451,10 @@ pub struct PostQualityPublishedforms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityPublishedforms<'_, S> {
+impl<'a, S: Sender> PostQualityPublishedforms<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4488,10 +4470,10 @@ pub struct PostQualityPublishedformsEvaluations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityPublishedformsEvaluations<'_, S> {
+impl<'a, S: Sender> PostQualityPublishedformsEvaluations<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4507,10 +4489,10 @@ pub struct PostQualityPublishedformsSurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualityPublishedformsSurveys<'_, S> {
+impl<'a, S: Sender> PostQualityPublishedformsSurveys<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4526,10 +4508,10 @@ pub struct PostQualitySurveys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualitySurveys<'_, S> {
+impl<'a, S: Sender> PostQualitySurveys<'a, S> {
     /// Sends the request; the answer is a [`CreateSurveyResponse`](crate::models::CreateSurveyResponse).
-    pub async fn send(self) -> Result<crate::models::CreateSurveyResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateSurveyResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4545,10 +4527,10 @@ pub struct PostQualitySurveysScoring<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostQualitySurveysScoring<'_, S> {
+impl<'a, S: Sender> PostQualitySurveysScoring<'a, S> {
     /// Sends the request; the answer is a [`SurveyScoringSet`](crate::models::SurveyScoringSet).
-    pub async fn send(self) -> Result<crate::models::SurveyScoringSet, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyScoringSet, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4564,10 +4546,10 @@ pub struct PutQualityCalibration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityCalibration<'_, S> {
+impl<'a, S: Sender> PutQualityCalibration<'a, S> {
     /// Sends the request; the answer is a [`Calibration`](crate::models::Calibration).
-    pub async fn send(self) -> Result<crate::models::Calibration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Calibration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4583,7 +4565,7 @@ pub struct PutQualityConversationEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityConversationEvaluation<'_, S> {
+impl<'a, S: Sender> PutQualityConversationEvaluation<'a, S> {
     /// evaluatorId, evaluationForm, assignee, evaluator
     ///
     /// Query parameter `expand`.
@@ -4594,8 +4576,8 @@ impl<S: Sender> PutQualityConversationEvaluation<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EvaluationResponse`](crate::models::EvaluationResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4611,10 +4593,10 @@ pub struct PutQualityForm<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityForm<'_, S> {
+impl<'a, S: Sender> PutQualityForm<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4630,10 +4612,10 @@ pub struct PutQualityFormsEvaluation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityFormsEvaluation<'_, S> {
+impl<'a, S: Sender> PutQualityFormsEvaluation<'a, S> {
     /// Sends the request; the answer is a [`EvaluationFormResponse`](crate::models::EvaluationFormResponse).
-    pub async fn send(self) -> Result<crate::models::EvaluationFormResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EvaluationFormResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4649,10 +4631,10 @@ pub struct PutQualityFormsEvaluationAiscoringSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityFormsEvaluationAiscoringSettings<'_, S> {
+impl<'a, S: Sender> PutQualityFormsEvaluationAiscoringSettings<'a, S> {
     /// Sends the request; the answer is a [`AiScoringSettings`](crate::models::AiScoringSettings).
-    pub async fn send(self) -> Result<crate::models::AiScoringSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AiScoringSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4668,10 +4650,10 @@ pub struct PutQualityFormsSurvey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityFormsSurvey<'_, S> {
+impl<'a, S: Sender> PutQualityFormsSurvey<'a, S> {
     /// Sends the request; the answer is a [`SurveyForm`](crate::models::SurveyForm).
-    pub async fn send(self) -> Result<crate::models::SurveyForm, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SurveyForm, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4687,10 +4669,10 @@ pub struct PutQualityProgramAgentscoringrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualityProgramAgentscoringrule<'_, S> {
+impl<'a, S: Sender> PutQualityProgramAgentscoringrule<'a, S> {
     /// Sends the request; the answer is a [`AgentScoringRule`](crate::models::AgentScoringRule).
-    pub async fn send(self) -> Result<crate::models::AgentScoringRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScoringRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4706,10 +4688,10 @@ pub struct PutQualitySurveysScorable<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutQualitySurveysScorable<'_, S> {
+impl<'a, S: Sender> PutQualitySurveysScorable<'a, S> {
     /// Sends the request; the answer is a [`ScorableSurvey`](crate::models::ScorableSurvey).
-    pub async fn send(self) -> Result<crate::models::ScorableSurvey, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScorableSurvey, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

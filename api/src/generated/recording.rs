@@ -1508,14 +1508,11 @@ pub struct DeleteConversationRecordingAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationRecordingAnnotation<'_, S> {
+impl<'a, S: Sender> DeleteConversationRecordingAnnotation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1531,10 +1528,10 @@ pub struct DeleteOrphanrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteOrphanrecording<'_, S> {
+impl<'a, S: Sender> DeleteOrphanrecording<'a, S> {
     /// Sends the request; the answer is a [`OrphanRecording`](crate::models::OrphanRecording).
-    pub async fn send(self) -> Result<crate::models::OrphanRecording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrphanRecording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1550,14 +1547,11 @@ pub struct DeleteRecordingCrossplatformMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRecordingCrossplatformMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> DeleteRecordingCrossplatformMediaretentionpolicies<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1573,14 +1567,11 @@ pub struct DeleteRecordingCrossplatformMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRecordingCrossplatformMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> DeleteRecordingCrossplatformMediaretentionpolicy<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1596,14 +1587,11 @@ pub struct DeleteRecordingJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRecordingJob<'_, S> {
+impl<'a, S: Sender> DeleteRecordingJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1619,14 +1607,11 @@ pub struct DeleteRecordingMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRecordingMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> DeleteRecordingMediaretentionpolicies<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1642,14 +1627,11 @@ pub struct DeleteRecordingMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRecordingMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> DeleteRecordingMediaretentionpolicy<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1665,7 +1647,7 @@ pub struct GetConversationRecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecording<'_, S> {
+impl<'a, S: Sender> GetConversationRecording<'a, S> {
     /// The desired media format. Valid values:WAV,WEBM,WAV_ULAW,OGG_VORBIS,OGG_OPUS,MP3,NONE
     ///
     /// Query parameter `formatId`.
@@ -1739,8 +1721,8 @@ impl<S: Sender> GetConversationRecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Recording`](crate::models::Recording).
-    pub async fn send(self) -> Result<crate::models::Recording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1756,10 +1738,10 @@ pub struct GetConversationRecordingAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecordingAnnotation<'_, S> {
+impl<'a, S: Sender> GetConversationRecordingAnnotation<'a, S> {
     /// Sends the request; the answer is a [`Annotation`](crate::models::Annotation).
-    pub async fn send(self) -> Result<crate::models::Annotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Annotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1775,10 +1757,10 @@ pub struct GetConversationRecordingAnnotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecordingAnnotations<'_, S> {
+impl<'a, S: Sender> GetConversationRecordingAnnotations<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::Annotation>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::Annotation>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1794,10 +1776,10 @@ pub struct GetConversationRecordingmetadata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecordingmetadata<'_, S> {
+impl<'a, S: Sender> GetConversationRecordingmetadata<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::RecordingMetadata>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::RecordingMetadata>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1813,10 +1795,10 @@ pub struct GetConversationRecordingmetadataRecordingId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecordingmetadataRecordingId<'_, S> {
+impl<'a, S: Sender> GetConversationRecordingmetadataRecordingId<'a, S> {
     /// Sends the request; the answer is a [`RecordingMetadata`](crate::models::RecordingMetadata).
-    pub async fn send(self) -> Result<crate::models::RecordingMetadata, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingMetadata, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1832,7 +1814,7 @@ pub struct GetConversationRecordings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationRecordings<'_, S> {
+impl<'a, S: Sender> GetConversationRecordings<'a, S> {
     /// The maximum number of milliseconds to wait for the recording to be ready. Must be a positive value.
     ///
     /// Query parameter `maxWaitMs`.
@@ -1879,8 +1861,8 @@ impl<S: Sender> GetConversationRecordings<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::Recording>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::Recording>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1896,10 +1878,10 @@ pub struct GetOrphanrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrphanrecording<'_, S> {
+impl<'a, S: Sender> GetOrphanrecording<'a, S> {
     /// Sends the request; the answer is a [`OrphanRecording`](crate::models::OrphanRecording).
-    pub async fn send(self) -> Result<crate::models::OrphanRecording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrphanRecording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1915,7 +1897,7 @@ pub struct GetOrphanrecordingMedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrphanrecordingMedia<'_, S> {
+impl<'a, S: Sender> GetOrphanrecordingMedia<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -1989,8 +1971,8 @@ impl<S: Sender> GetOrphanrecordingMedia<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Recording`](crate::models::Recording).
-    pub async fn send(self) -> Result<crate::models::Recording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2006,7 +1988,7 @@ pub struct GetOrphanrecordings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOrphanrecordings<'_, S> {
+impl<'a, S: Sender> GetOrphanrecordings<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2080,8 +2062,8 @@ impl<S: Sender> GetOrphanrecordings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrphanRecordingListing`](crate::models::OrphanRecordingListing).
-    pub async fn send(self) -> Result<crate::models::OrphanRecordingListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrphanRecordingListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2105,10 +2087,10 @@ pub struct GetRecordingBatchrequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingBatchrequest<'_, S> {
+impl<'a, S: Sender> GetRecordingBatchrequest<'a, S> {
     /// Sends the request; the answer is a [`BatchDownloadJobStatusResult`](crate::models::BatchDownloadJobStatusResult).
-    pub async fn send(self) -> Result<crate::models::BatchDownloadJobStatusResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchDownloadJobStatusResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2124,7 +2106,7 @@ pub struct GetRecordingCrossplatformMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingCrossplatformMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> GetRecordingCrossplatformMediaretentionpolicies<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2225,8 +2207,8 @@ impl<S: Sender> GetRecordingCrossplatformMediaretentionpolicies<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PolicyEntityListing`](crate::models::PolicyEntityListing).
-    pub async fn send(self) -> Result<crate::models::PolicyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PolicyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2250,10 +2232,10 @@ pub struct GetRecordingCrossplatformMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingCrossplatformMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> GetRecordingCrossplatformMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`CrossPlatformPolicy`](crate::models::CrossPlatformPolicy).
-    pub async fn send(self) -> Result<crate::models::CrossPlatformPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CrossPlatformPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2269,10 +2251,10 @@ pub struct GetRecordingJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingJob<'_, S> {
+impl<'a, S: Sender> GetRecordingJob<'a, S> {
     /// Sends the request; the answer is a [`RecordingJob`](crate::models::RecordingJob).
-    pub async fn send(self) -> Result<crate::models::RecordingJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2288,7 +2270,7 @@ pub struct GetRecordingJobFailedrecordings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingJobFailedrecordings<'_, S> {
+impl<'a, S: Sender> GetRecordingJobFailedrecordings<'a, S> {
     /// Page size. Maximum is 100.
     ///
     /// Query parameter `pageSize`.
@@ -2326,8 +2308,8 @@ impl<S: Sender> GetRecordingJobFailedrecordings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FailedRecordingEntityListing`](crate::models::FailedRecordingEntityListing).
-    pub async fn send(self) -> Result<crate::models::FailedRecordingEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FailedRecordingEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2351,7 +2333,7 @@ pub struct GetRecordingJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingJobs<'_, S> {
+impl<'a, S: Sender> GetRecordingJobs<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2425,8 +2407,8 @@ impl<S: Sender> GetRecordingJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RecordingJobEntityListing`](crate::models::RecordingJobEntityListing).
-    pub async fn send(self) -> Result<crate::models::RecordingJobEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingJobEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2450,10 +2432,10 @@ pub struct GetRecordingKeyconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingKeyconfiguration<'_, S> {
+impl<'a, S: Sender> GetRecordingKeyconfiguration<'a, S> {
     /// Sends the request; the answer is a [`RecordingEncryptionConfiguration`](crate::models::RecordingEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::RecordingEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2469,10 +2451,10 @@ pub struct GetRecordingKeyconfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingKeyconfigurations<'_, S> {
+impl<'a, S: Sender> GetRecordingKeyconfigurations<'a, S> {
     /// Sends the request; the answer is a [`RecordingEncryptionConfigurationListing`](crate::models::RecordingEncryptionConfigurationListing).
-    pub async fn send(self) -> Result<crate::models::RecordingEncryptionConfigurationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingEncryptionConfigurationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2488,7 +2470,7 @@ pub struct GetRecordingMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> GetRecordingMediaretentionpolicies<'a, S> {
     /// The total page size requested
     ///
     /// Query parameter `pageSize`.
@@ -2589,8 +2571,8 @@ impl<S: Sender> GetRecordingMediaretentionpolicies<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PolicyEntityListing`](crate::models::PolicyEntityListing).
-    pub async fn send(self) -> Result<crate::models::PolicyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PolicyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2614,10 +2596,10 @@ pub struct GetRecordingMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> GetRecordingMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`Policy`](crate::models::Policy).
-    pub async fn send(self) -> Result<crate::models::Policy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Policy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2633,7 +2615,7 @@ pub struct GetRecordingRecordingkeys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingRecordingkeys<'_, S> {
+impl<'a, S: Sender> GetRecordingRecordingkeys<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -2653,8 +2635,8 @@ impl<S: Sender> GetRecordingRecordingkeys<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EncryptionKeyEntityListing`](crate::models::EncryptionKeyEntityListing).
-    pub async fn send(self) -> Result<crate::models::EncryptionKeyEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EncryptionKeyEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2678,10 +2660,10 @@ pub struct GetRecordingRecordingkeysRotationschedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingRecordingkeysRotationschedule<'_, S> {
+impl<'a, S: Sender> GetRecordingRecordingkeysRotationschedule<'a, S> {
     /// Sends the request; the answer is a [`KeyRotationSchedule`](crate::models::KeyRotationSchedule).
-    pub async fn send(self) -> Result<crate::models::KeyRotationSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyRotationSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2697,7 +2679,7 @@ pub struct GetRecordingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingSettings<'_, S> {
+impl<'a, S: Sender> GetRecordingSettings<'a, S> {
     /// If no settings are found, a new one is created with default values
     ///
     /// Query parameter `createDefault`.
@@ -2708,8 +2690,8 @@ impl<S: Sender> GetRecordingSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RecordingSettings`](crate::models::RecordingSettings).
-    pub async fn send(self) -> Result<crate::models::RecordingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2725,10 +2707,10 @@ pub struct GetRecordingUploadsReport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingUploadsReport<'_, S> {
+impl<'a, S: Sender> GetRecordingUploadsReport<'a, S> {
     /// Sends the request; the answer is a [`RecordingUploadReport`](crate::models::RecordingUploadReport).
-    pub async fn send(self) -> Result<crate::models::RecordingUploadReport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingUploadReport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2744,7 +2726,7 @@ pub struct GetRecordingsRetentionQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingsRetentionQuery<'_, S> {
+impl<'a, S: Sender> GetRecordingsRetentionQuery<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -2764,8 +2746,8 @@ impl<S: Sender> GetRecordingsRetentionQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RecordingRetentionCursorEntityListing`](crate::models::RecordingRetentionCursorEntityListing).
-    pub async fn send(self) -> Result<crate::models::RecordingRetentionCursorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingRetentionCursorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2789,10 +2771,10 @@ pub struct GetRecordingsScreensessionsDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRecordingsScreensessionsDetails<'_, S> {
+impl<'a, S: Sender> GetRecordingsScreensessionsDetails<'a, S> {
     /// Sends the request; the answer is a [`ScreenRecordingActiveSessions`](crate::models::ScreenRecordingActiveSessions).
-    pub async fn send(self) -> Result<crate::models::ScreenRecordingActiveSessions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenRecordingActiveSessions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2808,10 +2790,10 @@ pub struct PatchRecordingCrossplatformMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRecordingCrossplatformMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> PatchRecordingCrossplatformMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`CrossPlatformPolicy`](crate::models::CrossPlatformPolicy).
-    pub async fn send(self) -> Result<crate::models::CrossPlatformPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CrossPlatformPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2827,10 +2809,10 @@ pub struct PatchRecordingMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRecordingMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> PatchRecordingMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`Policy`](crate::models::Policy).
-    pub async fn send(self) -> Result<crate::models::Policy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Policy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2846,10 +2828,10 @@ pub struct PostConversationRecordingAnnotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationRecordingAnnotations<'_, S> {
+impl<'a, S: Sender> PostConversationRecordingAnnotations<'a, S> {
     /// Sends the request; the answer is a [`Annotation`](crate::models::Annotation).
-    pub async fn send(self) -> Result<crate::models::Annotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Annotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2865,10 +2847,10 @@ pub struct PostRecordingBatchrequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingBatchrequests<'_, S> {
+impl<'a, S: Sender> PostRecordingBatchrequests<'a, S> {
     /// Sends the request; the answer is a [`BatchDownloadJobSubmissionResult`](crate::models::BatchDownloadJobSubmissionResult).
-    pub async fn send(self) -> Result<crate::models::BatchDownloadJobSubmissionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BatchDownloadJobSubmissionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2884,10 +2866,10 @@ pub struct PostRecordingCrossplatformMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingCrossplatformMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> PostRecordingCrossplatformMediaretentionpolicies<'a, S> {
     /// Sends the request; the answer is a [`CrossPlatformPolicy`](crate::models::CrossPlatformPolicy).
-    pub async fn send(self) -> Result<crate::models::CrossPlatformPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CrossPlatformPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2903,10 +2885,10 @@ pub struct PostRecordingJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingJobs<'_, S> {
+impl<'a, S: Sender> PostRecordingJobs<'a, S> {
     /// Sends the request; the answer is a [`RecordingJob`](crate::models::RecordingJob).
-    pub async fn send(self) -> Result<crate::models::RecordingJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2922,10 +2904,10 @@ pub struct PostRecordingKeyconfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingKeyconfigurations<'_, S> {
+impl<'a, S: Sender> PostRecordingKeyconfigurations<'a, S> {
     /// Sends the request; the answer is a [`RecordingEncryptionConfiguration`](crate::models::RecordingEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::RecordingEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2941,10 +2923,10 @@ pub struct PostRecordingKeyconfigurationsValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingKeyconfigurationsValidate<'_, S> {
+impl<'a, S: Sender> PostRecordingKeyconfigurationsValidate<'a, S> {
     /// Sends the request; the answer is a [`RecordingEncryptionConfiguration`](crate::models::RecordingEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::RecordingEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2960,10 +2942,10 @@ pub struct PostRecordingLocalkeys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingLocalkeys<'_, S> {
+impl<'a, S: Sender> PostRecordingLocalkeys<'a, S> {
     /// Sends the request; the answer is a [`EncryptionKey`](crate::models::EncryptionKey).
-    pub async fn send(self) -> Result<crate::models::EncryptionKey, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EncryptionKey, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2979,10 +2961,10 @@ pub struct PostRecordingMediaretentionpolicies<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingMediaretentionpolicies<'_, S> {
+impl<'a, S: Sender> PostRecordingMediaretentionpolicies<'a, S> {
     /// Sends the request; the answer is a [`Policy`](crate::models::Policy).
-    pub async fn send(self) -> Result<crate::models::Policy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Policy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2998,10 +2980,10 @@ pub struct PostRecordingRecordingkeys<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingRecordingkeys<'_, S> {
+impl<'a, S: Sender> PostRecordingRecordingkeys<'a, S> {
     /// Sends the request; the answer is a [`EncryptionKey`](crate::models::EncryptionKey).
-    pub async fn send(self) -> Result<crate::models::EncryptionKey, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EncryptionKey, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3017,10 +2999,10 @@ pub struct PostRecordingUploadsReports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingUploadsReports<'_, S> {
+impl<'a, S: Sender> PostRecordingUploadsReports<'a, S> {
     /// Sends the request; the answer is a [`RecordingUploadReport`](crate::models::RecordingUploadReport).
-    pub async fn send(self) -> Result<crate::models::RecordingUploadReport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingUploadReport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3036,10 +3018,10 @@ pub struct PostRecordingsDeletionprotection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingsDeletionprotection<'_, S> {
+impl<'a, S: Sender> PostRecordingsDeletionprotection<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::AddressableEntityRef>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::AddressableEntityRef>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3055,14 +3037,11 @@ pub struct PostRecordingsScreensessionsAcknowledge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingsScreensessionsAcknowledge<'_, S> {
+impl<'a, S: Sender> PostRecordingsScreensessionsAcknowledge<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3078,14 +3057,11 @@ pub struct PostRecordingsScreensessionsMetadata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRecordingsScreensessionsMetadata<'_, S> {
+impl<'a, S: Sender> PostRecordingsScreensessionsMetadata<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3101,7 +3077,7 @@ pub struct PutConversationRecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationRecording<'_, S> {
+impl<'a, S: Sender> PutConversationRecording<'a, S> {
     /// Whether to clear the pending export for the recording
     ///
     /// Query parameter `clearExport`.
@@ -3112,8 +3088,8 @@ impl<S: Sender> PutConversationRecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Recording`](crate::models::Recording).
-    pub async fn send(self) -> Result<crate::models::Recording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3129,10 +3105,10 @@ pub struct PutConversationRecordingAnnotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutConversationRecordingAnnotation<'_, S> {
+impl<'a, S: Sender> PutConversationRecordingAnnotation<'a, S> {
     /// Sends the request; the answer is a [`Annotation`](crate::models::Annotation).
-    pub async fn send(self) -> Result<crate::models::Annotation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Annotation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3148,7 +3124,7 @@ pub struct PutOrphanrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutOrphanrecording<'_, S> {
+impl<'a, S: Sender> PutOrphanrecording<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3159,8 +3135,8 @@ impl<S: Sender> PutOrphanrecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Recording`](crate::models::Recording).
-    pub async fn send(self) -> Result<crate::models::Recording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3176,10 +3152,10 @@ pub struct PutRecordingCrossplatformMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingCrossplatformMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> PutRecordingCrossplatformMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`CrossPlatformPolicy`](crate::models::CrossPlatformPolicy).
-    pub async fn send(self) -> Result<crate::models::CrossPlatformPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CrossPlatformPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3195,10 +3171,10 @@ pub struct PutRecordingJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingJob<'_, S> {
+impl<'a, S: Sender> PutRecordingJob<'a, S> {
     /// Sends the request; the answer is a [`RecordingJob`](crate::models::RecordingJob).
-    pub async fn send(self) -> Result<crate::models::RecordingJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3214,10 +3190,10 @@ pub struct PutRecordingKeyconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingKeyconfiguration<'_, S> {
+impl<'a, S: Sender> PutRecordingKeyconfiguration<'a, S> {
     /// Sends the request; the answer is a [`RecordingEncryptionConfiguration`](crate::models::RecordingEncryptionConfiguration).
-    pub async fn send(self) -> Result<crate::models::RecordingEncryptionConfiguration, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingEncryptionConfiguration, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3233,10 +3209,10 @@ pub struct PutRecordingMediaretentionpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingMediaretentionpolicy<'_, S> {
+impl<'a, S: Sender> PutRecordingMediaretentionpolicy<'a, S> {
     /// Sends the request; the answer is a [`Policy`](crate::models::Policy).
-    pub async fn send(self) -> Result<crate::models::Policy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Policy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3252,10 +3228,10 @@ pub struct PutRecordingRecordingkeysRotationschedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingRecordingkeysRotationschedule<'_, S> {
+impl<'a, S: Sender> PutRecordingRecordingkeysRotationschedule<'a, S> {
     /// Sends the request; the answer is a [`KeyRotationSchedule`](crate::models::KeyRotationSchedule).
-    pub async fn send(self) -> Result<crate::models::KeyRotationSchedule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyRotationSchedule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3271,10 +3247,10 @@ pub struct PutRecordingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingSettings<'_, S> {
+impl<'a, S: Sender> PutRecordingSettings<'a, S> {
     /// Sends the request; the answer is a [`RecordingSettings`](crate::models::RecordingSettings).
-    pub async fn send(self) -> Result<crate::models::RecordingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecordingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3290,7 +3266,7 @@ pub struct PutRecordingsDeletionprotection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRecordingsDeletionprotection<'_, S> {
+impl<'a, S: Sender> PutRecordingsDeletionprotection<'a, S> {
     /// Check for apply, uncheck for revoke (each action requires the respective permission)
     ///
     /// Query parameter `protect`.
@@ -3310,8 +3286,8 @@ impl<S: Sender> PutRecordingsDeletionprotection<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManageDeleteProtectionResult`](crate::models::ManageDeleteProtectionResult).
-    pub async fn send(self) -> Result<crate::models::ManageDeleteProtectionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManageDeleteProtectionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

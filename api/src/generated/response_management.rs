@@ -651,14 +651,11 @@ pub struct DeleteResponsemanagementLibrary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteResponsemanagementLibrary<'_, S> {
+impl<'a, S: Sender> DeleteResponsemanagementLibrary<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -674,14 +671,11 @@ pub struct DeleteResponsemanagementResponse<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteResponsemanagementResponse<'_, S> {
+impl<'a, S: Sender> DeleteResponsemanagementResponse<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -697,14 +691,11 @@ pub struct DeleteResponsemanagementResponseasset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteResponsemanagementResponseasset<'_, S> {
+impl<'a, S: Sender> DeleteResponsemanagementResponseasset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -720,7 +711,7 @@ pub struct GetResponsemanagementLibraries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementLibraries<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementLibraries<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -758,8 +749,8 @@ impl<S: Sender> GetResponsemanagementLibraries<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LibraryEntityListing`](crate::models::LibraryEntityListing).
-    pub async fn send(self) -> Result<crate::models::LibraryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LibraryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -783,10 +774,10 @@ pub struct GetResponsemanagementLibrariesDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementLibrariesDivisionview<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementLibrariesDivisionview<'a, S> {
     /// Sends the request; the answer is a [`LibraryDivisionView`](crate::models::LibraryDivisionView).
-    pub async fn send(self) -> Result<crate::models::LibraryDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LibraryDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -802,7 +793,7 @@ pub struct GetResponsemanagementLibrariesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementLibrariesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementLibrariesDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -840,8 +831,8 @@ impl<S: Sender> GetResponsemanagementLibrariesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LibraryDivisionViewEntityListing`](crate::models::LibraryDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::LibraryDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LibraryDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -865,10 +856,10 @@ pub struct GetResponsemanagementLibrary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementLibrary<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementLibrary<'a, S> {
     /// Sends the request; the answer is a [`Library`](crate::models::Library).
-    pub async fn send(self) -> Result<crate::models::Library, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Library, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -884,7 +875,7 @@ pub struct GetResponsemanagementResponse<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementResponse<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementResponse<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -895,8 +886,8 @@ impl<S: Sender> GetResponsemanagementResponse<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Response`](crate::models::Response).
-    pub async fn send(self) -> Result<crate::models::Response, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Response, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -912,10 +903,10 @@ pub struct GetResponsemanagementResponseasset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementResponseasset<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementResponseasset<'a, S> {
     /// Sends the request; the answer is a [`ResponseAsset`](crate::models::ResponseAsset).
-    pub async fn send(self) -> Result<crate::models::ResponseAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -931,10 +922,10 @@ pub struct GetResponsemanagementResponseassetsStatusStatusId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementResponseassetsStatusStatusId<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementResponseassetsStatusStatusId<'a, S> {
     /// Sends the request; the answer is a [`ResponseAssetStatus`](crate::models::ResponseAssetStatus).
-    pub async fn send(self) -> Result<crate::models::ResponseAssetStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseAssetStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -950,7 +941,7 @@ pub struct GetResponsemanagementResponses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementResponses<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementResponses<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -979,8 +970,8 @@ impl<S: Sender> GetResponsemanagementResponses<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ResponseEntityListing`](crate::models::ResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::ResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1004,10 +995,10 @@ pub struct GetResponsemanagementResponsesDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetResponsemanagementResponsesDivisionview<'_, S> {
+impl<'a, S: Sender> GetResponsemanagementResponsesDivisionview<'a, S> {
     /// Sends the request; the answer is a [`ResponseDivisionView`](crate::models::ResponseDivisionView).
-    pub async fn send(self) -> Result<crate::models::ResponseDivisionView, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseDivisionView, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1023,10 +1014,10 @@ pub struct PostResponsemanagementLibraries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementLibraries<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementLibraries<'a, S> {
     /// Sends the request; the answer is a [`Library`](crate::models::Library).
-    pub async fn send(self) -> Result<crate::models::Library, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Library, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1042,10 +1033,10 @@ pub struct PostResponsemanagementLibrariesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementLibrariesBulk<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementLibrariesBulk<'a, S> {
     /// Sends the request; the answer is a [`LibraryEntityListing`](crate::models::LibraryEntityListing).
-    pub async fn send(self) -> Result<crate::models::LibraryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LibraryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1061,7 +1052,7 @@ pub struct PostResponsemanagementLibrariesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementLibrariesQuery<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementLibrariesQuery<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -1081,8 +1072,8 @@ impl<S: Sender> PostResponsemanagementLibrariesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LibraryEntityListing`](crate::models::LibraryEntityListing).
-    pub async fn send(self) -> Result<crate::models::LibraryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LibraryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1098,10 +1089,10 @@ pub struct PostResponsemanagementResponseassetsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponseassetsBulk<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponseassetsBulk<'a, S> {
     /// Sends the request; the answer is a [`ResponseAssetEntityListing`](crate::models::ResponseAssetEntityListing).
-    pub async fn send(self) -> Result<crate::models::ResponseAssetEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseAssetEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1117,7 +1108,7 @@ pub struct PostResponsemanagementResponseassetsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponseassetsSearch<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponseassetsSearch<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1128,8 +1119,8 @@ impl<S: Sender> PostResponsemanagementResponseassetsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ResponseAssetSearchResults`](crate::models::ResponseAssetSearchResults).
-    pub async fn send(self) -> Result<crate::models::ResponseAssetSearchResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseAssetSearchResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1145,10 +1136,10 @@ pub struct PostResponsemanagementResponseassetsUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponseassetsUploads<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponseassetsUploads<'a, S> {
     /// Sends the request; the answer is a [`CreateResponseAssetResponse`](crate::models::CreateResponseAssetResponse).
-    pub async fn send(self) -> Result<crate::models::CreateResponseAssetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateResponseAssetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1164,7 +1155,7 @@ pub struct PostResponsemanagementResponses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponses<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponses<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -1175,8 +1166,8 @@ impl<S: Sender> PostResponsemanagementResponses<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Response`](crate::models::Response).
-    pub async fn send(self) -> Result<crate::models::Response, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Response, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1192,10 +1183,10 @@ pub struct PostResponsemanagementResponsesDivisionviewsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponsesDivisionviewsQuery<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponsesDivisionviewsQuery<'a, S> {
     /// Sends the request; the answer is a [`ResponseDivisionViewQueryResults`](crate::models::ResponseDivisionViewQueryResults).
-    pub async fn send(self) -> Result<crate::models::ResponseDivisionViewQueryResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseDivisionViewQueryResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1211,10 +1202,10 @@ pub struct PostResponsemanagementResponsesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostResponsemanagementResponsesQuery<'_, S> {
+impl<'a, S: Sender> PostResponsemanagementResponsesQuery<'a, S> {
     /// Sends the request; the answer is a [`ResponseQueryResults`](crate::models::ResponseQueryResults).
-    pub async fn send(self) -> Result<crate::models::ResponseQueryResults, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseQueryResults, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1230,10 +1221,10 @@ pub struct PutResponsemanagementLibrary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutResponsemanagementLibrary<'_, S> {
+impl<'a, S: Sender> PutResponsemanagementLibrary<'a, S> {
     /// Sends the request; the answer is a [`Library`](crate::models::Library).
-    pub async fn send(self) -> Result<crate::models::Library, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Library, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1249,7 +1240,7 @@ pub struct PutResponsemanagementResponse<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutResponsemanagementResponse<'_, S> {
+impl<'a, S: Sender> PutResponsemanagementResponse<'a, S> {
     /// Expand instructions for the return value.
     ///
     /// Query parameter `expand`.
@@ -1260,8 +1251,8 @@ impl<S: Sender> PutResponsemanagementResponse<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Response`](crate::models::Response).
-    pub async fn send(self) -> Result<crate::models::Response, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Response, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1277,10 +1268,10 @@ pub struct PutResponsemanagementResponseasset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutResponsemanagementResponseasset<'_, S> {
+impl<'a, S: Sender> PutResponsemanagementResponseasset<'a, S> {
     /// Sends the request; the answer is a [`ResponseAsset`](crate::models::ResponseAsset).
-    pub async fn send(self) -> Result<crate::models::ResponseAsset, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ResponseAsset, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -4476,14 +4476,11 @@ pub struct DeleteRoutingAssessment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingAssessment<'_, S> {
+impl<'a, S: Sender> DeleteRoutingAssessment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4499,14 +4496,11 @@ pub struct DeleteRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> DeleteRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4522,14 +4516,11 @@ pub struct DeleteRoutingEmailDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingEmailDomain<'_, S> {
+impl<'a, S: Sender> DeleteRoutingEmailDomain<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4545,14 +4536,11 @@ pub struct DeleteRoutingEmailDomainRoute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingEmailDomainRoute<'_, S> {
+impl<'a, S: Sender> DeleteRoutingEmailDomainRoute<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4568,14 +4556,11 @@ pub struct DeleteRoutingEmailOutboundDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingEmailOutboundDomain<'_, S> {
+impl<'a, S: Sender> DeleteRoutingEmailOutboundDomain<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4591,14 +4576,11 @@ pub struct DeleteRoutingEmailSettingEmailSettingId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingEmailSettingEmailSettingId<'_, S> {
+impl<'a, S: Sender> DeleteRoutingEmailSettingEmailSettingId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4614,14 +4596,11 @@ pub struct DeleteRoutingLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingLanguage<'_, S> {
+impl<'a, S: Sender> DeleteRoutingLanguage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4637,14 +4616,11 @@ pub struct DeleteRoutingPredictor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingPredictor<'_, S> {
+impl<'a, S: Sender> DeleteRoutingPredictor<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4660,14 +4636,11 @@ pub struct DeleteRoutingPredictorsKeyperformanceindicator<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingPredictorsKeyperformanceindicator<'_, S> {
+impl<'a, S: Sender> DeleteRoutingPredictorsKeyperformanceindicator<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4683,7 +4656,7 @@ pub struct DeleteRoutingQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingQueue<'_, S> {
+impl<'a, S: Sender> DeleteRoutingQueue<'a, S> {
     /// forceDelete
     ///
     /// Query parameter `forceDelete`.
@@ -4695,11 +4668,8 @@ impl<S: Sender> DeleteRoutingQueue<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4715,14 +4685,11 @@ pub struct DeleteRoutingQueueMember<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingQueueMember<'_, S> {
+impl<'a, S: Sender> DeleteRoutingQueueMember<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4738,14 +4705,11 @@ pub struct DeleteRoutingQueueUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingQueueUser<'_, S> {
+impl<'a, S: Sender> DeleteRoutingQueueUser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4761,14 +4725,11 @@ pub struct DeleteRoutingQueueWrapupcode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingQueueWrapupcode<'_, S> {
+impl<'a, S: Sender> DeleteRoutingQueueWrapupcode<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4784,14 +4745,11 @@ pub struct DeleteRoutingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSettings<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4807,14 +4765,11 @@ pub struct DeleteRoutingSkill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSkill<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSkill<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4830,14 +4785,11 @@ pub struct DeleteRoutingSkillexpression<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSkillexpression<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSkillexpression<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4853,7 +4805,7 @@ pub struct DeleteRoutingSkillexpressions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSkillexpressions<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSkillexpressions<'a, S> {
     /// Expression ID(s) to filter. Repeat for multiple or use comma-separated list.
     ///
     /// Query parameter `id`, repeated for each value.
@@ -4865,11 +4817,8 @@ impl<S: Sender> DeleteRoutingSkillexpressions<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4885,14 +4834,11 @@ pub struct DeleteRoutingSkillgroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSkillgroup<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSkillgroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4908,14 +4854,11 @@ pub struct DeleteRoutingSmsAddress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSmsAddress<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSmsAddress<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4931,14 +4874,11 @@ pub struct DeleteRoutingSmsPhonenumber<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingSmsPhonenumber<'_, S> {
+impl<'a, S: Sender> DeleteRoutingSmsPhonenumber<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4954,14 +4894,11 @@ pub struct DeleteRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4977,14 +4914,11 @@ pub struct DeleteRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUserUtilization<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5000,14 +4934,11 @@ pub struct DeleteRoutingUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUtilization<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUtilization<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5023,7 +4954,7 @@ pub struct DeleteRoutingUtilizationLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUtilizationLabel<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUtilizationLabel<'a, S> {
     /// Remove all label usages (if found) without warning
     ///
     /// Query parameter `forceDelete`.
@@ -5035,11 +4966,8 @@ impl<S: Sender> DeleteRoutingUtilizationLabel<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5055,14 +4983,11 @@ pub struct DeleteRoutingWrapupcode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingWrapupcode<'_, S> {
+impl<'a, S: Sender> DeleteRoutingWrapupcode<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5078,14 +5003,11 @@ pub struct DeleteUserRoutinglanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserRoutinglanguage<'_, S> {
+impl<'a, S: Sender> DeleteUserRoutinglanguage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5101,14 +5023,11 @@ pub struct DeleteUserRoutingskill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserRoutingskill<'_, S> {
+impl<'a, S: Sender> DeleteUserRoutingskill<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5124,10 +5043,10 @@ pub struct GetRoutingAssessment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingAssessment<'_, S> {
+impl<'a, S: Sender> GetRoutingAssessment<'a, S> {
     /// Sends the request; the answer is a [`BenefitAssessment`](crate::models::BenefitAssessment).
-    pub async fn send(self) -> Result<crate::models::BenefitAssessment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BenefitAssessment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5143,7 +5062,7 @@ pub struct GetRoutingAssessments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingAssessments<'_, S> {
+impl<'a, S: Sender> GetRoutingAssessments<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -5190,8 +5109,8 @@ impl<S: Sender> GetRoutingAssessments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssessmentListing`](crate::models::AssessmentListing).
-    pub async fn send(self) -> Result<crate::models::AssessmentListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssessmentListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5215,10 +5134,10 @@ pub struct GetRoutingAssessmentsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingAssessmentsJob<'_, S> {
+impl<'a, S: Sender> GetRoutingAssessmentsJob<'a, S> {
     /// Sends the request; the answer is a [`BenefitAssessmentJob`](crate::models::BenefitAssessmentJob).
-    pub async fn send(self) -> Result<crate::models::BenefitAssessmentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BenefitAssessmentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5234,7 +5153,7 @@ pub struct GetRoutingAssessmentsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingAssessmentsJobs<'_, S> {
+impl<'a, S: Sender> GetRoutingAssessmentsJobs<'a, S> {
     /// Division ID(s) to filter assessment jobs by.
     ///
     /// Query parameter `divisionId`, repeated for each value.
@@ -5245,8 +5164,8 @@ impl<S: Sender> GetRoutingAssessmentsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssessmentJobListing`](crate::models::AssessmentJobListing).
-    pub async fn send(self) -> Result<crate::models::AssessmentJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssessmentJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5262,10 +5181,10 @@ pub struct GetRoutingAvailablemediatypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingAvailablemediatypes<'_, S> {
+impl<'a, S: Sender> GetRoutingAvailablemediatypes<'a, S> {
     /// Sends the request; the answer is a [`AvailableMediaTypeEntityListing`](crate::models::AvailableMediaTypeEntityListing).
-    pub async fn send(self) -> Result<crate::models::AvailableMediaTypeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AvailableMediaTypeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5281,10 +5200,10 @@ pub struct GetRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> GetRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5300,7 +5219,7 @@ pub struct GetRoutingEmailDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomain<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomain<'a, S> {
     /// Expand options. Valid values: settings
     ///
     /// Query parameter `expand`.
@@ -5311,8 +5230,8 @@ impl<S: Sender> GetRoutingEmailDomain<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InboundDomain`](crate::models::InboundDomain).
-    pub async fn send(self) -> Result<crate::models::InboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5328,10 +5247,10 @@ pub struct GetRoutingEmailDomainDkim<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainDkim<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainDkim<'a, S> {
     /// Sends the request; the answer is a [`VerificationResult`](crate::models::VerificationResult).
-    pub async fn send(self) -> Result<crate::models::VerificationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerificationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5347,10 +5266,10 @@ pub struct GetRoutingEmailDomainMailfrom<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainMailfrom<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainMailfrom<'a, S> {
     /// Sends the request; the answer is a [`MailFromResult`](crate::models::MailFromResult).
-    pub async fn send(self) -> Result<crate::models::MailFromResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MailFromResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5366,7 +5285,7 @@ pub struct GetRoutingEmailDomainRoute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainRoute<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainRoute<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5377,8 +5296,8 @@ impl<S: Sender> GetRoutingEmailDomainRoute<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InboundRoute`](crate::models::InboundRoute).
-    pub async fn send(self) -> Result<crate::models::InboundRoute, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundRoute, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5394,10 +5313,10 @@ pub struct GetRoutingEmailDomainRouteIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainRouteIdentityresolution<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainRouteIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`RouteIdentityResolutionConfig`](crate::models::RouteIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::RouteIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RouteIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5413,7 +5332,7 @@ pub struct GetRoutingEmailDomainRoutes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainRoutes<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainRoutes<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5451,8 +5370,8 @@ impl<S: Sender> GetRoutingEmailDomainRoutes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InboundRouteEntityListing`](crate::models::InboundRouteEntityListing).
-    pub async fn send(self) -> Result<crate::models::InboundRouteEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundRouteEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5476,10 +5395,10 @@ pub struct GetRoutingEmailDomainVerification<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomainVerification<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomainVerification<'a, S> {
     /// Sends the request; the answer is a [`VerificationResult`](crate::models::VerificationResult).
-    pub async fn send(self) -> Result<crate::models::VerificationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerificationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5495,7 +5414,7 @@ pub struct GetRoutingEmailDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailDomains<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailDomains<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5542,8 +5461,8 @@ impl<S: Sender> GetRoutingEmailDomains<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InboundDomainEntityListing`](crate::models::InboundDomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::InboundDomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundDomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5567,7 +5486,7 @@ pub struct GetRoutingEmailOutboundDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailOutboundDomain<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailOutboundDomain<'a, S> {
     /// Expand options. Valid values: settings
     ///
     /// Query parameter `expand`.
@@ -5578,8 +5497,8 @@ impl<S: Sender> GetRoutingEmailOutboundDomain<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutboundDomain`](crate::models::OutboundDomain).
-    pub async fn send(self) -> Result<crate::models::OutboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5595,10 +5514,10 @@ pub struct GetRoutingEmailOutboundDomainActivation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailOutboundDomainActivation<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailOutboundDomainActivation<'a, S> {
     /// Sends the request; the answer is a [`EmailOutboundDomainResult`](crate::models::EmailOutboundDomainResult).
-    pub async fn send(self) -> Result<crate::models::EmailOutboundDomainResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailOutboundDomainResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5614,7 +5533,7 @@ pub struct GetRoutingEmailOutboundDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailOutboundDomains<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailOutboundDomains<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5652,8 +5571,8 @@ impl<S: Sender> GetRoutingEmailOutboundDomains<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutboundDomainEntityListing`](crate::models::OutboundDomainEntityListing).
-    pub async fn send(self) -> Result<crate::models::OutboundDomainEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundDomainEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5677,7 +5596,7 @@ pub struct GetRoutingEmailSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailSetting<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailSetting<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5697,8 +5616,8 @@ impl<S: Sender> GetRoutingEmailSetting<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailSettingEntityListing`](crate::models::EmailSettingEntityListing).
-    pub async fn send(self) -> Result<crate::models::EmailSettingEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSettingEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5722,10 +5641,10 @@ pub struct GetRoutingEmailSettingEmailSettingId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailSettingEmailSettingId<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailSettingEmailSettingId<'a, S> {
     /// Sends the request; the answer is a [`EmailSetting`](crate::models::EmailSetting).
-    pub async fn send(self) -> Result<crate::models::EmailSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5741,10 +5660,10 @@ pub struct GetRoutingEmailSetup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingEmailSetup<'_, S> {
+impl<'a, S: Sender> GetRoutingEmailSetup<'a, S> {
     /// Sends the request; the answer is a [`EmailSetup`](crate::models::EmailSetup).
-    pub async fn send(self) -> Result<crate::models::EmailSetup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSetup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5760,10 +5679,10 @@ pub struct GetRoutingLanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingLanguage<'_, S> {
+impl<'a, S: Sender> GetRoutingLanguage<'a, S> {
     /// Sends the request; the answer is a [`Language`](crate::models::Language).
-    pub async fn send(self) -> Result<crate::models::Language, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Language, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5779,7 +5698,7 @@ pub struct GetRoutingLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingLanguages<'_, S> {
+impl<'a, S: Sender> GetRoutingLanguages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5826,8 +5745,8 @@ impl<S: Sender> GetRoutingLanguages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LanguageEntityListing`](crate::models::LanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::LanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5851,10 +5770,10 @@ pub struct GetRoutingMessageRecipient<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingMessageRecipient<'_, S> {
+impl<'a, S: Sender> GetRoutingMessageRecipient<'a, S> {
     /// Sends the request; the answer is a [`Recipient`](crate::models::Recipient).
-    pub async fn send(self) -> Result<crate::models::Recipient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recipient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5870,7 +5789,7 @@ pub struct GetRoutingMessageRecipients<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingMessageRecipients<'_, S> {
+impl<'a, S: Sender> GetRoutingMessageRecipients<'a, S> {
     /// Messenger Type
     ///
     /// Query parameter `messengerType`.
@@ -5908,8 +5827,8 @@ impl<S: Sender> GetRoutingMessageRecipients<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RecipientListing`](crate::models::RecipientListing).
-    pub async fn send(self) -> Result<crate::models::RecipientListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RecipientListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5933,10 +5852,10 @@ pub struct GetRoutingPredictor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictor<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictor<'a, S> {
     /// Sends the request; the answer is a [`Predictor`](crate::models::Predictor).
-    pub async fn send(self) -> Result<crate::models::Predictor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Predictor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5952,10 +5871,10 @@ pub struct GetRoutingPredictorModelFeatures<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictorModelFeatures<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictorModelFeatures<'a, S> {
     /// Sends the request; the answer is a [`PredictorModelFeatureListing`](crate::models::PredictorModelFeatureListing).
-    pub async fn send(self) -> Result<crate::models::PredictorModelFeatureListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PredictorModelFeatureListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5971,10 +5890,10 @@ pub struct GetRoutingPredictorModels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictorModels<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictorModels<'a, S> {
     /// Sends the request; the answer is a [`PredictorModels`](crate::models::PredictorModels).
-    pub async fn send(self) -> Result<crate::models::PredictorModels, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PredictorModels, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5990,7 +5909,7 @@ pub struct GetRoutingPredictors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictors<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictors<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -6055,8 +5974,8 @@ impl<S: Sender> GetRoutingPredictors<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PredictorListing`](crate::models::PredictorListing).
-    pub async fn send(self) -> Result<crate::models::PredictorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PredictorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6080,7 +5999,7 @@ pub struct GetRoutingPredictorsKeyperformanceindicator<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictorsKeyperformanceindicator<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictorsKeyperformanceindicator<'a, S> {
     /// Parameter to request additional data to return in KPI payload
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6091,8 +6010,8 @@ impl<S: Sender> GetRoutingPredictorsKeyperformanceindicator<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KeyPerformanceIndicator`](crate::models::KeyPerformanceIndicator).
-    pub async fn send(self) -> Result<crate::models::KeyPerformanceIndicator, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyPerformanceIndicator, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6108,7 +6027,7 @@ pub struct GetRoutingPredictorsKeyperformanceindicators<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictorsKeyperformanceindicators<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictorsKeyperformanceindicators<'a, S> {
     /// The Group of Key Performance Indicators to return
     ///
     /// Query parameter `kpiGroup`.
@@ -6128,8 +6047,8 @@ impl<S: Sender> GetRoutingPredictorsKeyperformanceindicators<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KeyPerformanceIndicatorEntityListing`](crate::models::KeyPerformanceIndicatorEntityListing).
-    pub async fn send(self) -> Result<crate::models::KeyPerformanceIndicatorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyPerformanceIndicatorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6145,10 +6064,10 @@ pub struct GetRoutingPredictorsKeyperformanceindicatortypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingPredictorsKeyperformanceindicatortypes<'_, S> {
+impl<'a, S: Sender> GetRoutingPredictorsKeyperformanceindicatortypes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::KeyPerformanceIndicatorType>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::KeyPerformanceIndicatorType>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6164,7 +6083,7 @@ pub struct GetRoutingQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueue<'_, S> {
+impl<'a, S: Sender> GetRoutingQueue<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6175,8 +6094,8 @@ impl<S: Sender> GetRoutingQueue<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Queue`](crate::models::Queue).
-    pub async fn send(self) -> Result<crate::models::Queue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Queue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6192,7 +6111,7 @@ pub struct GetRoutingQueueAssistant<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueAssistant<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueAssistant<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6221,8 +6140,8 @@ impl<S: Sender> GetRoutingQueueAssistant<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AssistantQueue`](crate::models::AssistantQueue).
-    pub async fn send(self) -> Result<crate::models::AssistantQueue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AssistantQueue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6238,10 +6157,10 @@ pub struct GetRoutingQueueComparisonperiod<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueComparisonperiod<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueComparisonperiod<'a, S> {
     /// Sends the request; the answer is a [`ComparisonPeriod`](crate::models::ComparisonPeriod).
-    pub async fn send(self) -> Result<crate::models::ComparisonPeriod, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ComparisonPeriod, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6257,10 +6176,10 @@ pub struct GetRoutingQueueComparisonperiods<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueComparisonperiods<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueComparisonperiods<'a, S> {
     /// Sends the request; the answer is a [`ComparisonPeriodListing`](crate::models::ComparisonPeriodListing).
-    pub async fn send(self) -> Result<crate::models::ComparisonPeriodListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ComparisonPeriodListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6276,7 +6195,7 @@ pub struct GetRoutingQueueEstimatedwaittime<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueEstimatedwaittime<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueEstimatedwaittime<'a, S> {
     /// conversationId
     ///
     /// Query parameter `conversationId`.
@@ -6287,8 +6206,8 @@ impl<S: Sender> GetRoutingQueueEstimatedwaittime<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EstimatedWaitTimePredictions`](crate::models::EstimatedWaitTimePredictions).
-    pub async fn send(self) -> Result<crate::models::EstimatedWaitTimePredictions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EstimatedWaitTimePredictions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6304,10 +6223,10 @@ pub struct GetRoutingQueueIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueIdentityresolution<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`IdentityResolutionQueueConfig`](crate::models::IdentityResolutionQueueConfig).
-    pub async fn send(self) -> Result<crate::models::IdentityResolutionQueueConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityResolutionQueueConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6323,7 +6242,7 @@ pub struct GetRoutingQueueMediatypeEstimatedwaittime<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueMediatypeEstimatedwaittime<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueMediatypeEstimatedwaittime<'a, S> {
     /// Unique id that represents the interaction label used with media type for EWT calculation
     ///
     /// Query parameter `labelId`.
@@ -6334,8 +6253,8 @@ impl<S: Sender> GetRoutingQueueMediatypeEstimatedwaittime<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EstimatedWaitTimePredictions`](crate::models::EstimatedWaitTimePredictions).
-    pub async fn send(self) -> Result<crate::models::EstimatedWaitTimePredictions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EstimatedWaitTimePredictions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6351,7 +6270,7 @@ pub struct GetRoutingQueueMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueMembers<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueMembers<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -6461,8 +6380,8 @@ impl<S: Sender> GetRoutingQueueMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueueMemberEntityListing`](crate::models::QueueMemberEntityListing).
-    pub async fn send(self) -> Result<crate::models::QueueMemberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueMemberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6486,7 +6405,7 @@ pub struct GetRoutingQueueUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueUsers<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueUsers<'a, S> {
     /// `pageNumber`
     ///
     /// Query parameter `pageNumber`.
@@ -6587,8 +6506,8 @@ impl<S: Sender> GetRoutingQueueUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueueMemberEntityListingV1`](crate::models::QueueMemberEntityListingV1).
-    pub async fn send(self) -> Result<crate::models::QueueMemberEntityListingV1, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueMemberEntityListingV1, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6612,7 +6531,7 @@ pub struct GetRoutingQueueWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueueWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetRoutingQueueWrapupcodes<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -6641,8 +6560,8 @@ impl<S: Sender> GetRoutingQueueWrapupcodes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WrapupCodeEntityListing`](crate::models::WrapupCodeEntityListing).
-    pub async fn send(self) -> Result<crate::models::WrapupCodeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCodeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6666,7 +6585,7 @@ pub struct GetRoutingQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueues<'_, S> {
+impl<'a, S: Sender> GetRoutingQueues<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6758,8 +6677,8 @@ impl<S: Sender> GetRoutingQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueueEntityListing`](crate::models::QueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::QueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6783,7 +6702,7 @@ pub struct GetRoutingQueuesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueuesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetRoutingQueuesDivisionviews<'a, S> {
     /// Page size \[max value is 100\]
     ///
     /// Query parameter `pageSize`.
@@ -6848,8 +6767,8 @@ impl<S: Sender> GetRoutingQueuesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueueEntityListing`](crate::models::QueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::QueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6873,7 +6792,7 @@ pub struct GetRoutingQueuesDivisionviewsAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueuesDivisionviewsAll<'_, S> {
+impl<'a, S: Sender> GetRoutingQueuesDivisionviewsAll<'a, S> {
     /// Page size \[max value is 500\]
     ///
     /// Query parameter `pageSize`.
@@ -6902,8 +6821,8 @@ impl<S: Sender> GetRoutingQueuesDivisionviewsAll<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueueEntityListing`](crate::models::QueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::QueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6927,7 +6846,7 @@ pub struct GetRoutingQueuesMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingQueuesMe<'_, S> {
+impl<'a, S: Sender> GetRoutingQueuesMe<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6965,8 +6884,8 @@ impl<S: Sender> GetRoutingQueuesMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserQueueEntityListing`](crate::models::UserQueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserQueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6990,10 +6909,10 @@ pub struct GetRoutingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSettings<'_, S> {
+impl<'a, S: Sender> GetRoutingSettings<'a, S> {
     /// Sends the request; the answer is a [`RoutingSettings`](crate::models::RoutingSettings).
-    pub async fn send(self) -> Result<crate::models::RoutingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7009,10 +6928,10 @@ pub struct GetRoutingSettingsContactcenter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSettingsContactcenter<'_, S> {
+impl<'a, S: Sender> GetRoutingSettingsContactcenter<'a, S> {
     /// Sends the request; the answer is a [`ContactCenterSettings`](crate::models::ContactCenterSettings).
-    pub async fn send(self) -> Result<crate::models::ContactCenterSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContactCenterSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7028,10 +6947,10 @@ pub struct GetRoutingSettingsTranscription<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSettingsTranscription<'_, S> {
+impl<'a, S: Sender> GetRoutingSettingsTranscription<'a, S> {
     /// Sends the request; the answer is a [`TranscriptionSettings`](crate::models::TranscriptionSettings).
-    pub async fn send(self) -> Result<crate::models::TranscriptionSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptionSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7047,10 +6966,10 @@ pub struct GetRoutingSkill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkill<'_, S> {
+impl<'a, S: Sender> GetRoutingSkill<'a, S> {
     /// Sends the request; the answer is a [`RoutingSkill`](crate::models::RoutingSkill).
-    pub async fn send(self) -> Result<crate::models::RoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7066,7 +6985,7 @@ pub struct GetRoutingSkillexpression<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillexpression<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillexpression<'a, S> {
     /// Include archived
     ///
     /// Query parameter `includeArchived`.
@@ -7086,8 +7005,8 @@ impl<S: Sender> GetRoutingSkillexpression<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillExpression`](crate::models::SkillExpression).
-    pub async fn send(self) -> Result<crate::models::SkillExpression, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillExpression, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7103,7 +7022,7 @@ pub struct GetRoutingSkillexpressions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillexpressions<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillexpressions<'a, S> {
     /// Response format: raw expression or normalized
     ///
     /// Query parameter `format`.
@@ -7132,8 +7051,8 @@ impl<S: Sender> GetRoutingSkillexpressions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillExpressionEntityListing`](crate::models::SkillExpressionEntityListing).
-    pub async fn send(self) -> Result<crate::models::SkillExpressionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillExpressionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7157,7 +7076,7 @@ pub struct GetRoutingSkillexpressionsQueueQueueId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillexpressionsQueueQueueId<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillexpressionsQueueQueueId<'a, S> {
     /// Response format: raw expression or normalized
     ///
     /// Query parameter `format`.
@@ -7177,8 +7096,8 @@ impl<S: Sender> GetRoutingSkillexpressionsQueueQueueId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillExpressionEntityListing`](crate::models::SkillExpressionEntityListing).
-    pub async fn send(self) -> Result<crate::models::SkillExpressionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillExpressionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7202,10 +7121,10 @@ pub struct GetRoutingSkillgroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillgroup<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillgroup<'a, S> {
     /// Sends the request; the answer is a [`SkillGroup`](crate::models::SkillGroup).
-    pub async fn send(self) -> Result<crate::models::SkillGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7221,7 +7140,7 @@ pub struct GetRoutingSkillgroupMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillgroupMembers<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillgroupMembers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7259,8 +7178,8 @@ impl<S: Sender> GetRoutingSkillgroupMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillGroupMemberEntityListing`](crate::models::SkillGroupMemberEntityListing).
-    pub async fn send(self) -> Result<crate::models::SkillGroupMemberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroupMemberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7284,7 +7203,7 @@ pub struct GetRoutingSkillgroupMembersDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillgroupMembersDivisions<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillgroupMembersDivisions<'a, S> {
     /// Expand the name on each user
     ///
     /// Query parameter `expand`.
@@ -7295,8 +7214,8 @@ impl<S: Sender> GetRoutingSkillgroupMembersDivisions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillGroupMemberDivisionList`](crate::models::SkillGroupMemberDivisionList).
-    pub async fn send(self) -> Result<crate::models::SkillGroupMemberDivisionList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroupMemberDivisionList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7312,7 +7231,7 @@ pub struct GetRoutingSkillgroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkillgroups<'_, S> {
+impl<'a, S: Sender> GetRoutingSkillgroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7350,8 +7269,8 @@ impl<S: Sender> GetRoutingSkillgroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillGroupEntityListing`](crate::models::SkillGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::SkillGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7375,7 +7294,7 @@ pub struct GetRoutingSkills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSkills<'_, S> {
+impl<'a, S: Sender> GetRoutingSkills<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7413,8 +7332,8 @@ impl<S: Sender> GetRoutingSkills<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SkillEntityListing`](crate::models::SkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::SkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7438,10 +7357,10 @@ pub struct GetRoutingSmsAddress<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsAddress<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsAddress<'a, S> {
     /// Sends the request; the answer is a [`SmsAddress`](crate::models::SmsAddress).
-    pub async fn send(self) -> Result<crate::models::SmsAddress, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsAddress, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7457,7 +7376,7 @@ pub struct GetRoutingSmsAddresses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsAddresses<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsAddresses<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7477,8 +7396,8 @@ impl<S: Sender> GetRoutingSmsAddresses<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SmsAddressEntityListing`](crate::models::SmsAddressEntityListing).
-    pub async fn send(self) -> Result<crate::models::SmsAddressEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsAddressEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7502,7 +7421,7 @@ pub struct GetRoutingSmsAvailablephonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsAvailablephonenumbers<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsAvailablephonenumbers<'a, S> {
     /// Region/province/state that can be used to restrict the numbers returned
     ///
     /// Query parameter `region`.
@@ -7549,8 +7468,8 @@ impl<S: Sender> GetRoutingSmsAvailablephonenumbers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SMSAvailablePhoneNumberEntityListing`](crate::models::SMSAvailablePhoneNumberEntityListing).
-    pub async fn send(self) -> Result<crate::models::SMSAvailablePhoneNumberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SMSAvailablePhoneNumberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7566,10 +7485,10 @@ pub struct GetRoutingSmsIdentityresolutionPhonenumber<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsIdentityresolutionPhonenumber<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsIdentityresolutionPhonenumber<'a, S> {
     /// Sends the request; the answer is a [`SmsIdentityResolutionConfig`](crate::models::SmsIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::SmsIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7585,7 +7504,7 @@ pub struct GetRoutingSmsPhonenumber<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsPhonenumber<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsPhonenumber<'a, S> {
     /// Expand response with additional information
     ///
     /// Query parameter `expand`.
@@ -7596,8 +7515,8 @@ impl<S: Sender> GetRoutingSmsPhonenumber<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SmsPhoneNumber`](crate::models::SmsPhoneNumber).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumber, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumber, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7613,7 +7532,7 @@ pub struct GetRoutingSmsPhonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingSmsPhonenumbers<'_, S> {
+impl<'a, S: Sender> GetRoutingSmsPhonenumbers<'a, S> {
     /// Filter on phone number address. Allowable characters are the digits '0-9' and the wild card character '\\\*'. If just digits are present, a contains search is done on the address pattern. For example, '317' could be matched anywhere in the address. An '\\\*' will match multiple digits. For example, to match a specific area code within the US a pattern like '1317\*' could be used.
     ///
     /// Query parameter `phoneNumber`.
@@ -7723,8 +7642,8 @@ impl<S: Sender> GetRoutingSmsPhonenumbers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SmsPhoneNumberEntityListing`](crate::models::SmsPhoneNumberEntityListing).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7748,10 +7667,10 @@ pub struct GetRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> GetRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7767,10 +7686,10 @@ pub struct GetRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> GetRoutingUserUtilization<'a, S> {
     /// Sends the request; the answer is a [`AgentMaxUtilizationResponse`](crate::models::AgentMaxUtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::AgentMaxUtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentMaxUtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7786,10 +7705,10 @@ pub struct GetRoutingUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUtilization<'_, S> {
+impl<'a, S: Sender> GetRoutingUtilization<'a, S> {
     /// Sends the request; the answer is a [`UtilizationResponse`](crate::models::UtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::UtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7805,10 +7724,10 @@ pub struct GetRoutingUtilizationLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUtilizationLabel<'_, S> {
+impl<'a, S: Sender> GetRoutingUtilizationLabel<'a, S> {
     /// Sends the request; the answer is a [`UtilizationLabel`](crate::models::UtilizationLabel).
-    pub async fn send(self) -> Result<crate::models::UtilizationLabel, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationLabel, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7824,10 +7743,10 @@ pub struct GetRoutingUtilizationLabelAgents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUtilizationLabelAgents<'_, S> {
+impl<'a, S: Sender> GetRoutingUtilizationLabelAgents<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7843,7 +7762,7 @@ pub struct GetRoutingUtilizationLabels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUtilizationLabels<'_, S> {
+impl<'a, S: Sender> GetRoutingUtilizationLabels<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7881,8 +7800,8 @@ impl<S: Sender> GetRoutingUtilizationLabels<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UtilizationLabelEntityListing`](crate::models::UtilizationLabelEntityListing).
-    pub async fn send(self) -> Result<crate::models::UtilizationLabelEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationLabelEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -7906,10 +7825,10 @@ pub struct GetRoutingWrapupcode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingWrapupcode<'_, S> {
+impl<'a, S: Sender> GetRoutingWrapupcode<'a, S> {
     /// Sends the request; the answer is a [`WrapupCode`](crate::models::WrapupCode).
-    pub async fn send(self) -> Result<crate::models::WrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7925,7 +7844,7 @@ pub struct GetRoutingWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingWrapupcodes<'_, S> {
+impl<'a, S: Sender> GetRoutingWrapupcodes<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -7990,8 +7909,8 @@ impl<S: Sender> GetRoutingWrapupcodes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WrapupCodeEntityListing`](crate::models::WrapupCodeEntityListing).
-    pub async fn send(self) -> Result<crate::models::WrapupCodeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCodeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8015,10 +7934,10 @@ pub struct GetRoutingWrapupcodesDivisionview<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingWrapupcodesDivisionview<'_, S> {
+impl<'a, S: Sender> GetRoutingWrapupcodesDivisionview<'a, S> {
     /// Sends the request; the answer is a [`WrapupCode`](crate::models::WrapupCode).
-    pub async fn send(self) -> Result<crate::models::WrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8034,7 +7953,7 @@ pub struct GetRoutingWrapupcodesDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingWrapupcodesDivisionviews<'_, S> {
+impl<'a, S: Sender> GetRoutingWrapupcodesDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -8090,8 +8009,8 @@ impl<S: Sender> GetRoutingWrapupcodesDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WrapupCodeEntityListing`](crate::models::WrapupCodeEntityListing).
-    pub async fn send(self) -> Result<crate::models::WrapupCodeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCodeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8115,7 +8034,7 @@ pub struct GetUserQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserQueues<'_, S> {
+impl<'a, S: Sender> GetUserQueues<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -8153,8 +8072,8 @@ impl<S: Sender> GetUserQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserQueueEntityListing`](crate::models::UserQueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserQueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8178,7 +8097,7 @@ pub struct GetUserRoutinglanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoutinglanguages<'_, S> {
+impl<'a, S: Sender> GetUserRoutinglanguages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -8207,8 +8126,8 @@ impl<S: Sender> GetUserRoutinglanguages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserLanguageEntityListing`](crate::models::UserLanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserLanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserLanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8232,7 +8151,7 @@ pub struct GetUserRoutingskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoutingskills<'_, S> {
+impl<'a, S: Sender> GetUserRoutingskills<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -8261,8 +8180,8 @@ impl<S: Sender> GetUserRoutingskills<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8286,7 +8205,7 @@ pub struct GetUserSkillgroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserSkillgroups<'_, S> {
+impl<'a, S: Sender> GetUserSkillgroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -8315,8 +8234,8 @@ impl<S: Sender> GetUserSkillgroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserSkillGroupEntityListing`](crate::models::UserSkillGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -8340,10 +8259,10 @@ pub struct PatchRoutingConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingConversation<'_, S> {
+impl<'a, S: Sender> PatchRoutingConversation<'a, S> {
     /// Sends the request; the answer is a [`RoutingConversationAttributesResponse`](crate::models::RoutingConversationAttributesResponse).
-    pub async fn send(self) -> Result<crate::models::RoutingConversationAttributesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingConversationAttributesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8359,10 +8278,10 @@ pub struct PatchRoutingEmailDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingEmailDomain<'_, S> {
+impl<'a, S: Sender> PatchRoutingEmailDomain<'a, S> {
     /// Sends the request; the answer is a [`InboundDomain`](crate::models::InboundDomain).
-    pub async fn send(self) -> Result<crate::models::InboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8378,10 +8297,10 @@ pub struct PatchRoutingEmailDomainValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingEmailDomainValidate<'_, S> {
+impl<'a, S: Sender> PatchRoutingEmailDomainValidate<'a, S> {
     /// Sends the request; the answer is a [`InboundDomain`](crate::models::InboundDomain).
-    pub async fn send(self) -> Result<crate::models::InboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8397,10 +8316,10 @@ pub struct PatchRoutingEmailOutboundDomain<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingEmailOutboundDomain<'_, S> {
+impl<'a, S: Sender> PatchRoutingEmailOutboundDomain<'a, S> {
     /// Sends the request; the answer is a [`OutboundDomain`](crate::models::OutboundDomain).
-    pub async fn send(self) -> Result<crate::models::OutboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8416,10 +8335,10 @@ pub struct PatchRoutingEmailSettingEmailSettingId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingEmailSettingEmailSettingId<'_, S> {
+impl<'a, S: Sender> PatchRoutingEmailSettingEmailSettingId<'a, S> {
     /// Sends the request; the answer is a [`EmailSetting`](crate::models::EmailSetting).
-    pub async fn send(self) -> Result<crate::models::EmailSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8435,7 +8354,7 @@ pub struct PatchRoutingPredictor<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingPredictor<'_, S> {
+impl<'a, S: Sender> PatchRoutingPredictor<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8446,8 +8365,8 @@ impl<S: Sender> PatchRoutingPredictor<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Predictor`](crate::models::Predictor).
-    pub async fn send(self) -> Result<crate::models::Predictor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Predictor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8463,7 +8382,7 @@ pub struct PatchRoutingPredictorsKeyperformanceindicator<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingPredictorsKeyperformanceindicator<'_, S> {
+impl<'a, S: Sender> PatchRoutingPredictorsKeyperformanceindicator<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8474,8 +8393,8 @@ impl<S: Sender> PatchRoutingPredictorsKeyperformanceindicator<'_, S> {
     }
 
     /// Sends the request; the answer is a [`KeyPerformanceIndicator`](crate::models::KeyPerformanceIndicator).
-    pub async fn send(self) -> Result<crate::models::KeyPerformanceIndicator, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyPerformanceIndicator, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8491,14 +8410,11 @@ pub struct PatchRoutingQueueMember<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingQueueMember<'_, S> {
+impl<'a, S: Sender> PatchRoutingQueueMember<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8514,10 +8430,10 @@ pub struct PatchRoutingQueueMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingQueueMembers<'_, S> {
+impl<'a, S: Sender> PatchRoutingQueueMembers<'a, S> {
     /// Sends the request; the answer is a [`QueueMemberEntityListing`](crate::models::QueueMemberEntityListing).
-    pub async fn send(self) -> Result<crate::models::QueueMemberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueMemberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8533,14 +8449,11 @@ pub struct PatchRoutingQueueUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingQueueUser<'_, S> {
+impl<'a, S: Sender> PatchRoutingQueueUser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8556,10 +8469,10 @@ pub struct PatchRoutingQueueUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingQueueUsers<'_, S> {
+impl<'a, S: Sender> PatchRoutingQueueUsers<'a, S> {
     /// Sends the request; the answer is a [`QueueMemberEntityListingV1`](crate::models::QueueMemberEntityListingV1).
-    pub async fn send(self) -> Result<crate::models::QueueMemberEntityListingV1, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueMemberEntityListingV1, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8575,14 +8488,11 @@ pub struct PatchRoutingSettingsContactcenter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingSettingsContactcenter<'_, S> {
+impl<'a, S: Sender> PatchRoutingSettingsContactcenter<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8598,10 +8508,10 @@ pub struct PatchRoutingSettingsTranscription<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingSettingsTranscription<'_, S> {
+impl<'a, S: Sender> PatchRoutingSettingsTranscription<'a, S> {
     /// Sends the request; the answer is a [`TranscriptionSettings`](crate::models::TranscriptionSettings).
-    pub async fn send(self) -> Result<crate::models::TranscriptionSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptionSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8617,10 +8527,10 @@ pub struct PatchRoutingSkill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingSkill<'_, S> {
+impl<'a, S: Sender> PatchRoutingSkill<'a, S> {
     /// Sends the request; the answer is a [`RoutingSkill`](crate::models::RoutingSkill).
-    pub async fn send(self) -> Result<crate::models::RoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8636,10 +8546,10 @@ pub struct PatchRoutingSkillgroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingSkillgroup<'_, S> {
+impl<'a, S: Sender> PatchRoutingSkillgroup<'a, S> {
     /// Sends the request; the answer is a [`SkillGroup`](crate::models::SkillGroup).
-    pub async fn send(self) -> Result<crate::models::SkillGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8655,10 +8565,10 @@ pub struct PatchRoutingSmsPhonenumber<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchRoutingSmsPhonenumber<'_, S> {
+impl<'a, S: Sender> PatchRoutingSmsPhonenumber<'a, S> {
     /// Sends the request; the answer is a [`SmsPhoneNumber`](crate::models::SmsPhoneNumber).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumber, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumber, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8674,10 +8584,10 @@ pub struct PatchUserQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserQueue<'_, S> {
+impl<'a, S: Sender> PatchUserQueue<'a, S> {
     /// Sends the request; the answer is a [`UserQueue`](crate::models::UserQueue).
-    pub async fn send(self) -> Result<crate::models::UserQueue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8693,7 +8603,7 @@ pub struct PatchUserQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserQueues<'_, S> {
+impl<'a, S: Sender> PatchUserQueues<'a, S> {
     /// Division ID(s)
     ///
     /// Query parameter `divisionId`, repeated for each value.
@@ -8704,8 +8614,8 @@ impl<S: Sender> PatchUserQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserQueueEntityListing`](crate::models::UserQueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserQueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8721,10 +8631,10 @@ pub struct PatchUserRoutinglanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutinglanguage<'_, S> {
+impl<'a, S: Sender> PatchUserRoutinglanguage<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingLanguage`](crate::models::UserRoutingLanguage).
-    pub async fn send(self) -> Result<crate::models::UserRoutingLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8740,10 +8650,10 @@ pub struct PatchUserRoutinglanguagesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutinglanguagesBulk<'_, S> {
+impl<'a, S: Sender> PatchUserRoutinglanguagesBulk<'a, S> {
     /// Sends the request; the answer is a [`UserLanguageEntityListing`](crate::models::UserLanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserLanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserLanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8759,10 +8669,10 @@ pub struct PatchUserRoutingskillsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutingskillsBulk<'_, S> {
+impl<'a, S: Sender> PatchUserRoutingskillsBulk<'a, S> {
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8778,10 +8688,10 @@ pub struct PostAnalyticsQueuesObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsQueuesObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsQueuesObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`QueueObservationQueryResponse`](crate::models::QueueObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::QueueObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueueObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8797,7 +8707,7 @@ pub struct PostAnalyticsRoutingActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsRoutingActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsRoutingActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -8817,8 +8727,8 @@ impl<S: Sender> PostAnalyticsRoutingActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`RoutingActivityResponse`](crate::models::RoutingActivityResponse).
-    pub async fn send(self) -> Result<crate::models::RoutingActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8834,7 +8744,7 @@ pub struct PostRoutingAssessments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingAssessments<'_, S> {
+impl<'a, S: Sender> PostRoutingAssessments<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8845,8 +8755,8 @@ impl<S: Sender> PostRoutingAssessments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BenefitAssessment`](crate::models::BenefitAssessment).
-    pub async fn send(self) -> Result<crate::models::BenefitAssessment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BenefitAssessment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8862,7 +8772,7 @@ pub struct PostRoutingAssessmentsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingAssessmentsJobs<'_, S> {
+impl<'a, S: Sender> PostRoutingAssessmentsJobs<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -8873,8 +8783,8 @@ impl<S: Sender> PostRoutingAssessmentsJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BenefitAssessmentJob`](crate::models::BenefitAssessmentJob).
-    pub async fn send(self) -> Result<crate::models::BenefitAssessmentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BenefitAssessmentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8890,10 +8800,10 @@ pub struct PostRoutingEmailDomainDkim<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomainDkim<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomainDkim<'a, S> {
     /// Sends the request; the answer is a [`VerificationResult`](crate::models::VerificationResult).
-    pub async fn send(self) -> Result<crate::models::VerificationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerificationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8909,10 +8819,10 @@ pub struct PostRoutingEmailDomainMailfrom<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomainMailfrom<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomainMailfrom<'a, S> {
     /// Sends the request; the answer is a [`MailFromResult`](crate::models::MailFromResult).
-    pub async fn send(self) -> Result<crate::models::MailFromResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MailFromResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8928,10 +8838,10 @@ pub struct PostRoutingEmailDomainRoutes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomainRoutes<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomainRoutes<'a, S> {
     /// Sends the request; the answer is a [`InboundRoute`](crate::models::InboundRoute).
-    pub async fn send(self) -> Result<crate::models::InboundRoute, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundRoute, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8947,7 +8857,7 @@ pub struct PostRoutingEmailDomainTestconnection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomainTestconnection<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomainTestconnection<'a, S> {
     /// TestMessage
     ///
     /// The request body, sent as JSON.
@@ -8958,8 +8868,8 @@ impl<S: Sender> PostRoutingEmailDomainTestconnection<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestMessage`](crate::models::TestMessage).
-    pub async fn send(self) -> Result<crate::models::TestMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8975,10 +8885,10 @@ pub struct PostRoutingEmailDomainVerification<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomainVerification<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomainVerification<'a, S> {
     /// Sends the request; the answer is a [`VerificationResult`](crate::models::VerificationResult).
-    pub async fn send(self) -> Result<crate::models::VerificationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerificationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -8994,10 +8904,10 @@ pub struct PostRoutingEmailDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailDomains<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailDomains<'a, S> {
     /// Sends the request; the answer is a [`InboundDomain`](crate::models::InboundDomain).
-    pub async fn send(self) -> Result<crate::models::InboundDomain, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundDomain, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9013,7 +8923,7 @@ pub struct PostRoutingEmailOutboundDomainTestconnection<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailOutboundDomainTestconnection<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailOutboundDomainTestconnection<'a, S> {
     /// TestMessage
     ///
     /// The request body, sent as JSON.
@@ -9024,8 +8934,8 @@ impl<S: Sender> PostRoutingEmailOutboundDomainTestconnection<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TestMessage`](crate::models::TestMessage).
-    pub async fn send(self) -> Result<crate::models::TestMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9041,10 +8951,10 @@ pub struct PostRoutingEmailOutboundDomains<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailOutboundDomains<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailOutboundDomains<'a, S> {
     /// Sends the request; the answer is a [`EmailOutboundDomainResult`](crate::models::EmailOutboundDomainResult).
-    pub async fn send(self) -> Result<crate::models::EmailOutboundDomainResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailOutboundDomainResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9060,10 +8970,10 @@ pub struct PostRoutingEmailOutboundDomainsSimulated<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailOutboundDomainsSimulated<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailOutboundDomainsSimulated<'a, S> {
     /// Sends the request; the answer is a [`EmailOutboundDomainResult`](crate::models::EmailOutboundDomainResult).
-    pub async fn send(self) -> Result<crate::models::EmailOutboundDomainResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailOutboundDomainResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9079,10 +8989,10 @@ pub struct PostRoutingEmailSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingEmailSetting<'_, S> {
+impl<'a, S: Sender> PostRoutingEmailSetting<'a, S> {
     /// Sends the request; the answer is a [`EmailSetting`](crate::models::EmailSetting).
-    pub async fn send(self) -> Result<crate::models::EmailSetting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSetting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9098,10 +9008,10 @@ pub struct PostRoutingLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingLanguages<'_, S> {
+impl<'a, S: Sender> PostRoutingLanguages<'a, S> {
     /// Sends the request; the answer is a [`Language`](crate::models::Language).
-    pub async fn send(self) -> Result<crate::models::Language, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Language, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9117,7 +9027,7 @@ pub struct PostRoutingPredictors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingPredictors<'_, S> {
+impl<'a, S: Sender> PostRoutingPredictors<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9128,8 +9038,8 @@ impl<S: Sender> PostRoutingPredictors<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Predictor`](crate::models::Predictor).
-    pub async fn send(self) -> Result<crate::models::Predictor, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Predictor, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9145,10 +9055,10 @@ pub struct PostRoutingPredictorsKeyperformanceindicators<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingPredictorsKeyperformanceindicators<'_, S> {
+impl<'a, S: Sender> PostRoutingPredictorsKeyperformanceindicators<'a, S> {
     /// Sends the request; the answer is a [`KeyPerformanceIndicator`](crate::models::KeyPerformanceIndicator).
-    pub async fn send(self) -> Result<crate::models::KeyPerformanceIndicator, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::KeyPerformanceIndicator, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9164,7 +9074,7 @@ pub struct PostRoutingQueueMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingQueueMembers<'_, S> {
+impl<'a, S: Sender> PostRoutingQueueMembers<'a, S> {
     /// True to delete queue members
     ///
     /// Query parameter `delete`.
@@ -9176,11 +9086,8 @@ impl<S: Sender> PostRoutingQueueMembers<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9196,7 +9103,7 @@ pub struct PostRoutingQueueUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingQueueUsers<'_, S> {
+impl<'a, S: Sender> PostRoutingQueueUsers<'a, S> {
     /// True to delete queue members
     ///
     /// Query parameter `delete`.
@@ -9208,11 +9115,8 @@ impl<S: Sender> PostRoutingQueueUsers<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9228,10 +9132,10 @@ pub struct PostRoutingQueueWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingQueueWrapupcodes<'_, S> {
+impl<'a, S: Sender> PostRoutingQueueWrapupcodes<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::WrapupCode>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::WrapupCode>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9247,10 +9151,10 @@ pub struct PostRoutingQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingQueues<'_, S> {
+impl<'a, S: Sender> PostRoutingQueues<'a, S> {
     /// Sends the request; the answer is a [`Queue`](crate::models::Queue).
-    pub async fn send(self) -> Result<crate::models::Queue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Queue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9266,10 +9170,10 @@ pub struct PostRoutingSkillexpressionsValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSkillexpressionsValidate<'_, S> {
+impl<'a, S: Sender> PostRoutingSkillexpressionsValidate<'a, S> {
     /// Sends the request; the answer is a [`SkillExpressionValidationResult`](crate::models::SkillExpressionValidationResult).
-    pub async fn send(self) -> Result<crate::models::SkillExpressionValidationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillExpressionValidationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9285,7 +9189,7 @@ pub struct PostRoutingSkillgroupMembersDivisions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSkillgroupMembersDivisions<'_, S> {
+impl<'a, S: Sender> PostRoutingSkillgroupMembersDivisions<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -9297,11 +9201,8 @@ impl<S: Sender> PostRoutingSkillgroupMembersDivisions<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9317,10 +9218,10 @@ pub struct PostRoutingSkillgroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSkillgroups<'_, S> {
+impl<'a, S: Sender> PostRoutingSkillgroups<'a, S> {
     /// Sends the request; the answer is a [`SkillGroupWithMemberDivisions`](crate::models::SkillGroupWithMemberDivisions).
-    pub async fn send(self) -> Result<crate::models::SkillGroupWithMemberDivisions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SkillGroupWithMemberDivisions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9336,10 +9237,10 @@ pub struct PostRoutingSkills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSkills<'_, S> {
+impl<'a, S: Sender> PostRoutingSkills<'a, S> {
     /// Sends the request; the answer is a [`RoutingSkill`](crate::models::RoutingSkill).
-    pub async fn send(self) -> Result<crate::models::RoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9355,10 +9256,10 @@ pub struct PostRoutingSmsAddresses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSmsAddresses<'_, S> {
+impl<'a, S: Sender> PostRoutingSmsAddresses<'a, S> {
     /// Sends the request; the answer is a [`SmsAddress`](crate::models::SmsAddress).
-    pub async fn send(self) -> Result<crate::models::SmsAddress, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsAddress, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9374,10 +9275,10 @@ pub struct PostRoutingSmsPhonenumbers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSmsPhonenumbers<'_, S> {
+impl<'a, S: Sender> PostRoutingSmsPhonenumbers<'a, S> {
     /// Sends the request; the answer is a [`SmsPhoneNumber`](crate::models::SmsPhoneNumber).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumber, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumber, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9393,10 +9294,10 @@ pub struct PostRoutingSmsPhonenumbersAlphanumeric<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSmsPhonenumbersAlphanumeric<'_, S> {
+impl<'a, S: Sender> PostRoutingSmsPhonenumbersAlphanumeric<'a, S> {
     /// Sends the request; the answer is a [`SmsPhoneNumber`](crate::models::SmsPhoneNumber).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumber, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumber, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9412,10 +9313,10 @@ pub struct PostRoutingSmsPhonenumbersImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingSmsPhonenumbersImport<'_, S> {
+impl<'a, S: Sender> PostRoutingSmsPhonenumbersImport<'a, S> {
     /// Sends the request; the answer is a [`SmsPhoneNumber`](crate::models::SmsPhoneNumber).
-    pub async fn send(self) -> Result<crate::models::SmsPhoneNumber, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsPhoneNumber, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9431,10 +9332,10 @@ pub struct PostRoutingUtilizationLabels<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingUtilizationLabels<'_, S> {
+impl<'a, S: Sender> PostRoutingUtilizationLabels<'a, S> {
     /// Sends the request; the answer is a [`UtilizationLabel`](crate::models::UtilizationLabel).
-    pub async fn send(self) -> Result<crate::models::UtilizationLabel, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationLabel, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9450,10 +9351,10 @@ pub struct PostRoutingWrapupcodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostRoutingWrapupcodes<'_, S> {
+impl<'a, S: Sender> PostRoutingWrapupcodes<'a, S> {
     /// Sends the request; the answer is a [`WrapupCode`](crate::models::WrapupCode).
-    pub async fn send(self) -> Result<crate::models::WrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9469,10 +9370,10 @@ pub struct PostUserRoutinglanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserRoutinglanguages<'_, S> {
+impl<'a, S: Sender> PostUserRoutinglanguages<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingLanguage`](crate::models::UserRoutingLanguage).
-    pub async fn send(self) -> Result<crate::models::UserRoutingLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9488,10 +9389,10 @@ pub struct PostUserRoutingskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserRoutingskills<'_, S> {
+impl<'a, S: Sender> PostUserRoutingskills<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingSkill`](crate::models::UserRoutingSkill).
-    pub async fn send(self) -> Result<crate::models::UserRoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9507,10 +9408,10 @@ pub struct PutRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> PutRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9526,10 +9427,10 @@ pub struct PutRoutingEmailDomainRoute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingEmailDomainRoute<'_, S> {
+impl<'a, S: Sender> PutRoutingEmailDomainRoute<'a, S> {
     /// Sends the request; the answer is a [`InboundRoute`](crate::models::InboundRoute).
-    pub async fn send(self) -> Result<crate::models::InboundRoute, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InboundRoute, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9545,10 +9446,10 @@ pub struct PutRoutingEmailDomainRouteIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingEmailDomainRouteIdentityresolution<'_, S> {
+impl<'a, S: Sender> PutRoutingEmailDomainRouteIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`RouteIdentityResolutionConfig`](crate::models::RouteIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::RouteIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RouteIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9564,10 +9465,10 @@ pub struct PutRoutingEmailOutboundDomainActivation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingEmailOutboundDomainActivation<'_, S> {
+impl<'a, S: Sender> PutRoutingEmailOutboundDomainActivation<'a, S> {
     /// Sends the request; the answer is a [`EmailOutboundDomainResult`](crate::models::EmailOutboundDomainResult).
-    pub async fn send(self) -> Result<crate::models::EmailOutboundDomainResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailOutboundDomainResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9583,10 +9484,10 @@ pub struct PutRoutingMessageRecipient<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingMessageRecipient<'_, S> {
+impl<'a, S: Sender> PutRoutingMessageRecipient<'a, S> {
     /// Sends the request; the answer is a [`Recipient`](crate::models::Recipient).
-    pub async fn send(self) -> Result<crate::models::Recipient, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Recipient, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9602,10 +9503,10 @@ pub struct PutRoutingQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingQueue<'_, S> {
+impl<'a, S: Sender> PutRoutingQueue<'a, S> {
     /// Sends the request; the answer is a [`Queue`](crate::models::Queue).
-    pub async fn send(self) -> Result<crate::models::Queue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Queue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9621,10 +9522,10 @@ pub struct PutRoutingQueueIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingQueueIdentityresolution<'_, S> {
+impl<'a, S: Sender> PutRoutingQueueIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`IdentityResolutionQueueConfig`](crate::models::IdentityResolutionQueueConfig).
-    pub async fn send(self) -> Result<crate::models::IdentityResolutionQueueConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdentityResolutionQueueConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9640,10 +9541,10 @@ pub struct PutRoutingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingSettings<'_, S> {
+impl<'a, S: Sender> PutRoutingSettings<'a, S> {
     /// Sends the request; the answer is a [`RoutingSettings`](crate::models::RoutingSettings).
-    pub async fn send(self) -> Result<crate::models::RoutingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9659,10 +9560,10 @@ pub struct PutRoutingSettingsTranscription<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingSettingsTranscription<'_, S> {
+impl<'a, S: Sender> PutRoutingSettingsTranscription<'a, S> {
     /// Sends the request; the answer is a [`TranscriptionSettings`](crate::models::TranscriptionSettings).
-    pub async fn send(self) -> Result<crate::models::TranscriptionSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptionSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9678,10 +9579,10 @@ pub struct PutRoutingSmsIdentityresolutionPhonenumber<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingSmsIdentityresolutionPhonenumber<'_, S> {
+impl<'a, S: Sender> PutRoutingSmsIdentityresolutionPhonenumber<'a, S> {
     /// Sends the request; the answer is a [`SmsIdentityResolutionConfig`](crate::models::SmsIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::SmsIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SmsIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9697,10 +9598,10 @@ pub struct PutRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> PutRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9716,10 +9617,10 @@ pub struct PutRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> PutRoutingUserUtilization<'a, S> {
     /// Sends the request; the answer is a [`AgentMaxUtilizationResponse`](crate::models::AgentMaxUtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::AgentMaxUtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentMaxUtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9735,10 +9636,10 @@ pub struct PutRoutingUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUtilization<'_, S> {
+impl<'a, S: Sender> PutRoutingUtilization<'a, S> {
     /// Sends the request; the answer is a [`UtilizationResponse`](crate::models::UtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::UtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9754,10 +9655,10 @@ pub struct PutRoutingUtilizationLabel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUtilizationLabel<'_, S> {
+impl<'a, S: Sender> PutRoutingUtilizationLabel<'a, S> {
     /// Sends the request; the answer is a [`UtilizationLabel`](crate::models::UtilizationLabel).
-    pub async fn send(self) -> Result<crate::models::UtilizationLabel, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UtilizationLabel, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9773,10 +9674,10 @@ pub struct PutRoutingWrapupcode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingWrapupcode<'_, S> {
+impl<'a, S: Sender> PutRoutingWrapupcode<'a, S> {
     /// Sends the request; the answer is a [`WrapupCode`](crate::models::WrapupCode).
-    pub async fn send(self) -> Result<crate::models::WrapupCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WrapupCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9792,10 +9693,10 @@ pub struct PutUserRoutingskill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoutingskill<'_, S> {
+impl<'a, S: Sender> PutUserRoutingskill<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingSkill`](crate::models::UserRoutingSkill).
-    pub async fn send(self) -> Result<crate::models::UserRoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -9811,10 +9712,10 @@ pub struct PutUserRoutingskillsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoutingskillsBulk<'_, S> {
+impl<'a, S: Sender> PutUserRoutingskillsBulk<'a, S> {
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

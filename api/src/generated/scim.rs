@@ -730,7 +730,7 @@ pub struct DeleteScimUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteScimUser<'_, S> {
+impl<'a, S: Sender> DeleteScimUser<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -741,8 +741,8 @@ impl<S: Sender> DeleteScimUser<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -758,7 +758,7 @@ pub struct DeleteScimV2User<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteScimV2User<'_, S> {
+impl<'a, S: Sender> DeleteScimV2User<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -769,8 +769,8 @@ impl<S: Sender> DeleteScimV2User<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -786,7 +786,7 @@ pub struct GetScimGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimGroup<'_, S> {
+impl<'a, S: Sender> GetScimGroup<'a, S> {
     /// Indicates which attributes to include. Returns these attributes and the "id", "active", and "meta" attributes. Use "attributes" to avoid expensive secondary calls for the default attributes.
     ///
     /// Query parameter `attributes`, repeated for each value.
@@ -815,8 +815,8 @@ impl<S: Sender> GetScimGroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -832,7 +832,7 @@ pub struct GetScimGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimGroups<'_, S> {
+impl<'a, S: Sender> GetScimGroups<'a, S> {
     /// The 1-based index of the first query result.
     ///
     /// Query parameter `startIndex`.
@@ -879,8 +879,8 @@ impl<S: Sender> GetScimGroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimGroupListResponse`](crate::models::ScimGroupListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimGroupListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimGroupListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -896,10 +896,10 @@ pub struct GetScimResourcetype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimResourcetype<'_, S> {
+impl<'a, S: Sender> GetScimResourcetype<'a, S> {
     /// Sends the request; the answer is a [`ScimConfigResourceType`](crate::models::ScimConfigResourceType).
-    pub async fn send(self) -> Result<crate::models::ScimConfigResourceType, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimConfigResourceType, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -915,10 +915,10 @@ pub struct GetScimResourcetypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimResourcetypes<'_, S> {
+impl<'a, S: Sender> GetScimResourcetypes<'a, S> {
     /// Sends the request; the answer is a [`ScimConfigResourceTypesListResponse`](crate::models::ScimConfigResourceTypesListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimConfigResourceTypesListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimConfigResourceTypesListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -934,10 +934,10 @@ pub struct GetScimSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimSchema<'_, S> {
+impl<'a, S: Sender> GetScimSchema<'a, S> {
     /// Sends the request; the answer is a [`ScimV2SchemaDefinition`](crate::models::ScimV2SchemaDefinition).
-    pub async fn send(self) -> Result<crate::models::ScimV2SchemaDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2SchemaDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -953,7 +953,7 @@ pub struct GetScimSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimSchemas<'_, S> {
+impl<'a, S: Sender> GetScimSchemas<'a, S> {
     /// Filtered results are invalid and return 403 Unauthorized.
     ///
     /// Query parameter `filter`.
@@ -964,8 +964,8 @@ impl<S: Sender> GetScimSchemas<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2SchemaListResponse`](crate::models::ScimV2SchemaListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimV2SchemaListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2SchemaListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -981,7 +981,7 @@ pub struct GetScimServiceproviderconfig<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimServiceproviderconfig<'_, S> {
+impl<'a, S: Sender> GetScimServiceproviderconfig<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/serviceproviderconfig. Example: "42". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified.
     ///
     /// Header `If-None-Match`.
@@ -992,8 +992,8 @@ impl<S: Sender> GetScimServiceproviderconfig<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimServiceProviderConfig`](crate::models::ScimServiceProviderConfig).
-    pub async fn send(self) -> Result<crate::models::ScimServiceProviderConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimServiceProviderConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1009,7 +1009,7 @@ pub struct GetScimUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimUser<'_, S> {
+impl<'a, S: Sender> GetScimUser<'a, S> {
     /// Indicates which attributes to include. Returns these attributes and the "id", "userName", "active", and "meta" attributes. Use "attributes" to avoid expensive secondary calls for the default attributes.
     ///
     /// Query parameter `attributes`, repeated for each value.
@@ -1038,8 +1038,8 @@ impl<S: Sender> GetScimUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1055,7 +1055,7 @@ pub struct GetScimUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimUsers<'_, S> {
+impl<'a, S: Sender> GetScimUsers<'a, S> {
     /// The 1-based index of the first query result.
     ///
     /// Query parameter `startIndex`.
@@ -1102,8 +1102,8 @@ impl<S: Sender> GetScimUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimUserListResponse`](crate::models::ScimUserListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimUserListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimUserListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1119,7 +1119,7 @@ pub struct GetScimV2Group<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Group<'_, S> {
+impl<'a, S: Sender> GetScimV2Group<'a, S> {
     /// Indicates which attributes to include. Returns these attributes and the "id", "active", and "meta" attributes. Use "attributes" to avoid expensive secondary calls for the default attributes.
     ///
     /// Query parameter `attributes`, repeated for each value.
@@ -1148,8 +1148,8 @@ impl<S: Sender> GetScimV2Group<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1165,7 +1165,7 @@ pub struct GetScimV2Groups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Groups<'_, S> {
+impl<'a, S: Sender> GetScimV2Groups<'a, S> {
     /// The 1-based index of the first query result.
     ///
     /// Query parameter `startIndex`.
@@ -1203,8 +1203,8 @@ impl<S: Sender> GetScimV2Groups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimGroupListResponse`](crate::models::ScimGroupListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimGroupListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimGroupListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1220,10 +1220,10 @@ pub struct GetScimV2Resourcetype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Resourcetype<'_, S> {
+impl<'a, S: Sender> GetScimV2Resourcetype<'a, S> {
     /// Sends the request; the answer is a [`ScimConfigResourceType`](crate::models::ScimConfigResourceType).
-    pub async fn send(self) -> Result<crate::models::ScimConfigResourceType, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimConfigResourceType, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1239,10 +1239,10 @@ pub struct GetScimV2Resourcetypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Resourcetypes<'_, S> {
+impl<'a, S: Sender> GetScimV2Resourcetypes<'a, S> {
     /// Sends the request; the answer is a [`ScimConfigResourceTypesListResponse`](crate::models::ScimConfigResourceTypesListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimConfigResourceTypesListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimConfigResourceTypesListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1258,10 +1258,10 @@ pub struct GetScimV2Schema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Schema<'_, S> {
+impl<'a, S: Sender> GetScimV2Schema<'a, S> {
     /// Sends the request; the answer is a [`ScimV2SchemaDefinition`](crate::models::ScimV2SchemaDefinition).
-    pub async fn send(self) -> Result<crate::models::ScimV2SchemaDefinition, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2SchemaDefinition, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1277,7 +1277,7 @@ pub struct GetScimV2Schemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Schemas<'_, S> {
+impl<'a, S: Sender> GetScimV2Schemas<'a, S> {
     /// Filtered results are invalid and return 403 Unauthorized.
     ///
     /// Query parameter `filter`.
@@ -1288,8 +1288,8 @@ impl<S: Sender> GetScimV2Schemas<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2SchemaListResponse`](crate::models::ScimV2SchemaListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimV2SchemaListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2SchemaListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1305,7 +1305,7 @@ pub struct GetScimV2Serviceproviderconfig<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Serviceproviderconfig<'_, S> {
+impl<'a, S: Sender> GetScimV2Serviceproviderconfig<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/serviceproviderconfig. Example: "42". If the ETag is different from the version on the server, returns the current configuration of the resource. If the ETag is current, returns 304 Not Modified.
     ///
     /// Header `If-None-Match`.
@@ -1316,8 +1316,8 @@ impl<S: Sender> GetScimV2Serviceproviderconfig<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimServiceProviderConfig`](crate::models::ScimServiceProviderConfig).
-    pub async fn send(self) -> Result<crate::models::ScimServiceProviderConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimServiceProviderConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1333,7 +1333,7 @@ pub struct GetScimV2User<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2User<'_, S> {
+impl<'a, S: Sender> GetScimV2User<'a, S> {
     /// Indicates which attributes to include. Returns these attributes and the "id", "userName", "active", and "meta" attributes. Use "attributes" to avoid expensive secondary calls for the default attributes.
     ///
     /// Query parameter `attributes`, repeated for each value.
@@ -1362,8 +1362,8 @@ impl<S: Sender> GetScimV2User<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1379,7 +1379,7 @@ pub struct GetScimV2Users<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScimV2Users<'_, S> {
+impl<'a, S: Sender> GetScimV2Users<'a, S> {
     /// The 1-based index of the first query result.
     ///
     /// Query parameter `startIndex`.
@@ -1426,8 +1426,8 @@ impl<S: Sender> GetScimV2Users<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimUserListResponse`](crate::models::ScimUserListResponse).
-    pub async fn send(self) -> Result<crate::models::ScimUserListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimUserListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1443,7 +1443,7 @@ pub struct PatchScimGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchScimGroup<'_, S> {
+impl<'a, S: Sender> PatchScimGroup<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1454,8 +1454,8 @@ impl<S: Sender> PatchScimGroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1471,7 +1471,7 @@ pub struct PatchScimUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchScimUser<'_, S> {
+impl<'a, S: Sender> PatchScimUser<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1482,8 +1482,8 @@ impl<S: Sender> PatchScimUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1499,7 +1499,7 @@ pub struct PatchScimV2Group<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchScimV2Group<'_, S> {
+impl<'a, S: Sender> PatchScimV2Group<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1510,8 +1510,8 @@ impl<S: Sender> PatchScimV2Group<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1527,7 +1527,7 @@ pub struct PatchScimV2User<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchScimV2User<'_, S> {
+impl<'a, S: Sender> PatchScimV2User<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1538,8 +1538,8 @@ impl<S: Sender> PatchScimV2User<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1555,10 +1555,10 @@ pub struct PostScimUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScimUsers<'_, S> {
+impl<'a, S: Sender> PostScimUsers<'a, S> {
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1574,10 +1574,10 @@ pub struct PostScimV2Users<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScimV2Users<'_, S> {
+impl<'a, S: Sender> PostScimV2Users<'a, S> {
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1593,7 +1593,7 @@ pub struct PutScimGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutScimGroup<'_, S> {
+impl<'a, S: Sender> PutScimGroup<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/groups/{groupId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1604,8 +1604,8 @@ impl<S: Sender> PutScimGroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1621,7 +1621,7 @@ pub struct PutScimUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutScimUser<'_, S> {
+impl<'a, S: Sender> PutScimUser<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1632,8 +1632,8 @@ impl<S: Sender> PutScimUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1649,7 +1649,7 @@ pub struct PutScimV2Group<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutScimV2Group<'_, S> {
+impl<'a, S: Sender> PutScimV2Group<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/groups/{groupId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1660,8 +1660,8 @@ impl<S: Sender> PutScimV2Group<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2Group`](crate::models::ScimV2Group).
-    pub async fn send(self) -> Result<crate::models::ScimV2Group, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2Group, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1677,7 +1677,7 @@ pub struct PutScimV2User<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutScimV2User<'_, S> {
+impl<'a, S: Sender> PutScimV2User<'a, S> {
     /// The ETag of a resource in double quotes. Returned as header and meta.version with initial call to GET /api/v2/scim/v2/users/{userId}. Example: "42". If the ETag is different from the version on the server, returns 400 with a "scimType" of "invalidVers".
     ///
     /// Header `If-Match`.
@@ -1688,8 +1688,8 @@ impl<S: Sender> PutScimV2User<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScimV2User`](crate::models::ScimV2User).
-    pub async fn send(self) -> Result<crate::models::ScimV2User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScimV2User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -315,14 +315,11 @@ pub struct DeleteConversationParticipantScreenmonitorsSession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteConversationParticipantScreenmonitorsSession<'_, S> {
+impl<'a, S: Sender> DeleteConversationParticipantScreenmonitorsSession<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -338,14 +335,11 @@ pub struct DeleteUserScreenmonitorsSession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserScreenmonitorsSession<'_, S> {
+impl<'a, S: Sender> DeleteUserScreenmonitorsSession<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -361,10 +355,10 @@ pub struct GetConversationParticipantScreenmonitorsSession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetConversationParticipantScreenmonitorsSession<'_, S> {
+impl<'a, S: Sender> GetConversationParticipantScreenmonitorsSession<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitoringSession`](crate::models::ScreenMonitoringSession).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitoringSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitoringSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -380,10 +374,10 @@ pub struct GetScreenmonitorsSessionsDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScreenmonitorsSessionsDetails<'_, S> {
+impl<'a, S: Sender> GetScreenmonitorsSessionsDetails<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitoringDetails`](crate::models::ScreenMonitoringDetails).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitoringDetails, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitoringDetails, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -399,10 +393,10 @@ pub struct GetScreenmonitorsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScreenmonitorsSettings<'_, S> {
+impl<'a, S: Sender> GetScreenmonitorsSettings<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitorSettings`](crate::models::ScreenMonitorSettings).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitorSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitorSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -418,10 +412,10 @@ pub struct GetScreenmonitorsUserSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScreenmonitorsUserSessions<'_, S> {
+impl<'a, S: Sender> GetScreenmonitorsUserSessions<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitoringSessionEntityListing`](crate::models::ScreenMonitoringSessionEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitoringSessionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitoringSessionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -437,10 +431,10 @@ pub struct GetUserScreenmonitorsSession<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserScreenmonitorsSession<'_, S> {
+impl<'a, S: Sender> GetUserScreenmonitorsSession<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitoringSession`](crate::models::ScreenMonitoringSession).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitoringSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitoringSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -456,10 +450,10 @@ pub struct PostConversationParticipantScreenmonitorsSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationParticipantScreenmonitorsSessions<'_, S> {
+impl<'a, S: Sender> PostConversationParticipantScreenmonitorsSessions<'a, S> {
     /// Sends the request; the answer is a [`StartScreenMonitorResponseBody`](crate::models::StartScreenMonitorResponseBody).
-    pub async fn send(self) -> Result<crate::models::StartScreenMonitorResponseBody, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StartScreenMonitorResponseBody, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -475,10 +469,10 @@ pub struct PostScreenmonitorsSessionsUsersDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScreenmonitorsSessionsUsersDetails<'_, S> {
+impl<'a, S: Sender> PostScreenmonitorsSessionsUsersDetails<'a, S> {
     /// Sends the request; the answer is a [`ScreenMonitoringUserDetailsEntityListing`](crate::models::ScreenMonitoringUserDetailsEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScreenMonitoringUserDetailsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScreenMonitoringUserDetailsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -494,10 +488,10 @@ pub struct PostUserScreenmonitorsSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserScreenmonitorsSessions<'_, S> {
+impl<'a, S: Sender> PostUserScreenmonitorsSessions<'a, S> {
     /// Sends the request; the answer is a [`StartScreenMonitorResponseBody`](crate::models::StartScreenMonitorResponseBody).
-    pub async fn send(self) -> Result<crate::models::StartScreenMonitorResponseBody, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StartScreenMonitorResponseBody, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -513,14 +507,11 @@ pub struct PutScreenmonitorsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutScreenmonitorsSettings<'_, S> {
+impl<'a, S: Sender> PutScreenmonitorsSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -371,10 +371,10 @@ pub struct GetScript<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScript<'_, S> {
+impl<'a, S: Sender> GetScript<'a, S> {
     /// Sends the request; the answer is a [`Script`](crate::models::Script).
-    pub async fn send(self) -> Result<crate::models::Script, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Script, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -390,7 +390,7 @@ pub struct GetScriptPage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptPage<'_, S> {
+impl<'a, S: Sender> GetScriptPage<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -401,8 +401,8 @@ impl<S: Sender> GetScriptPage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Page`](crate::models::Page).
-    pub async fn send(self) -> Result<crate::models::Page, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Page, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -418,7 +418,7 @@ pub struct GetScriptPages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptPages<'_, S> {
+impl<'a, S: Sender> GetScriptPages<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -429,8 +429,8 @@ impl<S: Sender> GetScriptPages<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::Page>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::Page>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -446,7 +446,7 @@ pub struct GetScripts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScripts<'_, S> {
+impl<'a, S: Sender> GetScripts<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -538,8 +538,8 @@ impl<S: Sender> GetScripts<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScriptEntityListing`](crate::models::ScriptEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScriptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScriptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -563,7 +563,7 @@ pub struct GetScriptsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetScriptsDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -655,8 +655,8 @@ impl<S: Sender> GetScriptsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScriptEntityListing`](crate::models::ScriptEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScriptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScriptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -680,7 +680,7 @@ pub struct GetScriptsPublished<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublished<'_, S> {
+impl<'a, S: Sender> GetScriptsPublished<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -754,8 +754,8 @@ impl<S: Sender> GetScriptsPublished<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScriptEntityListing`](crate::models::ScriptEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScriptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScriptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -779,7 +779,7 @@ pub struct GetScriptsPublishedDivisionviewVariables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedDivisionviewVariables<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedDivisionviewVariables<'a, S> {
     /// input
     ///
     /// Query parameter `input`.
@@ -817,8 +817,8 @@ impl<S: Sender> GetScriptsPublishedDivisionviewVariables<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -834,7 +834,7 @@ pub struct GetScriptsPublishedDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedDivisionviews<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedDivisionviews<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -908,8 +908,8 @@ impl<S: Sender> GetScriptsPublishedDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ScriptEntityListing`](crate::models::ScriptEntityListing).
-    pub async fn send(self) -> Result<crate::models::ScriptEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScriptEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -933,7 +933,7 @@ pub struct GetScriptsPublishedScriptId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedScriptId<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedScriptId<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -944,8 +944,8 @@ impl<S: Sender> GetScriptsPublishedScriptId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Script`](crate::models::Script).
-    pub async fn send(self) -> Result<crate::models::Script, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Script, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -961,7 +961,7 @@ pub struct GetScriptsPublishedScriptIdPage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedScriptIdPage<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedScriptIdPage<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -972,8 +972,8 @@ impl<S: Sender> GetScriptsPublishedScriptIdPage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Page`](crate::models::Page).
-    pub async fn send(self) -> Result<crate::models::Page, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Page, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -989,7 +989,7 @@ pub struct GetScriptsPublishedScriptIdPages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedScriptIdPages<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedScriptIdPages<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -1000,8 +1000,8 @@ impl<S: Sender> GetScriptsPublishedScriptIdPages<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::Page>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::Page>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1017,7 +1017,7 @@ pub struct GetScriptsPublishedScriptIdVariables<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsPublishedScriptIdVariables<'_, S> {
+impl<'a, S: Sender> GetScriptsPublishedScriptIdVariables<'a, S> {
     /// input
     ///
     /// Query parameter `input`.
@@ -1055,8 +1055,8 @@ impl<S: Sender> GetScriptsPublishedScriptIdVariables<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1072,7 +1072,7 @@ pub struct GetScriptsUploadStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetScriptsUploadStatus<'_, S> {
+impl<'a, S: Sender> GetScriptsUploadStatus<'a, S> {
     /// Enable longPolling endpoint
     ///
     /// Query parameter `longPoll`.
@@ -1083,8 +1083,8 @@ impl<S: Sender> GetScriptsUploadStatus<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ImportScriptStatusResponse`](crate::models::ImportScriptStatusResponse).
-    pub async fn send(self) -> Result<crate::models::ImportScriptStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportScriptStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1100,7 +1100,7 @@ pub struct PostScriptExport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScriptExport<'_, S> {
+impl<'a, S: Sender> PostScriptExport<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -1111,8 +1111,8 @@ impl<S: Sender> PostScriptExport<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExportScriptResponse`](crate::models::ExportScriptResponse).
-    pub async fn send(self) -> Result<crate::models::ExportScriptResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExportScriptResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1128,7 +1128,7 @@ pub struct PostScriptsPublished<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostScriptsPublished<'_, S> {
+impl<'a, S: Sender> PostScriptsPublished<'a, S> {
     /// Advanced usage - controls the data version of the script
     ///
     /// Query parameter `scriptDataVersion`.
@@ -1148,8 +1148,8 @@ impl<S: Sender> PostScriptsPublished<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Script`](crate::models::Script).
-    pub async fn send(self) -> Result<crate::models::Script, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Script, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

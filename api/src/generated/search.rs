@@ -691,10 +691,10 @@ pub struct GetDocumentationGknSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDocumentationGknSearch<'_, S> {
+impl<'a, S: Sender> GetDocumentationGknSearch<'a, S> {
     /// Sends the request; the answer is a [`GKNDocumentationSearchResponse`](crate::models::GKNDocumentationSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GKNDocumentationSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GKNDocumentationSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -710,10 +710,10 @@ pub struct GetDocumentationSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDocumentationSearch<'_, S> {
+impl<'a, S: Sender> GetDocumentationSearch<'a, S> {
     /// Sends the request; the answer is a [`DocumentationSearchResponse`](crate::models::DocumentationSearchResponse).
-    pub async fn send(self) -> Result<crate::models::DocumentationSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentationSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -729,7 +729,7 @@ pub struct GetGroupsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetGroupsSearch<'_, S> {
+impl<'a, S: Sender> GetGroupsSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -740,8 +740,8 @@ impl<S: Sender> GetGroupsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GroupsSearchResponse`](crate::models::GroupsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GroupsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -757,7 +757,7 @@ pub struct GetLocationsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetLocationsSearch<'_, S> {
+impl<'a, S: Sender> GetLocationsSearch<'a, S> {
     /// Provides more details about a specified resource
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -768,8 +768,8 @@ impl<S: Sender> GetLocationsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LocationsSearchResponse`](crate::models::LocationsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::LocationsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -785,7 +785,7 @@ pub struct GetSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSearch<'_, S> {
+impl<'a, S: Sender> GetSearch<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -805,8 +805,8 @@ impl<S: Sender> GetSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -822,7 +822,7 @@ pub struct GetSearchSuggest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSearchSuggest<'_, S> {
+impl<'a, S: Sender> GetSearchSuggest<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -842,8 +842,8 @@ impl<S: Sender> GetSearchSuggest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -859,7 +859,7 @@ pub struct GetTelephonyProvidersEdgesSitesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSitesSearch<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSitesSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -870,8 +870,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesSitesSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SitesSearchResponse`](crate::models::SitesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::SitesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SitesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -887,7 +887,7 @@ pub struct GetUsersSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersSearch<'_, S> {
+impl<'a, S: Sender> GetUsersSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -907,8 +907,8 @@ impl<S: Sender> GetUsersSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -924,7 +924,7 @@ pub struct GetVoicemailSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailSearch<'_, S> {
+impl<'a, S: Sender> GetVoicemailSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -935,8 +935,8 @@ impl<S: Sender> GetVoicemailSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailsSearchResponse`](crate::models::VoicemailsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::VoicemailsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -952,10 +952,10 @@ pub struct PostConversationsCustomattributesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsCustomattributesSearch<'_, S> {
+impl<'a, S: Sender> PostConversationsCustomattributesSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonSearchResponse`](crate::models::JsonSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -971,10 +971,10 @@ pub struct PostConversationsParticipantsAttributesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostConversationsParticipantsAttributesSearch<'_, S> {
+impl<'a, S: Sender> PostConversationsParticipantsAttributesSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonCursorSearchResponse`](crate::models::JsonCursorSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonCursorSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonCursorSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -990,10 +990,10 @@ pub struct PostDocumentationAllSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDocumentationAllSearch<'_, S> {
+impl<'a, S: Sender> PostDocumentationAllSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1009,10 +1009,10 @@ pub struct PostDocumentationGknSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDocumentationGknSearch<'_, S> {
+impl<'a, S: Sender> PostDocumentationGknSearch<'a, S> {
     /// Sends the request; the answer is a [`GKNDocumentationSearchResponse`](crate::models::GKNDocumentationSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GKNDocumentationSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GKNDocumentationSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1028,10 +1028,10 @@ pub struct PostDocumentationSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostDocumentationSearch<'_, S> {
+impl<'a, S: Sender> PostDocumentationSearch<'a, S> {
     /// Sends the request; the answer is a [`DocumentationSearchResponse`](crate::models::DocumentationSearchResponse).
-    pub async fn send(self) -> Result<crate::models::DocumentationSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DocumentationSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1047,10 +1047,10 @@ pub struct PostGroupsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGroupsSearch<'_, S> {
+impl<'a, S: Sender> PostGroupsSearch<'a, S> {
     /// Sends the request; the answer is a [`GroupsSearchResponse`](crate::models::GroupsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::GroupsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GroupsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1066,10 +1066,10 @@ pub struct PostLocationsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLocationsSearch<'_, S> {
+impl<'a, S: Sender> PostLocationsSearch<'a, S> {
     /// Sends the request; the answer is a [`LocationsSearchResponse`](crate::models::LocationsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::LocationsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LocationsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1085,7 +1085,7 @@ pub struct PostSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSearch<'_, S> {
+impl<'a, S: Sender> PostSearch<'a, S> {
     /// profile
     ///
     /// Query parameter `profile`.
@@ -1096,8 +1096,8 @@ impl<S: Sender> PostSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1113,7 +1113,7 @@ pub struct PostSearchSuggest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSearchSuggest<'_, S> {
+impl<'a, S: Sender> PostSearchSuggest<'a, S> {
     /// profile
     ///
     /// Query parameter `profile`.
@@ -1124,8 +1124,8 @@ impl<S: Sender> PostSearchSuggest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1141,10 +1141,10 @@ pub struct PostSpeechandtextanalyticsTranscriptsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTranscriptsSearch<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTranscriptsSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonSearchResponse`](crate::models::JsonSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1160,10 +1160,10 @@ pub struct PostTeamsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTeamsSearch<'_, S> {
+impl<'a, S: Sender> PostTeamsSearch<'a, S> {
     /// Sends the request; the answer is a [`TeamsSearchResponse`](crate::models::TeamsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::TeamsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1179,10 +1179,10 @@ pub struct PostTelephonyProvidersEdgesSitesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesSitesSearch<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesSitesSearch<'a, S> {
     /// Sends the request; the answer is a [`SitesSearchResponse`](crate::models::SitesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::SitesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SitesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1198,10 +1198,10 @@ pub struct PostUsersSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearch<'_, S> {
+impl<'a, S: Sender> PostUsersSearch<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1217,10 +1217,10 @@ pub struct PostUsersSearchConversationTarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchConversationTarget<'_, S> {
+impl<'a, S: Sender> PostUsersSearchConversationTarget<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1236,10 +1236,10 @@ pub struct PostUsersSearchQueuemembersManage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchQueuemembersManage<'_, S> {
+impl<'a, S: Sender> PostUsersSearchQueuemembersManage<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1255,10 +1255,10 @@ pub struct PostUsersSearchTeamsAssign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchTeamsAssign<'_, S> {
+impl<'a, S: Sender> PostUsersSearchTeamsAssign<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1274,10 +1274,10 @@ pub struct PostVoicemailSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostVoicemailSearch<'_, S> {
+impl<'a, S: Sender> PostVoicemailSearch<'a, S> {
     /// Sends the request; the answer is a [`VoicemailsSearchResponse`](crate::models::VoicemailsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::VoicemailsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -322,14 +322,11 @@ pub struct DeleteEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> DeleteEmailsSettingsThreading<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -345,10 +342,10 @@ pub struct DeleteExternalcontactsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteExternalcontactsSettings<'_, S> {
+impl<'a, S: Sender> DeleteExternalcontactsSettings<'a, S> {
     /// Sends the request; the answer is a [`UpdatedSettingsResponse`](crate::models::UpdatedSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::UpdatedSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdatedSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -364,14 +361,11 @@ pub struct DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -387,10 +381,10 @@ pub struct GetEmailsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmailsSettings<'_, S> {
+impl<'a, S: Sender> GetEmailsSettings<'a, S> {
     /// Sends the request; the answer is a [`EmailSettings`](crate::models::EmailSettings).
-    pub async fn send(self) -> Result<crate::models::EmailSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -406,10 +400,10 @@ pub struct GetEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> GetEmailsSettingsThreading<'a, S> {
     /// Sends the request; the answer is a [`EmailThreadingSettings`](crate::models::EmailThreadingSettings).
-    pub async fn send(self) -> Result<crate::models::EmailThreadingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailThreadingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -425,10 +419,10 @@ pub struct GetExternalcontactsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetExternalcontactsSettings<'_, S> {
+impl<'a, S: Sender> GetExternalcontactsSettings<'a, S> {
     /// Sends the request; the answer is a [`ExternalContactsSettings`](crate::models::ExternalContactsSettings).
-    pub async fn send(self) -> Result<crate::models::ExternalContactsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExternalContactsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -444,10 +438,10 @@ pub struct GetSettingsExecutiondata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSettingsExecutiondata<'_, S> {
+impl<'a, S: Sender> GetSettingsExecutiondata<'a, S> {
     /// Sends the request; the answer is a [`ExecutionDataGlobalSettingsResponse`](crate::models::ExecutionDataGlobalSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ExecutionDataGlobalSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExecutionDataGlobalSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -463,10 +457,10 @@ pub struct GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> GetUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -482,7 +476,7 @@ pub struct PatchEmailsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmailsSettings<'_, S> {
+impl<'a, S: Sender> PatchEmailsSettings<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -493,8 +487,8 @@ impl<S: Sender> PatchEmailsSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailSettings`](crate::models::EmailSettings).
-    pub async fn send(self) -> Result<crate::models::EmailSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -510,7 +504,7 @@ pub struct PatchEmailsSettingsThreading<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchEmailsSettingsThreading<'_, S> {
+impl<'a, S: Sender> PatchEmailsSettingsThreading<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -521,8 +515,8 @@ impl<S: Sender> PatchEmailsSettingsThreading<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EmailThreadingSettings`](crate::models::EmailThreadingSettings).
-    pub async fn send(self) -> Result<crate::models::EmailThreadingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EmailThreadingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -538,10 +532,10 @@ pub struct PatchSettingsExecutiondata<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSettingsExecutiondata<'_, S> {
+impl<'a, S: Sender> PatchSettingsExecutiondata<'a, S> {
     /// Sends the request; the answer is a [`ExecutionDataGlobalSettingsResponse`](crate::models::ExecutionDataGlobalSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ExecutionDataGlobalSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExecutionDataGlobalSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -557,10 +551,10 @@ pub struct PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> PatchUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -576,7 +570,7 @@ pub struct PutExternalcontactsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutExternalcontactsSettings<'_, S> {
+impl<'a, S: Sender> PutExternalcontactsSettings<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -587,8 +581,8 @@ impl<S: Sender> PutExternalcontactsSettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UpdatedSettingsResponse`](crate::models::UpdatedSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::UpdatedSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdatedSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -604,10 +598,10 @@ pub struct PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'_, S> {
+impl<'a, S: Sender> PutUsersAgentuiAgentsAutoanswerAgentIdSettings<'a, S> {
     /// Sends the request; the answer is a [`AutoAnswerSettings`](crate::models::AutoAnswerSettings).
-    pub async fn send(self) -> Result<crate::models::AutoAnswerSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AutoAnswerSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

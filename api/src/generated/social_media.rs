@@ -1632,14 +1632,11 @@ pub struct DeleteSocialmediaEscalationrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaEscalationrule<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaEscalationrule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1655,14 +1652,11 @@ pub struct DeleteSocialmediaMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaMessage<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaMessage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1678,7 +1672,7 @@ pub struct DeleteSocialmediaTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopic<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopic<'a, S> {
     /// Determines whether a Social topic should be soft-deleted or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1690,11 +1684,8 @@ impl<S: Sender> DeleteSocialmediaTopic<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1710,7 +1701,7 @@ pub struct DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRule
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'a, S> {
     /// Determines whether a Facebook data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1722,11 +1713,8 @@ impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestio
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1742,7 +1730,7 @@ pub struct DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBu
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'a, S> {
     /// Determines whether a Google Business Profile data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1754,11 +1742,8 @@ impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoo
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1774,7 +1759,7 @@ pub struct DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRu
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'a, S> {
     /// Determines whether a Instagram data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1786,11 +1771,8 @@ impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngest
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1806,7 +1788,7 @@ pub struct DeleteSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     /// Determines whether a open data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1818,11 +1800,8 @@ impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1838,7 +1817,7 @@ pub struct DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'_, S> {
+impl<'a, S: Sender> DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a, S> {
     /// Determines whether a X (formally Twitter) data ingestion rule should be soft-deleted (have it's state set to deleted) or hard-deleted (permanently removed). Set to false (soft-delete) by default.
     ///
     /// Query parameter `hardDelete`.
@@ -1850,11 +1829,8 @@ impl<S: Sender> DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionR
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1870,10 +1846,10 @@ pub struct GetSocialmediaAnalyticsAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaAnalyticsAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetSocialmediaAnalyticsAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1889,7 +1865,7 @@ pub struct GetSocialmediaAnalyticsAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaAnalyticsAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetSocialmediaAnalyticsAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -1900,8 +1876,8 @@ impl<S: Sender> GetSocialmediaAnalyticsAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialMediaAsyncAggregateQueryResponse`](crate::models::SocialMediaAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SocialMediaAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialMediaAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1917,10 +1893,10 @@ pub struct GetSocialmediaAnalyticsMessagesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaAnalyticsMessagesJob<'_, S> {
+impl<'a, S: Sender> GetSocialmediaAnalyticsMessagesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1936,7 +1912,7 @@ pub struct GetSocialmediaAnalyticsMessagesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaAnalyticsMessagesJobResults<'_, S> {
+impl<'a, S: Sender> GetSocialmediaAnalyticsMessagesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -1947,8 +1923,8 @@ impl<S: Sender> GetSocialmediaAnalyticsMessagesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialMediaAsyncDetailQueryResponse`](crate::models::SocialMediaAsyncDetailQueryResponse).
-    pub async fn send(self) -> Result<crate::models::SocialMediaAsyncDetailQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialMediaAsyncDetailQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1964,7 +1940,7 @@ pub struct GetSocialmediaEscalationrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaEscalationrule<'_, S> {
+impl<'a, S: Sender> GetSocialmediaEscalationrule<'a, S> {
     /// which fields, if any, to expand
     ///
     /// Query parameter `expand`.
@@ -1975,8 +1951,8 @@ impl<S: Sender> GetSocialmediaEscalationrule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EscalationRuleResponse`](crate::models::EscalationRuleResponse).
-    pub async fn send(self) -> Result<crate::models::EscalationRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EscalationRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1992,7 +1968,7 @@ pub struct GetSocialmediaEscalationrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaEscalationrules<'_, S> {
+impl<'a, S: Sender> GetSocialmediaEscalationrules<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2012,8 +1988,8 @@ impl<S: Sender> GetSocialmediaEscalationrules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialEscalationResponseEntityListing`](crate::models::SocialEscalationResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::SocialEscalationResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialEscalationResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2037,7 +2013,7 @@ pub struct GetSocialmediaTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopic<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopic<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2048,8 +2024,8 @@ impl<S: Sender> GetSocialmediaTopic<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialTopicWithDataIngestionRuleMetadataResponse`](crate::models::SocialTopicWithDataIngestionRuleMetadataResponse).
-    pub async fn send(self) -> Result<crate::models::SocialTopicWithDataIngestionRuleMetadataResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialTopicWithDataIngestionRuleMetadataResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2065,7 +2041,7 @@ pub struct GetSocialmediaTopicDataingestionrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrules<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrules<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2094,8 +2070,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GenericDataIngestionRuleResponseEntityListing`](crate::models::GenericDataIngestionRuleResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::GenericDataIngestionRuleResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GenericDataIngestionRuleResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2119,7 +2095,7 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2130,8 +2106,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRu
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleResponse`](crate::models::FacebookDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2147,7 +2123,7 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdV
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion<'a, S> {
     /// Determines whether to include soft-deleted item in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2158,8 +2134,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRu
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleVersionResponse`](crate::models::FacebookDataIngestionRuleVersionResponse).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleVersionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleVersionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2175,7 +2151,7 @@ pub struct GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdV
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2204,8 +2180,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRu
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleVersionResponseEntityListing`](crate::models::FacebookDataIngestionRuleVersionResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleVersionResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleVersionResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2229,7 +2205,7 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2240,8 +2216,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogle
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleResponse`](crate::models::GoogleBusinessProfileDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2257,7 +2233,7 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion<'a, S> {
     /// Determines whether to include soft-deleted item in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2268,8 +2244,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogle
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleVersionResponse`](crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2285,7 +2261,7 @@ pub struct GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2314,8 +2290,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogle
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing`](crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleVersionResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2339,7 +2315,7 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2350,8 +2326,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestion
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleResponse`](crate::models::InstagramDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2367,7 +2343,7 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion<'a, S> {
     /// Determines whether to include soft-deleted item in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2378,8 +2354,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestion
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleVersionResponse`](crate::models::InstagramDataIngestionRuleVersionResponse).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleVersionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleVersionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2395,7 +2371,7 @@ pub struct GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2424,8 +2400,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestion
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleVersionResponseEntityListing`](crate::models::InstagramDataIngestionRuleVersionResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleVersionResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleVersionResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2449,7 +2425,7 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2460,8 +2436,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleResponse`](crate::models::OpenDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2477,7 +2453,7 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion<'a, S> {
     /// Determines whether to include soft-deleted item in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2488,8 +2464,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleVersionResponse`](crate::models::OpenDataIngestionRuleVersionResponse).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleVersionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleVersionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2505,7 +2481,7 @@ pub struct GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2534,8 +2510,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleVersionResponseEntityListing`](crate::models::OpenDataIngestionRuleVersionResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleVersionResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleVersionResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2559,7 +2535,7 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a, S> {
     /// Determines whether to include soft-deleted items in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2570,8 +2546,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRule
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleResponse`](crate::models::TwitterDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2587,7 +2563,7 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVer
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion<'a, S> {
     /// Determines whether to include soft-deleted item in the result.
     ///
     /// Query parameter `includeDeleted`.
@@ -2598,8 +2574,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRule
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleVersionResponse`](crate::models::TwitterDataIngestionRuleVersionResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleVersionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleVersionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2615,7 +2591,7 @@ pub struct GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVer
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2644,8 +2620,8 @@ impl<S: Sender> GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRule
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleVersionResponseEntityListing`](crate::models::TwitterDataIngestionRuleVersionResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleVersionResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleVersionResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2669,7 +2645,7 @@ pub struct GetSocialmediaTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSocialmediaTopics<'_, S> {
+impl<'a, S: Sender> GetSocialmediaTopics<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -2725,8 +2701,8 @@ impl<S: Sender> GetSocialmediaTopics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialTopicWithDataIngestionRuleMetadataResponseEntityListing`](crate::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialTopicWithDataIngestionRuleMetadataResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2750,7 +2726,7 @@ pub struct PatchSocialmediaTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopic<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopic<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2761,8 +2737,8 @@ impl<S: Sender> PatchSocialmediaTopic<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialTopicResponse`](crate::models::SocialTopicResponse).
-    pub async fn send(self) -> Result<crate::models::SocialTopicResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialTopicResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2778,7 +2754,7 @@ pub struct PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleI
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2789,8 +2765,8 @@ impl<S: Sender> PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestion
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleResponse`](crate::models::FacebookDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2806,7 +2782,7 @@ pub struct PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBus
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2817,8 +2793,8 @@ impl<S: Sender> PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoog
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleResponse`](crate::models::GoogleBusinessProfileDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2834,7 +2810,7 @@ pub struct PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRul
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2845,8 +2821,8 @@ impl<S: Sender> PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngesti
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleResponse`](crate::models::InstagramDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2862,7 +2838,7 @@ pub struct PatchSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2873,8 +2849,8 @@ impl<S: Sender> PatchSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleResponse`](crate::models::OpenDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2890,7 +2866,7 @@ pub struct PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2901,8 +2877,8 @@ impl<S: Sender> PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRu
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleResponse`](crate::models::TwitterDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2918,10 +2894,10 @@ pub struct PostSocialmediaAnalyticsAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaAnalyticsAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostSocialmediaAnalyticsAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2937,10 +2913,10 @@ pub struct PostSocialmediaAnalyticsMessagesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaAnalyticsMessagesJobs<'_, S> {
+impl<'a, S: Sender> PostSocialmediaAnalyticsMessagesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2956,7 +2932,7 @@ pub struct PostSocialmediaEscalationrules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaEscalationrules<'_, S> {
+impl<'a, S: Sender> PostSocialmediaEscalationrules<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2967,8 +2943,8 @@ impl<S: Sender> PostSocialmediaEscalationrules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EscalationRuleResponse`](crate::models::EscalationRuleResponse).
-    pub async fn send(self) -> Result<crate::models::EscalationRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EscalationRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2984,7 +2960,7 @@ pub struct PostSocialmediaEscalationsMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaEscalationsMessages<'_, S> {
+impl<'a, S: Sender> PostSocialmediaEscalationsMessages<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -2995,8 +2971,8 @@ impl<S: Sender> PostSocialmediaEscalationsMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManualEscalationResponse`](crate::models::ManualEscalationResponse).
-    pub async fn send(self) -> Result<crate::models::ManualEscalationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManualEscalationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3012,7 +2988,7 @@ pub struct PostSocialmediaTopicDataingestionrulesFacebook<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesFacebook<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesFacebook<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3023,8 +2999,8 @@ impl<S: Sender> PostSocialmediaTopicDataingestionrulesFacebook<'_, S> {
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleResponse`](crate::models::FacebookDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3040,7 +3016,7 @@ pub struct PostSocialmediaTopicDataingestionrulesGooglebusinessprofile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesGooglebusinessprofile<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesGooglebusinessprofile<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3051,8 +3027,8 @@ impl<S: Sender> PostSocialmediaTopicDataingestionrulesGooglebusinessprofile<'_, 
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleResponse`](crate::models::GoogleBusinessProfileDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3068,7 +3044,7 @@ pub struct PostSocialmediaTopicDataingestionrulesInstagram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesInstagram<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesInstagram<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3079,8 +3055,8 @@ impl<S: Sender> PostSocialmediaTopicDataingestionrulesInstagram<'_, S> {
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleResponse`](crate::models::InstagramDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3096,7 +3072,7 @@ pub struct PostSocialmediaTopicDataingestionrulesOpen<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesOpen<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesOpen<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3107,8 +3083,8 @@ impl<S: Sender> PostSocialmediaTopicDataingestionrulesOpen<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleResponse`](crate::models::OpenDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3124,10 +3100,10 @@ pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk<'a, S> {
     /// Sends the request; the answer is a [`OpenSocialNormalizedMessageEntityListing`](crate::models::OpenSocialNormalizedMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::OpenSocialNormalizedMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenSocialNormalizedMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3143,10 +3119,10 @@ pub struct PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk<'a, S> {
     /// Sends the request; the answer is a [`OpenSocialReactionsNormalizedEventEntityListing`](crate::models::OpenSocialReactionsNormalizedEventEntityListing).
-    pub async fn send(self) -> Result<crate::models::OpenSocialReactionsNormalizedEventEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenSocialReactionsNormalizedEventEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3162,7 +3138,7 @@ pub struct PostSocialmediaTopicDataingestionrulesTwitter<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopicDataingestionrulesTwitter<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopicDataingestionrulesTwitter<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3173,8 +3149,8 @@ impl<S: Sender> PostSocialmediaTopicDataingestionrulesTwitter<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleResponse`](crate::models::TwitterDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3190,7 +3166,7 @@ pub struct PostSocialmediaTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTopics<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTopics<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3201,8 +3177,8 @@ impl<S: Sender> PostSocialmediaTopics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SocialTopicResponse`](crate::models::SocialTopicResponse).
-    pub async fn send(self) -> Result<crate::models::SocialTopicResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SocialTopicResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3218,10 +3194,10 @@ pub struct PostSocialmediaTwitterHistoricalTweets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSocialmediaTwitterHistoricalTweets<'_, S> {
+impl<'a, S: Sender> PostSocialmediaTwitterHistoricalTweets<'a, S> {
     /// Sends the request; the answer is a [`TwitterDataHistoricalTweetResponse`](crate::models::TwitterDataHistoricalTweetResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataHistoricalTweetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataHistoricalTweetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3237,7 +3213,7 @@ pub struct PutSocialmediaEscalationrule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaEscalationrule<'_, S> {
+impl<'a, S: Sender> PutSocialmediaEscalationrule<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3248,8 +3224,8 @@ impl<S: Sender> PutSocialmediaEscalationrule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EscalationRuleResponse`](crate::models::EscalationRuleResponse).
-    pub async fn send(self) -> Result<crate::models::EscalationRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EscalationRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3265,7 +3241,7 @@ pub struct PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3276,8 +3252,8 @@ impl<S: Sender> PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRu
     }
 
     /// Sends the request; the answer is a [`FacebookDataIngestionRuleResponse`](crate::models::FacebookDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::FacebookDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FacebookDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3293,7 +3269,7 @@ pub struct PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusin
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3304,8 +3280,8 @@ impl<S: Sender> PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogle
     }
 
     /// Sends the request; the answer is a [`GoogleBusinessProfileDataIngestionRuleResponse`](crate::models::GoogleBusinessProfileDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GoogleBusinessProfileDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3321,7 +3297,7 @@ pub struct PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleI
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3332,8 +3308,8 @@ impl<S: Sender> PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestion
     }
 
     /// Sends the request; the answer is a [`InstagramDataIngestionRuleResponse`](crate::models::InstagramDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::InstagramDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::InstagramDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3349,7 +3325,7 @@ pub struct PutSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
+impl<'a, S: Sender> PutSocialmediaTopicDataingestionrulesOpenOpenId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3360,8 +3336,8 @@ impl<S: Sender> PutSocialmediaTopicDataingestionrulesOpenOpenId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpenDataIngestionRuleResponse`](crate::models::OpenDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::OpenDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpenDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3377,7 +3353,7 @@ pub struct PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'_, S> {
+impl<'a, S: Sender> PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3388,8 +3364,8 @@ impl<S: Sender> PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRule
     }
 
     /// Sends the request; the answer is a [`TwitterDataIngestionRuleResponse`](crate::models::TwitterDataIngestionRuleResponse).
-    pub async fn send(self) -> Result<crate::models::TwitterDataIngestionRuleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TwitterDataIngestionRuleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -1751,14 +1751,11 @@ pub struct DeleteSpeechandtextanalyticsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsCategory<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsCategory<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1774,14 +1771,11 @@ pub struct DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1797,7 +1791,7 @@ pub struct DeleteSpeechandtextanalyticsProgram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsProgram<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsProgram<'a, S> {
     /// Indicates whether the program is forced to be deleted or not. Required when the program to delete is the default program.
     ///
     /// Query parameter `forceDelete`.
@@ -1808,8 +1802,8 @@ impl<S: Sender> DeleteSpeechandtextanalyticsProgram<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DeleteProgramResponse`](crate::models::DeleteProgramResponse).
-    pub async fn send(self) -> Result<crate::models::DeleteProgramResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DeleteProgramResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1825,14 +1819,11 @@ pub struct DeleteSpeechandtextanalyticsReprocessingJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsReprocessingJob<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsReprocessingJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1848,14 +1839,11 @@ pub struct DeleteSpeechandtextanalyticsSentimentfeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsSentimentfeedback<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsSentimentfeedback<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1871,14 +1859,11 @@ pub struct DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1894,14 +1879,11 @@ pub struct DeleteSpeechandtextanalyticsTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteSpeechandtextanalyticsTopic<'_, S> {
+impl<'a, S: Sender> DeleteSpeechandtextanalyticsTopic<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1917,7 +1899,7 @@ pub struct GetSpeechandtextanalyticsCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsCategories<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsCategories<'a, S> {
     /// The page size for the listing. The max that will be returned is 25.
     ///
     /// Query parameter `pageSize`.
@@ -1973,8 +1955,8 @@ impl<S: Sender> GetSpeechandtextanalyticsCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CategoriesEntityListing`](crate::models::CategoriesEntityListing).
-    pub async fn send(self) -> Result<crate::models::CategoriesEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CategoriesEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1998,10 +1980,10 @@ pub struct GetSpeechandtextanalyticsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsCategory<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsCategory<'a, S> {
     /// Sends the request; the answer is a [`StaCategory`](crate::models::StaCategory).
-    pub async fn send(self) -> Result<crate::models::StaCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2017,10 +1999,10 @@ pub struct GetSpeechandtextanalyticsConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversation<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversation<'a, S> {
     /// Sends the request; the answer is a [`ConversationMetrics`](crate::models::ConversationMetrics).
-    pub async fn send(self) -> Result<crate::models::ConversationMetrics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationMetrics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2036,7 +2018,7 @@ pub struct GetSpeechandtextanalyticsConversationCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversationCategories<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversationCategories<'a, S> {
     /// The page size for the listing. The max that will be returned is 50.
     ///
     /// Query parameter `pageSize`.
@@ -2056,8 +2038,8 @@ impl<S: Sender> GetSpeechandtextanalyticsConversationCategories<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ConversationCategoriesEntityListing`](crate::models::ConversationCategoriesEntityListing).
-    pub async fn send(self) -> Result<crate::models::ConversationCategoriesEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ConversationCategoriesEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2081,10 +2063,10 @@ pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturl<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversationCommunicationTranscripturl<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversationCommunicationTranscripturl<'a, S> {
     /// Sends the request; the answer is a [`TranscriptUrl`](crate::models::TranscriptUrl).
-    pub async fn send(self) -> Result<crate::models::TranscriptUrl, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptUrl, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2100,10 +2082,10 @@ pub struct GetSpeechandtextanalyticsConversationCommunicationTranscripturls<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversationCommunicationTranscripturls<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversationCommunicationTranscripturls<'a, S> {
     /// Sends the request; the answer is a [`TranscriptUrls`](crate::models::TranscriptUrls).
-    pub async fn send(self) -> Result<crate::models::TranscriptUrls, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranscriptUrls, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2119,10 +2101,10 @@ pub struct GetSpeechandtextanalyticsConversationSentiments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversationSentiments<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversationSentiments<'a, S> {
     /// Sends the request; the answer is a [`SentimentData`](crate::models::SentimentData).
-    pub async fn send(self) -> Result<crate::models::SentimentData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SentimentData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2138,10 +2120,10 @@ pub struct GetSpeechandtextanalyticsConversationSummaries<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsConversationSummaries<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsConversationSummaries<'a, S> {
     /// Sends the request; the answer is a [`SpeechTextAnalyticsConversationSummaryListing`](crate::models::SpeechTextAnalyticsConversationSummaryListing).
-    pub async fn send(self) -> Result<crate::models::SpeechTextAnalyticsConversationSummaryListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SpeechTextAnalyticsConversationSummaryListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2157,7 +2139,7 @@ pub struct GetSpeechandtextanalyticsDictionaryfeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsDictionaryfeedback<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsDictionaryfeedback<'a, S> {
     /// The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard
     ///
     /// Query parameter `dialect`.
@@ -2195,8 +2177,8 @@ impl<S: Sender> GetSpeechandtextanalyticsDictionaryfeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DictionaryFeedbackEntityListing`](crate::models::DictionaryFeedbackEntityListing).
-    pub async fn send(self) -> Result<crate::models::DictionaryFeedbackEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DictionaryFeedbackEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2220,10 +2202,10 @@ pub struct GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a, S> {
     /// Sends the request; the answer is a [`DictionaryFeedback`](crate::models::DictionaryFeedback).
-    pub async fn send(self) -> Result<crate::models::DictionaryFeedback, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DictionaryFeedback, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2239,10 +2221,10 @@ pub struct GetSpeechandtextanalyticsProgram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgram<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgram<'a, S> {
     /// Sends the request; the answer is a [`Program`](crate::models::Program).
-    pub async fn send(self) -> Result<crate::models::Program, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Program, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2258,10 +2240,10 @@ pub struct GetSpeechandtextanalyticsProgramMappings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramMappings<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramMappings<'a, S> {
     /// Sends the request; the answer is a [`TopicsDefinitionsProgramMappings`](crate::models::TopicsDefinitionsProgramMappings).
-    pub async fn send(self) -> Result<crate::models::TopicsDefinitionsProgramMappings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicsDefinitionsProgramMappings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2277,10 +2259,10 @@ pub struct GetSpeechandtextanalyticsProgramSettingsInsights<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramSettingsInsights<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramSettingsInsights<'a, S> {
     /// Sends the request; the answer is a [`ProgramInsightsSettings`](crate::models::ProgramInsightsSettings).
-    pub async fn send(self) -> Result<crate::models::ProgramInsightsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramInsightsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2296,10 +2278,10 @@ pub struct GetSpeechandtextanalyticsProgramSettingsProcessing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramSettingsProcessing<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramSettingsProcessing<'a, S> {
     /// Sends the request; the answer is a [`ProgramProcessingSettings`](crate::models::ProgramProcessingSettings).
-    pub async fn send(self) -> Result<crate::models::ProgramProcessingSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramProcessingSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2315,10 +2297,10 @@ pub struct GetSpeechandtextanalyticsProgramTranscriptionengines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramTranscriptionengines<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramTranscriptionengines<'a, S> {
     /// Sends the request; the answer is a [`ProgramTranscriptionEngines`](crate::models::ProgramTranscriptionEngines).
-    pub async fn send(self) -> Result<crate::models::ProgramTranscriptionEngines, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramTranscriptionEngines, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2334,7 +2316,7 @@ pub struct GetSpeechandtextanalyticsPrograms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsPrograms<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsPrograms<'a, S> {
     /// The key for listing the next page
     ///
     /// Query parameter `nextPage`.
@@ -2399,8 +2381,8 @@ impl<S: Sender> GetSpeechandtextanalyticsPrograms<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ProgramsEntityListing`](crate::models::ProgramsEntityListing).
-    pub async fn send(self) -> Result<crate::models::ProgramsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2424,10 +2406,10 @@ pub struct GetSpeechandtextanalyticsProgramsGeneralJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsGeneralJob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsGeneralJob<'a, S> {
     /// Sends the request; the answer is a [`GeneralProgramJob`](crate::models::GeneralProgramJob).
-    pub async fn send(self) -> Result<crate::models::GeneralProgramJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GeneralProgramJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2443,7 +2425,7 @@ pub struct GetSpeechandtextanalyticsProgramsMappings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsMappings<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsMappings<'a, S> {
     /// The key for listing the next page
     ///
     /// Query parameter `nextPage`.
@@ -2463,8 +2445,8 @@ impl<S: Sender> GetSpeechandtextanalyticsProgramsMappings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TopicsDefinitionsProgramsMappingsEntityListing`](crate::models::TopicsDefinitionsProgramsMappingsEntityListing).
-    pub async fn send(self) -> Result<crate::models::TopicsDefinitionsProgramsMappingsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicsDefinitionsProgramsMappingsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2488,10 +2470,10 @@ pub struct GetSpeechandtextanalyticsProgramsPublishjob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsPublishjob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsPublishjob<'a, S> {
     /// Sends the request; the answer is a [`ProgramJob`](crate::models::ProgramJob).
-    pub async fn send(self) -> Result<crate::models::ProgramJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2507,7 +2489,7 @@ pub struct GetSpeechandtextanalyticsProgramsSettingsInsights<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsSettingsInsights<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsSettingsInsights<'a, S> {
     /// The page size for the listing. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -2536,8 +2518,8 @@ impl<S: Sender> GetSpeechandtextanalyticsProgramsSettingsInsights<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ProgramInsightsSettingsEntityListing`](crate::models::ProgramInsightsSettingsEntityListing).
-    pub async fn send(self) -> Result<crate::models::ProgramInsightsSettingsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramInsightsSettingsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2561,7 +2543,7 @@ pub struct GetSpeechandtextanalyticsProgramsSettingsProcessing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsSettingsProcessing<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsSettingsProcessing<'a, S> {
     /// The page size for the listing. The max that will be returned is 100.
     ///
     /// Query parameter `pageSize`.
@@ -2590,8 +2572,8 @@ impl<S: Sender> GetSpeechandtextanalyticsProgramsSettingsProcessing<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ProgramProcessingSettingsEntityListing`](crate::models::ProgramProcessingSettingsEntityListing).
-    pub async fn send(self) -> Result<crate::models::ProgramProcessingSettingsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramProcessingSettingsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2615,10 +2597,10 @@ pub struct GetSpeechandtextanalyticsProgramsTopiclinksJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsTopiclinksJob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsTopiclinksJob<'a, S> {
     /// Sends the request; the answer is a [`ProgramTopicLinksJob`](crate::models::ProgramTopicLinksJob).
-    pub async fn send(self) -> Result<crate::models::ProgramTopicLinksJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramTopicLinksJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2634,10 +2616,10 @@ pub struct GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsTranscriptionenginesDialects<'a, S> {
     /// Sends the request; the answer is a [`SupportedDialectsEntityListing`](crate::models::SupportedDialectsEntityListing).
-    pub async fn send(self) -> Result<crate::models::SupportedDialectsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SupportedDialectsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2653,7 +2635,7 @@ pub struct GetSpeechandtextanalyticsProgramsUnpublished<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsProgramsUnpublished<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsProgramsUnpublished<'a, S> {
     /// The key for listing the next page
     ///
     /// Query parameter `nextPage`.
@@ -2673,8 +2655,8 @@ impl<S: Sender> GetSpeechandtextanalyticsProgramsUnpublished<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnpublishedProgramsEntityListing`](crate::models::UnpublishedProgramsEntityListing).
-    pub async fn send(self) -> Result<crate::models::UnpublishedProgramsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnpublishedProgramsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2698,10 +2680,10 @@ pub struct GetSpeechandtextanalyticsReprocessingJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsReprocessingJob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsReprocessingJob<'a, S> {
     /// Sends the request; the answer is a [`ReprocessJobResponse`](crate::models::ReprocessJobResponse).
-    pub async fn send(self) -> Result<crate::models::ReprocessJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReprocessJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2717,10 +2699,10 @@ pub struct GetSpeechandtextanalyticsReprocessingJobInteractions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsReprocessingJobInteractions<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsReprocessingJobInteractions<'a, S> {
     /// Sends the request; the answer is a [`ReprocessInteractionsByJobIdResponse`](crate::models::ReprocessInteractionsByJobIdResponse).
-    pub async fn send(self) -> Result<crate::models::ReprocessInteractionsByJobIdResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReprocessInteractionsByJobIdResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2736,7 +2718,7 @@ pub struct GetSpeechandtextanalyticsReprocessingJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsReprocessingJobs<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsReprocessingJobs<'a, S> {
     /// The page size for the listing. The max that will be returned is 100. Default is 25.
     ///
     /// Query parameter `pageSize`.
@@ -2774,8 +2756,8 @@ impl<S: Sender> GetSpeechandtextanalyticsReprocessingJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ReprocessJobEntityListingResponse`](crate::models::ReprocessJobEntityListingResponse).
-    pub async fn send(self) -> Result<crate::models::ReprocessJobEntityListingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReprocessJobEntityListingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2799,10 +2781,10 @@ pub struct GetSpeechandtextanalyticsSentimentDialects<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsSentimentDialects<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsSentimentDialects<'a, S> {
     /// Sends the request; the answer is a [`EntityListing`](crate::models::EntityListing).
-    pub async fn send(self) -> Result<crate::models::EntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2818,7 +2800,7 @@ pub struct GetSpeechandtextanalyticsSentimentfeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsSentimentfeedback<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsSentimentfeedback<'a, S> {
     /// The key for filter the listing by dialect, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard
     ///
     /// Query parameter `dialect`.
@@ -2829,8 +2811,8 @@ impl<S: Sender> GetSpeechandtextanalyticsSentimentfeedback<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SentimentFeedbackEntityListing`](crate::models::SentimentFeedbackEntityListing).
-    pub async fn send(self) -> Result<crate::models::SentimentFeedbackEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SentimentFeedbackEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2846,10 +2828,10 @@ pub struct GetSpeechandtextanalyticsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsSettings<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsSettings<'a, S> {
     /// Sends the request; the answer is a [`SpeechTextAnalyticsSettingsResponse`](crate::models::SpeechTextAnalyticsSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2865,10 +2847,10 @@ pub struct GetSpeechandtextanalyticsTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopic<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopic<'a, S> {
     /// Sends the request; the answer is a [`Topic`](crate::models::Topic).
-    pub async fn send(self) -> Result<crate::models::Topic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Topic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2884,7 +2866,7 @@ pub struct GetSpeechandtextanalyticsTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopics<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopics<'a, S> {
     /// The key for listing the next page
     ///
     /// Query parameter `nextPage`.
@@ -2967,8 +2949,8 @@ impl<S: Sender> GetSpeechandtextanalyticsTopics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TopicsEntityListing`](crate::models::TopicsEntityListing).
-    pub async fn send(self) -> Result<crate::models::TopicsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2992,10 +2974,10 @@ pub struct GetSpeechandtextanalyticsTopicsDialects<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsDialects<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsDialects<'a, S> {
     /// Sends the request; the answer is a [`EntityListing`](crate::models::EntityListing).
-    pub async fn send(self) -> Result<crate::models::EntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3011,7 +2993,7 @@ pub struct GetSpeechandtextanalyticsTopicsGeneral<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsGeneral<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsGeneral<'a, S> {
     /// The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard
     ///
     /// Query parameter `dialect`.
@@ -3022,8 +3004,8 @@ impl<S: Sender> GetSpeechandtextanalyticsTopicsGeneral<'_, S> {
     }
 
     /// Sends the request; the answer is a [`GeneralTopicsEntityListing`](crate::models::GeneralTopicsEntityListing).
-    pub async fn send(self) -> Result<crate::models::GeneralTopicsEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GeneralTopicsEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3039,7 +3021,7 @@ pub struct GetSpeechandtextanalyticsTopicsGeneralStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsGeneralStatus<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsGeneralStatus<'a, S> {
     /// The dialect of the general topics, dialect format is {language}-{country} where language follows ISO 639-1 standard and country follows ISO 3166-1 alpha 2 standard
     ///
     /// Query parameter `dialect`.
@@ -3050,8 +3032,8 @@ impl<S: Sender> GetSpeechandtextanalyticsTopicsGeneralStatus<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UnifiedGeneralTopicEntityListing`](crate::models::UnifiedGeneralTopicEntityListing).
-    pub async fn send(self) -> Result<crate::models::UnifiedGeneralTopicEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnifiedGeneralTopicEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3067,10 +3049,10 @@ pub struct GetSpeechandtextanalyticsTopicsGeneratedphrasesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsGeneratedphrasesJob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsGeneratedphrasesJob<'a, S> {
     /// Sends the request; the answer is a [`GenAIPhrasesJob`](crate::models::GenAIPhrasesJob).
-    pub async fn send(self) -> Result<crate::models::GenAIPhrasesJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GenAIPhrasesJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3086,10 +3068,10 @@ pub struct GetSpeechandtextanalyticsTopicsPublishjob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsPublishjob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsPublishjob<'a, S> {
     /// Sends the request; the answer is a [`TopicJob`](crate::models::TopicJob).
-    pub async fn send(self) -> Result<crate::models::TopicJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3105,10 +3087,10 @@ pub struct GetSpeechandtextanalyticsTopicsTestphraseJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTopicsTestphraseJob<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTopicsTestphraseJob<'a, S> {
     /// Sends the request; the answer is a [`TestTopicPhraseJob`](crate::models::TestTopicPhraseJob).
-    pub async fn send(self) -> Result<crate::models::TestTopicPhraseJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestTopicPhraseJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3124,7 +3106,7 @@ pub struct GetSpeechandtextanalyticsTranslationsLanguageConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTranslationsLanguageConversation<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTranslationsLanguageConversation<'a, S> {
     /// Communication id associated with the conversation. Please provide a valid communicationId when requesting non-email interactions.
     ///
     /// Query parameter `communicationId`.
@@ -3144,8 +3126,8 @@ impl<S: Sender> GetSpeechandtextanalyticsTranslationsLanguageConversation<'_, S>
     }
 
     /// Sends the request; the answer is a [`CommunicationTranslationList`](crate::models::CommunicationTranslationList).
-    pub async fn send(self) -> Result<crate::models::CommunicationTranslationList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CommunicationTranslationList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3161,10 +3143,10 @@ pub struct GetSpeechandtextanalyticsTranslationsLanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSpeechandtextanalyticsTranslationsLanguages<'_, S> {
+impl<'a, S: Sender> GetSpeechandtextanalyticsTranslationsLanguages<'a, S> {
     /// Sends the request; the answer is a [`TranslateSupportedLanguageList`](crate::models::TranslateSupportedLanguageList).
-    pub async fn send(self) -> Result<crate::models::TranslateSupportedLanguageList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TranslateSupportedLanguageList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3180,10 +3162,10 @@ pub struct PatchSpeechandtextanalyticsProgramSettingsProcessing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSpeechandtextanalyticsProgramSettingsProcessing<'_, S> {
+impl<'a, S: Sender> PatchSpeechandtextanalyticsProgramSettingsProcessing<'a, S> {
     /// Sends the request; the answer is a [`ProgramProcessingSettingsPatchResponse`](crate::models::ProgramProcessingSettingsPatchResponse).
-    pub async fn send(self) -> Result<crate::models::ProgramProcessingSettingsPatchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramProcessingSettingsPatchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3199,10 +3181,10 @@ pub struct PatchSpeechandtextanalyticsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchSpeechandtextanalyticsSettings<'_, S> {
+impl<'a, S: Sender> PatchSpeechandtextanalyticsSettings<'a, S> {
     /// Sends the request; the answer is a [`SpeechTextAnalyticsSettingsResponse`](crate::models::SpeechTextAnalyticsSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3218,10 +3200,10 @@ pub struct PostSpeechandtextanalyticsCategories<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsCategories<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsCategories<'a, S> {
     /// Sends the request; the answer is a [`StaCategory`](crate::models::StaCategory).
-    pub async fn send(self) -> Result<crate::models::StaCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3237,10 +3219,10 @@ pub struct PostSpeechandtextanalyticsDictionaryfeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsDictionaryfeedback<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsDictionaryfeedback<'a, S> {
     /// Sends the request; the answer is a [`DictionaryFeedback`](crate::models::DictionaryFeedback).
-    pub async fn send(self) -> Result<crate::models::DictionaryFeedback, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DictionaryFeedback, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3256,10 +3238,10 @@ pub struct PostSpeechandtextanalyticsPrograms<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsPrograms<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsPrograms<'a, S> {
     /// Sends the request; the answer is a [`Program`](crate::models::Program).
-    pub async fn send(self) -> Result<crate::models::Program, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Program, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3275,10 +3257,10 @@ pub struct PostSpeechandtextanalyticsProgramsGeneralJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsProgramsGeneralJobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsProgramsGeneralJobs<'a, S> {
     /// Sends the request; the answer is a [`GeneralProgramJob`](crate::models::GeneralProgramJob).
-    pub async fn send(self) -> Result<crate::models::GeneralProgramJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GeneralProgramJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3294,10 +3276,10 @@ pub struct PostSpeechandtextanalyticsProgramsPublishjobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsProgramsPublishjobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsProgramsPublishjobs<'a, S> {
     /// Sends the request; the answer is a [`ProgramJob`](crate::models::ProgramJob).
-    pub async fn send(self) -> Result<crate::models::ProgramJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3313,10 +3295,10 @@ pub struct PostSpeechandtextanalyticsReprocessingJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsReprocessingJobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsReprocessingJobs<'a, S> {
     /// Sends the request; the answer is a [`ReprocessJobResponse`](crate::models::ReprocessJobResponse).
-    pub async fn send(self) -> Result<crate::models::ReprocessJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ReprocessJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3332,10 +3314,10 @@ pub struct PostSpeechandtextanalyticsSentimentfeedback<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsSentimentfeedback<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsSentimentfeedback<'a, S> {
     /// Sends the request; the answer is a [`SentimentFeedback`](crate::models::SentimentFeedback).
-    pub async fn send(self) -> Result<crate::models::SentimentFeedback, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SentimentFeedback, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3351,10 +3333,10 @@ pub struct PostSpeechandtextanalyticsTopics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTopics<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTopics<'a, S> {
     /// Sends the request; the answer is a [`Topic`](crate::models::Topic).
-    pub async fn send(self) -> Result<crate::models::Topic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Topic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3370,10 +3352,10 @@ pub struct PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTopicsGeneratedphrasesJobs<'a, S> {
     /// Sends the request; the answer is a [`GenAIPhrasesJobs`](crate::models::GenAIPhrasesJobs).
-    pub async fn send(self) -> Result<crate::models::GenAIPhrasesJobs, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GenAIPhrasesJobs, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3389,10 +3371,10 @@ pub struct PostSpeechandtextanalyticsTopicsPublishjobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTopicsPublishjobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTopicsPublishjobs<'a, S> {
     /// Sends the request; the answer is a [`TopicJob`](crate::models::TopicJob).
-    pub async fn send(self) -> Result<crate::models::TopicJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3408,10 +3390,10 @@ pub struct PostSpeechandtextanalyticsTopicsTestphraseJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTopicsTestphraseJobs<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTopicsTestphraseJobs<'a, S> {
     /// Sends the request; the answer is a [`TestTopicPhraseJobs`](crate::models::TestTopicPhraseJobs).
-    pub async fn send(self) -> Result<crate::models::TestTopicPhraseJobs, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TestTopicPhraseJobs, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3427,10 +3409,10 @@ pub struct PostSpeechandtextanalyticsTranscriptsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSpeechandtextanalyticsTranscriptsSearch<'_, S> {
+impl<'a, S: Sender> PostSpeechandtextanalyticsTranscriptsSearch<'a, S> {
     /// Sends the request; the answer is a [`JsonSearchResponse`](crate::models::JsonSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3446,10 +3428,10 @@ pub struct PutSpeechandtextanalyticsCategory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsCategory<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsCategory<'a, S> {
     /// Sends the request; the answer is a [`StaCategory`](crate::models::StaCategory).
-    pub async fn send(self) -> Result<crate::models::StaCategory, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaCategory, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3465,7 +3447,7 @@ pub struct PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -3476,8 +3458,8 @@ impl<S: Sender> PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId<
     }
 
     /// Sends the request; the answer is a [`DictionaryFeedback`](crate::models::DictionaryFeedback).
-    pub async fn send(self) -> Result<crate::models::DictionaryFeedback, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DictionaryFeedback, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3493,10 +3475,10 @@ pub struct PutSpeechandtextanalyticsProgram<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsProgram<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsProgram<'a, S> {
     /// Sends the request; the answer is a [`Program`](crate::models::Program).
-    pub async fn send(self) -> Result<crate::models::Program, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Program, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3512,10 +3494,10 @@ pub struct PutSpeechandtextanalyticsProgramMappings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsProgramMappings<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsProgramMappings<'a, S> {
     /// Sends the request; the answer is a [`TopicsDefinitionsProgramMappings`](crate::models::TopicsDefinitionsProgramMappings).
-    pub async fn send(self) -> Result<crate::models::TopicsDefinitionsProgramMappings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TopicsDefinitionsProgramMappings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3531,10 +3513,10 @@ pub struct PutSpeechandtextanalyticsProgramSettingsInsights<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsProgramSettingsInsights<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsProgramSettingsInsights<'a, S> {
     /// Sends the request; the answer is a [`ProgramInsightsSettings`](crate::models::ProgramInsightsSettings).
-    pub async fn send(self) -> Result<crate::models::ProgramInsightsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramInsightsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3550,10 +3532,10 @@ pub struct PutSpeechandtextanalyticsProgramTranscriptionengines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsProgramTranscriptionengines<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsProgramTranscriptionengines<'a, S> {
     /// Sends the request; the answer is a [`ProgramTranscriptionEngines`](crate::models::ProgramTranscriptionEngines).
-    pub async fn send(self) -> Result<crate::models::ProgramTranscriptionEngines, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ProgramTranscriptionEngines, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3569,10 +3551,10 @@ pub struct PutSpeechandtextanalyticsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsSettings<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsSettings<'a, S> {
     /// Sends the request; the answer is a [`SpeechTextAnalyticsSettingsResponse`](crate::models::SpeechTextAnalyticsSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SpeechTextAnalyticsSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3588,10 +3570,10 @@ pub struct PutSpeechandtextanalyticsTopic<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutSpeechandtextanalyticsTopic<'_, S> {
+impl<'a, S: Sender> PutSpeechandtextanalyticsTopic<'a, S> {
     /// Sends the request; the answer is a [`Topic`](crate::models::Topic).
-    pub async fn send(self) -> Result<crate::models::Topic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Topic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -91,14 +91,11 @@ pub struct DeleteStationAssociateduser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteStationAssociateduser<'_, S> {
+impl<'a, S: Sender> DeleteStationAssociateduser<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -114,10 +111,10 @@ pub struct GetStation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetStation<'_, S> {
+impl<'a, S: Sender> GetStation<'a, S> {
     /// Sends the request; the answer is a [`Station`](crate::models::Station).
-    pub async fn send(self) -> Result<crate::models::Station, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Station, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -133,7 +130,7 @@ pub struct GetStations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetStations<'_, S> {
+impl<'a, S: Sender> GetStations<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -207,8 +204,8 @@ impl<S: Sender> GetStations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StationEntityListing`](crate::models::StationEntityListing).
-    pub async fn send(self) -> Result<crate::models::StationEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StationEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next

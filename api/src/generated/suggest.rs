@@ -119,7 +119,7 @@ pub struct GetSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSearch<'_, S> {
+impl<'a, S: Sender> GetSearch<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -139,8 +139,8 @@ impl<S: Sender> GetSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -156,7 +156,7 @@ pub struct GetSearchSuggest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetSearchSuggest<'_, S> {
+impl<'a, S: Sender> GetSearchSuggest<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -176,8 +176,8 @@ impl<S: Sender> GetSearchSuggest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -193,7 +193,7 @@ pub struct PostSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSearch<'_, S> {
+impl<'a, S: Sender> PostSearch<'a, S> {
     /// profile
     ///
     /// Query parameter `profile`.
@@ -204,8 +204,8 @@ impl<S: Sender> PostSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -221,7 +221,7 @@ pub struct PostSearchSuggest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostSearchSuggest<'_, S> {
+impl<'a, S: Sender> PostSearchSuggest<'a, S> {
     /// profile
     ///
     /// Query parameter `profile`.
@@ -232,8 +232,8 @@ impl<S: Sender> PostSearchSuggest<'_, S> {
     }
 
     /// Sends the request; the answer is a [`JsonNodeSearchResponse`](crate::models::JsonNodeSearchResponse).
-    pub async fn send(self) -> Result<crate::models::JsonNodeSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::JsonNodeSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

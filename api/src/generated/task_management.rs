@@ -2083,14 +2083,11 @@ pub struct DeleteTaskmanagementWorkbin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorkbin<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorkbin<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2106,14 +2103,11 @@ pub struct DeleteTaskmanagementWorkitem<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorkitem<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorkitem<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2129,14 +2123,11 @@ pub struct DeleteTaskmanagementWorkitemsBulkAddJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorkitemsBulkAddJob<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorkitemsBulkAddJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2152,14 +2143,11 @@ pub struct DeleteTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorkitemsBulkTerminateJob<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2175,14 +2163,11 @@ pub struct DeleteTaskmanagementWorkitemsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorkitemsSchema<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorkitemsSchema<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2198,14 +2183,11 @@ pub struct DeleteTaskmanagementWorktype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorktype<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorktype<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2221,14 +2203,11 @@ pub struct DeleteTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorktypeFlowsDatebasedRule<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2244,14 +2223,11 @@ pub struct DeleteTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorktypeFlowsOnattributechangeRule<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2267,14 +2243,11 @@ pub struct DeleteTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorktypeFlowsOncreateRule<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2290,14 +2263,11 @@ pub struct DeleteTaskmanagementWorktypeStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTaskmanagementWorktypeStatus<'_, S> {
+impl<'a, S: Sender> DeleteTaskmanagementWorktypeStatus<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2313,10 +2283,10 @@ pub struct GetTaskmanagementWorkbin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkbin<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkbin<'a, S> {
     /// Sends the request; the answer is a [`Workbin`](crate::models::Workbin).
-    pub async fn send(self) -> Result<crate::models::Workbin, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workbin, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2332,7 +2302,7 @@ pub struct GetTaskmanagementWorkbinHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkbinHistory<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkbinHistory<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2361,8 +2331,8 @@ impl<S: Sender> GetTaskmanagementWorkbinHistory<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkbinChangeListing`](crate::models::WorkbinChangeListing).
-    pub async fn send(self) -> Result<crate::models::WorkbinChangeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkbinChangeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2386,10 +2356,10 @@ pub struct GetTaskmanagementWorkbinVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkbinVersion<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkbinVersion<'a, S> {
     /// Sends the request; the answer is a [`WorkbinVersion`](crate::models::WorkbinVersion).
-    pub async fn send(self) -> Result<crate::models::WorkbinVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkbinVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2405,7 +2375,7 @@ pub struct GetTaskmanagementWorkbinVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkbinVersions<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkbinVersions<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2434,8 +2404,8 @@ impl<S: Sender> GetTaskmanagementWorkbinVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkbinVersionListing`](crate::models::WorkbinVersionListing).
-    pub async fn send(self) -> Result<crate::models::WorkbinVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkbinVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2459,7 +2429,7 @@ pub struct GetTaskmanagementWorkitem<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitem<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitem<'a, S> {
     /// Which fields to expand. Comma separated if more than one.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -2470,8 +2440,8 @@ impl<S: Sender> GetTaskmanagementWorkitem<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2487,7 +2457,7 @@ pub struct GetTaskmanagementWorkitemHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemHistory<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemHistory<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2516,8 +2486,8 @@ impl<S: Sender> GetTaskmanagementWorkitemHistory<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemChangeListing`](crate::models::WorkitemChangeListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemChangeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemChangeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2541,7 +2511,7 @@ pub struct GetTaskmanagementWorkitemUserWrapups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemUserWrapups<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemUserWrapups<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expands`.
@@ -2579,8 +2549,8 @@ impl<S: Sender> GetTaskmanagementWorkitemUserWrapups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemWrapupEntityListing`](crate::models::WorkitemWrapupEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemWrapupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemWrapupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2604,10 +2574,10 @@ pub struct GetTaskmanagementWorkitemVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemVersion<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemVersion<'a, S> {
     /// Sends the request; the answer is a [`WorkitemVersion`](crate::models::WorkitemVersion).
-    pub async fn send(self) -> Result<crate::models::WorkitemVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2623,7 +2593,7 @@ pub struct GetTaskmanagementWorkitemVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemVersions<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemVersions<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2652,8 +2622,8 @@ impl<S: Sender> GetTaskmanagementWorkitemVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemVersionListing`](crate::models::WorkitemVersionListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2677,7 +2647,7 @@ pub struct GetTaskmanagementWorkitemWrapups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemWrapups<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemWrapups<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expands`.
@@ -2715,8 +2685,8 @@ impl<S: Sender> GetTaskmanagementWorkitemWrapups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemWrapupEntityListing`](crate::models::WorkitemWrapupEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemWrapupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemWrapupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2740,10 +2710,10 @@ pub struct GetTaskmanagementWorkitemsBulkAddJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsBulkAddJob<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsBulkAddJob<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2759,10 +2729,10 @@ pub struct GetTaskmanagementWorkitemsBulkAddJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsBulkAddJobResults<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsBulkAddJobResults<'a, S> {
     /// Sends the request; the answer is a [`BulkJobAddResponse`](crate::models::BulkJobAddResponse).
-    pub async fn send(self) -> Result<crate::models::BulkJobAddResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJobAddResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2778,7 +2748,7 @@ pub struct GetTaskmanagementWorkitemsBulkJobsUsersMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsBulkJobsUsersMe<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsBulkJobsUsersMe<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -2816,8 +2786,8 @@ impl<S: Sender> GetTaskmanagementWorkitemsBulkJobsUsersMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BulkJobsListing`](crate::models::BulkJobsListing).
-    pub async fn send(self) -> Result<crate::models::BulkJobsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJobsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -2841,10 +2811,10 @@ pub struct GetTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsBulkTerminateJob<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2860,10 +2830,10 @@ pub struct GetTaskmanagementWorkitemsBulkTerminateJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsBulkTerminateJobResults<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsBulkTerminateJobResults<'a, S> {
     /// Sends the request; the answer is a [`BulkJobTerminateResultsResponse`](crate::models::BulkJobTerminateResultsResponse).
-    pub async fn send(self) -> Result<crate::models::BulkJobTerminateResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJobTerminateResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2879,10 +2849,10 @@ pub struct GetTaskmanagementWorkitemsQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsQueryJob<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsQueryJob<'a, S> {
     /// Sends the request; the answer is a [`WorkitemQueryJobResponse`](crate::models::WorkitemQueryJobResponse).
-    pub async fn send(self) -> Result<crate::models::WorkitemQueryJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemQueryJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2898,10 +2868,10 @@ pub struct GetTaskmanagementWorkitemsQueryJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsQueryJobResults<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsQueryJobResults<'a, S> {
     /// Sends the request; the answer is a [`WorkitemPagedEntityListing`](crate::models::WorkitemPagedEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemPagedEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemPagedEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2917,10 +2887,10 @@ pub struct GetTaskmanagementWorkitemsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchema<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2936,10 +2906,10 @@ pub struct GetTaskmanagementWorkitemsSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2955,10 +2925,10 @@ pub struct GetTaskmanagementWorkitemsSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2974,10 +2944,10 @@ pub struct GetTaskmanagementWorkitemsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemas<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -2993,10 +2963,10 @@ pub struct GetTaskmanagementWorkitemsSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3012,10 +2982,10 @@ pub struct GetTaskmanagementWorkitemsSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3031,10 +3001,10 @@ pub struct GetTaskmanagementWorkitemsSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorkitemsSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorkitemsSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3050,7 +3020,7 @@ pub struct GetTaskmanagementWorktype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktype<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktype<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expands`, repeated for each value.
@@ -3061,8 +3031,8 @@ impl<S: Sender> GetTaskmanagementWorktype<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Worktype`](crate::models::Worktype).
-    pub async fn send(self) -> Result<crate::models::Worktype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Worktype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3078,10 +3048,10 @@ pub struct GetTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsDatebasedRule<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemDateBasedRule`](crate::models::WorkitemDateBasedRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemDateBasedRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemDateBasedRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3097,7 +3067,7 @@ pub struct GetTaskmanagementWorktypeFlowsDatebasedRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsDatebasedRules<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsDatebasedRules<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3117,8 +3087,8 @@ impl<S: Sender> GetTaskmanagementWorktypeFlowsDatebasedRules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemDateBasedRuleListing`](crate::models::WorkitemDateBasedRuleListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemDateBasedRuleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemDateBasedRuleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3142,10 +3112,10 @@ pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsOnattributechangeRule<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnAttributeChangeRule`](crate::models::WorkitemOnAttributeChangeRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnAttributeChangeRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnAttributeChangeRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3161,7 +3131,7 @@ pub struct GetTaskmanagementWorktypeFlowsOnattributechangeRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsOnattributechangeRules<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsOnattributechangeRules<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3181,8 +3151,8 @@ impl<S: Sender> GetTaskmanagementWorktypeFlowsOnattributechangeRules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemOnAttributeChangeRuleListing`](crate::models::WorkitemOnAttributeChangeRuleListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnAttributeChangeRuleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnAttributeChangeRuleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3206,10 +3176,10 @@ pub struct GetTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsOncreateRule<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnCreateRule`](crate::models::WorkitemOnCreateRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnCreateRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnCreateRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3225,7 +3195,7 @@ pub struct GetTaskmanagementWorktypeFlowsOncreateRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeFlowsOncreateRules<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeFlowsOncreateRules<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3245,8 +3215,8 @@ impl<S: Sender> GetTaskmanagementWorktypeFlowsOncreateRules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkitemOnCreateRuleListing`](crate::models::WorkitemOnCreateRuleListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnCreateRuleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnCreateRuleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3270,7 +3240,7 @@ pub struct GetTaskmanagementWorktypeHistory<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeHistory<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeHistory<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3308,8 +3278,8 @@ impl<S: Sender> GetTaskmanagementWorktypeHistory<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorktypeChangeListing`](crate::models::WorktypeChangeListing).
-    pub async fn send(self) -> Result<crate::models::WorktypeChangeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorktypeChangeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3333,10 +3303,10 @@ pub struct GetTaskmanagementWorktypeStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeStatus<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeStatus<'a, S> {
     /// Sends the request; the answer is a [`WorkitemStatus`](crate::models::WorkitemStatus).
-    pub async fn send(self) -> Result<crate::models::WorkitemStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3352,10 +3322,10 @@ pub struct GetTaskmanagementWorktypeStatuses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeStatuses<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeStatuses<'a, S> {
     /// Sends the request; the answer is a [`WorkitemStatusListing`](crate::models::WorkitemStatusListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemStatusListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemStatusListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3371,10 +3341,10 @@ pub struct GetTaskmanagementWorktypeVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeVersion<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeVersion<'a, S> {
     /// Sends the request; the answer is a [`WorktypeVersion`](crate::models::WorktypeVersion).
-    pub async fn send(self) -> Result<crate::models::WorktypeVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorktypeVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3390,7 +3360,7 @@ pub struct GetTaskmanagementWorktypeVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTaskmanagementWorktypeVersions<'_, S> {
+impl<'a, S: Sender> GetTaskmanagementWorktypeVersions<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned.
     ///
     /// Query parameter `after`.
@@ -3419,8 +3389,8 @@ impl<S: Sender> GetTaskmanagementWorktypeVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorktypeVersionListing`](crate::models::WorktypeVersionListing).
-    pub async fn send(self) -> Result<crate::models::WorktypeVersionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorktypeVersionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3444,10 +3414,10 @@ pub struct PatchTaskmanagementWorkbin<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkbin<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkbin<'a, S> {
     /// Sends the request; the answer is a [`Workbin`](crate::models::Workbin).
-    pub async fn send(self) -> Result<crate::models::Workbin, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workbin, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3463,10 +3433,10 @@ pub struct PatchTaskmanagementWorkitem<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitem<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitem<'a, S> {
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3482,14 +3452,11 @@ pub struct PatchTaskmanagementWorkitemAssignment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitemAssignment<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitemAssignment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3505,14 +3472,11 @@ pub struct PatchTaskmanagementWorkitemUserWrapups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitemUserWrapups<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitemUserWrapups<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3528,14 +3492,11 @@ pub struct PatchTaskmanagementWorkitemUsersMeWrapups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitemUsersMeWrapups<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitemUsersMeWrapups<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3551,10 +3512,10 @@ pub struct PatchTaskmanagementWorkitemsBulkAddJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitemsBulkAddJob<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitemsBulkAddJob<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3570,10 +3531,10 @@ pub struct PatchTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorkitemsBulkTerminateJob<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorkitemsBulkTerminateJob<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3589,10 +3550,10 @@ pub struct PatchTaskmanagementWorktype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorktype<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorktype<'a, S> {
     /// Sends the request; the answer is a [`Worktype`](crate::models::Worktype).
-    pub async fn send(self) -> Result<crate::models::Worktype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Worktype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3608,10 +3569,10 @@ pub struct PatchTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorktypeFlowsDatebasedRule<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorktypeFlowsDatebasedRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemDateBasedRule`](crate::models::WorkitemDateBasedRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemDateBasedRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemDateBasedRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3627,10 +3588,10 @@ pub struct PatchTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorktypeFlowsOnattributechangeRule<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorktypeFlowsOnattributechangeRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnAttributeChangeRule`](crate::models::WorkitemOnAttributeChangeRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnAttributeChangeRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnAttributeChangeRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3646,10 +3607,10 @@ pub struct PatchTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorktypeFlowsOncreateRule<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorktypeFlowsOncreateRule<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnCreateRule`](crate::models::WorkitemOnCreateRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnCreateRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnCreateRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3665,10 +3626,10 @@ pub struct PatchTaskmanagementWorktypeStatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTaskmanagementWorktypeStatus<'_, S> {
+impl<'a, S: Sender> PatchTaskmanagementWorktypeStatus<'a, S> {
     /// Sends the request; the answer is a [`WorkitemStatus`](crate::models::WorkitemStatus).
-    pub async fn send(self) -> Result<crate::models::WorkitemStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3684,10 +3645,10 @@ pub struct PostTaskmanagementWorkbins<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkbins<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkbins<'a, S> {
     /// Sends the request; the answer is a [`Workbin`](crate::models::Workbin).
-    pub async fn send(self) -> Result<crate::models::Workbin, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workbin, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3703,10 +3664,10 @@ pub struct PostTaskmanagementWorkbinsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkbinsQuery<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkbinsQuery<'a, S> {
     /// Sends the request; the answer is a [`WorkbinQueryEntityListing`](crate::models::WorkbinQueryEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkbinQueryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkbinQueryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3722,10 +3683,10 @@ pub struct PostTaskmanagementWorkitemAcdCancel<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemAcdCancel<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemAcdCancel<'a, S> {
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3741,10 +3702,10 @@ pub struct PostTaskmanagementWorkitemDisconnect<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemDisconnect<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemDisconnect<'a, S> {
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3760,7 +3721,7 @@ pub struct PostTaskmanagementWorkitemTerminate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemTerminate<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemTerminate<'a, S> {
     /// Terminated request
     ///
     /// The request body, sent as JSON.
@@ -3771,8 +3732,8 @@ impl<S: Sender> PostTaskmanagementWorkitemTerminate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3788,10 +3749,10 @@ pub struct PostTaskmanagementWorkitems<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitems<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitems<'a, S> {
     /// Sends the request; the answer is a [`Workitem`](crate::models::Workitem).
-    pub async fn send(self) -> Result<crate::models::Workitem, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Workitem, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3807,10 +3768,10 @@ pub struct PostTaskmanagementWorkitemsBulkAddJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemsBulkAddJobs<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemsBulkAddJobs<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3826,10 +3787,10 @@ pub struct PostTaskmanagementWorkitemsBulkTerminateJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemsBulkTerminateJobs<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemsBulkTerminateJobs<'a, S> {
     /// Sends the request; the answer is a [`BulkJob`](crate::models::BulkJob).
-    pub async fn send(self) -> Result<crate::models::BulkJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3845,10 +3806,10 @@ pub struct PostTaskmanagementWorkitemsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemsQuery<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemsQuery<'a, S> {
     /// Sends the request; the answer is a [`WorkitemPostQueryEntityListing`](crate::models::WorkitemPostQueryEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorkitemPostQueryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemPostQueryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3864,10 +3825,10 @@ pub struct PostTaskmanagementWorkitemsQueryJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemsQueryJobs<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemsQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`WorkitemQueryJobResponse`](crate::models::WorkitemQueryJobResponse).
-    pub async fn send(self) -> Result<crate::models::WorkitemQueryJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemQueryJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3883,10 +3844,10 @@ pub struct PostTaskmanagementWorkitemsSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorkitemsSchemas<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorkitemsSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3902,10 +3863,10 @@ pub struct PostTaskmanagementWorktypeFlowsDatebasedRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypeFlowsDatebasedRules<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypeFlowsDatebasedRules<'a, S> {
     /// Sends the request; the answer is a [`WorkitemDateBasedRule`](crate::models::WorkitemDateBasedRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemDateBasedRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemDateBasedRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3921,10 +3882,10 @@ pub struct PostTaskmanagementWorktypeFlowsOnattributechangeRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypeFlowsOnattributechangeRules<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypeFlowsOnattributechangeRules<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnAttributeChangeRule`](crate::models::WorkitemOnAttributeChangeRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnAttributeChangeRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnAttributeChangeRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3940,10 +3901,10 @@ pub struct PostTaskmanagementWorktypeFlowsOncreateRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypeFlowsOncreateRules<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypeFlowsOncreateRules<'a, S> {
     /// Sends the request; the answer is a [`WorkitemOnCreateRule`](crate::models::WorkitemOnCreateRule).
-    pub async fn send(self) -> Result<crate::models::WorkitemOnCreateRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemOnCreateRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3959,10 +3920,10 @@ pub struct PostTaskmanagementWorktypeStatuses<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypeStatuses<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypeStatuses<'a, S> {
     /// Sends the request; the answer is a [`WorkitemStatus`](crate::models::WorkitemStatus).
-    pub async fn send(self) -> Result<crate::models::WorkitemStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkitemStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3978,10 +3939,10 @@ pub struct PostTaskmanagementWorktypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypes<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypes<'a, S> {
     /// Sends the request; the answer is a [`Worktype`](crate::models::Worktype).
-    pub async fn send(self) -> Result<crate::models::Worktype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Worktype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3997,10 +3958,10 @@ pub struct PostTaskmanagementWorktypesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTaskmanagementWorktypesQuery<'_, S> {
+impl<'a, S: Sender> PostTaskmanagementWorktypesQuery<'a, S> {
     /// Sends the request; the answer is a [`WorktypeQueryEntityListing`](crate::models::WorktypeQueryEntityListing).
-    pub async fn send(self) -> Result<crate::models::WorktypeQueryEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorktypeQueryEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4016,10 +3977,10 @@ pub struct PutTaskmanagementWorkitemsSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTaskmanagementWorkitemsSchema<'_, S> {
+impl<'a, S: Sender> PutTaskmanagementWorkitemsSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

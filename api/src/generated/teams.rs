@@ -273,14 +273,11 @@ pub struct DeleteTeam<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTeam<'_, S> {
+impl<'a, S: Sender> DeleteTeam<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -296,14 +293,11 @@ pub struct DeleteTeamMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTeamMembers<'_, S> {
+impl<'a, S: Sender> DeleteTeamMembers<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -319,7 +313,7 @@ pub struct GetTeam<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTeam<'_, S> {
+impl<'a, S: Sender> GetTeam<'a, S> {
     /// Expand the division name
     ///
     /// Query parameter `expand`.
@@ -330,8 +324,8 @@ impl<S: Sender> GetTeam<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Team`](crate::models::Team).
-    pub async fn send(self) -> Result<crate::models::Team, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Team, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -347,7 +341,7 @@ pub struct GetTeamMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTeamMembers<'_, S> {
+impl<'a, S: Sender> GetTeamMembers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -385,8 +379,8 @@ impl<S: Sender> GetTeamMembers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TeamMemberEntityListing`](crate::models::TeamMemberEntityListing).
-    pub async fn send(self) -> Result<crate::models::TeamMemberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamMemberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -410,7 +404,7 @@ pub struct GetTeams<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTeams<'_, S> {
+impl<'a, S: Sender> GetTeams<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -457,8 +451,8 @@ impl<S: Sender> GetTeams<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TeamEntityListing`](crate::models::TeamEntityListing).
-    pub async fn send(self) -> Result<crate::models::TeamEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -482,10 +476,10 @@ pub struct PatchTeam<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTeam<'_, S> {
+impl<'a, S: Sender> PatchTeam<'a, S> {
     /// Sends the request; the answer is a [`Team`](crate::models::Team).
-    pub async fn send(self) -> Result<crate::models::Team, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Team, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -501,7 +495,7 @@ pub struct PostAnalyticsTeamsActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsTeamsActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsTeamsActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -521,8 +515,8 @@ impl<S: Sender> PostAnalyticsTeamsActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TeamActivityResponse`](crate::models::TeamActivityResponse).
-    pub async fn send(self) -> Result<crate::models::TeamActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -538,10 +532,10 @@ pub struct PostTeamMembers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTeamMembers<'_, S> {
+impl<'a, S: Sender> PostTeamMembers<'a, S> {
     /// Sends the request; the answer is a [`TeamMemberAddListingResponse`](crate::models::TeamMemberAddListingResponse).
-    pub async fn send(self) -> Result<crate::models::TeamMemberAddListingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamMemberAddListingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -557,10 +551,10 @@ pub struct PostTeams<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTeams<'_, S> {
+impl<'a, S: Sender> PostTeams<'a, S> {
     /// Sends the request; the answer is a [`Team`](crate::models::Team).
-    pub async fn send(self) -> Result<crate::models::Team, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Team, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -576,10 +570,10 @@ pub struct PostTeamsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTeamsSearch<'_, S> {
+impl<'a, S: Sender> PostTeamsSearch<'a, S> {
     /// Sends the request; the answer is a [`TeamsSearchResponse`](crate::models::TeamsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::TeamsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TeamsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

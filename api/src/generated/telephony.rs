@@ -632,14 +632,11 @@ pub struct DeleteTelephonyOrganizationLinkTargetOrganizationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyOrganizationLinkTargetOrganizationId<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyOrganizationLinkTargetOrganizationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -655,10 +652,10 @@ pub struct GetTelephonyAgentGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyAgentGreetings<'_, S> {
+impl<'a, S: Sender> GetTelephonyAgentGreetings<'a, S> {
     /// Sends the request; the answer is a [`AgentGreeting`](crate::models::AgentGreeting).
-    pub async fn send(self) -> Result<crate::models::AgentGreeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentGreeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -674,10 +671,10 @@ pub struct GetTelephonyAgentsGreetingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyAgentsGreetingsMe<'_, S> {
+impl<'a, S: Sender> GetTelephonyAgentsGreetingsMe<'a, S> {
     /// Sends the request; the answer is a [`SelfAgentGreeting`](crate::models::SelfAgentGreeting).
-    pub async fn send(self) -> Result<crate::models::SelfAgentGreeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SelfAgentGreeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -693,7 +690,7 @@ pub struct GetTelephonyCallsMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyCallsMetrics<'_, S> {
+impl<'a, S: Sender> GetTelephonyCallsMetrics<'a, S> {
     /// Flag to indicate metric type to fetch.
     ///
     /// Query parameter `metricType`.
@@ -704,8 +701,8 @@ impl<S: Sender> GetTelephonyCallsMetrics<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationCallMetrics`](crate::models::OrganizationCallMetrics).
-    pub async fn send(self) -> Result<crate::models::OrganizationCallMetrics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationCallMetrics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -721,10 +718,10 @@ pub struct GetTelephonyMediaregions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyMediaregions<'_, S> {
+impl<'a, S: Sender> GetTelephonyMediaregions<'a, S> {
     /// Sends the request; the answer is a [`MediaRegions`](crate::models::MediaRegions).
-    pub async fn send(self) -> Result<crate::models::MediaRegions, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MediaRegions, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -740,7 +737,7 @@ pub struct GetTelephonyNumbersRouting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyNumbersRouting<'_, S> {
+impl<'a, S: Sender> GetTelephonyNumbersRouting<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -805,8 +802,8 @@ impl<S: Sender> GetTelephonyNumbersRouting<'_, S> {
     }
 
     /// Sends the request; the answer is a [`NumberRoutingListing`](crate::models::NumberRoutingListing).
-    pub async fn send(self) -> Result<crate::models::NumberRoutingListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NumberRoutingListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -830,10 +827,10 @@ pub struct GetTelephonyOrganizationLink<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyOrganizationLink<'_, S> {
+impl<'a, S: Sender> GetTelephonyOrganizationLink<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::OrganizationLinkResponse>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::OrganizationLinkResponse>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -849,10 +846,10 @@ pub struct GetTelephonyOrganizationLinkRegions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyOrganizationLinkRegions<'_, S> {
+impl<'a, S: Sender> GetTelephonyOrganizationLinkRegions<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::RegionResponse>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::RegionResponse>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -868,7 +865,7 @@ pub struct GetTelephonyPrefixes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyPrefixes<'_, S> {
+impl<'a, S: Sender> GetTelephonyPrefixes<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -906,8 +903,8 @@ impl<S: Sender> GetTelephonyPrefixes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PrefixListing`](crate::models::PrefixListing).
-    pub async fn send(self) -> Result<crate::models::PrefixListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PrefixListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -931,10 +928,10 @@ pub struct GetTelephonyPrefixesSimulateCall<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyPrefixesSimulateCall<'_, S> {
+impl<'a, S: Sender> GetTelephonyPrefixesSimulateCall<'a, S> {
     /// Sends the request; the answer is a [`CallSimulationResult`](crate::models::CallSimulationResult).
-    pub async fn send(self) -> Result<crate::models::CallSimulationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallSimulationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -950,10 +947,10 @@ pub struct GetTelephonySettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonySettings<'_, S> {
+impl<'a, S: Sender> GetTelephonySettings<'a, S> {
     /// Sends the request; the answer is a [`TelephonySettings`](crate::models::TelephonySettings).
-    pub async fn send(self) -> Result<crate::models::TelephonySettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TelephonySettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -969,10 +966,10 @@ pub struct GetTelephonySipmessagesConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonySipmessagesConversation<'_, S> {
+impl<'a, S: Sender> GetTelephonySipmessagesConversation<'a, S> {
     /// Sends the request; the answer is a [`Callmessage`](crate::models::Callmessage).
-    pub async fn send(self) -> Result<crate::models::Callmessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Callmessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -988,7 +985,7 @@ pub struct GetTelephonySipmessagesConversationHeaders<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonySipmessagesConversationHeaders<'_, S> {
+impl<'a, S: Sender> GetTelephonySipmessagesConversationHeaders<'a, S> {
     /// comma-separated list of header identifiers to query. e.g. ruri,to,from
     ///
     /// Query parameter `keys`, repeated for each value.
@@ -999,8 +996,8 @@ impl<S: Sender> GetTelephonySipmessagesConversationHeaders<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Callheader`](crate::models::Callheader).
-    pub async fn send(self) -> Result<crate::models::Callheader, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Callheader, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1016,7 +1013,7 @@ pub struct GetTelephonySiptraces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonySiptraces<'_, S> {
+impl<'a, S: Sender> GetTelephonySiptraces<'a, S> {
     /// unique identification of the placed call
     ///
     /// Query parameter `callId`.
@@ -1054,8 +1051,8 @@ impl<S: Sender> GetTelephonySiptraces<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SipSearchResult`](crate::models::SipSearchResult).
-    pub async fn send(self) -> Result<crate::models::SipSearchResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SipSearchResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1071,10 +1068,10 @@ pub struct GetTelephonySiptracesDownloadDownloadId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonySiptracesDownloadDownloadId<'_, S> {
+impl<'a, S: Sender> GetTelephonySiptracesDownloadDownloadId<'a, S> {
     /// Sends the request; the answer is a [`SignedUrlResponse`](crate::models::SignedUrlResponse).
-    pub async fn send(self) -> Result<crate::models::SignedUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SignedUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1090,14 +1087,11 @@ pub struct PatchTelephonyOrganizationLinkApproveRequestingOrganizationId<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTelephonyOrganizationLinkApproveRequestingOrganizationId<'_, S> {
+impl<'a, S: Sender> PatchTelephonyOrganizationLinkApproveRequestingOrganizationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1113,14 +1107,11 @@ pub struct PostTelephonyNumbersRouting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyNumbersRouting<'_, S> {
+impl<'a, S: Sender> PostTelephonyNumbersRouting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1136,14 +1127,11 @@ pub struct PostTelephonyNumbersRoutingAll<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyNumbersRoutingAll<'_, S> {
+impl<'a, S: Sender> PostTelephonyNumbersRoutingAll<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1159,14 +1147,11 @@ pub struct PostTelephonyNumbersRoutingReset<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyNumbersRoutingReset<'_, S> {
+impl<'a, S: Sender> PostTelephonyNumbersRoutingReset<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1182,10 +1167,10 @@ pub struct PostTelephonyOrganizationLink<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyOrganizationLink<'_, S> {
+impl<'a, S: Sender> PostTelephonyOrganizationLink<'a, S> {
     /// Sends the request; the answer is a [`OrganizationLink`](crate::models::OrganizationLink).
-    pub async fn send(self) -> Result<crate::models::OrganizationLink, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationLink, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1201,10 +1186,10 @@ pub struct PostTelephonyPrefixesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyPrefixesBulk<'_, S> {
+impl<'a, S: Sender> PostTelephonyPrefixesBulk<'a, S> {
     /// Sends the request; the answer is a [`BulkPrefixesResponse`](crate::models::BulkPrefixesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkPrefixesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkPrefixesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1220,10 +1205,10 @@ pub struct PostTelephonySiptracesDownload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonySiptracesDownload<'_, S> {
+impl<'a, S: Sender> PostTelephonySiptracesDownload<'a, S> {
     /// Sends the request; the answer is a [`SipDownloadResponse`](crate::models::SipDownloadResponse).
-    pub async fn send(self) -> Result<crate::models::SipDownloadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SipDownloadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1239,10 +1224,10 @@ pub struct PutTelephonyAgentGreetings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyAgentGreetings<'_, S> {
+impl<'a, S: Sender> PutTelephonyAgentGreetings<'a, S> {
     /// Sends the request; the answer is a [`AgentGreeting`](crate::models::AgentGreeting).
-    pub async fn send(self) -> Result<crate::models::AgentGreeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentGreeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1258,10 +1243,10 @@ pub struct PutTelephonyAgentsGreetingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyAgentsGreetingsMe<'_, S> {
+impl<'a, S: Sender> PutTelephonyAgentsGreetingsMe<'a, S> {
     /// Sends the request; the answer is a [`SelfAgentGreeting`](crate::models::SelfAgentGreeting).
-    pub async fn send(self) -> Result<crate::models::SelfAgentGreeting, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SelfAgentGreeting, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1277,10 +1262,10 @@ pub struct PutTelephonySettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonySettings<'_, S> {
+impl<'a, S: Sender> PutTelephonySettings<'a, S> {
     /// Sends the request; the answer is a [`TelephonySettings`](crate::models::TelephonySettings).
-    pub async fn send(self) -> Result<crate::models::TelephonySettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TelephonySettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

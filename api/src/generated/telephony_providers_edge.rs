@@ -3370,14 +3370,11 @@ pub struct DeleteTelephonyProvidersEdge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdge<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdge<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3393,14 +3390,11 @@ pub struct DeleteTelephonyProvidersEdgeLogicalinterface<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgeLogicalinterface<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgeLogicalinterface<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3416,14 +3410,11 @@ pub struct DeleteTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgeSoftwareupdate<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3439,14 +3430,11 @@ pub struct DeleteTelephonyProvidersEdgesAlertablepresences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesAlertablepresences<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesAlertablepresences<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3462,14 +3450,11 @@ pub struct DeleteTelephonyProvidersEdgesCertificateauthority<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesCertificateauthority<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesCertificateauthority<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3485,14 +3470,11 @@ pub struct DeleteTelephonyProvidersEdgesDidpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesDidpool<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesDidpool<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3508,14 +3490,11 @@ pub struct DeleteTelephonyProvidersEdgesEdgegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesEdgegroup<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesEdgegroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3531,14 +3510,11 @@ pub struct DeleteTelephonyProvidersEdgesExtensionpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesExtensionpool<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesExtensionpool<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3554,14 +3530,11 @@ pub struct DeleteTelephonyProvidersEdgesPhone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesPhone<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesPhone<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3577,14 +3550,11 @@ pub struct DeleteTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesPhonebasesetting<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3600,14 +3570,11 @@ pub struct DeleteTelephonyProvidersEdgesSite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesSite<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesSite<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3623,14 +3590,11 @@ pub struct DeleteTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesSiteOutboundroute<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3646,14 +3610,11 @@ pub struct DeleteTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTelephonyProvidersEdgesTrunkbasesetting<'_, S> {
+impl<'a, S: Sender> DeleteTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3669,7 +3630,7 @@ pub struct GetTelephonyProvidersEdge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdge<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdge<'a, S> {
     /// Fields to expand in the response, comma-separated
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3680,8 +3641,8 @@ impl<S: Sender> GetTelephonyProvidersEdge<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Edge`](crate::models::Edge).
-    pub async fn send(self) -> Result<crate::models::Edge, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Edge, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3697,10 +3658,10 @@ pub struct GetTelephonyProvidersEdgeDiagnosticNslookup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeDiagnosticNslookup<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeDiagnosticNslookup<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnosticResponse`](crate::models::EdgeNetworkDiagnosticResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3716,10 +3677,10 @@ pub struct GetTelephonyProvidersEdgeDiagnosticPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeDiagnosticPing<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeDiagnosticPing<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnosticResponse`](crate::models::EdgeNetworkDiagnosticResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3735,10 +3696,10 @@ pub struct GetTelephonyProvidersEdgeDiagnosticRoute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeDiagnosticRoute<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeDiagnosticRoute<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnosticResponse`](crate::models::EdgeNetworkDiagnosticResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3754,10 +3715,10 @@ pub struct GetTelephonyProvidersEdgeDiagnosticTracepath<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeDiagnosticTracepath<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeDiagnosticTracepath<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnosticResponse`](crate::models::EdgeNetworkDiagnosticResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnosticResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3773,7 +3734,7 @@ pub struct GetTelephonyProvidersEdgeLogicalinterface<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeLogicalinterface<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeLogicalinterface<'a, S> {
     /// Field to expand in the response
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3784,8 +3745,8 @@ impl<S: Sender> GetTelephonyProvidersEdgeLogicalinterface<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DomainLogicalInterface`](crate::models::DomainLogicalInterface).
-    pub async fn send(self) -> Result<crate::models::DomainLogicalInterface, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainLogicalInterface, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3801,7 +3762,7 @@ pub struct GetTelephonyProvidersEdgeLogicalinterfaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeLogicalinterfaces<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeLogicalinterfaces<'a, S> {
     /// Field to expand in the response
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -3812,8 +3773,8 @@ impl<S: Sender> GetTelephonyProvidersEdgeLogicalinterfaces<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogicalInterfaceEntityListing`](crate::models::LogicalInterfaceEntityListing).
-    pub async fn send(self) -> Result<crate::models::LogicalInterfaceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogicalInterfaceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3837,10 +3798,10 @@ pub struct GetTelephonyProvidersEdgeLogsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeLogsJob<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeLogsJob<'a, S> {
     /// Sends the request; the answer is a [`EdgeLogsJob`](crate::models::EdgeLogsJob).
-    pub async fn send(self) -> Result<crate::models::EdgeLogsJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeLogsJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3856,10 +3817,10 @@ pub struct GetTelephonyProvidersEdgeMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeMetrics<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeMetrics<'a, S> {
     /// Sends the request; the answer is a [`EdgeMetrics`](crate::models::EdgeMetrics).
-    pub async fn send(self) -> Result<crate::models::EdgeMetrics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeMetrics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3875,10 +3836,10 @@ pub struct GetTelephonyProvidersEdgePhysicalinterface<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgePhysicalinterface<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgePhysicalinterface<'a, S> {
     /// Sends the request; the answer is a [`DomainPhysicalInterface`](crate::models::DomainPhysicalInterface).
-    pub async fn send(self) -> Result<crate::models::DomainPhysicalInterface, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainPhysicalInterface, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3894,10 +3855,10 @@ pub struct GetTelephonyProvidersEdgePhysicalinterfaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgePhysicalinterfaces<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgePhysicalinterfaces<'a, S> {
     /// Sends the request; the answer is a [`PhysicalInterfaceEntityListing`](crate::models::PhysicalInterfaceEntityListing).
-    pub async fn send(self) -> Result<crate::models::PhysicalInterfaceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhysicalInterfaceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3921,10 +3882,10 @@ pub struct GetTelephonyProvidersEdgeSetuppackage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeSetuppackage<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeSetuppackage<'a, S> {
     /// Sends the request; the answer is a [`VmPairingInfo`](crate::models::VmPairingInfo).
-    pub async fn send(self) -> Result<crate::models::VmPairingInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VmPairingInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3940,10 +3901,10 @@ pub struct GetTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeSoftwareupdate<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     /// Sends the request; the answer is a [`DomainEdgeSoftwareUpdateDto`](crate::models::DomainEdgeSoftwareUpdateDto).
-    pub async fn send(self) -> Result<crate::models::DomainEdgeSoftwareUpdateDto, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEdgeSoftwareUpdateDto, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3959,10 +3920,10 @@ pub struct GetTelephonyProvidersEdgeSoftwareversions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeSoftwareversions<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeSoftwareversions<'a, S> {
     /// Sends the request; the answer is a [`DomainEdgeSoftwareVersionDtoEntityListing`](crate::models::DomainEdgeSoftwareVersionDtoEntityListing).
-    pub async fn send(self) -> Result<crate::models::DomainEdgeSoftwareVersionDtoEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEdgeSoftwareVersionDtoEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -3986,7 +3947,7 @@ pub struct GetTelephonyProvidersEdgeTrunks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgeTrunks<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgeTrunks<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4042,8 +4003,8 @@ impl<S: Sender> GetTelephonyProvidersEdgeTrunks<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkEntityListing`](crate::models::TrunkEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrunkEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4067,7 +4028,7 @@ pub struct GetTelephonyProvidersEdges<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdges<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdges<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4141,8 +4102,8 @@ impl<S: Sender> GetTelephonyProvidersEdges<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EdgeEntityListing`](crate::models::EdgeEntityListing).
-    pub async fn send(self) -> Result<crate::models::EdgeEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4166,7 +4127,7 @@ pub struct GetTelephonyProvidersEdgesAlertablepresences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesAlertablepresences<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesAlertablepresences<'a, S> {
     /// `type`
     ///
     /// Query parameter `type`.
@@ -4177,8 +4138,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesAlertablepresences<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AlertablePresences`](crate::models::AlertablePresences).
-    pub async fn send(self) -> Result<crate::models::AlertablePresences, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlertablePresences, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4194,10 +4155,10 @@ pub struct GetTelephonyProvidersEdgesCertificateauthorities<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesCertificateauthorities<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesCertificateauthorities<'a, S> {
     /// Sends the request; the answer is a [`CertificateAuthorityEntityListing`](crate::models::CertificateAuthorityEntityListing).
-    pub async fn send(self) -> Result<crate::models::CertificateAuthorityEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CertificateAuthorityEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4221,10 +4182,10 @@ pub struct GetTelephonyProvidersEdgesCertificateauthority<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesCertificateauthority<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesCertificateauthority<'a, S> {
     /// Sends the request; the answer is a [`DomainCertificateAuthority`](crate::models::DomainCertificateAuthority).
-    pub async fn send(self) -> Result<crate::models::DomainCertificateAuthority, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainCertificateAuthority, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4240,10 +4201,10 @@ pub struct GetTelephonyProvidersEdgesDid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesDid<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesDid<'a, S> {
     /// Sends the request; the answer is a [`DID`](crate::models::DID).
-    pub async fn send(self) -> Result<crate::models::DID, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DID, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4259,10 +4220,10 @@ pub struct GetTelephonyProvidersEdgesDidpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesDidpool<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesDidpool<'a, S> {
     /// Sends the request; the answer is a [`DIDPool`](crate::models::DIDPool).
-    pub async fn send(self) -> Result<crate::models::DIDPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4278,7 +4239,7 @@ pub struct GetTelephonyProvidersEdgesDidpools<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesDidpools<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesDidpools<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4316,8 +4277,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesDidpools<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DIDPoolEntityListing`](crate::models::DIDPoolEntityListing).
-    pub async fn send(self) -> Result<crate::models::DIDPoolEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDPoolEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4341,7 +4302,7 @@ pub struct GetTelephonyProvidersEdgesDidpoolsDids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesDidpoolsDids<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesDidpoolsDids<'a, S> {
     /// Filter by a specific list of DID Pools.  If this is not provided, numbers from all DID Pools will be returned.
     ///
     /// Query parameter `id`, repeated for each value.
@@ -4388,8 +4349,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesDidpoolsDids<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DIDNumberEntityListing`](crate::models::DIDNumberEntityListing).
-    pub async fn send(self) -> Result<crate::models::DIDNumberEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDNumberEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4413,7 +4374,7 @@ pub struct GetTelephonyProvidersEdgesDids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesDids<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesDids<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4487,8 +4448,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesDids<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DIDEntityListing`](crate::models::DIDEntityListing).
-    pub async fn send(self) -> Result<crate::models::DIDEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4512,7 +4473,7 @@ pub struct GetTelephonyProvidersEdgesEdgegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesEdgegroup<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesEdgegroup<'a, S> {
     /// Fields to expand in the response
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4523,8 +4484,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesEdgegroup<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EdgeGroup`](crate::models::EdgeGroup).
-    pub async fn send(self) -> Result<crate::models::EdgeGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4540,10 +4501,10 @@ pub struct GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'a, S> {
     /// Sends the request; the answer is a [`EdgeTrunkBase`](crate::models::EdgeTrunkBase).
-    pub async fn send(self) -> Result<crate::models::EdgeTrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeTrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4559,7 +4520,7 @@ pub struct GetTelephonyProvidersEdgesEdgegroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesEdgegroups<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesEdgegroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4606,8 +4567,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesEdgegroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EdgeGroupEntityListing`](crate::models::EdgeGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::EdgeGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4631,10 +4592,10 @@ pub struct GetTelephonyProvidersEdgesEdgeversionreport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesEdgeversionreport<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesEdgeversionreport<'a, S> {
     /// Sends the request; the answer is a [`EdgeVersionReport`](crate::models::EdgeVersionReport).
-    pub async fn send(self) -> Result<crate::models::EdgeVersionReport, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeVersionReport, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4650,10 +4611,10 @@ pub struct GetTelephonyProvidersEdgesExpired<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExpired<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExpired<'a, S> {
     /// Sends the request; the answer is a [`ExpiredEdgeListing`](crate::models::ExpiredEdgeListing).
-    pub async fn send(self) -> Result<crate::models::ExpiredEdgeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExpiredEdgeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4669,10 +4630,10 @@ pub struct GetTelephonyProvidersEdgesExtension<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExtension<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExtension<'a, S> {
     /// Sends the request; the answer is a [`Extension`](crate::models::Extension).
-    pub async fn send(self) -> Result<crate::models::Extension, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Extension, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4688,10 +4649,10 @@ pub struct GetTelephonyProvidersEdgesExtensionpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExtensionpool<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExtensionpool<'a, S> {
     /// Sends the request; the answer is a [`ExtensionPool`](crate::models::ExtensionPool).
-    pub async fn send(self) -> Result<crate::models::ExtensionPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4707,7 +4668,7 @@ pub struct GetTelephonyProvidersEdgesExtensionpools<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExtensionpools<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExtensionpools<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4754,8 +4715,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesExtensionpools<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExtensionPoolEntityListing`](crate::models::ExtensionPoolEntityListing).
-    pub async fn send(self) -> Result<crate::models::ExtensionPoolEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionPoolEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4779,7 +4740,7 @@ pub struct GetTelephonyProvidersEdgesExtensionpoolsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExtensionpoolsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExtensionpoolsDivisionviews<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4844,8 +4805,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesExtensionpoolsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExtensionPoolDivisionViewEntityListing`](crate::models::ExtensionPoolDivisionViewEntityListing).
-    pub async fn send(self) -> Result<crate::models::ExtensionPoolDivisionViewEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionPoolDivisionViewEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4869,7 +4830,7 @@ pub struct GetTelephonyProvidersEdgesExtensions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesExtensions<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesExtensions<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4916,8 +4877,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesExtensions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExtensionEntityListing`](crate::models::ExtensionEntityListing).
-    pub async fn send(self) -> Result<crate::models::ExtensionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4941,10 +4902,10 @@ pub struct GetTelephonyProvidersEdgesLine<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLine<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLine<'a, S> {
     /// Sends the request; the answer is a [`Line`](crate::models::Line).
-    pub async fn send(self) -> Result<crate::models::Line, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Line, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4960,10 +4921,10 @@ pub struct GetTelephonyProvidersEdgesLinebasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLinebasesetting<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLinebasesetting<'a, S> {
     /// Sends the request; the answer is a [`LineBase`](crate::models::LineBase).
-    pub async fn send(self) -> Result<crate::models::LineBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LineBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4979,7 +4940,7 @@ pub struct GetTelephonyProvidersEdgesLinebasesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLinebasesettings<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLinebasesettings<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5026,8 +4987,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesLinebasesettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LineBaseEntityListing`](crate::models::LineBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::LineBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LineBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5051,7 +5012,7 @@ pub struct GetTelephonyProvidersEdgesLines<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLines<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLines<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5098,8 +5059,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesLines<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LineEntityListing`](crate::models::LineEntityListing).
-    pub async fn send(self) -> Result<crate::models::LineEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LineEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5123,10 +5084,10 @@ pub struct GetTelephonyProvidersEdgesLinesTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLinesTemplate<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLinesTemplate<'a, S> {
     /// Sends the request; the answer is a [`Line`](crate::models::Line).
-    pub async fn send(self) -> Result<crate::models::Line, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Line, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5142,7 +5103,7 @@ pub struct GetTelephonyProvidersEdgesLogicalinterfaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesLogicalinterfaces<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesLogicalinterfaces<'a, S> {
     /// Field to expand in the response
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5153,8 +5114,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesLogicalinterfaces<'_, S> {
     }
 
     /// Sends the request; the answer is a [`LogicalInterfaceEntityListing`](crate::models::LogicalInterfaceEntityListing).
-    pub async fn send(self) -> Result<crate::models::LogicalInterfaceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LogicalInterfaceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5178,10 +5139,10 @@ pub struct GetTelephonyProvidersEdgesMediastatisticsConversation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesMediastatisticsConversation<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesMediastatisticsConversation<'a, S> {
     /// Sends the request; the answer is a [`MediaStatisticsListing`](crate::models::MediaStatisticsListing).
-    pub async fn send(self) -> Result<crate::models::MediaStatisticsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MediaStatisticsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5197,10 +5158,10 @@ pub struct GetTelephonyProvidersEdgesMediastatisticsConversationCommunication<'a
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesMediastatisticsConversationCommunication<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesMediastatisticsConversationCommunication<'a, S> {
     /// Sends the request; the answer is a [`MediaStatistics`](crate::models::MediaStatistics).
-    pub async fn send(self) -> Result<crate::models::MediaStatistics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MediaStatistics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5216,10 +5177,10 @@ pub struct GetTelephonyProvidersEdgesMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesMetrics<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesMetrics<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::EdgeMetrics>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::EdgeMetrics>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5235,7 +5196,7 @@ pub struct GetTelephonyProvidersEdgesOutboundroutes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesOutboundroutes<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesOutboundroutes<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5291,8 +5252,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesOutboundroutes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutboundRouteEntityListing`](crate::models::OutboundRouteEntityListing).
-    pub async fn send(self) -> Result<crate::models::OutboundRouteEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundRouteEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5316,10 +5277,10 @@ pub struct GetTelephonyProvidersEdgesPhone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhone<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhone<'a, S> {
     /// Sends the request; the answer is a [`Phone`](crate::models::Phone).
-    pub async fn send(self) -> Result<crate::models::Phone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Phone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5335,10 +5296,10 @@ pub struct GetTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesetting<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     /// Sends the request; the answer is a [`PhoneBase`](crate::models::PhoneBase).
-    pub async fn send(self) -> Result<crate::models::PhoneBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5354,7 +5315,7 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesettings<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhonebasesettings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5410,8 +5371,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PhoneBaseEntityListing`](crate::models::PhoneBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::PhoneBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5435,7 +5396,7 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5455,8 +5416,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesettingsAvailablemetabases<'_
     }
 
     /// Sends the request; the answer is a [`PhoneMetaBaseEntityListing`](crate::models::PhoneMetaBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::PhoneMetaBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneMetaBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5480,10 +5441,10 @@ pub struct GetTelephonyProvidersEdgesPhonebasesettingsTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhonebasesettingsTemplate<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhonebasesettingsTemplate<'a, S> {
     /// Sends the request; the answer is a [`PhoneBase`](crate::models::PhoneBase).
-    pub async fn send(self) -> Result<crate::models::PhoneBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5499,7 +5460,7 @@ pub struct GetTelephonyProvidersEdgesPhones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhones<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhones<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -5654,8 +5615,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesPhones<'_, S> {
     }
 
     /// Sends the request; the answer is a [`PhoneEntityListing`](crate::models::PhoneEntityListing).
-    pub async fn send(self) -> Result<crate::models::PhoneEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5679,10 +5640,10 @@ pub struct GetTelephonyProvidersEdgesPhonesTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhonesTemplate<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhonesTemplate<'a, S> {
     /// Sends the request; the answer is a [`Phone`](crate::models::Phone).
-    pub async fn send(self) -> Result<crate::models::Phone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Phone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5698,10 +5659,10 @@ pub struct GetTelephonyProvidersEdgesPhysicalinterfaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesPhysicalinterfaces<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesPhysicalinterfaces<'a, S> {
     /// Sends the request; the answer is a [`PhysicalInterfaceEntityListing`](crate::models::PhysicalInterfaceEntityListing).
-    pub async fn send(self) -> Result<crate::models::PhysicalInterfaceEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhysicalInterfaceEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5725,10 +5686,10 @@ pub struct GetTelephonyProvidersEdgesSite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSite<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSite<'a, S> {
     /// Sends the request; the answer is a [`Site`](crate::models::Site).
-    pub async fn send(self) -> Result<crate::models::Site, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Site, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5744,10 +5705,10 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteNumberplan<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteNumberplan<'a, S> {
     /// Sends the request; the answer is a [`NumberPlan`](crate::models::NumberPlan).
-    pub async fn send(self) -> Result<crate::models::NumberPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NumberPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5763,10 +5724,10 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteNumberplans<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteNumberplans<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::NumberPlan>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::NumberPlan>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5782,7 +5743,7 @@ pub struct GetTelephonyProvidersEdgesSiteNumberplansClassifications<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteNumberplansClassifications<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteNumberplansClassifications<'a, S> {
     /// Classification
     ///
     /// Query parameter `classification`.
@@ -5793,8 +5754,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesSiteNumberplansClassifications<'_, S> 
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5810,10 +5771,10 @@ pub struct GetTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteOutboundroute<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     /// Sends the request; the answer is a [`OutboundRouteBase`](crate::models::OutboundRouteBase).
-    pub async fn send(self) -> Result<crate::models::OutboundRouteBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundRouteBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5829,7 +5790,7 @@ pub struct GetTelephonyProvidersEdgesSiteOutboundroutes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteOutboundroutes<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteOutboundroutes<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5876,8 +5837,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesSiteOutboundroutes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OutboundRouteBaseEntityListing`](crate::models::OutboundRouteBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::OutboundRouteBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundRouteBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5901,10 +5862,10 @@ pub struct GetTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSiteSiteconnections<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     /// Sends the request; the answer is a [`SiteConnections`](crate::models::SiteConnections).
-    pub async fn send(self) -> Result<crate::models::SiteConnections, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SiteConnections, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5920,7 +5881,7 @@ pub struct GetTelephonyProvidersEdgesSites<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSites<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSites<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5994,8 +5955,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesSites<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SiteEntityListing`](crate::models::SiteEntityListing).
-    pub async fn send(self) -> Result<crate::models::SiteEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SiteEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6019,7 +5980,7 @@ pub struct GetTelephonyProvidersEdgesSitesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesSitesSearch<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesSitesSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -6030,8 +5991,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesSitesSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SitesSearchResponse`](crate::models::SitesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::SitesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SitesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6047,7 +6008,7 @@ pub struct GetTelephonyProvidersEdgesTimezones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTimezones<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTimezones<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -6067,8 +6028,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTimezones<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TimeZoneEntityListing`](crate::models::TimeZoneEntityListing).
-    pub async fn send(self) -> Result<crate::models::TimeZoneEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeZoneEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6092,10 +6053,10 @@ pub struct GetTelephonyProvidersEdgesTrunk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunk<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunk<'a, S> {
     /// Sends the request; the answer is a [`Trunk`](crate::models::Trunk).
-    pub async fn send(self) -> Result<crate::models::Trunk, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Trunk, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6111,10 +6072,10 @@ pub struct GetTelephonyProvidersEdgesTrunkMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkMetrics<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkMetrics<'a, S> {
     /// Sends the request; the answer is a [`TrunkMetrics`](crate::models::TrunkMetrics).
-    pub async fn send(self) -> Result<crate::models::TrunkMetrics, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkMetrics, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6130,7 +6091,7 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesetting<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     /// Set this to true to not receive trunk properties that are meant to be hidden or for internal system usage only.
     ///
     /// Query parameter `ignoreHidden`.
@@ -6141,8 +6102,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesetting<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkBase`](crate::models::TrunkBase).
-    pub async fn send(self) -> Result<crate::models::TrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6158,7 +6119,7 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettings<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkbasesettings<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6241,8 +6202,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkBaseEntityListing`](crate::models::TrunkBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrunkBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6266,7 +6227,7 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases<'a, S> {
     /// `type`
     ///
     /// Query parameter `type`.
@@ -6295,8 +6256,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsAvailablemetabases<'_
     }
 
     /// Sends the request; the answer is a [`TrunkMetabaseEntityListing`](crate::models::TrunkMetabaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrunkMetabaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkMetabaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6320,7 +6281,7 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6358,8 +6319,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkBaseEntityListing`](crate::models::TrunkBaseEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrunkBaseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBaseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6383,10 +6344,10 @@ pub struct GetTelephonyProvidersEdgesTrunkbasesettingsTemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsTemplate<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkbasesettingsTemplate<'a, S> {
     /// Sends the request; the answer is a [`TrunkBase`](crate::models::TrunkBase).
-    pub async fn send(self) -> Result<crate::models::TrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6402,7 +6363,7 @@ pub struct GetTelephonyProvidersEdgesTrunks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunks<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunks<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -6467,8 +6428,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunks<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkEntityListing`](crate::models::TrunkEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrunkEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -6492,10 +6453,10 @@ pub struct GetTelephonyProvidersEdgesTrunksMetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunksMetrics<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunksMetrics<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::TrunkMetrics>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::TrunkMetrics>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6511,7 +6472,7 @@ pub struct GetTelephonyProvidersEdgesTrunkswithrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTelephonyProvidersEdgesTrunkswithrecording<'_, S> {
+impl<'a, S: Sender> GetTelephonyProvidersEdgesTrunkswithrecording<'a, S> {
     /// The type of this trunk base.
     ///
     /// Query parameter `trunkType`.
@@ -6522,8 +6483,8 @@ impl<S: Sender> GetTelephonyProvidersEdgesTrunkswithrecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrunkRecordingEnabledCount`](crate::models::TrunkRecordingEnabledCount).
-    pub async fn send(self) -> Result<crate::models::TrunkRecordingEnabledCount, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkRecordingEnabledCount, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6539,10 +6500,10 @@ pub struct PatchTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchTelephonyProvidersEdgesSiteSiteconnections<'_, S> {
+impl<'a, S: Sender> PatchTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     /// Sends the request; the answer is a [`SiteConnections`](crate::models::SiteConnections).
-    pub async fn send(self) -> Result<crate::models::SiteConnections, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SiteConnections, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6558,10 +6519,10 @@ pub struct PostTelephonyProvidersEdgeDiagnosticNslookup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeDiagnosticNslookup<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeDiagnosticNslookup<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnostic`](crate::models::EdgeNetworkDiagnostic).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnostic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnostic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6577,10 +6538,10 @@ pub struct PostTelephonyProvidersEdgeDiagnosticPing<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeDiagnosticPing<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeDiagnosticPing<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnostic`](crate::models::EdgeNetworkDiagnostic).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnostic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnostic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6596,10 +6557,10 @@ pub struct PostTelephonyProvidersEdgeDiagnosticRoute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeDiagnosticRoute<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeDiagnosticRoute<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnostic`](crate::models::EdgeNetworkDiagnostic).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnostic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnostic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6615,10 +6576,10 @@ pub struct PostTelephonyProvidersEdgeDiagnosticTracepath<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeDiagnosticTracepath<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeDiagnosticTracepath<'a, S> {
     /// Sends the request; the answer is a [`EdgeNetworkDiagnostic`](crate::models::EdgeNetworkDiagnostic).
-    pub async fn send(self) -> Result<crate::models::EdgeNetworkDiagnostic, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeNetworkDiagnostic, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6634,10 +6595,10 @@ pub struct PostTelephonyProvidersEdgeLogicalinterfaces<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeLogicalinterfaces<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeLogicalinterfaces<'a, S> {
     /// Sends the request; the answer is a [`DomainLogicalInterface`](crate::models::DomainLogicalInterface).
-    pub async fn send(self) -> Result<crate::models::DomainLogicalInterface, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainLogicalInterface, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6653,14 +6614,11 @@ pub struct PostTelephonyProvidersEdgeLogsJobUpload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeLogsJobUpload<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeLogsJobUpload<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6676,10 +6634,10 @@ pub struct PostTelephonyProvidersEdgeLogsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeLogsJobs<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeLogsJobs<'a, S> {
     /// Sends the request; the answer is a [`EdgeLogsJobResponse`](crate::models::EdgeLogsJobResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeLogsJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeLogsJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6695,10 +6653,10 @@ pub struct PostTelephonyProvidersEdgeOfflineconfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeOfflineconfiguration<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeOfflineconfiguration<'a, S> {
     /// Sends the request; the answer is a [`EdgeOfflineConfigurationResponse`](crate::models::EdgeOfflineConfigurationResponse).
-    pub async fn send(self) -> Result<crate::models::EdgeOfflineConfigurationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeOfflineConfigurationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6714,7 +6672,7 @@ pub struct PostTelephonyProvidersEdgeReboot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeReboot<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeReboot<'a, S> {
     /// Parameters for the edge reboot
     ///
     /// The request body, sent as JSON.
@@ -6725,8 +6683,8 @@ impl<S: Sender> PostTelephonyProvidersEdgeReboot<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6742,10 +6700,10 @@ pub struct PostTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeSoftwareupdate<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeSoftwareupdate<'a, S> {
     /// Sends the request; the answer is a [`DomainEdgeSoftwareUpdateDto`](crate::models::DomainEdgeSoftwareUpdateDto).
-    pub async fn send(self) -> Result<crate::models::DomainEdgeSoftwareUpdateDto, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainEdgeSoftwareUpdateDto, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6761,7 +6719,7 @@ pub struct PostTelephonyProvidersEdgeStatuscode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeStatuscode<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeStatuscode<'a, S> {
     /// Edge Service State
     ///
     /// The request body, sent as JSON.
@@ -6772,8 +6730,8 @@ impl<S: Sender> PostTelephonyProvidersEdgeStatuscode<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6789,10 +6747,10 @@ pub struct PostTelephonyProvidersEdgeUnpair<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgeUnpair<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgeUnpair<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6808,10 +6766,10 @@ pub struct PostTelephonyProvidersEdges<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdges<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdges<'a, S> {
     /// Sends the request; the answer is a [`Edge`](crate::models::Edge).
-    pub async fn send(self) -> Result<crate::models::Edge, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Edge, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6827,10 +6785,10 @@ pub struct PostTelephonyProvidersEdgesAddressvalidation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesAddressvalidation<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesAddressvalidation<'a, S> {
     /// Sends the request; the answer is a [`ValidateAddressResponse`](crate::models::ValidateAddressResponse).
-    pub async fn send(self) -> Result<crate::models::ValidateAddressResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ValidateAddressResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6846,10 +6804,10 @@ pub struct PostTelephonyProvidersEdgesCertificateauthorities<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesCertificateauthorities<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesCertificateauthorities<'a, S> {
     /// Sends the request; the answer is a [`DomainCertificateAuthority`](crate::models::DomainCertificateAuthority).
-    pub async fn send(self) -> Result<crate::models::DomainCertificateAuthority, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainCertificateAuthority, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6865,10 +6823,10 @@ pub struct PostTelephonyProvidersEdgesDidpools<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesDidpools<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesDidpools<'a, S> {
     /// Sends the request; the answer is a [`DIDPool`](crate::models::DIDPool).
-    pub async fn send(self) -> Result<crate::models::DIDPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6884,10 +6842,10 @@ pub struct PostTelephonyProvidersEdgesEdgegroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesEdgegroups<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesEdgegroups<'a, S> {
     /// Sends the request; the answer is a [`EdgeGroup`](crate::models::EdgeGroup).
-    pub async fn send(self) -> Result<crate::models::EdgeGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6903,10 +6861,10 @@ pub struct PostTelephonyProvidersEdgesExtensionpools<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesExtensionpools<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesExtensionpools<'a, S> {
     /// Sends the request; the answer is a [`ExtensionPool`](crate::models::ExtensionPool).
-    pub async fn send(self) -> Result<crate::models::ExtensionPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6922,14 +6880,11 @@ pub struct PostTelephonyProvidersEdgesPhoneReboot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesPhoneReboot<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesPhoneReboot<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6945,10 +6900,10 @@ pub struct PostTelephonyProvidersEdgesPhonebasesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesPhonebasesettings<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesPhonebasesettings<'a, S> {
     /// Sends the request; the answer is a [`PhoneBase`](crate::models::PhoneBase).
-    pub async fn send(self) -> Result<crate::models::PhoneBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6964,10 +6919,10 @@ pub struct PostTelephonyProvidersEdgesPhones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesPhones<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesPhones<'a, S> {
     /// Sends the request; the answer is a [`Phone`](crate::models::Phone).
-    pub async fn send(self) -> Result<crate::models::Phone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Phone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6983,14 +6938,11 @@ pub struct PostTelephonyProvidersEdgesPhonesReboot<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesPhonesReboot<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesPhonesReboot<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7006,10 +6958,10 @@ pub struct PostTelephonyProvidersEdgesSiteOutboundroutes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesSiteOutboundroutes<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesSiteOutboundroutes<'a, S> {
     /// Sends the request; the answer is a [`OutboundRouteBase`](crate::models::OutboundRouteBase).
-    pub async fn send(self) -> Result<crate::models::OutboundRouteBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundRouteBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7025,10 +6977,10 @@ pub struct PostTelephonyProvidersEdgesSites<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesSites<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesSites<'a, S> {
     /// Sends the request; the answer is a [`Site`](crate::models::Site).
-    pub async fn send(self) -> Result<crate::models::Site, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Site, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7044,10 +6996,10 @@ pub struct PostTelephonyProvidersEdgesSitesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesSitesSearch<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesSitesSearch<'a, S> {
     /// Sends the request; the answer is a [`SitesSearchResponse`](crate::models::SitesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::SitesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SitesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7063,10 +7015,10 @@ pub struct PostTelephonyProvidersEdgesTrunkbasesettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesTrunkbasesettings<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesTrunkbasesettings<'a, S> {
     /// Sends the request; the answer is a [`TrunkBase`](crate::models::TrunkBase).
-    pub async fn send(self) -> Result<crate::models::TrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7082,10 +7034,10 @@ pub struct PostTelephonyProvidersEdgesTrunkbasesettingsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesTrunkbasesettingsSearch<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesTrunkbasesettingsSearch<'a, S> {
     /// Sends the request; the answer is a [`TrunkBasesSearchResponse`](crate::models::TrunkBasesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::TrunkBasesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBasesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7101,10 +7053,10 @@ pub struct PostTelephonyProvidersEdgesTrunksSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTelephonyProvidersEdgesTrunksSearch<'_, S> {
+impl<'a, S: Sender> PostTelephonyProvidersEdgesTrunksSearch<'a, S> {
     /// Sends the request; the answer is a [`TrunkInstanceSearchResponse`](crate::models::TrunkInstanceSearchResponse).
-    pub async fn send(self) -> Result<crate::models::TrunkInstanceSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkInstanceSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7120,10 +7072,10 @@ pub struct PutTelephonyProvidersEdge<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdge<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdge<'a, S> {
     /// Sends the request; the answer is a [`Edge`](crate::models::Edge).
-    pub async fn send(self) -> Result<crate::models::Edge, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Edge, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7139,10 +7091,10 @@ pub struct PutTelephonyProvidersEdgeLogicalinterface<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgeLogicalinterface<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgeLogicalinterface<'a, S> {
     /// Sends the request; the answer is a [`DomainLogicalInterface`](crate::models::DomainLogicalInterface).
-    pub async fn send(self) -> Result<crate::models::DomainLogicalInterface, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainLogicalInterface, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7158,14 +7110,11 @@ pub struct PutTelephonyProvidersEdgesAlertablepresences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesAlertablepresences<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesAlertablepresences<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7181,10 +7130,10 @@ pub struct PutTelephonyProvidersEdgesCertificateauthority<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesCertificateauthority<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesCertificateauthority<'a, S> {
     /// Sends the request; the answer is a [`DomainCertificateAuthority`](crate::models::DomainCertificateAuthority).
-    pub async fn send(self) -> Result<crate::models::DomainCertificateAuthority, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DomainCertificateAuthority, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7200,10 +7149,10 @@ pub struct PutTelephonyProvidersEdgesDidpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesDidpool<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesDidpool<'a, S> {
     /// Sends the request; the answer is a [`DIDPool`](crate::models::DIDPool).
-    pub async fn send(self) -> Result<crate::models::DIDPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DIDPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7219,10 +7168,10 @@ pub struct PutTelephonyProvidersEdgesEdgegroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesEdgegroup<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesEdgegroup<'a, S> {
     /// Sends the request; the answer is a [`EdgeGroup`](crate::models::EdgeGroup).
-    pub async fn send(self) -> Result<crate::models::EdgeGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7238,10 +7187,10 @@ pub struct PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase<'a, S> {
     /// Sends the request; the answer is a [`EdgeTrunkBase`](crate::models::EdgeTrunkBase).
-    pub async fn send(self) -> Result<crate::models::EdgeTrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EdgeTrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7257,10 +7206,10 @@ pub struct PutTelephonyProvidersEdgesExtensionpool<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesExtensionpool<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesExtensionpool<'a, S> {
     /// Sends the request; the answer is a [`ExtensionPool`](crate::models::ExtensionPool).
-    pub async fn send(self) -> Result<crate::models::ExtensionPool, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExtensionPool, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7276,10 +7225,10 @@ pub struct PutTelephonyProvidersEdgesPhone<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesPhone<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesPhone<'a, S> {
     /// Sends the request; the answer is a [`Phone`](crate::models::Phone).
-    pub async fn send(self) -> Result<crate::models::Phone, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Phone, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7295,10 +7244,10 @@ pub struct PutTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesPhonebasesetting<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesPhonebasesetting<'a, S> {
     /// Sends the request; the answer is a [`PhoneBase`](crate::models::PhoneBase).
-    pub async fn send(self) -> Result<crate::models::PhoneBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PhoneBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7314,10 +7263,10 @@ pub struct PutTelephonyProvidersEdgesSite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesSite<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesSite<'a, S> {
     /// Sends the request; the answer is a [`Site`](crate::models::Site).
-    pub async fn send(self) -> Result<crate::models::Site, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Site, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7333,10 +7282,10 @@ pub struct PutTelephonyProvidersEdgesSiteNumberplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesSiteNumberplans<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesSiteNumberplans<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::NumberPlan>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::NumberPlan>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7352,10 +7301,10 @@ pub struct PutTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesSiteOutboundroute<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesSiteOutboundroute<'a, S> {
     /// Sends the request; the answer is a [`OutboundRouteBase`](crate::models::OutboundRouteBase).
-    pub async fn send(self) -> Result<crate::models::OutboundRouteBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutboundRouteBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7371,10 +7320,10 @@ pub struct PutTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesSiteSiteconnections<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesSiteSiteconnections<'a, S> {
     /// Sends the request; the answer is a [`SiteConnections`](crate::models::SiteConnections).
-    pub async fn send(self) -> Result<crate::models::SiteConnections, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SiteConnections, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7390,10 +7339,10 @@ pub struct PutTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTelephonyProvidersEdgesTrunkbasesetting<'_, S> {
+impl<'a, S: Sender> PutTelephonyProvidersEdgesTrunkbasesetting<'a, S> {
     /// Sends the request; the answer is a [`TrunkBase`](crate::models::TrunkBase).
-    pub async fn send(self) -> Result<crate::models::TrunkBase, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrunkBase, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

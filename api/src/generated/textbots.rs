@@ -131,7 +131,7 @@ pub struct GetTextbotsBotsSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTextbotsBotsSearch<'_, S> {
+impl<'a, S: Sender> GetTextbotsBotsSearch<'a, S> {
     /// Bot types
     ///
     /// Query parameter `botType`, repeated for each value.
@@ -178,8 +178,8 @@ impl<S: Sender> GetTextbotsBotsSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BotSearchResponseEntityListing`](crate::models::BotSearchResponseEntityListing).
-    pub async fn send(self) -> Result<crate::models::BotSearchResponseEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BotSearchResponseEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -195,10 +195,10 @@ pub struct PostTextbotsBotflowsSessionTurns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTextbotsBotflowsSessionTurns<'_, S> {
+impl<'a, S: Sender> PostTextbotsBotflowsSessionTurns<'a, S> {
     /// Sends the request; the answer is a [`TextBotFlowTurnResponse`](crate::models::TextBotFlowTurnResponse).
-    pub async fn send(self) -> Result<crate::models::TextBotFlowTurnResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TextBotFlowTurnResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -214,10 +214,10 @@ pub struct PostTextbotsBotflowsSessions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTextbotsBotflowsSessions<'_, S> {
+impl<'a, S: Sender> PostTextbotsBotflowsSessions<'a, S> {
     /// Sends the request; the answer is a [`TextBotFlowLaunchResponse`](crate::models::TextBotFlowLaunchResponse).
-    pub async fn send(self) -> Result<crate::models::TextBotFlowLaunchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TextBotFlowLaunchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -233,10 +233,10 @@ pub struct PostTextbotsBotsExecute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostTextbotsBotsExecute<'_, S> {
+impl<'a, S: Sender> PostTextbotsBotsExecute<'a, S> {
     /// Sends the request; the answer is a [`PostTextResponse`](crate::models::PostTextResponse).
-    pub async fn send(self) -> Result<crate::models::PostTextResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PostTextResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

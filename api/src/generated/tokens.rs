@@ -137,14 +137,11 @@ pub struct DeleteToken<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteToken<'_, S> {
+impl<'a, S: Sender> DeleteToken<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -160,14 +157,11 @@ pub struct DeleteTokensMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteTokensMe<'_, S> {
+impl<'a, S: Sender> DeleteTokensMe<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -183,7 +177,7 @@ pub struct GetTokensMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTokensMe<'_, S> {
+impl<'a, S: Sender> GetTokensMe<'a, S> {
     /// preserveIdleTTL indicates whether the idle token timeout should be reset or preserved. If preserveIdleTTL is true, then TTL value is not reset. If unset or false, the value is reset.
     ///
     /// Query parameter `preserveIdleTTL`.
@@ -194,8 +188,8 @@ impl<S: Sender> GetTokensMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TokenInfo`](crate::models::TokenInfo).
-    pub async fn send(self) -> Result<crate::models::TokenInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TokenInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -211,10 +205,10 @@ pub struct GetTokensTimeout<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTokensTimeout<'_, S> {
+impl<'a, S: Sender> GetTokensTimeout<'a, S> {
     /// Sends the request; the answer is a [`IdleTokenTimeout`](crate::models::IdleTokenTimeout).
-    pub async fn send(self) -> Result<crate::models::IdleTokenTimeout, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdleTokenTimeout, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -230,14 +224,11 @@ pub struct HeadTokensMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> HeadTokensMe<'_, S> {
+impl<'a, S: Sender> HeadTokensMe<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -253,7 +244,7 @@ pub struct PutTokensTimeout<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutTokensTimeout<'_, S> {
+impl<'a, S: Sender> PutTokensTimeout<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -264,8 +255,8 @@ impl<S: Sender> PutTokensTimeout<'_, S> {
     }
 
     /// Sends the request; the answer is a [`IdleTokenTimeout`](crate::models::IdleTokenTimeout).
-    pub async fn send(self) -> Result<crate::models::IdleTokenTimeout, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IdleTokenTimeout, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -322,10 +322,10 @@ pub struct GetKnowledgeKnowledgebaseUploadsUrlsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetKnowledgeKnowledgebaseUploadsUrlsJob<'_, S> {
+impl<'a, S: Sender> GetKnowledgeKnowledgebaseUploadsUrlsJob<'a, S> {
     /// Sends the request; the answer is a [`GetUploadSourceUrlJobStatusResponse`](crate::models::GetUploadSourceUrlJobStatusResponse).
-    pub async fn send(self) -> Result<crate::models::GetUploadSourceUrlJobStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::GetUploadSourceUrlJobStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -341,10 +341,10 @@ pub struct PostGamificationContestsUploadsPrizeimages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGamificationContestsUploadsPrizeimages<'_, S> {
+impl<'a, S: Sender> PostGamificationContestsUploadsPrizeimages<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -360,10 +360,10 @@ pub struct PostGuidesUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostGuidesUploads<'_, S> {
+impl<'a, S: Sender> PostGuidesUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -379,10 +379,10 @@ pub struct PostIntegrationsActionDraftFunctionUpload<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostIntegrationsActionDraftFunctionUpload<'_, S> {
+impl<'a, S: Sender> PostIntegrationsActionDraftFunctionUpload<'a, S> {
     /// Sends the request; the answer is a [`FunctionUploadResponse`](crate::models::FunctionUploadResponse).
-    pub async fn send(self) -> Result<crate::models::FunctionUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FunctionUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -398,10 +398,10 @@ pub struct PostKnowledgeDocumentuploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeDocumentuploads<'_, S> {
+impl<'a, S: Sender> PostKnowledgeDocumentuploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -417,10 +417,10 @@ pub struct PostKnowledgeKnowledgebaseUploadsUrlsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostKnowledgeKnowledgebaseUploadsUrlsJobs<'_, S> {
+impl<'a, S: Sender> PostKnowledgeKnowledgebaseUploadsUrlsJobs<'a, S> {
     /// Sends the request; the answer is a [`CreateUploadSourceUrlJobResponse`](crate::models::CreateUploadSourceUrlJobResponse).
-    pub async fn send(self) -> Result<crate::models::CreateUploadSourceUrlJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateUploadSourceUrlJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -436,10 +436,10 @@ pub struct PostLanguageunderstandingMinerUploads<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostLanguageunderstandingMinerUploads<'_, S> {
+impl<'a, S: Sender> PostLanguageunderstandingMinerUploads<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -455,10 +455,10 @@ pub struct PostUploadsLearningCoverart<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUploadsLearningCoverart<'_, S> {
+impl<'a, S: Sender> PostUploadsLearningCoverart<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -474,10 +474,10 @@ pub struct PostUploadsPublicassetsImages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUploadsPublicassetsImages<'_, S> {
+impl<'a, S: Sender> PostUploadsPublicassetsImages<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -493,10 +493,10 @@ pub struct PostUploadsRecordings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUploadsRecordings<'_, S> {
+impl<'a, S: Sender> PostUploadsRecordings<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -512,10 +512,10 @@ pub struct PostUploadsWorkforcemanagementHistoricaldataCsv<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUploadsWorkforcemanagementHistoricaldataCsv<'_, S> {
+impl<'a, S: Sender> PostUploadsWorkforcemanagementHistoricaldataCsv<'a, S> {
     /// Sends the request; the answer is a [`UploadUrlResponse`](crate::models::UploadUrlResponse).
-    pub async fn send(self) -> Result<crate::models::UploadUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UploadUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -334,10 +334,10 @@ pub struct GetOauthClientUsageQueryResult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClientUsageQueryResult<'_, S> {
+impl<'a, S: Sender> GetOauthClientUsageQueryResult<'a, S> {
     /// Sends the request; the answer is a [`ApiUsageQueryResult`](crate::models::ApiUsageQueryResult).
-    pub async fn send(self) -> Result<crate::models::ApiUsageQueryResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ApiUsageQueryResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -353,7 +353,7 @@ pub struct GetOauthClientUsageSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetOauthClientUsageSummary<'_, S> {
+impl<'a, S: Sender> GetOauthClientUsageSummary<'a, S> {
     /// Previous number of days to query
     ///
     /// Query parameter `days`.
@@ -364,8 +364,8 @@ impl<S: Sender> GetOauthClientUsageSummary<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -381,7 +381,7 @@ pub struct GetUsageAggregatesQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageAggregatesQueryJob<'_, S> {
+impl<'a, S: Sender> GetUsageAggregatesQueryJob<'a, S> {
     /// Page size of the results. Max is 1000.
     ///
     /// Query parameter `pageSize`.
@@ -401,8 +401,8 @@ impl<S: Sender> GetUsageAggregatesQueryJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OrganizationPublicApiUsageResultsResponse`](crate::models::OrganizationPublicApiUsageResultsResponse).
-    pub async fn send(self) -> Result<crate::models::OrganizationPublicApiUsageResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationPublicApiUsageResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -426,7 +426,7 @@ pub struct GetUsageClientClientIdAggregatesQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageClientClientIdAggregatesQueryJob<'_, S> {
+impl<'a, S: Sender> GetUsageClientClientIdAggregatesQueryJob<'a, S> {
     /// Page size of the results. Max is 1000.
     ///
     /// Query parameter `pageSize`.
@@ -446,8 +446,8 @@ impl<S: Sender> GetUsageClientClientIdAggregatesQueryJob<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ClientPublicApiUsageResultsResponse`](crate::models::ClientPublicApiUsageResultsResponse).
-    pub async fn send(self) -> Result<crate::models::ClientPublicApiUsageResultsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClientPublicApiUsageResultsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -471,10 +471,10 @@ pub struct GetUsageQueryExecutionIdResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageQueryExecutionIdResults<'_, S> {
+impl<'a, S: Sender> GetUsageQueryExecutionIdResults<'a, S> {
     /// Sends the request; the answer is a [`ApiUsageQueryResult`](crate::models::ApiUsageQueryResult).
-    pub async fn send(self) -> Result<crate::models::ApiUsageQueryResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ApiUsageQueryResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -490,7 +490,7 @@ pub struct GetUsageSimplesearchExecutionIdResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsageSimplesearchExecutionIdResults<'_, S> {
+impl<'a, S: Sender> GetUsageSimplesearchExecutionIdResults<'a, S> {
     /// The cursor that points to the end of the set of entities that has been returned
     ///
     /// Query parameter `after`.
@@ -510,8 +510,8 @@ impl<S: Sender> GetUsageSimplesearchExecutionIdResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ApiUsageQueryResult`](crate::models::ApiUsageQueryResult).
-    pub async fn send(self) -> Result<crate::models::ApiUsageQueryResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ApiUsageQueryResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -527,10 +527,10 @@ pub struct PostOauthClientUsageQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostOauthClientUsageQuery<'_, S> {
+impl<'a, S: Sender> PostOauthClientUsageQuery<'a, S> {
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -546,10 +546,10 @@ pub struct PostUsageAggregatesQueryJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageAggregatesQueryJobs<'_, S> {
+impl<'a, S: Sender> PostUsageAggregatesQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`OrganizationUsageQueryResponse`](crate::models::OrganizationUsageQueryResponse).
-    pub async fn send(self) -> Result<crate::models::OrganizationUsageQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OrganizationUsageQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -565,10 +565,10 @@ pub struct PostUsageClientClientIdAggregatesQueryJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageClientClientIdAggregatesQueryJobs<'_, S> {
+impl<'a, S: Sender> PostUsageClientClientIdAggregatesQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`ClientUsageQueryResponse`](crate::models::ClientUsageQueryResponse).
-    pub async fn send(self) -> Result<crate::models::ClientUsageQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ClientUsageQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -584,10 +584,10 @@ pub struct PostUsageQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageQuery<'_, S> {
+impl<'a, S: Sender> PostUsageQuery<'a, S> {
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -603,10 +603,10 @@ pub struct PostUsageSimplesearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsageSimplesearch<'_, S> {
+impl<'a, S: Sender> PostUsageSimplesearch<'a, S> {
     /// Sends the request; the answer is a [`UsageExecutionResult`](crate::models::UsageExecutionResult).
-    pub async fn send(self) -> Result<crate::models::UsageExecutionResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsageExecutionResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -164,14 +164,11 @@ pub struct DeleteUserrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserrecording<'_, S> {
+impl<'a, S: Sender> DeleteUserrecording<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -187,7 +184,7 @@ pub struct GetUserrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserrecording<'_, S> {
+impl<'a, S: Sender> GetUserrecording<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -198,8 +195,8 @@ impl<S: Sender> GetUserrecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserRecording`](crate::models::UserRecording).
-    pub async fn send(self) -> Result<crate::models::UserRecording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRecording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -215,7 +212,7 @@ pub struct GetUserrecordingTranscoding<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserrecordingTranscoding<'_, S> {
+impl<'a, S: Sender> GetUserrecordingTranscoding<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -226,8 +223,8 @@ impl<S: Sender> GetUserrecordingTranscoding<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DownloadResponse`](crate::models::DownloadResponse).
-    pub async fn send(self) -> Result<crate::models::DownloadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DownloadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -243,7 +240,7 @@ pub struct GetUserrecordings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserrecordings<'_, S> {
+impl<'a, S: Sender> GetUserrecordings<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -272,8 +269,8 @@ impl<S: Sender> GetUserrecordings<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserRecordingEntityListing`](crate::models::UserRecordingEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserRecordingEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRecordingEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -297,10 +294,10 @@ pub struct GetUserrecordingsSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserrecordingsSummary<'_, S> {
+impl<'a, S: Sender> GetUserrecordingsSummary<'a, S> {
     /// Sends the request; the answer is a [`FaxSummary`](crate::models::FaxSummary).
-    pub async fn send(self) -> Result<crate::models::FaxSummary, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FaxSummary, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -316,7 +313,7 @@ pub struct PutUserrecording<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserrecording<'_, S> {
+impl<'a, S: Sender> PutUserrecording<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -327,8 +324,8 @@ impl<S: Sender> PutUserrecording<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserRecording`](crate::models::UserRecording).
-    pub async fn send(self) -> Result<crate::models::UserRecording, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRecording, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -3437,14 +3437,11 @@ pub struct DeleteAnalyticsUsersAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsUsersAggregatesJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsUsersAggregatesJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3460,14 +3457,11 @@ pub struct DeleteAnalyticsUsersDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAnalyticsUsersDetailsJob<'_, S> {
+impl<'a, S: Sender> DeleteAnalyticsUsersDetailsJob<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3483,14 +3477,11 @@ pub struct DeleteAuthorizationSubjectDivisionRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAuthorizationSubjectDivisionRole<'_, S> {
+impl<'a, S: Sender> DeleteAuthorizationSubjectDivisionRole<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3506,14 +3497,11 @@ pub struct DeleteRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> DeleteRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3529,14 +3517,11 @@ pub struct DeleteRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3552,14 +3537,11 @@ pub struct DeleteRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> DeleteRoutingUserUtilization<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3575,10 +3557,10 @@ pub struct DeleteUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUser<'_, S> {
+impl<'a, S: Sender> DeleteUser<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3594,14 +3576,11 @@ pub struct DeleteUserCustomattribute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserCustomattribute<'_, S> {
+impl<'a, S: Sender> DeleteUserCustomattribute<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3617,14 +3596,11 @@ pub struct DeleteUserExternalidAuthorityNameExternalKey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserExternalidAuthorityNameExternalKey<'_, S> {
+impl<'a, S: Sender> DeleteUserExternalidAuthorityNameExternalKey<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3640,14 +3616,11 @@ pub struct DeleteUserRoutinglanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserRoutinglanguage<'_, S> {
+impl<'a, S: Sender> DeleteUserRoutinglanguage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3663,14 +3636,11 @@ pub struct DeleteUserRoutingskill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserRoutingskill<'_, S> {
+impl<'a, S: Sender> DeleteUserRoutingskill<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3686,14 +3656,11 @@ pub struct DeleteUserStationAssociatedstation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserStationAssociatedstation<'_, S> {
+impl<'a, S: Sender> DeleteUserStationAssociatedstation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3709,14 +3676,11 @@ pub struct DeleteUserStationDefaultstation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserStationDefaultstation<'_, S> {
+impl<'a, S: Sender> DeleteUserStationDefaultstation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3732,14 +3696,11 @@ pub struct DeleteUserVerifier<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUserVerifier<'_, S> {
+impl<'a, S: Sender> DeleteUserVerifier<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3755,14 +3716,11 @@ pub struct DeleteUsersCustomattributesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersCustomattributesSchema<'_, S> {
+impl<'a, S: Sender> DeleteUsersCustomattributesSchema<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3778,14 +3736,11 @@ pub struct DeleteUsersMeVerifier<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersMeVerifier<'_, S> {
+impl<'a, S: Sender> DeleteUsersMeVerifier<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3801,14 +3756,11 @@ pub struct DeleteUsersStationsMeAssociatedstation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersStationsMeAssociatedstation<'_, S> {
+impl<'a, S: Sender> DeleteUsersStationsMeAssociatedstation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3824,10 +3776,10 @@ pub struct GetAnalyticsUsersAggregatesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersAggregatesJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersAggregatesJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3843,7 +3795,7 @@ pub struct GetAnalyticsUsersAggregatesJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersAggregatesJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersAggregatesJobResults<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -3854,8 +3806,8 @@ impl<S: Sender> GetAnalyticsUsersAggregatesJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserAsyncAggregateQueryResponse`](crate::models::UserAsyncAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserAsyncAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAsyncAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3871,10 +3823,10 @@ pub struct GetAnalyticsUsersDetailsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJob<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJob<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryStatus`](crate::models::AsyncQueryStatus).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3890,7 +3842,7 @@ pub struct GetAnalyticsUsersDetailsJobResults<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJobResults<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJobResults<'a, S> {
     /// Indicates where to resume query results (not required for first page)
     ///
     /// Query parameter `cursor`.
@@ -3910,8 +3862,8 @@ impl<S: Sender> GetAnalyticsUsersDetailsJobResults<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AnalyticsUserDetailsAsyncQueryResponse`](crate::models::AnalyticsUserDetailsAsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsUserDetailsAsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsUserDetailsAsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3927,10 +3879,10 @@ pub struct GetAnalyticsUsersDetailsJobsAvailability<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAnalyticsUsersDetailsJobsAvailability<'_, S> {
+impl<'a, S: Sender> GetAnalyticsUsersDetailsJobsAvailability<'a, S> {
     /// Sends the request; the answer is a [`DataAvailabilityResponse`](crate::models::DataAvailabilityResponse).
-    pub async fn send(self) -> Result<crate::models::DataAvailabilityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataAvailabilityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3946,7 +3898,7 @@ pub struct GetAuthorizationDivisionspermittedMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedMe<'a, S> {
     /// Search term to filter by division name
     ///
     /// Query parameter `name`.
@@ -3957,8 +3909,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedMe<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::AuthzDivision>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::AuthzDivision>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -3974,7 +3926,7 @@ pub struct GetAuthorizationDivisionspermittedPagedMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedPagedMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedPagedMe<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -3994,8 +3946,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedPagedMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DivsPermittedEntityListing`](crate::models::DivsPermittedEntityListing).
-    pub async fn send(self) -> Result<crate::models::DivsPermittedEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DivsPermittedEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4019,7 +3971,7 @@ pub struct GetAuthorizationDivisionspermittedPagedSubjectId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'_, S> {
+impl<'a, S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -4039,8 +3991,8 @@ impl<S: Sender> GetAuthorizationDivisionspermittedPagedSubjectId<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DivsPermittedEntityListing`](crate::models::DivsPermittedEntityListing).
-    pub async fn send(self) -> Result<crate::models::DivsPermittedEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DivsPermittedEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4064,7 +4016,7 @@ pub struct GetAuthorizationSubject<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSubject<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSubject<'a, S> {
     /// Include multiple entries with the same role and division but different subjects
     ///
     /// Query parameter `includeDuplicates`.
@@ -4084,8 +4036,8 @@ impl<S: Sender> GetAuthorizationSubject<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzSubject`](crate::models::AuthzSubject).
-    pub async fn send(self) -> Result<crate::models::AuthzSubject, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzSubject, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4101,7 +4053,7 @@ pub struct GetAuthorizationSubjectsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAuthorizationSubjectsMe<'_, S> {
+impl<'a, S: Sender> GetAuthorizationSubjectsMe<'a, S> {
     /// Include multiple entries with the same role and division but different subjects
     ///
     /// Query parameter `includeDuplicates`.
@@ -4121,8 +4073,8 @@ impl<S: Sender> GetAuthorizationSubjectsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AuthzSubject`](crate::models::AuthzSubject).
-    pub async fn send(self) -> Result<crate::models::AuthzSubject, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AuthzSubject, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4138,10 +4090,10 @@ pub struct GetFieldconfig<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetFieldconfig<'_, S> {
+impl<'a, S: Sender> GetFieldconfig<'a, S> {
     /// Sends the request; the answer is a [`FieldConfig`](crate::models::FieldConfig).
-    pub async fn send(self) -> Result<crate::models::FieldConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::FieldConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4157,7 +4109,7 @@ pub struct GetProfilesUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetProfilesUsers<'_, S> {
+impl<'a, S: Sender> GetProfilesUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4222,8 +4174,8 @@ impl<S: Sender> GetProfilesUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserProfileEntityListing`](crate::models::UserProfileEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserProfileEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserProfileEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4247,10 +4199,10 @@ pub struct GetRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> GetRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4266,10 +4218,10 @@ pub struct GetRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> GetRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4285,10 +4237,10 @@ pub struct GetRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> GetRoutingUserUtilization<'a, S> {
     /// Sends the request; the answer is a [`AgentMaxUtilizationResponse`](crate::models::AgentMaxUtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::AgentMaxUtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentMaxUtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4304,7 +4256,7 @@ pub struct GetUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUser<'_, S> {
+impl<'a, S: Sender> GetUser<'a, S> {
     /// Which fields, if any, to expand. Note, expand parameters are resolved with a best effort approach and not guaranteed to be returned. If requested expand information is absolutely required, it's recommended to use specific API requests instead.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4342,8 +4294,8 @@ impl<S: Sender> GetUser<'_, S> {
     }
 
     /// Sends the request; the answer is a [`User`](crate::models::User).
-    pub async fn send(self) -> Result<crate::models::User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4359,7 +4311,7 @@ pub struct GetUserAdjacents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserAdjacents<'_, S> {
+impl<'a, S: Sender> GetUserAdjacents<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4370,8 +4322,8 @@ impl<S: Sender> GetUserAdjacents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`Adjacents`](crate::models::Adjacents).
-    pub async fn send(self) -> Result<crate::models::Adjacents, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Adjacents, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4387,10 +4339,10 @@ pub struct GetUserCallforwarding<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserCallforwarding<'_, S> {
+impl<'a, S: Sender> GetUserCallforwarding<'a, S> {
     /// Sends the request; the answer is a [`CallForwarding`](crate::models::CallForwarding).
-    pub async fn send(self) -> Result<crate::models::CallForwarding, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallForwarding, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4406,10 +4358,10 @@ pub struct GetUserCustomattribute<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserCustomattribute<'_, S> {
+impl<'a, S: Sender> GetUserCustomattribute<'a, S> {
     /// Sends the request; the answer is a [`UserCustomAttributes`](crate::models::UserCustomAttributes).
-    pub async fn send(self) -> Result<crate::models::UserCustomAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserCustomAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4425,10 +4377,10 @@ pub struct GetUserCustomattributesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserCustomattributesBulk<'_, S> {
+impl<'a, S: Sender> GetUserCustomattributesBulk<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<serde_json::Value>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<serde_json::Value>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4444,7 +4396,7 @@ pub struct GetUserDirectreports<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserDirectreports<'_, S> {
+impl<'a, S: Sender> GetUserDirectreports<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4455,8 +4407,8 @@ impl<S: Sender> GetUserDirectreports<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::User>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::User>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4472,10 +4424,10 @@ pub struct GetUserExternalid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserExternalid<'_, S> {
+impl<'a, S: Sender> GetUserExternalid<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UserExternalIdentifier>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UserExternalIdentifier>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4491,10 +4443,10 @@ pub struct GetUserExternalidAuthorityName<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserExternalidAuthorityName<'_, S> {
+impl<'a, S: Sender> GetUserExternalidAuthorityName<'a, S> {
     /// Sends the request; the answer is a [`UserExternalIdentifier`](crate::models::UserExternalIdentifier).
-    pub async fn send(self) -> Result<crate::models::UserExternalIdentifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserExternalIdentifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4510,7 +4462,7 @@ pub struct GetUserFavorites<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserFavorites<'_, S> {
+impl<'a, S: Sender> GetUserFavorites<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4548,8 +4500,8 @@ impl<S: Sender> GetUserFavorites<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserEntityListing`](crate::models::UserEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4573,10 +4525,10 @@ pub struct GetUserGeolocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserGeolocation<'_, S> {
+impl<'a, S: Sender> GetUserGeolocation<'a, S> {
     /// Sends the request; the answer is a [`Geolocation`](crate::models::Geolocation).
-    pub async fn send(self) -> Result<crate::models::Geolocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Geolocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4592,10 +4544,10 @@ pub struct GetUserOutofoffice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserOutofoffice<'_, S> {
+impl<'a, S: Sender> GetUserOutofoffice<'a, S> {
     /// Sends the request; the answer is a [`OutOfOffice`](crate::models::OutOfOffice).
-    pub async fn send(self) -> Result<crate::models::OutOfOffice, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutOfOffice, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4611,7 +4563,7 @@ pub struct GetUserProfile<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserProfile<'_, S> {
+impl<'a, S: Sender> GetUserProfile<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4631,8 +4583,8 @@ impl<S: Sender> GetUserProfile<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserProfile`](crate::models::UserProfile).
-    pub async fn send(self) -> Result<crate::models::UserProfile, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserProfile, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4648,10 +4600,10 @@ pub struct GetUserProfileskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserProfileskills<'_, S> {
+impl<'a, S: Sender> GetUserProfileskills<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4667,7 +4619,7 @@ pub struct GetUserQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserQueues<'_, S> {
+impl<'a, S: Sender> GetUserQueues<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4705,8 +4657,8 @@ impl<S: Sender> GetUserQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserQueueEntityListing`](crate::models::UserQueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserQueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4730,10 +4682,10 @@ pub struct GetUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoles<'_, S> {
+impl<'a, S: Sender> GetUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4749,7 +4701,7 @@ pub struct GetUserRoutinglanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoutinglanguages<'_, S> {
+impl<'a, S: Sender> GetUserRoutinglanguages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4778,8 +4730,8 @@ impl<S: Sender> GetUserRoutinglanguages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserLanguageEntityListing`](crate::models::UserLanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserLanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserLanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4803,7 +4755,7 @@ pub struct GetUserRoutingskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoutingskills<'_, S> {
+impl<'a, S: Sender> GetUserRoutingskills<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4832,8 +4784,8 @@ impl<S: Sender> GetUserRoutingskills<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4857,10 +4809,10 @@ pub struct GetUserRoutingstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserRoutingstatus<'_, S> {
+impl<'a, S: Sender> GetUserRoutingstatus<'a, S> {
     /// Sends the request; the answer is a [`RoutingStatus`](crate::models::RoutingStatus).
-    pub async fn send(self) -> Result<crate::models::RoutingStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4876,7 +4828,7 @@ pub struct GetUserSkillgroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserSkillgroups<'_, S> {
+impl<'a, S: Sender> GetUserSkillgroups<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -4905,8 +4857,8 @@ impl<S: Sender> GetUserSkillgroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserSkillGroupEntityListing`](crate::models::UserSkillGroupEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillGroupEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillGroupEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -4930,10 +4882,10 @@ pub struct GetUserState<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserState<'_, S> {
+impl<'a, S: Sender> GetUserState<'a, S> {
     /// Sends the request; the answer is a [`UserState`](crate::models::UserState).
-    pub async fn send(self) -> Result<crate::models::UserState, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserState, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4949,10 +4901,10 @@ pub struct GetUserStation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserStation<'_, S> {
+impl<'a, S: Sender> GetUserStation<'a, S> {
     /// Sends the request; the answer is a [`UserStations`](crate::models::UserStations).
-    pub async fn send(self) -> Result<crate::models::UserStations, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserStations, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4968,7 +4920,7 @@ pub struct GetUserSuperiors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserSuperiors<'_, S> {
+impl<'a, S: Sender> GetUserSuperiors<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -4979,8 +4931,8 @@ impl<S: Sender> GetUserSuperiors<'_, S> {
     }
 
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::User>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::User>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -4996,7 +4948,7 @@ pub struct GetUserTrustors<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserTrustors<'_, S> {
+impl<'a, S: Sender> GetUserTrustors<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5016,8 +4968,8 @@ impl<S: Sender> GetUserTrustors<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TrustorEntityListing`](crate::models::TrustorEntityListing).
-    pub async fn send(self) -> Result<crate::models::TrustorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TrustorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5041,10 +4993,10 @@ pub struct GetUserVerifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUserVerifiers<'_, S> {
+impl<'a, S: Sender> GetUserVerifiers<'a, S> {
     /// Sends the request; the answer is a [`VerifierEntityListing`](crate::models::VerifierEntityListing).
-    pub async fn send(self) -> Result<crate::models::VerifierEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerifierEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5060,7 +5012,7 @@ pub struct GetUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsers<'_, S> {
+impl<'a, S: Sender> GetUsers<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -5143,8 +5095,8 @@ impl<S: Sender> GetUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserEntityListing`](crate::models::UserEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5168,7 +5120,7 @@ pub struct GetUsersChatsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersChatsMe<'_, S> {
+impl<'a, S: Sender> GetUsersChatsMe<'a, S> {
     /// Whether or not to exclude closed chats
     ///
     /// Query parameter `excludeClosed`.
@@ -5206,8 +5158,8 @@ impl<S: Sender> GetUsersChatsMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ChatItemCursorListing`](crate::models::ChatItemCursorListing).
-    pub async fn send(self) -> Result<crate::models::ChatItemCursorListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ChatItemCursorListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5231,10 +5183,10 @@ pub struct GetUsersCustomattributesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchema<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5250,10 +5202,10 @@ pub struct GetUsersCustomattributesSchemaVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemaVersion<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemaVersion<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5269,10 +5221,10 @@ pub struct GetUsersCustomattributesSchemaVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemaVersions<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemaVersions<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5288,10 +5240,10 @@ pub struct GetUsersCustomattributesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemas<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchemaListing`](crate::models::DataSchemaListing).
-    pub async fn send(self) -> Result<crate::models::DataSchemaListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchemaListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5307,10 +5259,10 @@ pub struct GetUsersCustomattributesSchemasCoretype<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemasCoretype<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemasCoretype<'a, S> {
     /// Sends the request; the answer is a [`Coretype`](crate::models::Coretype).
-    pub async fn send(self) -> Result<crate::models::Coretype, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Coretype, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5326,10 +5278,10 @@ pub struct GetUsersCustomattributesSchemasCoretypes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemasCoretypes<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemasCoretypes<'a, S> {
     /// Sends the request; the answer is a [`CoretypeListing`](crate::models::CoretypeListing).
-    pub async fn send(self) -> Result<crate::models::CoretypeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CoretypeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5345,10 +5297,10 @@ pub struct GetUsersCustomattributesSchemasLimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersCustomattributesSchemasLimits<'_, S> {
+impl<'a, S: Sender> GetUsersCustomattributesSchemasLimits<'a, S> {
     /// Sends the request; the answer is a [`SchemaQuantityLimits`](crate::models::SchemaQuantityLimits).
-    pub async fn send(self) -> Result<crate::models::SchemaQuantityLimits, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchemaQuantityLimits, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5364,7 +5316,7 @@ pub struct GetUsersDevelopmentActivities<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersDevelopmentActivities<'_, S> {
+impl<'a, S: Sender> GetUsersDevelopmentActivities<'a, S> {
     /// Specifies the list of user IDs to be queried, up to 100 user IDs. It searches for any relationship for the userId.
     ///
     /// Query parameter `userId`, repeated for each value.
@@ -5474,8 +5426,8 @@ impl<S: Sender> GetUsersDevelopmentActivities<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DevelopmentActivityListing`](crate::models::DevelopmentActivityListing).
-    pub async fn send(self) -> Result<crate::models::DevelopmentActivityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DevelopmentActivityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5499,7 +5451,7 @@ pub struct GetUsersDevelopmentActivitiesMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersDevelopmentActivitiesMe<'_, S> {
+impl<'a, S: Sender> GetUsersDevelopmentActivitiesMe<'a, S> {
     /// Specifies the ID of the learning module.
     ///
     /// Query parameter `moduleId`.
@@ -5600,8 +5552,8 @@ impl<S: Sender> GetUsersDevelopmentActivitiesMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`DevelopmentActivityListing`](crate::models::DevelopmentActivityListing).
-    pub async fn send(self) -> Result<crate::models::DevelopmentActivityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DevelopmentActivityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5625,10 +5577,10 @@ pub struct GetUsersDevelopmentActivity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersDevelopmentActivity<'_, S> {
+impl<'a, S: Sender> GetUsersDevelopmentActivity<'a, S> {
     /// Sends the request; the answer is a [`DevelopmentActivity`](crate::models::DevelopmentActivity).
-    pub async fn send(self) -> Result<crate::models::DevelopmentActivity, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DevelopmentActivity, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5644,7 +5596,7 @@ pub struct GetUsersExternalidAuthorityNameExternalKey<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersExternalidAuthorityNameExternalKey<'_, S> {
+impl<'a, S: Sender> GetUsersExternalidAuthorityNameExternalKey<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5655,8 +5607,8 @@ impl<S: Sender> GetUsersExternalidAuthorityNameExternalKey<'_, S> {
     }
 
     /// Sends the request; the answer is a [`User`](crate::models::User).
-    pub async fn send(self) -> Result<crate::models::User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5672,7 +5624,7 @@ pub struct GetUsersMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersMe<'_, S> {
+impl<'a, S: Sender> GetUsersMe<'a, S> {
     /// Which fields, if any, to expand.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5701,8 +5653,8 @@ impl<S: Sender> GetUsersMe<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserMe`](crate::models::UserMe).
-    pub async fn send(self) -> Result<crate::models::UserMe, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserMe, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5718,10 +5670,10 @@ pub struct GetUsersMeVerifiers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersMeVerifiers<'_, S> {
+impl<'a, S: Sender> GetUsersMeVerifiers<'a, S> {
     /// Sends the request; the answer is a [`VerifierEntityListing`](crate::models::VerifierEntityListing).
-    pub async fn send(self) -> Result<crate::models::VerifierEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VerifierEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5737,7 +5689,7 @@ pub struct GetUsersQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersQuery<'_, S> {
+impl<'a, S: Sender> GetUsersQuery<'a, S> {
     /// Cursor token to retrieve next page
     ///
     /// Query parameter `cursor`.
@@ -5802,8 +5754,8 @@ impl<S: Sender> GetUsersQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserCursorEntityListing`](crate::models::UserCursorEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserCursorEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserCursorEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -5827,7 +5779,7 @@ pub struct GetUsersSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersSearch<'_, S> {
+impl<'a, S: Sender> GetUsersSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -5847,8 +5799,8 @@ impl<S: Sender> GetUsersSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5864,10 +5816,10 @@ pub struct GetUsersStationsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersStationsMe<'_, S> {
+impl<'a, S: Sender> GetUsersStationsMe<'a, S> {
     /// Sends the request; the answer is a [`UserStations`](crate::models::UserStations).
-    pub async fn send(self) -> Result<crate::models::UserStations, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserStations, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5883,10 +5835,10 @@ pub struct PatchUser<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUser<'_, S> {
+impl<'a, S: Sender> PatchUser<'a, S> {
     /// Sends the request; the answer is a [`User`](crate::models::User).
-    pub async fn send(self) -> Result<crate::models::User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5902,10 +5854,10 @@ pub struct PatchUserCallforwarding<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserCallforwarding<'_, S> {
+impl<'a, S: Sender> PatchUserCallforwarding<'a, S> {
     /// Sends the request; the answer is a [`CallForwarding`](crate::models::CallForwarding).
-    pub async fn send(self) -> Result<crate::models::CallForwarding, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallForwarding, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5921,10 +5873,10 @@ pub struct PatchUserCustomattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserCustomattributes<'_, S> {
+impl<'a, S: Sender> PatchUserCustomattributes<'a, S> {
     /// Sends the request; the answer is a [`UserCustomAttributes`](crate::models::UserCustomAttributes).
-    pub async fn send(self) -> Result<crate::models::UserCustomAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserCustomAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5940,10 +5892,10 @@ pub struct PatchUserCustomattributesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserCustomattributesBulk<'_, S> {
+impl<'a, S: Sender> PatchUserCustomattributesBulk<'a, S> {
     /// Sends the request; the answer is a [`UserCustomAttributes`](crate::models::UserCustomAttributes).
-    pub async fn send(self) -> Result<crate::models::UserCustomAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserCustomAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5959,10 +5911,10 @@ pub struct PatchUserGeolocation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserGeolocation<'_, S> {
+impl<'a, S: Sender> PatchUserGeolocation<'a, S> {
     /// Sends the request; the answer is a [`Geolocation`](crate::models::Geolocation).
-    pub async fn send(self) -> Result<crate::models::Geolocation, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Geolocation, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5978,10 +5930,10 @@ pub struct PatchUserQueue<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserQueue<'_, S> {
+impl<'a, S: Sender> PatchUserQueue<'a, S> {
     /// Sends the request; the answer is a [`UserQueue`](crate::models::UserQueue).
-    pub async fn send(self) -> Result<crate::models::UserQueue, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueue, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -5997,7 +5949,7 @@ pub struct PatchUserQueues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserQueues<'_, S> {
+impl<'a, S: Sender> PatchUserQueues<'a, S> {
     /// Division ID(s)
     ///
     /// Query parameter `divisionId`, repeated for each value.
@@ -6008,8 +5960,8 @@ impl<S: Sender> PatchUserQueues<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserQueueEntityListing`](crate::models::UserQueueEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserQueueEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserQueueEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6025,10 +5977,10 @@ pub struct PatchUserRoutinglanguage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutinglanguage<'_, S> {
+impl<'a, S: Sender> PatchUserRoutinglanguage<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingLanguage`](crate::models::UserRoutingLanguage).
-    pub async fn send(self) -> Result<crate::models::UserRoutingLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6044,10 +5996,10 @@ pub struct PatchUserRoutinglanguagesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutinglanguagesBulk<'_, S> {
+impl<'a, S: Sender> PatchUserRoutinglanguagesBulk<'a, S> {
     /// Sends the request; the answer is a [`UserLanguageEntityListing`](crate::models::UserLanguageEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserLanguageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserLanguageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6063,10 +6015,10 @@ pub struct PatchUserRoutingskillsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUserRoutingskillsBulk<'_, S> {
+impl<'a, S: Sender> PatchUserRoutingskillsBulk<'a, S> {
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6082,10 +6034,10 @@ pub struct PatchUsersBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUsersBulk<'_, S> {
+impl<'a, S: Sender> PatchUsersBulk<'a, S> {
     /// Sends the request; the answer is a [`UserEntityListing`](crate::models::UserEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6101,7 +6053,7 @@ pub struct PostAnalyticsUsersActivityQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersActivityQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersActivityQuery<'a, S> {
     /// The desired page size
     ///
     /// Query parameter `pageSize`.
@@ -6121,8 +6073,8 @@ impl<S: Sender> PostAnalyticsUsersActivityQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserActivityResponse`](crate::models::UserActivityResponse).
-    pub async fn send(self) -> Result<crate::models::UserActivityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserActivityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6138,10 +6090,10 @@ pub struct PostAnalyticsUsersAggregatesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersAggregatesJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersAggregatesJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6157,10 +6109,10 @@ pub struct PostAnalyticsUsersAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`UserAggregateQueryResponse`](crate::models::UserAggregateQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserAggregateQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAggregateQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6176,10 +6128,10 @@ pub struct PostAnalyticsUsersDetailsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersDetailsJobs<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersDetailsJobs<'a, S> {
     /// Sends the request; the answer is a [`AsyncQueryResponse`](crate::models::AsyncQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6195,10 +6147,10 @@ pub struct PostAnalyticsUsersDetailsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersDetailsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersDetailsQuery<'a, S> {
     /// Sends the request; the answer is a [`AnalyticsUserDetailsQueryResponse`](crate::models::AnalyticsUserDetailsQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AnalyticsUserDetailsQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AnalyticsUserDetailsQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6214,10 +6166,10 @@ pub struct PostAnalyticsUsersObservationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAnalyticsUsersObservationsQuery<'_, S> {
+impl<'a, S: Sender> PostAnalyticsUsersObservationsQuery<'a, S> {
     /// Sends the request; the answer is a [`UserObservationQueryResponse`](crate::models::UserObservationQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UserObservationQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserObservationQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6233,7 +6185,7 @@ pub struct PostAuthorizationSubjectBulkadd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkadd<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkadd<'a, S> {
     /// what the type of the subject is (PC_GROUP, PC_USER or PC_OAUTH_CLIENT)
     ///
     /// Query parameter `subjectType`.
@@ -6245,11 +6197,8 @@ impl<S: Sender> PostAuthorizationSubjectBulkadd<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6265,14 +6214,11 @@ pub struct PostAuthorizationSubjectBulkremove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkremove<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkremove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6288,7 +6234,7 @@ pub struct PostAuthorizationSubjectBulkreplace<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectBulkreplace<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectBulkreplace<'a, S> {
     /// what the type of the subject is (PC_GROUP, PC_USER or PC_OAUTH_CLIENT)
     ///
     /// Query parameter `subjectType`.
@@ -6300,11 +6246,8 @@ impl<S: Sender> PostAuthorizationSubjectBulkreplace<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6320,7 +6263,7 @@ pub struct PostAuthorizationSubjectDivisionRole<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAuthorizationSubjectDivisionRole<'_, S> {
+impl<'a, S: Sender> PostAuthorizationSubjectDivisionRole<'a, S> {
     /// what the type of the subject is: PC_GROUP, PC_USER or PC_OAUTH_CLIENT (note: for cross-org authorization, please use the Organization Authorization endpoints)
     ///
     /// Query parameter `subjectType`.
@@ -6332,11 +6275,8 @@ impl<S: Sender> PostAuthorizationSubjectDivisionRole<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6352,10 +6292,10 @@ pub struct PostUserExternalid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserExternalid<'_, S> {
+impl<'a, S: Sender> PostUserExternalid<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UserExternalIdentifier>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UserExternalIdentifier>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6371,7 +6311,7 @@ pub struct PostUserInvite<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserInvite<'_, S> {
+impl<'a, S: Sender> PostUserInvite<'a, S> {
     /// Resend the invitation even if one is already outstanding
     ///
     /// Query parameter `force`.
@@ -6383,11 +6323,8 @@ impl<S: Sender> PostUserInvite<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6403,14 +6340,11 @@ pub struct PostUserPassword<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserPassword<'_, S> {
+impl<'a, S: Sender> PostUserPassword<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6426,10 +6360,10 @@ pub struct PostUserRoutinglanguages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserRoutinglanguages<'_, S> {
+impl<'a, S: Sender> PostUserRoutinglanguages<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingLanguage`](crate::models::UserRoutingLanguage).
-    pub async fn send(self) -> Result<crate::models::UserRoutingLanguage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingLanguage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6445,10 +6379,10 @@ pub struct PostUserRoutingskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUserRoutingskills<'_, S> {
+impl<'a, S: Sender> PostUserRoutingskills<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingSkill`](crate::models::UserRoutingSkill).
-    pub async fn send(self) -> Result<crate::models::UserRoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6464,10 +6398,10 @@ pub struct PostUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsers<'_, S> {
+impl<'a, S: Sender> PostUsers<'a, S> {
     /// Sends the request; the answer is a [`User`](crate::models::User).
-    pub async fn send(self) -> Result<crate::models::User, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::User, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6483,10 +6417,10 @@ pub struct PostUsersCustomattributesSchemas<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersCustomattributesSchemas<'_, S> {
+impl<'a, S: Sender> PostUsersCustomattributesSchemas<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6502,10 +6436,10 @@ pub struct PostUsersDevelopmentActivitiesAggregatesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersDevelopmentActivitiesAggregatesQuery<'_, S> {
+impl<'a, S: Sender> PostUsersDevelopmentActivitiesAggregatesQuery<'a, S> {
     /// Sends the request; the answer is a [`DevelopmentActivityAggregateResponse`](crate::models::DevelopmentActivityAggregateResponse).
-    pub async fn send(self) -> Result<crate::models::DevelopmentActivityAggregateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DevelopmentActivityAggregateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6521,14 +6455,11 @@ pub struct PostUsersMePassword<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersMePassword<'_, S> {
+impl<'a, S: Sender> PostUsersMePassword<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6544,10 +6475,10 @@ pub struct PostUsersMeVerifiersTotp<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersMeVerifiersTotp<'_, S> {
+impl<'a, S: Sender> PostUsersMeVerifiersTotp<'a, S> {
     /// Sends the request; the answer is a [`CreateVerifierResponse`](crate::models::CreateVerifierResponse).
-    pub async fn send(self) -> Result<crate::models::CreateVerifierResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CreateVerifierResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6563,14 +6494,11 @@ pub struct PostUsersMeVerifiersTotpVerifierId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersMeVerifiersTotpVerifierId<'_, S> {
+impl<'a, S: Sender> PostUsersMeVerifiersTotpVerifierId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6586,10 +6514,10 @@ pub struct PostUsersMeVerifiersWebauthnRegister<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersMeVerifiersWebauthnRegister<'_, S> {
+impl<'a, S: Sender> PostUsersMeVerifiersWebauthnRegister<'a, S> {
     /// Sends the request; the answer is a [`Verifier`](crate::models::Verifier).
-    pub async fn send(self) -> Result<crate::models::Verifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Verifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6605,10 +6533,10 @@ pub struct PostUsersMeVerifiersWebauthnRegisterOptions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersMeVerifiersWebauthnRegisterOptions<'_, S> {
+impl<'a, S: Sender> PostUsersMeVerifiersWebauthnRegisterOptions<'a, S> {
     /// Sends the request; the answer is a [`BeginWebAuthnRegistrationResponse`](crate::models::BeginWebAuthnRegistrationResponse).
-    pub async fn send(self) -> Result<crate::models::BeginWebAuthnRegistrationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BeginWebAuthnRegistrationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6624,10 +6552,10 @@ pub struct PostUsersSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearch<'_, S> {
+impl<'a, S: Sender> PostUsersSearch<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6643,10 +6571,10 @@ pub struct PostUsersSearchConversationTarget<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchConversationTarget<'_, S> {
+impl<'a, S: Sender> PostUsersSearchConversationTarget<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6662,10 +6590,10 @@ pub struct PostUsersSearchQueuemembersManage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchQueuemembersManage<'_, S> {
+impl<'a, S: Sender> PostUsersSearchQueuemembersManage<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6681,10 +6609,10 @@ pub struct PostUsersSearchTeamsAssign<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersSearchTeamsAssign<'_, S> {
+impl<'a, S: Sender> PostUsersSearchTeamsAssign<'a, S> {
     /// Sends the request; the answer is a [`UsersSearchResponse`](crate::models::UsersSearchResponse).
-    pub async fn send(self) -> Result<crate::models::UsersSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6700,10 +6628,10 @@ pub struct PutRoutingDirectroutingbackupSettingsMe<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingDirectroutingbackupSettingsMe<'_, S> {
+impl<'a, S: Sender> PutRoutingDirectroutingbackupSettingsMe<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6719,10 +6647,10 @@ pub struct PutRoutingUserDirectroutingbackupSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUserDirectroutingbackupSettings<'_, S> {
+impl<'a, S: Sender> PutRoutingUserDirectroutingbackupSettings<'a, S> {
     /// Sends the request; the answer is a [`AgentDirectRoutingBackupSettings`](crate::models::AgentDirectRoutingBackupSettings).
-    pub async fn send(self) -> Result<crate::models::AgentDirectRoutingBackupSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentDirectRoutingBackupSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6738,10 +6666,10 @@ pub struct PutRoutingUserUtilization<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutRoutingUserUtilization<'_, S> {
+impl<'a, S: Sender> PutRoutingUserUtilization<'a, S> {
     /// Sends the request; the answer is a [`AgentMaxUtilizationResponse`](crate::models::AgentMaxUtilizationResponse).
-    pub async fn send(self) -> Result<crate::models::AgentMaxUtilizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentMaxUtilizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6757,10 +6685,10 @@ pub struct PutUserCallforwarding<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserCallforwarding<'_, S> {
+impl<'a, S: Sender> PutUserCallforwarding<'a, S> {
     /// Sends the request; the answer is a [`CallForwarding`](crate::models::CallForwarding).
-    pub async fn send(self) -> Result<crate::models::CallForwarding, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CallForwarding, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6776,10 +6704,10 @@ pub struct PutUserCustomattributes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserCustomattributes<'_, S> {
+impl<'a, S: Sender> PutUserCustomattributes<'a, S> {
     /// Sends the request; the answer is a [`UserCustomAttributes`](crate::models::UserCustomAttributes).
-    pub async fn send(self) -> Result<crate::models::UserCustomAttributes, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserCustomAttributes, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6795,10 +6723,10 @@ pub struct PutUserOutofoffice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserOutofoffice<'_, S> {
+impl<'a, S: Sender> PutUserOutofoffice<'a, S> {
     /// Sends the request; the answer is a [`OutOfOffice`](crate::models::OutOfOffice).
-    pub async fn send(self) -> Result<crate::models::OutOfOffice, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OutOfOffice, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6814,10 +6742,10 @@ pub struct PutUserProfileskills<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserProfileskills<'_, S> {
+impl<'a, S: Sender> PutUserProfileskills<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<String>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<String>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6833,10 +6761,10 @@ pub struct PutUserRoles<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoles<'_, S> {
+impl<'a, S: Sender> PutUserRoles<'a, S> {
     /// Sends the request; the answer is a [`UserAuthorization`](crate::models::UserAuthorization).
-    pub async fn send(self) -> Result<crate::models::UserAuthorization, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserAuthorization, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6852,10 +6780,10 @@ pub struct PutUserRoutingskill<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoutingskill<'_, S> {
+impl<'a, S: Sender> PutUserRoutingskill<'a, S> {
     /// Sends the request; the answer is a [`UserRoutingSkill`](crate::models::UserRoutingSkill).
-    pub async fn send(self) -> Result<crate::models::UserRoutingSkill, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserRoutingSkill, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6871,10 +6799,10 @@ pub struct PutUserRoutingskillsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoutingskillsBulk<'_, S> {
+impl<'a, S: Sender> PutUserRoutingskillsBulk<'a, S> {
     /// Sends the request; the answer is a [`UserSkillEntityListing`](crate::models::UserSkillEntityListing).
-    pub async fn send(self) -> Result<crate::models::UserSkillEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserSkillEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6890,10 +6818,10 @@ pub struct PutUserRoutingstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserRoutingstatus<'_, S> {
+impl<'a, S: Sender> PutUserRoutingstatus<'a, S> {
     /// Sends the request; the answer is a [`RoutingStatus`](crate::models::RoutingStatus).
-    pub async fn send(self) -> Result<crate::models::RoutingStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::RoutingStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6909,10 +6837,10 @@ pub struct PutUserState<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserState<'_, S> {
+impl<'a, S: Sender> PutUserState<'a, S> {
     /// Sends the request; the answer is a [`UserState`](crate::models::UserState).
-    pub async fn send(self) -> Result<crate::models::UserState, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserState, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6928,14 +6856,11 @@ pub struct PutUserStationAssociatedstationStationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserStationAssociatedstationStationId<'_, S> {
+impl<'a, S: Sender> PutUserStationAssociatedstationStationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6951,14 +6876,11 @@ pub struct PutUserStationDefaultstationStationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserStationDefaultstationStationId<'_, S> {
+impl<'a, S: Sender> PutUserStationDefaultstationStationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6974,10 +6896,10 @@ pub struct PutUserVerifier<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUserVerifier<'_, S> {
+impl<'a, S: Sender> PutUserVerifier<'a, S> {
     /// Sends the request; the answer is a [`Verifier`](crate::models::Verifier).
-    pub async fn send(self) -> Result<crate::models::Verifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Verifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -6993,10 +6915,10 @@ pub struct PutUsersCustomattributesSchema<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersCustomattributesSchema<'_, S> {
+impl<'a, S: Sender> PutUsersCustomattributesSchema<'a, S> {
     /// Sends the request; the answer is a [`DataSchema`](crate::models::DataSchema).
-    pub async fn send(self) -> Result<crate::models::DataSchema, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DataSchema, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7012,10 +6934,10 @@ pub struct PutUsersMeVerifier<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersMeVerifier<'_, S> {
+impl<'a, S: Sender> PutUsersMeVerifier<'a, S> {
     /// Sends the request; the answer is a [`Verifier`](crate::models::Verifier).
-    pub async fn send(self) -> Result<crate::models::Verifier, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::Verifier, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -7031,14 +6953,11 @@ pub struct PutUsersStationsMeAssociatedstationStationId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutUsersStationsMeAssociatedstationStationId<'_, S> {
+impl<'a, S: Sender> PutUsersStationsMeAssociatedstationStationId<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

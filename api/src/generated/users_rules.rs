@@ -267,14 +267,11 @@ pub struct DeleteUsersRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteUsersRule<'_, S> {
+impl<'a, S: Sender> DeleteUsersRule<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -290,10 +287,10 @@ pub struct GetUsersRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersRule<'_, S> {
+impl<'a, S: Sender> GetUsersRule<'a, S> {
     /// Sends the request; the answer is a [`UsersRulesRule`](crate::models::UsersRulesRule).
-    pub async fn send(self) -> Result<crate::models::UsersRulesRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -309,10 +306,10 @@ pub struct GetUsersRuleDependentTypeId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersRuleDependentTypeId<'_, S> {
+impl<'a, S: Sender> GetUsersRuleDependentTypeId<'a, S> {
     /// Sends the request; the answer is a [`UsersRulesDependent`](crate::models::UsersRulesDependent).
-    pub async fn send(self) -> Result<crate::models::UsersRulesDependent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesDependent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -328,7 +325,7 @@ pub struct GetUsersRuleDependents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersRuleDependents<'_, S> {
+impl<'a, S: Sender> GetUsersRuleDependents<'a, S> {
     /// Number of results per page
     ///
     /// Query parameter `pageSize`.
@@ -357,8 +354,8 @@ impl<S: Sender> GetUsersRuleDependents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsersRulesDependentList`](crate::models::UsersRulesDependentList).
-    pub async fn send(self) -> Result<crate::models::UsersRulesDependentList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesDependentList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -382,7 +379,7 @@ pub struct GetUsersRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersRules<'_, S> {
+impl<'a, S: Sender> GetUsersRules<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -438,8 +435,8 @@ impl<S: Sender> GetUsersRules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsersRulesRuleList`](crate::models::UsersRulesRuleList).
-    pub async fn send(self) -> Result<crate::models::UsersRulesRuleList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesRuleList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -463,10 +460,10 @@ pub struct GetUsersRulesSetting<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetUsersRulesSetting<'_, S> {
+impl<'a, S: Sender> GetUsersRulesSetting<'a, S> {
     /// Sends the request; the answer is a [`UsersRulesRuleSettings`](crate::models::UsersRulesRuleSettings).
-    pub async fn send(self) -> Result<crate::models::UsersRulesRuleSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesRuleSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -482,10 +479,10 @@ pub struct PatchUsersRule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchUsersRule<'_, S> {
+impl<'a, S: Sender> PatchUsersRule<'a, S> {
     /// Sends the request; the answer is a [`UsersRulesRule`](crate::models::UsersRulesRule).
-    pub async fn send(self) -> Result<crate::models::UsersRulesRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -501,10 +498,10 @@ pub struct PostUsersRules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersRules<'_, S> {
+impl<'a, S: Sender> PostUsersRules<'a, S> {
     /// Sends the request; the answer is a [`UsersRulesRule`](crate::models::UsersRulesRule).
-    pub async fn send(self) -> Result<crate::models::UsersRulesRule, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesRule, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -520,7 +517,7 @@ pub struct PostUsersRulesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostUsersRulesQuery<'_, S> {
+impl<'a, S: Sender> PostUsersRulesQuery<'a, S> {
     /// Page number
     ///
     /// Query parameter `pageNumber`.
@@ -540,8 +537,8 @@ impl<S: Sender> PostUsersRulesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UsersRulesQueryResponse`](crate::models::UsersRulesQueryResponse).
-    pub async fn send(self) -> Result<crate::models::UsersRulesQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UsersRulesQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -104,10 +104,10 @@ pub struct GetDate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetDate<'_, S> {
+impl<'a, S: Sender> GetDate<'a, S> {
     /// Sends the request; the answer is a [`ServerDate`](crate::models::ServerDate).
-    pub async fn send(self) -> Result<crate::models::ServerDate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServerDate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -123,10 +123,10 @@ pub struct GetIpranges<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetIpranges<'_, S> {
+impl<'a, S: Sender> GetIpranges<'a, S> {
     /// Sends the request; the answer is a [`IpAddressRangeListing`](crate::models::IpAddressRangeListing).
-    pub async fn send(self) -> Result<crate::models::IpAddressRangeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::IpAddressRangeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -142,7 +142,7 @@ pub struct GetTimezones<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetTimezones<'_, S> {
+impl<'a, S: Sender> GetTimezones<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -162,8 +162,8 @@ impl<S: Sender> GetTimezones<'_, S> {
     }
 
     /// Sends the request; the answer is a [`TimeZoneEntityListing`](crate::models::TimeZoneEntityListing).
-    pub async fn send(self) -> Result<crate::models::TimeZoneEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeZoneEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -187,10 +187,10 @@ pub struct PostCertificateDetails<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostCertificateDetails<'_, S> {
+impl<'a, S: Sender> PostCertificateDetails<'a, S> {
     /// Sends the request; the answer is a [`ParsedCertificate`](crate::models::ParsedCertificate).
-    pub async fn send(self) -> Result<crate::models::ParsedCertificate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ParsedCertificate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -210,10 +210,10 @@ pub struct DeleteAgenticVirtualagentJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteAgenticVirtualagentJobs<'_, S> {
+impl<'a, S: Sender> DeleteAgenticVirtualagentJobs<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentJob`](crate::models::AgenticVirtualAgentJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -229,10 +229,10 @@ pub struct GetAgenticVirtualagent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagent<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagent<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -248,10 +248,10 @@ pub struct GetAgenticVirtualagentJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagentJob<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagentJob<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentJob`](crate::models::AgenticVirtualAgentJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -267,7 +267,7 @@ pub struct GetAgenticVirtualagents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetAgenticVirtualagents<'_, S> {
+impl<'a, S: Sender> GetAgenticVirtualagents<'a, S> {
     /// Filter by matching name - case insensitive.
     ///
     /// Query parameter `name`.
@@ -332,8 +332,8 @@ impl<S: Sender> GetAgenticVirtualagents<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgenticVirtualAgentEntityListing`](crate::models::AgenticVirtualAgentEntityListing).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -357,10 +357,10 @@ pub struct PatchAgenticVirtualagent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchAgenticVirtualagent<'_, S> {
+impl<'a, S: Sender> PatchAgenticVirtualagent<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -376,10 +376,10 @@ pub struct PostAgenticVirtualagentVersionJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAgenticVirtualagentVersionJobs<'_, S> {
+impl<'a, S: Sender> PostAgenticVirtualagentVersionJobs<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgentVersionPublishJob`](crate::models::AgenticVirtualAgentVersionPublishJob).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgentVersionPublishJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgentVersionPublishJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -395,10 +395,10 @@ pub struct PostAgenticVirtualagents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostAgenticVirtualagents<'_, S> {
+impl<'a, S: Sender> PostAgenticVirtualagents<'a, S> {
     /// Sends the request; the answer is a [`AgenticVirtualAgent`](crate::models::AgenticVirtualAgent).
-    pub async fn send(self) -> Result<crate::models::AgenticVirtualAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgenticVirtualAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

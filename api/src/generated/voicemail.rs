@@ -682,14 +682,11 @@ pub struct DeleteVoicemailMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteVoicemailMessage<'_, S> {
+impl<'a, S: Sender> DeleteVoicemailMessage<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -705,14 +702,11 @@ pub struct DeleteVoicemailMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteVoicemailMessages<'_, S> {
+impl<'a, S: Sender> DeleteVoicemailMessages<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -728,10 +722,10 @@ pub struct GetVoicemailGroupMailbox<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailGroupMailbox<'_, S> {
+impl<'a, S: Sender> GetVoicemailGroupMailbox<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMailboxInfo`](crate::models::VoicemailMailboxInfo).
-    pub async fn send(self) -> Result<crate::models::VoicemailMailboxInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMailboxInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -747,7 +741,7 @@ pub struct GetVoicemailGroupMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailGroupMessages<'_, S> {
+impl<'a, S: Sender> GetVoicemailGroupMessages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -767,8 +761,8 @@ impl<S: Sender> GetVoicemailGroupMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessageEntityListing`](crate::models::VoicemailMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -792,10 +786,10 @@ pub struct GetVoicemailGroupPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailGroupPolicy<'_, S> {
+impl<'a, S: Sender> GetVoicemailGroupPolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailGroupPolicy`](crate::models::VoicemailGroupPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailGroupPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailGroupPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -811,10 +805,10 @@ pub struct GetVoicemailMailbox<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMailbox<'_, S> {
+impl<'a, S: Sender> GetVoicemailMailbox<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMailboxInfo`](crate::models::VoicemailMailboxInfo).
-    pub async fn send(self) -> Result<crate::models::VoicemailMailboxInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMailboxInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -830,10 +824,10 @@ pub struct GetVoicemailMeMailbox<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMeMailbox<'_, S> {
+impl<'a, S: Sender> GetVoicemailMeMailbox<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMailboxInfo`](crate::models::VoicemailMailboxInfo).
-    pub async fn send(self) -> Result<crate::models::VoicemailMailboxInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMailboxInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -849,7 +843,7 @@ pub struct GetVoicemailMeMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMeMessages<'_, S> {
+impl<'a, S: Sender> GetVoicemailMeMessages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -869,8 +863,8 @@ impl<S: Sender> GetVoicemailMeMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessageEntityListing`](crate::models::VoicemailMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -894,10 +888,10 @@ pub struct GetVoicemailMePolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMePolicy<'_, S> {
+impl<'a, S: Sender> GetVoicemailMePolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailUserPolicy`](crate::models::VoicemailUserPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailUserPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailUserPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -913,7 +907,7 @@ pub struct GetVoicemailMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMessage<'_, S> {
+impl<'a, S: Sender> GetVoicemailMessage<'a, S> {
     /// If the caller is a known user, which fields, if any, to expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -924,8 +918,8 @@ impl<S: Sender> GetVoicemailMessage<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessage`](crate::models::VoicemailMessage).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -941,7 +935,7 @@ pub struct GetVoicemailMessageMedia<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMessageMedia<'_, S> {
+impl<'a, S: Sender> GetVoicemailMessageMedia<'a, S> {
     /// The desired media format.
     ///
     /// Query parameter `formatId`.
@@ -952,8 +946,8 @@ impl<S: Sender> GetVoicemailMessageMedia<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMediaInfo`](crate::models::VoicemailMediaInfo).
-    pub async fn send(self) -> Result<crate::models::VoicemailMediaInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMediaInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -969,7 +963,7 @@ pub struct GetVoicemailMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailMessages<'_, S> {
+impl<'a, S: Sender> GetVoicemailMessages<'a, S> {
     /// An optional comma separated list of VoicemailMessage ids
     ///
     /// Query parameter `ids`.
@@ -989,8 +983,8 @@ impl<S: Sender> GetVoicemailMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessageEntityListing`](crate::models::VoicemailMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1014,10 +1008,10 @@ pub struct GetVoicemailPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailPolicy<'_, S> {
+impl<'a, S: Sender> GetVoicemailPolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailOrganizationPolicy`](crate::models::VoicemailOrganizationPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailOrganizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailOrganizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1033,7 +1027,7 @@ pub struct GetVoicemailQueueMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailQueueMessages<'_, S> {
+impl<'a, S: Sender> GetVoicemailQueueMessages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1053,8 +1047,8 @@ impl<S: Sender> GetVoicemailQueueMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessageEntityListing`](crate::models::VoicemailMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1078,7 +1072,7 @@ pub struct GetVoicemailSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailSearch<'_, S> {
+impl<'a, S: Sender> GetVoicemailSearch<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -1089,8 +1083,8 @@ impl<S: Sender> GetVoicemailSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailsSearchResponse`](crate::models::VoicemailsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::VoicemailsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1106,10 +1100,10 @@ pub struct GetVoicemailUserMailbox<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailUserMailbox<'_, S> {
+impl<'a, S: Sender> GetVoicemailUserMailbox<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMailboxInfo`](crate::models::VoicemailMailboxInfo).
-    pub async fn send(self) -> Result<crate::models::VoicemailMailboxInfo, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMailboxInfo, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1125,7 +1119,7 @@ pub struct GetVoicemailUserMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailUserMessages<'_, S> {
+impl<'a, S: Sender> GetVoicemailUserMessages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -1145,8 +1139,8 @@ impl<S: Sender> GetVoicemailUserMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessageEntityListing`](crate::models::VoicemailMessageEntityListing).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessageEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessageEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -1170,10 +1164,10 @@ pub struct GetVoicemailUserpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetVoicemailUserpolicy<'_, S> {
+impl<'a, S: Sender> GetVoicemailUserpolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailUserPolicy`](crate::models::VoicemailUserPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailUserPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailUserPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1189,10 +1183,10 @@ pub struct PatchVoicemailGroupPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchVoicemailGroupPolicy<'_, S> {
+impl<'a, S: Sender> PatchVoicemailGroupPolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailGroupPolicy`](crate::models::VoicemailGroupPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailGroupPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailGroupPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1208,10 +1202,10 @@ pub struct PatchVoicemailMePolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchVoicemailMePolicy<'_, S> {
+impl<'a, S: Sender> PatchVoicemailMePolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailUserPolicy`](crate::models::VoicemailUserPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailUserPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailUserPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1227,10 +1221,10 @@ pub struct PatchVoicemailMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchVoicemailMessage<'_, S> {
+impl<'a, S: Sender> PatchVoicemailMessage<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMessage`](crate::models::VoicemailMessage).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1246,10 +1240,10 @@ pub struct PatchVoicemailUserpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchVoicemailUserpolicy<'_, S> {
+impl<'a, S: Sender> PatchVoicemailUserpolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailUserPolicy`](crate::models::VoicemailUserPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailUserPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailUserPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1265,7 +1259,7 @@ pub struct PostVoicemailMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostVoicemailMessages<'_, S> {
+impl<'a, S: Sender> PostVoicemailMessages<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -1276,8 +1270,8 @@ impl<S: Sender> PostVoicemailMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`VoicemailMessage`](crate::models::VoicemailMessage).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1293,10 +1287,10 @@ pub struct PostVoicemailSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostVoicemailSearch<'_, S> {
+impl<'a, S: Sender> PostVoicemailSearch<'a, S> {
     /// Sends the request; the answer is a [`VoicemailsSearchResponse`](crate::models::VoicemailsSearchResponse).
-    pub async fn send(self) -> Result<crate::models::VoicemailsSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailsSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1312,10 +1306,10 @@ pub struct PutVoicemailMessage<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutVoicemailMessage<'_, S> {
+impl<'a, S: Sender> PutVoicemailMessage<'a, S> {
     /// Sends the request; the answer is a [`VoicemailMessage`](crate::models::VoicemailMessage).
-    pub async fn send(self) -> Result<crate::models::VoicemailMessage, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailMessage, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1331,10 +1325,10 @@ pub struct PutVoicemailPolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutVoicemailPolicy<'_, S> {
+impl<'a, S: Sender> PutVoicemailPolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailOrganizationPolicy`](crate::models::VoicemailOrganizationPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailOrganizationPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailOrganizationPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1350,10 +1344,10 @@ pub struct PutVoicemailUserpolicy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutVoicemailUserpolicy<'_, S> {
+impl<'a, S: Sender> PutVoicemailUserpolicy<'a, S> {
     /// Sends the request; the answer is a [`VoicemailUserPolicy`](crate::models::VoicemailUserPolicy).
-    pub async fn send(self) -> Result<crate::models::VoicemailUserPolicy, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::VoicemailUserPolicy, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

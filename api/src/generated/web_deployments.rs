@@ -556,14 +556,11 @@ pub struct DeleteWebdeploymentsConfiguration<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWebdeploymentsConfiguration<'_, S> {
+impl<'a, S: Sender> DeleteWebdeploymentsConfiguration<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -579,14 +576,11 @@ pub struct DeleteWebdeploymentsDeployment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWebdeploymentsDeployment<'_, S> {
+impl<'a, S: Sender> DeleteWebdeploymentsDeployment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -602,10 +596,10 @@ pub struct DeleteWebdeploymentsDeploymentCobrowseSessionId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWebdeploymentsDeploymentCobrowseSessionId<'_, S> {
+impl<'a, S: Sender> DeleteWebdeploymentsDeploymentCobrowseSessionId<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<serde_json::Value, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<serde_json::Value, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -621,7 +615,7 @@ pub struct DeleteWebdeploymentsTokenRevoke<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWebdeploymentsTokenRevoke<'_, S> {
+impl<'a, S: Sender> DeleteWebdeploymentsTokenRevoke<'a, S> {
     /// The Customer's journey sessionId.
     ///
     /// Header `X-Journey-Session-Id`.
@@ -642,11 +636,8 @@ impl<S: Sender> DeleteWebdeploymentsTokenRevoke<'_, S> {
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -662,10 +653,10 @@ pub struct GetWebdeploymentsConfigurationVersion<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsConfigurationVersion<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsConfigurationVersion<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersion`](crate::models::WebDeploymentConfigurationVersion).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -681,7 +672,7 @@ pub struct GetWebdeploymentsConfigurationVersions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsConfigurationVersions<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsConfigurationVersions<'a, S> {
     /// Number of entities to return. Defaults to 300.
     ///
     /// Query parameter `pageSize`.
@@ -710,8 +701,8 @@ impl<S: Sender> GetWebdeploymentsConfigurationVersions<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersionEntityListing`](crate::models::WebDeploymentConfigurationVersionEntityListing).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -735,10 +726,10 @@ pub struct GetWebdeploymentsConfigurationVersionsDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsConfigurationVersionsDraft<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsConfigurationVersionsDraft<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersion`](crate::models::WebDeploymentConfigurationVersion).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -754,7 +745,7 @@ pub struct GetWebdeploymentsConfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsConfigurations<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsConfigurations<'a, S> {
     /// Number of entities to return. Defaults to 300.
     ///
     /// Query parameter `pageSize`.
@@ -792,8 +783,8 @@ impl<S: Sender> GetWebdeploymentsConfigurations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersionEntityListing`](crate::models::WebDeploymentConfigurationVersionEntityListing).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersionEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersionEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -817,7 +808,7 @@ pub struct GetWebdeploymentsDeployment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsDeployment<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsDeployment<'a, S> {
     /// The specified entity attributes will be filled. Comma separated values expected.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -828,8 +819,8 @@ impl<S: Sender> GetWebdeploymentsDeployment<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebDeployment`](crate::models::WebDeployment).
-    pub async fn send(self) -> Result<crate::models::WebDeployment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeployment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -845,10 +836,10 @@ pub struct GetWebdeploymentsDeploymentCobrowseSessionId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsDeploymentCobrowseSessionId<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsDeploymentCobrowseSessionId<'a, S> {
     /// Sends the request; the answer is a [`CobrowseWebMessagingSession`](crate::models::CobrowseWebMessagingSession).
-    pub async fn send(self) -> Result<crate::models::CobrowseWebMessagingSession, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CobrowseWebMessagingSession, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -864,7 +855,7 @@ pub struct GetWebdeploymentsDeploymentConfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsDeploymentConfigurations<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsDeploymentConfigurations<'a, S> {
     /// Get active configuration on a deployment
     ///
     /// Query parameter `type`.
@@ -884,8 +875,8 @@ impl<S: Sender> GetWebdeploymentsDeploymentConfigurations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebDeploymentActiveConfigurationOnDeployment`](crate::models::WebDeploymentActiveConfigurationOnDeployment).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentActiveConfigurationOnDeployment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentActiveConfigurationOnDeployment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -901,10 +892,10 @@ pub struct GetWebdeploymentsDeploymentIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsDeploymentIdentityresolution<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsDeploymentIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`DeploymentIdentityResolutionConfig`](crate::models::DeploymentIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::DeploymentIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DeploymentIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -920,7 +911,7 @@ pub struct GetWebdeploymentsDeployments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebdeploymentsDeployments<'_, S> {
+impl<'a, S: Sender> GetWebdeploymentsDeployments<'a, S> {
     /// Number of entities to return. Defaults to 300.
     ///
     /// Query parameter `pageSize`.
@@ -958,8 +949,8 @@ impl<S: Sender> GetWebdeploymentsDeployments<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ExpandableWebDeploymentEntityListing`](crate::models::ExpandableWebDeploymentEntityListing).
-    pub async fn send(self) -> Result<crate::models::ExpandableWebDeploymentEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ExpandableWebDeploymentEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -983,10 +974,10 @@ pub struct PostWebdeploymentsConfigurationVersionsDraftPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebdeploymentsConfigurationVersionsDraftPublish<'_, S> {
+impl<'a, S: Sender> PostWebdeploymentsConfigurationVersionsDraftPublish<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersion`](crate::models::WebDeploymentConfigurationVersion).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1002,10 +993,10 @@ pub struct PostWebdeploymentsConfigurations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebdeploymentsConfigurations<'_, S> {
+impl<'a, S: Sender> PostWebdeploymentsConfigurations<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersion`](crate::models::WebDeploymentConfigurationVersion).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1021,10 +1012,10 @@ pub struct PostWebdeploymentsDeployments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebdeploymentsDeployments<'_, S> {
+impl<'a, S: Sender> PostWebdeploymentsDeployments<'a, S> {
     /// Sends the request; the answer is a [`WebDeployment`](crate::models::WebDeployment).
-    pub async fn send(self) -> Result<crate::models::WebDeployment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeployment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1040,10 +1031,10 @@ pub struct PostWebdeploymentsTokenOauthcodegrantjwtexchange<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebdeploymentsTokenOauthcodegrantjwtexchange<'_, S> {
+impl<'a, S: Sender> PostWebdeploymentsTokenOauthcodegrantjwtexchange<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentsAuthorizationResponse`](crate::models::WebDeploymentsAuthorizationResponse).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentsAuthorizationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentsAuthorizationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1059,7 +1050,7 @@ pub struct PostWebdeploymentsTokenRefresh<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebdeploymentsTokenRefresh<'_, S> {
+impl<'a, S: Sender> PostWebdeploymentsTokenRefresh<'a, S> {
     /// The request body.
     ///
     /// The request body, sent as JSON.
@@ -1070,8 +1061,8 @@ impl<S: Sender> PostWebdeploymentsTokenRefresh<'_, S> {
     }
 
     /// Sends the request; the answer is a [`SignedData`](crate::models::SignedData).
-    pub async fn send(self) -> Result<crate::models::SignedData, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SignedData, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1087,10 +1078,10 @@ pub struct PutWebdeploymentsConfigurationVersionsDraft<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWebdeploymentsConfigurationVersionsDraft<'_, S> {
+impl<'a, S: Sender> PutWebdeploymentsConfigurationVersionsDraft<'a, S> {
     /// Sends the request; the answer is a [`WebDeploymentConfigurationVersion`](crate::models::WebDeploymentConfigurationVersion).
-    pub async fn send(self) -> Result<crate::models::WebDeploymentConfigurationVersion, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeploymentConfigurationVersion, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1106,10 +1097,10 @@ pub struct PutWebdeploymentsDeployment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWebdeploymentsDeployment<'_, S> {
+impl<'a, S: Sender> PutWebdeploymentsDeployment<'a, S> {
     /// Sends the request; the answer is a [`WebDeployment`](crate::models::WebDeployment).
-    pub async fn send(self) -> Result<crate::models::WebDeployment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebDeployment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -1125,10 +1116,10 @@ pub struct PutWebdeploymentsDeploymentIdentityresolution<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWebdeploymentsDeploymentIdentityresolution<'_, S> {
+impl<'a, S: Sender> PutWebdeploymentsDeploymentIdentityresolution<'a, S> {
     /// Sends the request; the answer is a [`DeploymentIdentityResolutionConfig`](crate::models::DeploymentIdentityResolutionConfig).
-    pub async fn send(self) -> Result<crate::models::DeploymentIdentityResolutionConfig, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DeploymentIdentityResolutionConfig, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

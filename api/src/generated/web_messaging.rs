@@ -135,14 +135,11 @@ pub struct DeleteWebmessagingDeploymentPushdevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWebmessagingDeploymentPushdevice<'_, S> {
+impl<'a, S: Sender> DeleteWebmessagingDeploymentPushdevice<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -158,7 +155,7 @@ pub struct GetWebmessagingMessages<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWebmessagingMessages<'_, S> {
+impl<'a, S: Sender> GetWebmessagingMessages<'a, S> {
     /// Page size
     ///
     /// Query parameter `pageSize`.
@@ -178,8 +175,8 @@ impl<S: Sender> GetWebmessagingMessages<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WebMessagingMessageEntityList`](crate::models::WebMessagingMessageEntityList).
-    pub async fn send(self) -> Result<crate::models::WebMessagingMessageEntityList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WebMessagingMessageEntityList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -203,14 +200,11 @@ pub struct PatchWebmessagingDeploymentPushdevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWebmessagingDeploymentPushdevice<'_, S> {
+impl<'a, S: Sender> PatchWebmessagingDeploymentPushdevice<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -226,14 +220,11 @@ pub struct PostWebmessagingDeploymentPushdevice<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWebmessagingDeploymentPushdevice<'_, S> {
+impl<'a, S: Sender> PostWebmessagingDeploymentPushdevice<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.

@@ -11259,14 +11259,11 @@ pub struct DeleteWorkforcemanagementAdherenceAdjustment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementAdherenceAdjustment<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementAdherenceAdjustment<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11282,14 +11279,11 @@ pub struct DeleteWorkforcemanagementBusinessunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunit<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunit<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11305,14 +11299,11 @@ pub struct DeleteWorkforcemanagementBusinessunitActivitycode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitActivitycode<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitActivitycode<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11328,14 +11319,11 @@ pub struct DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11351,14 +11339,11 @@ pub struct DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesB
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11374,7 +11359,7 @@ pub struct DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocat
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory<'a, S> {
     /// The date to delete records that are created on or before this date in yyyy-MM-dd format. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `beforeDateId`.
@@ -11386,11 +11371,8 @@ impl<S: Sender> DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupal
 
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11406,14 +11388,11 @@ pub struct DeleteWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitPlanninggroup<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11429,14 +11408,11 @@ pub struct DeleteWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitSchedulebid<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11452,14 +11428,11 @@ pub struct DeleteWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitSchedulebidGroup<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11475,14 +11448,11 @@ pub struct DeleteWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitSchedulingRun<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11498,14 +11468,11 @@ pub struct DeleteWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitServicegoaltemplate<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11521,14 +11488,11 @@ pub struct DeleteWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitStaffinggroup<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11544,14 +11508,11 @@ pub struct DeleteWorkforcemanagementBusinessunitTimeofflimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitTimeofflimit<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitTimeofflimit<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11567,14 +11528,11 @@ pub struct DeleteWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11590,10 +11548,10 @@ pub struct DeleteWorkforcemanagementBusinessunitWeekSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitWeekSchedule<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitWeekSchedule<'a, S> {
     /// Sends the request; the answer is a [`BuAsyncScheduleResponse`](crate::models::BuAsyncScheduleResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncScheduleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncScheduleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11609,14 +11567,11 @@ pub struct DeleteWorkforcemanagementBusinessunitWeekShorttermforecast<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitWeekShorttermforecast<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitWeekShorttermforecast<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11632,14 +11587,11 @@ pub struct DeleteWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitWorkplanbid<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11655,14 +11607,11 @@ pub struct DeleteWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementBusinessunitWorkplanbidGroup<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11678,14 +11627,11 @@ pub struct DeleteWorkforcemanagementCalendarUrlIcs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementCalendarUrlIcs<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementCalendarUrlIcs<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11701,14 +11647,11 @@ pub struct DeleteWorkforcemanagementManagementunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementManagementunit<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementManagementunit<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11724,14 +11667,11 @@ pub struct DeleteWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementManagementunitTimeofflimit<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11747,14 +11687,11 @@ pub struct DeleteWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementManagementunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11770,14 +11707,11 @@ pub struct DeleteWorkforcemanagementManagementunitWorkplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementManagementunitWorkplan<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementManagementunitWorkplan<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11793,14 +11727,11 @@ pub struct DeleteWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> DeleteWorkforcemanagementManagementunitWorkplanrotation<'_, S> {
+impl<'a, S: Sender> DeleteWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11816,10 +11747,10 @@ pub struct GetWorkforcemanagementAdherence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherence<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherence<'a, S> {
     /// Sends the request; the answer is JSON.
-    pub async fn send(self) -> Result<Vec<crate::models::UserScheduleAdherence>, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<Vec<crate::models::UserScheduleAdherence>, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11835,10 +11766,10 @@ pub struct GetWorkforcemanagementAdherenceAdjustment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherenceAdjustment<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherenceAdjustment<'a, S> {
     /// Sends the request; the answer is a [`CurrentAgentAdherenceAdjustment`](crate::models::CurrentAgentAdherenceAdjustment).
-    pub async fn send(self) -> Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11854,10 +11785,10 @@ pub struct GetWorkforcemanagementAdherenceExplanation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherenceExplanation<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherenceExplanation<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationResponse`](crate::models::AdherenceExplanationResponse).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11873,10 +11804,10 @@ pub struct GetWorkforcemanagementAdherenceExplanationsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherenceExplanationsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherenceExplanationsJob<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationJob`](crate::models::AdherenceExplanationJob).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11892,10 +11823,10 @@ pub struct GetWorkforcemanagementAdherenceHistoricalBulkJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherenceHistoricalBulkJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherenceHistoricalBulkJob<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalAdherenceBulkResponse`](crate::models::WfmHistoricalAdherenceBulkResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalAdherenceBulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalAdherenceBulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11911,10 +11842,10 @@ pub struct GetWorkforcemanagementAdherenceHistoricalJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAdherenceHistoricalJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAdherenceHistoricalJob<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalAdherenceResponse`](crate::models::WfmHistoricalAdherenceResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalAdherenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalAdherenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11930,10 +11861,10 @@ pub struct GetWorkforcemanagementAgentAdherenceAdjustment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAgentAdherenceAdjustment<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAgentAdherenceAdjustment<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustment`](crate::models::AdherenceAdjustment).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11949,10 +11880,10 @@ pub struct GetWorkforcemanagementAgentAdherenceExplanation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAgentAdherenceExplanation<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAgentAdherenceExplanation<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationResponse`](crate::models::AdherenceExplanationResponse).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11968,10 +11899,10 @@ pub struct GetWorkforcemanagementAgentManagementunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAgentManagementunit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAgentManagementunit<'a, S> {
     /// Sends the request; the answer is a [`AgentManagementUnitReference`](crate::models::AgentManagementUnitReference).
-    pub async fn send(self) -> Result<crate::models::AgentManagementUnitReference, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentManagementUnitReference, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -11987,10 +11918,10 @@ pub struct GetWorkforcemanagementAgentsMeAdherenceHistoricalJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAgentsMeAdherenceHistoricalJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAgentsMeAdherenceHistoricalJob<'a, S> {
     /// Sends the request; the answer is a [`WfmAgentHistoricalAdherenceResponse`](crate::models::WfmAgentHistoricalAdherenceResponse).
-    pub async fn send(self) -> Result<crate::models::WfmAgentHistoricalAdherenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmAgentHistoricalAdherenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12006,10 +11937,10 @@ pub struct GetWorkforcemanagementAgentsMeManagementunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAgentsMeManagementunit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAgentsMeManagementunit<'a, S> {
     /// Sends the request; the answer is a [`AgentManagementUnitReference`](crate::models::AgentManagementUnitReference).
-    pub async fn send(self) -> Result<crate::models::AgentManagementUnitReference, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentManagementUnitReference, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12025,10 +11956,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsOffersJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsOffersJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsOffersJob<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftJobResponse`](crate::models::AlternativeShiftJobResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12044,10 +11975,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsOffersSearchJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsOffersSearchJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsOffersSearchJob<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftJobResponse`](crate::models::AlternativeShiftJobResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12063,10 +11994,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsSettings<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftBuSettingsResponse`](crate::models::AlternativeShiftBuSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12082,10 +12013,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsTrade<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsTrade<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsTrade<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftTradeResponse`](crate::models::AlternativeShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12101,7 +12032,7 @@ pub struct GetWorkforcemanagementAlternativeshiftsTrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsTrades<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsTrades<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -12112,8 +12043,8 @@ impl<S: Sender> GetWorkforcemanagementAlternativeshiftsTrades<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ListAlternativeShiftTradesResponse`](crate::models::ListAlternativeShiftTradesResponse).
-    pub async fn send(self) -> Result<crate::models::ListAlternativeShiftTradesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ListAlternativeShiftTradesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12129,10 +12060,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsTradesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsTradesJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsTradesJob<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftJobResponse`](crate::models::AlternativeShiftJobResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12148,10 +12079,10 @@ pub struct GetWorkforcemanagementAlternativeshiftsTradesStateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementAlternativeshiftsTradesStateJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementAlternativeshiftsTradesStateJob<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftJobResponse`](crate::models::AlternativeShiftJobResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12167,7 +12098,7 @@ pub struct GetWorkforcemanagementBusinessunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunit<'a, S> {
     /// Include to access additional data on the business unit
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -12187,8 +12118,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunit<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitResponse`](crate::models::BusinessUnitResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12204,10 +12135,10 @@ pub struct GetWorkforcemanagementBusinessunitActivitycode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivitycode<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivitycode<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitActivityCode`](crate::models::BusinessUnitActivityCode).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitActivityCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitActivityCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12223,7 +12154,7 @@ pub struct GetWorkforcemanagementBusinessunitActivitycodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivitycodes<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivitycodes<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -12234,8 +12165,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitActivitycodes<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitActivityCodeListing`](crate::models::BusinessUnitActivityCodeListing).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitActivityCodeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitActivityCodeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12251,10 +12182,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplan<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplan<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanResponse`](crate::models::ActivityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12270,10 +12201,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanDeletionsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanDeletionsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanDeletionsJob<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12289,10 +12220,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanJobs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12308,10 +12239,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersD
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12327,10 +12258,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDelet
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12346,10 +12277,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12365,10 +12296,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplanRunsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplanRunsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplanRunsJob<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12384,7 +12315,7 @@ pub struct GetWorkforcemanagementBusinessunitActivityplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplans<'a, S> {
     /// Optionally filter by activity plan state
     ///
     /// Query parameter `state`.
@@ -12395,8 +12326,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ActivityPlanListing`](crate::models::ActivityPlanListing).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12412,10 +12343,10 @@ pub struct GetWorkforcemanagementBusinessunitActivityplansJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitActivityplansJobs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitActivityplansJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobListing`](crate::models::ActivityPlanJobListing).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12431,10 +12362,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsListing`](crate::models::AdherenceAdjustmentsListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12450,10 +12381,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob<'a, S> {
     /// Sends the request; the answer is a [`BuAdherenceAdjustmentsQueryJob`](crate::models::BuAdherenceAdjustmentsQueryJob).
-    pub async fn send(self) -> Result<crate::models::BuAdherenceAdjustmentsQueryJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAdherenceAdjustmentsQueryJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12469,10 +12400,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`BuAdherenceAdjustmentsQueryJobsReferenceListing`](crate::models::BuAdherenceAdjustmentsQueryJobsReferenceListing).
-    pub async fn send(self) -> Result<crate::models::BuAdherenceAdjustmentsQueryJobsReferenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAdherenceAdjustmentsQueryJobsReferenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12488,10 +12419,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCode`](crate::models::AdherenceAdjustmentsReasonCode).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12507,10 +12438,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCodesListing`](crate::models::AdherenceAdjustmentsReasonCodesListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12526,10 +12457,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCodesListing`](crate::models::AdherenceAdjustmentsReasonCodesListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12545,10 +12476,10 @@ pub struct GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'a, S> {
     /// Sends the request; the answer is a [`BuAdherenceAdjustmentsSettings`](crate::models::BuAdherenceAdjustmentsSettings).
-    pub async fn send(self) -> Result<crate::models::BuAdherenceAdjustmentsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAdherenceAdjustmentsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12564,10 +12495,10 @@ pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsSettings<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftBuSettingsResponse`](crate::models::AlternativeShiftBuSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12583,10 +12514,10 @@ pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsTrade<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsTrade<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsTrade<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftTradeResponse`](crate::models::AlternativeShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12602,10 +12533,10 @@ pub struct GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob<'a
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob<'a, S> {
     /// Sends the request; the answer is a [`BuAlternativeShiftJobResponse`](crate::models::BuAlternativeShiftJobResponse).
-    pub async fn send(self) -> Result<crate::models::BuAlternativeShiftJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAlternativeShiftJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12621,10 +12552,10 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplan<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplan<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanResponse`](crate::models::CapacityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12640,7 +12571,7 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplanForecast<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanForecast<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplanForecast<'a, S> {
     /// Granularity to access capacity plan forecast data, defaults to weekly
     ///
     /// Query parameter `granularity`.
@@ -12651,8 +12582,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanForecast<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CapacityPlanForecastInputsResponse`](crate::models::CapacityPlanForecastInputsResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanForecastInputsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanForecastInputsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12668,7 +12599,7 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocation
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations<'a, S> {
     /// Granularity to access staffing group data, defaults to weekly
     ///
     /// Query parameter `granularity`.
@@ -12679,8 +12610,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupalloc
     }
 
     /// Sends the request; the answer is a [`CapacityPlanStaffingGroupAllocationsResponse`](crate::models::CapacityPlanStaffingGroupAllocationsResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanStaffingGroupAllocationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanStaffingGroupAllocationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12696,10 +12627,10 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements<'a
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanStaffingRequirementResult`](crate::models::CapacityPlanStaffingRequirementResult).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanStaffingRequirementResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanStaffingRequirementResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12715,7 +12646,7 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirement
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast<'a, S> {
     /// Granularity to access staffing requirements data, defaults to weekly
     ///
     /// Query parameter `granularity`.
@@ -12726,8 +12657,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequir
     }
 
     /// Sends the request; the answer is a [`LongTermRequirementsResponse`](crate::models::LongTermRequirementsResponse).
-    pub async fn send(self) -> Result<crate::models::LongTermRequirementsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LongTermRequirementsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12743,10 +12674,10 @@ pub struct GetWorkforcemanagementBusinessunitCapacityplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitCapacityplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitCapacityplans<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlansListResponse`](crate::models::CapacityPlansListResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlansListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlansListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12762,10 +12693,10 @@ pub struct GetWorkforcemanagementBusinessunitDecisionmetricsJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitDecisionmetricsJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitDecisionmetricsJob<'a, S> {
     /// Sends the request; the answer is a [`DecisionMetricsUpdateJobResponse`](crate::models::DecisionMetricsUpdateJobResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionMetricsUpdateJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionMetricsUpdateJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12781,10 +12712,10 @@ pub struct GetWorkforcemanagementBusinessunitIntradayPlanninggroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitIntradayPlanninggroups<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitIntradayPlanninggroups<'a, S> {
     /// Sends the request; the answer is a [`WfmIntradayPlanningGroupListing`](crate::models::WfmIntradayPlanningGroupListing).
-    pub async fn send(self) -> Result<crate::models::WfmIntradayPlanningGroupListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmIntradayPlanningGroupListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12800,10 +12731,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession<'a, S> {
     /// Sends the request; the answer is a [`ContinuousForecastGetSessionResponse`](crate::models::ContinuousForecastGetSessionResponse).
-    pub async fn send(self) -> Result<crate::models::ContinuousForecastGetSessionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContinuousForecastGetSessionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12819,10 +12750,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob<'a, S> {
     /// Sends the request; the answer is a [`AggregatedSessionExportJobStatus`](crate::models::AggregatedSessionExportJobStatus).
-    pub async fn send(self) -> Result<crate::models::AggregatedSessionExportJobStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedSessionExportJobStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12838,10 +12769,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob<'a, S> {
     /// Sends the request; the answer is a [`AggregatedHistoricalExportJobStatus`](crate::models::AggregatedHistoricalExportJobStatus).
-    pub async fn send(self) -> Result<crate::models::AggregatedHistoricalExportJobStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedHistoricalExportJobStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12857,10 +12788,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob<'a, S> {
     /// Sends the request; the answer is a [`AggregatedSnapshotExportJobStatus`](crate::models::AggregatedSnapshotExportJobStatus).
-    pub async fn send(self) -> Result<crate::models::AggregatedSnapshotExportJobStatus, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedSnapshotExportJobStatus, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12876,10 +12807,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId<'a, S> {
     /// Sends the request; the answer is a [`ContinuousForecastSessionResponse`](crate::models::ContinuousForecastSessionResponse).
-    pub async fn send(self) -> Result<crate::models::ContinuousForecastSessionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContinuousForecastSessionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12895,10 +12826,10 @@ pub struct GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessi
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId<'a, S> {
     /// Sends the request; the answer is a [`ContinuousForecastSnapshotResponse`](crate::models::ContinuousForecastSnapshotResponse).
-    pub async fn send(self) -> Result<crate::models::ContinuousForecastSnapshotResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ContinuousForecastSnapshotResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12914,7 +12845,7 @@ pub struct GetWorkforcemanagementBusinessunitManagementunits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitManagementunits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitManagementunits<'a, S> {
     /// If specified, the list of management units for which the user is authorized to use the requested feature will be returned
     ///
     /// Query parameter `feature`.
@@ -12934,8 +12865,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitManagementunits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManagementUnitListing`](crate::models::ManagementUnitListing).
-    pub async fn send(self) -> Result<crate::models::ManagementUnitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -12959,10 +12890,10 @@ pub struct GetWorkforcemanagementBusinessunitMinimumstaffingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitMinimumstaffingSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitMinimumstaffingSettings<'a, S> {
     /// Sends the request; the answer is a [`MinimumStaffingResponse`](crate::models::MinimumStaffingResponse).
-    pub async fn send(self) -> Result<crate::models::MinimumStaffingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinimumStaffingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -12978,7 +12909,7 @@ pub struct GetWorkforcemanagementBusinessunitOpportunity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitOpportunity<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitOpportunity<'a, S> {
     /// List of resources to expand
     ///
     /// Query parameter `expand`.
@@ -12989,8 +12920,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitOpportunity<'_, S> {
     }
 
     /// Sends the request; the answer is a [`OpportunityResultWithAgentIds`](crate::models::OpportunityResultWithAgentIds).
-    pub async fn send(self) -> Result<crate::models::OpportunityResultWithAgentIds, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpportunityResultWithAgentIds, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13006,10 +12937,10 @@ pub struct GetWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitPlanninggroup<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     /// Sends the request; the answer is a [`PlanningGroup`](crate::models::PlanningGroup).
-    pub async fn send(self) -> Result<crate::models::PlanningGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PlanningGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13025,10 +12956,10 @@ pub struct GetWorkforcemanagementBusinessunitPlanninggroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitPlanninggroups<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitPlanninggroups<'a, S> {
     /// Sends the request; the answer is a [`PlanningGroupList`](crate::models::PlanningGroupList).
-    pub async fn send(self) -> Result<crate::models::PlanningGroupList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PlanningGroupList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13044,10 +12975,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebid<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBid`](crate::models::ScheduleBid).
-    pub async fn send(self) -> Result<crate::models::ScheduleBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13063,10 +12994,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroup<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBidGroupResponse`](crate::models::ScheduleBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::ScheduleBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13082,7 +13013,7 @@ pub struct GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -13102,8 +13033,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'_
     }
 
     /// Sends the request; the answer is a [`AdminAgentScheduleBidPreferenceResponse`](crate::models::AdminAgentScheduleBidPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AdminAgentScheduleBidPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdminAgentScheduleBidPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13119,10 +13050,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBidGroupSummaryList`](crate::models::ScheduleBidGroupSummaryList).
-    pub async fn send(self) -> Result<crate::models::ScheduleBidGroupSummaryList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBidGroupSummaryList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13138,10 +13069,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulebids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulebids<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulebids<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBidListResponse`](crate::models::ScheduleBidListResponse).
-    pub async fn send(self) -> Result<crate::models::ScheduleBidListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBidListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13157,10 +13088,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulerSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulerSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulerSettings<'a, S> {
     /// Sends the request; the answer is a [`BuSchedulerSettingsResponse`](crate::models::BuSchedulerSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::BuSchedulerSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuSchedulerSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13176,10 +13107,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulingRun<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     /// Sends the request; the answer is a [`BuScheduleRun`](crate::models::BuScheduleRun).
-    pub async fn send(self) -> Result<crate::models::BuScheduleRun, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuScheduleRun, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13195,10 +13126,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulingRunResult<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulingRunResult<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulingRunResult<'a, S> {
     /// Sends the request; the answer is a [`BuRescheduleResult`](crate::models::BuRescheduleResult).
-    pub async fn send(self) -> Result<crate::models::BuRescheduleResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuRescheduleResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13214,10 +13145,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulingRuns<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulingRuns<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulingRuns<'a, S> {
     /// Sends the request; the answer is a [`BuScheduleRunListing`](crate::models::BuScheduleRunListing).
-    pub async fn send(self) -> Result<crate::models::BuScheduleRunListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuScheduleRunListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13233,10 +13164,10 @@ pub struct GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitSchedulingPreferencesSettingsResponse`](crate::models::BusinessUnitSchedulingPreferencesSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13252,7 +13183,7 @@ pub struct GetWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplate<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     /// Include to access additional data on the service goal template
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -13263,8 +13194,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ServiceGoalTemplate`](crate::models::ServiceGoalTemplate).
-    pub async fn send(self) -> Result<crate::models::ServiceGoalTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceGoalTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13280,7 +13211,7 @@ pub struct GetWorkforcemanagementBusinessunitServicegoaltemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplates<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplates<'a, S> {
     /// Include to access additional data on the service goal template
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -13291,8 +13222,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitServicegoaltemplates<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ServiceGoalTemplateList`](crate::models::ServiceGoalTemplateList).
-    pub async fn send(self) -> Result<crate::models::ServiceGoalTemplateList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceGoalTemplateList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13308,10 +13239,10 @@ pub struct GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeEvaluateTradesBuJobResponse`](crate::models::ShiftTradeEvaluateTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeEvaluateTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeEvaluateTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13327,10 +13258,10 @@ pub struct GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeQueryTradesBuJobResponse`](crate::models::ShiftTradeQueryTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13346,10 +13277,10 @@ pub struct GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeBulkUpdateTradeStateBuJobResponse`](crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13365,10 +13296,10 @@ pub struct GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeSearchUnmatchedTradesBuJobResponse`](crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13384,10 +13315,10 @@ pub struct GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeQueryWeekSummariesBuJobResponse`](crate::models::ShiftTradeQueryWeekSummariesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryWeekSummariesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryWeekSummariesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13403,10 +13334,10 @@ pub struct GetWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitStaffinggroup<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     /// Sends the request; the answer is a [`StaffingGroupResponse`](crate::models::StaffingGroupResponse).
-    pub async fn send(self) -> Result<crate::models::StaffingGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaffingGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13422,7 +13353,7 @@ pub struct GetWorkforcemanagementBusinessunitStaffinggroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitStaffinggroups<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitStaffinggroups<'a, S> {
     /// The ID of the management unit to get management unit specific staffing groups
     ///
     /// Query parameter `managementUnitId`.
@@ -13442,8 +13373,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitStaffinggroups<'_, S> {
     }
 
     /// Sends the request; the answer is a [`StaffingGroupListing`](crate::models::StaffingGroupListing).
-    pub async fn send(self) -> Result<crate::models::StaffingGroupListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaffingGroupListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13459,10 +13390,10 @@ pub struct GetWorkforcemanagementBusinessunitTimeofflimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeofflimit<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitResponse`](crate::models::BuTimeOffLimitResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13478,10 +13409,10 @@ pub struct GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJo
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob<'a, S> {
     /// Sends the request; the answer is a [`BuConvertTimeOffLimitGranularityJobResponse`](crate::models::BuConvertTimeOffLimitGranularityJobResponse).
-    pub async fn send(self) -> Result<crate::models::BuConvertTimeOffLimitGranularityJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuConvertTimeOffLimitGranularityJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13497,7 +13428,7 @@ pub struct GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJo
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs<'a, S> {
     /// Status to filter the list of jobs
     ///
     /// Query parameter `statuses`.
@@ -13508,8 +13439,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimitGranularityconvers
     }
 
     /// Sends the request; the answer is a [`BuConvertTimeOffGranularityLimitJobListing`](crate::models::BuConvertTimeOffGranularityLimitJobListing).
-    pub async fn send(self) -> Result<crate::models::BuConvertTimeOffGranularityLimitJobListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuConvertTimeOffGranularityLimitJobListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13525,7 +13456,7 @@ pub struct GetWorkforcemanagementBusinessunitTimeofflimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeofflimits<'a, S> {
     /// The ID of the management unit to get management unit specific time-off limit objects
     ///
     /// Query parameter `managementUnitId`.
@@ -13536,8 +13467,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitTimeofflimits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuTimeOffLimitListing`](crate::models::BuTimeOffLimitListing).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13553,10 +13484,10 @@ pub struct GetWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffPlanResponse`](crate::models::BuTimeOffPlanResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13572,7 +13503,7 @@ pub struct GetWorkforcemanagementBusinessunitTimeoffplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitTimeoffplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitTimeoffplans<'a, S> {
     /// The ID of the management unit to get management unit specific staffing groups
     ///
     /// Query parameter `managementUnitId`.
@@ -13601,8 +13532,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitTimeoffplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuTimeOffPlanListing`](crate::models::BuTimeOffPlanListing).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffPlanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffPlanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13618,7 +13549,7 @@ pub struct GetWorkforcemanagementBusinessunitUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitUsers<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitUsers<'a, S> {
     /// The IDs of the management units for which to retrieve users
     ///
     /// Query parameter `managementUnitIds`, repeated for each value.
@@ -13629,8 +13560,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitUsers<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuUserListing`](crate::models::BuUserListing).
-    pub async fn send(self) -> Result<crate::models::BuUserListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuUserListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13646,7 +13577,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedule<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekSchedule<'a, S> {
     /// expand
     ///
     /// Query parameter `expand`.
@@ -13657,8 +13588,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuScheduleMetadata`](crate::models::BuScheduleMetadata).
-    pub async fn send(self) -> Result<crate::models::BuScheduleMetadata, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuScheduleMetadata, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13674,10 +13605,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults<'a, S> {
     /// Sends the request; the answer is a [`ScheduleGenerationResult`](crate::models::ScheduleGenerationResult).
-    pub async fn send(self) -> Result<crate::models::ScheduleGenerationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleGenerationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13693,7 +13624,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast<'a, S> {
     /// Whether to force the result to come via download url.  For testing purposes only
     ///
     /// Query parameter `forceDownload`.
@@ -13704,8 +13635,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast<
     }
 
     /// Sends the request; the answer is a [`BuHeadcountForecastResponse`](crate::models::BuHeadcountForecastResponse).
-    pub async fn send(self) -> Result<crate::models::BuHeadcountForecastResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuHeadcountForecastResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13721,10 +13652,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent<'a, S> {
     /// Sends the request; the answer is a [`BuAgentScheduleHistoryResponse`](crate::models::BuAgentScheduleHistoryResponse).
-    pub async fn send(self) -> Result<crate::models::BuAgentScheduleHistoryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAgentScheduleHistoryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13740,10 +13671,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions<
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions<'a, S> {
     /// Sends the request; the answer is a [`PerformancePredictionResponse`](crate::models::PerformancePredictionResponse).
-    pub async fn send(self) -> Result<crate::models::PerformancePredictionResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformancePredictionResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13759,10 +13690,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsR
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation<'a, S> {
     /// Sends the request; the answer is a [`PerformancePredictionRecalculationResponse`](crate::models::PerformancePredictionRecalculationResponse).
-    pub async fn send(self) -> Result<crate::models::PerformancePredictionRecalculationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformancePredictionRecalculationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13778,7 +13709,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedules<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekSchedules<'a, S> {
     /// If weekId == 'recent', specify the earliest schedule start week date (inclusive) to include in the 'recent' range, in yyyy-MM-dd format. Ignored if weekId != 'recent'. Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd
     ///
     /// Query parameter `earliestWeekDate`.
@@ -13816,8 +13747,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekSchedules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuScheduleListing`](crate::models::BuScheduleListing).
-    pub async fn send(self) -> Result<crate::models::BuScheduleListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuScheduleListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13833,7 +13764,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecast<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecast<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecast<'a, S> {
     /// Include to access additional data on the forecast
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -13844,8 +13775,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecast<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuShortTermForecast`](crate::models::BuShortTermForecast).
-    pub async fn send(self) -> Result<crate::models::BuShortTermForecast, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuShortTermForecast, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13861,7 +13792,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastData<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastData<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastData<'a, S> {
     /// The week number to fetch (for multi-week forecasts)
     ///
     /// Query parameter `weekNumber`.
@@ -13881,8 +13812,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastData<'_, 
     }
 
     /// Sends the request; the answer is a [`BuForecastResultResponse`](crate::models::BuForecastResultResponse).
-    pub async fn send(self) -> Result<crate::models::BuForecastResultResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuForecastResultResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13898,10 +13829,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresu
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults<'a, S> {
     /// Sends the request; the answer is a [`BuForecastGenerationResult`](crate::models::BuForecastGenerationResult).
-    pub async fn send(self) -> Result<crate::models::BuForecastGenerationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuForecastGenerationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13917,7 +13848,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforeca
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata<'a, S> {
     /// Force the result of this operation to be sent via download service.  For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -13928,8 +13859,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermf
     }
 
     /// Sends the request; the answer is a [`LongTermForecastResultResponse`](crate::models::LongTermForecastResultResponse).
-    pub async fn send(self) -> Result<crate::models::LongTermForecastResultResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LongTermForecastResultResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13945,10 +13876,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups<'a, S> {
     /// Sends the request; the answer is a [`ForecastPlanningGroupsResponse`](crate::models::ForecastPlanningGroupsResponse).
-    pub async fn send(self) -> Result<crate::models::ForecastPlanningGroupsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ForecastPlanningGroupsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -13964,7 +13895,7 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequir
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement<'a, S> {
     /// The week numbers to fetch (for multi-week forecasts) staffing requirements. Returns all week data if the list is not specified
     ///
     /// Query parameter `weekNumbers`, repeated for each value.
@@ -13984,8 +13915,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingr
     }
 
     /// Sends the request; the answer is a [`BuForecastStaffingRequirementsResultResponse`](crate::models::BuForecastStaffingRequirementsResultResponse).
-    pub async fn send(self) -> Result<crate::models::BuForecastStaffingRequirementsResultResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuForecastStaffingRequirementsResultResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14001,10 +13932,10 @@ pub struct GetWorkforcemanagementBusinessunitWeekShorttermforecasts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecasts<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWeekShorttermforecasts<'a, S> {
     /// Sends the request; the answer is a [`BuShortTermForecastListing`](crate::models::BuShortTermForecastListing).
-    pub async fn send(self) -> Result<crate::models::BuShortTermForecastListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuShortTermForecastListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14020,10 +13951,10 @@ pub struct GetWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWorkplanbid<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBid`](crate::models::WorkPlanBid).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14039,10 +13970,10 @@ pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroup<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidGroupResponse`](crate::models::WorkPlanBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14058,10 +13989,10 @@ pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'a, S> {
     /// Sends the request; the answer is a [`AdminAgentWorkPlanPreferenceResponse`](crate::models::AdminAgentWorkPlanPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AdminAgentWorkPlanPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdminAgentWorkPlanPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14077,10 +14008,10 @@ pub struct GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidGroupSummaryList`](crate::models::WorkPlanBidGroupSummaryList).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidGroupSummaryList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidGroupSummaryList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14096,10 +14027,10 @@ pub struct GetWorkforcemanagementBusinessunitWorkplanbids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitWorkplanbids<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitWorkplanbids<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidListResponse`](crate::models::WorkPlanBidListResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14115,7 +14046,7 @@ pub struct GetWorkforcemanagementBusinessunits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunits<'a, S> {
     /// If specified, the list of business units for which the user is authorized to use the requested feature will be returned
     ///
     /// Query parameter `feature`.
@@ -14135,8 +14066,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitListing`](crate::models::BusinessUnitListing).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14152,7 +14083,7 @@ pub struct GetWorkforcemanagementBusinessunitsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementBusinessunitsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementBusinessunitsDivisionviews<'a, S> {
     /// The divisionIds to filter by. If omitted, will return business units in all divisions
     ///
     /// Query parameter `divisionId`, repeated for each value.
@@ -14163,8 +14094,8 @@ impl<S: Sender> GetWorkforcemanagementBusinessunitsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitListing`](crate::models::BusinessUnitListing).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14180,10 +14111,10 @@ pub struct GetWorkforcemanagementCalendarDataIcs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementCalendarDataIcs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementCalendarDataIcs<'a, S> {
     /// Sends the request. The answer is text, not JSON.
-    pub async fn send(self) -> Result<String, S::Error> {
-        self.sender.send_text(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<String, S::Error>> + Send + 'a {
+        self.sender.send_text(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14199,10 +14130,10 @@ pub struct GetWorkforcemanagementCalendarUrlIcs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementCalendarUrlIcs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementCalendarUrlIcs<'a, S> {
     /// Sends the request; the answer is a [`CalendarUrlResponse`](crate::models::CalendarUrlResponse).
-    pub async fn send(self) -> Result<crate::models::CalendarUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CalendarUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14218,10 +14149,10 @@ pub struct GetWorkforcemanagementHistoricaldataBulkRemoveJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementHistoricaldataBulkRemoveJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementHistoricaldataBulkRemoveJob<'a, S> {
     /// Sends the request; the answer is a [`HistoricalImportDeleteFilesJobResponse`](crate::models::HistoricalImportDeleteFilesJobResponse).
-    pub async fn send(self) -> Result<crate::models::HistoricalImportDeleteFilesJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoricalImportDeleteFilesJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14237,10 +14168,10 @@ pub struct GetWorkforcemanagementHistoricaldataBulkRemoveJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementHistoricaldataBulkRemoveJobs<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementHistoricaldataBulkRemoveJobs<'a, S> {
     /// Sends the request; the answer is a [`HistoricalImportOverallDeleteStatusResponse`](crate::models::HistoricalImportOverallDeleteStatusResponse).
-    pub async fn send(self) -> Result<crate::models::HistoricalImportOverallDeleteStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoricalImportOverallDeleteStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14256,10 +14187,10 @@ pub struct GetWorkforcemanagementHistoricaldataImportstatus<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementHistoricaldataImportstatus<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementHistoricaldataImportstatus<'a, S> {
     /// Sends the request; the answer is a [`HistoricalImportStatusListing`](crate::models::HistoricalImportStatusListing).
-    pub async fn send(self) -> Result<crate::models::HistoricalImportStatusListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoricalImportStatusListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14275,10 +14206,10 @@ pub struct GetWorkforcemanagementHistoricaldataImportstatusJobId<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementHistoricaldataImportstatusJobId<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementHistoricaldataImportstatusJobId<'a, S> {
     /// Sends the request; the answer is a [`HistoricalImportStatusJobResponse`](crate::models::HistoricalImportStatusJobResponse).
-    pub async fn send(self) -> Result<crate::models::HistoricalImportStatusJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoricalImportStatusJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14294,10 +14225,10 @@ pub struct GetWorkforcemanagementIntegrationsHris<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementIntegrationsHris<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementIntegrationsHris<'a, S> {
     /// Sends the request; the answer is a [`WfmIntegrationListing`](crate::models::WfmIntegrationListing).
-    pub async fn send(self) -> Result<crate::models::WfmIntegrationListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmIntegrationListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14313,10 +14244,10 @@ pub struct GetWorkforcemanagementIntegrationsHrisTimeofftypesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementIntegrationsHrisTimeofftypesJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementIntegrationsHrisTimeofftypesJob<'a, S> {
     /// Sends the request; the answer is a [`HrisTimeOffTypesJobResponse`](crate::models::HrisTimeOffTypesJobResponse).
-    pub async fn send(self) -> Result<crate::models::HrisTimeOffTypesJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HrisTimeOffTypesJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14332,7 +14263,7 @@ pub struct GetWorkforcemanagementManagementunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunit<'a, S> {
     /// `expand`
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -14343,8 +14274,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunit<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManagementUnit`](crate::models::ManagementUnit).
-    pub async fn send(self) -> Result<crate::models::ManagementUnit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14360,10 +14291,10 @@ pub struct GetWorkforcemanagementManagementunitActivitycodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitActivitycodes<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitActivitycodes<'a, S> {
     /// Sends the request; the answer is a [`ActivityCodeContainer`](crate::models::ActivityCodeContainer).
-    pub async fn send(self) -> Result<crate::models::ActivityCodeContainer, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityCodeContainer, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14379,7 +14310,7 @@ pub struct GetWorkforcemanagementManagementunitAdherence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitAdherence<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitAdherence<'a, S> {
     /// Force the result of this operation to be sent via download service.  For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -14390,8 +14321,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitAdherence<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserScheduleAdherenceListing`](crate::models::UserScheduleAdherenceListing).
-    pub async fn send(self) -> Result<crate::models::UserScheduleAdherenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserScheduleAdherenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14407,7 +14338,7 @@ pub struct GetWorkforcemanagementManagementunitAgent<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitAgent<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitAgent<'a, S> {
     /// Excludes all capabilities of the agent such as queues, languages, and skills
     ///
     /// Query parameter `excludeCapabilities`.
@@ -14427,8 +14358,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitAgent<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WfmAgent`](crate::models::WfmAgent).
-    pub async fn send(self) -> Result<crate::models::WfmAgent, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmAgent, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14444,10 +14375,10 @@ pub struct GetWorkforcemanagementManagementunitAgentShifttrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitAgentShifttrades<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitAgentShifttrades<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeListResponse`](crate::models::ShiftTradeListResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14463,10 +14394,10 @@ pub struct GetWorkforcemanagementManagementunitDecisionmetrics<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitDecisionmetrics<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitDecisionmetrics<'a, S> {
     /// Sends the request; the answer is a [`DecisionMetricsResponse`](crate::models::DecisionMetricsResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionMetricsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionMetricsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14482,10 +14413,10 @@ pub struct GetWorkforcemanagementManagementunitShifttradesMatched<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitShifttradesMatched<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitShifttradesMatched<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeMatchesSummaryResponse`](crate::models::ShiftTradeMatchesSummaryResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeMatchesSummaryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeMatchesSummaryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14501,10 +14432,10 @@ pub struct GetWorkforcemanagementManagementunitShifttradesUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitShifttradesUsers<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitShifttradesUsers<'a, S> {
     /// Sends the request; the answer is a [`WfmUserEntityListing`](crate::models::WfmUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::WfmUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14520,10 +14451,10 @@ pub struct GetWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitTimeofflimit<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     /// Sends the request; the answer is a [`TimeOffLimit`](crate::models::TimeOffLimit).
-    pub async fn send(self) -> Result<crate::models::TimeOffLimit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffLimit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14539,10 +14470,10 @@ pub struct GetWorkforcemanagementManagementunitTimeofflimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitTimeofflimits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitTimeofflimits<'a, S> {
     /// Sends the request; the answer is a [`TimeOffLimitListing`](crate::models::TimeOffLimitListing).
-    pub async fn send(self) -> Result<crate::models::TimeOffLimitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffLimitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14558,10 +14489,10 @@ pub struct GetWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     /// Sends the request; the answer is a [`TimeOffPlan`](crate::models::TimeOffPlan).
-    pub async fn send(self) -> Result<crate::models::TimeOffPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14577,10 +14508,10 @@ pub struct GetWorkforcemanagementManagementunitTimeoffplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitTimeoffplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitTimeoffplans<'a, S> {
     /// Sends the request; the answer is a [`TimeOffPlanListing`](crate::models::TimeOffPlanListing).
-    pub async fn send(self) -> Result<crate::models::TimeOffPlanListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffPlanListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14596,10 +14527,10 @@ pub struct GetWorkforcemanagementManagementunitUserTimeoffrequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequest<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequest<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestResponse`](crate::models::TimeOffRequestResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14615,10 +14546,10 @@ pub struct GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits<'
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits<'a, S> {
     /// Sends the request; the answer is a [`QueryTimeOffLimitValuesResponse`](crate::models::QueryTimeOffLimitValuesResponse).
-    pub async fn send(self) -> Result<crate::models::QueryTimeOffLimitValuesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryTimeOffLimitValuesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14634,10 +14565,10 @@ pub struct GetWorkforcemanagementManagementunitUserTimeoffrequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequests<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitUserTimeoffrequests<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestList`](crate::models::TimeOffRequestList).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14653,10 +14584,10 @@ pub struct GetWorkforcemanagementManagementunitUsers<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitUsers<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitUsers<'a, S> {
     /// Sends the request; the answer is a [`WfmUserEntityListing`](crate::models::WfmUserEntityListing).
-    pub async fn send(self) -> Result<crate::models::WfmUserEntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmUserEntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14672,7 +14603,7 @@ pub struct GetWorkforcemanagementManagementunitWeekSchedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWeekSchedule<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWeekSchedule<'a, S> {
     /// Which fields, if any, to expand
     ///
     /// Query parameter `expand`.
@@ -14692,8 +14623,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWeekSchedule<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WeekScheduleResponse`](crate::models::WeekScheduleResponse).
-    pub async fn send(self) -> Result<crate::models::WeekScheduleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WeekScheduleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14709,7 +14640,7 @@ pub struct GetWorkforcemanagementManagementunitWeekSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWeekSchedules<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWeekSchedules<'a, S> {
     /// Return only published schedules
     ///
     /// Query parameter `includeOnlyPublished`.
@@ -14738,8 +14669,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWeekSchedules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WeekScheduleListResponse`](crate::models::WeekScheduleListResponse).
-    pub async fn send(self) -> Result<crate::models::WeekScheduleListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WeekScheduleListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14755,7 +14686,7 @@ pub struct GetWorkforcemanagementManagementunitWeekShifttrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWeekShifttrades<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWeekShifttrades<'a, S> {
     /// Whether to evaluate the matches for violations
     ///
     /// Query parameter `evaluateMatches`.
@@ -14784,8 +14715,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWeekShifttrades<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WeekShiftTradeListResponse`](crate::models::WeekShiftTradeListResponse).
-    pub async fn send(self) -> Result<crate::models::WeekShiftTradeListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WeekShiftTradeListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14801,7 +14732,7 @@ pub struct GetWorkforcemanagementManagementunitWorkplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWorkplan<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWorkplan<'a, S> {
     /// limit response to the specified fields
     ///
     /// Query parameter `includeOnly`, repeated for each value.
@@ -14812,8 +14743,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWorkplan<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkPlan`](crate::models::WorkPlan).
-    pub async fn send(self) -> Result<crate::models::WorkPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14829,10 +14760,10 @@ pub struct GetWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWorkplanrotation<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanRotationResponse`](crate::models::WorkPlanRotationResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanRotationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanRotationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14848,7 +14779,7 @@ pub struct GetWorkforcemanagementManagementunitWorkplanrotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWorkplanrotations<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWorkplanrotations<'a, S> {
     /// `expand`
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -14859,8 +14790,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWorkplanrotations<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkPlanRotationListResponse`](crate::models::WorkPlanRotationListResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanRotationListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanRotationListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14876,7 +14807,7 @@ pub struct GetWorkforcemanagementManagementunitWorkplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitWorkplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitWorkplans<'a, S> {
     /// Include to access additional data on the work plans
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -14896,8 +14827,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitWorkplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkPlanListResponse`](crate::models::WorkPlanListResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -14913,7 +14844,7 @@ pub struct GetWorkforcemanagementManagementunits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunits<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunits<'a, S> {
     /// Deprecated, paging is not supported
     ///
     /// Query parameter `pageSize`.
@@ -14960,8 +14891,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManagementUnitListing`](crate::models::ManagementUnitListing).
-    pub async fn send(self) -> Result<crate::models::ManagementUnitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -14985,7 +14916,7 @@ pub struct GetWorkforcemanagementManagementunitsDivisionviews<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementManagementunitsDivisionviews<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementManagementunitsDivisionviews<'a, S> {
     /// The divisionIds to filter by. If omitted, will return all divisions
     ///
     /// Query parameter `divisionId`, repeated for each value.
@@ -14996,8 +14927,8 @@ impl<S: Sender> GetWorkforcemanagementManagementunitsDivisionviews<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ManagementUnitListing`](crate::models::ManagementUnitListing).
-    pub async fn send(self) -> Result<crate::models::ManagementUnitListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnitListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// Every item of the listing, fetching pages as the stream is read (the next
@@ -15021,10 +14952,10 @@ pub struct GetWorkforcemanagementNotifications<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementNotifications<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementNotifications<'a, S> {
     /// Sends the request; the answer is a [`NotificationsResponse`](crate::models::NotificationsResponse).
-    pub async fn send(self) -> Result<crate::models::NotificationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::NotificationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15040,10 +14971,10 @@ pub struct GetWorkforcemanagementSchedulebidPreference<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementSchedulebidPreference<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementSchedulebidPreference<'a, S> {
     /// Sends the request; the answer is a [`AgentScheduleBiddingPreferenceResponse`](crate::models::AgentScheduleBiddingPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AgentScheduleBiddingPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScheduleBiddingPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15059,10 +14990,10 @@ pub struct GetWorkforcemanagementSchedulebidSchedulesets<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementSchedulebidSchedulesets<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementSchedulebidSchedulesets<'a, S> {
     /// Sends the request; the answer is a [`AgentScheduleBidScheduleSetResponse`](crate::models::AgentScheduleBidScheduleSetResponse).
-    pub async fn send(self) -> Result<crate::models::AgentScheduleBidScheduleSetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScheduleBidScheduleSetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15078,10 +15009,10 @@ pub struct GetWorkforcemanagementSchedulebids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementSchedulebids<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementSchedulebids<'a, S> {
     /// Sends the request; the answer is a [`AgentScheduleBids`](crate::models::AgentScheduleBids).
-    pub async fn send(self) -> Result<crate::models::AgentScheduleBids, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScheduleBids, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15097,10 +15028,10 @@ pub struct GetWorkforcemanagementSchedulingjob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementSchedulingjob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementSchedulingjob<'a, S> {
     /// Sends the request; the answer is a [`SchedulingStatusResponse`](crate::models::SchedulingStatusResponse).
-    pub async fn send(self) -> Result<crate::models::SchedulingStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SchedulingStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15116,10 +15047,10 @@ pub struct GetWorkforcemanagementSchedulingpreferencesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementSchedulingpreferencesSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementSchedulingpreferencesSettings<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitSchedulingPreferencesSettingsResponse`](crate::models::BusinessUnitSchedulingPreferencesSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15135,10 +15066,10 @@ pub struct GetWorkforcemanagementShifttrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttrades<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttrades<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeListResponse`](crate::models::ShiftTradeListResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15154,10 +15085,10 @@ pub struct GetWorkforcemanagementShifttradingTradeJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttradingTradeJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttradingTradeJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeUpdateTradeJobResponse`](crate::models::ShiftTradeUpdateTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeUpdateTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeUpdateTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15173,10 +15104,10 @@ pub struct GetWorkforcemanagementShifttradingTradeMatchJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttradingTradeMatchJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttradingTradeMatchJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeMatchTradeJobResponse`](crate::models::ShiftTradeMatchTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeMatchTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeMatchTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15192,10 +15123,10 @@ pub struct GetWorkforcemanagementShifttradingTradeStateJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttradingTradeStateJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttradingTradeStateJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeUpdateTradeStateJobResponse`](crate::models::ShiftTradeUpdateTradeStateJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeUpdateTradeStateJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeUpdateTradeStateJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15211,10 +15142,10 @@ pub struct GetWorkforcemanagementShifttradingTradesJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttradingTradesJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttradingTradesJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeAddTradeJobResponse`](crate::models::ShiftTradeAddTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeAddTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeAddTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15230,10 +15161,10 @@ pub struct GetWorkforcemanagementShifttradingTradesMineQueryJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShifttradingTradesMineQueryJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShifttradingTradesMineQueryJob<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeQueryAgentTradesJobResponse`](crate::models::ShiftTradeQueryAgentTradesJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryAgentTradesJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryAgentTradesJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15249,10 +15180,10 @@ pub struct GetWorkforcemanagementShrinkageJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementShrinkageJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementShrinkageJob<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalShrinkageResponse`](crate::models::WfmHistoricalShrinkageResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalShrinkageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalShrinkageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15268,10 +15199,10 @@ pub struct GetWorkforcemanagementTeamAdherence<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementTeamAdherence<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementTeamAdherence<'a, S> {
     /// Sends the request; the answer is a [`UserScheduleAdherenceListing`](crate::models::UserScheduleAdherenceListing).
-    pub async fn send(self) -> Result<crate::models::UserScheduleAdherenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserScheduleAdherenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15287,10 +15218,10 @@ pub struct GetWorkforcemanagementTimeoffbalanceJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementTimeoffbalanceJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementTimeoffbalanceJob<'a, S> {
     /// Sends the request; the answer is a [`TimeOffBalanceJobResponse`](crate::models::TimeOffBalanceJobResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffBalanceJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffBalanceJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15306,10 +15237,10 @@ pub struct GetWorkforcemanagementTimeoffrequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementTimeoffrequest<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementTimeoffrequest<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestResponse`](crate::models::TimeOffRequestResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15325,10 +15256,10 @@ pub struct GetWorkforcemanagementTimeoffrequestWaitlistpositions<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementTimeoffrequestWaitlistpositions<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementTimeoffrequestWaitlistpositions<'a, S> {
     /// Sends the request; the answer is a [`WaitlistPositionListing`](crate::models::WaitlistPositionListing).
-    pub async fn send(self) -> Result<crate::models::WaitlistPositionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WaitlistPositionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15344,10 +15275,10 @@ pub struct GetWorkforcemanagementTimeoffrequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementTimeoffrequests<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementTimeoffrequests<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestList`](crate::models::TimeOffRequestList).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15363,10 +15294,10 @@ pub struct GetWorkforcemanagementUnavailabletimesSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementUnavailabletimesSettings<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementUnavailabletimesSettings<'a, S> {
     /// Sends the request; the answer is a [`ManagementUnitAvailabilitySettingsResponse`](crate::models::ManagementUnitAvailabilitySettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ManagementUnitAvailabilitySettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnitAvailabilitySettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15382,10 +15313,10 @@ pub struct GetWorkforcemanagementUnavailabletimesValidationJob<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementUnavailabletimesValidationJob<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementUnavailabletimesValidationJob<'a, S> {
     /// Sends the request; the answer is a [`QueryAgentUnavailableTimesValidationJobResponse`](crate::models::QueryAgentUnavailableTimesValidationJobResponse).
-    pub async fn send(self) -> Result<crate::models::QueryAgentUnavailableTimesValidationJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryAgentUnavailableTimesValidationJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15401,10 +15332,10 @@ pub struct GetWorkforcemanagementUserWorkplanbidranks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementUserWorkplanbidranks<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementUserWorkplanbidranks<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidRanks`](crate::models::WorkPlanBidRanks).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidRanks, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidRanks, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15420,10 +15351,10 @@ pub struct GetWorkforcemanagementWorkplanbidPreferences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementWorkplanbidPreferences<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementWorkplanbidPreferences<'a, S> {
     /// Sends the request; the answer is a [`AgentWorkPlanBiddingPreferenceResponse`](crate::models::AgentWorkPlanBiddingPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AgentWorkPlanBiddingPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentWorkPlanBiddingPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15439,10 +15370,10 @@ pub struct GetWorkforcemanagementWorkplanbidWorkplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementWorkplanbidWorkplans<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementWorkplanbidWorkplans<'a, S> {
     /// Sends the request; the answer is a [`AgentWorkPlanListResponse`](crate::models::AgentWorkPlanListResponse).
-    pub async fn send(self) -> Result<crate::models::AgentWorkPlanListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentWorkPlanListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15458,10 +15389,10 @@ pub struct GetWorkforcemanagementWorkplanbids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> GetWorkforcemanagementWorkplanbids<'_, S> {
+impl<'a, S: Sender> GetWorkforcemanagementWorkplanbids<'a, S> {
     /// Sends the request; the answer is a [`AgentWorkPlanBids`](crate::models::AgentWorkPlanBids).
-    pub async fn send(self) -> Result<crate::models::AgentWorkPlanBids, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentWorkPlanBids, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15477,10 +15408,10 @@ pub struct PatchWorkforcemanagementAdherenceAdjustment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAdherenceAdjustment<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAdherenceAdjustment<'a, S> {
     /// Sends the request; the answer is a [`CurrentAgentAdherenceAdjustment`](crate::models::CurrentAgentAdherenceAdjustment).
-    pub async fn send(self) -> Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15496,10 +15427,10 @@ pub struct PatchWorkforcemanagementAgentAdherenceAdjustment<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAgentAdherenceAdjustment<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAgentAdherenceAdjustment<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustment`](crate::models::AdherenceAdjustment).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15515,10 +15446,10 @@ pub struct PatchWorkforcemanagementAgentAdherenceExplanation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAgentAdherenceExplanation<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAgentAdherenceExplanation<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationAsyncResponse`](crate::models::AdherenceExplanationAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15534,10 +15465,10 @@ pub struct PatchWorkforcemanagementAgentUnavailabletimes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAgentUnavailabletimes<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAgentUnavailabletimes<'a, S> {
     /// Sends the request; the answer is a [`BulkUpdateAgentUnavailableTimesResponse`](crate::models::BulkUpdateAgentUnavailableTimesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkUpdateAgentUnavailableTimesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkUpdateAgentUnavailableTimesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15553,10 +15484,10 @@ pub struct PatchWorkforcemanagementAlternativeshiftsTrade<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAlternativeshiftsTrade<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAlternativeshiftsTrade<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftTradeResponse`](crate::models::AlternativeShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15572,10 +15503,10 @@ pub struct PatchWorkforcemanagementAlternativeshiftsTradesStateJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementAlternativeshiftsTradesStateJobs<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementAlternativeshiftsTradesStateJobs<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftAsyncResponse`](crate::models::AlternativeShiftAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15591,7 +15522,7 @@ pub struct PatchWorkforcemanagementBusinessunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunit<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunit<'a, S> {
     /// Whether to include scheduling default message severities
     ///
     /// Query parameter `includeSchedulingDefaultMessageSeverities`.
@@ -15602,8 +15533,8 @@ impl<S: Sender> PatchWorkforcemanagementBusinessunit<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitResponse`](crate::models::BusinessUnitResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15619,10 +15550,10 @@ pub struct PatchWorkforcemanagementBusinessunitActivitycode<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitActivitycode<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitActivitycode<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitActivityCode`](crate::models::BusinessUnitActivityCode).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitActivityCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitActivityCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15638,10 +15569,10 @@ pub struct PatchWorkforcemanagementBusinessunitActivitycodesBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitActivitycodesBulk<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitActivitycodesBulk<'a, S> {
     /// Sends the request; the answer is a [`BulkUpdateActivityCodeResponse`](crate::models::BulkUpdateActivityCodeResponse).
-    pub async fn send(self) -> Result<crate::models::BulkUpdateActivityCodeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkUpdateActivityCodeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15657,10 +15588,10 @@ pub struct PatchWorkforcemanagementBusinessunitActivityplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitActivityplan<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitActivityplan<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanResponse`](crate::models::ActivityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15676,10 +15607,10 @@ pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsListing`](crate::models::AdherenceAdjustmentsListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15695,10 +15626,10 @@ pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCode`](crate::models::AdherenceAdjustmentsReasonCode).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15714,10 +15645,10 @@ pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBu
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCodesListing`](crate::models::AdherenceAdjustmentsReasonCodesListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15733,10 +15664,10 @@ pub struct PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings<'a, S> {
     /// Sends the request; the answer is a [`BuAdherenceAdjustmentsSettings`](crate::models::BuAdherenceAdjustmentsSettings).
-    pub async fn send(self) -> Result<crate::models::BuAdherenceAdjustmentsSettings, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAdherenceAdjustmentsSettings, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15752,10 +15683,10 @@ pub struct PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftBuSettingsResponse`](crate::models::AlternativeShiftBuSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftBuSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15771,10 +15702,10 @@ pub struct PatchWorkforcemanagementBusinessunitCapacityplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitCapacityplan<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitCapacityplan<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanResponse`](crate::models::CapacityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15790,10 +15721,10 @@ pub struct PatchWorkforcemanagementBusinessunitMinimumstaffingSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitMinimumstaffingSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitMinimumstaffingSettings<'a, S> {
     /// Sends the request; the answer is a [`MinimumStaffingResponse`](crate::models::MinimumStaffingResponse).
-    pub async fn send(self) -> Result<crate::models::MinimumStaffingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MinimumStaffingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15809,10 +15740,10 @@ pub struct PatchWorkforcemanagementBusinessunitOpportunity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitOpportunity<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitOpportunity<'a, S> {
     /// Sends the request; the answer is a [`OpportunityResult`](crate::models::OpportunityResult).
-    pub async fn send(self) -> Result<crate::models::OpportunityResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::OpportunityResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15828,10 +15759,10 @@ pub struct PatchWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitPlanninggroup<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitPlanninggroup<'a, S> {
     /// Sends the request; the answer is a [`PlanningGroup`](crate::models::PlanningGroup).
-    pub async fn send(self) -> Result<crate::models::PlanningGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PlanningGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15847,10 +15778,10 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulebid<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulebid<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBid`](crate::models::ScheduleBid).
-    pub async fn send(self) -> Result<crate::models::ScheduleBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15866,10 +15797,10 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulebidGroup<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulebidGroup<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBidGroupResponse`](crate::models::ScheduleBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::ScheduleBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15885,10 +15816,10 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences<'a, S> {
     /// Sends the request; the answer is a [`AdminAgentScheduleBidPreferenceResponse`](crate::models::AdminAgentScheduleBidPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AdminAgentScheduleBidPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdminAgentScheduleBidPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15904,10 +15835,10 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulerSettings<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulerSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulerSettings<'a, S> {
     /// Sends the request; the answer is a [`BuSchedulerSettingsResponse`](crate::models::BuSchedulerSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::BuSchedulerSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuSchedulerSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15923,14 +15854,11 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulingRun<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulingRun<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15946,10 +15874,10 @@ pub struct PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitSchedulingPreferencesSettingsResponse`](crate::models::BusinessUnitSchedulingPreferencesSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitSchedulingPreferencesSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15965,10 +15893,10 @@ pub struct PatchWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitServicegoaltemplate<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitServicegoaltemplate<'a, S> {
     /// Sends the request; the answer is a [`ServiceGoalTemplate`](crate::models::ServiceGoalTemplate).
-    pub async fn send(self) -> Result<crate::models::ServiceGoalTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceGoalTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -15984,10 +15912,10 @@ pub struct PatchWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitStaffinggroup<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitStaffinggroup<'a, S> {
     /// Sends the request; the answer is a [`StaffingGroupResponse`](crate::models::StaffingGroupResponse).
-    pub async fn send(self) -> Result<crate::models::StaffingGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaffingGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16003,10 +15931,10 @@ pub struct PatchWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitTimeoffplan<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffPlanResponse`](crate::models::BuTimeOffPlanResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16022,10 +15950,10 @@ pub struct PatchWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbid<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbid<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBid`](crate::models::WorkPlanBid).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16041,10 +15969,10 @@ pub struct PatchWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbidGroup<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbidGroup<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidGroupResponse`](crate::models::WorkPlanBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16060,10 +15988,10 @@ pub struct PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences<'a, S> {
     /// Sends the request; the answer is a [`AdminAgentWorkPlanPreferenceResponse`](crate::models::AdminAgentWorkPlanPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AdminAgentWorkPlanPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdminAgentWorkPlanPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16079,10 +16007,10 @@ pub struct PatchWorkforcemanagementManagementunit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunit<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunit<'a, S> {
     /// Sends the request; the answer is a [`ManagementUnit`](crate::models::ManagementUnit).
-    pub async fn send(self) -> Result<crate::models::ManagementUnit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16098,14 +16026,11 @@ pub struct PatchWorkforcemanagementManagementunitAgents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitAgents<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitAgents<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16121,10 +16046,10 @@ pub struct PatchWorkforcemanagementManagementunitAgentsWorkplansBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitAgentsWorkplansBulk<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitAgentsWorkplansBulk<'a, S> {
     /// Sends the request; the answer is a [`UpdateMuAgentWorkPlansBatchResponse`](crate::models::UpdateMuAgentWorkPlansBatchResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateMuAgentWorkPlansBatchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateMuAgentWorkPlansBatchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16140,10 +16065,10 @@ pub struct PatchWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitTimeofflimit<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitTimeofflimit<'a, S> {
     /// Sends the request; the answer is a [`TimeOffLimit`](crate::models::TimeOffLimit).
-    pub async fn send(self) -> Result<crate::models::TimeOffLimit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffLimit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16159,10 +16084,10 @@ pub struct PatchWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitTimeoffplan<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitTimeoffplan<'a, S> {
     /// Sends the request; the answer is a [`TimeOffPlan`](crate::models::TimeOffPlan).
-    pub async fn send(self) -> Result<crate::models::TimeOffPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16178,10 +16103,10 @@ pub struct PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationst
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus<'a, S> {
     /// Sends the request; the answer is a [`UserTimeOffIntegrationStatusResponse`](crate::models::UserTimeOffIntegrationStatusResponse).
-    pub async fn send(self) -> Result<crate::models::UserTimeOffIntegrationStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserTimeOffIntegrationStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16197,10 +16122,10 @@ pub struct PatchWorkforcemanagementManagementunitUnavailabletimesSettings<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitUnavailabletimesSettings<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitUnavailabletimesSettings<'a, S> {
     /// Sends the request; the answer is a [`ManagementUnitAvailabilitySettingsResponse`](crate::models::ManagementUnitAvailabilitySettingsResponse).
-    pub async fn send(self) -> Result<crate::models::ManagementUnitAvailabilitySettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnitAvailabilitySettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16216,10 +16141,10 @@ pub struct PatchWorkforcemanagementManagementunitUserTimeoffrequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitUserTimeoffrequest<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitUserTimeoffrequest<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestResponse`](crate::models::TimeOffRequestResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16235,10 +16160,10 @@ pub struct PatchWorkforcemanagementManagementunitWeekShifttrade<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitWeekShifttrade<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitWeekShifttrade<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeResponse`](crate::models::ShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16254,7 +16179,7 @@ pub struct PatchWorkforcemanagementManagementunitWorkplan<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitWorkplan<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitWorkplan<'a, S> {
     /// Allows to update work plan even if validation result is invalid
     ///
     /// Query parameter `validationMode`.
@@ -16265,8 +16190,8 @@ impl<S: Sender> PatchWorkforcemanagementManagementunitWorkplan<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkPlan`](crate::models::WorkPlan).
-    pub async fn send(self) -> Result<crate::models::WorkPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16282,10 +16207,10 @@ pub struct PatchWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementManagementunitWorkplanrotation<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementManagementunitWorkplanrotation<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanRotationResponse`](crate::models::WorkPlanRotationResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanRotationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanRotationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16301,10 +16226,10 @@ pub struct PatchWorkforcemanagementSchedulingpreferences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementSchedulingpreferences<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementSchedulingpreferences<'a, S> {
     /// Sends the request; the answer is a [`AgentSchedulingPreferenceListing`](crate::models::AgentSchedulingPreferenceListing).
-    pub async fn send(self) -> Result<crate::models::AgentSchedulingPreferenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentSchedulingPreferenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16320,10 +16245,10 @@ pub struct PatchWorkforcemanagementTimeoffrequest<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementTimeoffrequest<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementTimeoffrequest<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestResponse`](crate::models::TimeOffRequestResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16339,10 +16264,10 @@ pub struct PatchWorkforcemanagementUnavailabletimes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementUnavailabletimes<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementUnavailabletimes<'a, S> {
     /// Sends the request; the answer is a [`UnavailableTimeListing`](crate::models::UnavailableTimeListing).
-    pub async fn send(self) -> Result<crate::models::UnavailableTimeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnavailableTimeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16358,10 +16283,10 @@ pub struct PatchWorkforcemanagementUserWorkplanbidranks<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementUserWorkplanbidranks<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementUserWorkplanbidranks<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidRanks`](crate::models::WorkPlanBidRanks).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidRanks, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidRanks, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16377,10 +16302,10 @@ pub struct PatchWorkforcemanagementUsersWorkplanbidranksBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementUsersWorkplanbidranksBulk<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementUsersWorkplanbidranksBulk<'a, S> {
     /// Sends the request; the answer is a [`EntityListing`](crate::models::EntityListing).
-    pub async fn send(self) -> Result<crate::models::EntityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EntityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16396,10 +16321,10 @@ pub struct PatchWorkforcemanagementWorkplanbidPreferences<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PatchWorkforcemanagementWorkplanbidPreferences<'_, S> {
+impl<'a, S: Sender> PatchWorkforcemanagementWorkplanbidPreferences<'a, S> {
     /// Sends the request; the answer is a [`AgentWorkPlanBiddingPreferenceResponse`](crate::models::AgentWorkPlanBiddingPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AgentWorkPlanBiddingPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentWorkPlanBiddingPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16415,10 +16340,10 @@ pub struct PostWorkforcemanagementAdherenceAdjustments<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAdherenceAdjustments<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAdherenceAdjustments<'a, S> {
     /// Sends the request; the answer is a [`CurrentAgentAdherenceAdjustment`](crate::models::CurrentAgentAdherenceAdjustment).
-    pub async fn send(self) -> Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CurrentAgentAdherenceAdjustment, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16434,7 +16359,7 @@ pub struct PostWorkforcemanagementAdherenceAdjustmentsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAdherenceAdjustmentsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAdherenceAdjustmentsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -16463,8 +16388,8 @@ impl<S: Sender> PostWorkforcemanagementAdherenceAdjustmentsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CurrentAgentCursorAdherenceAdjustmentsListing`](crate::models::CurrentAgentCursorAdherenceAdjustmentsListing).
-    pub async fn send(self) -> Result<crate::models::CurrentAgentCursorAdherenceAdjustmentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CurrentAgentCursorAdherenceAdjustmentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16480,10 +16405,10 @@ pub struct PostWorkforcemanagementAdherenceExplanations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAdherenceExplanations<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAdherenceExplanations<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationAsyncResponse`](crate::models::AdherenceExplanationAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16499,7 +16424,7 @@ pub struct PostWorkforcemanagementAdherenceExplanationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAdherenceExplanationsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAdherenceExplanationsQuery<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -16519,8 +16444,8 @@ impl<S: Sender> PostWorkforcemanagementAdherenceExplanationsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueryAdherenceExplanationsResponse`](crate::models::QueryAdherenceExplanationsResponse).
-    pub async fn send(self) -> Result<crate::models::QueryAdherenceExplanationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryAdherenceExplanationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16536,10 +16461,10 @@ pub struct PostWorkforcemanagementAdherenceHistoricalBulk<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAdherenceHistoricalBulk<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAdherenceHistoricalBulk<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalAdherenceBulkResponse`](crate::models::WfmHistoricalAdherenceBulkResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalAdherenceBulkResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalAdherenceBulkResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16555,7 +16480,7 @@ pub struct PostWorkforcemanagementAgentAdherenceAdjustmentsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentAdherenceAdjustmentsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentAdherenceAdjustmentsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -16584,8 +16509,8 @@ impl<S: Sender> PostWorkforcemanagementAgentAdherenceAdjustmentsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CursorAdherenceAdjustmentsListing`](crate::models::CursorAdherenceAdjustmentsListing).
-    pub async fn send(self) -> Result<crate::models::CursorAdherenceAdjustmentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorAdherenceAdjustmentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16601,10 +16526,10 @@ pub struct PostWorkforcemanagementAgentAdherenceExplanations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentAdherenceExplanations<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentAdherenceExplanations<'a, S> {
     /// Sends the request; the answer is a [`AdherenceExplanationAsyncResponse`](crate::models::AdherenceExplanationAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AdherenceExplanationAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceExplanationAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16620,7 +16545,7 @@ pub struct PostWorkforcemanagementAgentAdherenceExplanationsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentAdherenceExplanationsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentAdherenceExplanationsQuery<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -16640,8 +16565,8 @@ impl<S: Sender> PostWorkforcemanagementAgentAdherenceExplanationsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentQueryAdherenceExplanationsResponse`](crate::models::AgentQueryAdherenceExplanationsResponse).
-    pub async fn send(self) -> Result<crate::models::AgentQueryAdherenceExplanationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentQueryAdherenceExplanationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16657,10 +16582,10 @@ pub struct PostWorkforcemanagementAgentSchedulingpreferencesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentSchedulingpreferencesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentSchedulingpreferencesQuery<'a, S> {
     /// Sends the request; the answer is a [`AgentSchedulingPreferenceListing`](crate::models::AgentSchedulingPreferenceListing).
-    pub async fn send(self) -> Result<crate::models::AgentSchedulingPreferenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentSchedulingPreferenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16676,10 +16601,10 @@ pub struct PostWorkforcemanagementAgentUnavailabletimesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentUnavailabletimesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentUnavailabletimesQuery<'a, S> {
     /// Sends the request; the answer is a [`UnavailableTimeListing`](crate::models::UnavailableTimeListing).
-    pub async fn send(self) -> Result<crate::models::UnavailableTimeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnavailableTimeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16695,10 +16620,10 @@ pub struct PostWorkforcemanagementAgents<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgents<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgents<'a, S> {
     /// Sends the request; the answer is a [`MoveAgentsResponse`](crate::models::MoveAgentsResponse).
-    pub async fn send(self) -> Result<crate::models::MoveAgentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MoveAgentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16714,10 +16639,10 @@ pub struct PostWorkforcemanagementAgentsIntegrationsHrisQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsIntegrationsHrisQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsIntegrationsHrisQuery<'a, S> {
     /// Sends the request; the answer is a [`AgentsIntegrationsListing`](crate::models::AgentsIntegrationsListing).
-    pub async fn send(self) -> Result<crate::models::AgentsIntegrationsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentsIntegrationsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16733,7 +16658,7 @@ pub struct PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs<'a, S> {
     /// Which fields, if any, to expand with. wfm:AgentHistoricalAdherenceConformance:view permission is required for conformance, and wfm:agentSchedule:view permission is required for scheduledActivities.
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -16753,8 +16678,8 @@ impl<S: Sender> PostWorkforcemanagementAgentsMeAdherenceHistoricalJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WfmAgentHistoricalAdherenceResponse`](crate::models::WfmAgentHistoricalAdherenceResponse).
-    pub async fn send(self) -> Result<crate::models::WfmAgentHistoricalAdherenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmAgentHistoricalAdherenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16770,10 +16695,10 @@ pub struct PostWorkforcemanagementAgentsMePossibleworkshifts<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsMePossibleworkshifts<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsMePossibleworkshifts<'a, S> {
     /// Sends the request; the answer is a [`AgentPossibleWorkShiftsResponse`](crate::models::AgentPossibleWorkShiftsResponse).
-    pub async fn send(self) -> Result<crate::models::AgentPossibleWorkShiftsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentPossibleWorkShiftsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16789,10 +16714,10 @@ pub struct PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`AgentBulkAddOpportunityEnrollmentsResponse`](crate::models::AgentBulkAddOpportunityEnrollmentsResponse).
-    pub async fn send(self) -> Result<crate::models::AgentBulkAddOpportunityEnrollmentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentBulkAddOpportunityEnrollmentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16808,10 +16733,10 @@ pub struct PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpda
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsOpportunitiesEnrollmentsBulkStatusesUpdate<'a, S> {
     /// Sends the request; the answer is a [`AgentBulkStatusUpdateOpportunityEnrollmentsResponse`](crate::models::AgentBulkStatusUpdateOpportunityEnrollmentsResponse).
-    pub async fn send(self) -> Result<crate::models::AgentBulkStatusUpdateOpportunityEnrollmentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentBulkStatusUpdateOpportunityEnrollmentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16827,7 +16752,7 @@ pub struct PostWorkforcemanagementAgentsOpportunitiesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentsOpportunitiesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentsOpportunitiesQuery<'a, S> {
     /// List of resources to expand
     ///
     /// Query parameter `expand`.
@@ -16847,8 +16772,8 @@ impl<S: Sender> PostWorkforcemanagementAgentsOpportunitiesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AgentQueryOpportunitiesResponse`](crate::models::AgentQueryOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::AgentQueryOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentQueryOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16864,7 +16789,7 @@ pub struct PostWorkforcemanagementAgentschedulesManagementunitsMine<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentschedulesManagementunitsMine<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentschedulesManagementunitsMine<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -16884,8 +16809,8 @@ impl<S: Sender> PostWorkforcemanagementAgentschedulesManagementunitsMine<'_, S> 
     }
 
     /// Sends the request; the answer is a [`AgentMuQueryResponse`](crate::models::AgentMuQueryResponse).
-    pub async fn send(self) -> Result<crate::models::AgentMuQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentMuQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16901,10 +16826,10 @@ pub struct PostWorkforcemanagementAgentschedulesMine<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAgentschedulesMine<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAgentschedulesMine<'a, S> {
     /// Sends the request; the answer is a [`BuCurrentAgentScheduleSearchResponse`](crate::models::BuCurrentAgentScheduleSearchResponse).
-    pub async fn send(self) -> Result<crate::models::BuCurrentAgentScheduleSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuCurrentAgentScheduleSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16920,10 +16845,10 @@ pub struct PostWorkforcemanagementAlternativeshiftsOffersJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAlternativeshiftsOffersJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAlternativeshiftsOffersJobs<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftAsyncResponse`](crate::models::AlternativeShiftAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16939,10 +16864,10 @@ pub struct PostWorkforcemanagementAlternativeshiftsOffersSearchJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAlternativeshiftsOffersSearchJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAlternativeshiftsOffersSearchJobs<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftAsyncResponse`](crate::models::AlternativeShiftAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16958,10 +16883,10 @@ pub struct PostWorkforcemanagementAlternativeshiftsTrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementAlternativeshiftsTrades<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementAlternativeshiftsTrades<'a, S> {
     /// Sends the request; the answer is a [`AlternativeShiftTradeResponse`](crate::models::AlternativeShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::AlternativeShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AlternativeShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16977,10 +16902,10 @@ pub struct PostWorkforcemanagementBusinessunitActivitycodes<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivitycodes<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivitycodes<'a, S> {
     /// Sends the request; the answer is a [`BusinessUnitActivityCode`](crate::models::BusinessUnitActivityCode).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitActivityCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitActivityCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -16996,10 +16921,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17015,10 +16940,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsers
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17034,10 +16959,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDele
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanJobResponse`](crate::models::ActivityPlanJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17053,10 +16978,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJo
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanOccurrencesDeletionJobResponse`](crate::models::ActivityPlanOccurrencesDeletionJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanOccurrencesDeletionJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanOccurrencesDeletionJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17072,10 +16997,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplanRunsJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplanRunsJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplanRunsJobs<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanRunJobResponse`](crate::models::ActivityPlanRunJobResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanRunJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanRunJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17091,10 +17016,10 @@ pub struct PostWorkforcemanagementBusinessunitActivityplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitActivityplans<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitActivityplans<'a, S> {
     /// Sends the request; the answer is a [`ActivityPlanResponse`](crate::models::ActivityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::ActivityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ActivityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17110,7 +17035,7 @@ pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery<'a, S> {
     /// The cursor that points to the start of the set of entities that has been returned.
     ///
     /// Query parameter `before`.
@@ -17139,8 +17064,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery<'_,
     }
 
     /// Sends the request; the answer is a [`CursorAdherenceAdjustmentsListing`](crate::models::CursorAdherenceAdjustmentsListing).
-    pub async fn send(self) -> Result<crate::models::CursorAdherenceAdjustmentsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CursorAdherenceAdjustmentsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17156,10 +17081,10 @@ pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs<'a, S> {
     /// Sends the request; the answer is a [`BuAdherenceAdjustmentsQueryJob`](crate::models::BuAdherenceAdjustmentsQueryJob).
-    pub async fn send(self) -> Result<crate::models::BuAdherenceAdjustmentsQueryJob, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAdherenceAdjustmentsQueryJob, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17175,10 +17100,10 @@ pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCode`](crate::models::AdherenceAdjustmentsReasonCode).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCode, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17194,10 +17119,10 @@ pub struct PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBul
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk<'a, S> {
     /// Sends the request; the answer is a [`AdherenceAdjustmentsReasonCodesListing`](crate::models::AdherenceAdjustmentsReasonCodesListing).
-    pub async fn send(self) -> Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AdherenceAdjustmentsReasonCodesListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17213,7 +17138,7 @@ pub struct PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17233,8 +17158,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery<'_
     }
 
     /// Sends the request; the answer is a [`BuQueryAdherenceExplanationsResponse`](crate::models::BuQueryAdherenceExplanationsResponse).
-    pub async fn send(self) -> Result<crate::models::BuQueryAdherenceExplanationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuQueryAdherenceExplanationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17250,7 +17175,7 @@ pub struct PostWorkforcemanagementBusinessunitAgentschedulesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAgentschedulesSearch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAgentschedulesSearch<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17270,8 +17195,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitAgentschedulesSearch<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BuAsyncAgentSchedulesSearchResponse`](crate::models::BuAsyncAgentSchedulesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncAgentSchedulesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncAgentSchedulesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17287,7 +17212,7 @@ pub struct PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17298,8 +17223,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch
     }
 
     /// Sends the request; the answer is a [`BuListAlternativeShiftTradesResponse`](crate::models::BuListAlternativeShiftTradesResponse).
-    pub async fn send(self) -> Result<crate::models::BuListAlternativeShiftTradesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuListAlternativeShiftTradesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17315,10 +17240,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplanCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplanCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplanCopy<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanResponse`](crate::models::CapacityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17334,10 +17259,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanStaffingRequirementResult`](crate::models::CapacityPlanStaffingRequirementResult).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanStaffingRequirementResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanStaffingRequirementResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17353,10 +17278,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocatio
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanStaffingGroupMetricChangeResponse`](crate::models::CapacityPlanStaffingGroupMetricChangeResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanStaffingGroupMetricChangeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanStaffingGroupMetricChangeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17372,10 +17297,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocatio
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanStaffingGroupMetricChangeHistoryListResponse`](crate::models::CapacityPlanStaffingGroupMetricChangeHistoryListResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanStaffingGroupMetricChangeHistoryListResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanStaffingGroupMetricChangeHistoryListResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17391,10 +17316,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequiremen
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate<'a, S> {
     /// Sends the request; the answer is a [`LongTermRequirementsResponse`](crate::models::LongTermRequirementsResponse).
-    pub async fn send(self) -> Result<crate::models::LongTermRequirementsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::LongTermRequirementsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17410,10 +17335,10 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplans<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplans<'a, S> {
     /// Sends the request; the answer is a [`CapacityPlanResponse`](crate::models::CapacityPlanResponse).
-    pub async fn send(self) -> Result<crate::models::CapacityPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CapacityPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17429,14 +17354,11 @@ pub struct PostWorkforcemanagementBusinessunitCapacityplansBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitCapacityplansBulkRemove<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitCapacityplansBulkRemove<'a, S> {
     /// Sends the request. The platform answers with no content (anything it
     /// sends back is ignored).
-    pub async fn send(self) -> Result<(), S::Error> {
-        self.sender
-            .send::<serde::de::IgnoredAny>(self.call)
-            .await
-            .map(|_| ())
+    pub fn send(self) -> impl std::future::Future<Output = Result<(), S::Error>> + Send + 'a {
+        self.sender.send_empty(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17452,10 +17374,10 @@ pub struct PostWorkforcemanagementBusinessunitDecisionmetricsUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitDecisionmetricsUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitDecisionmetricsUpdate<'a, S> {
     /// Sends the request; the answer is a [`DecisionMetricsUpdateJobResponse`](crate::models::DecisionMetricsUpdateJobResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionMetricsUpdateJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionMetricsUpdateJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17471,10 +17393,10 @@ pub struct PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl<'a, S> {
     /// Sends the request; the answer is a [`DecisionMetricsUploadResponse`](crate::models::DecisionMetricsUploadResponse).
-    pub async fn send(self) -> Result<crate::models::DecisionMetricsUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::DecisionMetricsUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17490,7 +17412,7 @@ pub struct PostWorkforcemanagementBusinessunitIntraday<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitIntraday<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitIntraday<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17501,8 +17423,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitIntraday<'_, S> {
     }
 
     /// Sends the request; the answer is a [`AsyncIntradayResponse`](crate::models::AsyncIntradayResponse).
-    pub async fn send(self) -> Result<crate::models::AsyncIntradayResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncIntradayResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17518,10 +17440,10 @@ pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSess
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs<'a, S> {
     /// Sends the request; the answer is a [`AggregatedSessionExportJobResponse`](crate::models::AggregatedSessionExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::AggregatedSessionExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedSessionExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17537,10 +17459,10 @@ pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSess
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs<'a, S> {
     /// Sends the request; the answer is a [`AggregatedHistoricalExportJobResponse`](crate::models::AggregatedHistoricalExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::AggregatedHistoricalExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedHistoricalExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17556,10 +17478,10 @@ pub struct PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSess
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs<'a, S> {
     /// Sends the request; the answer is a [`AggregatedSnapshotExportJobResponse`](crate::models::AggregatedSnapshotExportJobResponse).
-    pub async fn send(self) -> Result<crate::models::AggregatedSnapshotExportJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AggregatedSnapshotExportJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17575,10 +17497,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd<'a, S> {
     /// Sends the request; the answer is a [`BulkAddOpportunitiesResponse`](crate::models::BulkAddOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkAddOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkAddOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17594,10 +17516,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish<'a, S> {
     /// Sends the request; the answer is a [`BulkPublishOpportunitiesResponse`](crate::models::BulkPublishOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkPublishOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkPublishOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17613,10 +17535,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove<'a, S> {
     /// Sends the request; the answer is a [`BulkRemoveOpportunitiesResponse`](crate::models::BulkRemoveOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::BulkRemoveOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkRemoveOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17632,10 +17554,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkOpportunitiesStatusUpdateResponse`](crate::models::BulkOpportunitiesStatusUpdateResponse).
-    pub async fn send(self) -> Result<crate::models::BulkOpportunitiesStatusUpdateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkOpportunitiesStatusUpdateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17651,10 +17573,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatus
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate<'a, S> {
     /// Sends the request; the answer is a [`BulkUpdateOpportunityEnrollmentsStatusResponse`](crate::models::BulkUpdateOpportunityEnrollmentsStatusResponse).
-    pub async fn send(self) -> Result<crate::models::BulkUpdateOpportunityEnrollmentsStatusResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkUpdateOpportunityEnrollmentsStatusResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17670,7 +17592,7 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery<'a, S> {
     /// List of resources to expand
     ///
     /// Query parameter `expand`.
@@ -17690,8 +17612,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery
     }
 
     /// Sends the request; the answer is a [`QueryOpportunityEnrollmentsResponse`](crate::models::QueryOpportunityEnrollmentsResponse).
-    pub async fn send(self) -> Result<crate::models::QueryOpportunityEnrollmentsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryOpportunityEnrollmentsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17707,10 +17629,10 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQue
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery<'a, S> {
     /// Sends the request; the answer is a [`QueryExternalActivityOpportunitiesResponse`](crate::models::QueryExternalActivityOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::QueryExternalActivityOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryExternalActivityOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17726,7 +17648,7 @@ pub struct PostWorkforcemanagementBusinessunitOpportunitiesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesQuery<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -17737,8 +17659,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitOpportunitiesQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`QueryOpportunitiesResponse`](crate::models::QueryOpportunitiesResponse).
-    pub async fn send(self) -> Result<crate::models::QueryOpportunitiesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryOpportunitiesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17754,10 +17676,10 @@ pub struct PostWorkforcemanagementBusinessunitPlanninggroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitPlanninggroups<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitPlanninggroups<'a, S> {
     /// Sends the request; the answer is a [`PlanningGroup`](crate::models::PlanningGroup).
-    pub async fn send(self) -> Result<crate::models::PlanningGroup, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PlanningGroup, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17773,10 +17695,10 @@ pub struct PostWorkforcemanagementBusinessunitSchedulebidCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitSchedulebidCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitSchedulebidCopy<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBid`](crate::models::ScheduleBid).
-    pub async fn send(self) -> Result<crate::models::ScheduleBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17792,10 +17714,10 @@ pub struct PostWorkforcemanagementBusinessunitSchedulebidGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitSchedulebidGroups<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitSchedulebidGroups<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBidGroupResponse`](crate::models::ScheduleBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::ScheduleBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17811,10 +17733,10 @@ pub struct PostWorkforcemanagementBusinessunitSchedulebids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitSchedulebids<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitSchedulebids<'a, S> {
     /// Sends the request; the answer is a [`ScheduleBid`](crate::models::ScheduleBid).
-    pub async fn send(self) -> Result<crate::models::ScheduleBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17830,10 +17752,10 @@ pub struct PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets<
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets<'a, S> {
     /// Sends the request; the answer is a [`AgentsEffectiveScheduleSetResponse`](crate::models::AgentsEffectiveScheduleSetResponse).
-    pub async fn send(self) -> Result<crate::models::AgentsEffectiveScheduleSetResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentsEffectiveScheduleSetResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17849,10 +17771,10 @@ pub struct PostWorkforcemanagementBusinessunitServicegoaltemplates<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitServicegoaltemplates<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitServicegoaltemplates<'a, S> {
     /// Sends the request; the answer is a [`ServiceGoalTemplate`](crate::models::ServiceGoalTemplate).
-    pub async fn send(self) -> Result<crate::models::ServiceGoalTemplate, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ServiceGoalTemplate, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17868,7 +17790,7 @@ pub struct PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17888,8 +17810,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob
     }
 
     /// Sends the request; the answer is a [`ShiftTradeEvaluateTradesBuJobResponse`](crate::models::ShiftTradeEvaluateTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeEvaluateTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeEvaluateTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17905,7 +17827,7 @@ pub struct PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17925,8 +17847,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs<'
     }
 
     /// Sends the request; the answer is a [`ShiftTradeQueryTradesBuJobResponse`](crate::models::ShiftTradeQueryTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17942,7 +17864,7 @@ pub struct PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17962,8 +17884,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJo
     }
 
     /// Sends the request; the answer is a [`ShiftTradeBulkUpdateTradeStateBuJobResponse`](crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeBulkUpdateTradeStateBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -17979,7 +17901,7 @@ pub struct PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -17999,8 +17921,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJo
     }
 
     /// Sends the request; the answer is a [`ShiftTradeSearchUnmatchedTradesBuJobResponse`](crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeSearchUnmatchedTradesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18016,7 +17938,7 @@ pub struct PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -18027,8 +17949,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs<
     }
 
     /// Sends the request; the answer is a [`ShiftTradeQueryWeekSummariesBuJobResponse`](crate::models::ShiftTradeQueryWeekSummariesBuJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryWeekSummariesBuJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryWeekSummariesBuJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18044,10 +17966,10 @@ pub struct PostWorkforcemanagementBusinessunitStaffinggroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitStaffinggroups<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitStaffinggroups<'a, S> {
     /// Sends the request; the answer is a [`StaffingGroupResponse`](crate::models::StaffingGroupResponse).
-    pub async fn send(self) -> Result<crate::models::StaffingGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::StaffingGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18063,10 +17985,10 @@ pub struct PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery<
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery<'a, S> {
     /// Sends the request; the answer is a [`PlanningGroupToStaffingGroupsListing`](crate::models::PlanningGroupToStaffingGroupsListing).
-    pub async fn send(self) -> Result<crate::models::PlanningGroupToStaffingGroupsListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PlanningGroupToStaffingGroupsListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18082,7 +18004,7 @@ pub struct PostWorkforcemanagementBusinessunitStaffinggroupsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitStaffinggroupsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitStaffinggroupsQuery<'a, S> {
     /// Force the result of this operation to be sent via download service
     ///
     /// Query parameter `forceDownloadService`.
@@ -18093,8 +18015,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitStaffinggroupsQuery<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserStaffingGroupListing`](crate::models::UserStaffingGroupListing).
-    pub async fn send(self) -> Result<crate::models::UserStaffingGroupListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserStaffingGroupListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18110,10 +18032,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion<
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion<'a, S> {
     /// Sends the request; the answer is a [`BuConvertTimeOffLimitGranularityJobResponse`](crate::models::BuConvertTimeOffLimitGranularityJobResponse).
-    pub async fn send(self) -> Result<crate::models::BuConvertTimeOffLimitGranularityJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuConvertTimeOffLimitGranularityJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18129,10 +18051,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesImport<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesImport<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitResponse`](crate::models::BuTimeOffLimitResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18148,10 +18070,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl<
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl<'a, S> {
     /// Sends the request; the answer is a [`BuImportTimeOffLimitValuesUploadResponse`](crate::models::BuImportTimeOffLimitValuesUploadResponse).
-    pub async fn send(self) -> Result<crate::models::BuImportTimeOffLimitValuesUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuImportTimeOffLimitValuesUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18167,10 +18089,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitValuesForGranularityResponse`](crate::models::BuTimeOffLimitValuesForGranularityResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitValuesForGranularityResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitValuesForGranularityResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18186,10 +18108,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimits<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimits<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitResponse`](crate::models::BuTimeOffLimitResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18205,10 +18127,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitValuesResponse`](crate::models::BuTimeOffLimitValuesResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitValuesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitValuesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18224,10 +18146,10 @@ pub struct PostWorkforcemanagementBusinessunitTimeoffplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitTimeoffplans<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitTimeoffplans<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffPlanResponse`](crate::models::BuTimeOffPlanResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18243,10 +18165,10 @@ pub struct PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery<'a, S> {
     /// Sends the request; the answer is a [`QueryAgentScheduleUnavailableTimesResponse`](crate::models::QueryAgentScheduleUnavailableTimesResponse).
-    pub async fn send(self) -> Result<crate::models::QueryAgentScheduleUnavailableTimesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryAgentScheduleUnavailableTimesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18262,10 +18184,10 @@ pub struct PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery<'a, S> {
     /// Sends the request; the answer is a [`QueryAvailabilityManagementUnitsSettingsResponse`](crate::models::QueryAvailabilityManagementUnitsSettingsResponse).
-    pub async fn send(self) -> Result<crate::models::QueryAvailabilityManagementUnitsSettingsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryAvailabilityManagementUnitsSettingsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18281,7 +18203,7 @@ pub struct PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery<'a
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -18301,8 +18223,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQue
     }
 
     /// Sends the request; the answer is a [`BuAsyncAgentSchedulesQueryResponse`](crate::models::BuAsyncAgentSchedulesQueryResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncAgentSchedulesQueryResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncAgentSchedulesQueryResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18318,10 +18240,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekScheduleCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleCopy<'a, S> {
     /// Sends the request; the answer is a [`BuAsyncScheduleResponse`](crate::models::BuAsyncScheduleResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncScheduleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncScheduleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18337,10 +18259,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations<'a, S> {
     /// Sends the request; the answer is a [`PerformancePredictionRecalculationResponse`](crate::models::PerformancePredictionRecalculationResponse).
-    pub async fn send(self) -> Result<crate::models::PerformancePredictionRecalculationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformancePredictionRecalculationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18356,10 +18278,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl<'a, S> {
     /// Sends the request; the answer is a [`PerformancePredictionRecalculationUploadResponse`](crate::models::PerformancePredictionRecalculationUploadResponse).
-    pub async fn send(self) -> Result<crate::models::PerformancePredictionRecalculationUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::PerformancePredictionRecalculationUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18375,10 +18297,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekScheduleReschedule<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleReschedule<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleReschedule<'a, S> {
     /// Sends the request; the answer is a [`BuAsyncScheduleRunResponse`](crate::models::BuAsyncScheduleRunResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncScheduleRunResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncScheduleRunResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18394,10 +18316,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekScheduleUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleUpdate<'a, S> {
     /// Sends the request; the answer is a [`BuAsyncScheduleResponse`](crate::models::BuAsyncScheduleResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncScheduleResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncScheduleResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18413,10 +18335,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl<'a, S>
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl<'a, S> {
     /// Sends the request; the answer is a [`UpdateScheduleUploadResponse`](crate::models::UpdateScheduleUploadResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateScheduleUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateScheduleUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18432,10 +18354,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedules<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedules<'a, S> {
     /// Sends the request; the answer is a [`BuScheduleMetadata`](crate::models::BuScheduleMetadata).
-    pub async fn send(self) -> Result<crate::models::BuScheduleMetadata, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuScheduleMetadata, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18451,10 +18373,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedulesGenerate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesGenerate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesGenerate<'a, S> {
     /// Sends the request; the answer is a [`BuAsyncScheduleRunResponse`](crate::models::BuAsyncScheduleRunResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncScheduleRunResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncScheduleRunResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18470,10 +18392,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedulesImport<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesImport<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesImport<'a, S> {
     /// Sends the request; the answer is a [`ScheduleUploadProcessingResponse`](crate::models::ScheduleUploadProcessingResponse).
-    pub async fn send(self) -> Result<crate::models::ScheduleUploadProcessingResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ScheduleUploadProcessingResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18489,10 +18411,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl<'a, S> {
     /// Sends the request; the answer is a [`ImportScheduleUploadResponse`](crate::models::ImportScheduleUploadResponse).
-    pub async fn send(self) -> Result<crate::models::ImportScheduleUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportScheduleUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18508,7 +18430,7 @@ pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -18519,8 +18441,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy<'_,
     }
 
     /// Sends the request; the answer is a [`AsyncForecastOperationResult`](crate::models::AsyncForecastOperationResult).
-    pub async fn send(self) -> Result<crate::models::AsyncForecastOperationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncForecastOperationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18536,7 +18458,7 @@ pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate<'a,
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -18547,8 +18469,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerat
     }
 
     /// Sends the request; the answer is a [`AsyncForecastOperationResult`](crate::models::AsyncForecastOperationResult).
-    pub async fn send(self) -> Result<crate::models::AsyncForecastOperationResult, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AsyncForecastOperationResult, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18564,10 +18486,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport<'a, S
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport<'a, S> {
     /// Sends the request; the answer is a [`ImportForecastResponse`](crate::models::ImportForecastResponse).
-    pub async fn send(self) -> Result<crate::models::ImportForecastResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportForecastResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18583,10 +18505,10 @@ pub struct PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUpload
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl<'a, S> {
     /// Sends the request; the answer is a [`ImportForecastUploadResponse`](crate::models::ImportForecastUploadResponse).
-    pub async fn send(self) -> Result<crate::models::ImportForecastUploadResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ImportForecastUploadResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18602,10 +18524,10 @@ pub struct PostWorkforcemanagementBusinessunitWorkplanbidCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWorkplanbidCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWorkplanbidCopy<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBid`](crate::models::WorkPlanBid).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18621,10 +18543,10 @@ pub struct PostWorkforcemanagementBusinessunitWorkplanbidGroups<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWorkplanbidGroups<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWorkplanbidGroups<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBidGroupResponse`](crate::models::WorkPlanBidGroupResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBidGroupResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBidGroupResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18640,10 +18562,10 @@ pub struct PostWorkforcemanagementBusinessunitWorkplanbids<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunitWorkplanbids<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunitWorkplanbids<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanBid`](crate::models::WorkPlanBid).
-    pub async fn send(self) -> Result<crate::models::WorkPlanBid, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanBid, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18659,7 +18581,7 @@ pub struct PostWorkforcemanagementBusinessunits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementBusinessunits<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementBusinessunits<'a, S> {
     /// Whether to include scheduling default message severities
     ///
     /// Query parameter `includeSchedulingDefaultMessageSeverities`.
@@ -18670,8 +18592,8 @@ impl<S: Sender> PostWorkforcemanagementBusinessunits<'_, S> {
     }
 
     /// Sends the request; the answer is a [`BusinessUnitResponse`](crate::models::BusinessUnitResponse).
-    pub async fn send(self) -> Result<crate::models::BusinessUnitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BusinessUnitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18687,7 +18609,7 @@ pub struct PostWorkforcemanagementCalendarUrlIcs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementCalendarUrlIcs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementCalendarUrlIcs<'a, S> {
     /// A language tag (which is sometimes referred to as a "locale identifier") to use to localize default activity code names in the ics-formatted calendar
     ///
     /// Query parameter `language`.
@@ -18698,8 +18620,8 @@ impl<S: Sender> PostWorkforcemanagementCalendarUrlIcs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`CalendarUrlResponse`](crate::models::CalendarUrlResponse).
-    pub async fn send(self) -> Result<crate::models::CalendarUrlResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::CalendarUrlResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18715,10 +18637,10 @@ pub struct PostWorkforcemanagementHistoricaldataBulkRemoveJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementHistoricaldataBulkRemoveJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementHistoricaldataBulkRemoveJobs<'a, S> {
     /// Sends the request; the answer is a [`HistoricalImportDeleteFilesJobResponse`](crate::models::HistoricalImportDeleteFilesJobResponse).
-    pub async fn send(self) -> Result<crate::models::HistoricalImportDeleteFilesJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HistoricalImportDeleteFilesJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18734,10 +18656,10 @@ pub struct PostWorkforcemanagementHistoricaldataValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementHistoricaldataValidate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementHistoricaldataValidate<'a, S> {
     /// Sends the request; the answer is a [`ValidationServiceAsyncResponse`](crate::models::ValidationServiceAsyncResponse).
-    pub async fn send(self) -> Result<crate::models::ValidationServiceAsyncResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ValidationServiceAsyncResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18753,10 +18675,10 @@ pub struct PostWorkforcemanagementIntegrationsHriTimeofftypesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementIntegrationsHriTimeofftypesJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementIntegrationsHriTimeofftypesJobs<'a, S> {
     /// Sends the request; the answer is a [`HrisTimeOffTypesResponse`](crate::models::HrisTimeOffTypesResponse).
-    pub async fn send(self) -> Result<crate::models::HrisTimeOffTypesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::HrisTimeOffTypesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18772,7 +18694,7 @@ pub struct PostWorkforcemanagementManagementunitAgentsWorkplansQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitAgentsWorkplansQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitAgentsWorkplansQuery<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -18783,8 +18705,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitAgentsWorkplansQuery<'_, S>
     }
 
     /// Sends the request; the answer is a [`AgentsWorkPlansResponse`](crate::models::AgentsWorkPlansResponse).
-    pub async fn send(self) -> Result<crate::models::AgentsWorkPlansResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentsWorkPlansResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18800,7 +18722,7 @@ pub struct PostWorkforcemanagementManagementunitAgentschedulesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitAgentschedulesSearch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitAgentschedulesSearch<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -18820,8 +18742,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitAgentschedulesSearch<'_, S>
     }
 
     /// Sends the request; the answer is a [`BuAsyncAgentSchedulesSearchResponse`](crate::models::BuAsyncAgentSchedulesSearchResponse).
-    pub async fn send(self) -> Result<crate::models::BuAsyncAgentSchedulesSearchResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuAsyncAgentSchedulesSearchResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18837,10 +18759,10 @@ pub struct PostWorkforcemanagementManagementunitHistoricaladherencequery<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitHistoricaladherencequery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitHistoricaladherencequery<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalAdherenceResponse`](crate::models::WfmHistoricalAdherenceResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalAdherenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalAdherenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18856,10 +18778,10 @@ pub struct PostWorkforcemanagementManagementunitMove<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitMove<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitMove<'a, S> {
     /// Sends the request; the answer is a [`MoveManagementUnitResponse`](crate::models::MoveManagementUnitResponse).
-    pub async fn send(self) -> Result<crate::models::MoveManagementUnitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MoveManagementUnitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18875,10 +18797,10 @@ pub struct PostWorkforcemanagementManagementunitSchedulesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitSchedulesSearch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitSchedulesSearch<'a, S> {
     /// Sends the request; the answer is a [`UserScheduleContainer`](crate::models::UserScheduleContainer).
-    pub async fn send(self) -> Result<crate::models::UserScheduleContainer, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserScheduleContainer, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18894,10 +18816,10 @@ pub struct PostWorkforcemanagementManagementunitShrinkageJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitShrinkageJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitShrinkageJobs<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalShrinkageResponse`](crate::models::WfmHistoricalShrinkageResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalShrinkageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalShrinkageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18913,10 +18835,10 @@ pub struct PostWorkforcemanagementManagementunitTimeofflimits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeofflimits<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeofflimits<'a, S> {
     /// Sends the request; the answer is a [`TimeOffLimit`](crate::models::TimeOffLimit).
-    pub async fn send(self) -> Result<crate::models::TimeOffLimit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffLimit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18932,10 +18854,10 @@ pub struct PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery<'a, S> {
     /// Sends the request; the answer is a [`QueryTimeOffLimitValuesResponse`](crate::models::QueryTimeOffLimitValuesResponse).
-    pub async fn send(self) -> Result<crate::models::QueryTimeOffLimitValuesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::QueryTimeOffLimitValuesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18951,10 +18873,10 @@ pub struct PostWorkforcemanagementManagementunitTimeoffplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffplans<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeoffplans<'a, S> {
     /// Sends the request; the answer is a [`TimeOffPlan`](crate::models::TimeOffPlan).
-    pub async fn send(self) -> Result<crate::models::TimeOffPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18970,10 +18892,10 @@ pub struct PostWorkforcemanagementManagementunitTimeoffrequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffrequests<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeoffrequests<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestList`](crate::models::TimeOffRequestList).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestList, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestList, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -18989,10 +18911,10 @@ pub struct PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatus
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery<'a, S> {
     /// Sends the request; the answer is a [`UserTimeOffIntegrationStatusResponseListing`](crate::models::UserTimeOffIntegrationStatusResponseListing).
-    pub async fn send(self) -> Result<crate::models::UserTimeOffIntegrationStatusResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserTimeOffIntegrationStatusResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19008,7 +18930,7 @@ pub struct PostWorkforcemanagementManagementunitTimeoffrequestsQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsQuery<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -19019,8 +18941,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsQuery<'_, S>
     }
 
     /// Sends the request; the answer is a [`TimeOffRequestListing`](crate::models::TimeOffRequestListing).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19036,10 +18958,10 @@ pub struct PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositions
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery<'a, S> {
     /// Sends the request; the answer is a [`WaitlistPositionListing`](crate::models::WaitlistPositionListing).
-    pub async fn send(self) -> Result<crate::models::WaitlistPositionListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WaitlistPositionListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19055,10 +18977,10 @@ pub struct PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs<'a, S> {
     /// Sends the request; the answer is a [`TimeOffBalancesResponse`](crate::models::TimeOffBalancesResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffBalancesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffBalancesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19074,10 +18996,10 @@ pub struct PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalance
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs<'a, S> {
     /// Sends the request; the answer is a [`TimeOffBalancesResponse`](crate::models::TimeOffBalancesResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffBalancesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffBalancesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19093,7 +19015,7 @@ pub struct PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate<'a, 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate<'a, S> {
     /// Limit response to the specified field
     ///
     /// Query parameter `includeOnly`.
@@ -19104,8 +19026,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate
     }
 
     /// Sends the request; the answer is a [`EstimateAvailableTimeOffResponse`](crate::models::EstimateAvailableTimeOffResponse).
-    pub async fn send(self) -> Result<crate::models::EstimateAvailableTimeOffResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EstimateAvailableTimeOffResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19121,10 +19043,10 @@ pub struct PostWorkforcemanagementManagementunitWeekShifttradeMatch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttradeMatch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWeekShifttradeMatch<'a, S> {
     /// Sends the request; the answer is a [`MatchShiftTradeResponse`](crate::models::MatchShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::MatchShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::MatchShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19140,10 +19062,10 @@ pub struct PostWorkforcemanagementManagementunitWeekShifttrades<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttrades<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWeekShifttrades<'a, S> {
     /// Sends the request; the answer is a [`ShiftTradeResponse`](crate::models::ShiftTradeResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19159,7 +19081,7 @@ pub struct PostWorkforcemanagementManagementunitWeekShifttradesSearch<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesSearch<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesSearch<'a, S> {
     /// Force the result of this operation to be sent via download service. For testing/app development purposes
     ///
     /// Query parameter `forceDownloadService`.
@@ -19170,8 +19092,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesSearch<'_, S
     }
 
     /// Sends the request; the answer is a [`SearchShiftTradesResponse`](crate::models::SearchShiftTradesResponse).
-    pub async fn send(self) -> Result<crate::models::SearchShiftTradesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::SearchShiftTradesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19187,7 +19109,7 @@ pub struct PostWorkforcemanagementManagementunitWeekShifttradesStateBulk<'a, S> 
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesStateBulk<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesStateBulk<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification.  For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19198,8 +19120,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitWeekShifttradesStateBulk<'_
     }
 
     /// Sends the request; the answer is a [`BulkUpdateShiftTradeStateResponse`](crate::models::BulkUpdateShiftTradeStateResponse).
-    pub async fn send(self) -> Result<crate::models::BulkUpdateShiftTradeStateResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BulkUpdateShiftTradeStateResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19215,10 +19137,10 @@ pub struct PostWorkforcemanagementManagementunitWorkplanCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWorkplanCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWorkplanCopy<'a, S> {
     /// Sends the request; the answer is a [`WorkPlan`](crate::models::WorkPlan).
-    pub async fn send(self) -> Result<crate::models::WorkPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19234,7 +19156,7 @@ pub struct PostWorkforcemanagementManagementunitWorkplanValidate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWorkplanValidate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWorkplanValidate<'a, S> {
     /// `expand`
     ///
     /// Query parameter `expand`, repeated for each value.
@@ -19245,8 +19167,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitWorkplanValidate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ValidateWorkPlanResponse`](crate::models::ValidateWorkPlanResponse).
-    pub async fn send(self) -> Result<crate::models::ValidateWorkPlanResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ValidateWorkPlanResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19262,10 +19184,10 @@ pub struct PostWorkforcemanagementManagementunitWorkplanrotationCopy<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWorkplanrotationCopy<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWorkplanrotationCopy<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanRotationResponse`](crate::models::WorkPlanRotationResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanRotationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanRotationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19281,10 +19203,10 @@ pub struct PostWorkforcemanagementManagementunitWorkplanrotations<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWorkplanrotations<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWorkplanrotations<'a, S> {
     /// Sends the request; the answer is a [`WorkPlanRotationResponse`](crate::models::WorkPlanRotationResponse).
-    pub async fn send(self) -> Result<crate::models::WorkPlanRotationResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlanRotationResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19300,7 +19222,7 @@ pub struct PostWorkforcemanagementManagementunitWorkplans<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunitWorkplans<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunitWorkplans<'a, S> {
     /// Allows to create work plan even if the validation result is invalid
     ///
     /// Query parameter `validationMode`.
@@ -19311,8 +19233,8 @@ impl<S: Sender> PostWorkforcemanagementManagementunitWorkplans<'_, S> {
     }
 
     /// Sends the request; the answer is a [`WorkPlan`](crate::models::WorkPlan).
-    pub async fn send(self) -> Result<crate::models::WorkPlan, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WorkPlan, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19328,10 +19250,10 @@ pub struct PostWorkforcemanagementManagementunits<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementManagementunits<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementManagementunits<'a, S> {
     /// Sends the request; the answer is a [`ManagementUnit`](crate::models::ManagementUnit).
-    pub async fn send(self) -> Result<crate::models::ManagementUnit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ManagementUnit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19347,10 +19269,10 @@ pub struct PostWorkforcemanagementNotificationsUpdate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementNotificationsUpdate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementNotificationsUpdate<'a, S> {
     /// Sends the request; the answer is a [`UpdateNotificationsResponse`](crate::models::UpdateNotificationsResponse).
-    pub async fn send(self) -> Result<crate::models::UpdateNotificationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UpdateNotificationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19366,7 +19288,7 @@ pub struct PostWorkforcemanagementSchedules<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementSchedules<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementSchedules<'a, S> {
     /// body
     ///
     /// The request body, sent as JSON.
@@ -19377,8 +19299,8 @@ impl<S: Sender> PostWorkforcemanagementSchedules<'_, S> {
     }
 
     /// Sends the request; the answer is a [`UserScheduleContainer`](crate::models::UserScheduleContainer).
-    pub async fn send(self) -> Result<crate::models::UserScheduleContainer, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserScheduleContainer, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19394,10 +19316,10 @@ pub struct PostWorkforcemanagementSchedulingpreferencesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementSchedulingpreferencesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementSchedulingpreferencesQuery<'a, S> {
     /// Sends the request; the answer is a [`AgentSchedulingPreferenceListing`](crate::models::AgentSchedulingPreferenceListing).
-    pub async fn send(self) -> Result<crate::models::AgentSchedulingPreferenceListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentSchedulingPreferenceListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19413,7 +19335,7 @@ pub struct PostWorkforcemanagementShifttradingTradeJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementShifttradingTradeJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementShifttradingTradeJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19424,8 +19346,8 @@ impl<S: Sender> PostWorkforcemanagementShifttradingTradeJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShiftTradeUpdateTradeJobResponse`](crate::models::ShiftTradeUpdateTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeUpdateTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeUpdateTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19441,7 +19363,7 @@ pub struct PostWorkforcemanagementShifttradingTradeMatchJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementShifttradingTradeMatchJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementShifttradingTradeMatchJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19452,8 +19374,8 @@ impl<S: Sender> PostWorkforcemanagementShifttradingTradeMatchJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShiftTradeMatchTradeJobResponse`](crate::models::ShiftTradeMatchTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeMatchTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeMatchTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19469,7 +19391,7 @@ pub struct PostWorkforcemanagementShifttradingTradeStateJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementShifttradingTradeStateJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementShifttradingTradeStateJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19480,8 +19402,8 @@ impl<S: Sender> PostWorkforcemanagementShifttradingTradeStateJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShiftTradeUpdateTradeStateJobResponse`](crate::models::ShiftTradeUpdateTradeStateJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeUpdateTradeStateJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeUpdateTradeStateJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19497,7 +19419,7 @@ pub struct PostWorkforcemanagementShifttradingTradesJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementShifttradingTradesJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementShifttradingTradesJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19508,8 +19430,8 @@ impl<S: Sender> PostWorkforcemanagementShifttradingTradesJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShiftTradeAddTradeJobResponse`](crate::models::ShiftTradeAddTradeJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeAddTradeJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeAddTradeJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19525,7 +19447,7 @@ pub struct PostWorkforcemanagementShifttradingTradesMineQueryJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementShifttradingTradesMineQueryJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementShifttradingTradesMineQueryJobs<'a, S> {
     /// Force the result of this operation to be sent asynchronously via notification. For testing/app development purposes
     ///
     /// Query parameter `forceAsync`.
@@ -19545,8 +19467,8 @@ impl<S: Sender> PostWorkforcemanagementShifttradingTradesMineQueryJobs<'_, S> {
     }
 
     /// Sends the request; the answer is a [`ShiftTradeQueryAgentTradesJobResponse`](crate::models::ShiftTradeQueryAgentTradesJobResponse).
-    pub async fn send(self) -> Result<crate::models::ShiftTradeQueryAgentTradesJobResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ShiftTradeQueryAgentTradesJobResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19562,10 +19484,10 @@ pub struct PostWorkforcemanagementTeamAdherenceHistorical<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTeamAdherenceHistorical<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTeamAdherenceHistorical<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalAdherenceResponse`](crate::models::WfmHistoricalAdherenceResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalAdherenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalAdherenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19581,10 +19503,10 @@ pub struct PostWorkforcemanagementTeamShrinkageJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTeamShrinkageJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTeamShrinkageJobs<'a, S> {
     /// Sends the request; the answer is a [`WfmHistoricalShrinkageResponse`](crate::models::WfmHistoricalShrinkageResponse).
-    pub async fn send(self) -> Result<crate::models::WfmHistoricalShrinkageResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::WfmHistoricalShrinkageResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19600,10 +19522,10 @@ pub struct PostWorkforcemanagementTimeoffbalanceJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTimeoffbalanceJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTimeoffbalanceJobs<'a, S> {
     /// Sends the request; the answer is a [`TimeOffBalancesResponse`](crate::models::TimeOffBalancesResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffBalancesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffBalancesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19619,10 +19541,10 @@ pub struct PostWorkforcemanagementTimeofflimitsAvailableQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTimeofflimitsAvailableQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTimeofflimitsAvailableQuery<'a, S> {
     /// Sends the request; the answer is a [`AvailableTimeOffResponse`](crate::models::AvailableTimeOffResponse).
-    pub async fn send(self) -> Result<crate::models::AvailableTimeOffResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AvailableTimeOffResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19638,10 +19560,10 @@ pub struct PostWorkforcemanagementTimeoffrequests<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTimeoffrequests<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTimeoffrequests<'a, S> {
     /// Sends the request; the answer is a [`TimeOffRequestResponse`](crate::models::TimeOffRequestResponse).
-    pub async fn send(self) -> Result<crate::models::TimeOffRequestResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffRequestResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19657,7 +19579,7 @@ pub struct PostWorkforcemanagementTimeoffrequestsEstimate<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTimeoffrequestsEstimate<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTimeoffrequestsEstimate<'a, S> {
     /// Limit response to the specified field
     ///
     /// Query parameter `includeOnly`.
@@ -19668,8 +19590,8 @@ impl<S: Sender> PostWorkforcemanagementTimeoffrequestsEstimate<'_, S> {
     }
 
     /// Sends the request; the answer is a [`EstimateAvailableTimeOffResponse`](crate::models::EstimateAvailableTimeOffResponse).
-    pub async fn send(self) -> Result<crate::models::EstimateAvailableTimeOffResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::EstimateAvailableTimeOffResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19685,10 +19607,10 @@ pub struct PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementTimeoffrequestsIntegrationstatusQuery<'a, S> {
     /// Sends the request; the answer is a [`TimeOffIntegrationStatusResponseListing`](crate::models::TimeOffIntegrationStatusResponseListing).
-    pub async fn send(self) -> Result<crate::models::TimeOffIntegrationStatusResponseListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffIntegrationStatusResponseListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19704,10 +19626,10 @@ pub struct PostWorkforcemanagementUnavailabletimesQuery<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementUnavailabletimesQuery<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementUnavailabletimesQuery<'a, S> {
     /// Sends the request; the answer is a [`UnavailableTimeListing`](crate::models::UnavailableTimeListing).
-    pub async fn send(self) -> Result<crate::models::UnavailableTimeListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UnavailableTimeListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19723,10 +19645,10 @@ pub struct PostWorkforcemanagementUnavailabletimesValidationJobs<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementUnavailabletimesValidationJobs<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementUnavailabletimesValidationJobs<'a, S> {
     /// Sends the request; the answer is a [`ValidateAgentUnavailableTimesResponse`](crate::models::ValidateAgentUnavailableTimesResponse).
-    pub async fn send(self) -> Result<crate::models::ValidateAgentUnavailableTimesResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::ValidateAgentUnavailableTimesResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19742,10 +19664,10 @@ pub struct PostWorkforcemanagementUsersActivity<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PostWorkforcemanagementUsersActivity<'_, S> {
+impl<'a, S: Sender> PostWorkforcemanagementUsersActivity<'a, S> {
     /// Sends the request; the answer is a [`UserActivityListing`](crate::models::UserActivityListing).
-    pub async fn send(self) -> Result<crate::models::UserActivityListing, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::UserActivityListing, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19761,10 +19683,10 @@ pub struct PutWorkforcemanagementAgentIntegrationsHris<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWorkforcemanagementAgentIntegrationsHris<'_, S> {
+impl<'a, S: Sender> PutWorkforcemanagementAgentIntegrationsHris<'a, S> {
     /// Sends the request; the answer is a [`AgentIntegrationsResponse`](crate::models::AgentIntegrationsResponse).
-    pub async fn send(self) -> Result<crate::models::AgentIntegrationsResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentIntegrationsResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19780,10 +19702,10 @@ pub struct PutWorkforcemanagementBusinessunitTimeofflimitValues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWorkforcemanagementBusinessunitTimeofflimitValues<'_, S> {
+impl<'a, S: Sender> PutWorkforcemanagementBusinessunitTimeofflimitValues<'a, S> {
     /// Sends the request; the answer is a [`BuTimeOffLimitResponse`](crate::models::BuTimeOffLimitResponse).
-    pub async fn send(self) -> Result<crate::models::BuTimeOffLimitResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::BuTimeOffLimitResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19799,10 +19721,10 @@ pub struct PutWorkforcemanagementManagementunitTimeofflimitValues<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWorkforcemanagementManagementunitTimeofflimitValues<'_, S> {
+impl<'a, S: Sender> PutWorkforcemanagementManagementunitTimeofflimitValues<'a, S> {
     /// Sends the request; the answer is a [`TimeOffLimit`](crate::models::TimeOffLimit).
-    pub async fn send(self) -> Result<crate::models::TimeOffLimit, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::TimeOffLimit, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
@@ -19818,10 +19740,10 @@ pub struct PutWorkforcemanagementSchedulebidPreference<'a, S> {
     call: ApiCall,
 }
 
-impl<S: Sender> PutWorkforcemanagementSchedulebidPreference<'_, S> {
+impl<'a, S: Sender> PutWorkforcemanagementSchedulebidPreference<'a, S> {
     /// Sends the request; the answer is a [`AgentScheduleBiddingPreferenceResponse`](crate::models::AgentScheduleBiddingPreferenceResponse).
-    pub async fn send(self) -> Result<crate::models::AgentScheduleBiddingPreferenceResponse, S::Error> {
-        self.sender.send(self.call).await
+    pub fn send(self) -> impl std::future::Future<Output = Result<crate::models::AgentScheduleBiddingPreferenceResponse, S::Error>> + Send + 'a {
+        self.sender.send(self.call)
     }
 
     /// The request as a value (method, path, query, headers, body), unsent.
