@@ -39,13 +39,24 @@ async fn run() -> Result<(), Error> {
     let api = client.api();
 
     // The first queue of the org, then that queue read by id.
-    let first = api.routing().get_routing_queues().page_size(1).send().await?;
+    let first = api
+        .routing()
+        .get_routing_queues()
+        .page_size(1)
+        .send()
+        .await?;
     let queue_id = first
         .entities
         .unwrap_or_default()
         .into_iter()
         .find_map(|q| q.id)
-        .ok_or_else(|| Error::from(genesys_cloud::ValidationError::single("queue", "exists", "the org has no queue to read")))?;
+        .ok_or_else(|| {
+            Error::from(genesys_cloud::ValidationError::single(
+                "queue",
+                "exists",
+                "the org has no queue to read",
+            ))
+        })?;
     let queue: models::Queue = api.routing().get_routing_queue(&queue_id).send().await?;
     println!(
         "queue {}: {} ({} members)",
@@ -75,7 +86,10 @@ async fn run() -> Result<(), Error> {
     if let Some(described) = described {
         let violations = described.violations();
         if !violations.is_empty() {
-            eprintln!("requests that differ from the description:\n{}", violations.join("\n"));
+            eprintln!(
+                "requests that differ from the description:\n{}",
+                violations.join("\n")
+            );
             return Err(Error::from(genesys_cloud::ValidationError::single(
                 "request",
                 "described",

@@ -34,7 +34,9 @@ async fn fake_and_client() -> (FakeGenesys, Client) {
 #[tokio::test]
 async fn sampled_operations_send_what_the_description_says() {
     let (fake, client) = fake_and_client().await;
-    let described = fake.serve_described(DESCRIPTION).expect("the description loads");
+    let described = fake
+        .serve_described(DESCRIPTION)
+        .expect("the description loads");
     let results = calls::call_all(&client).await;
 
     let failed: Vec<String> = results
@@ -50,7 +52,11 @@ async fn sampled_operations_send_what_the_description_says() {
     assert_eq!(described.violations(), Vec::<String>::new());
 
     let sent: Vec<&str> = results.iter().map(|(id, _)| *id).collect();
-    assert_eq!(described.served(), sent, "each call reached its own operation");
+    assert_eq!(
+        described.served(),
+        sent,
+        "each call reached its own operation"
+    );
     assert_eq!(sent.len(), described.operations());
     assert!(sent.len() >= 50, "{} operations sampled", sent.len());
     let groups: std::collections::BTreeSet<&str> =
@@ -61,7 +67,9 @@ async fn sampled_operations_send_what_the_description_says() {
 #[tokio::test]
 async fn the_fake_refuses_what_the_description_does_not_allow() {
     let (fake, client) = fake_and_client().await;
-    let described = fake.serve_described(DESCRIPTION).expect("the description loads");
+    let described = fake
+        .serve_described(DESCRIPTION)
+        .expect("the description loads");
     // An unknown query parameter and a body of the wrong shape, sent by hand.
     let err = client
         .request_template(Method::GET, "/api/v2/routing/queues/{queueId}", &["q1"])
@@ -78,15 +86,25 @@ async fn the_fake_refuses_what_the_description_does_not_allow() {
         .expect_err("a body that is not a GroupCreate is refused");
     assert_eq!(err.status(), Some(400));
     let violations = described.violations().join("\n");
-    assert!(violations.contains("unknown query parameter noSuchParameter"), "{violations}");
-    assert!(violations.contains("body.name is not a str"), "{violations}");
-    assert!(violations.contains("body.notAField is not a field of GroupCreate"), "{violations}");
+    assert!(
+        violations.contains("unknown query parameter noSuchParameter"),
+        "{violations}"
+    );
+    assert!(
+        violations.contains("body.name is not a str"),
+        "{violations}"
+    );
+    assert!(
+        violations.contains("body.notAField is not a field of GroupCreate"),
+        "{violations}"
+    );
 }
 
 #[tokio::test]
 async fn path_parameters_are_one_encoded_segment_and_lists_repeat_their_key() {
     let (fake, client) = fake_and_client().await;
-    fake.serve_described(DESCRIPTION).expect("the description loads");
+    fake.serve_described(DESCRIPTION)
+        .expect("the description loads");
     let queue = client
         .api()
         .routing()
@@ -118,7 +136,8 @@ async fn path_parameters_are_one_encoded_segment_and_lists_repeat_their_key() {
 #[tokio::test]
 async fn listings_paginate_through_every_page() {
     let (fake, client) = fake_and_client().await;
-    fake.serve_described(DESCRIPTION).expect("the description loads");
+    fake.serve_described(DESCRIPTION)
+        .expect("the description loads");
     let users: Vec<models::User> = client
         .api()
         .users()
@@ -131,14 +150,21 @@ async fn listings_paginate_through_every_page() {
     assert_eq!(users.len(), 2, "the fake's listings have two pages of one");
     let pages = fake.requests_to(Method::GET, "/api/v2/users");
     assert_eq!(pages.len(), 2);
-    assert!(pages[1].query.as_deref().unwrap_or_default().contains("pageNumber=2"));
+    assert!(pages[1]
+        .query
+        .as_deref()
+        .unwrap_or_default()
+        .contains("pageNumber=2"));
 }
 
 #[tokio::test]
 async fn posts_are_not_retried_after_a_server_error_but_gets_are() {
     let (fake, client) = fake_and_client().await;
-    fake.serve_described(DESCRIPTION).expect("the description loads");
-    let group: models::GroupCreate = body(r#"{"name": "Support", "type": "official", "visibility": "public", "rulesVisible": true}"#);
+    fake.serve_described(DESCRIPTION)
+        .expect("the description loads");
+    let group: models::GroupCreate = body(
+        r#"{"name": "Support", "type": "official", "visibility": "public", "rulesVisible": true}"#,
+    );
 
     fake.inject_on(Method::POST, "/api/v2/groups", Fault::Status(503), 1);
     let err = client
@@ -151,7 +177,12 @@ async fn posts_are_not_retried_after_a_server_error_but_gets_are() {
     assert_eq!(err.status(), Some(503));
     assert_eq!(fake.requests_to(Method::POST, "/api/v2/groups").len(), 1);
 
-    fake.inject_on(Method::GET, "/api/v2/groups/{groupId}", Fault::Status(503), 1);
+    fake.inject_on(
+        Method::GET,
+        "/api/v2/groups/{groupId}",
+        Fault::Status(503),
+        1,
+    );
     client
         .api()
         .groups()
@@ -177,7 +208,10 @@ async fn errors_and_metrics_are_the_clients() {
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.endpoint(), Some("GET /api/v2/routing/queues/{queueId}"));
     let metrics = client.metrics_snapshot().to_string();
-    assert!(!metrics.contains("missing"), "ids stay out of metrics: {metrics}");
+    assert!(
+        !metrics.contains("missing"),
+        "ids stay out of metrics: {metrics}"
+    );
     drop(fake);
 }
 
@@ -201,7 +235,10 @@ fn a_call_is_a_value_before_it_is_sent() {
     assert_eq!(call.headers(), [("If-None-Match", "etag-1".to_owned())]);
     assert_eq!(
         call.query(),
-        [("attributes", "userName".to_owned()), ("attributes", "emails".to_owned())]
+        [
+            ("attributes", "userName".to_owned()),
+            ("attributes", "emails".to_owned())
+        ]
     );
     assert!(call.is_idempotent());
     let post = client

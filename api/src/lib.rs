@@ -48,10 +48,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod enums;
 #[doc(hidden)]
 #[path = "model.rs"]
 pub mod __model;
+mod enums;
 mod sender;
 
 #[rustfmt::skip]

@@ -57,7 +57,10 @@ fn at(json: &str, message: String) -> String {
 
 /// `Serialize` of every model.
 pub fn serialize<M: Model, S: Serializer>(model: &M, serializer: S) -> Result<S::Ok, S::Error> {
-    model.to_object().map_err(S::Error::custom)?.serialize(serializer)
+    model
+        .to_object()
+        .map_err(S::Error::custom)?
+        .serialize(serializer)
 }
 
 /// `Deserialize` of every model.
@@ -124,54 +127,4 @@ macro_rules! model {
             }
         }
     };
-}
-
-#[cfg(test)]
-mod tests {
-    crate::model! {
-        /// A test model.
-        Thing {
-            /// A name.
-            name: String = "name",
-            /// A keyword.
-            r#type: String = "type",
-            /// A nested thing.
-            child: Box<Thing> = "child",
-            /// A count.
-            count: i64 = "countNA",
-        }
-        extra
-    }
-
-    #[test]
-    fn reads_and_writes_by_json_name_keeping_unknown_fields() {
-        let json = serde_json::json!({
-            "name": "a", "type": "t", "countNA": 2, "new": [1],
-            "child": {"name": "b", "unknown": true},
-        });
-        let thing: Thing = serde_json::from_value(json.clone()).unwrap();
-        assert_eq!(thing.name.as_deref(), Some("a"));
-        assert_eq!(thing.r#type.as_deref(), Some("t"));
-        assert_eq!(thing.count, Some(2));
-        assert_eq!(thing.extra["new"], serde_json::json!([1]));
-        assert_eq!(thing.child.as_ref().and_then(|c| c.name.as_deref()), Some("b"));
-        assert_eq!(serde_json::to_value(&thing).unwrap(), json);
-    }
-
-    #[test]
-    fn null_is_none_and_none_is_left_out() {
-        let thing: Thing = serde_json::from_str(r#"{"name": null}"#).unwrap();
-        assert_eq!(thing, Thing::default());
-        assert_eq!(serde_json::to_string(&thing).unwrap(), "{}");
-    }
-
-    #[test]
-    fn errors_name_the_field_path_after_the_value() {
-        let err = serde_json::from_str::<Thing>(r#"{"child": {"child": {"countNA": "x"}}}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("invalid type: string \"x\", expected i64"), "{err}");
-        assert!(err.contains("(at `child.child.countNA`)"), "{err}");
-        assert!(serde_json::from_str::<Thing>("[1]").is_err());
-    }
 }

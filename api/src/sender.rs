@@ -42,7 +42,10 @@ impl Method {
     /// §9.2.2), so a sender may retry them after a 5xx or a lost connection; POST and
     /// PATCH may not.
     pub fn is_idempotent(self) -> bool {
-        matches!(self, Method::Get | Method::Head | Method::Put | Method::Delete)
+        matches!(
+            self,
+            Method::Get | Method::Head | Method::Put | Method::Delete
+        )
     }
 }
 

@@ -29,9 +29,13 @@ pub struct ModelNames {
 impl ModelNames {
     /// Names everything; refuses names that would clash.
     pub fn new(desc: &Description) -> Result<ModelNames, String> {
-        for reserved in ["Option", "String", "Vec", "Box", "Some", "None", "Ok", "Err", "Result"] {
+        for reserved in [
+            "Option", "String", "Vec", "Box", "Some", "None", "Ok", "Err", "Result",
+        ] {
             if desc.models.contains_key(reserved) {
-                return Err(format!("a model is named {reserved}, which the generated code uses"));
+                return Err(format!(
+                    "a model is named {reserved}, which the generated code uses"
+                ));
             }
         }
         let mut files = BTreeMap::new();
@@ -119,7 +123,11 @@ pub fn models_mod(desc: &Description, names: &ModelNames, features: &Features) -
         if exported.len() == 1 {
             let _ = writeln!(out, "#[cfg({cfg})]\npub use {file}::{name};");
         } else {
-            let _ = writeln!(out, "#[cfg({cfg})]\npub use {file}::{{{}}};", exported.join(", "));
+            let _ = writeln!(
+                out,
+                "#[cfg({cfg})]\npub use {file}::{{{}}};",
+                exported.join(", ")
+            );
         }
     }
     out
@@ -148,7 +156,10 @@ pub fn model_file(
         .filter(|(f, _)| f.required == Some(true))
         .map(|(_, n)| unraw(n))
         .collect();
-    let _ = writeln!(out, "crate::model! {{\n    /// `{name}`, a Platform API model.");
+    let _ = writeln!(
+        out,
+        "crate::model! {{\n    /// `{name}`, a Platform API model."
+    );
     if !required.is_empty() {
         let list: Vec<String> = required.iter().map(|r| format!("`{r}`")).collect();
         let _ = writeln!(
@@ -174,10 +185,15 @@ pub fn model_file(
             continue;
         };
         let values = field.allowed.as_deref().unwrap_or_default();
+        let field = &field_names[i];
+        let what = if field.starts_with("r#") {
+            format!("`{name}::{field}`")
+        } else {
+            format!("[`{name}::{field}`]")
+        };
         let _ = writeln!(
             out,
-            "\ncrate::string_enum! {{\n    /// The values of [`{name}::{}`].\n    {enum_name} {{",
-            field_names[i]
+            "\ncrate::string_enum! {{\n    /// The values of {what}.\n    {enum_name} {{"
         );
         let mut used = BTreeSet::from(["Unrecognized".to_owned()]);
         for value in values {
@@ -224,6 +240,8 @@ fn field_doc(out: &mut String, field: &Field, ty: &Ty) {
 fn field_type(graph: &Graph, model: &str, ty: &Ty) -> String {
     match ty.by_value_model() {
         Some(target) if graph.needs_box(model, target) => format!("Box<super::{target}>"),
-        _ => ty.rust("crate::models::").replace("crate::models::", "super::"),
+        _ => ty
+            .rust("crate::models::")
+            .replace("crate::models::", "super::"),
     }
 }

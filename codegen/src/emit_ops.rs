@@ -225,7 +225,11 @@ pub fn group_file(desc: &Description, group: &str) -> Result<String, String> {
         .groups
         .get(group)
         .ok_or_else(|| format!("no group {group}"))?;
-    let ops: Vec<&Operation> = desc.operations.iter().filter(|o| o.group == group).collect();
+    let ops: Vec<&Operation> = desc
+        .operations
+        .iter()
+        .filter(|o| o.group == group)
+        .collect();
     let handle = pascal_case(group);
     let mut out = String::new();
     out.push_str(HEADER);
@@ -259,12 +263,17 @@ pub fn group_file(desc: &Description, group: &str) -> Result<String, String> {
 }
 
 /// The handle's method and the request builder of one operation.
-pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(String, String), String> {
+pub fn operation(
+    desc: &Description,
+    op: &Operation,
+    handle: &str,
+) -> Result<(String, String), String> {
     let args = args(op)?;
     let builder = pascal_case(&op.name);
     let fn_name = ident(&op.name);
     let http = method_variant(&op.method)?;
-    let (required, optional): (Vec<&Arg<'_>>, Vec<&Arg<'_>>) = args.iter().partition(|a| a.required);
+    let (required, optional): (Vec<&Arg<'_>>, Vec<&Arg<'_>>) =
+        args.iter().partition(|a| a.required);
 
     // The handle's method: the docs, the required arguments.
     let mut m = String::new();
@@ -291,7 +300,9 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
         op.api_class, op.name
     );
     if op.preview {
-        m.push_str("    ///\n    /// **Preview**: the platform may change or remove it without notice.\n");
+        m.push_str(
+            "    ///\n    /// **Preview**: the platform may change or remove it without notice.\n",
+        );
     }
     if !required.is_empty() {
         m.push_str("    ///\n    /// # Arguments\n    ///\n");
@@ -396,9 +407,8 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
             store(a, "value")
         );
     }
-    let future = |ty: &str| {
-        format!("impl std::future::Future<Output = Result<{ty}, S::Error>> + Send + 'a")
-    };
+    let future =
+        |ty: &str| format!("impl std::future::Future<Output = Result<{ty}, S::Error>> + Send + 'a");
     match answer(op)? {
         Answer::Nothing => {
             let _ = writeln!(
@@ -415,10 +425,15 @@ pub fn operation(desc: &Description, op: &Operation, handle: &str) -> Result<(St
             );
         }
         Answer::Json(ty) => {
-            let shown = ty.strip_prefix("crate::models::").filter(|t| !t.contains('<'));
+            let shown = ty
+                .strip_prefix("crate::models::")
+                .filter(|t| !t.contains('<'));
             match shown {
                 Some(model) => {
-                    let _ = writeln!(b, "    /// Sends the request; the answer is a [`{model}`]({ty}).");
+                    let _ = writeln!(
+                        b,
+                        "    /// Sends the request; the answer is a [`{model}`]({ty})."
+                    );
                 }
                 None => {
                     let _ = writeln!(b, "    /// Sends the request; the answer is JSON.");

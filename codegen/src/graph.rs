@@ -322,6 +322,9 @@ mod tests {
     #[test]
     fn cfg_lists_every_feature() {
         let f: Vec<String> = vec!["routing".into(), "users".into()];
-        assert_eq!(cfg_any(&f), r#"any(feature = "routing", feature = "users")"#);
+        assert_eq!(
+            cfg_any(&f),
+            r#"any(feature = "routing", feature = "users")"#
+        );
     }
 }

@@ -127,7 +127,8 @@ pub fn generate(desc: &Description, config: &Config) -> Result<Output, String> {
         emit_models::models_mod(desc, &plan.names, &plan.features),
     );
     out.files.insert(dir.join("mod.rs"), root_mod(desc));
-    out.files.insert(dir.join("FEATURES.md"), features_md(&plan));
+    out.files
+        .insert(dir.join("FEATURES.md"), features_md(&plan));
     out.files.insert(
         PathBuf::from("api/tests/roundtrip/cases.rs"),
         roundtrip_cases(desc),
@@ -207,18 +208,32 @@ fn features_block(plan: &Plan<'_>) -> String {
     let unreferenced = UNREFERENCED.to_owned();
     all.push(&topics);
     all.push(&unreferenced);
-    out.push_str("## Every group, the notification payloads and the unreferenced models.\nfull = [\n");
+    out.push_str(
+        "## Every group, the notification payloads and the unreferenced models.\nfull = [\n",
+    );
     for f in &all {
         let _ = writeln!(out, "    {f:?},");
     }
     out.push_str("]\n");
     for (feature, models) in &plan.features.models {
         let what = if let Some(info) = plan.desc.groups.get(feature) {
-            format!("`{}`: {} operations, {} models", info.api_class, info.operations, models.len())
+            format!(
+                "`{}`: {} operations, {} models",
+                info.api_class,
+                info.operations,
+                models.len()
+            )
         } else if let Some(ops) = plan.features.slices.get(feature) {
-            format!("the models of {} operations a flow of `genesys-cloud` uses ({} models)", ops.len(), models.len())
+            format!(
+                "the models of {} operations a flow of `genesys-cloud` uses ({} models)",
+                ops.len(),
+                models.len()
+            )
         } else if feature == TOPICS {
-            format!("notification (topic) payloads no operation returns ({} models)", models.len())
+            format!(
+                "notification (topic) payloads no operation returns ({} models)",
+                models.len()
+            )
         } else {
             format!("models no operation uses ({} models)", models.len())
         };
@@ -237,11 +252,20 @@ fn features_md(plan: &Plan<'_>) -> String {
     );
     for (feature, models) in &plan.features.models {
         let (what, ops) = if let Some(info) = plan.desc.groups.get(feature) {
-            (format!("[`{feature}`](crate::{feature}) (`{}`)", info.api_class), info.operations.to_string())
+            (
+                format!("[`{feature}`](crate::{feature}) (`{}`)", info.api_class),
+                info.operations.to_string(),
+            )
         } else if let Some(ops) = plan.features.slices.get(feature) {
-            ("the models (not the operations) of a `genesys-cloud` flow".to_owned(), format!("({} models only)", ops.len()))
+            (
+                "the models (not the operations) of a `genesys-cloud` flow".to_owned(),
+                format!("({} models only)", ops.len()),
+            )
         } else if feature == TOPICS {
-            ("notification payloads (`*Topic*`, `*Notification`)".to_owned(), "0".to_owned())
+            (
+                "notification payloads (`*Topic*`, `*Notification`)".to_owned(),
+                "0".to_owned(),
+            )
         } else {
             ("models no operation uses".to_owned(), "0".to_owned())
         };
@@ -282,14 +306,17 @@ pub fn splice_features(manifest: &str, block: &str) -> Result<String, String> {
         .find('\n')
         .map(|n| end + n + 1)
         .unwrap_or(manifest.len());
-    Ok(format!("{}{block}{}", &manifest[..begin], &manifest[after..]))
+    Ok(format!(
+        "{}{block}{}",
+        &manifest[..begin],
+        &manifest[after..]
+    ))
 }
 
 /// Reads the description and config under `root` (the workspace) and generates.
 pub fn generate_at(root: &Path) -> Result<Output, String> {
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))
-    };
+    let read =
+        |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let description = desc::parse(&read("codegen/platform-api.json")?)?;
     let config = Config::parse(&read("codegen/config.json")?)?;
     generate(&description, &config)

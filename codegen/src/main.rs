@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use genesys_cloud_codegen::{
-    desc, differences, generate, splice_features, stale_files, Config, API_MANIFEST,
-    GENERATED_DIR,
+    desc, differences, generate, splice_features, stale_files, Config, API_MANIFEST, GENERATED_DIR,
 };
 
 fn main() -> ExitCode {
@@ -45,9 +44,8 @@ fn run() -> Result<bool, String> {
         }
     }
     let started = Instant::now();
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))
-    };
+    let read =
+        |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let description = desc::parse(&read("codegen/platform-api.json")?)?;
     let config = Config::parse(&read("codegen/config.json")?)?;
     let output = generate(&description, &config)?;

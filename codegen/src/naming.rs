@@ -179,7 +179,9 @@ pub fn escape_markdown(line: &str) -> String {
         if let Some(at) = find_url(rest) {
             escape_plain(&rest[..at], &mut out);
             let url_len = rest[at..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ')' | ']'))
+                .find(|c: char| {
+                    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ')' | ']')
+                })
                 .unwrap_or(rest.len() - at);
             let mut url = &rest[at..at + url_len];
             while url.ends_with(['.', ',', ';', ':', '!', '?']) {
@@ -258,7 +260,10 @@ mod tests {
         assert_eq!(pascal_case("get_routing_queue"), "GetRoutingQueue");
         assert_eq!(pascal_case("workforce_management"), "WorkforceManagement");
         assert_eq!(pascal_case("o_auth"), "OAuth");
-        assert_eq!(pascal_case("skillEvaluationMethod"), "SkillEvaluationMethod");
+        assert_eq!(
+            pascal_case("skillEvaluationMethod"),
+            "SkillEvaluationMethod"
+        );
     }
 
     #[test]
@@ -297,7 +302,10 @@ mod tests {
             escape_markdown("yyyy-MM-ddTHH:mm:ss[.mmm]Z, see https://developer.genesys.cloud."),
             "yyyy-MM-ddTHH:mm:ss\\[.mmm\\]Z, see <https://developer.genesys.cloud>."
         );
-        assert_eq!(escape_markdown("<b>a*b</b> snake_case _x_"), "\\<b\\>a\\*b\\</b\\> snake_case \\_x\\_");
+        assert_eq!(
+            escape_markdown("<b>a*b</b> snake_case _x_"),
+            "\\<b\\>a\\*b\\</b\\> snake_case \\_x\\_"
+        );
         assert_eq!(escape_markdown("# not a heading"), "\\# not a heading");
         assert_eq!(escape_markdown("a & b"), "a &amp; b");
         let lines = doc_lines("first\n\n\n    indented code?\n", "    ");

@@ -60,7 +60,10 @@ impl<'a> Synth<'a> {
             }
         }
         if self.unknown_fields {
-            out.insert(UNKNOWN_FIELD.to_owned(), json!({ "kept": [true, 1, "as sent"] }));
+            out.insert(
+                UNKNOWN_FIELD.to_owned(),
+                json!({ "kept": [true, 1, "as sent"] }),
+            );
         }
         Ok(Value::Object(out))
     }
@@ -78,7 +81,10 @@ impl<'a> Synth<'a> {
                 Some(values) if !values.is_empty() => json!(values[index % values.len()]),
                 _ => json!("text"),
             },
-            Ty::Int => match allowed.and_then(|v| v.first()).and_then(|v| v.parse::<i64>().ok()) {
+            Ty::Int => match allowed
+                .and_then(|v| v.first())
+                .and_then(|v| v.parse::<i64>().ok())
+            {
                 Some(n) => json!(n),
                 None => json!(7),
             },
@@ -126,7 +132,10 @@ mod tests {
         let d = desc();
         let v = Synth::new(&d, false).model("Node").unwrap();
         assert_eq!(v["kind"], "A_B");
-        assert_eq!(v["state"], "C", "the second enum field takes the second value");
+        assert_eq!(
+            v["state"], "C",
+            "the second enum field takes the second value"
+        );
         assert_eq!(v["when"], "2024-01-31T09:30:00.000Z");
         assert_eq!(v["tags"], json!({"key": [7]}));
         assert_eq!(v["child"]["child"]["kind"], "A_B");
@@ -142,7 +151,10 @@ mod tests {
             assert_eq!(at["o"], "text");
             at = &at["r"];
         }
-        assert!(at.get("o").is_none(), "below the depth only required fields: {at}");
+        assert!(
+            at.get("o").is_none(),
+            "below the depth only required fields: {at}"
+        );
         assert!(at.get("r").is_some(), "required fields go on deeper");
         assert!(v.get(UNKNOWN_FIELD).is_none());
     }
@@ -153,6 +165,9 @@ mod tests {
         let v = Synth::new(&d, true).model("Node").unwrap();
         assert!(v.get(UNKNOWN_FIELD).is_some());
         assert!(v["child"].get(UNKNOWN_FIELD).is_some());
-        assert_eq!(Synth::new(&d, true).of_type("list[str]").unwrap(), json!(["text"]));
+        assert_eq!(
+            Synth::new(&d, true).of_type("list[str]").unwrap(),
+            json!(["text"])
+        );
     }
 }

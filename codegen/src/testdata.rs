@@ -26,7 +26,11 @@ fn find<'a>(desc: &'a Description, id: &str) -> Result<&'a Operation, String> {
 }
 
 /// `tests/data/api-operations.json`: the sampled operations and the models of their bodies.
-pub fn operations_json(desc: &Description, graph: &Graph, sample: &[String]) -> Result<String, String> {
+pub fn operations_json(
+    desc: &Description,
+    graph: &Graph,
+    sample: &[String],
+) -> Result<String, String> {
     let synth = Synth::new(desc, false);
     let mut ops = Vec::new();
     let mut body_roots = BTreeSet::new();

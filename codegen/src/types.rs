@@ -102,10 +102,7 @@ impl Ty {
             Ty::Object => "serde_json::Value".to_owned(),
             Ty::Model(name) => format!("{models}{name}"),
             Ty::List(inner) => format!("Vec<{}>", inner.rust(models)),
-            Ty::Map(inner) => format!(
-                "std::collections::HashMap<String, {}>",
-                inner.rust(models)
-            ),
+            Ty::Map(inner) => format!("std::collections::HashMap<String, {}>", inner.rust(models)),
         }
     }
 
@@ -114,7 +111,9 @@ impl Ty {
         match self {
             Ty::Date => Some("A date, `YYYY-MM-DD`."),
             Ty::DateTime => Some("An ISO-8601 date-time, e.g. `2024-01-31T09:30:00.000Z`."),
-            Ty::LocalDateTime => Some("An ISO-8601 date-time without offset, e.g. `2024-01-31T09:30:00`."),
+            Ty::LocalDateTime => {
+                Some("An ISO-8601 date-time without offset, e.g. `2024-01-31T09:30:00`.")
+            }
             Ty::YearMonth => Some("A month, `YYYY-MM`."),
             _ => None,
         }
@@ -131,12 +130,18 @@ mod tests {
             Ty::parse("dict(str, list[Queue])").unwrap(),
             Ty::Map(Box::new(Ty::List(Box::new(Ty::Model("Queue".into())))))
         );
-        assert_eq!(Ty::parse("list[list[str]]").unwrap().rust(""), "Vec<Vec<String>>");
+        assert_eq!(
+            Ty::parse("list[list[str]]").unwrap().rust(""),
+            "Vec<Vec<String>>"
+        );
         assert_eq!(
             Ty::parse("dict(str, object)").unwrap().rust("m::"),
             "std::collections::HashMap<String, serde_json::Value>"
         );
-        assert_eq!(Ty::parse("Queue").unwrap().rust("crate::models::"), "crate::models::Queue");
+        assert_eq!(
+            Ty::parse("Queue").unwrap().rust("crate::models::"),
+            "crate::models::Queue"
+        );
         assert_eq!(Ty::parse("datetime").unwrap().rust(""), "String");
     }
 

@@ -19,7 +19,12 @@ const OPERATIONS: &[&str] = &[
 
 /// Models with enums and required fields; a field that holds its own model (boxed); JSON
 /// names that are keywords or need a rename.
-const MODELS: &[&str] = &["GroupCreate", "ErrorDetails", "GraphEdge", "JsonSchemaDocument"];
+const MODELS: &[&str] = &[
+    "GroupCreate",
+    "ErrorDetails",
+    "GraphEdge",
+    "JsonSchemaDocument",
+];
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -31,8 +36,12 @@ fn compare(name: &str, actual: &str) {
         std::fs::write(&path, actual).expect("write the golden file");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     assert!(
         expected == actual,
         "the generator's output for {name} changed; if that is intended, run \

@@ -116,7 +116,10 @@ impl FakeGenesys {
     /// Routes the fake already has for the flows win over these on the same path.
     pub fn serve_described(&self, description: &str) -> Result<DescribedApi, Error> {
         let desc: Description = serde_json::from_str(description).map_err(|e| {
-            Error::contract("the API description", vec![format!("it does not parse: {e}")])
+            Error::contract(
+                "the API description",
+                vec![format!("it does not parse: {e}")],
+            )
         })?;
         let shared = Arc::new(Seen {
             operations: desc.operations.len(),
@@ -140,7 +143,8 @@ impl FakeGenesys {
                     return answer(&op, req);
                 }
                 let message = problems.join("; ");
-                lock(&seen.violations).extend(problems.into_iter().map(|p| format!("{}: {p}", op.id)));
+                lock(&seen.violations)
+                    .extend(problems.into_iter().map(|p| format!("{}: {p}", op.id)));
                 genesys_error(400, "bad.request", &format!("{}: {message}", op.id))
             });
         }
@@ -161,11 +165,10 @@ fn check(op: &Operation, models: &BTreeMap<String, Vec<Field>>, req: &FakeReques
         match op.query.iter().find(|q| q.name == *name) {
             None => problems.push(format!("unknown query parameter {name}")),
             Some(q) => {
-                let item = q
-                    .ty
-                    .strip_prefix("list[")
-                    .and_then(|t| t.strip_suffix(']'))
-                    .unwrap_or(&q.ty);
+                let item =
+                    q.ty.strip_prefix("list[")
+                        .and_then(|t| t.strip_suffix(']'))
+                        .unwrap_or(&q.ty);
                 if !scalar_parses(item, value) {
                     problems.push(format!("query parameter {name}={value:?} is not a {item}"));
                 }
@@ -293,8 +296,10 @@ fn check_value(
 /// The description's sample answer; listings are two pages long.
 fn answer(op: &Operation, req: &FakeRequest) -> ResponseTemplate {
     if op.text {
-        return ResponseTemplate::new(200)
-            .set_body_raw(op.response.as_str().unwrap_or_default().as_bytes().to_vec(), "text/plain");
+        return ResponseTemplate::new(200).set_body_raw(
+            op.response.as_str().unwrap_or_default().as_bytes().to_vec(),
+            "text/plain",
+        );
     }
     let mut body = op.response.clone();
     if body.is_null() {

@@ -67,7 +67,10 @@ fn every_model_round_trips_a_synthesized_document() {
         assert!(doc.get(UNKNOWN_FIELD).is_some());
         match round_trip(&doc) {
             Ok(back) if back == doc => {}
-            Ok(back) => failures.push(format!("{name}: {}", first_difference(&doc, &back, String::new()))),
+            Ok(back) => failures.push(format!(
+                "{name}: {}",
+                first_difference(&doc, &back, String::new())
+            )),
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
@@ -91,11 +94,17 @@ fn a_model_missing_required_fields_and_with_new_enum_values_still_reads() {
     .expect("a sparse queue reads");
     assert_eq!(
         queue.skill_evaluation_method,
-        Some(QueueSkillEvaluationMethod::Unrecognized("SOMETHING_NEW".into()))
+        Some(QueueSkillEvaluationMethod::Unrecognized(
+            "SOMETHING_NEW".into()
+        ))
     );
     assert_eq!(queue.member_count, Some(3));
     assert_eq!(queue.name, None);
     assert_eq!(queue.extra["brandNewField"], serde_json::json!({"x": 1}));
     let back = serde_json::to_value(&queue).unwrap();
-    assert_eq!(back.as_object().map(|o| o.len()), Some(3), "None fields are left out: {back}");
+    assert_eq!(
+        back.as_object().map(|o| o.len()),
+        Some(3),
+        "None fields are left out: {back}"
+    );
 }

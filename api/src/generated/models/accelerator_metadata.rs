@@ -36,7 +36,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AcceleratorMetadata::r#type`].
+    /// The values of `AcceleratorMetadata::r#type`.
     AcceleratorMetadataType {
         /// `Module`
         Module = "Module",

@@ -46,7 +46,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AcceleratorSpecification::r#type`].
+    /// The values of `AcceleratorSpecification::r#type`.
     AcceleratorSpecificationType {
         /// `Module`
         Module = "Module",

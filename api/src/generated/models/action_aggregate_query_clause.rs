@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActionAggregateQueryClause::r#type`].
+    /// The values of `ActionAggregateQueryClause::r#type`.
     ActionAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActionAggregateQueryFilter::r#type`].
+    /// The values of `ActionAggregateQueryFilter::r#type`.
     ActionAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActionAggregateQueryPredicate::r#type`].
+    /// The values of `ActionAggregateQueryPredicate::r#type`.
     ActionAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

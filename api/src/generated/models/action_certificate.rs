@@ -36,7 +36,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActionCertificate::r#type`].
+    /// The values of `ActionCertificate::r#type`.
     ActionCertificateType {
         /// `Client`
         Client = "Client",

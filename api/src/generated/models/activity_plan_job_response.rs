@@ -49,7 +49,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActivityPlanJobResponse::r#type`].
+    /// The values of `ActivityPlanJobResponse::r#type`.
     ActivityPlanJobResponseType {
         /// `RunPlan`
         RunPlan = "RunPlan",

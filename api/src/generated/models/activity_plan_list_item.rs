@@ -67,7 +67,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActivityPlanListItem::r#type`].
+    /// The values of `ActivityPlanListItem::r#type`.
     ActivityPlanListItemType {
         /// `Individual`
         Individual = "Individual",

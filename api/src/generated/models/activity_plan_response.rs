@@ -97,7 +97,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ActivityPlanResponse::r#type`].
+    /// The values of `ActivityPlanResponse::r#type`.
     ActivityPlanResponseType {
         /// `Individual`
         Individual = "Individual",

@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AddAdherenceExplanationAdminRequest::r#type`].
+    /// The values of `AddAdherenceExplanationAdminRequest::r#type`.
     AddAdherenceExplanationAdminRequestType {
         /// `Late`
         Late = "Late",

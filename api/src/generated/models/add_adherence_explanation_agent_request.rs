@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AddAdherenceExplanationAgentRequest::r#type`].
+    /// The values of `AddAdherenceExplanationAgentRequest::r#type`.
     AddAdherenceExplanationAgentRequestType {
         /// `Late`
         Late = "Late",

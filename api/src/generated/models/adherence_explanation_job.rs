@@ -26,7 +26,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AdherenceExplanationJob::r#type`].
+    /// The values of `AdherenceExplanationJob::r#type`.
     AdherenceExplanationJobType {
         /// `AddExplanation`
         AddExplanation = "AddExplanation",

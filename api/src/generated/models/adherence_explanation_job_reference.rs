@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AdherenceExplanationJobReference::r#type`].
+    /// The values of `AdherenceExplanationJobReference::r#type`.
     AdherenceExplanationJobReferenceType {
         /// `AddExplanation`
         AddExplanation = "AddExplanation",

@@ -40,7 +40,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AdherenceExplanationNotification::r#type`].
+    /// The values of `AdherenceExplanationNotification::r#type`.
     AdherenceExplanationNotificationType {
         /// `Late`
         Late = "Late",

@@ -49,7 +49,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AdherenceExplanationResponse::r#type`].
+    /// The values of `AdherenceExplanationResponse::r#type`.
     AdherenceExplanationResponseType {
         /// `Late`
         Late = "Late",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentCopilotAggregateQueryClause::r#type`].
+    /// The values of `AgentCopilotAggregateQueryClause::r#type`.
     AgentCopilotAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentCopilotAggregateQueryFilter::r#type`].
+    /// The values of `AgentCopilotAggregateQueryFilter::r#type`.
     AgentCopilotAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentCopilotAggregateQueryPredicate::r#type`].
+    /// The values of `AgentCopilotAggregateQueryPredicate::r#type`.
     AgentCopilotAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

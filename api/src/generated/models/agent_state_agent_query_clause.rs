@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentStateAgentQueryClause::r#type`].
+    /// The values of `AgentStateAgentQueryClause::r#type`.
     AgentStateAgentQueryClauseType {
         /// `and`
         And = "and",

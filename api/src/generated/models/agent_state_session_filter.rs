@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentStateSessionFilter::r#type`].
+    /// The values of `AgentStateSessionFilter::r#type`.
     AgentStateSessionFilterType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentStateSessionQueryClause::r#type`].
+    /// The values of `AgentStateSessionQueryClause::r#type`.
     AgentStateSessionQueryClauseType {
         /// `and`
         And = "and",

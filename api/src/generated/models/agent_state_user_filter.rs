@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentStateUserFilter::r#type`].
+    /// The values of `AgentStateUserFilter::r#type`.
     AgentStateUserFilterType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentUtilizationAggregateQueryClause::r#type`].
+    /// The values of `AgentUtilizationAggregateQueryClause::r#type`.
     AgentUtilizationAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentUtilizationAggregateQueryFilter::r#type`].
+    /// The values of `AgentUtilizationAggregateQueryFilter::r#type`.
     AgentUtilizationAggregateQueryFilterType {
         /// `and`
         And = "and",

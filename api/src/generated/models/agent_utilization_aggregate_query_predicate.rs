@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgentUtilizationAggregateQueryPredicate::r#type`].
+    /// The values of `AgentUtilizationAggregateQueryPredicate::r#type`.
     AgentUtilizationAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgenticVirtualAgentRepetitionCheck::r#type`].
+    /// The values of `AgenticVirtualAgentRepetitionCheck::r#type`.
     AgenticVirtualAgentRepetitionCheckType {
         /// `User`
         User = "User",

@@ -17,7 +17,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgenticVirtualAgentTargetDefinition::r#type`].
+    /// The values of `AgenticVirtualAgentTargetDefinition::r#type`.
     AgenticVirtualAgentTargetDefinitionType {
         /// `Request`
         Request = "Request",

@@ -49,7 +49,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AgenticVirtualAgentTypeDefinition::r#type`].
+    /// The values of `AgenticVirtualAgentTypeDefinition::r#type`.
     AgenticVirtualAgentTypeDefinitionType {
         /// `string`
         String = "string",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AggregationResult::r#type`].
+    /// The values of `AggregationResult::r#type`.
     AggregationResultType {
         /// `termFrequency`
         TermFrequency = "termFrequency",

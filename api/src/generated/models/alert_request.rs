@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AlertRequest::r#type`].
+    /// The values of `AlertRequest::r#type`.
     AlertRequestType {
         /// `Mute`
         Mute = "Mute",

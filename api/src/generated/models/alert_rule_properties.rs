@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AlertRuleProperties::r#type`].
+    /// The values of `AlertRuleProperties::r#type`.
     AlertRulePropertiesType {
         /// `ConversationMetrics`
         ConversationMetrics = "ConversationMetrics",

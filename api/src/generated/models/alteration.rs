@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Alteration::r#type`].
+    /// The values of `Alteration::r#type`.
     AlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -35,7 +35,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AlternativeShiftJobReference::r#type`].
+    /// The values of `AlternativeShiftJobReference::r#type`.
     AlternativeShiftJobReferenceType {
         /// `ListOffers`
         ListOffers = "ListOffers",

@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AlternativeShiftJobResponse::r#type`].
+    /// The values of `AlternativeShiftJobResponse::r#type`.
     AlternativeShiftJobResponseType {
         /// `ListOffers`
         ListOffers = "ListOffers",

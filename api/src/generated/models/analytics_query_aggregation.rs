@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AnalyticsQueryAggregation::r#type`].
+    /// The values of `AnalyticsQueryAggregation::r#type`.
     AnalyticsQueryAggregationType {
         /// `termFrequency`
         TermFrequency = "termFrequency",

@@ -242,7 +242,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ApprovalNamespace::r#type`].
+    /// The values of `ApprovalNamespace::r#type`.
     ApprovalNamespaceType {
         /// `Primary`
         Primary = "Primary",

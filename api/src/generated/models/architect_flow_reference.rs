@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ArchitectFlowReference::r#type`].
+    /// The values of `ArchitectFlowReference::r#type`.
     ArchitectFlowReferenceType {
         /// `BOT`
         Bot = "BOT",

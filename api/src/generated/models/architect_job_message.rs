@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ArchitectJobMessage::r#type`].
+    /// The values of `ArchitectJobMessage::r#type`.
     ArchitectJobMessageType {
         /// `Error`
         Error = "Error",

@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ArchitectJobMessageDetail::r#type`].
+    /// The values of `ArchitectJobMessageDetail::r#type`.
     ArchitectJobMessageDetailType {
         /// `NetworkDiagnostic`
         NetworkDiagnostic = "NetworkDiagnostic",

@@ -37,7 +37,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AssessmentFormQuestion::r#type`].
+    /// The values of `AssessmentFormQuestion::r#type`.
     AssessmentFormQuestionType {
         /// `multipleChoiceQuestion`
         MultipleChoiceQuestion = "multipleChoiceQuestion",

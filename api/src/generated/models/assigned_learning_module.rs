@@ -81,7 +81,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`AssignedLearningModule::r#type`].
+    /// The values of `AssignedLearningModule::r#type`.
     AssignedLearningModuleType {
         /// `Informational`
         Informational = "Informational",

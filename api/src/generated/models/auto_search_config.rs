@@ -10,7 +10,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`AutoSearchConfig::r#type`].
+    /// The values of `AutoSearchConfig::r#type`.
     AutoSearchConfigType {
         /// `ArticlesOnly`
         ArticlesOnly = "ArticlesOnly",

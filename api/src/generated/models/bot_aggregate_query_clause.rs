@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BotAggregateQueryClause::r#type`].
+    /// The values of `BotAggregateQueryClause::r#type`.
     BotAggregateQueryClauseType {
         /// `and`
         And = "and",

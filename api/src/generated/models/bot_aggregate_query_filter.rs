@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BotAggregateQueryFilter::r#type`].
+    /// The values of `BotAggregateQueryFilter::r#type`.
     BotAggregateQueryFilterType {
         /// `and`
         And = "and",

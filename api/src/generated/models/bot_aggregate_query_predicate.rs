@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BotAggregateQueryPredicate::r#type`].
+    /// The values of `BotAggregateQueryPredicate::r#type`.
     BotAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

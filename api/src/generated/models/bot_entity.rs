@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BotEntity::r#type`].
+    /// The values of `BotEntity::r#type`.
     BotEntityType {
         /// `String`
         String = "String",

@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BotEntityValue::r#type`].
+    /// The values of `BotEntityValue::r#type`.
     BotEntityValueType {
         /// `String`
         String = "String",

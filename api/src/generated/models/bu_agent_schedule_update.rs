@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BuAgentScheduleUpdate::r#type`].
+    /// The values of `BuAgentScheduleUpdate::r#type`.
     BuAgentScheduleUpdateType {
         /// `Added`
         Added = "Added",

@@ -47,7 +47,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`BuAlternativeShiftJobResponse::r#type`].
+    /// The values of `BuAlternativeShiftJobResponse::r#type`.
     BuAlternativeShiftJobResponseType {
         /// `ListOffers`
         ListOffers = "ListOffers",

@@ -51,7 +51,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`BuForecastModificationResponse::r#type`].
+    /// The values of `BuForecastModificationResponse::r#type`.
     BuForecastModificationResponseType {
         /// `MinimumPerInterval`
         MinimumPerInterval = "MinimumPerInterval",

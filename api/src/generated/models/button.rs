@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Button::r#type`].
+    /// The values of `Button::r#type`.
     ButtonType {
         /// `QuickReply`
         QuickReply = "QuickReply",

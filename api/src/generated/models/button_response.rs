@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ButtonResponse::r#type`].
+    /// The values of `ButtonResponse::r#type`.
     ButtonResponseType {
         /// `Button`
         Button = "Button",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CallTarget::r#type`].
+    /// The values of `CallTarget::r#type`.
     CallTargetType {
         /// `STATION`
         Station = "STATION",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CallbackIdentifier::r#type`].
+    /// The values of `CallbackIdentifier::r#type`.
     CallbackIdentifierType {
         /// `ACD`
         Acd = "ACD",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CardAction::r#type`].
+    /// The values of `CardAction::r#type`.
     CardActionType {
         /// `Link`
         Link = "Link",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CaseManagementAggregateQueryClause::r#type`].
+    /// The values of `CaseManagementAggregateQueryClause::r#type`.
     CaseManagementAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CaseManagementAggregateQueryFilter::r#type`].
+    /// The values of `CaseManagementAggregateQueryFilter::r#type`.
     CaseManagementAggregateQueryFilterType {
         /// `and`
         And = "and",

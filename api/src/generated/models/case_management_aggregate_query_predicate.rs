@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CaseManagementAggregateQueryPredicate::r#type`].
+    /// The values of `CaseManagementAggregateQueryPredicate::r#type`.
     CaseManagementAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -26,7 +26,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Celebration::r#type`].
+    /// The values of `Celebration::r#type`.
     CelebrationType {
         /// `Recognition`
         Recognition = "Recognition",

@@ -28,7 +28,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`Check::r#type`].
+    /// The values of `Check::r#type`.
     CheckType {
         /// `HandleTimeValue`
         HandleTimeValue = "HandleTimeValue",

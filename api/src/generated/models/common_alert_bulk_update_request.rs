@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CommonAlertBulkUpdateRequest::r#type`].
+    /// The values of `CommonAlertBulkUpdateRequest::r#type`.
     CommonAlertBulkUpdateRequestType {
         /// `Mute`
         Mute = "Mute",

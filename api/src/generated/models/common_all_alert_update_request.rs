@@ -17,7 +17,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CommonAllAlertUpdateRequest::r#type`].
+    /// The values of `CommonAllAlertUpdateRequest::r#type`.
     CommonAllAlertUpdateRequestType {
         /// `Mute`
         Mute = "Mute",

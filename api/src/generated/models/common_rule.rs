@@ -45,7 +45,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CommonRule::r#type`].
+    /// The values of `CommonRule::r#type`.
     CommonRuleType {
         /// `ConversationMetrics`
         ConversationMetrics = "ConversationMetrics",

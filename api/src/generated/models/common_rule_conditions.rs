@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CommonRuleConditions::r#type`].
+    /// The values of `CommonRuleConditions::r#type`.
     CommonRuleConditionsType {
         /// `And`
         And = "And",

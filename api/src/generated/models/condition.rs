@@ -46,7 +46,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Condition::r#type`].
+    /// The values of `Condition::r#type`.
     ConditionType {
         /// `wrapupCondition`
         WrapupCondition = "wrapupCondition",

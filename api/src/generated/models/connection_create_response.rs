@@ -30,7 +30,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConnectionCreateResponse::r#type`].
+    /// The values of `ConnectionCreateResponse::r#type`.
     ConnectionCreateResponseType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConnectionResponse::r#type`].
+    /// The values of `ConnectionResponse::r#type`.
     ConnectionResponseType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

@@ -34,7 +34,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`Contact::r#type`].
+    /// The values of `Contact::r#type`.
     ContactType {
         /// `PRIMARY`
         Primary = "PRIMARY",

@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ContactIdentifier::r#type`].
+    /// The values of `ContactIdentifier::r#type`.
     ContactIdentifierType {
         /// `SocialLine`
         SocialLine = "SocialLine",

@@ -38,7 +38,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ContactsBulkOperationJob::r#type`].
+    /// The values of `ContactsBulkOperationJob::r#type`.
     ContactsBulkOperationJobType {
         /// `BulkDelete`
         BulkDelete = "BulkDelete",

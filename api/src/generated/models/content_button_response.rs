@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ContentButtonResponse::r#type`].
+    /// The values of `ContentButtonResponse::r#type`.
     ContentButtonResponseType {
         /// `Button`
         Button = "Button",

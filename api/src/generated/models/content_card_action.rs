@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ContentCardAction::r#type`].
+    /// The values of `ContentCardAction::r#type`.
     ContentCardActionType {
         /// `Link`
         Link = "Link",

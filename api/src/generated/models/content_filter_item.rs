@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ContentFilterItem::r#type`].
+    /// The values of `ContentFilterItem::r#type`.
     ContentFilterItemType {
         /// `NUMBER`
         Number = "NUMBER",

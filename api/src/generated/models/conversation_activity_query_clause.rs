@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationActivityQueryClause::r#type`].
+    /// The values of `ConversationActivityQueryClause::r#type`.
     ConversationActivityQueryClauseType {
         /// `and`
         And = "and",

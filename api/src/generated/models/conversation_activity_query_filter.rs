@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationActivityQueryFilter::r#type`].
+    /// The values of `ConversationActivityQueryFilter::r#type`.
     ConversationActivityQueryFilterType {
         /// `and`
         And = "and",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationActivityQueryPredicate::r#type`].
+    /// The values of `ConversationActivityQueryPredicate::r#type`.
     ConversationActivityQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

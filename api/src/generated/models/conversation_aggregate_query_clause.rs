@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationAggregateQueryClause::r#type`].
+    /// The values of `ConversationAggregateQueryClause::r#type`.
     ConversationAggregateQueryClauseType {
         /// `and`
         And = "and",

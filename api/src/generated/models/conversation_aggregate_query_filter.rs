@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationAggregateQueryFilter::r#type`].
+    /// The values of `ConversationAggregateQueryFilter::r#type`.
     ConversationAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationAggregateQueryPredicate::r#type`].
+    /// The values of `ConversationAggregateQueryPredicate::r#type`.
     ConversationAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationChannel::r#type`].
+    /// The values of `ConversationChannel::r#type`.
     ConversationChannelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationContentButtonResponse::r#type`].
+    /// The values of `ConversationContentButtonResponse::r#type`.
     ConversationContentButtonResponseType {
         /// `Button`
         Button = "Button",

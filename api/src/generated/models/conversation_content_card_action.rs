@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationContentCardAction::r#type`].
+    /// The values of `ConversationContentCardAction::r#type`.
     ConversationContentCardActionType {
         /// `Link`
         Link = "Link",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationContentRichLinkHeader::r#type`].
+    /// The values of `ConversationContentRichLinkHeader::r#type`.
     ConversationContentRichLinkHeaderType {
         /// `File`
         File = "File",

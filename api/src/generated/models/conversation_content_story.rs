@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationContentStory::r#type`].
+    /// The values of `ConversationContentStory::r#type`.
     ConversationContentStoryType {
         /// `Mention`
         Mention = "Mention",

@@ -17,7 +17,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationContentText::r#type`].
+    /// The values of `ConversationContentText::r#type`.
     ConversationContentTextType {
         /// `Text`
         Text = "Text",

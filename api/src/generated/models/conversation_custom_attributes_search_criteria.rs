@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationCustomAttributesSearchCriteria::r#type`].
+    /// The values of `ConversationCustomAttributesSearchCriteria::r#type`.
     ConversationCustomAttributesSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationDetailQueryClause::r#type`].
+    /// The values of `ConversationDetailQueryClause::r#type`.
     ConversationDetailQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationDetailQueryFilter::r#type`].
+    /// The values of `ConversationDetailQueryFilter::r#type`.
     ConversationDetailQueryFilterType {
         /// `and`
         And = "and",

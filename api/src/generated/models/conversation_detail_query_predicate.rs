@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationDetailQueryPredicate::r#type`].
+    /// The values of `ConversationDetailQueryPredicate::r#type`.
     ConversationDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

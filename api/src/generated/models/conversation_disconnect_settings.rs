@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationDisconnectSettings::r#type`].
+    /// The values of `ConversationDisconnectSettings::r#type`.
     ConversationDisconnectSettingsType {
         /// `Send`
         Send = "Send",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventCoBrowse::r#type`].
+    /// The values of `ConversationEventCoBrowse::r#type`.
     ConversationEventCoBrowseType {
         /// `Offering`
         Offering = "Offering",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventPresence::r#type`].
+    /// The values of `ConversationEventPresence::r#type`.
     ConversationEventPresenceType {
         /// `Join`
         Join = "Join",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventTopicDisconnectReason::r#type`].
+    /// The values of `ConversationEventTopicDisconnectReason::r#type`.
     ConversationEventTopicDisconnectReasonType {
         /// `q850`
         Q850 = "q850",

@@ -164,7 +164,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventTopicMessage::r#type`].
+    /// The values of `ConversationEventTopicMessage::r#type`.
     ConversationEventTopicMessageType {
         /// `unknown`
         Unknown = "unknown",

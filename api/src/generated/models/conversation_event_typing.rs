@@ -17,7 +17,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventTyping::r#type`].
+    /// The values of `ConversationEventTyping::r#type`.
     ConversationEventTypingType {
         /// `On`
         On = "On",

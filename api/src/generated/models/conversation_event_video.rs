@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationEventVideo::r#type`].
+    /// The values of `ConversationEventVideo::r#type`.
     ConversationEventVideoType {
         /// `Offering`
         Offering = "Offering",

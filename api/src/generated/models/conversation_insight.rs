@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationInsight::r#type`].
+    /// The values of `ConversationInsight::r#type`.
     ConversationInsightType {
         /// `Reason`
         Reason = "Reason",

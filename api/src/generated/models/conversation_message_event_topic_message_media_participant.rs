@@ -248,7 +248,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationMessageEventTopicMessageMediaParticipant::r#type`].
+    /// The values of `ConversationMessageEventTopicMessageMediaParticipant::r#type`.
     ConversationMessageEventTopicMessageMediaParticipantType {
         /// `unknown`
         Unknown = "unknown",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationMessageMetadata::r#type`].
+    /// The values of `ConversationMessageMetadata::r#type`.
     ConversationMessageMetadataType {
         /// `Text`
         Text = "Text",

@@ -54,7 +54,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationMessagingChannel::r#type`].
+    /// The values of `ConversationMessagingChannel::r#type`.
     ConversationMessagingChannelType {
         /// `Public`
         Public = "Public",

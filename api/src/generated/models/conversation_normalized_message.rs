@@ -43,7 +43,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationNormalizedMessage::r#type`].
+    /// The values of `ConversationNormalizedMessage::r#type`.
     ConversationNormalizedMessageType {
         /// `Text`
         Text = "Text",

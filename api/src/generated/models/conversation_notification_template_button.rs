@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationNotificationTemplateButton::r#type`].
+    /// The values of `ConversationNotificationTemplateButton::r#type`.
     ConversationNotificationTemplateButtonType {
         /// `QuickReply`
         QuickReply = "QuickReply",

@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationNotificationTemplateHeader::r#type`].
+    /// The values of `ConversationNotificationTemplateHeader::r#type`.
     ConversationNotificationTemplateHeaderType {
         /// `Text`
         Text = "Text",

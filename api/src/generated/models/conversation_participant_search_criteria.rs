@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationParticipantSearchCriteria::r#type`].
+    /// The values of `ConversationParticipantSearchCriteria::r#type`.
     ConversationParticipantSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationRecipientAdditionalIdentifier::r#type`].
+    /// The values of `ConversationRecipientAdditionalIdentifier::r#type`.
     ConversationRecipientAdditionalIdentifierType {
         /// `Deployment`
         Deployment = "Deployment",

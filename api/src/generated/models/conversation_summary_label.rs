@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationSummaryLabel::r#type`].
+    /// The values of `ConversationSummaryLabel::r#type`.
     ConversationSummaryLabelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationSummaryTopicConversationSummaryLabel::r#type`].
+    /// The values of `ConversationSummaryTopicConversationSummaryLabel::r#type`.
     ConversationSummaryTopicConversationSummaryLabelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ConversationSummaryTopicVirtualAgentsConversationSummaryLabel::r#type`].
+    /// The values of `ConversationSummaryTopicVirtualAgentsConversationSummaryLabel::r#type`.
     ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CopilotAggregateQueryClause::r#type`].
+    /// The values of `CopilotAggregateQueryClause::r#type`.
     CopilotAggregateQueryClauseType {
         /// `and`
         And = "and",

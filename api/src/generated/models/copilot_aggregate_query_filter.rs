@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CopilotAggregateQueryFilter::r#type`].
+    /// The values of `CopilotAggregateQueryFilter::r#type`.
     CopilotAggregateQueryFilterType {
         /// `and`
         And = "and",

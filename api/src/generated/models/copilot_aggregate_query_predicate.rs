@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CopilotAggregateQueryPredicate::r#type`].
+    /// The values of `CopilotAggregateQueryPredicate::r#type`.
     CopilotAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

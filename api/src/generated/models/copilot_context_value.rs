@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CopilotContextValue::r#type`].
+    /// The values of `CopilotContextValue::r#type`.
     CopilotContextValueType {
         /// `ActiveIntent`
         ActiveIntent = "ActiveIntent",

@@ -67,7 +67,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CreateActivityPlanRequest::r#type`].
+    /// The values of `CreateActivityPlanRequest::r#type`.
     CreateActivityPlanRequestType {
         /// `Individual`
         Individual = "Individual",

@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CreateRecognition::r#type`].
+    /// The values of `CreateRecognition::r#type`.
     CreateRecognitionType {
         /// `ThankYou`
         ThankYou = "ThankYou",

@@ -22,7 +22,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`CreateVerifierResponse::r#type`].
+    /// The values of `CreateVerifierResponse::r#type`.
     CreateVerifierResponseType {
         /// `totp`
         Totp = "totp",

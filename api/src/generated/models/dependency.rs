@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Dependency::r#type`].
+    /// The values of `Dependency::r#type`.
     DependencyType2 {
         /// `ACDLANGUAGE`
         Acdlanguage = "ACDLANGUAGE",

@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DependencyObject::r#type`].
+    /// The values of `DependencyObject::r#type`.
     DependencyObjectType {
         /// `ACDLANGUAGE`
         Acdlanguage = "ACDLANGUAGE",

@@ -52,7 +52,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`DevelopmentActivity::r#type`].
+    /// The values of `DevelopmentActivity::r#type`.
     DevelopmentActivityType {
         /// `Informational`
         Informational = "Informational",

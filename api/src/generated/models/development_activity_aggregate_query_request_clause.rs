@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DevelopmentActivityAggregateQueryRequestClause::r#type`].
+    /// The values of `DevelopmentActivityAggregateQueryRequestClause::r#type`.
     DevelopmentActivityAggregateQueryRequestClauseType {
         /// `And`
         And = "And",

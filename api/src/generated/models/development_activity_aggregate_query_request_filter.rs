@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DevelopmentActivityAggregateQueryRequestFilter::r#type`].
+    /// The values of `DevelopmentActivityAggregateQueryRequestFilter::r#type`.
     DevelopmentActivityAggregateQueryRequestFilterType {
         /// `And`
         And = "And",

@@ -33,7 +33,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerAction::r#type`].
+    /// The values of `DialerAction::r#type`.
     DialerActionType {
         /// `Action`
         Action = "Action",

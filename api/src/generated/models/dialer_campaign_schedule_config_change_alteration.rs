@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerCampaignScheduleConfigChangeAlteration::r#type`].
+    /// The values of `DialerCampaignScheduleConfigChangeAlteration::r#type`.
     DialerCampaignScheduleConfigChangeAlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerCampaignScheduleConfigChangeRecurrencePattern::r#type`].
+    /// The values of `DialerCampaignScheduleConfigChangeRecurrencePattern::r#type`.
     DialerCampaignScheduleConfigChangeRecurrencePatternType {
         /// `Daily`
         Daily = "Daily",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerCampaignScheduleConfigChangeRecurrenceRange::r#type`].
+    /// The values of `DialerCampaignScheduleConfigChangeRecurrenceRange::r#type`.
     DialerCampaignScheduleConfigChangeRecurrenceRangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerSequenceScheduleConfigChangeAlteration::r#type`].
+    /// The values of `DialerSequenceScheduleConfigChangeAlteration::r#type`.
     DialerSequenceScheduleConfigChangeAlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerSequenceScheduleConfigChangeRecurrencePattern::r#type`].
+    /// The values of `DialerSequenceScheduleConfigChangeRecurrencePattern::r#type`.
     DialerSequenceScheduleConfigChangeRecurrencePatternType {
         /// `Daily`
         Daily = "Daily",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DialerSequenceScheduleConfigChangeRecurrenceRange::r#type`].
+    /// The values of `DialerSequenceScheduleConfigChangeRecurrenceRange::r#type`.
     DialerSequenceScheduleConfigChangeRecurrenceRangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

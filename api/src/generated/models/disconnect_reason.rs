@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DisconnectReason::r#type`].
+    /// The values of `DisconnectReason::r#type`.
     DisconnectReasonType {
         /// `q850`
         Q850 = "q850",

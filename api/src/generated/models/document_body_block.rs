@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentBodyBlock::r#type`].
+    /// The values of `DocumentBodyBlock::r#type`.
     DocumentBodyBlockType {
         /// `Paragraph`
         Paragraph = "Paragraph",

@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentBodyBlockWithHighlight::r#type`].
+    /// The values of `DocumentBodyBlockWithHighlight::r#type`.
     DocumentBodyBlockWithHighlightType {
         /// `Paragraph`
         Paragraph = "Paragraph",

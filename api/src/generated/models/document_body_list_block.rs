@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentBodyListBlock::r#type`].
+    /// The values of `DocumentBodyListBlock::r#type`.
     DocumentBodyListBlockType {
         /// `ListItem`
         ListItem = "ListItem",

@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentBodyListBlockWithHighlight::r#type`].
+    /// The values of `DocumentBodyListBlockWithHighlight::r#type`.
     DocumentBodyListBlockWithHighlightType {
         /// `ListItem`
         ListItem = "ListItem",

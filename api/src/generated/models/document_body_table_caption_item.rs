@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentBodyTableCaptionItem::r#type`].
+    /// The values of `DocumentBodyTableCaptionItem::r#type`.
     DocumentBodyTableCaptionItemType {
         /// `Text`
         Text = "Text",

@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentContentBlock::r#type`].
+    /// The values of `DocumentContentBlock::r#type`.
     DocumentContentBlockType {
         /// `Text`
         Text = "Text",

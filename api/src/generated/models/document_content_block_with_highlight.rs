@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentContentBlockWithHighlight::r#type`].
+    /// The values of `DocumentContentBlockWithHighlight::r#type`.
     DocumentContentBlockWithHighlightType {
         /// `Text`
         Text = "Text",

@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentListContentBlock::r#type`].
+    /// The values of `DocumentListContentBlock::r#type`.
     DocumentListContentBlockType {
         /// `Text`
         Text = "Text",

@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentListContentBlockWithHighlight::r#type`].
+    /// The values of `DocumentListContentBlockWithHighlight::r#type`.
     DocumentListContentBlockWithHighlightType {
         /// `Text`
         Text = "Text",

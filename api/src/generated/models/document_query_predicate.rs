@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentQueryPredicate::r#type`].
+    /// The values of `DocumentQueryPredicate::r#type`.
     DocumentQueryPredicateType {
         /// `Equals`
         Equals = "Equals",

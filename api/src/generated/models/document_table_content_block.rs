@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentTableContentBlock::r#type`].
+    /// The values of `DocumentTableContentBlock::r#type`.
     DocumentTableContentBlockType {
         /// `Paragraph`
         Paragraph = "Paragraph",

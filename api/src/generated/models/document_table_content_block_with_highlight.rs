@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentTableContentBlockWithHighlight::r#type`].
+    /// The values of `DocumentTableContentBlockWithHighlight::r#type`.
     DocumentTableContentBlockWithHighlightType {
         /// `Paragraph`
         Paragraph = "Paragraph",

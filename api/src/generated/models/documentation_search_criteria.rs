@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentationSearchCriteria::r#type`].
+    /// The values of `DocumentationSearchCriteria::r#type`.
     DocumentationSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

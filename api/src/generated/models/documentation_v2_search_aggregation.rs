@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentationV2SearchAggregation::r#type`].
+    /// The values of `DocumentationV2SearchAggregation::r#type`.
     DocumentationV2SearchAggregationType {
         /// `TERM`
         Term = "TERM",

@@ -38,7 +38,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`DocumentationV2SearchCriteria::r#type`].
+    /// The values of `DocumentationV2SearchCriteria::r#type`.
     DocumentationV2SearchCriteriaType {
         /// `SIMPLE`
         Simple = "SIMPLE",

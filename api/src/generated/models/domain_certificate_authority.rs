@@ -65,7 +65,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`DomainCertificateAuthority::r#type`].
+    /// The values of `DomainCertificateAuthority::r#type`.
     DomainCertificateAuthorityType {
         /// `MANAGED`
         Managed = "MANAGED",

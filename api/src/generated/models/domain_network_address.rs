@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DomainNetworkAddress::r#type`].
+    /// The values of `DomainNetworkAddress::r#type`.
     DomainNetworkAddressType {
         /// `ip`
         Ip = "ip",

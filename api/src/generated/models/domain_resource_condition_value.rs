@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`DomainResourceConditionValue::r#type`].
+    /// The values of `DomainResourceConditionValue::r#type`.
     DomainResourceConditionValueType {
         /// `SCALAR`
         Scalar = "SCALAR",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EmailCampaignScheduleConfigChangeAlteration::r#type`].
+    /// The values of `EmailCampaignScheduleConfigChangeAlteration::r#type`.
     EmailCampaignScheduleConfigChangeAlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EmailCampaignScheduleConfigChangeRecurrencePattern::r#type`].
+    /// The values of `EmailCampaignScheduleConfigChangeRecurrencePattern::r#type`.
     EmailCampaignScheduleConfigChangeRecurrencePatternType {
         /// `Daily`
         Daily = "Daily",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EmailCampaignScheduleConfigChangeRecurrenceRange::r#type`].
+    /// The values of `EmailCampaignScheduleConfigChangeRecurrenceRange::r#type`.
     EmailCampaignScheduleConfigChangeRecurrenceRangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

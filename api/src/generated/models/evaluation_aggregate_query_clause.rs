@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationAggregateQueryClause::r#type`].
+    /// The values of `EvaluationAggregateQueryClause::r#type`.
     EvaluationAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationAggregateQueryFilter::r#type`].
+    /// The values of `EvaluationAggregateQueryFilter::r#type`.
     EvaluationAggregateQueryFilterType {
         /// `and`
         And = "and",

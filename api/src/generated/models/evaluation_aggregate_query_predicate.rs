@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationAggregateQueryPredicate::r#type`].
+    /// The values of `EvaluationAggregateQueryPredicate::r#type`.
     EvaluationAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

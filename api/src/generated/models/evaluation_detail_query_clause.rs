@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationDetailQueryClause::r#type`].
+    /// The values of `EvaluationDetailQueryClause::r#type`.
     EvaluationDetailQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationDetailQueryFilter::r#type`].
+    /// The values of `EvaluationDetailQueryFilter::r#type`.
     EvaluationDetailQueryFilterType {
         /// `and`
         And = "and",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationDetailQueryPredicate::r#type`].
+    /// The values of `EvaluationDetailQueryPredicate::r#type`.
     EvaluationDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

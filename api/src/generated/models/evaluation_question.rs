@@ -36,7 +36,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationQuestion::r#type`].
+    /// The values of `EvaluationQuestion::r#type`.
     EvaluationQuestionType {
         /// `multipleChoiceQuestion`
         MultipleChoiceQuestion = "multipleChoiceQuestion",

@@ -105,7 +105,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationSearchAggregationDTO::r#type`].
+    /// The values of `EvaluationSearchAggregationDTO::r#type`.
     EvaluationSearchAggregationDTOType {
         /// `TERM`
         Term = "TERM",

@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationSearchCriteriaDTO::r#type`].
+    /// The values of `EvaluationSearchCriteriaDTO::r#type`.
     EvaluationSearchCriteriaDTOType {
         /// `EXACT`
         Exact = "EXACT",

@@ -105,7 +105,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationSearchSubAggregationDTO::r#type`].
+    /// The values of `EvaluationSearchSubAggregationDTO::r#type`.
     EvaluationSearchSubAggregationDTOType {
         /// `TERM`
         Term = "TERM",

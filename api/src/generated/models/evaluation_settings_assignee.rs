@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationSettingsAssignee::r#type`].
+    /// The values of `EvaluationSettingsAssignee::r#type`.
     EvaluationSettingsAssigneeType {
         /// `Original`
         Original = "Original",

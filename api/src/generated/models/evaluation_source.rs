@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`EvaluationSource::r#type`].
+    /// The values of `EvaluationSource::r#type`.
     EvaluationSourceType {
         /// `Policy`
         Policy = "Policy",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExpansionCriterium::r#type`].
+    /// The values of `ExpansionCriterium::r#type`.
     ExpansionCriteriumType {
         /// `TIMEOUT_SECONDS`
         TimeoutSeconds = "TIMEOUT_SECONDS",

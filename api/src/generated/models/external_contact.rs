@@ -84,7 +84,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalContact::r#type`].
+    /// The values of `ExternalContact::r#type`.
     ExternalContactType {
         /// `Ephemeral`
         Ephemeral = "Ephemeral",

@@ -82,7 +82,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalContactsContactChangedTopicContact::r#type`].
+    /// The values of `ExternalContactsContactChangedTopicContact::r#type`.
     ExternalContactsContactChangedTopicContactType {
         /// `Ephemeral`
         Ephemeral = "Ephemeral",

@@ -82,7 +82,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalContactsUnresolvedContactChangedTopicContact::r#type`].
+    /// The values of `ExternalContactsUnresolvedContactChangedTopicContact::r#type`.
     ExternalContactsUnresolvedContactChangedTopicContactType {
         /// `Ephemeral`
         Ephemeral = "Ephemeral",

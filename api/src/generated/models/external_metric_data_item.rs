@@ -31,7 +31,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalMetricDataItem::r#type`].
+    /// The values of `ExternalMetricDataItem::r#type`.
     ExternalMetricDataItemType {
         /// `Total`
         Total = "Total",

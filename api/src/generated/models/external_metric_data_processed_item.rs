@@ -35,7 +35,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalMetricDataProcessedItem::r#type`].
+    /// The values of `ExternalMetricDataProcessedItem::r#type`.
     ExternalMetricDataProcessedItemType {
         /// `Total`
         Total = "Total",

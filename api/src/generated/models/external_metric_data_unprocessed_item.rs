@@ -35,7 +35,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalMetricDataUnprocessedItem::r#type`].
+    /// The values of `ExternalMetricDataUnprocessedItem::r#type`.
     ExternalMetricDataUnprocessedItemType {
         /// `Total`
         Total = "Total",

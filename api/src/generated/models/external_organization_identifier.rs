@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ExternalOrganizationIdentifier::r#type`].
+    /// The values of `ExternalOrganizationIdentifier::r#type`.
     ExternalOrganizationIdentifierType {
         /// `ExternalId`
         ExternalId = "ExternalId",

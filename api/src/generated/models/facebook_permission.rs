@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FacebookPermission::r#type`].
+    /// The values of `FacebookPermission::r#type`.
     FacebookPermissionType {
         /// `FacebookPrivate`
         FacebookPrivate = "FacebookPrivate",

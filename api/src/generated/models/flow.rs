@@ -61,7 +61,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Flow::r#type`].
+    /// The values of `Flow::r#type`.
     FlowType {
         /// `BOT`
         Bot = "BOT",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowActivityQueryClause::r#type`].
+    /// The values of `FlowActivityQueryClause::r#type`.
     FlowActivityQueryClauseType {
         /// `and`
         And = "and",

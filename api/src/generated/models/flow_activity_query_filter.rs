@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowActivityQueryFilter::r#type`].
+    /// The values of `FlowActivityQueryFilter::r#type`.
     FlowActivityQueryFilterType {
         /// `and`
         And = "and",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowActivityQueryPredicate::r#type`].
+    /// The values of `FlowActivityQueryPredicate::r#type`.
     FlowActivityQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowAggregateQueryClause::r#type`].
+    /// The values of `FlowAggregateQueryClause::r#type`.
     FlowAggregateQueryClauseType {
         /// `and`
         And = "and",

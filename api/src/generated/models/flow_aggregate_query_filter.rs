@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowAggregateQueryFilter::r#type`].
+    /// The values of `FlowAggregateQueryFilter::r#type`.
     FlowAggregateQueryFilterType {
         /// `and`
         And = "and",

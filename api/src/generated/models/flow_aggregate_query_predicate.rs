@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowAggregateQueryPredicate::r#type`].
+    /// The values of `FlowAggregateQueryPredicate::r#type`.
     FlowAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -35,7 +35,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowDivisionView::r#type`].
+    /// The values of `FlowDivisionView::r#type`.
     FlowDivisionViewType {
         /// `BOT`
         Bot = "BOT",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowExecutionAggregateQueryClause::r#type`].
+    /// The values of `FlowExecutionAggregateQueryClause::r#type`.
     FlowExecutionAggregateQueryClauseType {
         /// `and`
         And = "and",

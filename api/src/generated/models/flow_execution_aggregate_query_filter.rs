@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowExecutionAggregateQueryFilter::r#type`].
+    /// The values of `FlowExecutionAggregateQueryFilter::r#type`.
     FlowExecutionAggregateQueryFilterType {
         /// `and`
         And = "and",

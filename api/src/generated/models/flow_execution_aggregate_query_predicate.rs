@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowExecutionAggregateQueryPredicate::r#type`].
+    /// The values of `FlowExecutionAggregateQueryPredicate::r#type`.
     FlowExecutionAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowObservationQueryClause::r#type`].
+    /// The values of `FlowObservationQueryClause::r#type`.
     FlowObservationQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowObservationQueryFilter::r#type`].
+    /// The values of `FlowObservationQueryFilter::r#type`.
     FlowObservationQueryFilterType {
         /// `and`
         And = "and",

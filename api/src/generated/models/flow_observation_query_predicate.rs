@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowObservationQueryPredicate::r#type`].
+    /// The values of `FlowObservationQueryPredicate::r#type`.
     FlowObservationQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

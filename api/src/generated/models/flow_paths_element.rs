@@ -31,7 +31,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowPathsElement::r#type`].
+    /// The values of `FlowPathsElement::r#type`.
     FlowPathsElementType {
         /// `Abandoned`
         Abandoned = "Abandoned",

@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowPathsFlowDetails::r#type`].
+    /// The values of `FlowPathsFlowDetails::r#type`.
     FlowPathsFlowDetailsType {
         /// `DigitalBot`
         DigitalBot = "DigitalBot",

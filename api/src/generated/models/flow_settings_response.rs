@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowSettingsResponse::r#type`].
+    /// The values of `FlowSettingsResponse::r#type`.
     FlowSettingsResponseType {
         /// `bot`
         Bot = "bot",

@@ -56,7 +56,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FlowVersion::r#type`].
+    /// The values of `FlowVersion::r#type`.
     FlowVersionType {
         /// `PUBLISH`
         Publish = "PUBLISH",

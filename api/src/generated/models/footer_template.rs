@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`FooterTemplate::r#type`].
+    /// The values of `FooterTemplate::r#type`.
     FooterTemplateType {
         /// `Signature`
         Signature = "Signature",

@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`GKNDocumentationSearchCriteria::r#type`].
+    /// The values of `GKNDocumentationSearchCriteria::r#type`.
     GKNDocumentationSearchCriteriaType {
         /// `SIMPLE`
         Simple = "SIMPLE",

@@ -41,7 +41,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Greeting::r#type`].
+    /// The values of `Greeting::r#type`.
     GreetingType {
         /// `STATION`
         Station = "STATION",

@@ -67,7 +67,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`Group::r#type`].
+    /// The values of `Group::r#type`.
     GroupType {
         /// `official`
         Official = "official",

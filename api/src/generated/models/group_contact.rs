@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`GroupContact::r#type`].
+    /// The values of `GroupContact::r#type`.
     GroupContactType {
         /// `GROUPRING`
         Groupring = "GROUPRING",

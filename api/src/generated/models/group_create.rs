@@ -67,7 +67,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`GroupCreate::r#type`].
+    /// The values of `GroupCreate::r#type`.
     GroupCreateType {
         /// `official`
         Official = "official",

@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`GroupSearchCriteria::r#type`].
+    /// The values of `GroupSearchCriteria::r#type`.
     GroupSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

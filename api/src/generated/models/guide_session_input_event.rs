@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`GuideSessionInputEvent::r#type`].
+    /// The values of `GuideSessionInputEvent::r#type`.
     GuideSessionInputEventType {
         /// `UserInput`
         UserInput = "UserInput",

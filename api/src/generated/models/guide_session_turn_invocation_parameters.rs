@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`GuideSessionTurnInvocationParameters::r#type`].
+    /// The values of `GuideSessionTurnInvocationParameters::r#type`.
     GuideSessionTurnInvocationParametersType {
         /// `String`
         String = "String",

@@ -52,7 +52,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`HistoricalImportStatus::r#type`].
+    /// The values of `HistoricalImportStatus::r#type`.
     HistoricalImportStatusType {
         /// `Csv`
         Csv = "Csv",

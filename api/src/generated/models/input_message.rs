@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`InputMessage::r#type`].
+    /// The values of `InputMessage::r#type`.
     InputMessageType {
         /// `Text`
         Text = "Text",

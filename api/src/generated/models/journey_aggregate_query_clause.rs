@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyAggregateQueryClause::r#type`].
+    /// The values of `JourneyAggregateQueryClause::r#type`.
     JourneyAggregateQueryClauseType {
         /// `and`
         And = "and",

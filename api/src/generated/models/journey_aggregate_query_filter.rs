@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyAggregateQueryFilter::r#type`].
+    /// The values of `JourneyAggregateQueryFilter::r#type`.
     JourneyAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyAggregateQueryPredicate::r#type`].
+    /// The values of `JourneyAggregateQueryPredicate::r#type`.
     JourneyAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

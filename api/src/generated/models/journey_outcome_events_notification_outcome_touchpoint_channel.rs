@@ -10,7 +10,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyOutcomeEventsNotificationOutcomeTouchpointChannel::r#type`].
+    /// The values of `JourneyOutcomeEventsNotificationOutcomeTouchpointChannel::r#type`.
     JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneySessionEventsNotificationConversationChannel::r#type`].
+    /// The values of `JourneySessionEventsNotificationConversationChannel::r#type`.
     JourneySessionEventsNotificationConversationChannelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyViewChartDisplayAttributes::r#type`].
+    /// The values of `JourneyViewChartDisplayAttributes::r#type`.
     JourneyViewChartDisplayAttributesType {
         /// `Column`
         Column = "Column",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyViewElementAttributes::r#type`].
+    /// The values of `JourneyViewElementAttributes::r#type`.
     JourneyViewElementAttributesType {
         /// `Event`
         Event = "Event",

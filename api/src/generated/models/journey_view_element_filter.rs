@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`JourneyViewElementFilter::r#type`].
+    /// The values of `JourneyViewElementFilter::r#type`.
     JourneyViewElementFilterType {
         /// `And`
         And = "And",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeAggregateQueryClause::r#type`].
+    /// The values of `KnowledgeAggregateQueryClause::r#type`.
     KnowledgeAggregateQueryClauseType {
         /// `and`
         And = "and",

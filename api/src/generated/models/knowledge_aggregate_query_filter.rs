@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeAggregateQueryFilter::r#type`].
+    /// The values of `KnowledgeAggregateQueryFilter::r#type`.
     KnowledgeAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeAggregateQueryPredicate::r#type`].
+    /// The values of `KnowledgeAggregateQueryPredicate::r#type`.
     KnowledgeAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeGuestSearchClientApplication::r#type`].
+    /// The values of `KnowledgeGuestSearchClientApplication::r#type`.
     KnowledgeGuestSearchClientApplicationType {
         /// `Assistant`
         Assistant = "Assistant",

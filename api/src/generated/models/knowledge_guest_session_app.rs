@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeGuestSessionApp::r#type`].
+    /// The values of `KnowledgeGuestSessionApp::r#type`.
     KnowledgeGuestSessionAppType {
         /// `MessengerKnowledgeApp`
         MessengerKnowledgeApp = "MessengerKnowledgeApp",

@@ -28,7 +28,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeIntegrationFilter::r#type`].
+    /// The values of `KnowledgeIntegrationFilter::r#type`.
     KnowledgeIntegrationFilterType {
         /// `SingleSelect`
         SingleSelect = "SingleSelect",

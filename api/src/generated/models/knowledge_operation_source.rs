@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeOperationSource::r#type`].
+    /// The values of `KnowledgeOperationSource::r#type`.
     KnowledgeOperationSourceType {
         /// `Salesforce`
         Salesforce = "Salesforce",

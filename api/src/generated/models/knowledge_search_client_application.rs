@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`KnowledgeSearchClientApplication::r#type`].
+    /// The values of `KnowledgeSearchClientApplication::r#type`.
     KnowledgeSearchClientApplicationType {
         /// `Assistant`
         Assistant = "Assistant",

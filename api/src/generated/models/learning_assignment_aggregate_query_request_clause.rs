@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningAssignmentAggregateQueryRequestClause::r#type`].
+    /// The values of `LearningAssignmentAggregateQueryRequestClause::r#type`.
     LearningAssignmentAggregateQueryRequestClauseType {
         /// `And`
         And = "And",

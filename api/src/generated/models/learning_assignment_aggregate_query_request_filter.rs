@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningAssignmentAggregateQueryRequestFilter::r#type`].
+    /// The values of `LearningAssignmentAggregateQueryRequestFilter::r#type`.
     LearningAssignmentAggregateQueryRequestFilterType {
         /// `And`
         And = "And",

@@ -62,7 +62,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningAssignmentTopicLearningAssignmentNotification::r#type`].
+    /// The values of `LearningAssignmentTopicLearningAssignmentNotification::r#type`.
     LearningAssignmentTopicLearningAssignmentNotificationType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -79,7 +79,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningModule::r#type`].
+    /// The values of `LearningModule::r#type`.
     LearningModuleType {
         /// `Informational`
         Informational = "Informational",

@@ -33,7 +33,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningModuleInformStep::r#type`].
+    /// The values of `LearningModuleInformStep::r#type`.
     LearningModuleInformStepType {
         /// `Url`
         Url = "Url",

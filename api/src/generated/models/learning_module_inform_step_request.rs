@@ -33,7 +33,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningModuleInformStepRequest::r#type`].
+    /// The values of `LearningModuleInformStepRequest::r#type`.
     LearningModuleInformStepRequestType {
         /// `Url`
         Url = "Url",

@@ -41,7 +41,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LearningModuleRequest::r#type`].
+    /// The values of `LearningModuleRequest::r#type`.
     LearningModuleRequestType {
         /// `Informational`
         Informational = "Informational",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`LocationEmergencyNumber::r#type`].
+    /// The values of `LocationEmergencyNumber::r#type`.
     LocationEmergencyNumberType {
         /// `default`
         Default = "default",

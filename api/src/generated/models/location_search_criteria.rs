@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`LocationSearchCriteria::r#type`].
+    /// The values of `LocationSearchCriteria::r#type`.
     LocationSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

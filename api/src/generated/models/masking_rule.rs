@@ -43,7 +43,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MaskingRule::r#type`].
+    /// The values of `MaskingRule::r#type`.
     MaskingRuleType {
         /// `Custom`
         Custom = "Custom",

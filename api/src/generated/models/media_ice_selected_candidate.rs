@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MediaIceSelectedCandidate::r#type`].
+    /// The values of `MediaIceSelectedCandidate::r#type`.
     MediaIceSelectedCandidateType {
         /// `host`
         Host = "host",

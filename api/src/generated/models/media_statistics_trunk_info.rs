@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MediaStatisticsTrunkInfo::r#type`].
+    /// The values of `MediaStatisticsTrunkInfo::r#type`.
     MediaStatisticsTrunkInfoType {
         /// `external`
         External = "external",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MemberGroup::r#type`].
+    /// The values of `MemberGroup::r#type`.
     MemberGroupType {
         /// `TEAM`
         Team = "TEAM",

@@ -156,7 +156,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`Message::r#type`].
+    /// The values of `Message::r#type`.
     MessageType {
         /// `apple`
         Apple = "apple",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessageFooter::r#type`].
+    /// The values of `MessageFooter::r#type`.
     MessageFooterType {
         /// `Text`
         Text = "Text",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessageHeader::r#type`].
+    /// The values of `MessageHeader::r#type`.
     MessageHeaderType {
         /// `Text`
         Text = "Text",

@@ -194,7 +194,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessageMediaParticipant::r#type`].
+    /// The values of `MessageMediaParticipant::r#type`.
     MessageMediaParticipantType {
         /// `apple`
         Apple = "apple",

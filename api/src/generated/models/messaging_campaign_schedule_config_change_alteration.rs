@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessagingCampaignScheduleConfigChangeAlteration::r#type`].
+    /// The values of `MessagingCampaignScheduleConfigChangeAlteration::r#type`.
     MessagingCampaignScheduleConfigChangeAlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessagingCampaignScheduleConfigChangeRecurrencePattern::r#type`].
+    /// The values of `MessagingCampaignScheduleConfigChangeRecurrencePattern::r#type`.
     MessagingCampaignScheduleConfigChangeRecurrencePatternType {
         /// `Daily`
         Daily = "Daily",

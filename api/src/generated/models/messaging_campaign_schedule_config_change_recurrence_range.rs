@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`MessagingCampaignScheduleConfigChangeRecurrenceRange::r#type`].
+    /// The values of `MessagingCampaignScheduleConfigChangeRecurrenceRange::r#type`.
     MessagingCampaignScheduleConfigChangeRecurrenceRangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

@@ -53,7 +53,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`Metabase::r#type`].
+    /// The values of `Metabase::r#type`.
     MetabaseType {
         /// `EXTERNAL`
         External = "EXTERNAL",

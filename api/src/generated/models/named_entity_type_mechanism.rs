@@ -31,7 +31,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`NamedEntityTypeMechanism::r#type`].
+    /// The values of `NamedEntityTypeMechanism::r#type`.
     NamedEntityTypeMechanismType {
         /// `AI`
         Ai = "AI",

@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`NuanceBotTransferNode::r#type`].
+    /// The values of `NuanceBotTransferNode::r#type`.
     NuanceBotTransferNodeType {
         /// `End`
         End = "End",

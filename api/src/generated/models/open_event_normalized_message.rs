@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenEventNormalizedMessage::r#type`].
+    /// The values of `OpenEventNormalizedMessage::r#type`.
     OpenEventNormalizedMessageType {
         /// `Event`
         Event = "Event",

@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenMessageNormalizedMessage::r#type`].
+    /// The values of `OpenMessageNormalizedMessage::r#type`.
     OpenMessageNormalizedMessageType {
         /// `Text`
         Text = "Text",

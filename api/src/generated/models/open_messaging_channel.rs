@@ -41,7 +41,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenMessagingChannel::r#type`].
+    /// The values of `OpenMessagingChannel::r#type`.
     OpenMessagingChannelType {
         /// `Private`
         Private = "Private",

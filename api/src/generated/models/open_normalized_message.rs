@@ -35,7 +35,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenNormalizedMessage::r#type`].
+    /// The values of `OpenNormalizedMessage::r#type`.
     OpenNormalizedMessageType {
         /// `Text`
         Text = "Text",

@@ -35,7 +35,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenReceiptNormalizedMessage::r#type`].
+    /// The values of `OpenReceiptNormalizedMessage::r#type`.
     OpenReceiptNormalizedMessageType {
         /// `Receipt`
         Receipt = "Receipt",

@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenSocialMediaChannel::r#type`].
+    /// The values of `OpenSocialMediaChannel::r#type`.
     OpenSocialMediaChannelType {
         /// `Public`
         Public = "Public",

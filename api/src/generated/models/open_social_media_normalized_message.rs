@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenSocialMediaNormalizedMessage::r#type`].
+    /// The values of `OpenSocialMediaNormalizedMessage::r#type`.
     OpenSocialMediaNormalizedMessageType {
         /// `Text`
         Text = "Text",

@@ -35,7 +35,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenSocialMediaReactionsChannel::r#type`].
+    /// The values of `OpenSocialMediaReactionsChannel::r#type`.
     OpenSocialMediaReactionsChannelType {
         /// `Public`
         Public = "Public",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenSocialMediaRecipientAdditionalIdentifier::r#type`].
+    /// The values of `OpenSocialMediaRecipientAdditionalIdentifier::r#type`.
     OpenSocialMediaRecipientAdditionalIdentifierType {
         /// `Topic`
         Topic = "Topic",

@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OpenStructuredResponseNormalizedMessage::r#type`].
+    /// The values of `OpenStructuredResponseNormalizedMessage::r#type`.
     OpenStructuredResponseNormalizedMessageType {
         /// `Structured`
         Structured = "Structured",

@@ -31,7 +31,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Operand::r#type`].
+    /// The values of `Operand::r#type`.
     OperandType {
         /// `Term`
         Term = "Term",

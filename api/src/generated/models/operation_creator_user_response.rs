@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OperationCreatorUserResponse::r#type`].
+    /// The values of `OperationCreatorUserResponse::r#type`.
     OperationCreatorUserResponseType {
         /// `User`
         User = "User",

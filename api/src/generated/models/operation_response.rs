@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OperationResponse::r#type`].
+    /// The values of `OperationResponse::r#type`.
     OperationResponseType {
         /// `Import`
         Import = "Import",

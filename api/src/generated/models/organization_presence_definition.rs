@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OrganizationPresenceDefinition::r#type`].
+    /// The values of `OrganizationPresenceDefinition::r#type`.
     OrganizationPresenceDefinitionType {
         /// `System`
         System = "System",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`OverrideDate::r#type`].
+    /// The values of `OverrideDate::r#type`.
     OverrideDateType {
         /// `Blocked`
         Blocked = "Blocked",

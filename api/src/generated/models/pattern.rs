@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Pattern::r#type`].
+    /// The values of `Pattern::r#type`.
     PatternType {
         /// `Daily`
         Daily = "Daily",

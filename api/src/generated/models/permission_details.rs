@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PermissionDetails::r#type`].
+    /// The values of `PermissionDetails::r#type`.
     PermissionDetailsType {
         /// `requiresCurrentUser`
         RequiresCurrentUser = "requiresCurrentUser",

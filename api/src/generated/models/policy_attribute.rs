@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PolicyAttribute::r#type`].
+    /// The values of `PolicyAttribute::r#type`.
     PolicyAttributeType {
         /// `BOOLEAN`
         Boolean = "BOOLEAN",

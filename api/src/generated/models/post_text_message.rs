@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PostTextMessage::r#type`].
+    /// The values of `PostTextMessage::r#type`.
     PostTextMessageType {
         /// `Text`
         Text = "Text",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PredictorModelFeature::r#type`].
+    /// The values of `PredictorModelFeature::r#type`.
     PredictorModelFeatureType {
         /// `User`
         User = "User",

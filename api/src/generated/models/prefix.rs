@@ -21,7 +21,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Prefix::r#type`].
+    /// The values of `Prefix::r#type`.
     PrefixType {
         /// `Allow`
         Allow = "Allow",

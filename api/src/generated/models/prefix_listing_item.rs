@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PrefixListingItem::r#type`].
+    /// The values of `PrefixListingItem::r#type`.
     PrefixListingItemType {
         /// `Allow`
         Allow = "Allow",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PresenceDetailQueryClause::r#type`].
+    /// The values of `PresenceDetailQueryClause::r#type`.
     PresenceDetailQueryClauseType {
         /// `and`
         And = "and",

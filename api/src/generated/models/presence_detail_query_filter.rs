@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PresenceDetailQueryFilter::r#type`].
+    /// The values of `PresenceDetailQueryFilter::r#type`.
     PresenceDetailQueryFilterType {
         /// `and`
         And = "and",

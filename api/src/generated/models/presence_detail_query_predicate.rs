@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`PresenceDetailQueryPredicate::r#type`].
+    /// The values of `PresenceDetailQueryPredicate::r#type`.
     PresenceDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueryRequestClause::r#type`].
+    /// The values of `QueryRequestClause::r#type`.
     QueryRequestClauseType {
         /// `And`
         And = "And",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueryRequestFilter::r#type`].
+    /// The values of `QueryRequestFilter::r#type`.
     QueryRequestFilterType {
         /// `And`
         And = "And",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationEventTopicDisconnectReason::r#type`].
+    /// The values of `QueueConversationEventTopicDisconnectReason::r#type`.
     QueueConversationEventTopicDisconnectReasonType {
         /// `q850`
         Q850 = "q850",

@@ -164,7 +164,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationEventTopicMessage::r#type`].
+    /// The values of `QueueConversationEventTopicMessage::r#type`.
     QueueConversationEventTopicMessageType {
         /// `unknown`
         Unknown = "unknown",

@@ -248,7 +248,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationMessageEventTopicMessageMediaParticipant::r#type`].
+    /// The values of `QueueConversationMessageEventTopicMessageMediaParticipant::r#type`.
     QueueConversationMessageEventTopicMessageMediaParticipantType {
         /// `unknown`
         Unknown = "unknown",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationSocialExpressionEventTopicDisconnectReason::r#type`].
+    /// The values of `QueueConversationSocialExpressionEventTopicDisconnectReason::r#type`.
     QueueConversationSocialExpressionEventTopicDisconnectReasonType {
         /// `q850`
         Q850 = "q850",

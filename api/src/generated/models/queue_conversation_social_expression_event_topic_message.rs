@@ -164,7 +164,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationSocialExpressionEventTopicMessage::r#type`].
+    /// The values of `QueueConversationSocialExpressionEventTopicMessage::r#type`.
     QueueConversationSocialExpressionEventTopicMessageType {
         /// `unknown`
         Unknown = "unknown",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationVideoEventTopicDisconnectReason::r#type`].
+    /// The values of `QueueConversationVideoEventTopicDisconnectReason::r#type`.
     QueueConversationVideoEventTopicDisconnectReasonType {
         /// `q850`
         Q850 = "q850",

@@ -164,7 +164,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueConversationVideoEventTopicMessage::r#type`].
+    /// The values of `QueueConversationVideoEventTopicMessage::r#type`.
     QueueConversationVideoEventTopicMessageType {
         /// `unknown`
         Unknown = "unknown",

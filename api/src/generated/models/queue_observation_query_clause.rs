@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueObservationQueryClause::r#type`].
+    /// The values of `QueueObservationQueryClause::r#type`.
     QueueObservationQueryClauseType {
         /// `and`
         And = "and",

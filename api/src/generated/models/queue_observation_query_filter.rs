@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueObservationQueryFilter::r#type`].
+    /// The values of `QueueObservationQueryFilter::r#type`.
     QueueObservationQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`QueueObservationQueryPredicate::r#type`].
+    /// The values of `QueueObservationQueryPredicate::r#type`.
     QueueObservationQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

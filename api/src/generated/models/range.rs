@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Range::r#type`].
+    /// The values of `Range::r#type`.
     RangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RateLimitAggregateQueryClause::r#type`].
+    /// The values of `RateLimitAggregateQueryClause::r#type`.
     RateLimitAggregateQueryClauseType {
         /// `and`
         And = "and",

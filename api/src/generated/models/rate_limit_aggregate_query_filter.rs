@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RateLimitAggregateQueryFilter::r#type`].
+    /// The values of `RateLimitAggregateQueryFilter::r#type`.
     RateLimitAggregateQueryFilterType {
         /// `and`
         And = "and",

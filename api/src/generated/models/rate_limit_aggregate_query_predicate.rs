@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RateLimitAggregateQueryPredicate::r#type`].
+    /// The values of `RateLimitAggregateQueryPredicate::r#type`.
     RateLimitAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RecipientAdditionalIdentifier::r#type`].
+    /// The values of `RecipientAdditionalIdentifier::r#type`.
     RecipientAdditionalIdentifierType {
         /// `Deployment`
         Deployment = "Deployment",

@@ -32,7 +32,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Recognition::r#type`].
+    /// The values of `Recognition::r#type`.
     RecognitionType {
         /// `ThankYou`
         ThankYou = "ThankYou",

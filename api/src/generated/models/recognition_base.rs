@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RecognitionBase::r#type`].
+    /// The values of `RecognitionBase::r#type`.
     RecognitionBaseType {
         /// `ThankYou`
         ThankYou = "ThankYou",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RecordingContentStory::r#type`].
+    /// The values of `RecordingContentStory::r#type`.
     RecordingContentStoryType {
         /// `Mention`
         Mention = "Mention",

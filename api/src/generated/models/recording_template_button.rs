@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RecordingTemplateButton::r#type`].
+    /// The values of `RecordingTemplateButton::r#type`.
     RecordingTemplateButtonType {
         /// `QuickReply`
         QuickReply = "QuickReply",

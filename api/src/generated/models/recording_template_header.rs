@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RecordingTemplateHeader::r#type`].
+    /// The values of `RecordingTemplateHeader::r#type`.
     RecordingTemplateHeaderType {
         /// `Text`
         Text = "Text",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ReplacementTerm::r#type`].
+    /// The values of `ReplacementTerm::r#type`.
     ReplacementTermType {
         /// `NAME`
         Name = "NAME",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ReplyMessage::r#type`].
+    /// The values of `ReplyMessage::r#type`.
     ReplyMessageType {
         /// `Text`
         Text = "Text",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ReportingTurnBotFlowInvocationEvent::r#type`].
+    /// The values of `ReportingTurnBotFlowInvocationEvent::r#type`.
     ReportingTurnBotFlowInvocationEventType {
         /// `Call`
         Call = "Call",

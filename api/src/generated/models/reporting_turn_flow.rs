@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ReportingTurnFlow::r#type`].
+    /// The values of `ReportingTurnFlow::r#type`.
     ReportingTurnFlowType {
         /// `Bot`
         Bot = "Bot",

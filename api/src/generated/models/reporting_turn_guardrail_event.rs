@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ReportingTurnGuardrailEvent::r#type`].
+    /// The values of `ReportingTurnGuardrailEvent::r#type`.
     ReportingTurnGuardrailEventType {
         /// `Custom`
         Custom = "Custom",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionAggregateQueryClause::r#type`].
+    /// The values of `ResolutionAggregateQueryClause::r#type`.
     ResolutionAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionAggregateQueryFilter::r#type`].
+    /// The values of `ResolutionAggregateQueryFilter::r#type`.
     ResolutionAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionAggregateQueryPredicate::r#type`].
+    /// The values of `ResolutionAggregateQueryPredicate::r#type`.
     ResolutionAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

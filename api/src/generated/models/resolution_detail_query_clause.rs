@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionDetailQueryClause::r#type`].
+    /// The values of `ResolutionDetailQueryClause::r#type`.
     ResolutionDetailQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionDetailQueryFilter::r#type`].
+    /// The values of `ResolutionDetailQueryFilter::r#type`.
     ResolutionDetailQueryFilterType {
         /// `and`
         And = "and",

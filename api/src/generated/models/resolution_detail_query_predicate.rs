@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResolutionDetailQueryPredicate::r#type`].
+    /// The values of `ResolutionDetailQueryPredicate::r#type`.
     ResolutionDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResourceConditionValue::r#type`].
+    /// The values of `ResourceConditionValue::r#type`.
     ResourceConditionValueType {
         /// `SCALAR`
         Scalar = "SCALAR",

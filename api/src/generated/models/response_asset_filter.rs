@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResponseAssetFilter::r#type`].
+    /// The values of `ResponseAssetFilter::r#type`.
     ResponseAssetFilterType {
         /// `TERM`
         Term = "TERM",

@@ -29,7 +29,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ResponseText::r#type`].
+    /// The values of `ResponseText::r#type`.
     ResponseTextType {
         /// `body`
         Body = "body",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RichLinkHeader::r#type`].
+    /// The values of `RichLinkHeader::r#type`.
     RichLinkHeaderType {
         /// `Text`
         Text = "Text",

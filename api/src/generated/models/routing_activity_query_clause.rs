@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingActivityQueryClause::r#type`].
+    /// The values of `RoutingActivityQueryClause::r#type`.
     RoutingActivityQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingActivityQueryFilter::r#type`].
+    /// The values of `RoutingActivityQueryFilter::r#type`.
     RoutingActivityQueryFilterType {
         /// `and`
         And = "and",

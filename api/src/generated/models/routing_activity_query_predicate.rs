@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingActivityQueryPredicate::r#type`].
+    /// The values of `RoutingActivityQueryPredicate::r#type`.
     RoutingActivityQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingStatusDetailQueryClause::r#type`].
+    /// The values of `RoutingStatusDetailQueryClause::r#type`.
     RoutingStatusDetailQueryClauseType {
         /// `and`
         And = "and",

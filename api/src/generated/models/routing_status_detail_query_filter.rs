@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingStatusDetailQueryFilter::r#type`].
+    /// The values of `RoutingStatusDetailQueryFilter::r#type`.
     RoutingStatusDetailQueryFilterType {
         /// `and`
         And = "and",

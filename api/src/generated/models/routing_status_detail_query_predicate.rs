@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`RoutingStatusDetailQueryPredicate::r#type`].
+    /// The values of `RoutingStatusDetailQueryPredicate::r#type`.
     RoutingStatusDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

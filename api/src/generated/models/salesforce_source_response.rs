@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SalesforceSourceResponse::r#type`].
+    /// The values of `SalesforceSourceResponse::r#type`.
     SalesforceSourceResponseType {
         /// `Salesforce`
         Salesforce = "Salesforce",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScheduleGenerationMessage::r#type`].
+    /// The values of `ScheduleGenerationMessage::r#type`.
     ScheduleGenerationMessageType {
         /// `AgentNotFound`
         AgentNotFound = "AgentNotFound",

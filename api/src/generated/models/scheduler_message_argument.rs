@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SchedulerMessageArgument::r#type`].
+    /// The values of `SchedulerMessageArgument::r#type`.
     SchedulerMessageArgumentType {
         /// `AgentId`
         AgentId = "AgentId",

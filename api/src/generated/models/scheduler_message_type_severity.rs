@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SchedulerMessageTypeSeverity::r#type`].
+    /// The values of `SchedulerMessageTypeSeverity::r#type`.
     SchedulerMessageTypeSeverityType {
         /// `AgentNotFound`
         AgentNotFound = "AgentNotFound",

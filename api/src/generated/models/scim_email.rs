@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimEmail::r#type`].
+    /// The values of `ScimEmail::r#type`.
     ScimEmailType {
         /// `work`
         Work = "work",

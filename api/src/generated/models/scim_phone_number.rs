@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimPhoneNumber::r#type`].
+    /// The values of `ScimPhoneNumber::r#type`.
     ScimPhoneNumberType {
         /// `work`
         Work = "work",

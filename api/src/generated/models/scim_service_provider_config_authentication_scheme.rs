@@ -29,7 +29,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimServiceProviderConfigAuthenticationScheme::r#type`].
+    /// The values of `ScimServiceProviderConfigAuthenticationScheme::r#type`.
     ScimServiceProviderConfigAuthenticationSchemeType {
         /// `oauth`
         Oauth = "oauth",

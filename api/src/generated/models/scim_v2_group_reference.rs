@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimV2GroupReference::r#type`].
+    /// The values of `ScimV2GroupReference::r#type`.
     ScimV2GroupReferenceType {
         /// `User`
         User = "User",

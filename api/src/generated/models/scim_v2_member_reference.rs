@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimV2MemberReference::r#type`].
+    /// The values of `ScimV2MemberReference::r#type`.
     ScimV2MemberReferenceType {
         /// `User`
         User = "User",

@@ -32,7 +32,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ScimV2SchemaAttribute::r#type`].
+    /// The values of `ScimV2SchemaAttribute::r#type`.
     ScimV2SchemaAttributeType {
         /// `string`
         String = "string",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SearchAggregation::r#type`].
+    /// The values of `SearchAggregation::r#type`.
     SearchAggregationType {
         /// `COUNT`
         Count = "COUNT",

@@ -38,7 +38,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`SearchCriteria::r#type`].
+    /// The values of `SearchCriteria::r#type`.
     SearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

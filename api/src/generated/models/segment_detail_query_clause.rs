@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SegmentDetailQueryClause::r#type`].
+    /// The values of `SegmentDetailQueryClause::r#type`.
     SegmentDetailQueryClauseType {
         /// `and`
         And = "and",

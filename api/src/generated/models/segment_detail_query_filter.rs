@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SegmentDetailQueryFilter::r#type`].
+    /// The values of `SegmentDetailQueryFilter::r#type`.
     SegmentDetailQueryFilterType {
         /// `and`
         And = "and",

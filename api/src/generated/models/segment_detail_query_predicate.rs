@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SegmentDetailQueryPredicate::r#type`].
+    /// The values of `SegmentDetailQueryPredicate::r#type`.
     SegmentDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

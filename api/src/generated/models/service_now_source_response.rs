@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ServiceNowSourceResponse::r#type`].
+    /// The values of `ServiceNowSourceResponse::r#type`.
     ServiceNowSourceResponseType {
         /// `Salesforce`
         Salesforce = "Salesforce",

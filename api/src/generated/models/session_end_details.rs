@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SessionEndDetails::r#type`].
+    /// The values of `SessionEndDetails::r#type`.
     SessionEndDetailsType {
         /// `Disconnect`
         Disconnect = "Disconnect",

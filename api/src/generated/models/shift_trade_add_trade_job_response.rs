@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeAddTradeJobResponse::r#type`].
+    /// The values of `ShiftTradeAddTradeJobResponse::r#type`.
     ShiftTradeAddTradeJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

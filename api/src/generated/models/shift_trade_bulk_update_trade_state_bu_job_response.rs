@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeBulkUpdateTradeStateBuJobResponse::r#type`].
+    /// The values of `ShiftTradeBulkUpdateTradeStateBuJobResponse::r#type`.
     ShiftTradeBulkUpdateTradeStateBuJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeEvaluateTradesBuJobResponse::r#type`].
+    /// The values of `ShiftTradeEvaluateTradesBuJobResponse::r#type`.
     ShiftTradeEvaluateTradesBuJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

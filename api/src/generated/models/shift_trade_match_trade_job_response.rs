@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeMatchTradeJobResponse::r#type`].
+    /// The values of `ShiftTradeMatchTradeJobResponse::r#type`.
     ShiftTradeMatchTradeJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeMatchViolation::r#type`].
+    /// The values of `ShiftTradeMatchViolation::r#type`.
     ShiftTradeMatchViolationType {
         /// `AgentCapabilityMismatch`
         AgentCapabilityMismatch = "AgentCapabilityMismatch",

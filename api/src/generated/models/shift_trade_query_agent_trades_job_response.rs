@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeQueryAgentTradesJobResponse::r#type`].
+    /// The values of `ShiftTradeQueryAgentTradesJobResponse::r#type`.
     ShiftTradeQueryAgentTradesJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeQueryTradesBuJobResponse::r#type`].
+    /// The values of `ShiftTradeQueryTradesBuJobResponse::r#type`.
     ShiftTradeQueryTradesBuJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeQueryWeekSummariesBuJobResponse::r#type`].
+    /// The values of `ShiftTradeQueryWeekSummariesBuJobResponse::r#type`.
     ShiftTradeQueryWeekSummariesBuJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

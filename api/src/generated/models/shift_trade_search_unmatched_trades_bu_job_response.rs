@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeSearchUnmatchedTradesBuJobResponse::r#type`].
+    /// The values of `ShiftTradeSearchUnmatchedTradesBuJobResponse::r#type`.
     ShiftTradeSearchUnmatchedTradesBuJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

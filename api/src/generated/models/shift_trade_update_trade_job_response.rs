@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeUpdateTradeJobResponse::r#type`].
+    /// The values of `ShiftTradeUpdateTradeJobResponse::r#type`.
     ShiftTradeUpdateTradeJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

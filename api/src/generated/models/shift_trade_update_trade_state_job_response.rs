@@ -45,7 +45,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`ShiftTradeUpdateTradeStateJobResponse::r#type`].
+    /// The values of `ShiftTradeUpdateTradeStateJobResponse::r#type`.
     ShiftTradeUpdateTradeStateJobResponseType {
         /// `AddTrade`
         AddTrade = "AddTrade",

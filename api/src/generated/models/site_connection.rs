@@ -30,7 +30,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SiteConnection::r#type`].
+    /// The values of `SiteConnection::r#type`.
     SiteConnectionType {
         /// `Direct`
         Direct = "Direct",

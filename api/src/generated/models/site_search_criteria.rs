@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`SiteSearchCriteria::r#type`].
+    /// The values of `SiteSearchCriteria::r#type`.
     SiteSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -17,7 +17,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SnippetRecordingRequest::r#type`].
+    /// The values of `SnippetRecordingRequest::r#type`.
     SnippetRecordingRequestType {
         /// `snippet`
         Snippet = "snippet",

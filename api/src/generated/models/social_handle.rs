@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SocialHandle::r#type`].
+    /// The values of `SocialHandle::r#type`.
     SocialHandleType {
         /// `TWITTER`
         Twitter = "TWITTER",

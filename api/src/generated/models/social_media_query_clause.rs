@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SocialMediaQueryClause::r#type`].
+    /// The values of `SocialMediaQueryClause::r#type`.
     SocialMediaQueryClauseType {
         /// `and`
         And = "and",

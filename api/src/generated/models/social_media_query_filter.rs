@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SocialMediaQueryFilter::r#type`].
+    /// The values of `SocialMediaQueryFilter::r#type`.
     SocialMediaQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SocialMediaQueryPredicate::r#type`].
+    /// The values of `SocialMediaQueryPredicate::r#type`.
     SocialMediaQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Source::r#type`].
+    /// The values of `Source::r#type`.
     SourceType {
         /// `System`
         System = "System",

@@ -26,7 +26,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SourceBaseResponse::r#type`].
+    /// The values of `SourceBaseResponse::r#type`.
     SourceBaseResponseType {
         /// `Salesforce`
         Salesforce = "Salesforce",

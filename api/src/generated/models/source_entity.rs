@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SourceEntity::r#type`].
+    /// The values of `SourceEntity::r#type`.
     SourceEntityType {
         /// `ThankYou`
         ThankYou = "ThankYou",

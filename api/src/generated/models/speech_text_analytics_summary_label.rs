@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SpeechTextAnalyticsSummaryLabel::r#type`].
+    /// The values of `SpeechTextAnalyticsSummaryLabel::r#type`.
     SpeechTextAnalyticsSummaryLabelType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Subject::r#type`].
+    /// The values of `Subject::r#type`.
     SubjectType {
         /// `USER`
         User = "USER",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SubjectDivisionGrants::r#type`].
+    /// The values of `SubjectDivisionGrants::r#type`.
     SubjectDivisionGrantsType {
         /// `PC_USER`
         PcUser = "PC_USER",

@@ -42,7 +42,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Suggestion::r#type`].
+    /// The values of `Suggestion::r#type`.
     SuggestionType {
         /// `Faq`
         Faq = "Faq",

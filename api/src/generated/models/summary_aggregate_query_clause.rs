@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SummaryAggregateQueryClause::r#type`].
+    /// The values of `SummaryAggregateQueryClause::r#type`.
     SummaryAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SummaryAggregateQueryFilter::r#type`].
+    /// The values of `SummaryAggregateQueryFilter::r#type`.
     SummaryAggregateQueryFilterType {
         /// `and`
         And = "and",

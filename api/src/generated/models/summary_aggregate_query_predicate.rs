@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SummaryAggregateQueryPredicate::r#type`].
+    /// The values of `SummaryAggregateQueryPredicate::r#type`.
     SummaryAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SupportCenterCustomMessage::r#type`].
+    /// The values of `SupportCenterCustomMessage::r#type`.
     SupportCenterCustomMessageType {
         /// `Welcome`
         Welcome = "Welcome",

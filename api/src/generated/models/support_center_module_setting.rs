@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SupportCenterModuleSetting::r#type`].
+    /// The values of `SupportCenterModuleSetting::r#type`.
     SupportCenterModuleSettingType {
         /// `Search`
         Search = "Search",

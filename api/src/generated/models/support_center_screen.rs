@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SupportCenterScreen::r#type`].
+    /// The values of `SupportCenterScreen::r#type`.
     SupportCenterScreenType {
         /// `Home`
         Home = "Home",

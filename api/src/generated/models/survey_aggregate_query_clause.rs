@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyAggregateQueryClause::r#type`].
+    /// The values of `SurveyAggregateQueryClause::r#type`.
     SurveyAggregateQueryClauseType {
         /// `and`
         And = "and",

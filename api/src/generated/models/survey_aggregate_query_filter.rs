@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyAggregateQueryFilter::r#type`].
+    /// The values of `SurveyAggregateQueryFilter::r#type`.
     SurveyAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyAggregateQueryPredicate::r#type`].
+    /// The values of `SurveyAggregateQueryPredicate::r#type`.
     SurveyAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyDetailQueryClause::r#type`].
+    /// The values of `SurveyDetailQueryClause::r#type`.
     SurveyDetailQueryClauseType {
         /// `and`
         And = "and",

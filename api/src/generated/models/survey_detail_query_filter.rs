@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyDetailQueryFilter::r#type`].
+    /// The values of `SurveyDetailQueryFilter::r#type`.
     SurveyDetailQueryFilterType {
         /// `and`
         And = "and",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyDetailQueryPredicate::r#type`].
+    /// The values of `SurveyDetailQueryPredicate::r#type`.
     SurveyDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

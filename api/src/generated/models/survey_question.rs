@@ -28,7 +28,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`SurveyQuestion::r#type`].
+    /// The values of `SurveyQuestion::r#type`.
     SurveyQuestionType {
         /// `multipleChoiceQuestion`
         MultipleChoiceQuestion = "multipleChoiceQuestion",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TaskManagementAggregateQueryClause::r#type`].
+    /// The values of `TaskManagementAggregateQueryClause::r#type`.
     TaskManagementAggregateQueryClauseType {
         /// `and`
         And = "and",

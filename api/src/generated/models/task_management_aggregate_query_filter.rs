@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TaskManagementAggregateQueryFilter::r#type`].
+    /// The values of `TaskManagementAggregateQueryFilter::r#type`.
     TaskManagementAggregateQueryFilterType {
         /// `and`
         And = "and",

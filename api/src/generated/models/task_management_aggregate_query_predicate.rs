@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TaskManagementAggregateQueryPredicate::r#type`].
+    /// The values of `TaskManagementAggregateQueryPredicate::r#type`.
     TaskManagementAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

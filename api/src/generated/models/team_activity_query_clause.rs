@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TeamActivityQueryClause::r#type`].
+    /// The values of `TeamActivityQueryClause::r#type`.
     TeamActivityQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TeamActivityQueryFilter::r#type`].
+    /// The values of `TeamActivityQueryFilter::r#type`.
     TeamActivityQueryFilterType {
         /// `and`
         And = "and",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TeamActivityQueryPredicate::r#type`].
+    /// The values of `TeamActivityQueryPredicate::r#type`.
     TeamActivityQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

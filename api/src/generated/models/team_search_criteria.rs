@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`TeamSearchCriteria::r#type`].
+    /// The values of `TeamSearchCriteria::r#type`.
     TeamSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`TelephonySearchCriteria::r#type`].
+    /// The values of `TelephonySearchCriteria::r#type`.
     TelephonySearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TermAttribute::r#type`].
+    /// The values of `TermAttribute::r#type`.
     TermAttributeType {
         /// `NUMBER`
         Number = "NUMBER",

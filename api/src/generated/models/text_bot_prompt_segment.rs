@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TextBotPromptSegment::r#type`].
+    /// The values of `TextBotPromptSegment::r#type`.
     TextBotPromptSegmentType {
         /// `Text`
         Text = "Text",

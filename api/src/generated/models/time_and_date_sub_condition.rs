@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TimeAndDateSubCondition::r#type`].
+    /// The values of `TimeAndDateSubCondition::r#type`.
     TimeAndDateSubConditionType {
         /// `timeOfDay`
         TimeOfDay = "timeOfDay",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TranscriptAggregateQueryClause::r#type`].
+    /// The values of `TranscriptAggregateQueryClause::r#type`.
     TranscriptAggregateQueryClauseType {
         /// `and`
         And = "and",

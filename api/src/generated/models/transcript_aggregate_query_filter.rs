@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TranscriptAggregateQueryFilter::r#type`].
+    /// The values of `TranscriptAggregateQueryFilter::r#type`.
     TranscriptAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TranscriptAggregateQueryPredicate::r#type`].
+    /// The values of `TranscriptAggregateQueryPredicate::r#type`.
     TranscriptAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

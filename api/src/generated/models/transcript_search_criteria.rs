@@ -38,7 +38,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`TranscriptSearchCriteria::r#type`].
+    /// The values of `TranscriptSearchCriteria::r#type`.
     TranscriptSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`TriggerTarget::r#type`].
+    /// The values of `TriggerTarget::r#type`.
     TriggerTargetType {
         /// `Workflow`
         Workflow = "Workflow",

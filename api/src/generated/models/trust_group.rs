@@ -69,7 +69,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`TrustGroup::r#type`].
+    /// The values of `TrustGroup::r#type`.
     TrustGroupType {
         /// `official`
         Official = "official",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UnavailableTimesViolationMessageArgument::r#type`].
+    /// The values of `UnavailableTimesViolationMessageArgument::r#type`.
     UnavailableTimesViolationMessageArgumentType {
         /// `PlanningPeriodType`
         PlanningPeriodType = "PlanningPeriodType",

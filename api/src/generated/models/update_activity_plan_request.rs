@@ -58,7 +58,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`UpdateActivityPlanRequest::r#type`].
+    /// The values of `UpdateActivityPlanRequest::r#type`.
     UpdateActivityPlanRequestType {
         /// `Individual`
         Individual = "Individual",

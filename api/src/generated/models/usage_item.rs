@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UsageItem::r#type`].
+    /// The values of `UsageItem::r#type`.
     UsageItemType {
         /// `RECORDING`
         Recording = "RECORDING",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserActivityQueryClause::r#type`].
+    /// The values of `UserActivityQueryClause::r#type`.
     UserActivityQueryClauseType {
         /// `and`
         And = "and",

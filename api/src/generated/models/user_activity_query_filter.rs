@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserActivityQueryFilter::r#type`].
+    /// The values of `UserActivityQueryFilter::r#type`.
     UserActivityQueryFilterType {
         /// `and`
         And = "and",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserActivityQueryPredicate::r#type`].
+    /// The values of `UserActivityQueryPredicate::r#type`.
     UserActivityQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserAggregateQueryClause::r#type`].
+    /// The values of `UserAggregateQueryClause::r#type`.
     UserAggregateQueryClauseType {
         /// `and`
         And = "and",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserAggregateQueryFilter::r#type`].
+    /// The values of `UserAggregateQueryFilter::r#type`.
     UserAggregateQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserAggregateQueryPredicate::r#type`].
+    /// The values of `UserAggregateQueryPredicate::r#type`.
     UserAggregateQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserDetailQueryClause::r#type`].
+    /// The values of `UserDetailQueryClause::r#type`.
     UserDetailQueryClauseType {
         /// `and`
         And = "and",

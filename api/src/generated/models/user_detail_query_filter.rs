@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserDetailQueryFilter::r#type`].
+    /// The values of `UserDetailQueryFilter::r#type`.
     UserDetailQueryFilterType {
         /// `and`
         And = "and",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserDetailQueryPredicate::r#type`].
+    /// The values of `UserDetailQueryPredicate::r#type`.
     UserDetailQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -43,7 +43,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserDevice::r#type`].
+    /// The values of `UserDevice::r#type`.
     UserDeviceType {
         /// `android`
         Android = "android",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserObservationQueryClause::r#type`].
+    /// The values of `UserObservationQueryClause::r#type`.
     UserObservationQueryClauseType {
         /// `and`
         And = "and",

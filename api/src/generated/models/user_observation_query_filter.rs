@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserObservationQueryFilter::r#type`].
+    /// The values of `UserObservationQueryFilter::r#type`.
     UserObservationQueryFilterType {
         /// `and`
         And = "and",

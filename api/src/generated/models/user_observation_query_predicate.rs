@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserObservationQueryPredicate::r#type`].
+    /// The values of `UserObservationQueryPredicate::r#type`.
     UserObservationQueryPredicateType {
         /// `dimension`
         Dimension = "dimension",

@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`UserSearchCriteria::r#type`].
+    /// The values of `UserSearchCriteria::r#type`.
     UserSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

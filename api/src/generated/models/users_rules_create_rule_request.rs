@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UsersRulesCreateRuleRequest::r#type`].
+    /// The values of `UsersRulesCreateRuleRequest::r#type`.
     UsersRulesCreateRuleRequestType {
         /// `Learning`
         Learning = "Learning",

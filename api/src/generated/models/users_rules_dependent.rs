@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UsersRulesDependent::r#type`].
+    /// The values of `UsersRulesDependent::r#type`.
     UsersRulesDependentType {
         /// `Learning`
         Learning = "Learning",

@@ -23,7 +23,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UsersRulesQueryRuleRequest::r#type`].
+    /// The values of `UsersRulesQueryRuleRequest::r#type`.
     UsersRulesQueryRuleRequestType {
         /// `Learning`
         Learning = "Learning",

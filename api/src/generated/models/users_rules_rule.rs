@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`UsersRulesRule::r#type`].
+    /// The values of `UsersRulesRule::r#type`.
     UsersRulesRuleType {
         /// `Learning`
         Learning = "Learning",

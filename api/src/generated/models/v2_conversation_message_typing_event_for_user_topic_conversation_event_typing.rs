@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForUserTopicConversationEventTyping::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForUserTopicConversationEventTyping::r#type`.
     V2ConversationMessageTypingEventForUserTopicConversationEventTypingType {
         /// `On`
         On = "On",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage::r#type`.
     V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType {
         /// `Event`
         Event = "Event",

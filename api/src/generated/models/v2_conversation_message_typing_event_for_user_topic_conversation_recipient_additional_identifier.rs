@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier::r#type`.
     V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType {
         /// `Deployment`
         Deployment = "Deployment",

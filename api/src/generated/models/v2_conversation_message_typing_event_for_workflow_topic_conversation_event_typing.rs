@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping::r#type`.
     V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType {
         /// `On`
         On = "On",

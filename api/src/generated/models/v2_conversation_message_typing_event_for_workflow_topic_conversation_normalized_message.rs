@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage::r#type`.
     V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType {
         /// `Event`
         Event = "Event",

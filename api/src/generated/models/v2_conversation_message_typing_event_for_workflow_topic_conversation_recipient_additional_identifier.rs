@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier::r#type`].
+    /// The values of `V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier::r#type`.
     V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType {
         /// `Deployment`
         Deployment = "Deployment",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2MobiusAlertsTopicAlertRuleProperties::r#type`].
+    /// The values of `V2MobiusAlertsTopicAlertRuleProperties::r#type`.
     V2MobiusAlertsTopicAlertRulePropertiesType {
         /// `ConversationMetrics`
         ConversationMetrics = "ConversationMetrics",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2MobiusAlertsTopicCondition::r#type`].
+    /// The values of `V2MobiusAlertsTopicCondition::r#type`.
     V2MobiusAlertsTopicConditionType {
         /// `And`
         And = "And",

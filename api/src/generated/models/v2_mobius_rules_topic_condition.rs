@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2MobiusRulesTopicCondition::r#type`].
+    /// The values of `V2MobiusRulesTopicCondition::r#type`.
     V2MobiusRulesTopicConditionType {
         /// `And`
         And = "And",

@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2MobiusRulesTopicRule::r#type`].
+    /// The values of `V2MobiusRulesTopicRule::r#type`.
     V2MobiusRulesTopicRuleType {
         /// `ConversationMetrics`
         ConversationMetrics = "ConversationMetrics",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel::r#type`].
+    /// The values of `V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel::r#type`.
     V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType {
         /// `CUSTOMER_SETTING`
         CustomerSetting = "CUSTOMER_SETTING",

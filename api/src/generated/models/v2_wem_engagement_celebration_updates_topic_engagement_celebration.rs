@@ -24,7 +24,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebration::r#type`].
+    /// The values of `V2WemEngagementCelebrationUpdatesTopicEngagementCelebration::r#type`.
     V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType {
         /// `UNKNOWN`
         Unknown = "UNKNOWN",

@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V2WemEngagementCelebrationUpdatesTopicSourceEntity::r#type`].
+    /// The values of `V2WemEngagementCelebrationUpdatesTopicSourceEntity::r#type`.
     V2WemEngagementCelebrationUpdatesTopicSourceEntityType {
         /// `UNKNOWN`
         Unknown = "UNKNOWN",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3KnowledgeSearchClientApplication::r#type`].
+    /// The values of `V3KnowledgeSearchClientApplication::r#type`.
     V3KnowledgeSearchClientApplicationType {
         /// `BotFlow`
         BotFlow = "BotFlow",

@@ -15,7 +15,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3KnowledgeSearchPreviewClientApplication::r#type`].
+    /// The values of `V3KnowledgeSearchPreviewClientApplication::r#type`.
     V3KnowledgeSearchPreviewClientApplicationType {
         /// `BotFlow`
         BotFlow = "BotFlow",

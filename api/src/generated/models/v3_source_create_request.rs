@@ -25,7 +25,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3SourceCreateRequest::r#type`].
+    /// The values of `V3SourceCreateRequest::r#type`.
     V3SourceCreateRequestType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

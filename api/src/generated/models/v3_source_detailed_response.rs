@@ -38,7 +38,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3SourceDetailedResponse::r#type`].
+    /// The values of `V3SourceDetailedResponse::r#type`.
     V3SourceDetailedResponseType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

@@ -36,7 +36,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3SourceExpandableListResponse::r#type`].
+    /// The values of `V3SourceExpandableListResponse::r#type`.
     V3SourceExpandableListResponseType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

@@ -42,7 +42,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3SourceExpandableResponse::r#type`].
+    /// The values of `V3SourceExpandableResponse::r#type`.
     V3SourceExpandableResponseType {
         /// `Sharepoint`
         Sharepoint = "Sharepoint",

@@ -10,7 +10,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3StartManualSyncRequest::r#type`].
+    /// The values of `V3StartManualSyncRequest::r#type`.
     V3StartManualSyncRequestType {
         /// `Incremental`
         Incremental = "Incremental",

@@ -36,7 +36,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`V3Synchronization::r#type`].
+    /// The values of `V3Synchronization::r#type`.
     V3SynchronizationType {
         /// `Incremental`
         Incremental = "Incremental",

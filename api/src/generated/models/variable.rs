@@ -33,7 +33,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Variable::r#type`].
+    /// The values of `Variable::r#type`.
     VariableType {
         /// `String`
         String = "String",

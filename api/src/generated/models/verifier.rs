@@ -22,7 +22,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Verifier::r#type`].
+    /// The values of `Verifier::r#type`.
     VerifierType {
         /// `totp`
         Totp = "totp",

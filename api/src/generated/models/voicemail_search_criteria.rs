@@ -43,7 +43,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`VoicemailSearchCriteria::r#type`].
+    /// The values of `VoicemailSearchCriteria::r#type`.
     VoicemailSearchCriteriaType {
         /// `EXACT`
         Exact = "EXACT",

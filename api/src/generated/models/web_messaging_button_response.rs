@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WebMessagingButtonResponse::r#type`].
+    /// The values of `WebMessagingButtonResponse::r#type`.
     WebMessagingButtonResponseType {
         /// `Button`
         Button = "Button",

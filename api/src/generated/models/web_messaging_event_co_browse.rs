@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WebMessagingEventCoBrowse::r#type`].
+    /// The values of `WebMessagingEventCoBrowse::r#type`.
     WebMessagingEventCoBrowseType {
         /// `Offering`
         Offering = "Offering",

@@ -15,7 +15,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WebMessagingEventPresence::r#type`].
+    /// The values of `WebMessagingEventPresence::r#type`.
     WebMessagingEventPresenceType {
         /// `Join`
         Join = "Join",

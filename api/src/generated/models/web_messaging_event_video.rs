@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WebMessagingEventVideo::r#type`].
+    /// The values of `WebMessagingEventVideo::r#type`.
     WebMessagingEventVideoType {
         /// `Offering`
         Offering = "Offering",

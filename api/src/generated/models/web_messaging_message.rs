@@ -30,7 +30,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WebMessagingMessage::r#type`].
+    /// The values of `WebMessagingMessage::r#type`.
     WebMessagingMessageType {
         /// `Text`
         Text = "Text",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification::r#type`].
+    /// The values of `WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification::r#type`.
     WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType {
         /// `RunPlan`
         RunPlan = "RunPlan",

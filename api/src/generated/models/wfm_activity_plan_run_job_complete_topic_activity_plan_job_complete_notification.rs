@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification::r#type`].
+    /// The values of `WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification::r#type`.
     WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType {
         /// `RunPlan`
         RunPlan = "RunPlan",

@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification::r#type`].
+    /// The values of `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification::r#type`.
     WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType {
         /// `Late`
         Late = "Late",

@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification::r#type`].
+    /// The values of `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification::r#type`.
     WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType {
         /// `AddExplanation`
         AddExplanation = "AddExplanation",

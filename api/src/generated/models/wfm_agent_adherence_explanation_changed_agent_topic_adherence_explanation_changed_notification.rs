@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification::r#type`].
+    /// The values of `WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification::r#type`.
     WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType {
         /// `Late`
         Late = "Late",

@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification::r#type`].
+    /// The values of `WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification::r#type`.
     WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType {
         /// `Late`
         Late = "Late",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate::r#type`].
+    /// The values of `WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate::r#type`.
     WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType {
         /// `Added`
         Added = "Added",

@@ -18,7 +18,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification::r#type`].
+    /// The values of `WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification::r#type`.
     WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType {
         /// `ListOffers`
         ListOffers = "ListOffers",

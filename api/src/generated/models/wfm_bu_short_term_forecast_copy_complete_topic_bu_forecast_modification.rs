@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModification::r#type`].
+    /// The values of `WfmBuShortTermForecastCopyCompleteTopicBuForecastModification::r#type`.
     WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType {
         /// `MinimumPerInterval`
         MinimumPerInterval = "MinimumPerInterval",

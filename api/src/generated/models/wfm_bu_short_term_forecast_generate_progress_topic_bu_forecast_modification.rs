@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModification::r#type`].
+    /// The values of `WfmBuShortTermForecastGenerateProgressTopicBuForecastModification::r#type`.
     WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType {
         /// `MinimumPerInterval`
         MinimumPerInterval = "MinimumPerInterval",

@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmBuShortTermForecastImportCompleteTopicBuForecastModification::r#type`].
+    /// The values of `WfmBuShortTermForecastImportCompleteTopicBuForecastModification::r#type`.
     WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType {
         /// `MinimumPerInterval`
         MinimumPerInterval = "MinimumPerInterval",

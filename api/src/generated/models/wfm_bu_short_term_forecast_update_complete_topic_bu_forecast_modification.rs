@@ -34,7 +34,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification::r#type`].
+    /// The values of `WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification::r#type`.
     WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType {
         /// `MinimumPerInterval`
         MinimumPerInterval = "MinimumPerInterval",

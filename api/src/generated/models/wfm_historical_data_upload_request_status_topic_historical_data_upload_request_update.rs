@@ -60,7 +60,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate::r#type`].
+    /// The values of `WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate::r#type`.
     WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType {
         /// `Csv`
         Csv = "Csv",

@@ -22,7 +22,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification::r#type`].
+    /// The values of `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification::r#type`.
     WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType {
         /// `AddTrade`
         AddTrade = "AddTrade",

@@ -39,7 +39,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmUserNotification::r#type`].
+    /// The values of `WfmUserNotification::r#type`.
     WfmUserNotificationType {
         /// `AdherenceExplanation`
         AdherenceExplanation = "AdherenceExplanation",

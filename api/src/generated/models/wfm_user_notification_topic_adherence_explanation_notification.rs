@@ -40,7 +40,7 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmUserNotificationTopicAdherenceExplanationNotification::r#type`].
+    /// The values of `WfmUserNotificationTopicAdherenceExplanationNotification::r#type`.
     WfmUserNotificationTopicAdherenceExplanationNotificationType {
         /// `Late`
         Late = "Late",

@@ -32,7 +32,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WfmUserNotificationTopicWfmUserNotification::r#type`].
+    /// The values of `WfmUserNotificationTopicWfmUserNotification::r#type`.
     WfmUserNotificationTopicWfmUserNotificationType {
         /// `ShiftTrade`
         ShiftTrade = "ShiftTrade",

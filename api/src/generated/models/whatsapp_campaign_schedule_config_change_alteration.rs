@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WhatsappCampaignScheduleConfigChangeAlteration::r#type`].
+    /// The values of `WhatsappCampaignScheduleConfigChangeAlteration::r#type`.
     WhatsappCampaignScheduleConfigChangeAlterationType {
         /// `Exclusion`
         Exclusion = "Exclusion",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WhatsappCampaignScheduleConfigChangeRecurrencePattern::r#type`].
+    /// The values of `WhatsappCampaignScheduleConfigChangeRecurrencePattern::r#type`.
     WhatsappCampaignScheduleConfigChangeRecurrencePatternType {
         /// `Daily`
         Daily = "Daily",

@@ -16,7 +16,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WhatsappCampaignScheduleConfigChangeRecurrenceRange::r#type`].
+    /// The values of `WhatsappCampaignScheduleConfigChangeRecurrenceRange::r#type`.
     WhatsappCampaignScheduleConfigChangeRecurrenceRangeType {
         /// `NoEnd`
         NoEnd = "NoEnd",

@@ -71,7 +71,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Widget::r#type`].
+    /// The values of `Widget::r#type`.
     WidgetType {
         /// `METRIC`
         Metric = "METRIC",

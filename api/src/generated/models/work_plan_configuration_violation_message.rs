@@ -14,7 +14,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanConfigurationViolationMessage::r#type`].
+    /// The values of `WorkPlanConfigurationViolationMessage::r#type`.
     WorkPlanConfigurationViolationMessageType {
         /// `ActivitiesOverlap`
         ActivitiesOverlap = "ActivitiesOverlap",

@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanConstraintConflictMessage::r#type`].
+    /// The values of `WorkPlanConstraintConflictMessage::r#type`.
     WorkPlanConstraintConflictMessageType {
         /// `UnknownFix`
         UnknownFix = "UnknownFix",

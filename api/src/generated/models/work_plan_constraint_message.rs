@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanConstraintMessage::r#type`].
+    /// The values of `WorkPlanConstraintMessage::r#type`.
     WorkPlanConstraintMessageType {
         /// `ActivityEarliestStartTimeMinutesFromMidnight`
         ActivityEarliestStartTimeMinutesFromMidnight = "ActivityEarliestStartTimeMinutesFromMidnight",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanConstraintViolationMessage::r#type`].
+    /// The values of `WorkPlanConstraintViolationMessage::r#type`.
     WorkPlanConstraintViolationMessageType {
         /// `MinimumWeeklyWorkDays`
         MinimumWeeklyWorkDays = "MinimumWeeklyWorkDays",

@@ -19,7 +19,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanConstraintsViolationMessage::r#type`].
+    /// The values of `WorkPlanConstraintsViolationMessage::r#type`.
     WorkPlanConstraintsViolationMessageType {
         /// `ConstraintConflictWithPotentialFixes`
         ConstraintConflictWithPotentialFixes = "ConstraintConflictWithPotentialFixes",

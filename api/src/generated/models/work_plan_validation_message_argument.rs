@@ -12,7 +12,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkPlanValidationMessageArgument::r#type`].
+    /// The values of `WorkPlanValidationMessageArgument::r#type`.
     WorkPlanValidationMessageArgumentType {
         /// `ActivityId`
         ActivityId = "ActivityId",

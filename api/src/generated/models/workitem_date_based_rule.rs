@@ -22,7 +22,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemDateBasedRule::r#type`].
+    /// The values of `WorkitemDateBasedRule::r#type`.
     WorkitemDateBasedRuleType {
         /// `OnCreate`
         OnCreate = "OnCreate",

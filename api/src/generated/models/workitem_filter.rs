@@ -27,7 +27,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemFilter::r#type`].
+    /// The values of `WorkitemFilter::r#type`.
     WorkitemFilterType {
         /// `String`
         String = "String",

@@ -22,7 +22,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemOnAttributeChangeRule::r#type`].
+    /// The values of `WorkitemOnAttributeChangeRule::r#type`.
     WorkitemOnAttributeChangeRuleType {
         /// `OnCreate`
         OnCreate = "OnCreate",

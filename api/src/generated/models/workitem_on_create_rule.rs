@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemOnCreateRule::r#type`].
+    /// The values of `WorkitemOnCreateRule::r#type`.
     WorkitemOnCreateRuleType {
         /// `OnCreate`
         OnCreate = "OnCreate",

@@ -10,7 +10,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemRuleAction::r#type`].
+    /// The values of `WorkitemRuleAction::r#type`.
     WorkitemRuleActionType {
         /// `LaunchFlow`
         LaunchFlow = "LaunchFlow",

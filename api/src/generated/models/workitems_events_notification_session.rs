@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemsEventsNotificationSession::r#type`].
+    /// The values of `WorkitemsEventsNotificationSession::r#type`.
     WorkitemsEventsNotificationSessionType {
         /// `Unknown`
         Unknown = "Unknown",

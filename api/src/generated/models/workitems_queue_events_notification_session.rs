@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemsQueueEventsNotificationSession::r#type`].
+    /// The values of `WorkitemsQueueEventsNotificationSession::r#type`.
     WorkitemsQueueEventsNotificationSessionType {
         /// `Unknown`
         Unknown = "Unknown",

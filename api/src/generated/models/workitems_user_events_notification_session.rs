@@ -20,7 +20,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`WorkitemsUserEventsNotificationSession::r#type`].
+    /// The values of `WorkitemsUserEventsNotificationSession::r#type`.
     WorkitemsUserEventsNotificationSessionType {
         /// `Unknown`
         Unknown = "Unknown",

@@ -37,7 +37,7 @@ crate::model! {
 }
 
 crate::string_enum! {
-    /// The values of [`Workspace::r#type`].
+    /// The values of `Workspace::r#type`.
     WorkspaceType {
         /// `USER`
         User = "USER",
