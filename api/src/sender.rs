@@ -101,14 +101,14 @@ impl ApiCall {
 
     /// Adds the value of the next `{placeholder}` of the path (unencoded: the sender
     /// encodes it as one segment).
-    pub fn push_path_arg(&mut self, value: String) {
-        self.path_args.push(value);
+    pub fn push_path_arg(&mut self, value: impl Into<String>) {
+        self.path_args.push(value.into());
     }
 
     /// Sets a query parameter, replacing any value it had.
-    pub fn set_query(&mut self, name: &'static str, value: String) {
+    pub fn set_query(&mut self, name: &'static str, value: impl Into<String>) {
         self.query.retain(|(k, _)| *k != name);
-        self.query.push((name, value));
+        self.query.push((name, value.into()));
     }
 
     /// Sets a list query parameter, one `name=value` pair per value (the `multi` format
@@ -124,9 +124,9 @@ impl ApiCall {
     }
 
     /// Sets a header, replacing any value it had.
-    pub fn set_header(&mut self, name: &'static str, value: String) {
+    pub fn set_header(&mut self, name: &'static str, value: impl Into<String>) {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-        self.headers.push((name, value));
+        self.headers.push((name, value.into()));
     }
 
     /// Serializes `body` as the JSON body, once (retries send the same bytes). A value
