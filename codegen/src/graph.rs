@@ -189,13 +189,16 @@ impl Features {
     }
 }
 
-/// `any(feature = "a", feature = "b")` for a set of features.
+/// `any(feature = "a", feature = "b")` for a set of features (`feature = "a"` for one).
 pub fn cfg_any<'a>(features: impl IntoIterator<Item = &'a String>) -> String {
     let list: Vec<String> = features
         .into_iter()
         .map(|f| format!("feature = {f:?}"))
         .collect();
-    format!("any({})", list.join(", "))
+    match list.as_slice() {
+        [one] => one.clone(),
+        _ => format!("any({})", list.join(", ")),
+    }
 }
 
 /// Tarjan's strongly connected components, iteratively (no recursion on deep chains).
