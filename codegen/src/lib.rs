@@ -285,7 +285,7 @@ fn roundtrip_cases(desc: &Description) -> String {
     let mut out = String::new();
     out.push_str(HEADER);
     out.push_str("\nuse genesys_cloud_api::models;\n\nuse super::{round_trip, Case};\n\n");
-    let _ = writeln!(out, "/// Every model, with the function that round-trips it.\npub(crate) const CASES: [Case; {}] = [", desc.models.len());
+    let _ = writeln!(out, "/// Every model, with the function that round-trips it.\npub(crate) static CASES: [Case; {}] = [", desc.models.len());
     for name in desc.models.keys() {
         let _ = writeln!(out, "    ({name:?}, round_trip::<models::{name}>),");
     }

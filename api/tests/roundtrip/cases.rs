@@ -5,7 +5,7 @@ use genesys_cloud_api::models;
 use super::{round_trip, Case};
 
 /// Every model, with the function that round-trips it.
-pub(crate) const CASES: [Case; 6651] = [
+pub(crate) static CASES: [Case; 6651] = [
     ("ADFS", round_trip::<models::ADFS>),
     ("AcceleratorInput", round_trip::<models::AcceleratorInput>),
     ("AcceleratorList", round_trip::<models::AcceleratorList>),

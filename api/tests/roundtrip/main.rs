@@ -62,7 +62,7 @@ fn every_model_round_trips_a_synthesized_document() {
     );
     let synth = Synth::new(&desc, true);
     let mut failures = Vec::new();
-    for (name, round_trip) in cases::CASES {
+    for (name, round_trip) in &cases::CASES {
         let doc = synth.model(name).expect("a synthesized document");
         assert!(doc.get(UNKNOWN_FIELD).is_some());
         match round_trip(&doc) {
