@@ -253,7 +253,10 @@ fn features_md(plan: &Plan<'_>) -> String {
     for (feature, models) in &plan.features.models {
         let (what, ops) = if let Some(info) = plan.desc.groups.get(feature) {
             (
-                format!("[`{feature}`](crate::{feature}) (`{}`)", info.api_class),
+                format!(
+                    "module `{feature}`, `Api::{feature}()` (`{}`)",
+                    info.api_class
+                ),
                 info.operations.to_string(),
             )
         } else if let Some(ops) = plan.features.slices.get(feature) {
