@@ -16,14 +16,19 @@
 //! ```
 //!
 //! ```no_run
-//! # #[cfg(all(feature = "testkit"))]
 //! # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
-//! use genesys_cloud::api::ApiExt;
+//! use futures::TryStreamExt;
+//! use genesys_cloud::api::{models, ApiExt};
 //!
-//! // Any API group enabled on genesys-cloud-api is reached the same way, e.g.
-//! // client.api().routing().get_routing_queue(queue_id).send().await?
-//! let call = client.api();
-//! # let _ = call;
+//! let queue: models::Queue = client.api().routing().get_routing_queue("queue-id").send().await?;
+//! let users: Vec<models::User> = client
+//!     .api()
+//!     .users()
+//!     .get_users()
+//!     .page_size(100)
+//!     .paginate()
+//!     .try_collect()
+//!     .await?;
 //! # Ok(()) }
 //! ```
 
