@@ -237,7 +237,8 @@ impl<'a, S: Sender> Api<'a, S> {
         Api { sender }
     }
 
-    pub(crate) fn sender(&self) -> &'a S {
+    /// The sender the calls go through.
+    pub fn sender(&self) -> &'a S {
         self.sender
     }
 }
