@@ -24,6 +24,7 @@
 //!
 //! | module | what it is for |
 //! |---|---|
+//! | `api` | (feature `api`) every generated Platform API operation and model, through [`Client`] (`client.api()`) |
 //! | [`client`] | [`Client`] and [`ClientBuilder`]: where to connect, how to authenticate, limits |
 //! | [`region`] | [`Region`]: the 18 Genesys Cloud regions and custom base URLs ([`Environment`]) |
 //! | [`auth`] | the [`Auth`](auth::Auth) trait, [`ClientCredentials`](auth::ClientCredentials), [`StaticToken`](auth::StaticToken) |
@@ -55,6 +56,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+pub mod api;
 pub mod auth;
 #[cfg(feature = "callbacks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]

@@ -42,6 +42,7 @@ pub struct RequestBuilder {
     template: String,
     args: Option<Vec<String>>,
     query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     body: Option<Result<Bytes, String>>,
     idempotent: Option<bool>,
     limits: PageLimits,
@@ -60,6 +61,7 @@ impl RequestBuilder {
             template,
             args,
             query: Vec::new(),
+            headers: Vec::new(),
             body: None,
             idempotent: None,
             limits: PageLimits::default(),
@@ -69,6 +71,20 @@ impl RequestBuilder {
     /// Adds a query parameter (repeat the key for list parameters).
     pub fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
         self.query.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Adds a header (`If-Match`, `Accept-Language`, ...). A name or value that is not a
+    /// valid header fails the request before it is sent.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends bytes already serialized as JSON (or the reason they could not be).
+    #[cfg(feature = "api")]
+    pub(crate) fn json_bytes(mut self, body: Result<Vec<u8>, String>) -> Self {
+        self.body = Some(body.map(Bytes::from));
         self
     }
 
@@ -137,6 +153,20 @@ impl RequestBuilder {
                 .collect();
         }
         req.query.extend(self.query);
+        for (name, value) in self.headers {
+            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .zip(reqwest::header::HeaderValue::from_str(&value).ok());
+            let Some(header) = header else {
+                return Err(ValidationError::single(
+                    "header",
+                    "header",
+                    format!("the header `{name}` is not a valid HTTP header name and value"),
+                )
+                .into());
+            };
+            req.headers.push(header);
+        }
         if let Some(body) = self.body {
             let body = body.map_err(|e| {
                 ValidationError::single(

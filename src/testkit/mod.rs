@@ -39,6 +39,7 @@
 #[cfg(feature = "callbacks")]
 mod callbacks;
 mod clock;
+mod described;
 mod faults;
 #[cfg(feature = "guests")]
 mod guests;
@@ -67,6 +68,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use clock::ManualClock;
+pub use described::DescribedApi;
 pub use faults::Fault;
 #[cfg(feature = "messaging")]
 pub use messaging::SeededConversation;
