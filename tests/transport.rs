@@ -327,6 +327,31 @@ async fn overall_deadline_bounds_the_whole_call() {
 }
 
 #[tokio::test]
+async fn overall_deadline_ends_a_backoff_wait() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .deadline(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap();
+    // The platform asks for 20 s; the caller allowed 400 ms for the whole call.
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(Duration::from_secs(20)),
+        },
+        1,
+    );
+    let started = Instant::now();
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        err.timeout_kind() == Some(genesys_cloud::error::TimeoutKind::Deadline),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn dropped_connection_is_retried_for_get_only() {
     let fake = fake_with_things().await;
     let (client, _clock) = client_with_clock(&fake);

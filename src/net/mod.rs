@@ -51,15 +51,20 @@ impl Network {
 
     /// The HTTP client for REST, with this TLS setup and proxy decision.
     pub(crate) fn http_client(&self, user_agent: &str) -> Result<reqwest::Client, Error> {
-        let policy = self.proxy.clone();
         let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
-            .no_proxy()
-            .proxy(reqwest::Proxy::custom(move |url| {
+            .no_proxy();
+        // Only with a proxy to choose: reqwest asks a custom proxy about every plain-http
+        // request (twice, each time parsing the URI into a `Url`), which cost 8% of the
+        // client's CPU per request against a local server with no proxy at all.
+        if !self.proxy.is_direct() {
+            let policy = self.proxy.clone();
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| {
                 policy.proxy_for(url).cloned()
             }));
+        }
         match &self.tls {
             #[cfg(feature = "rustls")]
             Tls::Rustls { rest, .. } => {

@@ -97,6 +97,11 @@ impl ProxyPolicy {
         }
     }
 
+    /// Whether no connection ever goes through a proxy.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.secure.is_none() && self.plain.is_none()
+    }
+
     /// The proxy for a connection to `url`, if any. Loopback hosts are never proxied (as
     /// Go's and curl's clients do): local targets and the testkit's fake stay reachable.
     pub(crate) fn proxy_for(&self, url: &Url) -> Option<&Url> {

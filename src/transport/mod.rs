@@ -103,7 +103,38 @@ enum AttemptFailure {
     Connect(reqwest::Error),
     Lost(reqwest::Error),
     Timeout,
+    /// The call's overall deadline passed during the attempt: the call's error.
+    Deadline(Error),
     TooLarge { correlation_id: Option<String> },
+}
+
+/// The call's overall deadline: when it passes and how long it was.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// `work`, unless the deadline passes first. Only for the waits around an attempt
+    /// (rate limit, token, backoff): the attempt itself has one timer for both bounds.
+    async fn bound<T>(
+        deadline: Option<Deadline>,
+        req: &ApiRequest,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match deadline {
+            None => work.await,
+            Some(d) => match tokio::time::timeout_at(d.at, work).await {
+                Ok(result) => result,
+                Err(_) => Err(d.error(req)),
+            },
+        }
+    }
+
+    fn error(&self, req: &ApiRequest) -> Error {
+        Error::timeout(req.endpoint(), TimeoutKind::Deadline, self.limit)
+    }
 }
 
 impl HttpCore {
@@ -144,14 +175,19 @@ impl HttpCore {
         );
         let started = Instant::now();
         let traced = !span.is_disabled();
-        let work = self.send_with_retries(base, req, &credentials, traced);
+        // No timer around the whole call: each wait checks the deadline itself, so that an
+        // attempt runs under one timer (attempt timeout and deadline together), not two.
+        let deadline = self.config.deadline.map(|limit| Deadline {
+            at: tokio::time::Instant::now() + limit,
+            limit,
+        });
+        let work = self.send_with_retries(base, req, &credentials, deadline, traced);
         // The span wraps the call only when a subscriber wants it: the wrapper costs a
         // move of the whole future and an enter/exit per poll.
-        let result = match (self.config.deadline, traced) {
-            (Some(limit), true) => deadline(limit, req, work.instrument(span.clone())).await,
-            (Some(limit), false) => deadline(limit, req, work).await,
-            (None, true) => work.instrument(span.clone()).await,
-            (None, false) => work.await,
+        let result = if traced {
+            work.instrument(span.clone()).await
+        } else {
+            work.await
         };
         let succeeded = matches!(&result, Ok(r) if r.is_success());
         self.metrics.record_call(succeeded, started.elapsed());
@@ -166,6 +202,7 @@ impl HttpCore {
         base: &Url,
         req: &ApiRequest,
         credentials: &Credentials<'_>,
+        deadline: Option<Deadline>,
         traced: bool,
     ) -> Result<Response, Error> {
         let url = join(base, req);
@@ -186,17 +223,23 @@ impl HttpCore {
             }
             // The quota is the org's API limit; token requests are limited separately.
             if let (Some(limit), Credentials::Bearer(_)) = (&self.rate_limit, credentials) {
-                limit.until_ready().await;
+                Deadline::bound(deadline, req, async {
+                    limit.until_ready().await;
+                    Ok(())
+                })
+                .await?;
             }
             let token = match credentials {
                 Credentials::Bearer(auth) => Some(match auth.current_token() {
                     Some(token) => token,
-                    None => auth.token().await?,
+                    None => Deadline::bound(deadline, req, auth.token()).await?,
                 }),
                 Credentials::Basic { .. } | Credentials::None => None,
             };
             self.metrics.attempts.inc();
-            let outcome = self.attempt(&url, req, credentials, token.as_ref()).await;
+            let outcome = self
+                .attempt(&url, req, credentials, token.as_ref(), deadline)
+                .await;
 
             let (reason, hint, last) = match outcome {
                 Attempt::Answered(resp) => {
@@ -267,6 +310,7 @@ impl HttpCore {
                     }
                     (RetryReason::AttemptTimeout, None, Err(err))
                 }
+                Attempt::Failed(AttemptFailure::Deadline(err)) => return Err(err),
                 Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
                     return Err(Error::body_too_large(
                         req.endpoint(),
@@ -310,7 +354,11 @@ impl HttpCore {
                 Some(wait) => {
                     self.metrics.retries.inc();
                     tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, %reason, "retrying");
-                    self.clock.sleep(wait).await;
+                    Deadline::bound(deadline, req, async {
+                        self.clock.sleep(wait).await;
+                        Ok(())
+                    })
+                    .await?;
                 }
                 None => {
                     return match (reason, last) {
@@ -336,6 +384,7 @@ impl HttpCore {
         req: &ApiRequest,
         credentials: &Credentials<'_>,
         token: Option<&AccessToken>,
+        deadline: Option<Deadline>,
     ) -> Attempt {
         let mut builder = self
             .http
@@ -407,10 +456,19 @@ impl HttpCore {
             })
         };
         let attempt_timeout = req.attempt_timeout.unwrap_or(self.config.attempt_timeout);
-        match tokio::time::timeout(attempt_timeout, exchange).await {
+        // One timer for both bounds: whichever comes first.
+        let attempt_end = tokio::time::Instant::now() + attempt_timeout;
+        let (end, call_deadline) = match deadline {
+            Some(d) if d.at <= attempt_end => (d.at, Some(d)),
+            _ => (attempt_end, None),
+        };
+        match tokio::time::timeout_at(end, exchange).await {
             Ok(Ok(resp)) => Attempt::Answered(resp),
             Ok(Err(failure)) => Attempt::Failed(failure),
-            Err(_) => Attempt::Failed(AttemptFailure::Timeout),
+            Err(_) => Attempt::Failed(match call_deadline {
+                Some(d) => AttemptFailure::Deadline(d.error(req)),
+                None => AttemptFailure::Timeout,
+            }),
         }
     }
 }
@@ -448,17 +506,6 @@ fn join(base: &Url, req: &ApiRequest) -> Url {
         url.query_pairs_mut().extend_pairs(&req.query);
     }
     url
-}
-
-/// `work` bounded by the call's overall deadline.
-async fn deadline<F>(limit: Duration, req: &ApiRequest, work: F) -> Result<Response, Error>
-where
-    F: std::future::Future<Output = Result<Response, Error>>,
-{
-    match tokio::time::timeout(limit, work).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::timeout(req.endpoint(), TimeoutKind::Deadline, limit)),
-    }
 }
 
 /// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`): the only
