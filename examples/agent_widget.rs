@@ -1,8 +1,9 @@
-//! Tutorial 001: validate a custom agent widget against sandbox constraints and deploy it
-//! as a client-application integration, then print the deployment and audit reports.
+//! Validate a custom agent widget against sandbox constraints and deploy it as a
+//! client-application integration, then print the deployment and audit reports.
 //!
-//! Against the built-in fake by default; set the `GENESYS_*` variables to deploy into
-//! an org (the widget stays installed; delete it in Admin > Integrations).
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...); with no org
+//! configured, it runs against the built-in fake (see `scaffolding.rs`). In an org the
+//! widget stays installed: delete it in Admin > Integrations.
 //!
 //! ```sh
 //! cargo run --example agent_widget
@@ -11,7 +12,7 @@
 use std::process::ExitCode;
 
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{Client, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,9 +26,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let (client, _fake) = testkit::client_from_env_or_fake().await?;
+    let _scaffolding = scaffolding::fake_unless_configured().await;
+    let client = Client::from_env()?;
 
-    // The tutorial's constraints: 10 KiB of configuration, frames up to 800x600, and
+    // Sandbox constraints: 10 KiB of configuration, frames up to 800x600, and
     // widgets served only from S3 or CloudFront.
     let policy = SandboxPolicy::default()
         .allow_host("s3.amazonaws.com")

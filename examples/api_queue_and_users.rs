@@ -1,10 +1,10 @@
 //! The generated API: read a queue and list every user, through the client's auth,
 //! retries, rate limits and metrics.
 //!
-//! Against the built-in fake by default (it serves the operations of
-//! `tests/data/api-operations.json` and checks each request against the platform's
-//! description). Against a real org set the `GENESYS_*` credentials; the first queue the
-//! org lists is read.
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...); the first queue the
+//! org lists is read. With no org configured, it runs against the built-in fake, which
+//! serves the operations of `tests/data/api-operations.json` and checks each request
+//! against the platform's description (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run -p genesys-cloud-examples --features api --example api_queue_and_users
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use futures::TryStreamExt;
 use genesys_cloud::api::{models, ApiExt};
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{Client, Error};
 
 /// The operations the fake serves, with the platform's description of each.
 const DESCRIPTION: &str = include_str!("../tests/data/api-operations.json");
@@ -31,11 +31,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let (client, fake) = testkit::client_from_env_or_fake().await?;
-    let described = match &fake {
-        Some(fake) => Some(fake.serve_described(DESCRIPTION)?),
-        None => None,
-    };
+    let scaffolding = scaffolding::fake_unless_configured().await;
+    let described = scaffolding.serve_described(DESCRIPTION)?;
+    let client = Client::from_env()?;
     let api = client.api();
 
     // The first queue of the org, then that queue read by id.

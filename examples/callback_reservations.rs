@@ -1,8 +1,9 @@
 //! Book a web callback one hour ahead (voice, with SMS as fallback), move it, cancel it,
 //! and print what the queue's event stream reports.
 //!
-//! Against the built-in fake by default. For an org set the `GENESYS_*` variables and
-//! `GENESYS_QUEUE_ID` (and `GENESYS_QUEUE_TIME_ZONE`, default America/New_York).
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...), `GENESYS_QUEUE_ID`
+//! and `GENESYS_QUEUE_TIME_ZONE` (default America/New_York). With no org configured, it
+//! runs against the built-in fake (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example callback_reservations
@@ -14,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use genesys_cloud::callbacks::{CallbackReservation, Channel, StreamItem, WhenFull};
 use genesys_cloud::jiff::{tz::TimeZone, SignedDuration, Zoned};
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{Client, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,7 +29,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let (client, _fake) = testkit::client_from_env_or_fake().await?;
+    let _scaffolding = scaffolding::fake_unless_configured().await;
+    let client = Client::from_env()?;
     let queue = std::env::var("GENESYS_QUEUE_ID")
         .unwrap_or_else(|_| "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f".into());
     let zone_name =
@@ -40,7 +42,7 @@ async fn run() -> Result<(), Error> {
         )
     })?;
 
-    // The tutorial's concurrency limit: at most 10 reservations in flight per queue.
+    // At most 10 reservations in flight per queue.
     let callbacks = client
         .callbacks()
         .with_concurrency_limit(10, WhenFull::Wait)?;

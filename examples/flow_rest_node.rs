@@ -1,10 +1,12 @@
-//! Tutorial 004: a flow REST node as a Genesys Cloud Data Action. Builds and validates
-//! the action, runs it locally against its target, then creates a draft, tests it,
-//! publishes it and executes it on the platform.
+//! A flow REST node as a Genesys Cloud Data Action: build and validate the action, run it
+//! locally against its target, then create a draft, test it, publish it and execute it on
+//! the platform.
 //!
-//! Against the built-in fake by default (its `/external/v1` endpoint is the target). For
-//! an org, also set `GENESYS_DATA_ACTION_INTEGRATION_ID` (a web-services data actions
-//! integration) and `GENESYS_NODE_TARGET` (the target base URL, default the tutorial's).
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...),
+//! `GENESYS_DATA_ACTION_INTEGRATION_ID` (a web-services data actions integration) and
+//! `GENESYS_NODE_TARGET` (the target's base URL; the local run needs it). With no org
+//! configured, it runs against the built-in fake, whose `/external/v1` is the target (see
+//! `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example flow_rest_node
@@ -13,7 +15,7 @@
 use std::process::ExitCode;
 
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{Client, Error};
 use serde_json::json;
 
 #[tokio::main]
@@ -28,12 +30,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let (client, fake) = testkit::client_from_env_or_fake().await?;
-    let target = match &fake {
-        Some(fake) => fake.external_target_path(),
-        None => std::env::var("GENESYS_NODE_TARGET")
-            .unwrap_or_else(|_| "https://api.external-system.com/v1".into()),
-    };
+    let _scaffolding = scaffolding::fake_unless_configured().await;
+    let client = Client::from_env()?;
+    // The external system the node calls; without it the node is only run by the platform.
+    let local_target = std::env::var("GENESYS_NODE_TARGET").ok();
+    let target = local_target
+        .clone()
+        .unwrap_or_else(|| "https://api.external-system.com/v1".into());
     let integration_id = std::env::var("GENESYS_DATA_ACTION_INTEGRATION_ID")
         .unwrap_or_else(|_| "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41".into());
 
@@ -65,7 +68,7 @@ async fn run() -> Result<(), Error> {
     println!("Action validated: {}", action.name());
 
     let input = json!({"targetId": "ext-1001", "requestPayload": "{\"priority\": \"high\"}"});
-    if fake.is_some() {
+    if local_target.is_some() {
         let local = LocalExecutor::new(client.clone(), action.clone());
         println!("Local run: {}", local.execute(&input).await?);
         println!("Local run again (cached): {}", local.execute(&input).await?);

@@ -1,15 +1,16 @@
-//! Tutorial 002: web messaging guest attributes: validated (PII, consent), kept in a
-//! durable outbox, batched per session, and synced to a CRM webhook.
+//! Web messaging guest attributes: validated (PII, consent), kept in a durable outbox,
+//! batched per session, and synced to a CRM webhook.
 //!
 //! The guest's first attributes start the conversation on the guest's own web messaging
 //! session (the auto-start, the one way the Guest API takes attributes without a guest
 //! message); later updates go server side to the customer participant, the documented
 //! path for updates (see docs/guests.md).
 //!
-//! Against the built-in fake by default. For an org, set `GENESYS_DEPLOYMENT_ID` (a
-//! Messenger deployment), `GENESYS_CONVERSATION_ID` and `GENESYS_PARTICIPANT_ID` (the
-//! guest's conversation and customer participant), `CRM_WEBHOOK_URL` and
-//! `CRM_WEBHOOK_SECRET`, with the client variables of the README.
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...),
+//! `GENESYS_DEPLOYMENT_ID` (a Messenger deployment), `GENESYS_CONVERSATION_ID` and
+//! `GENESYS_PARTICIPANT_ID` (the guest's conversation and customer participant),
+//! `CRM_WEBHOOK_URL` and `CRM_WEBHOOK_SECRET`. With no org configured, it runs against the
+//! built-in fake and its CRM receiver (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example guest_attributes
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use genesys_cloud::guests::{
     GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, ParticipantSink, PiiAction,
 };
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{Client, Error, ErrorKind};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -43,41 +44,17 @@ fn text(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 async fn run() -> Result<(), Error> {
-    let (client, fake) = testkit::client_from_env_or_fake().await?;
-    let crm_secret = "demo-crm-secret-0123456789";
-    // The fake's CRM verifies every signature and drops repeated deliveries.
-    let crm_inbox = fake
-        .as_ref()
-        .map(|f| f.webhook_receiver("/external/crm", crm_secret));
-    let (deployment, conversation, participant, crm_url, crm_secret) = match &fake {
-        Some(fake) => {
-            let seeded = fake.seed_message_conversation();
-            (
-                "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
-                seeded.conversation_id,
-                seeded.customer_participant_id,
-                format!("{}/external/crm", fake.uri()),
-                crm_secret.to_owned(),
-            )
-        }
-        None => {
-            let var = |name: &str| {
-                std::env::var(name).map_err(|_| {
-                    Error::custom(
-                        genesys_cloud::ErrorKind::Configuration,
-                        format!("{name} is not set"),
-                    )
-                })
-            };
-            (
-                var("GENESYS_DEPLOYMENT_ID")?,
-                var("GENESYS_CONVERSATION_ID")?,
-                var("GENESYS_PARTICIPANT_ID")?,
-                var("CRM_WEBHOOK_URL")?,
-                var("CRM_WEBHOOK_SECRET")?,
-            )
-        }
+    let scaffolding = scaffolding::fake_unless_configured().await;
+    let client = Client::from_env()?;
+    let var = |name: &str| {
+        std::env::var(name)
+            .map_err(|_| Error::custom(ErrorKind::Configuration, format!("{name} is not set")))
     };
+    let deployment = var("GENESYS_DEPLOYMENT_ID")?;
+    let conversation = var("GENESYS_CONVERSATION_ID")?;
+    let participant = var("GENESYS_PARTICIPANT_ID")?;
+    let crm_url = var("CRM_WEBHOOK_URL")?;
+    let crm_secret = var("CRM_WEBHOOK_SECRET")?;
 
     // The guest's session: the token is the guest's secret, kept to resume later. A new
     // session starts its conversation once, with the guest's first attributes.
@@ -162,19 +139,7 @@ async fn run() -> Result<(), Error> {
         );
     }
 
-    if let (Some(fake), Some(inbox)) = (&fake, &crm_inbox) {
-        println!(
-            "The guest session holds: {:?}",
-            fake.guest_attributes(&guest_token).unwrap_or_default()
-        );
-        println!(
-            "The customer participant holds: {:?}",
-            fake.participant_attributes(&conversation, &participant)
-                .unwrap_or_default()
-        );
-        let crm = serde_json::Value::Array(inbox.deliveries());
-        println!("The CRM verified and received: {crm}");
-    }
+    scaffolding.show_guest_outcome(&guest_token);
     let m = client.metrics_snapshot();
     println!(
         "updates {}, batches {}, coalesced {}, PII findings {}, CRM deliveries {}",

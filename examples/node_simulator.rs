@@ -1,6 +1,6 @@
-//! Serves the tutorial's flow REST node at `POST /simulate/node`, so flow tests can call
-//! it without Genesys Cloud. The node's target is the built-in fake's `/external/v1`
-//! endpoint, or `GENESYS_NODE_TARGET` when set.
+//! Serves a flow REST node at `POST /simulate/node`, so flow tests can call it without
+//! Genesys Cloud. The node calls `GENESYS_NODE_TARGET`; with no org configured, the
+//! built-in fake's `/external/v1` (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example node_simulator -- --port 8080
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use genesys_cloud::nodes::simulator::Simulator;
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
-use genesys_cloud::testkit::FakeGenesys;
+use genesys_cloud::Client;
 type BoxError = Box<dyn std::error::Error>;
 use serde_json::json;
 
@@ -46,10 +46,12 @@ async fn run() -> Result<(), BoxError> {
     let port = u16::try_from(flag("--port")?.unwrap_or(8080)).map_err(|_| "--port is 0..=65535")?;
     let serve_for = flag("--serve-for")?.map(Duration::from_secs);
 
-    // The fake provides the target system and a client (the executor never calls Genesys).
-    let fake = FakeGenesys::start().await;
-    let target =
-        std::env::var("GENESYS_NODE_TARGET").unwrap_or_else(|_| fake.external_target_path());
+    let _scaffolding = scaffolding::fake_unless_configured().await;
+    // The executor calls only the target system, never Genesys; the client carries its
+    // transport (timeouts, retries, metrics).
+    let client = Client::from_env()?;
+    let target = std::env::var("GENESYS_NODE_TARGET")
+        .map_err(|_| "set GENESYS_NODE_TARGET: the base URL of the system the node calls")?;
     let action = DataAction::builder("External System", "ExternalRESTNode", "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41")
         .input_schema(json!({
             "type": "object",
@@ -65,7 +67,7 @@ async fn run() -> Result<(), BoxError> {
         .build()?;
 
     let running = Simulator::new()
-        .action("node", LocalExecutor::new(fake.client()?, action))
+        .action("node", LocalExecutor::new(client, action))
         .serve(([127, 0, 0, 1], port).into())
         .await?;
     println!(

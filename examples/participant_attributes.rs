@@ -1,9 +1,10 @@
-//! Tutorial 000: inject typed custom attributes into a messaging participant.
+//! Set typed, sanitized custom attributes on a messaging conversation's customer
+//! participant, with hooks run after each successful update and an audit trail.
 //!
-//! Against the built-in fake by default. Against a real org set the `GENESYS_*`
-//! credentials plus `GENESYS_CONVERSATION_ID` and `GENESYS_PARTICIPANT_ID` (a customer
-//! participant of an active messaging conversation); without them the tutorial's
-//! placeholder ids are used.
+//! Reads the client settings of the README (`GENESYS_CLIENT_ID`, ...) and
+//! `GENESYS_CONVERSATION_ID`, `GENESYS_PARTICIPANT_ID` (a customer participant of an
+//! active messaging conversation). With no org configured, it runs against the built-in
+//! fake (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example participant_attributes
@@ -15,7 +16,7 @@ use genesys_cloud::messaging::{
     hook_fn, AttributeInjector, AttributePatch, AttributeSchema, Injection, KeySpec,
 };
 use genesys_cloud::observe::JsonLinesAuditSink;
-use genesys_cloud::{testkit, Error};
+use genesys_cloud::{ClientBuilder, Error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,29 +30,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Error> {
-    let (builder, fake) = testkit::builder_from_env_or_fake().await?;
+    let _scaffolding = scaffolding::fake_unless_configured().await;
+
     // Audit lines (keys and ids, never values) go to stderr.
-    let client = builder
+    let client = ClientBuilder::from_env()?
         .audit_sink(JsonLinesAuditSink::new(std::io::stderr()))
         .build()?;
-    let (conversation_id, participant_id) = match &fake {
-        Some(fake) => {
-            let seeded = fake.seed_message_conversation();
-            (seeded.conversation_id, seeded.customer_participant_id)
-        }
-        None => (
-            env_or(
-                "GENESYS_CONVERSATION_ID",
-                "0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b",
-            ),
-            env_or(
-                "GENESYS_PARTICIPANT_ID",
-                "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-            ),
-        ),
-    };
+    let conversation_id = env_or(
+        "GENESYS_CONVERSATION_ID",
+        "0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b",
+    );
+    let participant_id = env_or(
+        "GENESYS_PARTICIPANT_ID",
+        "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+    );
 
-    // The keys this service may set, and their types (the tutorial's key matrix).
+    // The keys this service may set, and their types.
     let schema = AttributeSchema::new()
         .key(
             "customer_tier",
@@ -96,7 +90,7 @@ async fn run() -> Result<(), Error> {
     Ok(())
 }
 
-/// An id from the environment, or the tutorial's placeholder (which a real org answers 404).
+/// An id from the environment, or a placeholder (which a real org answers 404).
 fn env_or(name: &str, placeholder: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         eprintln!("{name} is not set: using the placeholder {placeholder}");

@@ -1,8 +1,10 @@
 //! A tour of genesys-cloud.
 //!
-//! With no `GENESYS_CLIENT_ID` set it starts the built-in fake Genesys Cloud and runs
-//! against it; with `GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET` and `GENESYS_REGION`
-//! (or `GENESYS_API_BASE` + `GENESYS_LOGIN_BASE`) it runs against that org.
+//! With `GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET` and `GENESYS_REGION` (or
+//! `GENESYS_API_BASE` + `GENESYS_LOGIN_BASE`) it runs against that org; a step that needs
+//! ids only an org has (a conversation, a queue, a Messenger deployment, ...) runs when
+//! they are set (see the README) and says so when not. With no org configured, it runs
+//! every step against the built-in fake (see `scaffolding.rs`).
 //!
 //! ```sh
 //! cargo run --example tour
@@ -15,8 +17,7 @@ use genesys_cloud::guests::{GuestAttributes, GuestSession, GuestSessionOptions, 
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::nodes::{DataAction, LocalExecutor};
-use genesys_cloud::testkit::FakeGenesys;
-use genesys_cloud::{testkit, Client, Error};
+use genesys_cloud::{Client, Error, ErrorKind};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,21 +31,16 @@ async fn main() -> ExitCode {
 }
 
 async fn tour() -> Result<(), Error> {
-    let (client, fake) = testkit::client_from_env_or_fake().await?;
-    match &fake {
-        Some(fake) => println!(
-            "No GENESYS_CLIENT_ID set: touring the built-in fake at {}",
-            fake.uri()
-        ),
-        None => println!("Touring {}", client.environment().api_base()),
-    }
+    let scaffolding = scaffolding::fake_unless_configured().await;
+    let client = Client::from_env()?;
+    println!("Touring {}", client.environment().api_base());
 
     authenticate(&client).await?;
-    participant_attributes(&client, fake.as_ref()).await?;
+    participant_attributes(&client).await?;
     agent_widget(&client).await?;
-    guest_attributes(&client, fake.as_ref()).await?;
-    callback_reservations(&client, fake.as_ref()).await?;
-    flow_rest_node(&client, fake.as_ref()).await?;
+    guest_attributes(&client, &scaffolding).await?;
+    callback_reservations(&client).await?;
+    flow_rest_node(&client).await?;
 
     println!("\nMetrics: {}", client.metrics_snapshot());
     Ok(())
@@ -57,23 +53,23 @@ async fn authenticate(client: &Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// Flow 1: typed, sanitized custom attributes on a messaging participant.
-async fn participant_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
-    let (conversation_id, participant_id) = match fake {
-        Some(fake) => {
-            let seeded = fake.seed_message_conversation();
-            (seeded.conversation_id, seeded.customer_participant_id)
-        }
-        None => match (
-            std::env::var("GENESYS_CONVERSATION_ID"),
-            std::env::var("GENESYS_PARTICIPANT_ID"),
-        ) {
-            (Ok(c), Ok(p)) => (c, p),
-            _ => {
-                println!("\n[1] messaging: skipped (set GENESYS_CONVERSATION_ID and GENESYS_PARTICIPANT_ID)");
-                return Ok(());
-            }
-        },
+/// The ids a step needs, or `None` (and a note) when one is not set.
+fn ids<const N: usize>(step: &str, names: [&str; N]) -> Option<[String; N]> {
+    let values = names.map(|name| std::env::var(name).ok());
+    if values.iter().all(Option::is_some) {
+        return Some(values.map(Option::unwrap_or_default));
+    }
+    println!("\n{step}: skipped (set {})", names.join(", "));
+    None
+}
+
+/// Typed, sanitized custom attributes on a messaging participant.
+async fn participant_attributes(client: &Client) -> Result<(), Error> {
+    let Some([conversation_id, participant_id]) = ids(
+        "[1] messaging",
+        ["GENESYS_CONVERSATION_ID", "GENESYS_PARTICIPANT_ID"],
+    ) else {
+        return Ok(());
     };
     let schema = AttributeSchema::new()
         .key("customer_tier", KeySpec::string())
@@ -95,7 +91,7 @@ async fn participant_attributes(client: &Client, fake: Option<&FakeGenesys>) -> 
     Ok(())
 }
 
-/// Flow 2: a custom agent widget deployed as a client-app integration, then removed.
+/// A custom agent widget deployed as a client-app integration, then removed.
 async fn agent_widget(client: &Client) -> Result<(), Error> {
     let policy = SandboxPolicy::default().allow_host("*.cloudfront.net");
     let spec = WidgetSpec::builder(
@@ -119,19 +115,15 @@ async fn agent_widget(client: &Client) -> Result<(), Error> {
     Ok(())
 }
 
-/// Flow 5: a flow REST node as a Data Action: run locally, then draft, publish, execute.
-async fn flow_rest_node(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
-    // An org needs a data actions integration and a real target: see examples/flow_rest_node.
-    let Some(fake) = fake else {
-        println!("\n[5] nodes: skipped against an org (run the flow_rest_node example)");
+/// A flow REST node as a Data Action: run locally, then draft, publish, execute.
+async fn flow_rest_node(client: &Client) -> Result<(), Error> {
+    // A data actions integration and the node's target system.
+    let integration = std::env::var("GENESYS_DATA_ACTION_INTEGRATION_ID")
+        .unwrap_or_else(|_| "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41".to_owned());
+    let Some([target]) = ids("[5] nodes", ["GENESYS_NODE_TARGET"]) else {
         return Ok(());
     };
-    let target = fake.external_target_path();
-    let action = DataAction::builder(
-        "genesys-cloud tour",
-        "tour REST node",
-        "5b6e2b7a-2f0c-4e8e-9d55-6c1f0e8b9a41",
-    )
+    let action = DataAction::builder("genesys-cloud tour", "tour REST node", integration)
     .input_schema(serde_json::json!({
         "type": "object", "required": ["targetId"], "properties": {"targetId": {"type": "string"}}
     }))
@@ -162,18 +154,13 @@ async fn flow_rest_node(client: &Client, fake: Option<&FakeGenesys>) -> Result<(
     Ok(())
 }
 
-/// Flow 4: a callback booked one hour ahead, seen on the live event stream, then cancelled.
-async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
-    let queue = match (fake, std::env::var("GENESYS_QUEUE_ID")) {
-        (_, Ok(queue)) => queue,
-        (Some(_), Err(_)) => "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f".to_owned(),
-        (None, Err(_)) => {
-            println!("\n[4] callbacks: skipped (set GENESYS_QUEUE_ID)");
-            return Ok(());
-        }
+/// A callback booked one hour ahead, seen on the live event stream, then cancelled.
+async fn callback_reservations(client: &Client) -> Result<(), Error> {
+    let Some([queue]) = ids("[4] callbacks", ["GENESYS_QUEUE_ID"]) else {
+        return Ok(());
     };
     let zone = genesys_cloud::jiff::tz::TimeZone::get("America/New_York")
-        .map_err(|e| Error::custom(genesys_cloud::ErrorKind::Configuration, e.to_string()))?;
+        .map_err(|e| Error::custom(ErrorKind::Configuration, e.to_string()))?;
     let start = (genesys_cloud::jiff::Zoned::now().with_time_zone(zone.clone())
         + genesys_cloud::jiff::SignedDuration::from_hours(1))
     .datetime();
@@ -209,29 +196,31 @@ async fn callback_reservations(client: &Client, fake: Option<&FakeGenesys>) -> R
     Ok(())
 }
 
-/// Flow 3: a guest's session starts its conversation with the guest's first attributes;
+/// A guest's session starts its conversation with the guest's first attributes;
 /// later updates are checked, batched and sent to the customer participant (the
 /// documented path for updates without a guest message).
-async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result<(), Error> {
-    // An org needs a Messenger deployment and a conversation: see examples/guest_attributes.
-    let Some(fake) = fake else {
-        println!("\n[3] guests: skipped against an org (run the guest_attributes example)");
+async fn guest_attributes(
+    client: &Client,
+    scaffolding: &scaffolding::Scaffolding,
+) -> Result<(), Error> {
+    let Some([deployment, conversation_id, participant_id]) = ids(
+        "[3] guests",
+        [
+            "GENESYS_DEPLOYMENT_ID",
+            "GENESYS_CONVERSATION_ID",
+            "GENESYS_PARTICIPANT_ID",
+        ],
+    ) else {
         return Ok(());
     };
     let token = uuid::Uuid::new_v4().to_string();
-    let deployment = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
     let session =
-        GuestSession::connect(client, deployment, &token, GuestSessionOptions::default()).await?;
+        GuestSession::connect(client, &deployment, &token, GuestSessionOptions::default()).await?;
     let first = std::collections::BTreeMap::from([("entryPage".to_owned(), "pricing".to_owned())]);
     session.auto_start(&first).await?;
 
-    let conversation = fake.seed_message_conversation();
     let sink = std::sync::Arc::new(ParticipantSink::new(client.clone()));
-    sink.register(
-        "tour-guest",
-        &conversation.conversation_id,
-        &conversation.customer_participant_id,
-    );
+    sink.register("tour-guest", &conversation_id, &participant_id);
     let (guests, _) = GuestAttributes::builder(client.clone(), sink)
         .start()
         .await?;
@@ -246,14 +235,12 @@ async fn guest_attributes(client: &Client, fake: Option<&FakeGenesys>) -> Result
     }
     guests.shutdown().await?;
     session.close().await?;
+    let metrics = client.metrics_snapshot();
     println!(
-        "\n[3] guests: the session started with {:?}; 3 updates, one send; the participant holds {:?}",
-        fake.guest_attributes(&token).unwrap_or_default(),
-        fake.participant_attributes(
-            &conversation.conversation_id,
-            &conversation.customer_participant_id
-        )
-        .unwrap_or_default()
+        "\n[3] guests: the session started with its first attributes; {} updates sent in {} batch(es)",
+        metrics.counter("guests.updates"),
+        metrics.counter("guests.batches"),
     );
+    scaffolding.show_guest_outcome(&token);
     Ok(())
 }

@@ -348,7 +348,11 @@ async fn overall_deadline_ends_a_backoff_wait() {
         err.timeout_kind() == Some(genesys_cloud::error::TimeoutKind::Deadline),
         "{err:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

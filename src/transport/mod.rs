@@ -105,7 +105,9 @@ enum AttemptFailure {
     Timeout,
     /// The call's overall deadline passed during the attempt: the call's error.
     Deadline(Error),
-    TooLarge { correlation_id: Option<String> },
+    TooLarge {
+        correlation_id: Option<String>,
+    },
 }
 
 /// The call's overall deadline: when it passes and how long it was.
