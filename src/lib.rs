@@ -56,6 +56,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The testing guide's examples are compiled and run as doc tests.
+#[cfg(all(doctest, feature = "testkit", feature = "messaging"))]
+#[doc = include_str!("../docs/testing.md")]
+struct TestingGuide;
+
 #[cfg(feature = "api")]
 #[cfg_attr(docsrs, doc(cfg(feature = "api")))]
 pub mod api;

@@ -5,8 +5,13 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// One violated rule: which field, which rule, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serializes as `{"field": .., "rule": .., "message": ..}`, ready for a 422 body. Messages
+/// name fields and limits, never the rejected value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Violation {
     /// The field (or path parameter, or attribute key) that broke the rule, e.g. `attributes.cart_value`.
@@ -36,8 +41,9 @@ impl fmt::Display for Violation {
 
 /// A request that was never sent because it broke one or more rules.
 ///
-/// Holds every violation found, in the order the checks ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Holds every violation found, in the order the checks ran. Serializes as
+/// `{"violations": [..]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationError {
     violations: Vec<Violation>,
 }
