@@ -33,10 +33,10 @@
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
 //! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
-//! | [`callbacks`] | flow 4: callback reservations, a per-queue limit, and their event stream |
-//! | [`guests`] | flow 3: web messaging guest attributes: policy, session, batching, outbox, CRM sync |
-//! | [`integrations`] | flow 2: custom agent widgets deployed as client-app integrations |
-//! | [`messaging`] | flow 1: validated, sanitized custom attributes on messaging participants |
+//! | [`callbacks`] | callback reservations, a per-queue limit, and their event stream |
+//! | [`guests`] | web messaging guest attributes: policy, session, batching, outbox, CRM sync |
+//! | [`integrations`] | custom agent widgets deployed as client-app integrations |
+//! | [`messaging`] | validated, sanitized custom attributes on messaging participants |
 //! | [`observe`] | metrics snapshots and the audit trail |
 //! | [`clock`] | injectable time, so tests need not wait |
 //! | [`webhook`] | signed outbound webhooks (HMAC-SHA256, timestamp, dedupe key) and their verification |

@@ -1,4 +1,4 @@
-//! The tutorial's injector: validate, persist, batch, send, then sync the CRM.
+//! The guest attribute pipeline: validate, persist, batch, send, then sync the CRM.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

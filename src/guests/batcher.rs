@@ -114,12 +114,12 @@ impl BatcherOptions {
         }
     }
 
-    /// Flush at least this often (tutorial: 2 s). Default 2 s.
+    /// Flush at least this often Default 2 s.
     pub fn flush_interval(&self) -> Duration {
         self.flush_interval
     }
 
-    /// Flush once this many updates arrived since the last flush (tutorial: 10).
+    /// Flush once this many updates arrived since the last flush Default 10.
     pub fn max_batch(&self) -> usize {
         self.max_batch
     }

@@ -18,7 +18,7 @@ const UPDATES: TableDefinition<u64, &[u8]> = TableDefinition::new("guest_attribu
 /// keys (update ids start over in a new file).
 const META: TableDefinition<&str, &str> = TableDefinition::new("guest_attribute_outbox");
 
-/// How old a pending update may be and still be replayed (tutorial 002: 60 s).
+/// How old a pending update may be and still be replayed (60 s).
 pub const DEFAULT_STALENESS: Duration = Duration::from_secs(60);
 
 /// One accepted update, as stored. `Debug` shows the keys, never the values.

@@ -7,10 +7,10 @@ use regex::Regex;
 
 use crate::validation::{ValidationError, Violations};
 
-/// Most keys in one update (tutorial 002's default).
+/// Most keys in one update, by default.
 pub const DEFAULT_MAX_KEYS: usize = 100;
 
-/// Longest value, in characters (tutorial 002: 256 per value).
+/// Longest value, in characters (256 per value by default).
 pub const DEFAULT_MAX_VALUE_CHARS: usize = 256;
 
 /// Longest key, in characters (our limit: keys are identifiers).
@@ -80,7 +80,7 @@ pub struct GuestPolicy {
 }
 
 impl Default for GuestPolicy {
-    /// The tutorial's limits, PII rejected, no consent required.
+    /// The default limits, PII rejected, no consent required.
     fn default() -> Self {
         Self {
             max_keys: DEFAULT_MAX_KEYS,

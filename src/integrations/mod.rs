@@ -1,4 +1,4 @@
-//! Flow 2: custom agent widgets as client-application integrations.
+//! Custom agent widgets as client-application integrations.
 //!
 //! On Genesys Cloud an agent widget is a client-app integration: created with
 //! `POST /api/v2/integrations` (`{name, integrationType: {id}}`), configured with
@@ -63,7 +63,7 @@ const TYPES: &str = "/api/v2/integrations/types";
 pub const LIST_PAGE_SIZE: u32 = 100;
 
 impl Client {
-    /// Flow 2: client-application integrations (custom agent widgets).
+    /// Client-application integrations (custom agent widgets).
     pub fn integrations(&self) -> Integrations {
         Integrations {
             client: self.clone(),

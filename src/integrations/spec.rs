@@ -70,14 +70,14 @@ impl WidgetKind {
     }
 }
 
-/// The tutorial's sandbox constraints a widget must meet before it is deployed.
+/// The sandbox constraints a widget must meet before it is deployed.
 #[derive(Debug, Clone)]
 pub struct SandboxPolicy {
-    /// Largest configuration body (`PUT .../config/current`), in bytes (tutorial: 10 KiB).
+    /// Largest configuration body (`PUT .../config/current`), in bytes (default 10 KiB).
     pub max_config_bytes: usize,
-    /// Widest render frame the widget may ask for, in pixels (tutorial: 800).
+    /// Widest render frame the widget may ask for, in pixels (default 800).
     pub max_width: u32,
-    /// Tallest render frame, in pixels (tutorial: 600).
+    /// Tallest render frame, in pixels (default 600).
     pub max_height: u32,
     allowed_hosts: Vec<HostPattern>,
     allowed_sandbox: BTreeSet<String>,
@@ -86,7 +86,7 @@ pub struct SandboxPolicy {
 }
 
 impl Default for SandboxPolicy {
-    /// The tutorial's limits; no host allowed until [`SandboxPolicy::allow_host`] names one.
+    /// The default limits; no host allowed until [`SandboxPolicy::allow_host`] names one.
     fn default() -> Self {
         Self {
             max_config_bytes: 10 * 1024,
@@ -322,7 +322,7 @@ impl WidgetSpecBuilder {
     }
 
     /// The render frame the widget is designed for, checked against the policy's maximum
-    /// (the platform sizes client-app frames itself; this is the tutorial's render-frame check).
+    /// (the platform sizes client-app frames itself; this is a render-frame check of the widget's own).
     pub fn dimensions(mut self, width: u32, height: u32) -> Self {
         self.dimensions = Some((width, height));
         self

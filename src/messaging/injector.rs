@@ -1,4 +1,4 @@
-//! The tutorial's orchestrator: patch, then follow-up hooks, audit and metrics.
+//! The injector: patch, then follow-up hooks, audit and metrics.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,21 +1,21 @@
 //! The limits a participant attribute patch is checked against.
 
-/// Most attributes one patch may carry (tutorial 000: "more than 100 attributes per request"
+/// Most attributes one patch may carry (as specified: "more than 100 attributes per request"
 /// is rejected by the messaging gateway).
 pub const MAX_ATTRIBUTES: usize = 100;
 
-/// Longest key, in characters (tutorial 000: "keys longer than 64 characters").
+/// Longest key, in characters (as specified: "keys longer than 64 characters").
 pub const MAX_KEY_CHARS: usize = 64;
 
-/// Longest value, in characters, after sanitizing (tutorial 000: "values longer than 2048
+/// Longest value, in characters, after sanitizing (as specified: "values longer than 2048
 /// characters").
 pub const MAX_VALUE_CHARS: usize = 2048;
 
-/// Largest serialized body, `{"attributes": {...}}`, in bytes (tutorial 000: "payloads
+/// Largest serialized body, `{"attributes": {...}}`, in bytes (as specified: "payloads
 /// exceeding 16 KB").
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Key prefixes reserved for the platform (tutorial 000's namespace list); compared
+/// Key prefixes reserved for the platform (Genesys's reserved namespaces); compared
 /// without regard to case.
 pub const RESERVED_NAMESPACES: &[&str] =
     &["sys:", "genesys:", "internal:", "routing:", "conversation:"];

@@ -1,4 +1,4 @@
-//! Flow 1: custom attributes on messaging participants.
+//! Custom attributes on messaging participants.
 //!
 //! A service sets typed, validated and sanitized custom attributes on a participant of a
 //! messaging conversation (web messaging, SMS, social), for routing, scripts and agent
@@ -63,7 +63,7 @@ const PARTICIPANT_ATTRIBUTES: &str =
 const MESSAGE_CONVERSATION: &str = "/api/v2/conversations/messages/{conversationId}";
 
 impl Client {
-    /// Flow 1: custom attributes on messaging participants.
+    /// Custom attributes on messaging participants.
     pub fn messaging(&self) -> Messaging {
         Messaging {
             client: self.clone(),
@@ -153,7 +153,7 @@ impl Participant {
     }
 
     /// Sends `attributes` as they are, for callers that checked them against rules of
-    /// their own (flow 3's guest policy).
+    /// their own (the guest policy of [`guests`](crate::guests)).
     pub(crate) async fn patch_map(
         &self,
         attributes: &BTreeMap<String, String>,

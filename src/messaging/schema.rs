@@ -1,4 +1,4 @@
-//! Which attribute keys a service may set, and how each is typed (the tutorial's "key matrix").
+//! Which attribute keys a service may set, and how each is typed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

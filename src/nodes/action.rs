@@ -478,7 +478,7 @@ pub struct DataActionBuilder {
     lint: LintLevel,
 }
 
-/// The tutorial's `{{input.x}}` (spaces allowed) as Velocity's `${input.x}`.
+/// A `{{input.x}}` placeholder (spaces allowed) as Velocity's `${input.x}`.
 fn convert_placeholders(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -572,7 +572,7 @@ impl DataActionBuilder {
 
     /// The HTTP method and the URL template: an absolute `https` URL, or a path such
     /// as `/api/v2/...` for the Genesys Cloud Data Actions integration (the org's own
-    /// API). The tutorial's `{{input.x}}` is stored as `${input.x}`.
+    /// API). A `{{input.x}}` placeholder is stored as `${input.x}`.
     pub fn request(self, method: impl Into<String>, url_template: impl Into<String>) -> Self {
         self.set(
             &["config", "request"],

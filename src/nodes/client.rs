@@ -25,7 +25,7 @@ const EXECUTE: &str = "/api/v2/integrations/actions/{actionId}/execute";
 pub const LIST_PAGE_SIZE: u32 = 100;
 
 impl Client {
-    /// Flow 5: flow REST nodes as Data Actions.
+    /// Flow REST nodes as Data Actions: drafts, tests, publishing, execution.
     pub fn nodes(&self) -> Nodes {
         Nodes {
             client: self.clone(),

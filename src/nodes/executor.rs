@@ -23,7 +23,7 @@ use crate::Method;
 /// Entries the response cache holds by default; the least recently used goes first.
 pub const DEFAULT_CACHE_CAPACITY: usize = 1024;
 
-/// How long a cached result is served by default (the tutorial's 5 minutes).
+/// How long a cached result is served by default (5 minutes).
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Executes one [`DataAction`] locally.
@@ -103,7 +103,7 @@ impl LocalExecutor {
     }
 
     /// Whether POST, PUT and PATCH targets may be retried after a 5xx, a timeout or a lost
-    /// connection (on by default, as the tutorial's node retries every call; turn it off
+    /// connection (on by default, as a flow's REST node retries every call; turn it off
     /// for targets where a repeated call does harm). 429 is always retried.
     pub fn retry_writes(mut self, retry: bool) -> Self {
         self.retry_writes = retry;

@@ -365,7 +365,7 @@ impl Lint<'_> {
                     findings.push(self.finding(
                         "tutorial_placeholder",
                         u32::try_from(start).unwrap_or(u32::MAX),
-                        format!("`{}` is the tutorial's placeholder, which Velocity leaves as text; write `${{input.{name}}}`", &source[start..start + end + 2]),
+                        format!("`{}` is a `{{..}}` placeholder, which Velocity leaves as text; write `${{input.{name}}}`", &source[start..start + end + 2]),
                     ));
                 }
             }

@@ -1,4 +1,4 @@
-//! Flow 5: flow REST nodes as Genesys Cloud Data Actions.
+//! Flow REST nodes as Genesys Cloud Data Actions.
 //!
 //! A flow's REST call is a Data Action on the platform: a contract (input and success
 //! JSON Schemas), a request (URL, method, headers and body templates in Velocity) and a

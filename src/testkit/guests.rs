@@ -1,4 +1,4 @@
-//! Flow 3 in the fake: the Web Messaging Guest API websocket, on a port of its own.
+//! In the fake: the Web Messaging Guest API websocket, on a port of its own.
 //!
 //! A guest connects to `/v1?deploymentId=…`, configures a session with a token it made
 //! up (`configureSession`), then sends messages (`onMessage`) whose custom attributes the

@@ -1,4 +1,4 @@
-//! Flow 2 in the fake: integration types, integrations with states and versioned
+//! In the fake: integration types, integrations with states and versioned
 //! configurations, paging.
 
 use std::collections::BTreeMap;

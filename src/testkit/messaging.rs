@@ -1,4 +1,4 @@
-//! Flow 1 in the fake: messaging conversations and their participants' attributes.
+//! In the fake: messaging conversations and their participants' attributes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,4 +1,4 @@
-//! Flow 5 in the fake: Data Actions (drafts, publishing, validation, test and execute)
+//! In the fake: Data Actions (drafts, publishing, validation, test and execute)
 //! and the external system the actions call.
 //!
 //! Actions run in-process with the crate's own [`DataAction`], which renders templates
