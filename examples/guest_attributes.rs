@@ -82,11 +82,9 @@ async fn run() -> Result<(), Error> {
     sink.register("guest-42", &conversation, &participant);
 
     let outbox = std::env::temp_dir().join("genesys-guest-attributes-demo.redb");
-    let policy = GuestPolicy {
-        pii: PiiAction::Mask,
-        required_consents: vec!["analytics".into(), "crmSync".into()],
-        ..GuestPolicy::default()
-    };
+    let policy = GuestPolicy::default()
+        .pii(PiiAction::Mask)
+        .required_consents(["analytics", "crmSync"]);
     let (guests, replay) = GuestAttributes::builder(client.clone(), sink)
         .policy(policy)
         .outbox(&outbox)

@@ -85,32 +85,46 @@ fn the_policy_rejects_masks_or_counts_pii() {
         "errors never echo the data: {err}"
     );
 
-    let masked = GuestPolicy {
-        pii: PiiAction::Mask,
-        ..GuestPolicy::default()
-    }
-    .check(&update, &none)
-    .unwrap();
+    let masked = GuestPolicy::default()
+        .pii(PiiAction::Mask)
+        .check(&update, &none)
+        .unwrap();
     assert_eq!(masked.attributes["contact"], "j***@example.com");
     assert_eq!(masked.attributes["firstName"], "Jane");
     assert_eq!(masked.findings.len(), 1);
 
-    let counted = GuestPolicy {
-        pii: PiiAction::AllowAndCount,
-        ..GuestPolicy::default()
-    }
-    .check(&update, &none)
-    .unwrap();
+    let counted = GuestPolicy::default()
+        .pii(PiiAction::AllowAndCount)
+        .check(&update, &none)
+        .unwrap();
     assert_eq!(counted.attributes["contact"], "jane@example.com");
     assert_eq!(counted.findings[0].kind, PiiKind::Email);
 }
 
+#[tokio::test]
+async fn an_unusable_policy_is_refused_at_start() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    let err = GuestAttributes::builder(client, sink)
+        .policy(
+            GuestPolicy::default()
+                .max_keys(0)
+                .max_value_chars(5000)
+                .required_consents([" "]),
+        )
+        .start()
+        .await
+        .unwrap_err();
+    let v = err.validation().expect("a validation error");
+    assert!(v.has("policy.maxKeys", "min"), "{err}");
+    assert!(v.has("policy.maxValueChars", "range"), "{err}");
+    assert!(v.has("policy.requiredConsents", "empty"), "{err}");
+}
+
 #[test]
 fn required_consent_must_be_present_and_true() {
-    let policy = GuestPolicy {
-        required_consents: vec!["analytics".into(), "marketing".into()],
-        ..GuestPolicy::default()
-    };
+    let policy = GuestPolicy::default().required_consents(["analytics", "marketing"]);
     let update = attrs(&[("preferredLanguage", "fr")]);
     let err = policy
         .check(&update, &consents(&[("analytics", false)]))
@@ -1371,10 +1385,7 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .unwrap();
     let sink = Arc::new(ParticipantSink::new(client.clone()));
     sink.register("guest-1", &c.conversation_id, &c.customer_participant_id);
-    let policy = GuestPolicy {
-        required_consents: vec!["crmSync".into()],
-        ..GuestPolicy::default()
-    };
+    let policy = GuestPolicy::default().required_consents(["crmSync"]);
     let (guests, _) = GuestAttributes::builder(client.clone(), sink)
         .policy(policy)
         .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)

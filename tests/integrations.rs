@@ -36,6 +36,18 @@ fn refused(builder: WidgetSpecBuilder, policy: &SandboxPolicy) -> ValidationErro
 // ---- validation ----
 
 #[test]
+fn a_policy_limit_of_zero_is_an_error() {
+    let err = WidgetSpec::builder("w", "https://cdn.example.com/w/")
+        .build(
+            &SandboxPolicy::default()
+                .allow_host("cdn.example.com")
+                .max_frame(0, 600),
+        )
+        .unwrap_err();
+    assert!(err.has("policy.limits", "min"), "{err}");
+}
+
+#[test]
 fn tutorial_widget_is_valid_and_maps_to_real_properties() {
     let spec = WidgetSpec::builder(
         "Agent Dashboard Widget",

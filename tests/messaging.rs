@@ -274,15 +274,25 @@ fn body_over_16_kib_is_refused() {
             .build(),
     );
     assert!(err.has("attributes", "max_body_bytes"), "{err}");
-    let small = Limits {
-        max_body_bytes: 1_000_000,
-        ..Limits::default()
-    };
+    let small = Limits::default().max_body_bytes(1_000_000);
     assert!(AttributePatch::builder(&schema)
         .set_all(keys.iter().map(|k| (k.clone(), "x".repeat(2000))))
         .limits(small)
         .build()
         .is_ok());
+}
+
+#[test]
+fn a_limit_of_zero_is_an_error_not_a_silent_refusal() {
+    let schema = tutorial_schema();
+    let err = violations(
+        AttributePatch::builder(&schema)
+            .set("is_vip", true)
+            .limits(Limits::default().max_attributes(0).max_body_bytes(0))
+            .build(),
+    );
+    assert!(err.has("limits.maxAttributes", "min"), "{err}");
+    assert!(err.has("limits.maxBodyBytes", "min"), "{err}");
 }
 
 #[test]

@@ -111,6 +111,9 @@ impl GuestAttributesBuilder {
     /// `start`: an update for a session the sink does not know is dead-lettered.
     pub async fn start(self) -> Result<(GuestAttributes, Option<Replay>), Error> {
         let mut v = Violations::default();
+        if let Err(policy) = self.policy.validate() {
+            v.extend(policy);
+        }
         v.check(
             !self.staleness.is_zero(),
             "staleness",

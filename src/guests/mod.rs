@@ -14,7 +14,7 @@
 //! # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
 //! let sink = Arc::new(ParticipantSink::new(client.clone()));
 //! sink.register("guest-42", "<conversation id>", "<customer participant id>");
-//! let policy = GuestPolicy { pii: PiiAction::Mask, ..GuestPolicy::default() };
+//! let policy = GuestPolicy::default().pii(PiiAction::Mask);
 //! let (guests, replay) = GuestAttributes::builder(client, sink)
 //!     .policy(policy)
 //!     .outbox("/var/lib/my-service/guest-outbox.redb")
@@ -49,7 +49,7 @@
 //! use std::collections::BTreeMap;
 //! use genesys_cloud::guests::{GuestPolicy, PiiAction};
 //!
-//! let policy = GuestPolicy { pii: PiiAction::Mask, required_consents: vec!["marketing".into()], ..GuestPolicy::default() };
+//! let policy = GuestPolicy::default().pii(PiiAction::Mask).required_consents(["marketing"]);
 //! let attributes = BTreeMap::from([("note".to_owned(), "card 4111 1111 1111 1111".to_owned())]);
 //! let consents = BTreeMap::from([("marketing".to_owned(), true)]);
 //! let checked = policy.check(&attributes, &consents)?;

@@ -67,16 +67,23 @@ pub struct PiiFinding {
 }
 
 /// The rules of one web messaging deployment.
+///
+/// ```
+/// use genesys_cloud::guests::{GuestPolicy, PiiAction};
+///
+/// let policy = GuestPolicy::default()
+///     .pii(PiiAction::Mask)
+///     .required_consents(["analytics"])
+///     .max_keys(20);
+/// assert!(policy.validate().is_ok());
+/// assert!(GuestPolicy::default().max_keys(0).validate().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestPolicy {
-    /// Most keys per update.
-    pub max_keys: usize,
-    /// Longest value, in characters.
-    pub max_value_chars: usize,
-    /// What to do with personal data.
-    pub pii: PiiAction,
-    /// Consent flags that must be present and true on every update.
-    pub required_consents: Vec<String>,
+    max_keys: usize,
+    max_value_chars: usize,
+    pii: PiiAction,
+    required_consents: Vec<String>,
 }
 
 impl Default for GuestPolicy {
@@ -88,6 +95,83 @@ impl Default for GuestPolicy {
             pii: PiiAction::Reject,
             required_consents: Vec::new(),
         }
+    }
+}
+
+impl GuestPolicy {
+    /// Most keys per update (default 100; at least 1).
+    pub fn max_keys(mut self, max: usize) -> Self {
+        self.max_keys = max;
+        self
+    }
+
+    /// Longest value, in characters (default 256; 1 to 2048, the most a guest session's
+    /// custom data holds).
+    pub fn max_value_chars(mut self, max: usize) -> Self {
+        self.max_value_chars = max;
+        self
+    }
+
+    /// What to do with personal data (default: reject the update).
+    pub fn pii(mut self, action: PiiAction) -> Self {
+        self.pii = action;
+        self
+    }
+
+    /// Consent flags that must be present and true on every update (default: none).
+    pub fn required_consents<I, S>(mut self, flags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_consents = flags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Most keys per update.
+    pub fn max_keys_per_update(&self) -> usize {
+        self.max_keys
+    }
+
+    /// Longest value, in characters.
+    pub fn max_value_length(&self) -> usize {
+        self.max_value_chars
+    }
+
+    /// What is done with personal data.
+    pub fn pii_action(&self) -> PiiAction {
+        self.pii
+    }
+
+    /// The consent flags every update must carry.
+    pub fn consents_required(&self) -> &[String] {
+        &self.required_consents
+    }
+
+    /// Whether the settings are usable: limits within range, consent names not empty.
+    /// [`GuestAttributesBuilder::start`](crate::guests::GuestAttributesBuilder::start)
+    /// checks this too.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut v = Violations::default();
+        v.check(
+            self.max_keys >= 1,
+            "policy.maxKeys",
+            "min",
+            "`max_keys` must be at least 1",
+        );
+        v.check(
+            (1..=MAX_CUSTOM_DATA_BYTES).contains(&self.max_value_chars),
+            "policy.maxValueChars",
+            "range",
+            format!("`max_value_chars` must be 1 to {MAX_CUSTOM_DATA_BYTES}"),
+        );
+        v.check(
+            self.required_consents.iter().all(|f| !f.trim().is_empty()),
+            "policy.requiredConsents",
+            "empty",
+            "a required consent flag has no name",
+        );
+        v.finish()
     }
 }
 

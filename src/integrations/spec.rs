@@ -73,12 +73,9 @@ impl WidgetKind {
 /// The sandbox constraints a widget must meet before it is deployed.
 #[derive(Debug, Clone)]
 pub struct SandboxPolicy {
-    /// Largest configuration body (`PUT .../config/current`), in bytes (default 10 KiB).
-    pub max_config_bytes: usize,
-    /// Widest render frame the widget may ask for, in pixels (default 800).
-    pub max_width: u32,
-    /// Tallest render frame, in pixels (default 600).
-    pub max_height: u32,
+    max_config_bytes: usize,
+    max_width: u32,
+    max_height: u32,
     allowed_hosts: Vec<HostPattern>,
     allowed_sandbox: BTreeSet<String>,
     allowed_permissions: BTreeSet<String>,
@@ -104,6 +101,21 @@ impl Default for SandboxPolicy {
 }
 
 impl SandboxPolicy {
+    /// Largest configuration body (`PUT .../config/current`), in bytes (default 10 KiB;
+    /// at least 1).
+    pub fn max_config_bytes(mut self, max: usize) -> Self {
+        self.max_config_bytes = max;
+        self
+    }
+
+    /// Largest render frame the widget may ask for, in pixels (default 800 x 600; each at
+    /// least 1).
+    pub fn max_frame(mut self, width: u32, height: u32) -> Self {
+        self.max_width = width;
+        self.max_height = height;
+        self
+    }
+
     /// Allows widgets served from `pattern`: a host (`cdn.example.com`) or every
     /// subdomain of a domain (`*.example.com`, which does not allow `example.com` itself).
     /// A malformed pattern is reported when a spec is built against the policy.
@@ -334,6 +346,12 @@ impl WidgetSpecBuilder {
         for bad in &policy.invalid_patterns {
             v.push("policy.allowed_hosts", "host_pattern", bad.clone());
         }
+        v.check(
+            policy.max_config_bytes >= 1 && policy.max_width >= 1 && policy.max_height >= 1,
+            "policy.limits",
+            "min",
+            "the policy's configuration size and frame limits must be at least 1",
+        );
         let name = self.name.trim().to_owned();
         v.check(
             !name.is_empty(),

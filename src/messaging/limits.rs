@@ -25,14 +25,10 @@ pub const RESERVED_NAMESPACES: &[&str] =
 /// rejection to the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Most attributes per patch.
-    pub max_attributes: usize,
-    /// Longest key, in characters.
-    pub max_key_chars: usize,
-    /// Longest value, in characters.
-    pub max_value_chars: usize,
-    /// Largest serialized body, in bytes.
-    pub max_body_bytes: usize,
+    pub(crate) max_attributes: usize,
+    pub(crate) max_key_chars: usize,
+    pub(crate) max_value_chars: usize,
+    pub(crate) max_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +38,44 @@ impl Default for Limits {
             max_key_chars: MAX_KEY_CHARS,
             max_value_chars: MAX_VALUE_CHARS,
             max_body_bytes: MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// Most attributes per patch (default [`MAX_ATTRIBUTES`]; at least 1).
+    pub fn max_attributes(mut self, max: usize) -> Self {
+        self.max_attributes = max;
+        self
+    }
+
+    /// Longest key, in characters (default [`MAX_KEY_CHARS`]; at least 1).
+    pub fn max_key_chars(mut self, max: usize) -> Self {
+        self.max_key_chars = max;
+        self
+    }
+
+    /// Longest value, in characters (default [`MAX_VALUE_CHARS`]; at least 1).
+    pub fn max_value_chars(mut self, max: usize) -> Self {
+        self.max_value_chars = max;
+        self
+    }
+
+    /// Largest serialized body, in bytes (default [`MAX_BODY_BYTES`]; at least 1).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// A violation for each limit set to zero (which would refuse every patch).
+    pub(crate) fn check(&self, v: &mut crate::validation::Violations) {
+        for (field, value) in [
+            ("limits.maxAttributes", self.max_attributes),
+            ("limits.maxKeyChars", self.max_key_chars),
+            ("limits.maxValueChars", self.max_value_chars),
+            ("limits.maxBodyBytes", self.max_body_bytes),
+        ] {
+            v.check(value >= 1, field, "min", "a limit must be at least 1");
         }
     }
 }

@@ -198,6 +198,7 @@ impl AttributePatchBuilder<'_> {
     pub fn build(self) -> Result<AttributePatch, ValidationError> {
         let limits = &self.limits;
         let mut v = Violations::default();
+        limits.check(&mut v);
         if self.entries.is_empty() {
             v.push("attributes", "empty", "set at least one attribute");
         }
