@@ -10,6 +10,15 @@
 //!
 //! The models hold personal data as the platform returns it (callback numbers, names,
 //! attributes): the crate never logs them, and neither should you.
+//!
+//! Why hand-written and not `genesys-cloud-api`'s generated models (issue #16): the
+//! generated ones are the platform's shapes as its SDKs describe them, with every field
+//! optional, times as strings and no invariants; this flow's callers read typed states
+//! (`CallbackState`), `jiff::Timestamp` times and typed callback identifiers, which the
+//! generated shapes do not give. And the flows must not need the `api` feature: the
+//! generated model closure of the `conversations` group (the largest) would add its
+//! compile cost to every service using the flow. The JSON names are the SDK's, so a value moves
+//! between the two with `serde_json::to_value`/`from_value`.
 
 use std::collections::BTreeMap;
 use std::fmt;

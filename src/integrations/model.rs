@@ -1,4 +1,13 @@
 //! The Integrations API's entities, as far as this flow reads them.
+//!
+//! Why hand-written and not `genesys-cloud-api`'s generated models (issue #16): the
+//! generated ones are the platform's shapes as its SDKs describe them, with every field
+//! optional, times as strings and no invariants; this flow's callers read the states as
+//! enums (`IntendedState`, `StateCode`) and the configuration this flow writes with its
+//! required fields required, which the generated shapes do not give. And the flows must
+//! not need the `api` feature: the generated model closure of the `integrations` group
+//! would add its compile cost to every service using the flow. The JSON names are the SDK's, so a value moves
+//! between the two with `serde_json::to_value`/`from_value`.
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,11 @@
 //! The action is kept as the platform's JSON document (what `to_platform` returns and
 //! `create_draft` sends); the builder edits that document, so an action read with
 //! [`DataAction::from_platform`] goes back out with every field it came with.
+//!
+//! Why not `genesys-cloud-api`'s generated `Action` model (issue #16): a typed model drops
+//! what it does not know on the way back out, and an action's contract holds JSON Schemas
+//! and templates that must round-trip byte for byte; the document is the model. The JSON
+//! names are the SDK's (`Action`, `ActionContract`, `RequestConfig`, `ResponseConfig`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
