@@ -132,8 +132,10 @@ impl FakeGenesysBuilder {
         self
     }
 
-    /// Whether the journal keeps every request (default on). Turn it off for load tests,
-    /// where it would grow without bound; [`FakeGenesys::requests`] is then empty.
+    /// Whether the journal keeps every request (default on); off, [`FakeGenesys::requests`]
+    /// is empty. The HTTP server underneath (wiremock) still keeps a copy of every request
+    /// it answered, about 5 KB each, for the fake's lifetime: a fake serving millions of
+    /// requests belongs in a process of its own (as `examples/soak.rs` runs it).
     pub fn record_requests(mut self, record: bool) -> Self {
         self.record_requests = record;
         self
