@@ -76,11 +76,6 @@ pub async fn fake_unless_configured() -> Scaffolding {
 }
 
 impl Scaffolding {
-    /// Whether the example runs against the built-in fake.
-    pub fn is_fake(&self) -> bool {
-        self.fake.is_some()
-    }
-
     /// With the fake only: serves the operations of `description` (the platform's own
     /// description of each), checking every request against it.
     pub fn serve_described(&self, description: &str) -> Result<Option<DescribedApi>, Error> {

@@ -76,6 +76,9 @@ pub struct PiiFinding {
 ///     .required_consents(["analytics"])
 ///     .max_keys(20);
 /// assert!(policy.validate().is_ok());
+/// assert_eq!(policy.max_keys_per_update(), 20);
+/// assert_eq!(policy.pii_action(), PiiAction::Mask);
+/// assert_eq!(policy.consents_required(), ["analytics"]);
 /// assert!(GuestPolicy::default().max_keys(0).validate().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
