@@ -479,6 +479,34 @@ async fn paginate_follows_every_page() {
 }
 
 #[tokio::test]
+async fn overall_deadline_ends_a_wait_for_the_rate_limit() {
+    let fake = FakeGenesys::start().await;
+    let client = fake
+        .client_builder()
+        .requests_per_minute(1)
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    get_org(&client).await.unwrap(); // the quota of 1 is used: the next waits a minute
+    let started = Instant::now();
+    let err = get_org(&client).await.unwrap_err();
+    assert!(
+        err.timeout_kind() == Some(genesys_cloud::error::TimeoutKind::Deadline),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        fake.requests_to(Method::GET, ORG).len(),
+        1,
+        "nothing sent past the limit"
+    );
+}
+
+#[tokio::test]
 async fn rate_limit_holds_requests_back() {
     let fake = FakeGenesys::start().await;
     let client = fake
