@@ -966,6 +966,12 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
     })
     .await;
     eventually("its socket", || fake.notification_handshakes() == 2).await;
+    // The fake counts a channel when it answers the POST; the stream, once it has moved
+    // onto it: wait for the stream's own count rather than race it.
+    eventually("the stream on the second channel", || {
+        events.status().channels_created >= 2
+    })
+    .await;
     let created = callbacks.create(&soon()).await.unwrap();
     let event = next_event(&mut events).await;
     assert_eq!(
