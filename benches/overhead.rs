@@ -386,7 +386,9 @@ impl Bench {
         let server = Server::start(&answer);
         let runtime = |traced: bool| {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(2).enable_all();
+            builder
+                .worker_threads(env_or("OVERHEAD_WORKERS", 2usize))
+                .enable_all();
             if traced {
                 let dispatch = tracing::Dispatch::new(
                     tracing_subscriber::fmt()

@@ -1,5 +1,6 @@
 //! The [`Client`] and its [`ClientBuilder`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -84,24 +85,22 @@ impl Client {
     /// `path` starts with `/api/v2/`; when it contains ids, prefer
     /// [`Client::request_template`], which encodes them and keeps them out of metrics.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        RequestBuilder::new(self.clone(), method, path.to_owned(), None)
+        RequestBuilder::new(self.clone(), method, path)
     }
 
     /// A request whose `{placeholders}` are filled, in order, with `args`, each
     /// percent-encoded as one path segment. The template (not the ids) names the
     /// endpoint in spans and metrics.
+    ///
+    /// The template is usually a literal (`&'static str`), used as it is; a template
+    /// built at run time is passed as a `String`.
     pub fn request_template(
         &self,
         method: Method,
-        template: &str,
+        template: impl Into<Cow<'static, str>>,
         args: &[&str],
     ) -> RequestBuilder {
-        RequestBuilder::new(
-            self.clone(),
-            method,
-            template.to_owned(),
-            Some(args.iter().map(|a| (*a).to_owned()).collect()),
-        )
+        RequestBuilder::with_template(self.clone(), method, template.into(), args)
     }
 
     /// Where this client sends requests.
@@ -419,7 +418,7 @@ impl ClientBuilder {
                 transport: Transport {
                     core,
                     auth,
-                    api_base: environment.api_base().clone(),
+                    api_base: crate::transport::BaseUrl::new(environment.api_base().clone()),
                 },
                 network,
                 environment,

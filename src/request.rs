@@ -1,6 +1,7 @@
 //! Calls to any endpoint: the public face of the transport.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::client::Client;
 use crate::error::Error;
 use crate::paging::{self, PageLimits};
-use crate::transport::{ApiRequest, Body, Response};
+use crate::transport::{ApiRequest, Body, Response, Template};
 use crate::validation::ValidationError;
 use crate::Method;
 
@@ -35,75 +36,117 @@ use crate::Method;
 /// # Ok(()) }
 /// ```
 #[must_use = "a request does nothing until it is sent"]
-#[derive(Debug)]
 pub struct RequestBuilder {
     client: Client,
-    method: Method,
-    template: String,
-    args: Option<Vec<String>>,
-    query: Vec<(String, String)>,
-    headers: Vec<(String, String)>,
-    body: Option<Result<Bytes, String>>,
-    idempotent: Option<bool>,
+    /// The request so far, or the first problem found in it (reported when it is sent).
+    /// Prepared as it is described: nothing is copied again at send time.
+    req: Result<ApiRequest, Error>,
     limits: PageLimits,
 }
 
+/// Method and path template only: queries, headers and bodies can hold values.
+impl std::fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("RequestBuilder");
+        match &self.req {
+            Ok(req) => out
+                .field("method", &req.method)
+                .field("template", &&*req.template),
+            Err(err) => out.field("error", &err.kind()),
+        };
+        out.finish_non_exhaustive()
+    }
+}
+
 impl RequestBuilder {
-    pub(crate) fn new(
+    /// A request to `path`, written out in full.
+    pub(crate) fn new(client: Client, method: Method, path: &str) -> Self {
+        Self::prepared(client, prepare_path(method, path))
+    }
+
+    /// A request to `template`, its `{placeholders}` filled in order from `args`.
+    pub(crate) fn with_template(
         client: Client,
         method: Method,
-        template: String,
-        args: Option<Vec<String>>,
+        template: Cow<'static, str>,
+        args: &[&str],
     ) -> Self {
+        Self::prepared(client, prepare_template(method, template, args))
+    }
+
+    fn prepared(client: Client, req: Result<ApiRequest, Error>) -> Self {
         Self {
             client,
-            method,
-            template,
-            args,
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: None,
-            idempotent: None,
+            req,
             limits: PageLimits::default(),
         }
     }
 
-    /// Adds a query parameter (repeat the key for list parameters).
-    pub fn query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
-        self.query.push((key.into(), value.to_string()));
+    fn edit(mut self, f: impl FnOnce(&mut ApiRequest) -> Result<(), Error>) -> Self {
+        if let Ok(req) = &mut self.req {
+            if let Err(err) = f(req) {
+                self.req = Err(err);
+            }
+        }
         self
+    }
+
+    /// Adds a query parameter (repeat the key for list parameters).
+    pub fn query(self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.edit(|req| {
+            req.query.push((key.into(), value.to_string()));
+            Ok(())
+        })
     }
 
     /// Adds a header (`If-Match`, `Accept-Language`, ...). A name or value that is not a
     /// valid header fails the request before it is sent.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        self.edit(|req| {
+            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .zip(reqwest::header::HeaderValue::from_str(&value).ok());
+            let Some(header) = header else {
+                return Err(ValidationError::single(
+                    "header",
+                    "header",
+                    format!("the header `{name}` is not a valid HTTP header name and value"),
+                )
+                .into());
+            };
+            req.headers.push(header);
+            Ok(())
+        })
     }
 
     /// Sends bytes already serialized as JSON (or the reason they could not be).
     #[cfg(feature = "api")]
-    pub(crate) fn json_bytes(mut self, body: Result<Vec<u8>, String>) -> Self {
-        self.body = Some(body.map(Bytes::from));
-        self
+    pub(crate) fn json_bytes(self, body: Result<Vec<u8>, String>) -> Self {
+        self.edit(|req| {
+            req.body = Some(Body::Json(Bytes::from(body.map_err(body_error)?)));
+            Ok(())
+        })
     }
 
     /// Sends `body` as JSON.
-    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
-        self.body = Some(
-            serde_json::to_vec(body)
-                .map(Bytes::from)
-                .map_err(|e| e.to_string()),
-        );
-        self
+    pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
+        self.edit(|req| {
+            let bytes =
+                crate::transport::json_bytes(body).map_err(|e| body_error(e.to_string()))?;
+            req.body = Some(Body::Json(Bytes::from(bytes)));
+            Ok(())
+        })
     }
 
     /// Declares that sending this request twice has the same effect as once, so it may
     /// be retried after a 502/503/504, a timeout or a lost connection. GET, PUT and
     /// DELETE are idempotent by default; POST and PATCH are not.
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = Some(idempotent);
-        self
+    pub fn idempotent(self, idempotent: bool) -> Self {
+        self.edit(|req| {
+            req.idempotent = idempotent;
+            Ok(())
+        })
     }
 
     /// With [`paginate`](RequestBuilder::paginate): fetch at most `pages` pages. A listing
@@ -122,71 +165,14 @@ impl RequestBuilder {
     }
 
     fn into_api_request(self) -> Result<(Client, ApiRequest, PageLimits), Error> {
-        if !self.template.starts_with('/') {
-            return Err(ValidationError::single(
-                "path",
-                "absolute_path",
-                "the path must start with `/`, e.g. /api/v2/users/me",
-            )
-            .into());
-        }
-        // A query written into the path is sent as written, but kept out of the endpoint
-        // name that errors, spans and metrics carry: it can hold values.
-        let (path, inline_query) = match self.template.split_once('?') {
-            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-            None => (self.template, None),
-        };
-        let mut req = match &self.args {
-            Some(args) => {
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                ApiRequest::with_args(self.method, Cow::Owned(path), &args)?
-            }
-            None => {
-                let mut req = ApiRequest::new(self.method, Cow::Owned(template_of(&path)));
-                req.path = path;
-                req
-            }
-        };
-        if let Some(query) = inline_query {
-            req.query = url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
-        }
-        req.query.extend(self.query);
-        for (name, value) in self.headers {
-            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .ok()
-                .zip(reqwest::header::HeaderValue::from_str(&value).ok());
-            let Some(header) = header else {
-                return Err(ValidationError::single(
-                    "header",
-                    "header",
-                    format!("the header `{name}` is not a valid HTTP header name and value"),
-                )
-                .into());
-            };
-            req.headers.push(header);
-        }
-        if let Some(body) = self.body {
-            let body = body.map_err(|e| {
-                ValidationError::single(
-                    "body",
-                    "json",
-                    format!("the body cannot be serialized as JSON: {e}"),
-                )
-            })?;
-            req.body = Some(Body::Json(body));
-        }
-        if let Some(idempotent) = self.idempotent {
-            req = req.idempotent(idempotent);
-        }
-        Ok((self.client, req, self.limits))
+        Ok((self.client, self.req?, self.limits))
     }
 
     /// Sends the request and decodes the JSON answer (an empty answer decodes as `null`,
     /// so `()` and `Option<T>` work for `204 No Content`).
     pub async fn send<T: DeserializeOwned>(self) -> Result<T, Error> {
-        self.send_raw().await?.json()
+        let (client, req, _) = self.into_api_request()?;
+        client.transport().send(&req).await?.json()
     }
 
     /// Sends the request and returns the 2xx answer undecoded.
@@ -214,6 +200,77 @@ impl RequestBuilder {
                 .try_flatten(),
         )
     }
+}
+
+/// The request to a path written out in full; its endpoint name is the path with the
+/// segments that look like values replaced (see [`template_of`]).
+fn prepare_path(method: Method, path: &str) -> Result<ApiRequest, Error> {
+    check_absolute(path)?;
+    let (path, inline_query) = split_query(path);
+    let mut req = ApiRequest::new(method, Cow::Owned(template_of(path)));
+    req.path = path.to_owned();
+    Ok(with_inline_query(req, inline_query))
+}
+
+/// The request to `template`, placeholders filled from `args`. A `&'static str` template
+/// is kept as it is (no copy per request).
+fn prepare_template(
+    method: Method,
+    template: Cow<'static, str>,
+    args: &[&str],
+) -> Result<ApiRequest, Error> {
+    check_absolute(&template)?;
+    let (template, inline_query) = match template {
+        Cow::Borrowed(template) => {
+            let (path, query) = split_query(template);
+            (Template::Static(path), query.map(str::to_owned))
+        }
+        Cow::Owned(template) => {
+            let (path, query) = split_query(&template);
+            (Template::Shared(Arc::from(path)), query.map(str::to_owned))
+        }
+    };
+    let req = ApiRequest::with_args(method, template, args)?;
+    Ok(with_inline_query(req, inline_query.as_deref()))
+}
+
+fn check_absolute(path: &str) -> Result<(), Error> {
+    if path.starts_with('/') {
+        return Ok(());
+    }
+    Err(ValidationError::single(
+        "path",
+        "absolute_path",
+        "the path must start with `/`, e.g. /api/v2/users/me",
+    )
+    .into())
+}
+
+/// A query written into the path is sent as written, but kept out of the endpoint name
+/// that errors, spans and metrics carry: it can hold values.
+fn split_query(path: &str) -> (&str, Option<&str>) {
+    match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    }
+}
+
+fn with_inline_query(mut req: ApiRequest, query: Option<&str>) -> ApiRequest {
+    if let Some(query) = query {
+        req.query = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    }
+    req
+}
+
+fn body_error(reason: String) -> Error {
+    ValidationError::single(
+        "body",
+        "json",
+        format!("the body cannot be serialized as JSON: {reason}"),
+    )
+    .into()
 }
 
 /// The endpoint name of a path written out in full: segments that look like ids or values

@@ -14,7 +14,7 @@ use crate::clock::SystemClock;
 use crate::error::{AuthError, Error, ErrorKind};
 use crate::observe::metrics::HttpMetrics;
 use crate::observe::Metrics;
-use crate::transport::{ApiRequest, Credentials, HttpCore, TransportConfig};
+use crate::transport::{ApiRequest, BaseUrl, Credentials, HttpCore, TransportConfig};
 
 /// How long before `expires_in` runs out a token is refreshed, by default.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -61,7 +61,7 @@ pub struct ClientCredentials {
 struct Inner {
     client_id: String,
     client_secret: SecretString,
-    login_base: Url,
+    login_base: BaseUrl,
     refresh_margin: Duration,
     core: Arc<HttpCore>,
     state: Mutex<State>,
@@ -146,7 +146,7 @@ impl ClientCredentials {
             inner: Arc::new(Inner {
                 client_id,
                 client_secret,
-                login_base,
+                login_base: BaseUrl::new(login_base),
                 refresh_margin,
                 core,
                 state: Mutex::new(State::default()),
@@ -353,7 +353,7 @@ impl fmt::Debug for ClientCredentials {
         f.debug_struct("ClientCredentials")
             .field("client_id", &self.inner.client_id)
             .field("client_secret", &"[REDACTED]")
-            .field("login_base", &self.inner.login_base.as_str())
+            .field("login_base", &self.inner.login_base.url().as_str())
             .field("refresh_margin", &self.inner.refresh_margin)
             .finish_non_exhaustive()
     }

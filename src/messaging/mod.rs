@@ -162,7 +162,7 @@ impl Participant {
         struct Wire<'a> {
             attributes: &'a BTreeMap<String, String>,
         }
-        let body = serde_json::to_vec(&Wire { attributes }).map_err(|e| {
+        let body = crate::transport::json_bytes(&Wire { attributes }).map_err(|e| {
             crate::ValidationError::single(
                 "attributes",
                 "json",

@@ -267,7 +267,7 @@ impl AttributePatchBuilder<'_> {
         };
         if v.is_empty() {
             // ok to fall back to empty: a map of strings always serializes.
-            patch.body = serde_json::to_vec(&patch)
+            patch.body = crate::transport::json_bytes(&patch)
                 .map(bytes::Bytes::from)
                 .unwrap_or_default();
             let body = patch.body.len();

@@ -44,6 +44,11 @@ impl RateLimit {
         }
     }
 
+    /// Takes a slot if one is free now, without waiting.
+    pub(crate) fn try_now(&self) -> bool {
+        self.inner.try_acquire(Instant::now()).is_ok()
+    }
+
     /// Waits until one more request is allowed. A little jitter keeps many waiting
     /// tasks from waking at the same instant.
     pub(crate) async fn until_ready(&self) {

@@ -17,6 +17,16 @@ pub(crate) enum Body {
     Form(Bytes),
 }
 
+/// `value` as JSON bytes. The buffer starts at 256 bytes, the size of a typical request
+/// body: `serde_json::to_vec` starts empty and grows 8, 16, 32, ... (six reallocations to
+/// reach 256), and a reallocation takes the allocator's arena lock, which workers
+/// freeing each other's requests contend for.
+pub(crate) fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buf, value)?;
+    Ok(buf)
+}
+
 /// A path template (`/api/v2/users/{userId}`): the low-cardinality name of an endpoint in
 /// errors, spans and metrics. Cheap to clone: flows use `&'static str` templates, and
 /// templates built at run time are shared.
@@ -40,6 +50,12 @@ impl Deref for Template {
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self)
+    }
+}
+
+impl From<&'static str> for Template {
+    fn from(template: &'static str) -> Self {
+        Template::Static(template)
     }
 }
 
@@ -104,10 +120,10 @@ impl ApiRequest {
     /// A request whose `{placeholders}` are filled with `args` (see [`super::path::fill`]).
     pub(crate) fn with_args(
         method: Method,
-        template: impl Into<Cow<'static, str>>,
+        template: impl Into<Template>,
         args: &[&str],
     ) -> Result<Self, ValidationError> {
-        let template = Template::from(template.into());
+        let template = template.into();
         let path = super::path::fill(&template, args)?;
         Ok(Self::with_path(method, path, template))
     }
@@ -121,7 +137,7 @@ impl ApiRequest {
         mut self,
         body: &T,
     ) -> Result<Self, ValidationError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
+        let bytes = json_bytes(body).map_err(|e| {
             ValidationError::single(
                 "body",
                 "json",
