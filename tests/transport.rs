@@ -595,3 +595,146 @@ async fn an_unlimited_budget_lets_every_call_retry() {
     assert_eq!(fake.requests_to(Method::GET, ORG).len(), 1 + 30 * 5);
     assert_eq!(client.metrics_snapshot().requests.retries_denied, 0);
 }
+
+/// A bare HTTP/1.1 server that answers every request with `pieces`, writing each after
+/// its pause: bodies in chunks, or an answer that stops half-way. The testkit's server
+/// writes whole answers only.
+async fn scripted_server(pieces: Vec<(Duration, Vec<u8>)>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let pieces = pieces.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                for (pause, bytes) in pieces {
+                    tokio::time::sleep(pause).await;
+                    if socket.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                // Keep the connection open: a stalled answer must end by the client's timer.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    base
+}
+
+fn chunked(pieces: &[&[u8]]) -> Vec<(Duration, Vec<u8>)> {
+    let mut out = vec![(
+        Duration::ZERO,
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec(),
+    )];
+    for piece in pieces {
+        let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+        chunk.extend_from_slice(piece);
+        chunk.extend_from_slice(b"\r\n");
+        out.push((Duration::from_millis(20), chunk));
+    }
+    out.push((Duration::from_millis(20), b"0\r\n\r\n".to_vec()));
+    out
+}
+
+fn scripted_client(base: &str) -> genesys_cloud::ClientBuilder {
+    Client::builder()
+        .base_urls(base, base)
+        .auth(genesys_cloud::auth::StaticToken::new("t"))
+}
+
+#[tokio::test]
+async fn a_body_that_arrives_in_chunks_is_read_whole() {
+    let base = scripted_server(chunked(&[b"{\"ids\": [1, ", b"2, ", b"3]}"])).await;
+    let client = scripted_client(&base).build().unwrap();
+    let answer: serde_json::Value = client
+        .request(Method::GET, "/api/v2/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"ids": [1, 2, 3]}));
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_refused_as_it_arrives() {
+    // No Content-Length to refuse up front: the limit is checked chunk by chunk.
+    let piece = [b'x'; 600];
+    let base = scripted_server(chunked(&[&piece, &piece, &piece])).await;
+    let client = scripted_client(&base)
+        .max_response_body(1024)
+        .build()
+        .unwrap();
+    let err = client
+        .request(Method::GET, "/api/v2/x")
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LocalLimit, "{err:?}");
+}
+
+#[tokio::test]
+async fn an_answer_that_stops_half_way_ends_at_the_attempt_timeout() {
+    let base = scripted_server(vec![(
+        Duration::ZERO,
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"a\":"
+            .to_vec(),
+    )])
+    .await;
+    let client = scripted_client(&base)
+        .attempt_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .request(Method::GET, "/api/v2/x")
+        .idempotent(false)
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.timeout_kind(),
+        Some(genesys_cloud::error::TimeoutKind::Attempt),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn templates_built_at_run_time_and_their_debug_output() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let template = format!("{}/{{thingId}}", THINGS);
+    fake.route(Method::GET, "/api/v2/things/t-7", |_| {
+        json_response(200, &json!({"id": "t-7"}))
+    });
+    let thing: serde_json::Value = client
+        .request_template(Method::GET, template, &["t-7"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thing["id"], "t-7");
+    // Debug shows what the request is, never the values it carries.
+    let builder = client
+        .request_template(Method::POST, "/api/v2/things/{thingId}", &["secret-id"])
+        .query("q", "secret-query")
+        .header("x-note", "secret-header")
+        .json(&json!({"secret": "secret-body"}));
+    let debug = format!("{builder:?}");
+    assert!(debug.contains("/api/v2/things/{thingId}"), "{debug}");
+    assert!(!debug.contains("secret"), "{debug}");
+}
