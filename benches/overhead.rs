@@ -45,6 +45,7 @@
 //! | `OVERHEAD_ROUNDS` | 5 | rounds |
 //! | `OVERHEAD_SLICES` | 4 | slices per round, the drivers taking turns |
 //! | `OVERHEAD_CONCURRENCY` | `1,16,64` | concurrencies |
+//! | `OVERHEAD_WORKERS` | 2 | worker threads of the client runtimes (1: no work stealing, no allocator contention between workers) |
 //! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing` | drivers (also `bare+tracing`); the first is the reference of the ratios |
 //! | `OVERHEAD_TABLE` | 1 | 0 skips the table |
 //! | `OVERHEAD_CRITERION` | 1 | 0 skips criterion |
