@@ -22,7 +22,13 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, String> {
     let mut check = false;
-    let mut root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` sets CARGO_MANIFEST_DIR for the process it starts: that is the checkout
+    // being worked on. The value compiled in is only a fallback: a binary reused from a
+    // shared target directory may have been built from another checkout.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let mut root = manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();

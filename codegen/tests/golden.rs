@@ -26,8 +26,12 @@ const MODELS: &[&str] = &[
     "JsonSchemaDocument",
 ];
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+fn root() -> std::path::PathBuf {
+    // At run time: a test binary reused from a shared target directory may have been
+    // built from another checkout.
+    let manifest_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    Path::new(&manifest_dir).join("..")
 }
 
 fn compare(name: &str, actual: &str) {

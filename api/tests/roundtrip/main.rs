@@ -21,7 +21,9 @@ fn round_trip<T: DeserializeOwned + Serialize>(doc: &Value) -> Result<Value, Str
 }
 
 fn description() -> Description {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../codegen/platform-api.json");
+    let manifest_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let path = format!("{manifest_dir}/../codegen/platform-api.json");
     let text = std::fs::read_to_string(path).expect("codegen/platform-api.json");
     desc::parse(&text).expect("the description parses")
 }
