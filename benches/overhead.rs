@@ -46,7 +46,7 @@
 //! | `OVERHEAD_SLICES` | 4 | slices per round, the drivers taking turns |
 //! | `OVERHEAD_CONCURRENCY` | `1,16,64` | concurrencies |
 //! | `OVERHEAD_WORKERS` | 2 | worker threads of the client runtimes (1: no work stealing, no allocator contention between workers) |
-//! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing` | drivers (also `bare+tracing`); the first is the reference of the ratios |
+//! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing` | drivers (also `bare+tracing`, and `bare-timeout`: bare reqwest with a 30 s `timeout`, which arms a timer per request as the crate's attempt timeout does); the first is the reference of the ratios |
 //! | `OVERHEAD_TABLE` | 1 | 0 skips the table |
 //! | `OVERHEAD_CRITERION` | 1 | 0 skips criterion |
 //!
@@ -435,11 +435,22 @@ impl Bench {
         let (name, target) = match (kind, traced) {
             ("bare", false) => ("bare reqwest", Target::Bare(bare_client())),
             ("bare", true) => ("bare reqwest +tracing", Target::Bare(bare_client())),
+            ("bare-timeout", false) => (
+                "bare reqwest, timeout",
+                Target::Bare(
+                    bare_client_builder()
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .expect("reqwest client"),
+                ),
+            ),
             ("raw", false) => ("crate raw", Target::Raw(self.crate_client())),
             ("raw", true) => ("crate raw +tracing", Target::Raw(self.crate_client())),
             ("flow", false) => ("crate flow", Target::Flow(self.crate_client())),
             ("flow", true) => ("crate flow +tracing", Target::Flow(self.crate_client())),
-            _ => panic!("unknown driver {name:?} (bare, raw, flow, each with +tracing)"),
+            _ => panic!(
+                "unknown driver {name:?} (bare, raw, flow, each with +tracing; bare-timeout)"
+            ),
         };
         Driver {
             name,
@@ -488,14 +499,15 @@ impl Bench {
 }
 
 fn bare_client() -> reqwest::Client {
+    bare_client_builder().build().expect("reqwest client")
+}
+
+fn bare_client_builder() -> reqwest::ClientBuilder {
     // The crate turns on reqwest's `rustls-no-provider` and hands reqwest its own TLS
     // configuration; a bare reqwest client in the same build needs a process-wide provider.
     #[cfg(feature = "rustls")]
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .build()
-        .expect("reqwest client")
+    reqwest::Client::builder().user_agent(USER_AGENT)
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
