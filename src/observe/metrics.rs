@@ -25,18 +25,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Metrics {
     /// The counter called `name`, created at zero on first use.
     pub fn counter(&self, name: &str) -> Counter {
-        lock(&self.inner.counters)
-            .entry(name.to_owned())
-            .or_default()
-            .clone()
+        let mut counters = lock(&self.inner.counters);
+        // Looked up before inserting: most calls find the counter, and the name is copied
+        // (allocated) only the first time, not under the lock on every call.
+        if let Some(counter) = counters.get(name) {
+            return counter.clone();
+        }
+        counters.entry(name.to_owned()).or_default().clone()
     }
 
     /// The latency histogram called `name`, created empty on first use.
     pub fn latency(&self, name: &str) -> Latency {
-        lock(&self.inner.latencies)
-            .entry(name.to_owned())
-            .or_default()
-            .clone()
+        let mut latencies = lock(&self.inner.latencies);
+        if let Some(latency) = latencies.get(name) {
+            return latency.clone();
+        }
+        latencies.entry(name.to_owned()).or_default().clone()
     }
 
     /// A consistent-enough copy of every figure, for printing or JSON.
