@@ -204,8 +204,9 @@ async fn tunnel(proxy: &Url, host: &str, port: u16) -> std::io::Result<TcpStream
     }
 }
 
-/// Standard base64 with padding (RFC 4648 §4), for one proxy credential.
-fn base64_encode(input: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648 §4), for Basic credentials (the proxy's and
+/// the OAuth token request's).
+pub(crate) fn base64_encode(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {

@@ -117,6 +117,18 @@ enum AttemptFailure {
     },
 }
 
+/// What every attempt of one call shares.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    base: &'a BaseUrl,
+    req: &'a ApiRequest,
+    credentials: &'a Credentials<'a>,
+    deadline: Option<Deadline>,
+    traced: bool,
+    /// When the first attempt started, for the policy's `max_retry_time`.
+    first_attempt: Instant,
+}
+
 /// The call's overall deadline: when it passes and how long it was.
 #[derive(Clone, Copy)]
 struct Deadline {
@@ -240,42 +252,27 @@ impl HttpCore {
             }
             None => None,
         };
-        self.slow_path(
+        let call = Call {
             base,
             req,
             credentials,
             deadline,
             traced,
             first_attempt,
-            first,
-        )
-        .await
+        };
+        self.slow_path(call, first).await
     }
 
     /// [`retry_loop`](Self::retry_loop), boxed, out of line and marked cold: building it is
     /// code the common call never runs, kept out of the instruction cache lines it does.
     #[cold]
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
     fn slow_path<'a>(
         &'a self,
-        base: &'a BaseUrl,
-        req: &'a ApiRequest,
-        credentials: &'a Credentials<'a>,
-        deadline: Option<Deadline>,
-        traced: bool,
-        first_attempt: Instant,
+        call: Call<'a>,
         first: Option<(Attempt, Option<AccessToken>)>,
     ) -> Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'a>> {
-        Box::pin(self.retry_loop(
-            base,
-            req,
-            credentials,
-            deadline,
-            traced,
-            first_attempt,
-            first,
-        ))
+        Box::pin(self.retry_loop(call, first))
     }
 
     /// The token for an attempt that can start at once (`Some(None)` when the call sends
@@ -310,17 +307,19 @@ impl HttpCore {
     /// the token, retries with backoff within the policy, the deadline and the retry
     /// budget, and one replay after a 401. `first` is the fast path's attempt, if it made
     /// one.
-    #[allow(clippy::too_many_arguments)]
     async fn retry_loop(
         &self,
-        base: &BaseUrl,
-        req: &ApiRequest,
-        credentials: &Credentials<'_>,
-        deadline: Option<Deadline>,
-        traced: bool,
-        first_attempt: Instant,
+        call: Call<'_>,
         mut first: Option<(Attempt, Option<AccessToken>)>,
     ) -> Result<Response, Error> {
+        let Call {
+            base,
+            req,
+            credentials,
+            deadline,
+            traced,
+            first_attempt,
+        } = call;
         let policy = &self.config.retry;
         // Built at the first retry: most calls never need it.
         let mut backoff = None;
@@ -370,11 +369,14 @@ impl HttpCore {
                     if traced {
                         record_answer(&span, &resp);
                     }
+                    if settled(resp.status, req, credentials, token.is_some()) {
+                        return Ok(self.answered(resp, budget_spent, false));
+                    }
                     match resp.status {
                         401 => {
                             let (Credentials::Bearer(auth), Some(token)) = (credentials, &token)
                             else {
-                                return Ok(resp);
+                                return Ok(resp); // settled: only a bearer token is replayed
                             };
                             if replayed_after_401 || !auth.can_refresh() {
                                 return Err(AuthError::TokenRejected {
@@ -397,10 +399,8 @@ impl HttpCore {
                             last_retry_after = hint.or(last_retry_after);
                             (RetryReason::RateLimited, hint, Ok(resp))
                         }
-                        status @ (502..=504) if req.idempotent => {
-                            (RetryReason::ServerUnavailable(status), None, Ok(resp))
-                        }
-                        _ => return Ok(self.answered(resp, budget_spent, false)),
+                        // What `settled` leaves: 502–504 to an idempotent request.
+                        status => (RetryReason::ServerUnavailable(status), None, Ok(resp)),
                     }
                 }
                 Attempt::Failed(AttemptFailure::Connect(source)) => (
@@ -515,7 +515,6 @@ impl HttpCore {
             Some(d) if d.at <= attempt_end => (d.at, Some(d)),
             _ => (attempt_end, None),
         };
-        let timed_out = || timed_out(call_deadline, req);
         // The timer is polled beside each step rather than wrapped around an async block
         // (`tokio::time::timeout`): the wrapper and the block are two more state machines
         // that every poll of every call goes through, and their construction moves the
@@ -523,7 +522,7 @@ impl HttpCore {
         let mut timer = std::pin::pin!(tokio::time::sleep_until(end));
         let mut sent = self.http.execute(request);
         let Some(sent) = within(timer.as_mut(), &mut sent).await else {
-            return timed_out();
+            return timed_out(call_deadline, req);
         };
         let mut resp = match sent {
             Ok(resp) => resp,
@@ -540,7 +539,7 @@ impl HttpCore {
         let mut body = BodyBuf::Empty;
         loop {
             let Some(chunk) = within(timer.as_mut(), std::pin::pin!(resp.chunk())).await else {
-                return timed_out();
+                return timed_out(call_deadline, req);
             };
             match chunk {
                 Ok(Some(chunk)) => {
@@ -597,7 +596,8 @@ fn within<'t, F: Future + Unpin + 't>(
 }
 
 /// Whether an answer is final as it is: not a 401 to a bearer token (refreshed and
-/// replayed), not a 429 and not a 502–504 to an idempotent request (retried).
+/// replayed), not a 429 and not a 502–504 to an idempotent request (retried). The one
+/// rule for both the fast path and the retry loop.
 fn settled(status: u16, req: &ApiRequest, credentials: &Credentials<'_>, has_token: bool) -> bool {
     match status {
         401 => !(matches!(credentials, Credentials::Bearer(_)) && has_token),
