@@ -113,21 +113,53 @@ pub enum TimeoutKind {
     Wait,
 }
 
-impl TimeoutKind {
-    fn consequence(self) -> &'static str {
-        match self {
-            TimeoutKind::Attempt | TimeoutKind::Deadline => "the request may have been processed",
-            TimeoutKind::Wait => "the platform had not finished",
-        }
-    }
-}
-
 impl fmt::Display for TimeoutKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TimeoutKind::Attempt => "per-attempt timeout",
             TimeoutKind::Deadline => "overall deadline",
             TimeoutKind::Wait => "wait",
+        })
+    }
+}
+
+/// What failed below HTTP, for errors that got no answer (see [`Error::network_failure`]):
+/// enough for on-call to tell a wrong host from a firewall, TLS from a slow platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NetworkFailure {
+    /// The host name could not be resolved: a wrong region or base URL, or no DNS.
+    Dns,
+    /// The host refused the connection: nothing listens there, or a firewall rejects it.
+    Refused,
+    /// No connection within the connect timeout: a firewall that drops packets, a host
+    /// that is down, a network partition.
+    ConnectTimeout,
+    /// TLS failed: a certificate not trusted (a TLS-inspecting proxy: add its root with
+    /// `ClientBuilder::add_root_certificate_pem`), a name mismatch, a broken handshake.
+    Tls,
+    /// The HTTP proxy refused or failed the tunnel (see `ClientBuilder::proxy`).
+    Proxy,
+    /// The server refused the websocket upgrade or broke the websocket protocol.
+    Handshake,
+    /// The connection was reset or closed before the whole answer arrived.
+    ConnectionLost,
+    /// Any other failure below HTTP.
+    Other,
+}
+
+impl fmt::Display for NetworkFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetworkFailure::Dns => "DNS lookup failed",
+            NetworkFailure::Refused => "connection refused",
+            NetworkFailure::ConnectTimeout => "connect timed out",
+            NetworkFailure::Tls => "TLS failed",
+            NetworkFailure::Proxy => "the proxy failed",
+            NetworkFailure::Handshake => "websocket handshake refused",
+            NetworkFailure::ConnectionLost => "connection lost",
+            NetworkFailure::Other => "network error",
         })
     }
 }
@@ -148,10 +180,15 @@ enum Repr {
         endpoint: Arc<str>,
         kind: TimeoutKind,
         limit: Duration,
+        /// Whether any attempt may have reached the platform.
+        sent: bool,
+        /// What the last attempt ended with, when the deadline ended the retries.
+        last: Option<Error>,
     },
     Transport {
         endpoint: Arc<str>,
         sent: bool,
+        failure: NetworkFailure,
         source: Source,
     },
     Decode {
@@ -178,6 +215,8 @@ enum Repr {
         endpoint: Arc<str>,
         message: String,
         sent: bool,
+        failure: Option<NetworkFailure>,
+        source: Option<Source>,
     },
     Limit {
         resource: String,
@@ -233,23 +272,56 @@ impl Error {
         })
     }
 
+    /// A time limit hit while the request may have been on its way.
     pub(crate) fn timeout(endpoint: Arc<str>, kind: TimeoutKind, limit: Duration) -> Self {
         Self::new(Repr::Timeout {
             endpoint,
             kind,
             limit,
+            sent: true,
+            last: None,
         })
     }
 
-    /// A failure below HTTP. `source` must not hold a URL (reqwest: `without_url()`).
+    /// The call's deadline passed. `sent` says whether any attempt may have reached the
+    /// platform; `last` is what the last attempt (or wait) ended with, if anything.
+    pub(crate) fn deadline_passed(
+        endpoint: Arc<str>,
+        limit: Duration,
+        sent: bool,
+        last: Option<Error>,
+    ) -> Self {
+        Self::new(Repr::Timeout {
+            endpoint,
+            kind: TimeoutKind::Deadline,
+            limit,
+            sent,
+            last,
+        })
+    }
+
+    /// A failure below HTTP, classified from its cause chain. `source` must not hold a URL
+    /// (reqwest: `without_url()`).
     pub(crate) fn transport(
         endpoint: Arc<str>,
         sent: bool,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
+        Self::transport_as(endpoint, sent, None, source)
+    }
+
+    /// [`Error::transport`] with the class already known (`None`: read it off `source`).
+    pub(crate) fn transport_as(
+        endpoint: Arc<str>,
+        sent: bool,
+        failure: Option<NetworkFailure>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let failure = failure.unwrap_or_else(|| crate::net::classify_failure(&source));
         Self::new(Repr::Transport {
             endpoint,
             sent,
+            failure,
             source: Arc::new(source),
         })
     }
@@ -307,6 +379,28 @@ impl Error {
             endpoint: Arc::from(endpoint),
             message: message.into(),
             sent,
+            failure: None,
+            source: None,
+        })
+    }
+
+    /// A websocket failure below the protocol, classified from `source`'s cause chain
+    /// (unless `failure` says), which stays reachable through
+    /// [`std::error::Error::source`]. `source` must not hold a URL or a value.
+    pub(crate) fn websocket_network(
+        endpoint: &str,
+        message: impl Into<String>,
+        sent: bool,
+        failure: Option<NetworkFailure>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let failure = failure.unwrap_or_else(|| crate::net::classify_failure(&source));
+        Self::new(Repr::WebSocket {
+            endpoint: Arc::from(endpoint),
+            message: message.into(),
+            sent,
+            failure: Some(failure),
+            source: Some(Arc::new(source)),
         })
     }
 
@@ -439,7 +533,9 @@ impl Error {
                     | ErrorKind::Storage
                     | ErrorKind::Closed
             ),
-            Repr::Transport { sent, .. } | Repr::WebSocket { sent, .. } => *sent,
+            Repr::Transport { sent, .. }
+            | Repr::WebSocket { sent, .. }
+            | Repr::Timeout { sent, .. } => *sent,
             Repr::Auth(auth) => auth.was_answered(),
             Repr::Step { source, .. } => source.may_have_been_sent(),
             _ => true,
@@ -575,6 +671,31 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         self.timeout_kind().is_some()
     }
+
+    /// What failed below HTTP, when the request got no answer because of the network
+    /// (DNS, a refused or timed-out connect, TLS, the proxy, a lost connection), also when
+    /// that failure is the cause of a failed login or the last failure before a deadline.
+    ///
+    /// ```no_run
+    /// # async fn run(client: genesys_cloud::Client) {
+    /// use genesys_cloud::{Method, NetworkFailure};
+    ///
+    /// let err = client.request(Method::GET, "/api/v2/users/me").send::<serde_json::Value>().await.unwrap_err();
+    /// if err.network_failure() == Some(NetworkFailure::Dns) {
+    ///     eprintln!("check GENESYS_REGION: {err}");
+    /// }
+    /// # }
+    /// ```
+    pub fn network_failure(&self) -> Option<NetworkFailure> {
+        match &*self.inner {
+            Repr::Transport { failure, .. } => Some(*failure),
+            Repr::WebSocket { failure, .. } => *failure,
+            Repr::Timeout { last, .. } => last.as_ref().and_then(Error::network_failure),
+            Repr::Auth(AuthError::LoginUnavailable { cause, .. }) => cause.network_failure(),
+            Repr::Step { source, .. } => source.network_failure(),
+            _ => None,
+        }
+    }
 }
 
 impl From<ValidationError> for Error {
@@ -617,20 +738,39 @@ impl fmt::Display for Error {
                 endpoint,
                 kind,
                 limit,
-            } => write!(f, "{endpoint}: {kind} of {limit:?} elapsed; {}", kind.consequence()),
+                sent,
+                last,
+            } => {
+                write!(f, "{endpoint}: {kind} of {limit:?} elapsed; ")?;
+                match kind {
+                    TimeoutKind::Wait => f.write_str("the platform had not finished")?,
+                    _ if *sent => f.write_str("the request may have been processed")?,
+                    _ => f.write_str("the request was not sent")?,
+                }
+                match last {
+                    Some(last) => write!(f, "; last failure: {last}"),
+                    None => Ok(()),
+                }
+            }
             Repr::Transport {
                 endpoint,
                 sent,
+                failure,
                 source,
-            } => write!(
-                f,
-                "{endpoint}: {}: {source}",
+            } => {
+                let cause = crate::net::root_message(&**source);
                 if *sent {
-                    "connection failed after the request was sent"
+                    write!(
+                        f,
+                        "{endpoint}: {failure} after the request was sent ({cause}); it may have been processed"
+                    )
                 } else {
-                    "could not connect"
+                    write!(
+                        f,
+                        "{endpoint}: could not connect: {failure} ({cause}); the request was not sent"
+                    )
                 }
-            ),
+            }
             Repr::Decode {
                 endpoint,
                 status,
@@ -659,8 +799,22 @@ impl fmt::Display for Error {
                 write!(f, "{what} breaks its contract: {}", problems.join("; "))
             }
             Repr::WebSocket {
-                endpoint, message, ..
-            } => write!(f, "{endpoint}: websocket failed: {message}"),
+                endpoint,
+                message,
+                failure,
+                source,
+                ..
+            } => {
+                write!(f, "{endpoint}: websocket failed: {message}")?;
+                match (failure, source) {
+                    (Some(failure), Some(source)) => write!(
+                        f,
+                        " ({failure}: {})",
+                        crate::net::root_message(&**source)
+                    ),
+                    _ => Ok(()),
+                }
+            }
             Repr::Limit {
                 resource,
                 limit,
@@ -709,6 +863,13 @@ impl std::error::Error for Error {
             Repr::Transport { source, .. }
             | Repr::Storage { source, .. }
             | Repr::Custom { source, .. } => Some(&**source),
+            Repr::WebSocket {
+                source: Some(source),
+                ..
+            } => Some(&**source),
+            Repr::Timeout {
+                last: Some(last), ..
+            } => Some(last),
             Repr::Step { source, .. } => Some(source),
             _ => None,
         }
@@ -815,6 +976,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(template) = self.message_template() {
             write!(f, ": {template}")?;
+        }
+        if (300..400).contains(&self.status) {
+            f.write_str(" (a redirect, not followed: the Platform API does not redirect; check the base URL or proxy)")?;
         }
         if let Some(body) = &self.body {
             for detail in &body.details {
@@ -935,13 +1099,15 @@ pub enum AuthError {
     },
 
     /// No valid token is cached and the login service cannot issue one now (it fails,
-    /// times out or is unreachable); `cause` is the last failure.
+    /// times out or is unreachable); `cause` is the last failure, and its cause chain
+    /// (down to the network failure) is this error's [`source`](std::error::Error::source).
     #[error(
         "no valid access token: the login service failed ({cause}); calls resume once it answers"
     )]
     LoginUnavailable {
-        /// The last failure, as its `Display`.
-        cause: String,
+        /// The last failure of the token request.
+        #[source]
+        cause: Error,
         /// Whether the cause may be retried (5xx, network) rather than a refusal.
         retryable: bool,
     },

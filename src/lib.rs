@@ -113,7 +113,7 @@ mod ws;
 pub mod testkit;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, AuthError, Error, ErrorKind, Result};
+pub use error::{ApiError, AuthError, Error, ErrorKind, NetworkFailure, Result, TimeoutKind};
 /// [jiff](https://docs.rs/jiff), the date-time library of the public API (audit and callback timestamps, a queue's time zone), re-exported so your code names the same version.
 pub use jiff;
 pub use region::{Environment, Region};

@@ -483,3 +483,107 @@ async fn an_absurd_expires_in_is_capped_not_a_panic() {
     })
     .await;
 }
+
+/// 150 calls spread over `span` of the manual clock, each awaited in turn (a service
+/// under steady traffic); returns their errors.
+async fn calls_over(client: &Client, clock: &ManualClock, span: Duration) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for _ in 0..150 {
+        clock.advance(span / 150);
+        if let Err(err) = get_org(client).await {
+            errors.push(err);
+        }
+    }
+    errors
+}
+
+#[tokio::test]
+async fn a_refused_login_is_remembered_not_repeated_by_every_call() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .credentials("fake-client-id", "revoked-secret")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let errors = calls_over(&client, &clock, Duration::from_secs(2)).await;
+    assert_eq!(errors.len(), 150, "every call fails");
+    assert_eq!(
+        login_requests(&fake),
+        1,
+        "one login in 2 s, not one per call: the refusal is held for 5 s"
+    );
+    for err in &errors {
+        assert!(
+            matches!(
+                err.auth(),
+                Some(AuthError::CredentialsRejected { status: 401, error, .. }) if error == "invalid_client"
+            ),
+            "every caller sees the cause: {err:?}"
+        );
+        assert!(!err.to_string().contains("revoked-secret"));
+    }
+    // Backed off: 5 s after the first refusal one more login, then 10 s, then 20 s.
+    calls_over(&client, &clock, Duration::from_millis(3_100)).await;
+    assert_eq!(login_requests(&fake), 2, "the second login, at 5 s");
+    calls_over(&client, &clock, Duration::from_secs(9)).await;
+    assert_eq!(login_requests(&fake), 2, "no third login before 15 s");
+    calls_over(&client, &clock, Duration::from_secs(2)).await;
+    assert_eq!(login_requests(&fake), 3, "the third, at 15 s");
+    assert_eq!(fake.requests_to(Method::GET, ORG).len(), 0);
+}
+
+#[tokio::test]
+async fn refusals_back_off_to_five_minutes_at_most() {
+    let fake = FakeGenesys::start().await;
+    let clock = ManualClock::new();
+    let client = fake
+        .client_builder()
+        .credentials("fake-client-id", "revoked-secret")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // An hour of steady traffic (a call every 2 s).
+    for _ in 0..1_800 {
+        clock.advance(Duration::from_secs(2));
+        get_org(&client).await.unwrap_err();
+    }
+    // 5, 10, 20, 40, 80, 160 s, then every 300 s: 7 logins in the first 315 s (with the
+    // first), then one per 5 minutes.
+    let logins = login_requests(&fake);
+    assert!(
+        (16..=18).contains(&logins),
+        "{logins} logins in an hour of refusals"
+    );
+}
+
+#[tokio::test]
+async fn an_unavailable_login_is_remembered_for_a_second_and_then_retried() {
+    let (fake, clock, client, issued_at) = outage_fixture().await;
+    let before = login_requests(&fake);
+    fake.inject_login(Fault::Status(503), 1_000);
+    age_token(&clock, issued_at, Duration::from_secs(9));
+    let no_retries = fake
+        .client_builder()
+        .clock(clock.clone())
+        .retry_policy(genesys_cloud::RetryPolicy::no_retries())
+        .build()
+        .unwrap();
+    drop(client);
+    // A fresh client (no token yet) whose login fails: calls in the next second get the
+    // failure at once.
+    let errors = calls_over(&no_retries, &clock, Duration::from_millis(900)).await;
+    assert_eq!(errors.len(), 150);
+    assert_eq!(login_requests(&fake) - before, 1);
+    assert!(errors
+        .iter()
+        .all(|e| matches!(e.auth(), Some(AuthError::LoginUnavailable { .. })) && e.is_retryable()));
+    // The login service is back; the failure is not asked again before its second is up.
+    fake.clear_faults();
+    clock.advance(Duration::from_millis(150));
+    get_org(&no_retries)
+        .await
+        .expect("logged in once the backoff ended");
+    assert_eq!(login_requests(&fake) - before, 2);
+}

@@ -24,10 +24,17 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// `expires_in` is read as 48 hours, so a broken answer cannot keep a token forever.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
 
-/// First wait after a failed background refresh; doubles after each failure.
+/// First wait after a token request that got no usable answer (5xx, network); doubles
+/// after each failure in a row.
 const REFRESH_RETRY_MIN: Duration = Duration::from_secs(1);
-/// Longest wait between background refresh attempts.
+/// Longest wait between token requests while the login service fails.
 const REFRESH_RETRY_MAX: Duration = Duration::from_secs(30);
+/// First wait after the login service refused the credentials (400, 401, 403): they are
+/// wrong until someone changes them on the platform (a revoked or rotated secret, a
+/// disabled client), which takes minutes, not milliseconds; doubles after each refusal.
+const REFUSAL_RETRY_MIN: Duration = Duration::from_secs(5);
+/// Longest wait between token requests while the credentials are refused.
+const REFUSAL_RETRY_MAX: Duration = Duration::from_secs(300);
 
 const TOKEN_PATH: &str = "/oauth/token";
 
@@ -51,6 +58,12 @@ const TOKEN_PATH: &str = "/oauth/token";
 ///   they share one token request, bounded by their own call's deadline, and when it
 ///   fails they get [`AuthError::LoginUnavailable`] (the login service failed) or
 ///   [`AuthError::CredentialsRejected`] (it refused the credentials).
+/// - **A failed login is remembered too.** Until the next attempt is due, every call
+///   without a valid token fails at once with the same error (its cause kept), instead of
+///   asking the login service again: 1 s doubling to 30 s while the login service fails
+///   (5xx, network), 5 s doubling to 5 minutes while it refuses the credentials (a revoked
+///   or rotated secret is not fixed by asking again; the login endpoint has rate limits
+///   of its own, and every replica of a service shares them). The first success clears it.
 ///
 /// Usually created by [`ClientBuilder::credentials`](crate::ClientBuilder::credentials).
 /// The secret and the tokens never appear in `Debug` output, errors or logs.
@@ -74,10 +87,14 @@ struct State {
     cached: Option<CachedToken>,
     /// The token request in flight, shared by everyone waiting for it.
     refreshing: Option<Refresh>,
-    /// Background refreshes that failed in a row.
+    /// Token requests that failed in a row.
     failures: u32,
-    /// No background refresh starts before this.
+    /// No token request starts before this (after a failure).
     next_attempt: Option<Instant>,
+    /// What the last token request failed with, given to every caller without a valid
+    /// token until `next_attempt`: a refused or failing login is not asked again by each
+    /// call (a fleet of replicas under traffic would hammer the login service).
+    last_failure: Option<Error>,
 }
 
 #[derive(Clone)]
@@ -199,20 +216,26 @@ impl Inner {
                 state.cached = Some(fresh.clone());
                 state.failures = 0;
                 state.next_attempt = None;
+                state.last_failure = None;
             }
             Err(err) => {
                 state.failures = state.failures.saturating_add(1);
                 let exponent = state.failures.saturating_sub(1).min(16);
-                let wait = REFRESH_RETRY_MIN
-                    .saturating_mul(1 << exponent)
-                    .min(REFRESH_RETRY_MAX);
+                let (min, max) = if is_refusal(err) {
+                    (REFUSAL_RETRY_MIN, REFUSAL_RETRY_MAX)
+                } else {
+                    (REFRESH_RETRY_MIN, REFRESH_RETRY_MAX)
+                };
+                let wait = min.saturating_mul(1 << exponent).min(max);
                 state.next_attempt = started.checked_add(wait);
+                state.last_failure = Some(err.clone());
                 let valid = state.cached.as_ref().is_some_and(|c| now < c.expires_at);
                 if valid {
                     tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64,
                         "token refresh failed; the current token serves until it expires");
                 } else {
-                    tracing::warn!(error = %err, "token request failed");
+                    tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64,
+                        "token request failed; calls without a valid token fail with this error until the next attempt");
                 }
             }
         }
@@ -293,16 +316,22 @@ impl Inner {
 }
 
 /// A token request that got no usable answer (5xx, timeout, network): the login service
-/// is unavailable, which is not the same as refusing the credentials.
+/// is unavailable, which is not the same as refusing the credentials. The failure stays
+/// the error's source, down to what the network said.
 fn login_unavailable(err: Error) -> Error {
     if err.auth().is_some() {
         return err;
     }
     AuthError::LoginUnavailable {
         retryable: err.is_retryable() || err.kind() == ErrorKind::Upstream,
-        cause: err.to_string(),
+        cause: err,
     }
     .into()
+}
+
+/// Whether the login service refused the credentials (rather than failing to answer).
+fn is_refusal(err: &Error) -> bool {
+    matches!(err.auth(), Some(AuthError::CredentialsRejected { .. }))
 }
 
 #[async_trait]
@@ -327,7 +356,14 @@ impl Auth for ClientCredentials {
                     return Ok(token);
                 }
             }
-            // No valid token: every caller waits for the same request.
+            // No valid token. While the last token request's failure is backing off, every
+            // caller gets that failure at once; otherwise every caller waits for the same
+            // request.
+            if state.refreshing.is_none() && state.next_attempt.is_some_and(|at| now < at) {
+                if let Some(failure) = &state.last_failure {
+                    return Err(failure.clone());
+                }
+            }
             inner.refresh(&mut state)
         };
         wait.await.map(|fresh| fresh.token)

@@ -1,6 +1,7 @@
 //! How the client reaches the network: one TLS setup and one proxy decision, for REST
 //! (reqwest) and websockets alike, set once on the [`ClientBuilder`](crate::ClientBuilder).
 
+mod failure;
 mod proxy;
 mod stream;
 mod tls;
@@ -11,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
+pub(crate) use failure::{classify as classify_failure, root_message};
 pub(crate) use proxy::ProxySetting;
 pub(crate) use stream::NetStream;
 
@@ -55,6 +57,10 @@ impl Network {
             .user_agent(user_agent)
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
+            // The Platform API does not redirect; a redirect would carry the request (its
+            // body, for a 307 or 308) to a host the client was never pointed at. A 3xx is
+            // an answer like any other, reported as an error.
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         // Only with a proxy to choose: reqwest asks a custom proxy about every plain-http
         // request (twice, each time parsing the URI into a `Url`), which cost 8% of the

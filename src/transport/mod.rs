@@ -34,7 +34,7 @@ use url::Url;
 
 use crate::auth::{AccessToken, Auth};
 use crate::clock::Clock;
-use crate::error::{AuthError, Error, TimeoutKind};
+use crate::error::{AuthError, Error, NetworkFailure, TimeoutKind};
 use crate::observe::metrics::HttpMetrics;
 
 pub(crate) use base::BaseUrl;
@@ -109,8 +109,9 @@ enum AttemptFailure {
     Connect(reqwest::Error),
     Lost(reqwest::Error),
     Timeout,
-    /// The call's error as it is, never retried: the call's deadline passed during the
-    /// attempt, or the request could not be built.
+    /// The call's deadline passed during the attempt, which may have reached the platform.
+    Deadline(Deadline),
+    /// The call's error as it is, never retried: the request could not be built.
     Fatal(Error),
     TooLarge {
         correlation_id: Option<String>,
@@ -137,24 +138,23 @@ struct Deadline {
 }
 
 impl Deadline {
-    /// `work`, unless the deadline passes first. Only for the waits around an attempt
-    /// (rate limit, token, backoff): the attempt itself has one timer for both bounds.
+    /// `work`, unless the deadline passes first (then the deadline, for the caller to turn
+    /// into an error that says what was sent). Only for the waits around an attempt (rate
+    /// limit, token, backoff): the attempt itself has one timer for both bounds.
     async fn bound<T>(
         deadline: Option<Deadline>,
-        req: &ApiRequest,
-        work: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
+        work: impl Future<Output = T>,
+    ) -> Result<T, Deadline> {
         match deadline {
-            None => work.await,
-            Some(d) => match tokio::time::timeout_at(d.at, work).await {
-                Ok(result) => result,
-                Err(_) => Err(d.error(req)),
-            },
+            None => Ok(work.await),
+            Some(d) => tokio::time::timeout_at(d.at, work).await.map_err(|_| d),
         }
     }
 
-    fn error(&self, req: &ApiRequest) -> Error {
-        Error::timeout(req.endpoint(), TimeoutKind::Deadline, self.limit)
+    /// The deadline passed: `sent` says whether any attempt may have reached the
+    /// platform, `last` is what the last attempt ended with.
+    fn error(&self, req: &ApiRequest, sent: bool, last: Option<&Error>) -> Error {
+        Error::deadline_passed(req.endpoint(), self.limit, sent, last.cloned())
     }
 }
 
@@ -327,6 +327,10 @@ impl HttpCore {
         let mut replayed_after_401 = false;
         let mut last_retry_after = None;
         let mut budget_spent: u32 = 0;
+        // For an error at the deadline: whether any attempt may have reached the platform,
+        // and what the last one ended with.
+        let mut sent = false;
+        let mut last_failure: Option<Error> = None;
         let span = if traced {
             tracing::Span::current()
         } else {
@@ -341,18 +345,19 @@ impl HttpCore {
                     if traced {
                         span.record("attempt", attempts);
                     }
+                    let passed = |d: Deadline| d.error(req, sent, last_failure.as_ref());
                     // The quota is the org's API limit; token requests are limited separately.
                     if let (Some(limit), Credentials::Bearer(_)) = (&self.rate_limit, credentials) {
-                        Deadline::bound(deadline, req, async {
-                            limit.until_ready().await;
-                            Ok(())
-                        })
-                        .await?;
+                        Deadline::bound(deadline, limit.until_ready())
+                            .await
+                            .map_err(passed)?;
                     }
                     let token = match credentials {
                         Credentials::Bearer(auth) => Some(match auth.current_token() {
                             Some(token) => token,
-                            None => Deadline::bound(deadline, req, auth.token()).await?,
+                            None => Deadline::bound(deadline, auth.token())
+                                .await
+                                .map_err(passed)??,
                         }),
                         Credentials::Basic { .. } | Credentials::None => None,
                     };
@@ -364,6 +369,7 @@ impl HttpCore {
                 }
             };
 
+            sent |= !matches!(outcome, Attempt::Failed(AttemptFailure::Connect(_)));
             let (reason, hint, last) = match outcome {
                 Attempt::Answered(resp) => {
                     if traced {
@@ -403,11 +409,14 @@ impl HttpCore {
                         status => (RetryReason::ServerUnavailable(status), None, Ok(resp)),
                     }
                 }
-                Attempt::Failed(AttemptFailure::Connect(source)) => (
-                    RetryReason::Connect,
-                    None,
-                    Err(Error::transport(req.endpoint(), false, source)),
-                ),
+                Attempt::Failed(AttemptFailure::Connect(source)) => {
+                    // reqwest's connect timeout has no public cause type; it says so itself.
+                    let class = source
+                        .is_timeout()
+                        .then_some(NetworkFailure::ConnectTimeout);
+                    let err = Error::transport_as(req.endpoint(), false, class, source);
+                    (RetryReason::Connect, None, Err(err))
+                }
                 Attempt::Failed(AttemptFailure::Lost(source)) => {
                     let err = Error::transport(req.endpoint(), true, source);
                     if !req.idempotent {
@@ -425,6 +434,9 @@ impl HttpCore {
                         return Err(err);
                     }
                     (RetryReason::AttemptTimeout, None, Err(err))
+                }
+                Attempt::Failed(AttemptFailure::Deadline(d)) => {
+                    return Err(d.error(req, true, last_failure.as_ref()))
                 }
                 Attempt::Failed(AttemptFailure::Fatal(err)) => return Err(err),
                 Attempt::Failed(AttemptFailure::TooLarge { correlation_id }) => {
@@ -470,11 +482,19 @@ impl HttpCore {
                 Some(wait) => {
                     self.metrics.retries.inc();
                     tracing::debug!(attempt = attempts, wait_ms = wait.as_millis() as u64, %reason, "retrying");
-                    Deadline::bound(deadline, req, async {
-                        self.clock.sleep(wait).await;
-                        Ok(())
-                    })
-                    .await?;
+                    last_failure = Some(match &last {
+                        Ok(resp) if reason == RetryReason::RateLimited => Error::rate_limited(
+                            req.endpoint(),
+                            attempts,
+                            hint,
+                            resp.correlation_id().map(str::to_owned),
+                        ),
+                        Ok(resp) => resp.clone().into_api_error().into(),
+                        Err(err) => err.clone(),
+                    });
+                    Deadline::bound(deadline, self.clock.sleep(wait))
+                        .await
+                        .map_err(|d| d.error(req, sent, last_failure.as_ref()))?;
                 }
                 None => {
                     return match (reason, last) {
@@ -522,7 +542,7 @@ impl HttpCore {
         let mut timer = std::pin::pin!(tokio::time::sleep_until(end));
         let mut sent = self.http.execute(request);
         let Some(sent) = within(timer.as_mut(), &mut sent).await else {
-            return timed_out(call_deadline, req);
+            return timed_out(call_deadline);
         };
         let mut resp = match sent {
             Ok(resp) => resp,
@@ -539,7 +559,7 @@ impl HttpCore {
         let mut body = BodyBuf::Empty;
         loop {
             let Some(chunk) = within(timer.as_mut(), std::pin::pin!(resp.chunk())).await else {
-                return timed_out(call_deadline, req);
+                return timed_out(call_deadline);
             };
             match chunk {
                 Ok(Some(chunk)) => {
@@ -564,9 +584,9 @@ impl HttpCore {
 
 /// The attempt's timer fired: past the call's deadline, or the attempt's own timeout.
 #[cold]
-fn timed_out(call_deadline: Option<Deadline>, req: &ApiRequest) -> Attempt {
+fn timed_out(call_deadline: Option<Deadline>) -> Attempt {
     Attempt::Failed(match call_deadline {
-        Some(d) => AttemptFailure::Fatal(d.error(req)),
+        Some(d) => AttemptFailure::Deadline(d),
         None => AttemptFailure::Timeout,
     })
 }

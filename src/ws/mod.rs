@@ -17,7 +17,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use url::Url;
 
-use crate::error::Error;
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+use crate::error::{Error, NetworkFailure};
 use crate::net::{NetStream, Network};
 
 /// An open websocket.
@@ -70,10 +72,10 @@ pub(crate) async fn connect(
         let stream = network
             .connect(url)
             .await
-            .map_err(|e| fail(format!("could not connect: {e}")))?;
+            .map_err(|e| Error::websocket_network(endpoint, "could not connect", false, None, e))?;
         let (socket, _response) = tokio_tungstenite::client_async(request, stream)
             .await
-            .map_err(|e| fail(format!("the websocket handshake failed: {e}")))?;
+            .map_err(|e| handshake_failed(endpoint, e))?;
         Ok(socket)
     };
     match tokio::time::timeout(timeout, open).await {
@@ -81,6 +83,22 @@ pub(crate) async fn connect(
         Err(_) => Err(fail(format!(
             "no connection within {timeout:?} (connect, TLS and upgrade)"
         ))),
+    }
+}
+
+/// The upgrade failed. A refusal keeps only its status: the answer's headers and body are
+/// the server's, not for an error to carry.
+fn handshake_failed(endpoint: &'static str, err: WsError) -> Error {
+    let message = "the websocket handshake failed";
+    match err {
+        WsError::Http(answer) => Error::websocket_network(
+            endpoint,
+            message,
+            false,
+            Some(NetworkFailure::Handshake),
+            std::io::Error::other(format!("the server answered {}", answer.status())),
+        ),
+        other => Error::websocket_network(endpoint, message, false, None, other),
     }
 }
 
@@ -126,12 +144,17 @@ impl Connection {
         Error::websocket(self.endpoint, message, true)
     }
 
+    /// The socket broke: `err` is kept as the error's source.
+    fn broke(&self, message: &str, err: WsError) -> Error {
+        Error::websocket_network(self.endpoint, message, true, None, err)
+    }
+
     /// Sends one text frame within the send timeout.
     pub(crate) async fn send_text(&mut self, text: String) -> Result<(), Error> {
         let limit = self.limits.send_timeout;
         match tokio::time::timeout(limit, self.socket.send(Message::text(text))).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.lost(format!("sending failed: {e}"))),
+            Ok(Err(e)) => Err(self.broke("sending failed", e)),
             Err(_) => Err(self.lost(format!("a frame could not be sent within {limit:?}"))),
         }
     }
@@ -158,7 +181,7 @@ impl Connection {
                             return Err(self.lost(format!("the peer closed the socket{why}")));
                         }
                         Some(Ok(_)) => continue, // ping, pong, raw frame: alive
-                        Some(Err(e)) => return Err(self.lost(format!("the socket failed: {e}"))),
+                        Some(Err(e)) => return Err(self.broke("the socket failed", e)),
                         None => return Err(self.lost("the socket closed")),
                     }
                 }
@@ -171,7 +194,7 @@ impl Connection {
                     let limit = self.limits.send_timeout;
                     match tokio::time::timeout(limit, self.socket.send(ping)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => return Err(self.lost(format!("a ping could not be sent: {e}"))),
+                        Ok(Err(e)) => return Err(self.broke("a ping could not be sent", e)),
                         Err(_) => return Err(self.lost(format!("a ping could not be sent within {limit:?}"))),
                     }
                 }
@@ -270,6 +293,72 @@ mod tests {
             pings
         });
         (url, server)
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_classified_and_keeps_its_cause() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Url::parse(&format!("ws://127.0.0.1:{port}/?deploymentId=secret-id")).unwrap();
+        let network = Network::new(&Default::default()).unwrap();
+        let err = connect(&network, "test socket", &url, &[], Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.network_failure(),
+            Some(NetworkFailure::Refused),
+            "{err}"
+        );
+        assert!(!err.may_have_been_sent());
+        let cause = std::error::Error::source(&err).expect("the cause is kept");
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("connection refused"), "{shown}");
+        assert!(
+            !shown.contains("secret-id") && !shown.contains("127.0.0.1"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_upgrade_keeps_only_its_status() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("ws://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 2048];
+            let _ = tcp.read(&mut buf).await;
+            let body = "token tok-secret-123 expired";
+            let answer = format!(
+                "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(answer.as_bytes()).await;
+        });
+        let network = Network::new(&Default::default()).unwrap();
+        let err = connect(&network, "test socket", &url, &[], Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.network_failure(),
+            Some(NetworkFailure::Handshake),
+            "{err}"
+        );
+        let mut shown = format!("{err} {err:?}");
+        let mut next = std::error::Error::source(&err);
+        while let Some(cause) = next {
+            shown.push_str(&format!(" {cause} {cause:?}"));
+            next = cause.source();
+        }
+        assert!(shown.contains("401"), "{shown}");
+        assert!(!shown.contains("tok-secret-123"), "{shown}");
     }
 
     #[tokio::test(start_paused = true)]
