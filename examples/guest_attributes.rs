@@ -21,7 +21,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use genesys_cloud::guests::{
-    GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, ParticipantSink, PiiAction,
+    DeadLetter, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions, ParticipantSink,
+    PiiAction,
 };
 use genesys_cloud::{Client, Error, ErrorKind};
 
@@ -128,13 +129,19 @@ async fn run() -> Result<(), Error> {
     println!("Queued; masked before sending: {:?}", checked.attributes);
     // Sends what is left and waits for the CRM sync (both within their deadlines).
     guests.shutdown().await?;
-    for letter in dead_letters.drain() {
+    // Updates that were given up are the example's failure, not a footnote: a deploy
+    // script reads the exit code.
+    let undelivered = dead_letters.drain();
+    for letter in &undelivered {
         println!(
             "Not delivered ({}): session {} keys {:?}",
             letter.reason.as_str(),
             letter.session_id,
             letter.attributes.keys().collect::<Vec<_>>()
         );
+    }
+    if let Some(last) = undelivered.last() {
+        return Err(undelivered_error(undelivered.len(), last));
     }
 
     scaffolding.show_guest_outcome(&guest_token);
@@ -148,4 +155,17 @@ async fn run() -> Result<(), Error> {
         m.counter("webhook.crm.deliveries")
     );
     Ok(())
+}
+
+/// The error for `count` updates given up, `last` among them: its own error (which says
+/// what to fix, e.g. the credentials), or why it was given up.
+fn undelivered_error(count: usize, last: &DeadLetter) -> Error {
+    let (kind, why) = match &last.error {
+        Some(err) => (err.kind(), err.to_string()),
+        None => (ErrorKind::Closed, last.reason.as_str().to_owned()),
+    };
+    Error::custom(
+        kind,
+        format!("{count} guest update(s) not delivered; the last: {why}"),
+    )
 }

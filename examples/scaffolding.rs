@@ -37,11 +37,30 @@ pub async fn fake_unless_configured() -> Scaffolding {
     {
         return Scaffolding::default();
     }
+    let (fake, crm, variables) = start_fake().await;
+    for (name, value) in variables {
+        // Set before the example reads any of them, while only this thread looks.
+        std::env::set_var(name, value);
+    }
+    eprintln!(
+        "[scaffolding] no org configured (set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET with \
+         GENESYS_REGION, or GENESYS_API_BASE and GENESYS_LOGIN_BASE): running against the \
+         built-in fake at {}",
+        fake.uri()
+    );
+    Scaffolding {
+        fake: Some((fake, crm)),
+    }
+}
+
+/// Starts the built-in fake with what the examples need (a messaging conversation, a CRM
+/// receiver), and returns it with the variables that point an example at it.
+pub async fn start_fake() -> (FakeGenesys, WebhookInbox, Vec<(&'static str, String)>) {
     let fake = FakeGenesys::start().await;
     let uri = fake.uri();
     let seeded = fake.seed_message_conversation();
     let crm = fake.webhook_receiver("/external/crm", CRM_SECRET);
-    let variables = [
+    let variables = vec![
         ("GENESYS_CLIENT_ID", FAKE_CLIENT_ID.to_owned()),
         ("GENESYS_CLIENT_SECRET", FAKE_CLIENT_SECRET.to_owned()),
         ("GENESYS_API_BASE", uri.clone()),
@@ -61,18 +80,7 @@ pub async fn fake_unless_configured() -> Scaffolding {
         ("CRM_WEBHOOK_URL", format!("{uri}/external/crm")),
         ("CRM_WEBHOOK_SECRET", CRM_SECRET.to_owned()),
     ];
-    for (name, value) in variables {
-        // Set before the example reads any of them, while only this thread looks.
-        std::env::set_var(name, value);
-    }
-    eprintln!(
-        "[scaffolding] no org configured (set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET with \
-         GENESYS_REGION, or GENESYS_API_BASE and GENESYS_LOGIN_BASE): running against the \
-         built-in fake at {uri}"
-    );
-    Scaffolding {
-        fake: Some((fake, crm)),
-    }
+    (fake, crm, variables)
 }
 
 impl Scaffolding {

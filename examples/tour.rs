@@ -224,6 +224,7 @@ async fn guest_attributes(
     let (guests, _) = GuestAttributes::builder(client.clone(), sink)
         .start()
         .await?;
+    let dead_letters = guests.dead_letters();
     let none = std::collections::BTreeMap::new();
     for (key, value) in [
         ("firstName", "Ada"),
@@ -235,6 +236,12 @@ async fn guest_attributes(
     }
     guests.shutdown().await?;
     session.close().await?;
+    // An update given up is the tour's failure: its error says what to fix.
+    if let Some(last) = dead_letters.drain().pop() {
+        return Err(last.error.unwrap_or_else(|| {
+            Error::custom(ErrorKind::Closed, "guest updates were given up at shutdown")
+        }));
+    }
     let metrics = client.metrics_snapshot();
     println!(
         "\n[3] guests: the session started with its first attributes; {} updates sent in {} batch(es)",

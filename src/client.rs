@@ -270,6 +270,9 @@ impl ClientBuilder {
     /// [`AuthError::LoginUnavailable`](crate::AuthError::LoginUnavailable)
     /// ([`ErrorKind::Upstream`](crate::ErrorKind::Upstream), retryable), and if it refuses
     /// the credentials, [`AuthError::CredentialsRejected`](crate::AuthError::CredentialsRejected).
+    /// A failed login is remembered: until its backoff is up (1 s to 30 s while the login
+    /// service fails, 5 s to 5 minutes while it refuses the credentials), calls without a
+    /// valid token get the same error at once instead of logging in again.
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self

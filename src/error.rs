@@ -21,6 +21,11 @@
 //! | [`Storage`](ErrorKind::Storage) | never | a local file (the outbox) could not be read or written | 500 |
 //! | [`Closed`](ErrorKind::Closed) | never | the background task was shut down | 503 |
 //!
+//! Failures below HTTP name their class ([`NetworkFailure`], through
+//! [`Error::network_failure`]: DNS, a refused or timed-out connect, TLS, the proxy, a
+//! connection lost half-way) and say whether the request was sent; their cause chain,
+//! down to what the operating system or TLS said, stays reachable through `source()`.
+//!
 //! No error holds a secret or a value: endpoints are named by their path template (ids
 //! and query values left out), transport errors carry no URL, decode errors name the field
 //! path and the expected type but never the value found, and the platform's error message

@@ -871,6 +871,70 @@ async fn a_session_sends_attributes_on_messages_and_resumes_after_a_drop() {
     assert_eq!(closed.kind(), ErrorKind::Closed, "{closed}");
 }
 
+/// A guest session whose reconnects start at once (the default waits 1 s first).
+async fn quick_session(fake: &FakeGenesys, token: &str) -> GuestSession {
+    let options = GuestSessionOptions::builder()
+        .reconnect_waits(Duration::from_millis(10), Duration::from_millis(50))
+        .build()
+        .unwrap();
+    GuestSession::connect(&fake.client().unwrap(), DEPLOYMENT, token, options)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_auto_start_lost_with_its_socket_is_sent_again_once_the_session_shows_it_did_not_arrive()
+{
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = quick_session(&fake, &token).await;
+    assert!(guest.info().new_session);
+    // The socket dies as the start goes out: the start never reaches the platform.
+    fake.drop_guest_connection_at_next_message(&token, false);
+    guest
+        .auto_start(&attrs(&[("entryPage", "pricing")]))
+        .await
+        .expect("the session, still new after the reconnect, was started again");
+    assert_eq!(fake.guest_messages(&token), 1, "started exactly once");
+    assert_eq!(
+        fake.guest_attributes(&token).unwrap(),
+        attrs(&[("entryPage", "pricing")])
+    );
+    let again = guest.auto_start(&attrs(&[("a", "1")])).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+}
+
+#[tokio::test]
+async fn an_auto_start_whose_answer_was_lost_is_not_sent_twice() {
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = quick_session(&fake, &token).await;
+    // The start arrives; the socket dies before its answer.
+    fake.drop_guest_connection_at_next_message(&token, true);
+    guest
+        .auto_start(&attrs(&[("entryPage", "pricing")]))
+        .await
+        .expect("the session, no longer new after the reconnect, had been started");
+    assert_eq!(fake.guest_messages(&token), 1, "not sent twice");
+    let again = guest.auto_start(&attrs(&[("a", "1")])).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again}");
+}
+
+#[tokio::test]
+async fn a_text_message_lost_with_its_socket_may_have_arrived_and_is_not_sent_twice() {
+    let fake = FakeGenesys::start().await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let guest = quick_session(&fake, &token).await;
+    guest.auto_start(&attrs(&[])).await.unwrap();
+    fake.drop_guest_connection_at_next_message(&token, true);
+    let err = guest
+        .send_message("hello", &attrs(&[("a", "1")]))
+        .await
+        .unwrap_err();
+    assert!(err.may_have_been_sent(), "{err}");
+    assert_eq!(fake.guest_messages(&token), 2, "sent once, never again");
+}
+
 #[tokio::test]
 async fn max_custom_data_bytes_is_a_number_and_checked_in_utf8_bytes() {
     let fake = FakeGenesys::start().await;

@@ -504,6 +504,11 @@ impl GuestSession {
     /// on). This is the only way the Guest API takes attributes without a visible guest
     /// message.
     ///
+    /// When the socket is lost before the platform answers, the session reconnects (within
+    /// the request timeout) and its state tells whether the start arrived: a session the
+    /// platform still calls new did not get it, and it is sent again; otherwise it did.
+    /// Either way it is started once.
+    ///
     /// Fails with [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when the session was
     /// resumed or already started: later attributes ride on
     /// [`send_message`](Self::send_message), or go server side through
@@ -779,6 +784,16 @@ struct Task {
     ended: Arc<OnceLock<Error>>,
 }
 
+/// Whether a message whose socket was lost before its answer arrived.
+enum Settled {
+    /// It did: the platform's state after a reconnect shows it.
+    Arrived,
+    /// It did not, and the session is connected again: send it again.
+    Resend,
+    /// It may have: not sent again.
+    Unknown,
+}
+
 /// What woke the idle task.
 enum Wake {
     Command(Option<Command>),
@@ -990,7 +1005,11 @@ impl Task {
             let frame = message_frame(self.token.expose_secret(), &tracing_id, message, attributes);
             if let Err(err) = conn.send_text(frame.to_string()).await {
                 self.lose(&err);
-                return Err(err);
+                match self.settle_lost(message, deadline).await {
+                    Settled::Arrived => return Ok(()),
+                    Settled::Resend => continue,
+                    Settled::Unknown => return Err(err),
+                }
             }
             let until = deadline.min(Instant::now() + self.options.response_timeout);
             match await_answer(conn, endpoint, Expect::Traced(&tracing_id), until).await {
@@ -1021,7 +1040,11 @@ impl Task {
                 }
                 Err(Failure::Lost(err)) => {
                     self.lose(&err);
-                    return Err(err);
+                    match self.settle_lost(message, deadline).await {
+                        Settled::Arrived => return Ok(()),
+                        Settled::Resend => continue,
+                        Settled::Unknown => return Err(err),
+                    }
                 }
                 Err(Failure::Timeout(_)) => {
                     // Its answer may still come; with one request in flight at a time, a
@@ -1036,6 +1059,42 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// The socket was lost (not merely slow: a late answer may still come on a slow one)
+    /// while `message` was on its way, before its answer. A text message may have arrived
+    /// and is not sent twice ([`Settled::Unknown`]). The
+    /// auto-start can be settled: the platform calls a session new until its conversation
+    /// starts (Genesys's Messenger Transport SDK sends the auto-start on every
+    /// `SessionResponse` with `newSession: true`, reconnects included:
+    /// `MessagingClientImpl.kt`), so once reconnected within `deadline`, a session still
+    /// new did not get the start (send it again) and one that is not did.
+    async fn settle_lost(&mut self, message: &Outgoing, deadline: Instant) -> Settled {
+        if !matches!(message, Outgoing::AutoStart) {
+            return Settled::Unknown;
+        }
+        while self.fatal.is_none() {
+            let at = Instant::now() + self.reconnect.next_wait();
+            if at >= deadline {
+                return Settled::Unknown;
+            }
+            tokio::time::sleep_until(at).await;
+            self.client
+                .metrics()
+                .counter("guests.session.reconnects")
+                .inc();
+            match self.open().await {
+                Ok(info) if info.new_session => return Settled::Resend,
+                Ok(_) => {
+                    self.startable = false;
+                    self.next_echo = Instant::now() + self.options.echo_interval;
+                    return Settled::Arrived;
+                }
+                Err(Failure::Fatal(err) | Failure::Refused(err)) => self.fatal = Some(err),
+                Err(_) => {}
+            }
+        }
+        Settled::Unknown
     }
 
     /// Reads (and handles) frames until `until`, keeping the socket alive meanwhile.

@@ -88,6 +88,9 @@ struct State {
     custom_data_limit: CustomDataLimit,
     /// Tokens whose connections stop answering once configured.
     stalled: HashSet<String>,
+    /// Tokens whose next `onMessage` is met by a dropped connection: `true` after the
+    /// message is applied (the answer is lost), `false` before (the message is lost).
+    drop_at_message: HashMap<String, bool>,
     next_connection: u64,
 }
 
@@ -167,20 +170,21 @@ enum Command {
     Drop,
 }
 
-/// What the connection task does after a request: send `frames`, then maybe close, or
-/// stall (stop answering).
+/// What the connection task does after a request: send `frames`, then maybe close, stall
+/// (stop answering) or drop the socket without a word.
+#[derive(Default)]
 struct Reply {
     frames: Vec<Value>,
     close: bool,
     stall: bool,
+    drop: bool,
 }
 
 impl Reply {
     fn one(frame: Value) -> Self {
         Self {
             frames: vec![frame],
-            close: false,
-            stall: false,
+            ..Self::default()
         }
     }
 }
@@ -197,6 +201,7 @@ impl Default for GuestServer {
                     rate_limit: DEFAULT_RATE_LIMIT,
                     custom_data_limit: CustomDataLimit::Integer(MAX_CUSTOM_DATA_BYTES as u64),
                     stalled: HashSet::new(),
+                    drop_at_message: HashMap::new(),
                     next_connection: 0,
                 }),
             }),
@@ -291,7 +296,19 @@ impl Shared {
         let tracing_id = request.get("tracingId").and_then(Value::as_str);
         match request.get("action").and_then(Value::as_str) {
             Some("configureSession") => self.configure(id, deployment, &request),
-            Some("onMessage") => Reply::one(self.on_message(id, &request, tracing_id)),
+            Some("onMessage") => match self.drop_at_message(id, &request) {
+                Some(arrived) => {
+                    if arrived {
+                        // Applied; its answer is what the dropped connection loses.
+                        let _ = self.accept_message(id, &request);
+                    }
+                    Reply {
+                        drop: true,
+                        ..Reply::default()
+                    }
+                }
+                None => Reply::one(self.on_message(id, &request, tracing_id)),
+            },
             Some("echo") => Reply::one(echo(&request, tracing_id)),
             Some("closeSession") => self.close_session(id, &request),
             _ => Reply::one(error(400, "Invalid request")),
@@ -325,9 +342,16 @@ impl Shared {
             let expired = envelope("response", "SessionExpiredEvent", 200, json!({}), None);
             return Reply::one(expired);
         }
-        // `startNew` asks for a fresh session even when the token is known.
-        let new_session = start_new || !state.sessions.contains_key(token);
-        if new_session {
+        // `startNew` asks for a fresh session even when the token is known. A session is
+        // new until its conversation starts (its first accepted `onMessage`): Genesys's
+        // Messenger Transport SDK sends the auto-start on every `SessionResponse` with
+        // `newSession: true`, reconnects included (`MessagingClientImpl.kt`,
+        // genesys-messenger-transport-mobile-sdk: `if (newSession &&
+        // deploymentConfig.isAutostartEnabled()) sendAutoStart()`), which would start a
+        // conversation twice if a started session still answered `true`.
+        let known = state.sessions.get(token).map(|s| s.messages > 0);
+        let new_session = start_new || known != Some(true);
+        if start_new || known.is_none() {
             state.sessions.insert(token.to_owned(), Session::default());
         }
         if let Some(connection) = state.connections.get_mut(&id) {
@@ -342,9 +366,17 @@ impl Shared {
         });
         Reply {
             frames: vec![envelope("response", "SessionResponse", 200, body, None)],
-            close: false,
             stall: state.stalled.contains(token),
+            ..Reply::default()
         }
+    }
+
+    /// Whether this `onMessage` is met by a dropped connection (see
+    /// `drop_guest_connection_at_next_message`), and if so whether it is applied first.
+    fn drop_at_message(&self, id: u64, request: &Map<String, Value>) -> Option<bool> {
+        let mut state = self.lock();
+        let token = configured(&state.connections, id, request)?.to_owned();
+        state.drop_at_message.remove(&token)
     }
 
     /// `onMessage`: the guest's message comes back as a `StructuredMessage`, once its
@@ -440,7 +472,7 @@ impl Shared {
         Reply {
             frames: vec![answer],
             close: true,
-            stall: false,
+            ..Reply::default()
         }
     }
 }
@@ -634,6 +666,8 @@ async fn run(
                         return close(ws, CloseCode::Normal, "session closed").await
                     }
                     Ok(()) if reply.stall => return stall(ws, queue).await,
+                    // A dead network path: no close frame.
+                    Ok(()) if reply.drop => return,
                     sent => sent,
                 }
             }
@@ -764,6 +798,15 @@ impl FakeGenesys {
         }
     }
 
+    /// The next `onMessage` of the guest session with this token is met by a dropped
+    /// connection (no answer, no close frame), as when a network path dies mid-request:
+    /// with `arrived`, after the message was applied (its answer is lost); without, before
+    /// (the message is lost). Either way the session survives for a reconnect.
+    pub fn drop_guest_connection_at_next_message(&self, token: &str, arrived: bool) {
+        let mut state = self.state.guests.lock();
+        state.drop_at_message.insert(token.to_owned(), arrived);
+    }
+
     /// The custom attribute limit every later `SessionResponse` states as
     /// `maxCustomDataBytes` and `onMessage` enforces (default 2048, sent as an integer).
     /// Given here as a float, it is sent as one (e.g. `100.0`): the Java SDK's model
@@ -826,6 +869,28 @@ mod tests {
             "message": { "type": "Text", "text": "hi",
                          "channel": { "metadata": { "customAttributes": attributes } } },
         })
+    }
+
+    #[tokio::test]
+    async fn a_session_is_new_until_its_first_message() {
+        let fake = FakeGenesys::start().await;
+        let mut ws = connect(&fake).await;
+        assert_eq!(
+            ask(&mut ws, configure(TOKEN)).await["body"]["newSession"],
+            true
+        );
+        let mut again = connect(&fake).await;
+        assert_eq!(
+            ask(&mut again, configure(TOKEN)).await["body"]["newSession"],
+            true,
+            "nothing started its conversation yet"
+        );
+        ask(&mut again, text_with(json!({ "a": "1" }))).await;
+        let mut third = connect(&fake).await;
+        assert_eq!(
+            ask(&mut third, configure(TOKEN)).await["body"]["newSession"],
+            false
+        );
     }
 
     #[tokio::test]
