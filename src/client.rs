@@ -64,6 +64,9 @@ struct ClientInner {
     environment: Environment,
     metrics: Metrics,
     audit: Arc<dyn AuditSink>,
+    /// The client's notification channels, made at the first subscription.
+    #[cfg(feature = "notifications")]
+    notifications: std::sync::OnceLock<Arc<crate::notifications::Registry>>,
 }
 
 impl Client {
@@ -128,9 +131,28 @@ impl Client {
     }
 
     /// The network setup (TLS, proxy) that websockets share with REST.
-    #[cfg_attr(not(any(feature = "guests", feature = "callbacks")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "guests", feature = "notifications")),
+        allow(dead_code)
+    )]
     pub(crate) fn network(&self) -> &Network {
         &self.inner.network
+    }
+
+    /// The Notifications API: any topic, live (see [`notifications`](crate::notifications)).
+    /// The client's subscriptions share its channels.
+    #[cfg(feature = "notifications")]
+    pub fn notifications(&self) -> crate::notifications::Notifications {
+        crate::notifications::Notifications::new(self.clone())
+    }
+
+    /// The client's channel registry, made at first use.
+    #[cfg(feature = "notifications")]
+    pub(crate) fn notification_registry(&self) -> Arc<crate::notifications::Registry> {
+        self.inner
+            .notifications
+            .get_or_init(|| Arc::new(crate::notifications::Registry::new(self)))
+            .clone()
     }
 
     /// Writes `record` to the client's audit sink. The crate's flows audit their own
@@ -427,6 +449,8 @@ impl ClientBuilder {
                 environment,
                 metrics,
                 audit: self.audit,
+                #[cfg(feature = "notifications")]
+                notifications: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -96,6 +96,9 @@ mod net;
 #[cfg(feature = "nodes")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nodes")))]
 pub mod nodes;
+#[cfg(feature = "notifications")]
+#[cfg_attr(docsrs, doc(cfg(feature = "notifications")))]
+pub mod notifications;
 pub mod observe;
 pub mod paging;
 pub mod region;
@@ -105,7 +108,7 @@ pub mod validation;
 #[cfg(feature = "webhook")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhook")))]
 pub mod webhook;
-#[cfg(any(feature = "guests", feature = "callbacks"))]
+#[cfg(any(feature = "guests", feature = "notifications"))]
 mod ws;
 
 #[cfg(feature = "testkit")]

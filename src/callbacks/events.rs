@@ -66,10 +66,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::model::{CallbackConversation, CallbackEventConversation, CallbackState, Summary};
-use super::outbox::{Shared, Taken};
+use super::outbox::Shared;
 use super::worker::Worker;
 use super::Callbacks;
 use crate::error::Error;
+use crate::notifications::Taken;
 use crate::validation::{ValidationError, Violations};
 
 /// Most ids a [`Reconciliation`] notice lists as skipped; more are only counted.

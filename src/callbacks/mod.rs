@@ -45,7 +45,6 @@
 //! ```
 
 mod calendar;
-mod channel;
 pub mod events;
 mod model;
 mod outbox;

@@ -1,45 +1,50 @@
-//! What the stream's background task hands to the consumer: a bounded queue the task
-//! never waits on.
+//! What the stream's background task hands to the consumer: the notifications layer's
+//! bounded queue (the task never waits on it), holding callback events and the stream's
+//! notices, with the stream's status beside it.
 //!
-//! The task pushes under a short lock and moves on; the consumer takes items in
-//! [`CallbackEvents`](super::CallbackEvents)'s `poll_next`. Events beyond the capacity are
-//! dropped and counted in a [`StreamItem::Lagged`] notice at the point where they went
-//! missing (as tokio's broadcast channel tells a slow receiver it lagged). Notices are
-//! never dropped: at most one of each kind waits unread, and a later notice of that kind
-//! is merged into it, so the queue holds at most `capacity` events and three notices (one of each kind).
+//! Events beyond the capacity are dropped and counted in a [`StreamItem::Lagged`] notice
+//! at the point where they went missing; notices are never dropped: at most one of each
+//! kind waits unread, and a later notice of that kind is merged into it.
 
-use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::OnceLock;
 use std::task::Waker;
 
 use tokio::sync::Notify;
 
 use super::events::{Lagged, Reconciliation, Reconnected, StreamItem, StreamStatus};
 use crate::error::Error;
+use crate::notifications::{Pushed, Queue, QueueItem, Sink, Taken};
 
-/// Whether an event went into the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Pushed {
-    Queued,
-    Dropped,
+impl QueueItem for StreamItem {
+    fn is_event(&self) -> bool {
+        matches!(self, StreamItem::Event(_))
+    }
+
+    fn lagged(dropped: u64) -> Self {
+        StreamItem::Lagged(Lagged { dropped })
+    }
+
+    fn is_lagged(&self) -> bool {
+        matches!(self, StreamItem::Lagged(_))
+    }
+
+    fn absorb(&mut self, later: &Self) -> bool {
+        match (self, later) {
+            (StreamItem::Lagged(a), StreamItem::Lagged(b)) => {
+                a.dropped = a.dropped.saturating_add(b.dropped);
+            }
+            (StreamItem::Reconnected(a), StreamItem::Reconnected(b)) => a.merge(b),
+            (StreamItem::Reconciled(a), StreamItem::Reconciled(b)) => a.merge(b),
+            _ => return false,
+        }
+        true
+    }
 }
 
 pub(super) struct Shared {
-    inner: Mutex<Inner>,
-    /// The consumer read a `Lagged` notice: it has caught up with the point where events
-    /// were dropped, so the task may reconcile what they were about.
-    pub(super) caught_up: Notify,
-}
-
-struct Inner {
-    items: VecDeque<StreamItem>,
-    /// Events in `items`.
-    events: usize,
-    capacity: usize,
-    waker: Option<Waker>,
-    /// Why the task stopped, delivered after the queued items.
-    end: Option<Error>,
-    status: StreamStatus,
+    queue: Queue<StreamItem, StreamStatus>,
+    /// The subscription's own status (its sockets), read live.
+    subscription: OnceLock<Sink>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -51,125 +56,64 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner {
-                items: VecDeque::new(),
-                events: 0,
-                capacity,
-                waker: None,
-                end: None,
-                status: StreamStatus::default(),
-            }),
-            caught_up: Notify::new(),
+            queue: Queue::new(capacity),
+            subscription: OnceLock::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// Where the status of the stream's sockets is read.
+    pub(super) fn set_subscription(&self, sink: Sink) {
+        let _ = self.subscription.set(sink);
     }
 
-    fn wake(waker: Option<Waker>) {
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+    /// Resolves when the consumer read a `Lagged` notice: it has caught up with the point
+    /// where events were dropped, so the task may reconcile what they were about.
+    pub(super) fn caught_up(&self) -> &Notify {
+        &self.queue.caught_up
     }
 
     /// Queues an event, or drops it (counted in a `Lagged` notice) when the queue holds
     /// `capacity` events already.
     pub(super) fn push_event(&self, event: super::CallbackEvent) -> Pushed {
-        let mut inner = self.lock();
-        let pushed = if inner.events >= inner.capacity {
-            inner.status.dropped_events += 1;
-            inner.notice(StreamItem::Lagged(Lagged { dropped: 1 }));
-            Pushed::Dropped
-        } else {
-            inner.events += 1;
-            inner.status.events += 1;
-            inner.items.push_back(StreamItem::Event(event));
-            Pushed::Queued
-        };
-        let waker = inner.waker.take();
-        drop(inner);
-        Self::wake(waker);
+        let pushed = self.queue.push(StreamItem::Event(event));
+        self.queue.update_status(|s| match pushed {
+            Pushed::Queued => s.events += 1,
+            Pushed::Dropped => s.dropped_events += 1,
+        });
         pushed
     }
 
     /// Queues a notice, merged into an unread one of its kind if there is one.
     pub(super) fn push_notice(&self, notice: StreamItem) {
-        let mut inner = self.lock();
-        inner.notice(notice);
-        let waker = inner.waker.take();
-        drop(inner);
-        Self::wake(waker);
+        self.queue.push_notice(notice);
     }
 
     /// Changes the status the consumer can read with `CallbackEvents::status`.
     pub(super) fn update_status(&self, change: impl FnOnce(&mut StreamStatus)) {
-        change(&mut self.lock().status);
+        self.queue.update_status(change);
     }
 
+    /// The stream's status: its own counts, and its sockets' as the subscription sees them.
     pub(super) fn status(&self) -> StreamStatus {
-        self.lock().status.clone()
+        let mut status = self.queue.status();
+        if let Some(subscription) = self.subscription.get() {
+            let sockets = subscription.status();
+            status.connected = sockets.connected && !self.queue.is_finished();
+            status.disconnects = sockets.disconnects;
+            status.reconnects = sockets.reconnects;
+            status.channels_created = sockets.channels_created;
+        }
+        status
     }
 
     /// The task stops with `error`, delivered once the queued items are read.
     pub(super) fn finish(&self, error: Error) {
-        let mut inner = self.lock();
-        inner.end = Some(error);
-        inner.status.connected = false;
-        let waker = inner.waker.take();
-        drop(inner);
-        Self::wake(waker);
+        self.queue.finish(error);
     }
 
-    /// The next item, or why the task stopped, or `None` with `waker` kept for later.
-    pub(super) fn take(&self, waker: &Waker) -> Taken {
-        let mut inner = self.lock();
-        if let Some(item) = inner.items.pop_front() {
-            match &item {
-                StreamItem::Event(_) => inner.events = inner.events.saturating_sub(1),
-                StreamItem::Lagged(_) => {
-                    drop(inner);
-                    self.caught_up.notify_one();
-                    return Taken::Item(item);
-                }
-                _ => {}
-            }
-            return Taken::Item(item);
-        }
-        if let Some(end) = inner.end.take() {
-            return Taken::End(end);
-        }
-        inner.waker = Some(waker.clone());
-        Taken::Nothing
-    }
-}
-
-pub(super) enum Taken {
-    Item(StreamItem),
-    End(Error),
-    Nothing,
-}
-
-impl Inner {
-    fn notice(&mut self, notice: StreamItem) {
-        for queued in self.items.iter_mut() {
-            match (queued, &notice) {
-                (StreamItem::Lagged(a), StreamItem::Lagged(b)) => {
-                    a.dropped = a.dropped.saturating_add(b.dropped);
-                    return;
-                }
-                (StreamItem::Reconnected(a), StreamItem::Reconnected(b)) => {
-                    a.merge(b);
-                    return;
-                }
-                (StreamItem::Reconciled(a), StreamItem::Reconciled(b)) => {
-                    a.merge(b);
-                    return;
-                }
-                _ => {}
-            }
-        }
-        self.items.push_back(notice);
+    /// The next item, or why the task stopped, or nothing with `waker` kept for later.
+    pub(super) fn take(&self, waker: &Waker) -> Taken<StreamItem> {
+        self.queue.take(waker)
     }
 }
 
@@ -211,8 +155,6 @@ impl Reconciliation {
 
 #[cfg(test)]
 mod tests {
-    use std::task::Waker;
-
     use super::*;
     use crate::callbacks::model::CallbackConversation;
 
@@ -224,7 +166,7 @@ mod tests {
 
     fn take_all(shared: &Shared) -> Vec<String> {
         let mut out = Vec::new();
-        while let Taken::Item(item) = shared.take(Waker::noop()) {
+        while let Taken::Item(item) = shared.take(std::task::Waker::noop()) {
             out.push(match item {
                 StreamItem::Event(e) => e.conversation_id,
                 StreamItem::Lagged(l) => format!("lagged {}", l.dropped),

@@ -1,42 +1,34 @@
-//! The event stream's background task: it owns the websocket, keeps it alive, replaces
-//! it when it fails, renews the channel, reconciles after gaps, and hands everything to
-//! the consumer through the outbox without ever waiting for it.
+//! The event stream's background task: it reads one notifications subscription (the
+//! [`notifications`](crate::notifications) layer owns the channel and its websocket),
+//! reconciles after gaps, and hands everything to the consumer through the outbox without
+//! ever waiting for it.
 //!
-//! Slow work (a reconciliation, a channel renewal, the replacement of a socket the
-//! platform is about to close) runs as futures owned by the task and polled beside the
-//! socket, so the socket is read, and pinged, all the time.
+//! A reconciliation runs as a future owned by the task and polled beside the
+//! subscription, so notifications keep being taken meanwhile.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
+use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
-use serde_json::Value;
 use tokio::time::Instant;
 
-use super::channel::{self, Channel};
 use super::events::{
     CallbackEvent, CallbackSnapshot, Fingerprint, Reconciliation, Reconnected, StreamItem,
     StreamOptions,
 };
 use super::model::CallbackEventConversation;
-use super::outbox::{Pushed, Shared};
+use super::outbox::Shared;
 use super::reconcile::{self, Job, Known, Limits, Outcome, Window};
 use crate::client::Client;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
+use crate::notifications::{
+    ConnectionOptions, Gap, Notification, NotificationItem, Pushed, SubscribeOptions, Subscription,
+};
 use crate::observe::Counter;
-use crate::ws::{self, Connection, Ping};
 
-/// Names the socket in errors (never its URL, which carries the channel id).
-const ENDPOINT: &str = "notifications channel";
-/// The Notifications API's keep-alive (Genesys's Java SDK `NotificationHandler.sendPing`).
-const PING: &str = r#"{"message":"ping"}"#;
-/// How long a replaced socket is still read for frames the platform sent before it
-/// switched to the new one.
-const DRAIN: Duration = Duration::from_secs(2);
 /// Tries of a reconciliation that failed in a way a retry may mend (the first included).
 const RECONCILE_TRIES: u32 = 3;
 /// The longest window one analytics query covers (see `reconcile`).
@@ -53,45 +45,13 @@ mod names {
     pub const RECONCILED: &str = "callbacks.reconciled_events";
 }
 
-/// A notification frame: `{topicName, version, eventBody, metadata}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Frame {
-    #[serde(default)]
-    topic_name: Option<String>,
-    #[serde(default)]
-    event_body: Value,
-    #[serde(default)]
-    metadata: Option<Value>,
-}
-
-/// What a maintenance future ended with.
-enum Maintenance {
-    /// A new socket on the same channel, replacing one the platform announced it closes.
-    Replaced(Result<Connection, Error>),
-    /// The channel was subscribed again; its `expires` before and now.
-    Renewed(Result<(Option<Timestamp>, Option<Timestamp>), Error>),
-    /// A new channel, connected and subscribed, replacing one whose `expires` did not move.
-    RolledOver(Result<(Channel, Connection), Error>),
-}
-
-/// One wake-up of the task while it listens.
+/// One wake-up of the task.
 enum Step {
-    Frame(Result<String, Error>),
-    Drained(Option<String>),
+    Item(Option<Result<NotificationItem, Error>>),
     Reconciled(Box<Outcome>),
-    Maintained(Box<Maintenance>),
-    Renew,
     CaughtUp,
     TailDue,
     RetryDue,
-}
-
-/// The gap the stream is in, while the socket is down.
-struct Outage {
-    since: Timestamp,
-    attempts: u32,
-    new_channel: bool,
 }
 
 /// What was last reported for a conversation, and when a live event for it last came.
@@ -279,19 +239,12 @@ struct Counters {
 pub(super) struct Worker {
     client: Client,
     queues: Vec<String>,
-    topics: Vec<String>,
     options: StreamOptions,
     shared: Arc<Shared>,
-    channel: Channel,
-    /// The platform said the channel is gone (404).
-    channel_gone: bool,
-    conn: Option<Connection>,
-    /// A replaced socket, read until it closes or the time is up.
-    draining: Option<(Connection, Instant)>,
-    /// The last time anything was heard on a socket.
-    last_heard: Timestamp,
-    outage: Option<Outage>,
-    reconnect: ws::Reconnect,
+    subscription: Subscription,
+    /// When the last notification was taken: a lag in the subscription is reconciled
+    /// from there.
+    last_taken: Timestamp,
     tracked: Tracked,
     dirty: Dirty,
     /// Gap windows not reconciled yet; `pending_tail` when only a tail re-query.
@@ -311,54 +264,7 @@ pub(super) struct Worker {
     /// failed reads due again).
     reconcile_soon: bool,
     running: Slot<Outcome>,
-    maintenance: Slot<Maintenance>,
-    /// The maintenance under way replaces the socket (after `v2.system.socket_closing`).
-    replacing: bool,
-    renew_at: Instant,
     counters: Counters,
-}
-
-fn limits(options: &StreamOptions) -> ws::Limits {
-    ws::Limits {
-        connect_timeout: options.connect_timeout(),
-        send_timeout: options.connect_timeout(),
-        ping_every: options.ping_every(),
-        ping: Ping::Text(PING),
-        dead_after: options.dead_after(),
-    }
-}
-
-async fn open_socket(
-    client: &Client,
-    channel: &Channel,
-    options: &StreamOptions,
-) -> Result<Connection, Error> {
-    Connection::open(
-        client.network(),
-        ENDPOINT,
-        &channel.connect_uri,
-        &[],
-        limits(options),
-    )
-    .await
-}
-
-/// Whether a failure cannot be mended by trying again (refused credentials, a refused
-/// subscription, an answer that breaks the API's contract).
-fn is_fatal(err: &Error) -> bool {
-    !err.is_retryable() && err.kind() != ErrorKind::NotFound
-}
-
-/// When to renew `channel`: `renew_before_expiry` before it expires (about 23 h from now
-/// when the platform did not say).
-fn renew_time(channel: &Channel, options: &StreamOptions) -> Instant {
-    let left = match channel.expires {
-        Some(expires) => {
-            Duration::try_from(expires.duration_since(Timestamp::now())).unwrap_or_default()
-        }
-        None => Duration::from_secs(23 * 3_600),
-    };
-    Instant::now() + left.saturating_sub(options.renew_before_expiry())
 }
 
 /// Waits for the future in `slot`, or for ever when there is none.
@@ -369,17 +275,6 @@ async fn poll_slot<T>(slot: &mut Slot<T>) -> T {
     }
 }
 
-/// The next frame of a replaced socket; `None` once it closed or its time is up.
-async fn recv_draining(slot: &mut Option<(Connection, Instant)>) -> Option<String> {
-    let Some((conn, until)) = slot.as_mut() else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        frame = conn.recv() => frame.ok(),
-        () = tokio::time::sleep_until(*until) => None,
-    }
-}
-
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -387,28 +282,25 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// The topic of a queue's callbacks.
+pub(super) fn topic(queue: &str) -> String {
+    format!("v2.routing.queues.{queue}.conversations.callbacks")
+}
+
 impl Worker {
-    /// Makes the channel, connects and subscribes: the stream is live when this returns.
+    /// Subscribes to the queues' callback topics: the stream is live when this returns.
     pub(super) async fn start(
         client: Client,
         queues: Vec<String>,
         options: StreamOptions,
         shared: Arc<Shared>,
     ) -> Result<Self, Error> {
-        let topics: Vec<String> = queues
-            .iter()
-            .map(|q| format!("v2.routing.queues.{q}.conversations.callbacks"))
-            .collect();
-        let mut channel = channel::open(&client).await?;
-        // Connect first: the platform sends events only to an open socket, so a change
-        // right after the subscription is confirmed must find the socket there.
-        let conn = open_socket(&client, &channel, &options).await?;
-        channel::subscribe(&client, &channel.id, &topics).await?;
-        channel.subscribed = true;
-        shared.update_status(|s| {
-            s.connected = true;
-            s.channels_created += 1;
-        });
+        let topics: Vec<String> = queues.iter().map(|q| topic(q)).collect();
+        let subscription = client
+            .notifications()
+            .subscribe_with(topics, subscribe_options(&options))
+            .await?;
+        shared.set_subscription(subscription.status_source());
         let metrics = client.metrics();
         let counters = Counters {
             reconnects: metrics.counter(names::RECONNECTS),
@@ -418,14 +310,7 @@ impl Worker {
             incomplete: metrics.counter(names::INCOMPLETE),
             reconciled: metrics.counter(names::RECONCILED),
         };
-        let mut reconnect = ws::Reconnect::new(
-            options.reconnect_wait(),
-            options.max_reconnect_wait(),
-            options.healthy_after(),
-        );
-        reconnect.connected();
         Ok(Self {
-            renew_at: renew_time(&channel, &options),
             tracked: Tracked::new(options.max_tracked()),
             dirty: Dirty {
                 ids: Vec::new(),
@@ -435,16 +320,10 @@ impl Worker {
             },
             client,
             queues,
-            topics,
             options,
             shared,
-            channel,
-            channel_gone: false,
-            conn: Some(conn),
-            draining: None,
-            last_heard: Timestamp::now(),
-            outage: None,
-            reconnect,
+            subscription,
+            last_taken: Timestamp::now(),
             pending: None,
             pending_tail: false,
             pending_tries: 0,
@@ -454,8 +333,6 @@ impl Worker {
             lag_read: false,
             reconcile_soon: false,
             running: None,
-            maintenance: None,
-            replacing: false,
             counters,
         })
     }
@@ -469,64 +346,23 @@ impl Worker {
 
     async fn drive(&mut self) -> Error {
         loop {
-            if self.conn.is_none() {
-                if let Err(fatal) = self.reconnect().await {
-                    return fatal;
-                }
-            }
-            if let Err(fatal) = self.listen().await {
-                return fatal;
-            }
-        }
-    }
-
-    /// Reads the socket until it is lost (`Ok`) or the stream cannot go on (`Err`).
-    async fn listen(&mut self) -> Result<(), Error> {
-        loop {
             self.maybe_reconcile();
             let tail_due = self.tail.map(|(at, _)| at);
-            let renew_at = self.renew_at;
-            let Some(conn) = self.conn.as_mut() else {
-                return Ok(());
-            };
             let step = tokio::select! {
-                frame = conn.recv() => Step::Frame(frame),
-                frame = recv_draining(&mut self.draining) => Step::Drained(frame),
+                item = self.subscription.next() => Step::Item(item),
                 outcome = poll_slot(&mut self.running) => Step::Reconciled(Box::new(outcome)),
-                done = poll_slot(&mut self.maintenance) => Step::Maintained(Box::new(done)),
-                () = tokio::time::sleep_until(renew_at), if self.maintenance.is_none() => Step::Renew,
-                () = self.shared.caught_up.notified() => Step::CaughtUp,
+                () = self.shared.caught_up().notified() => Step::CaughtUp,
                 () = sleep_until(tail_due) => Step::TailDue,
                 () = sleep_until(self.retry_at) => Step::RetryDue,
             };
             match step {
-                Step::Frame(Ok(text)) => self.on_frame(&text),
-                Step::Frame(Err(err)) => {
-                    if self.replacing {
-                        // The platform closed the old socket because the new one is
-                        // connecting (one socket per channel): wait for it.
-                        if let Some(replacement) = self.maintenance.take() {
-                            let done = replacement.await;
-                            self.maintained(done)?;
-                            if self.conn.is_some() {
-                                continue;
-                            }
-                        }
-                    }
-                    self.lost(&err);
-                    return Ok(());
-                }
-                Step::Drained(Some(text)) => self.on_frame(&text),
-                Step::Drained(None) => self.draining = None,
+                Step::Item(Some(Ok(item))) => self.on_item(item),
+                Step::Item(Some(Err(error))) => return error,
+                Step::Item(None) => return Error::closed("the notifications subscription"),
                 Step::Reconciled(outcome) => {
                     self.running = None;
                     self.apply(*outcome);
                 }
-                Step::Maintained(done) => {
-                    self.maintenance = None;
-                    self.maintained(*done)?;
-                }
-                Step::Renew => self.renew(),
                 Step::CaughtUp => self.lag_read = true,
                 Step::TailDue => {
                     if let Some((_, window)) = self.tail.take() {
@@ -545,176 +381,55 @@ impl Worker {
         }
     }
 
-    /// Waits (backing off) and connects again, until connected (`Ok`) or the stream
-    /// cannot go on. A reconciliation under way goes on meanwhile.
-    async fn reconnect(&mut self) -> Result<(), Error> {
-        loop {
-            let until = Instant::now() + self.reconnect.next_wait();
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep_until(until) => break,
-                    outcome = poll_slot(&mut self.running) => {
-                        self.running = None;
-                        self.apply(outcome);
-                    }
-                }
+    fn on_item(&mut self, item: NotificationItem) {
+        let margin = SignedDuration::try_from(self.options.reconcile_margin()).unwrap_or_default();
+        match item {
+            NotificationItem::Event(notification) => {
+                self.last_taken = notification.received_at();
+                self.on_event(&notification);
             }
-            if let Some(outage) = &mut self.outage {
-                outage.attempts = outage.attempts.saturating_add(1);
-            }
-            let mut running = self.running.take();
-            let mut finished = None;
-            let attempt = {
-                let attempt = self.connect();
-                tokio::pin!(attempt);
-                loop {
-                    tokio::select! {
-                        result = &mut attempt => break result,
-                        outcome = poll_slot(&mut running) => {
-                            running = None;
-                            finished = Some(outcome);
-                        }
-                    }
-                }
-            };
-            self.running = running;
-            if let Some(outcome) = finished {
-                self.apply(outcome);
-            }
-            match attempt {
-                Ok(conn) => {
-                    self.connected(conn);
-                    return Ok(());
-                }
-                Err(err) if is_fatal(&err) => return Err(err),
-                Err(err) => {
-                    tracing::debug!(error = %err, "callback event stream: reconnecting failed; backing off")
-                }
+            NotificationItem::Gap(gap) => self.reconnected(&gap, margin),
+            NotificationItem::Lagged(_) => {
+                // The layer dropped notifications after the last one taken: what they
+                // were about is found by a reconciliation of that window.
+                let now = Timestamp::now();
+                self.queue_window(
+                    Window {
+                        from: self.last_taken - margin,
+                        to: now,
+                    },
+                    false,
+                );
             }
         }
     }
 
-    /// One connection attempt: to the same channel while it lives; a new channel when
-    /// the platform says it is gone (by `expires`, a refused handshake and a 404 on
-    /// `HEAD`, or a 404 when subscribing).
-    async fn connect(&mut self) -> Result<Connection, Error> {
-        if self.channel_gone || self.channel.has_expired() {
-            self.new_channel().await?;
-        }
-        let conn = match open_socket(&self.client, &self.channel, &self.options).await {
-            Ok(conn) => conn,
-            Err(err) => {
-                // A refused handshake and a dead network path look alike: ask.
-                if channel::exists(&self.client, &self.channel.id).await? {
-                    return Err(err);
-                }
-                tracing::debug!("callback event stream: the channel is gone; making a new one");
-                self.new_channel().await?;
-                open_socket(&self.client, &self.channel, &self.options).await?
-            }
-        };
-        if !self.channel.subscribed {
-            match channel::subscribe(&self.client, &self.channel.id, &self.topics).await {
-                Ok(()) => self.channel.subscribed = true,
-                Err(err) => {
-                    if err.kind() == ErrorKind::NotFound {
-                        self.channel_gone = true;
-                    }
-                    return Err(err);
-                }
-            }
-        }
-        Ok(conn)
-    }
-
-    async fn new_channel(&mut self) -> Result<(), Error> {
-        self.channel = channel::open(&self.client).await?;
-        self.channel_gone = false;
-        self.shared.update_status(|s| s.channels_created += 1);
-        if let Some(outage) = &mut self.outage {
-            outage.new_channel = true;
-        }
-        Ok(())
-    }
-
-    fn connected(&mut self, conn: Connection) {
-        self.conn = Some(conn);
-        self.reconnect.connected();
-        self.renew_at = renew_time(&self.channel, &self.options);
-        let now = Timestamp::now();
-        let outage = self.outage.take().unwrap_or(Outage {
-            since: self.last_heard,
-            attempts: 1,
-            new_channel: false,
-        });
-        self.last_heard = now;
+    /// A channel's socket is up again after a gap: say so, and reconcile the gap.
+    fn reconnected(&mut self, gap: &Gap, margin: SignedDuration) {
         self.counters.reconnects.inc();
-        self.shared.update_status(|s| {
-            s.connected = true;
-            s.reconnects += 1;
-        });
         self.shared
             .push_notice(StreamItem::Reconnected(Reconnected {
-                down_since: outage.since,
-                reconnected_at: now,
-                outages: 1,
-                attempts: outage.attempts,
-                new_channel: outage.new_channel,
+                down_since: gap.down_since,
+                reconnected_at: gap.reconnected_at,
+                outages: gap.outages,
+                attempts: gap.attempts,
+                new_channel: gap.new_channel,
             }));
-        let margin = SignedDuration::try_from(self.options.reconcile_margin()).unwrap_or_default();
         self.queue_window(
             Window {
-                from: outage.since - margin,
-                to: now,
+                from: gap.down_since - margin,
+                to: gap.reconnected_at,
             },
             false,
         );
     }
 
-    fn lost(&mut self, err: &Error) {
-        tracing::debug!(error = %err, "callback event stream: the socket was lost");
-        self.conn = None;
-        // Renewals and replacements belong to the lost socket; the reconnect redoes
-        // what is needed.
-        self.maintenance = None;
-        self.replacing = false;
-        self.outage = Some(Outage {
-            since: self.last_heard,
-            attempts: 0,
-            new_channel: false,
-        });
-        self.shared.update_status(|s| {
-            s.connected = false;
-            s.disconnects += 1;
-        });
-    }
-
-    fn on_frame(&mut self, text: &str) {
-        self.last_heard = Timestamp::now();
-        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
-            tracing::debug!("callback event stream: a frame that is not a notification; ignored");
-            return;
-        };
-        match frame.topic_name.as_deref() {
-            // Heartbeats, pongs, and frames without a topic.
-            None | Some("channel.metadata") => {}
-            Some("v2.system.socket_closing") => self.replace_socket(),
-            Some(topic) if self.topics.iter().any(|t| t == topic) => {
-                let topic = topic.to_owned();
-                self.on_event(topic, frame.event_body, frame.metadata.as_ref());
-            }
-            Some(_) => {}
-        }
-    }
-
-    fn on_event(&mut self, topic: String, body: Value, metadata: Option<&Value>) {
+    fn on_event(&mut self, notification: &Notification) {
         let received = Instant::now();
-        let correlation_id = metadata
-            .and_then(|m| m.get("CorrelationId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let id_hint = body.get("id").and_then(Value::as_str).map(str::to_owned);
-        let event = serde_json::from_value::<CallbackEventConversation>(body)
+        let topic = notification.topic().to_owned();
+        let correlation_id = notification.correlation_id().map(str::to_owned);
+        let event = notification
+            .decode::<CallbackEventConversation>()
             .ok()
             .and_then(|body| CallbackEvent::live(body, topic, correlation_id));
         let Some(event) = event else {
@@ -722,6 +437,10 @@ impl Worker {
             tracing::debug!("callback event stream: an event body could not be read");
             self.counters.undecodable.inc();
             self.shared.update_status(|s| s.undecodable += 1);
+            let id_hint = notification
+                .decode::<IdOnly>()
+                .ok()
+                .and_then(|body| body.id);
             if let Some(id) = id_hint {
                 self.dirty.insert(id);
                 self.reconcile_soon = true;
@@ -759,7 +478,7 @@ impl Worker {
 
     /// Starts a reconciliation if one is due and none runs.
     fn maybe_reconcile(&mut self) {
-        if self.running.is_some() || self.conn.is_none() {
+        if self.running.is_some() || !self.subscription.status().connected {
             return;
         }
         let dirty_due = (self.lag_read || self.reconcile_soon) && !self.dirty.is_empty();
@@ -895,114 +614,30 @@ impl Worker {
         });
         self.shared.push_notice(StreamItem::Reconciled(notice));
     }
+}
 
-    /// `v2.system.socket_closing`: a new socket on the same channel now (the platform
-    /// then closes the old one); the old one is read until then.
-    fn replace_socket(&mut self) {
-        if self.maintenance.is_some() {
-            // Busy renewing: the platform closes the socket in about a minute and the
-            // stream reconnects then.
-            return;
-        }
-        let client = self.client.clone();
-        let url = self.channel.connect_uri.clone();
-        let limits = limits(&self.options);
-        self.replacing = true;
-        self.maintenance = Some(Box::pin(async move {
-            Maintenance::Replaced(
-                Connection::open(client.network(), ENDPOINT, &url, &[], limits).await,
-            )
-        }));
-    }
+/// A notification body's `id`, when the rest of it cannot be read.
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<String>,
+}
 
-    /// Subscribes the channel again, which keeps it past its 24 hours, and reads back
-    /// its `expires` (whether re-subscribing moves it is not documented: if it does not,
-    /// the stream moves to a new channel).
-    fn renew(&mut self) {
-        let client = self.client.clone();
-        let id = self.channel.id.clone();
-        let topics = self.topics.clone();
-        let before = self.channel.expires;
-        self.maintenance = Some(Box::pin(async move {
-            let result = async {
-                channel::subscribe(&client, &id, &topics).await?;
-                channel::expiry(&client, &id).await
-            }
-            .await;
-            Maintenance::Renewed(result.map(|now| (before, now)))
-        }));
-    }
-
-    /// A new channel, connected and subscribed, to move to before the old one expires.
-    fn roll_over(&mut self) {
-        let client = self.client.clone();
-        let topics = self.topics.clone();
-        let options = self.options.clone();
-        self.maintenance = Some(Box::pin(async move {
-            let result = async {
-                let mut channel = channel::open(&client).await?;
-                let conn = open_socket(&client, &channel, &options).await?;
-                channel::subscribe(&client, &channel.id, &topics).await?;
-                channel.subscribed = true;
-                Ok((channel, conn))
-            }
-            .await;
-            Maintenance::RolledOver(result)
-        }));
-    }
-
-    fn maintained(&mut self, done: Maintenance) -> Result<(), Error> {
-        let later = Instant::now() + self.options.max_reconnect_wait();
-        self.replacing = false;
-        match done {
-            Maintenance::Replaced(Ok(conn)) => {
-                // The old socket may be gone already (the platform closed it when the
-                // new one connected): then there is nothing to drain.
-                if self.conn.is_some() {
-                    self.switch_to(conn);
-                } else {
-                    self.conn = Some(conn);
-                    self.last_heard = Timestamp::now();
-                }
-            }
-            Maintenance::Replaced(Err(err)) => {
-                tracing::debug!(error = %err, "callback event stream: no new socket before the maintenance close; reconnecting after it");
-            }
-            Maintenance::Renewed(Ok((before, Some(now)))) if before.is_none_or(|b| now > b) => {
-                self.channel.expires = Some(now);
-                // Never sooner than a backoff wait: an `expires` already within
-                // `renew_before_expiry` must not make renewals back to back.
-                self.renew_at = renew_time(&self.channel, &self.options).max(later);
-            }
-            Maintenance::Renewed(Ok(_)) => {
-                tracing::debug!("callback event stream: re-subscribing did not move the channel's expiry; moving to a new channel");
-                self.roll_over();
-            }
-            Maintenance::Renewed(Err(err)) if err.kind() == ErrorKind::NotFound => self.roll_over(),
-            Maintenance::Renewed(Err(err)) | Maintenance::RolledOver(Err(err)) => {
-                if is_fatal(&err) {
-                    return Err(err);
-                }
-                tracing::debug!(error = %err, "callback event stream: renewing the channel failed; trying again later");
-                self.renew_at = later;
-            }
-            Maintenance::RolledOver(Ok((channel, conn))) => {
-                self.channel = channel;
-                self.channel_gone = false;
-                self.shared.update_status(|s| s.channels_created += 1);
-                self.renew_at = renew_time(&self.channel, &self.options);
-                self.switch_to(conn);
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes `conn` the socket; the old one is read a little longer.
-    fn switch_to(&mut self, conn: Connection) {
-        if let Some(old) = self.conn.replace(conn) {
-            self.draining = Some((old, Instant::now() + DRAIN));
-        }
-        self.last_heard = Timestamp::now();
+/// The subscription options of a stream with `options`.
+fn subscribe_options(options: &StreamOptions) -> SubscribeOptions {
+    SubscribeOptions {
+        // The task takes notifications as they come; its own queue to the consumer is
+        // `buffer` long.
+        buffer: options.buffer().max(1_024),
+        connection: ConnectionOptions {
+            ping_every: options.ping_every(),
+            dead_after: options.dead_after(),
+            connect_timeout: options.connect_timeout(),
+            reconnect_wait: options.reconnect_wait(),
+            max_reconnect_wait: options.max_reconnect_wait(),
+            healthy_after: options.healthy_after(),
+            renew_before_expiry: options.renew_before_expiry(),
+        },
     }
 }
 
@@ -1011,6 +646,7 @@ mod tests {
     use super::*;
     use crate::callbacks::model::CallbackConversation;
     use serde_json::json;
+    use std::time::Duration;
 
     fn fetched(id: &str, state: &str) -> CallbackEvent {
         let conversation: CallbackConversation = serde_json::from_value(json!({

@@ -111,7 +111,7 @@ fn classify_one(cause: &(dyn StdError + 'static)) -> NetworkFailure {
     }
 }
 
-#[cfg(any(feature = "guests", feature = "callbacks"))]
+#[cfg(any(feature = "guests", feature = "notifications"))]
 fn websocket_class(cause: &(dyn StdError + 'static)) -> Option<NetworkFailure> {
     use tokio_tungstenite::tungstenite::Error as WsError;
     match cause.downcast_ref::<WsError>()? {
@@ -123,7 +123,7 @@ fn websocket_class(cause: &(dyn StdError + 'static)) -> Option<NetworkFailure> {
     }
 }
 
-#[cfg(not(any(feature = "guests", feature = "callbacks")))]
+#[cfg(not(any(feature = "guests", feature = "notifications")))]
 fn websocket_class(_: &(dyn StdError + 'static)) -> Option<NetworkFailure> {
     None
 }

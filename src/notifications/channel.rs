@@ -1,14 +1,11 @@
-//! The notifications channel an event stream listens on: created (or found again after a
-//! create whose answer was lost), subscribed, checked, renewed.
+//! A notifications channel over REST: created (or found again after a create whose
+//! answer was lost), subscribed, checked, renewed.
 //!
 //! Channels belong to the access token that created them and hold their subscriptions
 //! across websocket connections, so a dropped socket is replaced by a new socket on the
 //! same `connectUri` (as Genesys's Java SDK `NotificationHandler` does), and a channel is
 //! made again only when the platform says it is gone (see docs/research/background.md
 //! part B).
-
-use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -23,32 +20,6 @@ use crate::Method;
 const CHANNELS: &str = "/api/v2/notifications/channels";
 const CHANNEL: &str = "/api/v2/notifications/channels/{channelId}";
 const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscriptions";
-
-/// Channels in use by this process's event streams. A channel takes one websocket at a
-/// time (a second connection closes the first), so a stream looking for the channel a
-/// lost create made must not take another stream's.
-static IN_USE: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-
-/// Holds a channel id in [`IN_USE`] until dropped.
-#[derive(Debug)]
-pub(super) struct Lease(String);
-
-impl Lease {
-    /// `None` when another stream of this process holds the channel.
-    fn take(id: &str) -> Option<Self> {
-        let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
-        in_use.insert(id.to_owned()).then(|| Lease(id.to_owned()))
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        IN_USE
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.0);
-    }
-}
 
 /// The platform's `Channel`.
 #[derive(Deserialize)]
@@ -89,20 +60,17 @@ struct ChannelTopic {
     missing_permissions: Vec<String>,
 }
 
-/// A channel this stream holds.
-#[derive(Debug)]
-pub(super) struct Channel {
-    pub(super) id: String,
-    pub(super) connect_uri: Url,
+/// A channel: where to connect and until when it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct Channel {
+    pub(crate) id: String,
+    pub(crate) connect_uri: Url,
     /// When the platform drops the channel, if it said.
-    pub(super) expires: Option<Timestamp>,
-    /// Whether the stream's topics are subscribed on it.
-    pub(super) subscribed: bool,
-    _lease: Lease,
+    pub(crate) expires: Option<Timestamp>,
 }
 
 impl Channel {
-    fn from_answer(answer: ChannelAnswer, lease: Lease) -> Result<Self, Error> {
+    fn from_answer(answer: ChannelAnswer) -> Result<Self, Error> {
         let (Some(id), Some(uri)) = (answer.id, answer.connect_uri) else {
             return Err(Error::contract(
                 "a notifications channel",
@@ -119,13 +87,11 @@ impl Channel {
             id,
             connect_uri,
             expires: answer.expires.and_then(|e| e.parse().ok()),
-            subscribed: false,
-            _lease: lease,
         })
     }
 
     /// Whether the platform has dropped the channel by now, by its `expires`.
-    pub(super) fn has_expired(&self) -> bool {
+    pub(crate) fn has_expired(&self) -> bool {
         self.expires.is_some_and(|e| e <= Timestamp::now())
     }
 }
@@ -138,9 +104,12 @@ fn may_have_created(err: &Error) -> bool {
 
 /// A new channel. A create that may have worked although it failed (a 5xx or a lost
 /// answer) is followed by a look at the token's channels (`includechannels=token`), and
-/// a channel no stream of this process holds is taken (the newest: the one that create
-/// made) before a second create is tried. At most two creates and one listing.
-pub(super) async fn open(client: &Client) -> Result<Channel, Error> {
+/// a channel `held` does not name is taken (the newest: the one that create made) before
+/// a second create is tried. At most two creates and one listing per failure.
+pub(crate) async fn open(
+    client: &Client,
+    held: impl Fn(&str) -> bool + Send + Sync,
+) -> Result<Channel, Error> {
     let transport = client.transport();
     let mut last = None;
     for _ in 0..2 {
@@ -149,17 +118,17 @@ pub(super) async fn open(client: &Client) -> Result<Channel, Error> {
             .await
         {
             Ok(answer) => {
-                let lease = answer.id.as_deref().and_then(Lease::take).ok_or_else(|| {
-                    Error::contract(
+                if answer.id.as_deref().is_some_and(&held) {
+                    return Err(Error::contract(
                         "a new notifications channel",
-                        vec!["it has no id, or the id of a channel in use".into()],
-                    )
-                })?;
-                return Channel::from_answer(answer, lease);
+                        vec!["it has the id of a channel in use".into()],
+                    ));
+                }
+                return Channel::from_answer(answer);
             }
             Err(err) if may_have_created(&err) => {
                 tracing::debug!(error = %err, "creating a notifications channel failed; looking for the channel it may have made");
-                if let Some(channel) = find_unused(client).await? {
+                if let Some(channel) = find_unused(client, &held).await? {
                     return Ok(channel);
                 }
                 last = Some(err);
@@ -170,36 +139,47 @@ pub(super) async fn open(client: &Client) -> Result<Channel, Error> {
     Err(last.unwrap_or_else(|| Error::closed("notifications channel")))
 }
 
-/// The newest live channel of this token that no stream of this process holds.
-async fn find_unused(client: &Client) -> Result<Option<Channel>, Error> {
-    let req = ApiRequest::new(Method::GET, CHANNELS).query("includechannels", "token");
-    let listing: ChannelListing = client.transport().json(&req).await?;
+/// The newest live channel of this token that `held` does not name.
+async fn find_unused(
+    client: &Client,
+    held: &(impl Fn(&str) -> bool + Send + Sync),
+) -> Result<Option<Channel>, Error> {
     let now = Timestamp::now();
-    let mut candidates: Vec<(Option<Timestamp>, ChannelAnswer)> = listing
-        .entities
+    let mut candidates: Vec<(Option<Timestamp>, ChannelAnswer)> = listing(client)
+        .await?
         .into_iter()
-        .filter(|c| c.id.is_some() && c.connect_uri.is_some())
+        .filter(|c| c.id.as_deref().is_some_and(|id| !held(id)) && c.connect_uri.is_some())
         .map(|c| (c.expires.as_deref().and_then(|e| e.parse().ok()), c))
         .filter(|(expires, _)| expires.is_none_or(|e: Timestamp| e > now))
         .collect();
     // Newest (latest expiry) first.
     candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-    for (_, answer) in candidates {
-        if let Some(lease) = answer.id.as_deref().and_then(Lease::take) {
-            return Channel::from_answer(answer, lease).map(Some);
-        }
+    match candidates.into_iter().next() {
+        Some((_, answer)) => Channel::from_answer(answer).map(Some),
+        None => Ok(None),
     }
-    Ok(None)
 }
 
-/// Replaces the channel's subscriptions with `topics` (the same list twice has no further
-/// effect, so the PUT is retried as idempotent) and checks that the platform took every
-/// one: a topic refused, or missing from the answer, is an error.
-pub(super) async fn subscribe(
+async fn listing(client: &Client) -> Result<Vec<ChannelAnswer>, Error> {
+    let req = ApiRequest::new(Method::GET, CHANNELS).query("includechannels", "token");
+    let listing: ChannelListing = client.transport().json(&req).await?;
+    Ok(listing.entities)
+}
+
+/// Sets the channel's subscriptions to `topics` (`PUT`: the same list twice has no further
+/// effect, so it is retried as idempotent) and checks that the platform took every one: a
+/// topic refused, or missing from the answer, is an error. An empty list removes every
+/// subscription (`DELETE`).
+pub(crate) async fn subscribe(
     client: &Client,
     channel_id: &str,
     topics: &[String],
 ) -> Result<(), Error> {
+    if topics.is_empty() {
+        let req = ApiRequest::with_args(Method::DELETE, SUBSCRIPTIONS, &[channel_id])?;
+        client.transport().send(&req).await?;
+        return Ok(());
+    }
     let body: Vec<_> = topics.iter().map(|t| json!({ "id": t })).collect();
     let req = ApiRequest::with_args(Method::PUT, SUBSCRIPTIONS, &[channel_id])?
         .json(&body)?
@@ -238,7 +218,7 @@ pub(super) async fn subscribe(
 }
 
 /// Whether the channel still exists (`HEAD`): `Ok(false)` on 404.
-pub(super) async fn exists(client: &Client, channel_id: &str) -> Result<bool, Error> {
+pub(crate) async fn exists(client: &Client, channel_id: &str) -> Result<bool, Error> {
     let req = ApiRequest::with_args(Method::HEAD, CHANNEL, &[channel_id])?;
     match client.transport().send(&req).await {
         Ok(_) => Ok(true),
@@ -249,26 +229,11 @@ pub(super) async fn exists(client: &Client, channel_id: &str) -> Result<bool, Er
 
 /// The channel's `expires` as the token's channel listing shows it now (`None` when the
 /// listing does not show the channel).
-pub(super) async fn expiry(client: &Client, channel_id: &str) -> Result<Option<Timestamp>, Error> {
-    let req = ApiRequest::new(Method::GET, CHANNELS).query("includechannels", "token");
-    let listing: ChannelListing = client.transport().json(&req).await?;
-    Ok(listing
-        .entities
+pub(crate) async fn expiry(client: &Client, channel_id: &str) -> Result<Option<Timestamp>, Error> {
+    Ok(listing(client)
+        .await?
         .into_iter()
         .find(|c| c.id.as_deref() == Some(channel_id))
         .and_then(|c| c.expires)
         .and_then(|e| e.parse().ok()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_channel_is_leased_to_one_stream_at_a_time() {
-        let first = Lease::take("streaming-0-test-lease").unwrap();
-        assert!(Lease::take("streaming-0-test-lease").is_none());
-        drop(first);
-        assert!(Lease::take("streaming-0-test-lease").is_some());
-    }
 }
