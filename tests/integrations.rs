@@ -582,3 +582,143 @@ async fn telemetry_reports_stats_history_and_audit() {
     assert_eq!(records[1].outcome, AuditOutcome::Failure);
     assert_eq!(records[1].status, Some(400));
 }
+
+// ---- the fake's own rules for client-app configurations ----
+
+/// `PUT .../config/current` on a fresh integration of `type_id`, with `properties`.
+async fn put_properties(
+    fake: &FakeGenesys,
+    type_id: &str,
+    properties: serde_json::Value,
+) -> Result<serde_json::Value, genesys_cloud::Error> {
+    let id = fake.seed_integration("Widget", type_id);
+    fake.client()
+        .unwrap()
+        .request(
+            Method::PUT,
+            &format!("/api/v2/integrations/{id}/config/current"),
+        )
+        .json(&json!({
+            "name": "Widget", "version": 1, "notes": "", "credentials": {}, "advanced": {},
+            "properties": properties,
+        }))
+        .send()
+        .await
+}
+
+/// The `(fieldName, errorCode)` pairs of a 400's details.
+fn refused_fields(err: &genesys_cloud::Error) -> Vec<(String, String)> {
+    let api = err.api().expect("an API error");
+    assert_eq!(api.status(), 400, "{err}");
+    api.body()
+        .unwrap()
+        .details
+        .iter()
+        .map(|d| {
+            (
+                d.field_name.clone().unwrap_or_default(),
+                d.error_code.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_fake_accepts_a_configuration_genesys_publishes() {
+    // GenesysCloudBlueprints/digital-messaging-translator-blueprint,
+    // blueprint/terraform/modules/integration/integration.tf: `permissions: null` and a
+    // filter with a space after the comma.
+    let fake = FakeGenesys::start().await;
+    let config = put_properties(
+        &fake,
+        "embedded-client-app-interaction-widget",
+        json!({
+            "sandbox": "allow-scripts,allow-same-origin,allow-forms,allow-modals",
+            "groups": ["6f9c1c3e-0000-4000-8000-000000000001"],
+            "communicationTypeFilter": "chat, webmessaging",
+            "queueIdFilterList": ["6f9c1c3e-0000-4000-8000-000000000002"],
+            "url": "https://localhost/?conversationid={{pcConversationId}}&language={{pcLangTag}}",
+            "permissions": null
+        }),
+    )
+    .await
+    .expect("a Genesys blueprint's configuration is accepted");
+    assert_eq!(config["version"], 2);
+}
+
+#[tokio::test]
+async fn the_fake_refuses_what_the_platform_docs_refuse() {
+    let fake = FakeGenesys::start().await;
+    let err = put_properties(
+        &fake,
+        "embedded-client-app",
+        json!({
+            "url": "http://app.example.com/",
+            "sandbox": "allow-scripts,allow-top-navigation",
+            "permissions": "camera,usb",
+            "displayType": "overlay",
+            "groups": "not-a-list",
+        }),
+    )
+    .await
+    .unwrap_err();
+    let mut fields = refused_fields(&err);
+    fields.sort();
+    let expected: Vec<(String, String)> = [
+        "properties.displayType",
+        "properties.groups",
+        "properties.permissions",
+        "properties.sandbox",
+        "properties.url",
+    ]
+    .iter()
+    .map(|f| ((*f).to_owned(), "invalid.value".to_owned()))
+    .collect();
+    assert_eq!(fields, expected);
+
+    // IntegrationConfiguration's required fields (the Python SDK's model docs).
+    let id = fake.seed_integration("Widget", "embedded-client-app");
+    let err = fake
+        .client()
+        .unwrap()
+        .request(
+            Method::PUT,
+            &format!("/api/v2/integrations/{id}/config/current"),
+        )
+        .json(&json!({"name": " ", "version": 1, "properties": {"url": "https://a.example/"}}))
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    let mut fields: Vec<String> = refused_fields(&err).into_iter().map(|(f, _)| f).collect();
+    fields.sort();
+    assert_eq!(fields, ["advanced", "credentials", "name", "notes"]);
+}
+
+#[tokio::test]
+async fn the_fake_accepts_values_only_the_crate_refuses() {
+    // No platform source lists the `communicationTypeFilter` tokens (Genesys's examples
+    // show call, chat, email, webmessaging) or makes `displayType` required: the fake
+    // accepts these, the crate's builder refuses the tokens it does not know.
+    let err = refused(
+        widget("w")
+            .kind(WidgetKind::InteractionWidget)
+            .communication_types(["callback"]),
+        &policy(),
+    );
+    assert!(err.has("communication_types", "unknown_token"), "{err}");
+    let fake = FakeGenesys::start().await;
+    put_properties(
+        &fake,
+        "embedded-client-app-interaction-widget",
+        json!({"url": "https://a.example/", "communicationTypeFilter": "callback,sms"}),
+    )
+    .await
+    .expect("tokens no source refuses are accepted");
+    put_properties(
+        &fake,
+        "embedded-client-app",
+        json!({"url": "https://a.example/"}),
+    )
+    .await
+    .expect("displayType is not documented as required");
+}

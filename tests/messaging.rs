@@ -588,36 +588,104 @@ async fn unknown_conversation_and_participant() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
 }
 
-#[tokio::test]
-async fn the_fake_enforces_the_limits_itself() {
-    let (fake, c) = fake_and_conversation().await;
-    let client = fake.client().unwrap();
-    let path = format!(
+/// The attribute endpoint's path in the fake for a seeded conversation.
+fn attributes_path(c: &SeededConversation) -> String {
+    format!(
         "/api/v2/conversations/messages/{}/participants/{}/attributes",
         c.conversation_id, c.customer_participant_id
-    );
-    let err = client
-        .request(Method::PATCH, &path)
-        .json(&serde_json::json!({"attributes": {"sys:x": "1", "n": 5, "k": "v".repeat(2049)}}))
-        .send::<serde_json::Value>()
-        .await
-        .unwrap_err();
-    let api = err.api().unwrap();
+    )
+}
+
+/// The `fieldName`s of a Genesys `ErrorBody`'s details.
+fn error_fields(err: &genesys_cloud::Error) -> Vec<String> {
+    let api = err.api().expect("an API error");
     assert_eq!((api.status(), api.code()), (400, Some("bad.request")));
-    let fields: Vec<_> = api
-        .body()
+    api.body()
         .unwrap()
         .details
         .iter()
         .filter_map(|d| d.field_name.clone())
-        .collect();
-    assert!(
-        fields.contains(&"attributes.sys:x".to_owned()),
-        "{fields:?}"
+        .collect()
+}
+
+#[tokio::test]
+async fn the_fake_refuses_what_the_platform_model_refuses() {
+    // `ParticipantAttributes { attributes: dict(str, str) }` (the Python SDK's model): the
+    // map is the body, and its values are strings.
+    let (fake, c) = fake_and_conversation().await;
+    let client = fake.client().unwrap();
+    let path = attributes_path(&c);
+    let err = client
+        .request(Method::PATCH, &path)
+        .json(&serde_json::json!({"attributes": {"n": 5, "b": true, "o": {}, "ok": "x"}}))
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    let mut fields = error_fields(&err);
+    fields.sort();
+    assert_eq!(fields, ["attributes.b", "attributes.n", "attributes.o"]);
+    assert!(err.to_string().contains("attributes.n"), "{err}");
+    let err = client
+        .request(Method::PATCH, &path)
+        .json(&serde_json::json!({"attrs": {"k": "v"}}))
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(error_fields(&err), ["attributes"]);
+    assert_eq!(
+        fake.participant_attributes(&c.conversation_id, &c.customer_participant_id),
+        Some(Default::default()),
+        "nothing was kept"
     );
-    assert!(fields.contains(&"attributes.n".to_owned()), "{fields:?}");
-    assert!(fields.contains(&"attributes.k".to_owned()), "{fields:?}");
-    assert!(err.to_string().contains("attributes.sys:x"), "{err}");
+}
+
+#[tokio::test]
+async fn the_fake_accepts_what_only_the_crate_refuses() {
+    // The crate's limits (100 attributes, 64-character keys, 2048-character values, 16 KiB,
+    // reserved namespaces) come from tutorial 000; no platform source states them, so the
+    // fake accepts what breaks them and the builder stays the only place they are enforced.
+    let long_key = "k".repeat(65);
+    let long_value = "v".repeat(20_000);
+    let mut crowd: Vec<String> = (0..101).map(|i| format!("k{i}")).collect();
+    crowd.push(long_key.clone());
+    crowd.push("sys:x".into());
+    let schema = open_schema(crowd.clone());
+    let mut builder = AttributePatch::builder(&schema);
+    for key in &crowd {
+        builder = builder.set(key, "1");
+    }
+    let err = builder.set("k0", long_value.as_str()).build().unwrap_err();
+    for (field, rule) in [
+        ("attributes", "max_attributes"),
+        (format!("attributes.{long_key}").as_str(), "key_too_long"),
+        ("attributes.sys:x", "reserved_namespace"),
+        ("attributes.k0", "value_too_long"),
+    ] {
+        assert!(
+            err.has(field, rule),
+            "the crate refuses {field} {rule}: {err}"
+        );
+    }
+
+    let (fake, c) = fake_and_conversation().await;
+    let client = fake.client().unwrap();
+    let mut attributes = serde_json::Map::new();
+    for key in &crowd {
+        attributes.insert(key.clone(), "1".into());
+    }
+    attributes.insert("k0".into(), long_value.clone().into());
+    let answer: serde_json::Value = client
+        .request(Method::PATCH, &attributes_path(&c))
+        .json(&serde_json::json!({ "attributes": attributes }))
+        .send()
+        .await
+        .expect("the fake follows the platform's model, which states no limits");
+    assert_eq!(answer["attributes"]["sys:x"], "1");
+    let held = fake
+        .participant_attributes(&c.conversation_id, &c.customer_participant_id)
+        .unwrap();
+    assert_eq!(held.len(), 103);
+    assert_eq!(held["k0"], long_value);
 }
 
 #[tokio::test]

@@ -1063,6 +1063,322 @@ async fn simulator_answers_and_refuses_bad_payloads() {
     running.shutdown();
 }
 
+// ---- the fake's own rules, renderer and JSONPath ----
+
+const DRAFTS: &str = "/api/v2/integrations/actions/drafts";
+
+/// The tutorial's `PostActionInput`, aimed at the fake's external target.
+fn tutorial_body(fake: &FakeGenesys) -> Value {
+    action_for(fake, TUTORIAL_PATH).to_platform()
+}
+
+/// Sets (or, with `None`, removes) the member a JSON pointer names.
+fn edit(body: &mut Value, pointer: &str, value: Option<Value>) {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let map = body.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+    match value {
+        Some(value) => map.insert(key.to_owned(), value),
+        None => map.remove(key),
+    };
+}
+
+async fn post_draft(client: &Client, body: &Value) -> Result<Value, genesys_cloud::Error> {
+    client.request(Method::POST, DRAFTS).json(body).send().await
+}
+
+/// The `(fieldName, errorCode)` pairs of a 400's details.
+fn refused_fields(err: &genesys_cloud::Error) -> Vec<(String, String)> {
+    let api = err.api().unwrap_or_else(|| panic!("an API error: {err}"));
+    assert_eq!(api.status(), 400, "{err}");
+    api.body()
+        .unwrap()
+        .details
+        .iter()
+        .map(|d| {
+            (
+                d.field_name.clone().unwrap_or_default(),
+                d.error_code.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_fake_refuses_definitions_the_platform_refuses() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let nested = json!({"type": "array", "items": {"type": "array", "items": {"type": "string"}}});
+    let cases: Vec<(&str, Option<Value>, &str, &str)> = vec![
+        (
+            "/config/request/requestType",
+            Some(json!("FETCH")),
+            "config.request.requestType",
+            "invalid.value",
+        ),
+        (
+            "/config/request/requestUrlTemplate",
+            None,
+            "config.request.requestUrlTemplate",
+            "required",
+        ),
+        (
+            "/config/timeoutSeconds",
+            Some(json!(61)),
+            "config.timeoutSeconds",
+            "out.of.range",
+        ),
+        (
+            "/config/timeoutSeconds",
+            Some(json!(0)),
+            "config.timeoutSeconds",
+            "out.of.range",
+        ),
+        (
+            "/config/request/headers",
+            Some(json!({"Accept": "text/xml"})),
+            "config.request.headers.Accept",
+            "accept.not.json",
+        ),
+        (
+            "/config/response/translationMap/status",
+            Some(json!(5)),
+            "config.response.translationMap.status",
+            "not.a.string",
+        ),
+        (
+            "/contract/input/inputSchema/type",
+            Some(json!("array")),
+            "contract.input.inputSchema.type",
+            "invalid.value",
+        ),
+        (
+            "/contract/input/inputSchema/properties/obj",
+            Some(json!({"type": "object"})),
+            "contract.input.inputSchema.properties.obj.type",
+            "invalid.value",
+        ),
+        (
+            "/contract/input/inputSchema/properties/1st",
+            Some(json!({"type": "string"})),
+            "contract.input.inputSchema.properties.1st",
+            "invalid.name",
+        ),
+        (
+            "/contract/output/successSchema/properties/ref",
+            Some(json!({"$ref": "#/definitions/x"})),
+            "contract.output.successSchema.properties.ref.$ref",
+            "not.supported",
+        ),
+        (
+            "/contract/output/successSchema/properties/grid",
+            Some(nested),
+            "contract.output.successSchema.properties.grid.items",
+            "nested.array",
+        ),
+        ("/contract/output", None, "contract.output", "required"),
+        ("/name", Some(json!("n".repeat(257))), "name", "max.length"),
+        (
+            "/integrationId",
+            Some(json!("")),
+            "integrationId",
+            "required",
+        ),
+    ];
+    for (pointer, value, field, code) in cases {
+        let mut body = tutorial_body(&fake);
+        edit(&mut body, pointer, value);
+        let err = post_draft(&client, &body).await.unwrap_err();
+        let fields = refused_fields(&err);
+        assert!(
+            fields.contains(&(field.to_owned(), code.to_owned())),
+            "{pointer}: expected {field} {code} in {fields:?}"
+        );
+    }
+    assert!(fake.actions().is_empty(), "nothing was stored");
+}
+
+#[tokio::test]
+async fn the_fake_accepts_definitions_only_the_crate_refuses() {
+    // No platform source says these are refused when an action is saved; the crate's
+    // builder refuses them before sending.
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "/config/request/requestUrlTemplate",
+            json!("http://api.example.com/x/$esc.uriEncode(${input.targetId})"),
+            "requestUrlTemplate",
+            "https",
+        ),
+        (
+            "/config/request/requestUrlTemplate",
+            json!("https://api.example.com/${input.targetId"),
+            "requestUrlTemplate",
+            "template_syntax",
+        ),
+        (
+            "/config/response/translationMap/bad",
+            json!("$.[oops"),
+            "translationMap.bad",
+            "json_path",
+        ),
+        (
+            "/contract/input/inputSchema/properties/rawRequest",
+            json!({"type": "string"}),
+            "contract.input.inputSchema.properties.rawRequest",
+            "reserved_input",
+        ),
+        (
+            "/config/request/headers/Bad Header",
+            json!("x"),
+            "headers.Bad Header",
+            "header_name",
+        ),
+    ];
+    for (pointer, value, field, rule) in cases {
+        let mut body = tutorial_body(&fake);
+        edit(&mut body, pointer, Some(value));
+        let err = DataAction::from_platform(&body).unwrap_err();
+        assert!(
+            err.has(field, rule),
+            "the crate refuses {field} {rule}: {err}"
+        );
+        let draft = post_draft(&client, &body).await;
+        assert!(draft.is_ok(), "{pointer}: the fake accepts it: {draft:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_fakes_renderer_covers_the_documented_constructs() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let base = fake.external_target_path();
+    let body = json!({
+        "name": "render", "category": "Fake", "integrationId": INTEGRATION,
+        "config": {
+            "timeoutSeconds": 5,
+            "request": {
+                "requestType": "POST",
+                "requestUrlTemplate": format!("{base}/resources/$esc.uriEncode(${{input.id}})?q=$esc.url($input.q)"),
+                "headers": {"X-Trace": "$!{input.absent}|${input.absent}|$input.n|$Input.id"},
+                "requestTemplate": r#"{"resourceId": "$esc.jsonString(${input.id})", "items": [{"id": "a"}, {"id": "b"}], "note": "$!esc.jsonString($!{input.absent})", "flag": $input.flag, "n": ${input.n}}"#
+            },
+            "response": {
+                "translationMap": {
+                    "status": "$.status",
+                    "ids": "$.received.items[*].id",
+                    "deep": "$..id",
+                    "direct": "$['received']['items'][1]['id']",
+                    "owner": "$.owner.name",
+                    "none": "$.received.items[*].nothing"
+                },
+                "translationMapDefaults": {"owner": "\"nobody\""},
+                "successTemplate": r#"{"status": ${status}, "first": $successTemplateUtils.firstFromArray("${ids}"), "fallback": ${successTemplateUtils.firstFromArray("${none}", "$esc.quote$esc.quote")}, "ids": ${ids}, "deep": ${deep}, "direct": ${direct}, "owner": ${owner}, "empty": $esc.quote$esc.quote, "raw": "$esc.jsonString(${rawResult})"}"#
+            }
+        },
+        "contract": {
+            "input": {"inputSchema": {"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string"}, "q": {"type": "string"}, "absent": {"type": "string"},
+                "flag": {"type": "boolean"}, "n": {"type": "number"}}}},
+            "output": {"successSchema": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}}
+        }
+    });
+    let draft = post_draft(&client, &body).await.unwrap();
+    let id = draft["id"].as_str().unwrap();
+    let input = json!({"id": "a/b c", "q": "x y&z", "flag": true, "n": 2.5});
+    let run = client.nodes().test_draft(id, &input).await.unwrap();
+    assert!(run.success, "{run:?}");
+    let request = run.operations[0].result.clone().unwrap();
+    assert_eq!(
+        request["url"],
+        format!("{base}/resources/a%2Fb%20c?q=x+y%26z")
+    );
+    assert_eq!(
+        request["headers"]["X-Trace"], "|${input.absent}|2.5|$Input.id",
+        "silent, formal and shorthand notation; an unknown root renders as written"
+    );
+    let sent = request["body"].as_str().unwrap();
+    assert_eq!(
+        sent,
+        r#"{"resourceId": "a/b c", "items": [{"id": "a"}, {"id": "b"}], "note": "", "flag": true, "n": 2.5}"#
+    );
+    let output = run.final_result.unwrap();
+    let raw: Value = serde_json::from_str(output["raw"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        raw["received"],
+        serde_json::from_str::<Value>(sent).unwrap()
+    );
+    assert_eq!(
+        output,
+        json!({
+            "status": "accepted", "first": "a", "fallback": "", "ids": ["a", "b"], "deep": ["a", "b"],
+            "direct": "b", "owner": "nobody", "empty": "", "raw": output["raw"].clone()
+        })
+    );
+}
+
+#[tokio::test]
+async fn constructs_outside_the_fakes_subset_are_refused_by_name() {
+    let fake = FakeGenesys::start().await;
+    let client = fake.client().unwrap();
+    let base = fake.external_target_path();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "/config/request/requestTemplate",
+            "#if($input.targetId)x#end".into(),
+            "#if",
+        ),
+        (
+            "/config/request/requestTemplate",
+            r#"{"n": $math.add(1, 2)}"#.into(),
+            "$math",
+        ),
+        (
+            "/config/request/requestUrlTemplate",
+            format!("{base}/resources/${{input.targetId.replace('T', 'X')}}"),
+            "replace",
+        ),
+        (
+            "/config/response/translationMap/status",
+            "$.items[?(@.id=='a')].id".into(),
+            "filter",
+        ),
+        (
+            "/config/response/translationMap/status",
+            "$.received.length()".into(),
+            "length()",
+        ),
+        (
+            "/config/response/successTemplate",
+            r#"{"status": "$urlTool.optionalQueryParam('a', 'b')"}"#.into(),
+            "$urlTool",
+        ),
+    ];
+    for (pointer, value, needle) in cases {
+        let mut body = tutorial_body(&fake);
+        edit(&mut body, pointer, Some(json!(value)));
+        let draft = post_draft(&client, &body).await.unwrap();
+        let test: Value = client
+            .request(
+                Method::POST,
+                &format!(
+                    "/api/v2/integrations/actions/{}/draft/test",
+                    draft["id"].as_str().unwrap()
+                ),
+            )
+            .json(&json!({"targetId": "T-1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(test["success"], false, "{pointer}: {test}");
+        let message = test["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("the fake does not support") && message.contains(needle),
+            "{pointer}: {message}"
+        );
+    }
+}
+
 /// The crate's directory, read at run time: a test binary reused from a shared target
 /// directory may have been built from another checkout.
 fn manifest_dir() -> String {

@@ -1,5 +1,11 @@
 //! In the fake: integration types, integrations with states and versioned
 //! configurations, paging.
+//!
+//! Configurations are checked with rules of the fake's own, each from a platform source
+//! (named where the rule is). The client-app types' properties schema
+//! (`GET /api/v2/integrations/types/{typeId}/configschemas/properties`) is not published,
+//! so where no source states a rule the fake accepts: any `communicationTypeFilter`
+//! token, a missing `displayType`, a `null` `permissions`, ids that are not UUIDs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,8 +15,54 @@ use wiremock::ResponseTemplate;
 
 use super::responses::{bad_request, genesys_error, json_response, page_of};
 use super::FakeGenesys;
-use crate::integrations::{COMMUNICATION_TYPES, PERMISSION_FEATURES, SANDBOX_TOKENS};
 use crate::Method;
+
+/// Iframe sandbox tokens a client app may ask for: the Resource Center's "Available
+/// options" (allow-forms, allow-modals, allow-popups, allow-presentation,
+/// allow-same-origin, allow-scripts; "Information that vendors must provide about a
+/// premium app", <https://help.mypurecloud.com/?p=170661>) and `allow-downloads`, which
+/// the developer center's configuration example adds ("Creating a New Application",
+/// <https://developer.genesys.cloud/platform/integrations/client-apps/installing-app>).
+const SANDBOX_OPTIONS: &[&str] = &[
+    "allow-forms",
+    "allow-modals",
+    "allow-popups",
+    "allow-presentation",
+    "allow-same-origin",
+    "allow-scripts",
+    "allow-downloads",
+];
+
+/// Permission-policy features a client app may opt in to: "The available permissions are:
+/// camera, microphone, geolocation, clipboard-write, fullscreen, display-capture"
+/// ("Embedded Client Apps: Adding support for configurable PermissionsPolicy",
+/// <https://developer.genesys.cloud/forum/t/embedded-client-apps-adding-support-for-configurable-permissionspolicy/12672>).
+const PERMISSION_POLICY: &[&str] = &[
+    "camera",
+    "microphone",
+    "geolocation",
+    "clipboard-write",
+    "fullscreen",
+    "display-capture",
+];
+
+/// Where a Client Application shows: "In the Application Type list, select ...
+/// standalone ... widget" ("Set up a Custom Client Application integration",
+/// <https://help.mypurecloud.com/articles/set-custom-client-application-integration/>).
+const DISPLAY_TYPES: &[&str] = &["standalone", "widget"];
+
+/// Whether a field's value is acceptable.
+type Check = fn(&Value) -> bool;
+
+/// `IntegrationConfiguration`'s required fields besides `properties` (the Python SDK's
+/// `docs/IntegrationConfiguration.md`: every field but `id` and `selfUri`).
+const CONFIG_REQUIRED: &[(&str, Check)] = &[
+    ("name", |v| v.as_str().is_some_and(|s| !s.trim().is_empty())),
+    ("version", Value::is_i64),
+    ("notes", Value::is_string),
+    ("advanced", Value::is_object),
+    ("credentials", Value::is_object),
+];
 
 const TYPES: &[(&str, &str, &str)] = &[
     (
@@ -331,25 +383,14 @@ pub(crate) fn install(fake: &FakeGenesys, store: Arc<IntegrationsStore>) {
     });
 }
 
-/// `IntegrationConfiguration` as the platform checks it: every field present, and the
-/// client-app properties well formed.
+/// `IntegrationConfiguration` checked with the fake's rules: every required field
+/// present, and the client-app properties well formed.
 fn check_config(body: &Value, type_id: &str) -> Result<(), ResponseTemplate> {
     let mut problems: Vec<(String, &str)> = Vec::new();
-    let is = |field: &str, ok: fn(&Value) -> bool| body.get(field).is_some_and(ok);
-    if !is("name", |v| v.as_str().is_some_and(|s| !s.trim().is_empty())) {
-        problems.push(("name".into(), "required"));
-    }
-    if !is("version", Value::is_i64) {
-        problems.push(("version".into(), "required"));
-    }
-    if !is("notes", Value::is_string) {
-        problems.push(("notes".into(), "required"));
-    }
-    if !is("advanced", Value::is_object) {
-        problems.push(("advanced".into(), "required"));
-    }
-    if !is("credentials", Value::is_object) {
-        problems.push(("credentials".into(), "required"));
+    for (field, ok) in CONFIG_REQUIRED {
+        if !body.get(*field).is_some_and(ok) {
+            problems.push(((*field).into(), "required"));
+        }
     }
     match body.get("properties").and_then(Value::as_object) {
         None => problems.push(("properties".into(), "required")),
@@ -365,65 +406,59 @@ fn check_config(body: &Value, type_id: &str) -> Result<(), ResponseTemplate> {
     Err(bad_request("Input validation error.", &fields))
 }
 
+/// The properties of the `embedded-client-app*` types, in the shapes Genesys documents
+/// (the developer center's configuration example and the premium-app wizard's
+/// `interaction-widget.js`, MyPureCloud/purecloud-premium-app): comma-separated strings
+/// for `sandbox`, `permissions` and `communicationTypeFilter` (spaces after commas, as
+/// Genesys's own examples write them), arrays of ids for `groups` and `queueIdFilterList`.
 fn check_client_app(
     p: &Map<String, Value>,
     type_id: &str,
     problems: &mut Vec<(String, &'static str)>,
 ) {
-    let str_list = |key: &str| {
-        p.get(key).and_then(Value::as_str).map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-    };
+    let mut invalid = |key: &str| problems.push((format!("properties.{key}"), "invalid.value"));
+    // "Be sure to specify the full URL, including the https: at the beginning of the URL."
+    // (Resource Center, "Set up a Custom Client Application integration").
     match p.get("url").and_then(Value::as_str) {
         Some(url) if url.starts_with("https://") => {}
-        _ => problems.push(("properties.url".into(), "invalid.value")),
+        _ => invalid("url"),
     }
+    // Comma-separated tokens from a known list; absent or `null` (the translator
+    // blueprint's `"permissions": null`, GenesysCloudBlueprints/
+    // digital-messaging-translator-blueprint, terraform/modules/integration/integration.tf)
+    // is none.
     for (key, known) in [
-        ("sandbox", SANDBOX_TOKENS),
-        ("permissions", PERMISSION_FEATURES),
+        ("sandbox", Some(SANDBOX_OPTIONS)),
+        ("permissions", Some(PERMISSION_POLICY)),
+        // No source lists the filter's tokens (examples show call, chat, email,
+        // webmessaging): any token is accepted.
+        ("communicationTypeFilter", None),
     ] {
-        match str_list(key) {
-            Some(tokens) if tokens.iter().all(|t| known.contains(&t.as_str())) => {}
-            None if !p.contains_key(key) => {}
-            _ => problems.push((format!("properties.{key}"), "invalid.value")),
+        match p.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(list)) => {
+                let mut tokens = list.split(',').map(str::trim).filter(|t| !t.is_empty());
+                if let Some(known) = known {
+                    if tokens.any(|t| !known.contains(&t)) {
+                        invalid(key);
+                    }
+                }
+            }
+            Some(_) => invalid(key),
         }
     }
-    if let Some(groups) = p.get("groups") {
-        if !groups
-            .as_array()
-            .is_some_and(|g| g.iter().all(Value::is_string))
-        {
-            problems.push(("properties.groups".into(), "invalid.value"));
+    for key in ["groups", "queueIdFilterList"] {
+        match p.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(ids)) if ids.iter().all(Value::is_string) => {}
+            Some(_) => invalid(key),
         }
     }
     if type_id == "embedded-client-app" {
-        if !matches!(
-            p.get("displayType").and_then(Value::as_str),
-            Some("standalone" | "widget")
-        ) {
-            problems.push(("properties.displayType".into(), "invalid.value"));
-        }
-    } else {
-        if let Some(queues) = p.get("queueIdFilterList") {
-            if !queues
-                .as_array()
-                .is_some_and(|q| q.iter().all(Value::is_string))
-            {
-                problems.push(("properties.queueIdFilterList".into(), "invalid.value"));
-            }
-        }
-        match str_list("communicationTypeFilter") {
-            Some(types)
-                if types
-                    .iter()
-                    .all(|t| COMMUNICATION_TYPES.contains(&t.as_str())) => {}
-            None if !p.contains_key("communicationTypeFilter") => {}
-            _ => problems.push(("properties.communicationTypeFilter".into(), "invalid.value")),
+        match p.get("displayType") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(t)) if DISPLAY_TYPES.contains(&t.as_str()) => {}
+            Some(_) => invalid("displayType"),
         }
     }
 }

@@ -1,4 +1,15 @@
 //! In the fake: messaging conversations and their participants' attributes.
+//!
+//! The fake checks an attribute patch with rules of its own, each from a platform source:
+//! the body is `ParticipantAttributes { attributes: dict(str, str) }` ("The map of
+//! attribute keys to values", the Python SDK's
+//! `PureCloudPlatformClientV2/models/participant_attributes.py`, and
+//! /work/shared/reference/platform-api-models.md). No public Genesys source states a limit
+//! for this endpoint (count, key or value length, body size) or reserved key prefixes: the
+//! limits `genesys_cloud::messaging::limits` enforces come from tutorial 000, whose
+//! endpoint does not exist, so the fake does not enforce them. (The Resource Center's
+//! 256-character value limit is for Architect's Set Participant Data action in bot flows,
+//! <https://help.mypurecloud.com/articles/set-participant-data-action/>, not for this API.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,7 +19,6 @@ use wiremock::ResponseTemplate;
 
 use super::responses::{bad_request, genesys_error, json_response};
 use super::FakeGenesys;
-use crate::messaging::limits::{self, reserved_namespace};
 use crate::Method;
 
 /// The ids of a messaging conversation seeded in the fake.
@@ -144,14 +154,9 @@ pub(crate) fn install(fake: &FakeGenesys, store: Arc<MessagingStore>) {
     );
 }
 
-/// `ParticipantAttributes` checked as the platform does: a string map within the limits.
+/// `ParticipantAttributes` checked against its model: an `attributes` object whose values
+/// are strings (`dict(str, str)`); no limits (see the module docs).
 fn parse_attributes(body: &[u8]) -> Result<BTreeMap<String, String>, ResponseTemplate> {
-    if body.len() > limits::MAX_BODY_BYTES {
-        return Err(bad_request(
-            "The request body is too large.",
-            &[("attributes", "payload.too.large")],
-        ));
-    }
     let parsed: Value = serde_json::from_slice(body).map_err(|_| {
         bad_request(
             "The request body is not valid JSON.",
@@ -164,34 +169,25 @@ fn parse_attributes(body: &[u8]) -> Result<BTreeMap<String, String>, ResponseTem
             &[("attributes", "required")],
         ));
     };
-    let mut problems: Vec<(String, &str)> = Vec::new();
-    if map.len() > limits::MAX_ATTRIBUTES {
-        problems.push(("attributes".into(), "too.many.attributes"));
-    }
+    let mut problems: Vec<String> = Vec::new();
     let mut attributes = BTreeMap::new();
     for (key, value) in map {
-        let field = format!("attributes.{key}");
         match value.as_str() {
-            None => problems.push((field, "value.not.string")),
-            Some(_) if key.chars().count() > limits::MAX_KEY_CHARS => {
-                problems.push((field, "key.too.long"))
-            }
-            Some(_) if reserved_namespace(key).is_some() => problems.push((field, "key.reserved")),
-            Some(v) if v.chars().count() > limits::MAX_VALUE_CHARS => {
-                problems.push((field, "value.too.long"))
-            }
             Some(v) => {
                 attributes.insert(key.clone(), v.to_owned());
             }
+            None => problems.push(format!("attributes.{key}")),
         }
     }
     if problems.is_empty() {
-        Ok(attributes)
-    } else {
-        let fields: Vec<(&str, &str)> = problems.iter().map(|(f, c)| (f.as_str(), *c)).collect();
-        Err(bad_request(
-            "The participant attributes are invalid.",
-            &fields,
-        ))
+        return Ok(attributes);
     }
+    let fields: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|f| (f.as_str(), "value.not.string"))
+        .collect();
+    Err(bad_request(
+        "The participant attributes are invalid: attribute values are strings.",
+        &fields,
+    ))
 }

@@ -36,6 +36,8 @@
 // built once per request, so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "nodes")]
+mod action_rules;
 #[cfg(feature = "callbacks")]
 mod callbacks;
 mod clock;
@@ -45,6 +47,8 @@ mod faults;
 mod guests;
 #[cfg(feature = "integrations")]
 mod integrations;
+#[cfg(feature = "nodes")]
+mod jsonpath;
 #[cfg(feature = "messaging")]
 mod messaging;
 #[cfg(feature = "nodes")]
@@ -54,6 +58,8 @@ mod notifications;
 mod responses;
 mod router;
 mod token;
+#[cfg(feature = "nodes")]
+mod velocity;
 #[cfg(feature = "webhook")]
 mod webhooks;
 #[cfg(any(feature = "guests", feature = "callbacks"))]

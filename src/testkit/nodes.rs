@@ -1,21 +1,26 @@
 //! In the fake: Data Actions (drafts, publishing, validation, test and execute)
 //! and the external system the actions call.
 //!
-//! Actions run in-process with the crate's own [`DataAction`], which renders templates
-//! as the platform does (Apache Velocity 1.7 and Genesys's tools, no escaping of its
-//! own: docs/research/velocity.md, "Escape any use of input or output variables …",
-//! <https://help.mypurecloud.com/articles/velocity-macros-data-actions/>) and evaluates
-//! translation maps with Jayway's rules: the rendered request is answered by
-//! [`external_target`] directly, so an execution needs no real network, and the success
-//! template sees the answer's text as `$rawResult`. The same target is served over HTTP
-//! under `/external/` for the crate's local executor.
+//! The fake judges and runs actions with rules and code of its own, never the crate's
+//! `DataAction` (a fake that shared the crate's rules could not catch a misread one):
 //!
-//! Definitions are checked with [`DataAction::from_platform`]: what the platform itself
-//! refuses (methods, timeouts, contracts, template and JSONPath syntax) is a 400, while
-//! lint findings (unescaped inputs, non-JSON defaults, `$Input` typos) are not, since
-//! Genesys accepts and publishes such actions (the exports under
-//! tests/velocity-oracle/actions/, from Genesys-owned repositories, have them). Templates
-//! see no `credentials`: the fake has no integration configuration.
+//! - definitions (create, update, publish, `draft/validation`) are checked by
+//!   [`action_rules`](super::action_rules): what Genesys's models, help pages and the
+//!   platform's own quoted errors say it refuses, each rule with its source; what no
+//!   source says is refused (template or JSONPath syntax, `http` URLs, reserved input
+//!   names) is accepted;
+//! - `execute` and `test` check the input against the input contract, render the URL,
+//!   headers and body with the fake's Velocity subset ([`velocity`](super::velocity)),
+//!   answer the rendered request with [`external_target`] in-process (no network), pick
+//!   the translation map's values with the fake's JSONPath subset
+//!   ([`jsonpath`](super::jsonpath)), render the success template with them and
+//!   `rawResult`, and check the output contract;
+//! - a construct outside those subsets is a 400 saying "the fake does not support ..."
+//!   (`errorCode` [`UNSUPPORTED`] for the request's templates), never a panic and never a
+//!   guess. Templates see no `credentials`: the fake has no integration configuration.
+//!
+//! The same external target is served over HTTP under `/external/`, for the crate's local
+//! executor.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,11 +28,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
+use super::action_rules::{check_definition, contract_problems, Problem};
+use super::jsonpath;
 use super::responses::{bad_request, error_body, genesys_error, json_response, page_of};
 use super::router::PathPattern;
+use super::velocity::{self, TemplateError};
 use super::{FakeGenesys, FakeRequest};
-use crate::nodes::{DataAction, PreparedRequest};
-use crate::validation::ValidationError;
 use crate::Method;
 
 const ACTIONS: &str = "/api/v2/integrations/actions";
@@ -45,8 +51,8 @@ const BODY_FIELDS: &[&str] = &[
     "contract",
 ];
 
-/// The `PostActionInput` fields a new draft must have.
-const POST_REQUIRED: &[&str] = &["category", "name", "integrationId", "config", "contract"];
+/// The `errorCode` of a template construct outside the fake's subset.
+const UNSUPPORTED: &str = "unsupported.by.fake";
 
 /// The `UpdateDraftInput` fields a draft PATCH may change (not `integrationId`).
 const PATCH_FIELDS: &[&str] = &["category", "name", "config", "contract", "secure"];
@@ -210,13 +216,19 @@ fn version_conflict() -> ResponseTemplate {
 }
 
 /// 400 naming each violated rule of an action definition.
-fn invalid_action(error: &ValidationError) -> ResponseTemplate {
-    let fields: Vec<(&str, &str)> = error
-        .violations()
+fn invalid_action(problems: &[Problem]) -> ResponseTemplate {
+    let messages: Vec<String> = problems
         .iter()
-        .map(|v| (v.field.as_str(), v.rule))
+        .map(|p| format!("{}: {}", p.field, p.message))
         .collect();
-    bad_request("The action is invalid.", &fields)
+    let fields: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.field.as_str(), p.code))
+        .collect();
+    bad_request(
+        &format!("The action is invalid: {}", messages.join("; ")),
+        &fields,
+    )
 }
 
 /// The request body as a JSON object, if it is one.
@@ -270,23 +282,10 @@ fn install_drafts(fake: &FakeGenesys, store: &Arc<ActionsStore>) {
             .iter()
             .filter_map(|&k| Some((k.to_owned(), input.get(k)?.clone())))
             .collect();
-        // PostActionInput requires category, name, integrationId, config and contract
-        // (platform models, docs/research/nodes.md [S2]); an export lacks the first and
-        // the third.
-        let missing: Vec<(&str, &str)> = POST_REQUIRED
-            .iter()
-            .filter(|&&k| {
-                body.get(k)
-                    .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
-            })
-            .map(|&k| (k, "required"))
-            .collect();
-        if !missing.is_empty() {
-            return bad_request("The action is invalid.", &missing);
-        }
         let body = Value::Object(body);
-        if let Err(error) = DataAction::from_platform(&body) {
-            return invalid_action(&error);
+        let problems = check_definition(&body);
+        if !problems.is_empty() {
+            return invalid_action(&problems);
         }
         let id = format!("custom_-_{}", uuid::Uuid::new_v4());
         let draft = Version { version: 1, body };
@@ -359,24 +358,19 @@ fn install_draft(fake: &FakeGenesys, store: &Arc<ActionsStore>) {
         let Some(body) = s.body_of(req.param("actionId"), Which::Draft) else {
             return draft_not_found();
         };
-        let answer = match DataAction::from_platform(&body) {
-            Ok(_) => json!({ "valid": true, "errors": [] }),
-            Err(error) => {
-                let errors: Vec<Value> = error
-                    .violations()
-                    .iter()
-                    .map(|v| {
-                        json!({
-                            "message": v.message,
-                            "code": v.rule,
-                            "status": 400,
-                            "details": [{ "fieldName": v.field, "errorCode": v.rule }],
-                        })
-                    })
-                    .collect();
-                json!({ "valid": false, "errors": errors })
-            }
-        };
+        // `DraftValidationResult { valid, errors: [ErrorBody] }` (platform models).
+        let errors: Vec<Value> = check_definition(&body)
+            .iter()
+            .map(|p| {
+                json!({
+                    "message": p.message,
+                    "code": p.code,
+                    "status": 400,
+                    "details": [{ "fieldName": p.field, "errorCode": p.code }],
+                })
+            })
+            .collect();
+        let answer = json!({ "valid": errors.is_empty(), "errors": errors });
         json_response(200, &answer)
     });
 
@@ -413,8 +407,9 @@ fn patch_draft(store: &ActionsStore, req: &FakeRequest) -> ResponseTemplate {
             }
         }
     }
-    if let Err(error) = DataAction::from_platform(&body) {
-        return invalid_action(&error);
+    let problems = check_definition(&body);
+    if !problems.is_empty() {
+        return invalid_action(&problems);
     }
     draft.body = body;
     draft.version += 1;
@@ -440,8 +435,9 @@ fn publish_draft(store: &ActionsStore, req: &FakeRequest) -> ResponseTemplate {
         Ok(_) => return version_conflict(),
         Err(response) => return response,
     }
-    if let Err(error) = DataAction::from_platform(&draft.body) {
-        return invalid_action(&error);
+    let problems = check_definition(&draft.body);
+    if !problems.is_empty() {
+        return invalid_action(&problems);
     }
     let version = action.published.as_ref().map_or(1, |p| p.version + 1);
     let body = draft.body.clone();
@@ -508,7 +504,7 @@ fn install_runs(fake: &FakeGenesys, store: &Arc<ActionsStore>, base_uri: &str) {
                 };
             };
             let input = match req.json::<Value>() {
-                Ok(input @ Value::Object(_)) => input,
+                Ok(Value::Object(input)) => input,
                 _ => return invalid_json(),
             };
             let run = run(&body, &input, &base);
@@ -525,10 +521,11 @@ fn install_runs(fake: &FakeGenesys, store: &Arc<ActionsStore>, base_uri: &str) {
 
 /// Why a run stopped.
 enum Failure {
-    /// Step 1: the action, the input or the rendered request broke a rule.
+    /// Step 1: the input broke the input contract, or the request could not be rendered.
     Resolve {
-        message: &'static str,
-        error: ValidationError,
+        message: String,
+        /// `(fieldName, errorCode)` pairs.
+        details: Vec<(String, String)>,
     },
     /// Step 2: the target could not be reached, or answered an error status.
     Remote { status: u16, detail: String },
@@ -549,14 +546,12 @@ impl Failure {
     /// The platform's `ErrorBody` for this failure, as `execute` answers it with 400.
     fn error_body(&self) -> Value {
         let (message, details, errors) = match self {
-            Failure::Resolve { message, error } => {
-                let list: Vec<String> = error.violations().iter().map(|v| v.to_string()).collect();
-                let details: Vec<Value> = error
-                    .violations()
+            Failure::Resolve { message, details } => {
+                let details = details
                     .iter()
-                    .map(|v| json!({ "fieldName": v.field, "errorCode": v.rule }))
+                    .map(|(field, code)| json!({ "fieldName": field, "errorCode": code }))
                     .collect();
-                (format!("{message}: {}", list.join("; ")), details, vec![])
+                (message.clone(), details, vec![])
             }
             Failure::Remote { status, detail } => {
                 remote_error("ACTION.REMOTE_ENDPOINT", detail, *status)
@@ -570,7 +565,9 @@ impl Failure {
     }
 }
 
-/// The message, `details` and nested `errors` of an execution failure.
+/// The message, `details` and nested `errors` of an execution failure ("Data action
+/// returns a 400 error", <https://help.mypurecloud.com/?p=266465>: `details[].errorCode`
+/// `ACTION.REMOTE_ENDPOINT`, and "REST call for action execute failed. Message: ...").
 fn remote_error(category: &str, detail: &str, status: u16) -> (String, Vec<Value>, Vec<Value>) {
     (
         format!("REST call for action execute failed. Message: {detail}"),
@@ -579,37 +576,97 @@ fn remote_error(category: &str, detail: &str, status: u16) -> (String, Vec<Value
     )
 }
 
+/// The request a run rendered (step 1's result).
+struct Rendered {
+    method: String,
+    url: String,
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+}
+
 /// One run of an action: what each step produced, and how it ended.
 struct Run {
-    request: Option<PreparedRequest>,
+    request: Option<Rendered>,
     /// The target's answer, also when it was an error status.
     raw: Option<Value>,
     outcome: Result<Value, Failure>,
 }
 
-/// Runs the action stored as `body` for `input`, answering the request in-process.
-fn run(body: &Value, input: &Value, base_uri: &str) -> Run {
+/// The parts of a stored action a run reads (the definition rules made sure of their
+/// shape when it was saved).
+struct Definition<'a> {
+    method: &'a str,
+    url: &'a str,
+    headers: Vec<(&'a str, &'a str)>,
+    request_template: &'a str,
+    translation_map: Vec<(&'a str, &'a str)>,
+    defaults: Option<&'a Map<String, Value>>,
+    success_template: &'a str,
+    input_schema: &'a Value,
+    success_schema: &'a Value,
+}
+
+impl<'a> Definition<'a> {
+    fn of(body: &'a Value) -> Definition<'a> {
+        let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
+        let strings = |pointer: &str| -> Vec<(&'a str, &'a str)> {
+            body.pointer(pointer)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Definition {
+            method: text("/config/request/requestType").unwrap_or("GET"),
+            url: text("/config/request/requestUrlTemplate").unwrap_or_default(),
+            headers: strings("/config/request/headers"),
+            // "The requestTemplate field shows a default value of ${input.rawRequest}"
+            // ("Request configuration for data actions").
+            request_template: text("/config/request/requestTemplate")
+                .unwrap_or("${input.rawRequest}"),
+            translation_map: strings("/config/response/translationMap"),
+            defaults: body
+                .pointer("/config/response/translationMapDefaults")
+                .and_then(Value::as_object),
+            // No source states the default; the pass-through most Genesys exports write.
+            success_template: text("/config/response/successTemplate").unwrap_or("${rawResult}"),
+            input_schema: body
+                .pointer("/contract/input/inputSchema")
+                .unwrap_or(&Value::Null),
+            success_schema: body
+                .pointer("/contract/output/successSchema")
+                .unwrap_or(&Value::Null),
+        }
+    }
+}
+
+/// Runs the action stored as `body` for `input`, answering the request in-process, with
+/// the fake's own renderer ([`velocity`]) and JSONPath ([`jsonpath`]).
+fn run(body: &Value, input: &Map<String, Value>, base_uri: &str) -> Run {
     let mut run = Run {
         request: None,
         raw: None,
         outcome: Ok(Value::Null),
     };
-    let resolved = DataAction::from_platform(body)
-        .map_err(|error| Failure::Resolve {
-            message: "The action is invalid",
-            error,
-        })
-        .and_then(|action| {
-            let invalid_input = |error| Failure::Resolve {
-                message: "The input is invalid",
-                error,
-            };
-            action.check_input(input).map_err(invalid_input)?;
-            let request = action.prepare(input).map_err(invalid_input)?;
-            Ok((action, request))
+    let action = Definition::of(body);
+    let input_value = Value::Object(input.clone());
+    let broken = contract_problems(action.input_schema, &input_value, "input");
+    if !broken.is_empty() {
+        let list: Vec<String> = broken.iter().map(|(f, k)| format!("{f} ({k})")).collect();
+        run.outcome = Err(Failure::Resolve {
+            message: format!(
+                "The input does not match the action's input contract: {}",
+                list.join("; ")
+            ),
+            details: broken.into_iter().map(|(f, k)| (f, k.to_owned())).collect(),
         });
-    let (action, request) = match resolved {
-        Ok(resolved) => resolved,
+        return run;
+    }
+    let request = match render_request(&action, input) {
+        Ok(request) => request,
         Err(failure) => {
             run.outcome = Err(failure);
             return run;
@@ -634,18 +691,129 @@ fn run(body: &Value, input: &Value, base_uri: &str) -> Run {
             detail: format!("Request to backend service failed. Response from web service: {raw}"),
         })
     } else {
-        // The answer as text, as the platform hands `rawResult` to the success template.
-        let text = raw.to_string();
-        action
-            .translate(&text, Some(input))
-            .map_err(Failure::Processing)
+        translate(&action, &raw).map_err(Failure::Processing)
     };
     run
 }
 
+/// Step 1: the URL, headers and body rendered for `input`. "GET requests do not use
+/// request templates" ("Request configuration for data actions").
+fn render_request(
+    action: &Definition<'_>,
+    input: &Map<String, Value>,
+) -> Result<Rendered, Failure> {
+    let context = velocity::Context::request(input);
+    let mut problems: Vec<(String, TemplateError)> = Vec::new();
+    let mut render = |field: String, template: &str| match velocity::render(template, &context) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            problems.push((field, e));
+            None
+        }
+    };
+    let url = render("config.request.requestUrlTemplate".into(), action.url);
+    let headers: BTreeMap<String, String> = action
+        .headers
+        .iter()
+        .filter_map(|(name, template)| {
+            let value = render(format!("config.request.headers.{name}"), template)?;
+            Some(((*name).to_owned(), value))
+        })
+        .collect();
+    let body = match action.method {
+        "GET" => None,
+        _ => render(
+            "config.request.requestTemplate".into(),
+            action.request_template,
+        ),
+    };
+    match url {
+        Some(url) if problems.is_empty() => Ok(Rendered {
+            method: action.method.to_owned(),
+            url,
+            headers,
+            body,
+        }),
+        _ => {
+            let list: Vec<String> = problems.iter().map(|(f, e)| format!("{f}: {e}")).collect();
+            Err(Failure::Resolve {
+                message: format!("The request could not be resolved: {}", list.join("; ")),
+                details: problems
+                    .iter()
+                    .map(|(field, e)| {
+                        let code = match e {
+                            TemplateError::Unsupported(_) => UNSUPPORTED,
+                            TemplateError::Syntax(_) => "template.syntax",
+                        };
+                        (field.clone(), code.to_owned())
+                    })
+                    .collect(),
+            })
+        }
+    }
+}
+
+/// Step 3: the translation map, then the success template, then the output contract.
+fn translate(action: &Definition<'_>, raw: &Value) -> Result<Value, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut translations = BTreeMap::new();
+    for (name, path) in &action.translation_map {
+        let value = match jsonpath::Path::parse(path) {
+            Ok(path) => path.evaluate(raw),
+            Err(e) => {
+                problems.push(format!("translationMap.{name}: {e}"));
+                continue;
+            }
+        };
+        // "The default value is used if the JSONPath expression configured in the
+        // translation map fails to resolve a value. Null values do not fall back to
+        // defaults." ("Response configuration for data actions"). Defaults are JSON text
+        // as written, as Genesys's exports write them.
+        match (
+            value,
+            action
+                .defaults
+                .and_then(|d| d.get(*name))
+                .and_then(Value::as_str),
+        ) {
+            (Some(value), _) => {
+                translations.insert((*name).to_owned(), value.to_string());
+            }
+            (None, Some(default)) => {
+                translations.insert((*name).to_owned(), default.to_owned());
+            }
+            (None, None) => problems.push(format!(
+                "translationMap.{name}: `{path}` resolves to nothing and has no default"
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let raw_text = raw.to_string();
+    let context = velocity::Context::success(&translations, &raw_text);
+    let text = velocity::render(action.success_template, &context)
+        .map_err(|e| vec![format!("successTemplate: {e}")])?;
+    let output: Value = serde_json::from_str(&text)
+        .map_err(|_| vec!["the success template's result is not JSON".to_owned()])?;
+    // "Success templates create resolved responses that must conform to the success
+    // schemas. Otherwise, errors result." (ibid.)
+    let broken = contract_problems(action.success_schema, &output, "output");
+    if broken.is_empty() {
+        Ok(output)
+    } else {
+        Err(broken
+            .into_iter()
+            .map(|(field, keyword)| {
+                format!("{field} does not match the output contract (`{keyword}`)")
+            })
+            .collect())
+    }
+}
+
 /// Sends `request` to the fake's external target, in-process; only URLs under the
 /// fake's own `/external/` are reachable.
-fn dispatch(request: &PreparedRequest, base_uri: &str) -> Result<(u16, Value), &'static str> {
+fn dispatch(request: &Rendered, base_uri: &str) -> Result<(u16, Value), &'static str> {
     let path = request
         .url
         .strip_prefix(base_uri)
@@ -664,9 +832,9 @@ impl Run {
         let failed = self.outcome.as_ref().err();
         let error = failed.map(Failure::error_body);
         let results = [
-            self.request
-                .as_ref()
-                .map(|r| json!({ "method": r.method, "url": r.url, "body": r.body })),
+            self.request.as_ref().map(|r| {
+                json!({ "method": r.method, "url": r.url, "headers": r.headers, "body": r.body })
+            }),
             self.raw.clone(),
             self.outcome.as_ref().ok().cloned(),
         ];
