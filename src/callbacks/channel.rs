@@ -208,7 +208,7 @@ pub(super) async fn subscribe(
     for topic in topics {
         let Some(entity) = answer.entities.iter().find(|e| &e.id == topic) else {
             return Err(Error::invalid_state(
-                format!("the subscription to {topic}"),
+                format!("the subscription to {}", topic_shape(topic)),
                 "not confirmed",
                 Some("the platform's answer does not list it".into()),
             ));
@@ -220,21 +220,47 @@ pub(super) async fn subscribe(
             || entity.rejection_reason.is_some()
             || !entity.missing_permissions.is_empty();
         if refused {
-            let mut detail = entity.rejection_reason.clone().unwrap_or_default();
-            if !entity.missing_permissions.is_empty() {
-                detail = format!(
-                    "{detail} (missing permissions: {})",
+            // The platform's `rejectionReason` is free text that may quote the topic (and
+            // so the queue id): it is not passed on. Permission names are not values.
+            let detail = if entity.missing_permissions.is_empty() {
+                "check that the queue exists and that the OAuth client may read it".to_owned()
+            } else {
+                format!(
+                    "missing permissions: {}",
                     entity.missing_permissions.join(", ")
-                );
-            }
+                )
+            };
+            let state = match entity.state.as_deref() {
+                Some(state) if state.chars().all(|c| c.is_ascii_alphabetic()) => state.to_owned(),
+                _ => "rejected".to_owned(),
+            };
             return Err(Error::invalid_state(
-                format!("the subscription to {topic}"),
-                entity.state.clone().unwrap_or_else(|| "rejected".into()),
-                Some(detail.trim().to_owned()),
+                format!("the subscription to {}", topic_shape(topic)),
+                state,
+                Some(detail),
             ));
         }
     }
     Ok(())
+}
+
+/// A topic with its ids replaced by `{id}` (`v2.routing.queues.{id}.conversations.callbacks`):
+/// the name errors use, since the ids are the caller's values.
+fn topic_shape(topic: &str) -> String {
+    topic
+        .split('.')
+        .map(|segment| {
+            let version = segment
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if !version && segment.bytes().any(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Whether the channel still exists (`HEAD`): `Ok(false)` on 404.
@@ -270,5 +296,16 @@ mod tests {
         assert!(Lease::take("streaming-0-test-lease").is_none());
         drop(first);
         assert!(Lease::take("streaming-0-test-lease").is_some());
+    }
+
+    #[test]
+    fn topics_are_named_without_their_ids() {
+        assert_eq!(
+            topic_shape(
+                "v2.routing.queues.0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b.conversations.callbacks"
+            ),
+            "v2.routing.queues.{id}.conversations.callbacks"
+        );
+        assert_eq!(topic_shape("channel.metadata"), "channel.metadata");
     }
 }
