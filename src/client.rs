@@ -226,7 +226,12 @@ impl ClientBuilder {
             (Some(_), None, _) | (None, Some(_), _) => Err(Error::config(format!(
                 "set both {ENV_API_BASE} and {ENV_LOGIN_BASE}, or neither"
             ))),
-            (None, None, Some(region)) => Ok(builder.region(region.parse::<Region>()?)),
+            (None, None, Some(region)) => Ok(builder.region(
+                // Named by the variable: what it holds is not shown (it may be anything).
+                region
+                    .parse::<Region>()
+                    .map_err(|e| Error::config(format!("{ENV_REGION}: {e}")))?,
+            )),
             (None, None, None) => Err(Error::config(format!(
                 "set {ENV_REGION} (e.g. us-east-1), or {ENV_API_BASE} and {ENV_LOGIN_BASE}"
             ))),

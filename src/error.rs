@@ -1055,8 +1055,9 @@ impl fmt::Debug for ErrorBody {
     }
 }
 
-/// One per-field detail inside an [`ErrorBody`].
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+/// One per-field detail inside an [`ErrorBody`]. Its `Debug` leaves out `entity_name`,
+/// which may hold a value.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct ErrorDetail {
@@ -1068,6 +1069,16 @@ pub struct ErrorDetail {
     pub entity_id: Option<String>,
     /// The entity's name.
     pub entity_name: Option<String>,
+}
+
+impl fmt::Debug for ErrorDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorDetail")
+            .field("error_code", &self.error_code)
+            .field("field_name", &self.field_name)
+            .field("entity_id", &self.entity_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Logging in failed, or the platform refused a fresh token.

@@ -133,24 +133,24 @@ impl FromStr for Region {
             .iter()
             .copied()
             .find(|r| r.name() == name || r.domain() == domain)
-            .ok_or_else(|| UnknownRegion {
-                input: s.to_owned(),
-            })
+            .ok_or(UnknownRegion { _private: () })
     }
 }
 
 /// A region string that names no Genesys Cloud region.
+///
+/// It does not keep the string: what was given may be anything (a variable set to the
+/// wrong value), and errors show no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownRegion {
-    input: String,
+    _private: (),
 }
 
 impl fmt::Display for UnknownRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown Genesys Cloud region {:?}; use a region name or its domain, one of: ",
-            self.input
+            "not a Genesys Cloud region; use a region name or its domain, one of: "
         )?;
         for (i, r) in Region::ALL.iter().enumerate() {
             if i > 0 {
@@ -240,18 +240,26 @@ impl From<Region> for Environment {
     }
 }
 
+/// `raw` as a base URL. Errors say what is wrong without quoting `raw`, which may
+/// hold a token (in a query) or a password (before the host).
 fn parse_base(what: &str, raw: &str, schemes: &[&str]) -> Result<Url, Error> {
+    // The url crate's reasons name the problem ("invalid port number"), never the input.
     let url = Url::parse(raw.trim())
-        .map_err(|e| Error::config(format!("{what} {raw:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::config(format!("the {what} is not a URL: {e}")))?;
     if !schemes.contains(&url.scheme()) || url.host().is_none() {
         return Err(Error::config(format!(
-            "{what} {raw:?} must be an absolute {} URL",
+            "the {what} must be an absolute {} URL",
             schemes.join("/")
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(format!(
-            "{what} {raw:?} must not carry a query or fragment"
+            "the {what} must not carry a query or fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!(
+            "the {what} must not carry a user name or password: give credentials with ClientBuilder::credentials or ::auth"
         )));
     }
     Ok(url)
@@ -289,7 +297,10 @@ mod tests {
     #[test]
     fn unknown_region_lists_every_valid_one() {
         let err = "us-east-9".parse::<Region>().unwrap_err().to_string();
-        assert!(err.contains("\"us-east-9\""));
+        assert!(
+            !err.contains("us-east-9"),
+            "what was given is not shown: {err}"
+        );
         for r in Region::ALL {
             assert!(err.contains(r.name()), "{err}");
             assert!(err.contains(r.domain()), "{err}");
@@ -344,5 +355,7 @@ mod tests {
         assert!(Environment::custom("ftp://x", "http://x").is_err());
         assert!(Environment::custom("not a url", "http://x").is_err());
         assert!(Environment::custom("https://x/?a=b", "http://x").is_err());
+        let err = Environment::custom("https://u:s3cret@x/", "http://x").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 }

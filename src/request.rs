@@ -100,22 +100,28 @@ impl RequestBuilder {
     }
 
     /// Adds a header (`If-Match`, `Accept-Language`, ...). A name or value that is not a
-    /// valid header fails the request before it is sent.
+    /// valid header fails the request before it is sent; the error names a valid name,
+    /// never the value (nor a name that is not one, which could be anything).
     pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
         self.edit(|req| {
-            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .ok()
-                .zip(reqwest::header::HeaderValue::from_str(&value).ok());
-            let Some(header) = header else {
+            let Ok(header_name) = reqwest::header::HeaderName::from_bytes(name.as_bytes()) else {
                 return Err(ValidationError::single(
                     "header",
-                    "header",
-                    format!("the header `{name}` is not a valid HTTP header name and value"),
+                    "header_name",
+                    "a header name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)",
                 )
                 .into());
             };
-            req.headers.push(header);
+            let Ok(header_value) = reqwest::header::HeaderValue::from_str(&value) else {
+                return Err(ValidationError::single(
+                    format!("header.{header_name}"),
+                    "header_value",
+                    "the value is not a valid HTTP header value (no line breaks or control characters)",
+                )
+                .into());
+            };
+            req.headers.push((header_name, header_value));
             Ok(())
         })
     }
@@ -274,14 +280,19 @@ fn body_error(reason: String) -> Error {
 }
 
 /// The endpoint name of a path written out in full: segments that look like ids or values
-/// (UUIDs, numbers, anything percent-encoded or with `@`) become `{id}`, so that spans,
-/// metrics and errors stay free of values and low in cardinality.
+/// (anything with a digit, as UUIDs, numbers, `custom_-_<uuid>` action ids and dates have,
+/// but not a version such as `v2`; anything percent-encoded or with `@`) become `{id}`, so
+/// that spans, metrics and errors stay free of values and low in cardinality. A value of
+/// letters only cannot be told from a word of the path: ids go in
+/// [`Client::request_template`] arguments.
 fn template_of(path: &str) -> String {
     path.split('/')
         .map(|segment| {
-            let looks_like_value = uuid::Uuid::try_parse(segment).is_ok()
-                || (!segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()))
-                || segment.contains(['%', '@', ' ', '+', '{', '}']);
+            let version = segment
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let looks_like_value = (!version && segment.bytes().any(|b| b.is_ascii_digit()))
+                || segment.contains(['%', '@', ' ', '+', '{', '}', ':', '=', ',', ';']);
             if looks_like_value {
                 "{id}"
             } else {
@@ -310,6 +321,17 @@ mod tests {
         assert_eq!(
             template_of("/api/v2/organizations/me"),
             "/api/v2/organizations/me"
+        );
+        assert_eq!(
+            template_of(
+                "/api/v2/integrations/actions/custom_-_0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b/draft"
+            ),
+            "/api/v2/integrations/actions/{id}/draft"
+        );
+        assert_eq!(template_of("/api/v2/things/ab12cd"), "/api/v2/things/{id}");
+        assert_eq!(
+            template_of("/api/v2/scim/v2/users"),
+            "/api/v2/scim/v2/users"
         );
     }
 }

@@ -2,6 +2,27 @@
 //!
 //! Every builder in the crate collects *all* violated rules into a [`ValidationError`]
 //! rather than stopping at the first, so a caller can fix a request in one pass.
+//!
+//! # No values
+//!
+//! A violation says which field broke which rule and what to do; it never repeats what was
+//! given. Violations travel far: a service answers them in a 422 body, and they are in the
+//! error's `Display` and `Debug`, in logs and in the audit trail.
+//!
+//! - **Never shown (values):** what a caller or a server passes through the crate: phone
+//!   numbers, attribute and input values, free text (names, reasons, notes), URLs (base,
+//!   proxy, widget, webhook URLs, which can carry a password or a token), ids (named by their
+//!   role, `conversationId`, or their position, `queues[2]`), header and query values,
+//!   country codes, times, tokens and secrets, and anything a server answered.
+//! - **May be named:** field names and positions, rule names, lengths and limits; an
+//!   attribute or `data` key, a header name and a Data Action input name (names the
+//!   program chose, as the audit trail records them: put no value in a key); and the
+//!   program's own configuration, which a message must quote to be useful: a schema's
+//!   allowed values and pattern, a sandbox policy's host patterns, a template's text, a
+//!   path template, the labels it gives its widgets, actions and webhooks.
+//!
+//! `tests/sentinels.rs` feeds random values to every public builder and flow and checks
+//! that none of them shows in a violation, an error or an audit record.
 
 use std::fmt;
 

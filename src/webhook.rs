@@ -176,11 +176,13 @@ pub struct WebhookSender {
     name: String,
 }
 
+/// The receiver's origin only: a webhook URL often carries a secret in its path or query
+/// (`/hooks/T0/B0/XXXX`, `?key=…`), and a password before the host.
 impl fmt::Debug for WebhookSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookSender")
             .field("name", &self.name)
-            .field("url", &self.url.as_str())
+            .field("origin", &self.url.origin().ascii_serialization())
             .field("secret", &"[REDACTED]")
             .finish()
     }

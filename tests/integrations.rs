@@ -386,16 +386,14 @@ async fn without_rollback_the_integration_is_left_and_named() {
     let fake = FakeGenesys::start().await;
     let (client, _clock) = fast_client(&fake);
     fake.inject_on(Method::PUT, CONFIG, Fault::Status(400), 1);
-    let err = client
-        .integrations()
-        .deployer()
-        .rollback_on_failure(false)
-        .deploy(&spec("v1"))
-        .await
-        .unwrap_err();
+    let deployer = client.integrations().deployer().rollback_on_failure(false);
+    let err = deployer.deploy(&spec("v1")).await.unwrap_err();
     assert_eq!(fake.integrations().len(), 1);
     let id = fake.integrations()[0]["id"].as_str().unwrap().to_owned();
-    assert!(err.to_string().contains(&id), "{err}");
+    assert!(err.to_string().contains("left in place"), "{err}");
+    // Named where ids belong (the report, the audit record), not in the error's text.
+    assert!(!err.to_string().contains(&id), "{err}");
+    assert_eq!(deployer.history()[0].integration_id, id);
 }
 
 #[tokio::test]

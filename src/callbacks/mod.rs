@@ -201,7 +201,7 @@ impl Callbacks {
             .clone();
         let full = || {
             Error::limit(
-                format!("callback reservations in flight on queue {queue_id}"),
+                "callback reservations in flight on this reservation's queue",
                 limit.per_queue,
                 "retry later, or let callers wait (WhenFull::Wait)",
             )

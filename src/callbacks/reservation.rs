@@ -269,7 +269,7 @@ impl CallbackReservationBuilder {
                     v.push(
                         "countryCode",
                         "country",
-                        format!("`{c}` is not an ISO 3166 alpha-2 country code"),
+                        "not an ISO 3166 alpha-2 country code: give two letters, e.g. US or GB",
                     )
                 })
                 .ok()
@@ -441,18 +441,25 @@ fn check_text(v: &mut Violations, field: &str, text: Option<&str>) {
     );
 }
 
-/// `raw` as a valid E.164 number, or why not.
+/// `raw` as a valid E.164 number, or why not. The reason never quotes the number: it
+/// ends up in a `ValidationError`, which shows no value.
 pub(crate) fn e164(raw: &str, country: Option<phonenumber::country::Id>) -> Result<String, String> {
     let raw = raw.trim();
     if !raw.starts_with('+') && country.is_none() {
-        return Err(format!(
-            "`{raw}` has no country: write it as +<country code><number> or set the country"
-        ));
+        return Err(
+            "the number has no country: write it as +<country code><number> or set the country"
+                .to_owned(),
+        );
     }
-    let parsed = phonenumber::parse(country, raw)
-        .map_err(|e| format!("`{raw}` is not a phone number: {e}"))?;
+    // The library's reasons name the problem ("the number is too long"), never the input.
+    let parsed = phonenumber::parse(country, raw).map_err(|e| {
+        format!("not a phone number ({e}); give it in E.164 form, e.g. +14155550199")
+    })?;
     if !phonenumber::is_valid(&parsed) {
-        return Err(format!("`{raw}` is not a valid number for its country"));
+        return Err(
+            "not a valid number for its country; give it in E.164 form, e.g. +14155550199"
+                .to_owned(),
+        );
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
@@ -503,9 +510,8 @@ fn check_slots(
             &field,
             "in_future",
             format!(
-                "the slot starts at {} in {}, which is not in the future",
-                slot.start,
-                zone.iana_name().unwrap_or("the queue's zone")
+                "the slot starts in the past (in the queue's time zone, {}): choose a future time",
+                zone.iana_name().unwrap_or("as given")
             ),
         );
         if !hours.is_empty() {
@@ -546,17 +552,18 @@ fn local_instant(
         v.push(
             field,
             "nonexistent_time",
-            format!("the {which} {at} does not exist in the queue's zone (a daylight-saving gap)"),
+            format!("the {which} does not exist in the queue's time zone (it falls in a daylight-saving gap): move it out of the gap"),
         );
         return None;
     }
     match ambiguous.earlier() {
         Ok(zoned) => Some(zoned.timestamp()),
-        Err(e) => {
+        // jiff's reason quotes the date-time: it is not passed on.
+        Err(_) => {
             v.push(
                 field,
                 "time",
-                format!("the {which} {at} cannot be placed in the queue's zone: {e}"),
+                format!("the {which} cannot be placed in the queue's time zone (out of range)"),
             );
             None
         }

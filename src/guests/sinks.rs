@@ -12,10 +12,11 @@ use crate::error::Error;
 /// Times the participant sink sends again after a 409.
 pub const MAX_CONFLICT_RETRIES: usize = 3;
 
-fn unknown(session_id: &str) -> Error {
-    Error::not_found(format!(
-        "a registered destination for guest session {session_id}"
-    ))
+/// Not found: the session (named by role, not by its id, which is the caller's).
+fn unknown() -> Error {
+    Error::not_found(
+        "a registered destination for this guest session: register the session with the sink before its first update",
+    )
 }
 
 /// Sends through the guests' own web messaging sessions (the Guest API websocket), as far
@@ -91,7 +92,7 @@ impl AttributeSink for WebMessagingSink {
             .unwrap_or_else(|p| p.into_inner())
             .get(session_id)
             .cloned()
-            .ok_or_else(|| unknown(session_id))?;
+            .ok_or_else(unknown)?;
         session.auto_start(attributes).await
     }
 
@@ -162,7 +163,7 @@ impl AttributeSink for ParticipantSink {
             .unwrap_or_else(|p| p.into_inner())
             .get(session_id)
             .cloned()
-            .ok_or_else(|| unknown(session_id))?;
+            .ok_or_else(unknown)?;
         let target = self
             .client
             .messaging()

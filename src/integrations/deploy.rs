@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use serde::{Serialize, Serializer};
 
-use super::{Integration, Integrations, StateCode, WidgetSpec};
+use super::{Integration, Integrations, ReportedState, StateCode, WidgetSpec};
 use crate::client::Client;
 use crate::error::{Error, TimeoutKind};
 use crate::observe::{AuditOutcome, AuditRecord};
@@ -170,6 +170,23 @@ impl Run {
     }
 }
 
+/// What an integration in `ERROR` reported, for the error: its detail's localization code
+/// (an identifier), never the detail's message, which may quote the configuration (the
+/// widget's URL).
+fn error_state_detail(state: Option<ReportedState>) -> String {
+    let code = state
+        .and_then(|s| s.detail)
+        .and_then(|d| d.localizable_message_code)
+        .filter(|code| {
+            code.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        });
+    match code {
+        Some(code) => format!("reported `{code}`; read its reportedState with Integrations::get"),
+        None => "read its reportedState with Integrations::get".to_owned(),
+    }
+}
+
 fn is_version_conflict(err: &Error) -> bool {
     match err.api() {
         Some(api) if api.status() == 409 => true,
@@ -309,9 +326,9 @@ impl WidgetDeployer {
             match state.as_ref().map(|s| s.code) {
                 Some(StateCode::Active) => Ok(Check::Done(())),
                 Some(StateCode::Error) => Err(Error::invalid_state(
-                    format!("integration {id}"),
+                    "the integration",
                     "ERROR",
-                    state.and_then(|s| s.detail).and_then(|d| d.message),
+                    Some(error_state_detail(state)),
                 )),
                 other => Ok(Check::Pending(other)),
             }
@@ -336,18 +353,17 @@ impl WidgetDeployer {
         let Some(id) = run.integration_id.clone() else {
             return (false, None);
         };
+        // The id is in the report and the audit record, never in the error's text.
         if !run.created {
             return (
                 false,
-                Some(format!("the existing integration {id} was left as it was")),
+                Some("the existing integration was left as it was".to_owned()),
             );
         }
         if !self.rollback {
             return (
                 false,
-                Some(format!(
-                    "rollback is off: integration {id} was left in place"
-                )),
+                Some("rollback is off: the new integration was left in place (its id is in the audit record and the deployer's history)".to_owned()),
             );
         }
         match run.step("rollback", self.integrations.delete(&id)).await {
@@ -355,13 +371,13 @@ impl WidgetDeployer {
                 self.client.metrics().counter(names::ROLLBACKS).inc();
                 (
                     true,
-                    Some(format!("rolled back: integration {id} was deleted")),
+                    Some("rolled back: the new integration was deleted".to_owned()),
                 )
             }
             Err((_, err)) => (
                 false,
                 Some(format!(
-                    "rollback failed, integration {id} is left in place: {err}"
+                    "rollback failed, the new integration is left in place (its id is in the audit record and the deployer's history): {err}"
                 )),
             ),
         }

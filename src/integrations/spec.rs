@@ -479,14 +479,16 @@ fn check_tokens(
     known: &[&str],
     allowed: &BTreeSet<String>,
 ) {
-    for token in tokens {
+    for (i, token) in tokens.iter().enumerate() {
         if !known.contains(&token.as_str()) {
+            // An unknown token could be anything the caller passed: named by position.
             v.push(
                 field,
                 "unknown_token",
-                format!("`{token}` is not one of: {}", known.join(", ")),
+                format!("entry {i} is not one of: {}", known.join(", ")),
             );
         } else if !allowed.contains(token) {
+            // A known token is one of the crate's own words, not a value.
             v.push(
                 field,
                 "not_allowed",
@@ -514,17 +516,14 @@ fn check_https_url(
     }
     let url = match Url::parse(raw) {
         Ok(url) => url,
+        // The url crate's reasons name the problem, never the input.
         Err(e) => {
             v.push(field, "url", format!("not an absolute URL ({e})"));
             return;
         }
     };
     if url.scheme() != "https" {
-        v.push(
-            field,
-            "https",
-            format!("the {field} must use https, not {}", url.scheme()),
-        );
+        v.push(field, "https", format!("the {field} must use https"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         v.push(
@@ -549,7 +548,7 @@ fn check_https_url(
             v.push(
                 field,
                 "host_not_allowed",
-                format!("host `{host}` is not in the allowlist ({allowed})"),
+                format!("the URL's host is not in the allowlist ({allowed})"),
             );
         }
         Some(_) => {}

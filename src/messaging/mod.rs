@@ -197,11 +197,11 @@ impl Participant {
             .into_iter()
             .find(|p| p.id == self.participant_id)
             .map(|p| p.attributes)
+            // The ids are the caller's: the error names them by role.
             .ok_or_else(|| {
-                Error::not_found(format!(
-                    "participant {} in messaging conversation {}",
-                    self.participant_id, self.conversation_id
-                ))
+                Error::not_found(
+                    "the participant (participantId) in the messaging conversation (conversationId): the conversation has no participant with that id",
+                )
             })
     }
 }

@@ -52,9 +52,16 @@ impl fmt::Debug for ProxyPolicy {
     }
 }
 
-/// A proxy URL with its credentials hidden.
+/// A proxy URL with its credentials hidden. Read as `parse_proxy` reads it (a URL without
+/// a scheme is an `http://` one), so that `user:secret@host` is not taken for scheme
+/// `user` and shown whole.
 fn redacted(url: &str) -> String {
-    match Url::parse(url) {
+    let with_scheme = if url.contains("://") {
+        url.trim().to_owned()
+    } else {
+        format!("http://{}", url.trim())
+    };
+    match Url::parse(&with_scheme) {
         Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
             let _ = parsed.set_username("[REDACTED]");
             let _ = parsed.set_password(None);
@@ -129,12 +136,18 @@ fn parse_proxy(raw: &str, what: &str) -> Result<Url, Error> {
     } else {
         format!("http://{}", raw.trim())
     };
-    let url = Url::parse(&with_scheme)
-        .map_err(|e| Error::config(format!("{what} is not a URL ({e}): {}", redacted(raw))))?;
+    // Neither the URL nor any part of it is quoted: a proxy URL carries a password, and one
+    // that does not parse cannot be redacted reliably (`user:secret@host:bad` parses, without
+    // a scheme, as scheme `user` and path `secret@host:bad`). The url crate's reasons name
+    // the problem, never the input.
+    let url = Url::parse(&with_scheme).map_err(|e| {
+        Error::config(format!(
+            "{what} is not a URL ({e}); write it as http://[user:password@]host:port"
+        ))
+    })?;
     if url.scheme() != "http" {
         return Err(Error::config(format!(
-            "{what} must be an http:// proxy (CONNECT tunnels); `{}` proxies are not supported",
-            url.scheme()
+            "{what} must be an http:// proxy (CONNECT tunnels); https:// and socks proxies are not supported"
         )));
     }
     if url.host_str().is_none() {
@@ -280,5 +293,23 @@ mod tests {
                 .as_str(),
             "http://proxy.corp:3128/"
         );
+    }
+
+    #[test]
+    fn a_proxy_password_shows_nowhere_even_when_the_url_is_wrong() {
+        for raw in [
+            "user:s3cret@proxy:bad",
+            "socks5://user:s3cret@proxy:1080",
+            "user:s3cret@pro xy",
+        ] {
+            let setting = ProxySetting::Explicit(raw.into());
+            assert!(!format!("{setting:?}").contains("s3cret"), "{setting:?}");
+            let err = ProxyPolicy::new(&setting).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("socks5"),
+                "{shown}"
+            );
+        }
     }
 }

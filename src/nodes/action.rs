@@ -742,7 +742,7 @@ impl DataActionBuilder {
             METHODS.contains(&method.as_str()),
             "requestType",
             "method",
-            format!("`{method}` is not one of {}", METHODS.join(", ")),
+            format!("the method must be one of {}", METHODS.join(", ")),
         );
         let timeout_seconds = match doc.get("config").and_then(|c| c.get("timeoutSeconds")) {
             None => 60,
@@ -1179,7 +1179,7 @@ fn check_url(url: &Template, v: &mut Violations) -> bool {
         Ok(parsed) if parsed.scheme() != "https" => v.push(
             "requestUrlTemplate",
             "https",
-            format!("the URL must use https, not {}", parsed.scheme()),
+            "the URL must use https (plain http only to this machine)",
         ),
         _ => v.push(
             "requestUrlTemplate",

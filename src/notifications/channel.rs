@@ -17,6 +17,8 @@ use crate::error::{Error, ErrorKind};
 use crate::transport::ApiRequest;
 use crate::Method;
 
+use super::topic_shape;
+
 const CHANNELS: &str = "/api/v2/notifications/channels";
 const CHANNEL: &str = "/api/v2/notifications/channels/{channelId}";
 const SUBSCRIPTIONS: &str = "/api/v2/notifications/channels/{channelId}/subscriptions";
@@ -188,7 +190,7 @@ pub(crate) async fn subscribe(
     for topic in topics {
         let Some(entity) = answer.entities.iter().find(|e| &e.id == topic) else {
             return Err(Error::invalid_state(
-                format!("the subscription to {topic}"),
+                format!("the subscription to {}", topic_shape(topic)),
                 "not confirmed",
                 Some("the platform's answer does not list it".into()),
             ));
@@ -200,17 +202,24 @@ pub(crate) async fn subscribe(
             || entity.rejection_reason.is_some()
             || !entity.missing_permissions.is_empty();
         if refused {
-            let mut detail = entity.rejection_reason.clone().unwrap_or_default();
-            if !entity.missing_permissions.is_empty() {
-                detail = format!(
-                    "{detail} (missing permissions: {})",
+            // The platform's `rejectionReason` is free text that may quote the topic (and
+            // so the queue id): it is not passed on. Permission names are not values.
+            let detail = if entity.missing_permissions.is_empty() {
+                "check that the queue exists and that the OAuth client may read it".to_owned()
+            } else {
+                format!(
+                    "missing permissions: {}",
                     entity.missing_permissions.join(", ")
-                );
-            }
+                )
+            };
+            let state = match entity.state.as_deref() {
+                Some(state) if state.chars().all(|c| c.is_ascii_alphabetic()) => state.to_owned(),
+                _ => "rejected".to_owned(),
+            };
             return Err(Error::invalid_state(
-                format!("the subscription to {topic}"),
-                entity.state.clone().unwrap_or_else(|| "rejected".into()),
-                Some(detail.trim().to_owned()),
+                format!("the subscription to {}", topic_shape(topic)),
+                state,
+                Some(detail),
             ));
         }
     }

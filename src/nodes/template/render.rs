@@ -496,12 +496,14 @@ impl<'a> Renderer<'a> {
         if self.nesting >= MAX_NESTING {
             return Err(err(pos, "LimitExceeded", "`#evaluate` nested too deeply"));
         }
+        // The text is made at run time and can hold input values: errors in it are
+        // reported at the `#evaluate`, by kind, without quoting any of it.
         let mut macros = self.macros.clone();
-        let body = super::parse::parse(&source, pos, &mut macros).map_err(|e| {
+        let body = super::parse::parse(&source, pos, &mut macros).map_err(|_| {
             err(
                 pos,
                 "ParseErrorException",
-                format!("`#evaluate` of text that does not parse: {}", e.message),
+                "`#evaluate` of text that does not parse (not shown: it can hold input values)",
             )
         })?;
         self.macros = macros;
@@ -510,6 +512,14 @@ impl<'a> Renderer<'a> {
         self.nesting -= 1;
         match result {
             Err(Flow::Stop) | Err(Flow::Break(None)) => Ok(()),
+            Err(Flow::Error(e)) => Err(err(
+                pos,
+                e.exception,
+                format!(
+                    "the text `#evaluate` rendered threw {} (not shown: it can hold input values)",
+                    e.exception
+                ),
+            )),
             other => other,
         }
     }
