@@ -57,5 +57,6 @@ mod sender;
 #[rustfmt::skip]
 mod generated;
 
+pub use __model::deny_unknown_fields;
 pub use generated::*;
 pub use sender::{Api, ApiCall, ApiExt, Method, Sender};
