@@ -7,6 +7,12 @@
 //! this crate's [`Error`]. Path parameters are percent-encoded as one segment each; spans
 //! and metrics name the endpoint by its template, never by its ids.
 //!
+//! The operations the platform serves without OAuth ([`ApiCall::requires_auth`] is
+//! `false`: web deployment and guest endpoints, Journey events, knowledge guest sessions,
+//! ...) are sent with no `Authorization` header and without asking the client's
+//! [`Auth`](crate::auth::Auth) for a token, so they cause no login, and a client built
+//! [without credentials](crate::ClientBuilder::without_credentials) can call them.
+//!
 //! Choose the API groups by depending on `genesys-cloud-api` with their features next to
 //! this crate with `api` (see `docs/api.md`):
 //!
@@ -83,7 +89,8 @@ fn request_of(client: &Client, call: ApiCall) -> RequestBuilder {
     let args: Vec<&str> = call.path_args().iter().map(String::as_str).collect();
     let mut request = client
         .request_template(method, call.template(), &args)
-        .idempotent(call.is_idempotent());
+        .idempotent(call.is_idempotent())
+        .requires_auth(call.requires_auth());
     for (name, value) in call.query() {
         request = request.query(*name, value);
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::auth::{Auth, ClientCredentials, DEFAULT_REFRESH_MARGIN};
+use crate::auth::{Auth, ClientCredentials, NoCredentials, DEFAULT_REFRESH_MARGIN};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::net::{Network, NetworkOptions, ProxySetting};
@@ -111,7 +111,9 @@ impl Client {
         &self.inner.environment
     }
 
-    /// The client's [`Auth`], e.g. to hand a token to a websocket.
+    /// The client's [`Auth`], e.g. to hand a token to a websocket. A client built
+    /// [without credentials](ClientBuilder::without_credentials) has one whose
+    /// [`token`](Auth::token) fails with a configuration error.
     pub fn auth(&self) -> &Arc<dyn Auth> {
         &self.inner.transport.auth
     }
@@ -176,12 +178,14 @@ impl fmt::Debug for Client {
 }
 
 /// Configures a [`Client`]. Every setting has a production default except where to
-/// connect (a region or base URLs) and how to authenticate (credentials or an [`Auth`]).
+/// connect (a region or base URLs) and how to authenticate (credentials or an [`Auth`],
+/// or explicitly [none](ClientBuilder::without_credentials)).
 #[must_use]
 pub struct ClientBuilder {
     environment: Option<Result<Environment, Error>>,
     credentials: Option<(String, SecretString)>,
     auth: Option<Arc<dyn Auth>>,
+    without_credentials: bool,
     config: TransportConfig,
     refresh_margin: Duration,
     rate_limit: Option<Result<RateLimit, Error>>,
@@ -197,6 +201,7 @@ impl Default for ClientBuilder {
             environment: None,
             credentials: None,
             auth: None,
+            without_credentials: false,
             config: TransportConfig::default(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             rate_limit: None,
@@ -280,6 +285,43 @@ impl ClientBuilder {
     /// wins over [`ClientBuilder::credentials`].
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
         self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// Builds a client with no credentials, for the operations the platform serves without
+    /// OAuth (web deployment and guest endpoints, Journey's web and app events, knowledge
+    /// guest sessions, scorable surveys, documentation search: in the generated API (feature
+    /// `api`), the operations whose `ApiCall::requires_auth()` is `false`; for any other
+    /// endpoint, [`RequestBuilder::requires_auth`](crate::request::RequestBuilder::requires_auth)`(false)`).
+    /// Such calls are sent with no `Authorization` header, with the client's retries,
+    /// timeouts, metrics and tracing.
+    ///
+    /// Any call that needs a token fails before it is sent, with an
+    /// [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) error naming what to
+    /// set. [`credentials`](Self::credentials) and [`auth`](Self::auth) win over this
+    /// setting; a builder given none of the three fails to build, as it did before.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), genesys_cloud::Error> {
+    /// use genesys_cloud::{Client, Method, Region};
+    ///
+    /// let guest = Client::builder()
+    ///     .region(Region::EuWest1)
+    ///     .without_credentials()
+    ///     .build()?;
+    /// let session: serde_json::Value = guest
+    ///     .request(Method::POST, "/api/v2/knowledge/guest/sessions")
+    ///     .requires_auth(false)
+    ///     .json(&serde_json::json!({
+    ///         "app": {"deploymentId": "my-deployment-id", "type": "MessengerKnowledgeApp"},
+    ///         "customerId": "my-customer-id",
+    ///     }))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn without_credentials(mut self) -> Self {
+        self.without_credentials = true;
         self
     }
 
@@ -437,9 +479,12 @@ impl ClientBuilder {
                 self.refresh_margin,
                 core.clone(),
             )?),
+            (None, None) if self.without_credentials => Arc::new(NoCredentials),
             (None, None) => {
                 return Err(Error::config(
-                    "no credentials: call .credentials(id, secret) or .auth(..)",
+                    "no credentials: call .credentials(id, secret) or .auth(..) \
+                     (or .without_credentials() for a client that calls only the operations \
+                     served without OAuth)",
                 ))
             }
         };
@@ -466,6 +511,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("environment", &self.environment)
             .field("client_id", &self.credentials.as_ref().map(|(id, _)| id))
+            .field("without_credentials", &self.without_credentials)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }

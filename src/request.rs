@@ -155,6 +155,19 @@ impl RequestBuilder {
         })
     }
 
+    /// Declares whether the request needs the client's OAuth token (the default). With
+    /// `false` (for the operations the platform serves without OAuth, such as
+    /// `POST /api/v2/knowledge/guest/sessions`), the request is sent with no
+    /// `Authorization` header and no token is fetched for it, so no login happens; retries,
+    /// timeouts, metrics and tracing are the same. A header you set yourself with
+    /// [`header`](RequestBuilder::header) (e.g. a guest session's own JWT) is still sent.
+    pub fn requires_auth(self, requires_auth: bool) -> Self {
+        self.edit(|req| {
+            req.requires_auth = requires_auth;
+            Ok(())
+        })
+    }
+
     /// With [`paginate`](RequestBuilder::paginate): fetch at most `pages` pages. A listing
     /// with more ends with an [`ErrorKind::LocalLimit`](crate::error::ErrorKind::LocalLimit)
     /// error after the items of the last page allowed, so nothing is cut off silently.

@@ -1,7 +1,9 @@
 //! The generated API (`genesys-cloud-api`, feature `api`) through a real `Client` to the
 //! fake, which checks every request against the platform's description: a sample of
 //! operations across groups (`codegen/config.json`), and the transport's behaviour
-//! (encoding, paging, retries, errors, metrics) for generated calls.
+//! (encoding, paging, retries, errors, metrics, operations served without OAuth) for
+//! generated calls; and a sample of the generated models against the documents the
+//! official Python SDK's serializer makes of them.
 
 use futures::TryStreamExt;
 use genesys_cloud::api::{models, ApiExt};
@@ -15,6 +17,42 @@ const DESCRIPTION: &str = include_str!("data/api-operations.json");
 #[rustfmt::skip]
 #[path = "api/calls.rs"]
 mod calls;
+
+/// The documents the official Python SDK (`PureCloudPlatformClientV2` 269.0.0) serializes
+/// for a sample of the models this test compiles (`codegen/sdk_documents.py` makes them,
+/// the generator samples them; see `codegen/README.md`).
+const SDK_DOCUMENTS: &str = include_str!("data/sdk-documents.json");
+
+#[rustfmt::skip]
+#[path = "api/model_cases.rs"]
+mod model_cases;
+
+/// A model's name and its round trip.
+type Case = (
+    &'static str,
+    fn(&serde_json::Value) -> Result<serde_json::Value, String>,
+);
+
+/// Reads `doc` as `T` with unknown fields refused (none may be left in `extra`, at any
+/// depth), checks that every enum value the SDK accepted is a variant the generated enum
+/// knows, and writes it back.
+fn round_trip<T: DeserializeOwned + serde::Serialize + std::fmt::Debug>(
+    doc: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let model: T = genesys_cloud::api::deny_unknown_fields(|| serde_json::from_value(doc.clone()))
+        .map_err(|e| format!("read: {e}"))?;
+    // The documents' strings are "text" and the like: only an enum value the generated
+    // enum does not know shows as `Unrecognized(..)`.
+    let debug = format!("{model:?}");
+    if let Some(at) = debug.find("Unrecognized(") {
+        let end = debug[at..].find(')').map_or(debug.len(), |e| at + e + 1);
+        return Err(format!(
+            "an enum value the SDK accepts is not a variant: {}",
+            &debug[at..end]
+        ));
+    }
+    serde_json::to_value(&model).map_err(|e| format!("write: {e}"))
+}
 
 /// A body synthesized by the generator, read as its model.
 fn body<T: DeserializeOwned>(json: &str) -> T {
@@ -248,4 +286,194 @@ fn a_call_is_a_value_before_it_is_sent() {
         .into_call();
     assert!(!post.is_idempotent(), "POSTs are not retried after a 5xx");
     assert_eq!(post.body(), Ok(Some(&b"{}"[..])));
+}
+
+#[test]
+fn sampled_models_round_trip_the_python_sdks_documents() {
+    let sample: serde_json::Value =
+        serde_json::from_str(SDK_DOCUMENTS).expect("the SDK documents parse");
+    let documents = sample["documents"]
+        .as_object()
+        .expect("documents by model name");
+    assert_eq!(documents.len(), model_cases::CASES.len());
+    assert!(documents.len() >= 200, "{} models sampled", documents.len());
+    let mut failures = Vec::new();
+    for (name, round_trip) in &model_cases::CASES {
+        let doc = &documents[*name];
+        assert!(
+            doc.as_object().is_some_and(|o| !o.is_empty()),
+            "{name}: the SDK set every field"
+        );
+        match round_trip(doc) {
+            Ok(back) if back == *doc => {}
+            Ok(back) => failures.push(format!("{name}: wrote {back}, the SDK {doc}")),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} models differ from the SDK:\n{}",
+        failures.len(),
+        model_cases::CASES.len(),
+        failures.join("\n")
+    );
+}
+
+/// `PushDeviceInsertRequest`, the body of a web messaging operation served without OAuth.
+fn push_device() -> models::PushDeviceInsertRequest {
+    body(
+        r#"{"deviceToken": "t", "notificationProvider": "FCM", "language": "en", "deviceType": "ios"}"#,
+    )
+}
+
+const PUSH_DEVICE: &str = "/api/v2/webmessaging/deployments/d1/pushdevices/t1";
+
+#[tokio::test]
+async fn operations_served_without_oauth_send_no_token_and_log_nobody_in() {
+    // The platform's description gives these operations no security scheme (`auth_schemes`
+    // is empty in tests/data/api-operations.json, `auth.schemes` in codegen/platform-api.json),
+    // and the fake serves them without a token, as the platform does.
+    let (fake, client) = fake_and_client().await;
+    let described = fake
+        .serve_described(DESCRIPTION)
+        .expect("the description loads");
+    let call = client
+        .api()
+        .web_messaging()
+        .post_webmessaging_deployment_pushdevice("d1", "t1", push_device())
+        .into_call();
+    assert!(!call.requires_auth());
+    assert!(client.api().users().get_users().into_call().requires_auth());
+
+    client
+        .api()
+        .web_messaging()
+        .post_webmessaging_deployment_pushdevice("d1", "t1", push_device())
+        .send()
+        .await
+        .expect("served without a token");
+    let sent = fake.requests_to(Method::POST, PUSH_DEVICE);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].auth_scheme, None, "no Authorization header");
+
+    // Retries and paging are the client's as for any call: a 503 is retried (GET), every
+    // page is fetched, and none of them carries a token.
+    fake.inject_on(
+        Method::GET,
+        "/api/v2/webmessaging/messages",
+        Fault::Status(503),
+        1,
+    );
+    let messages: Vec<models::WebMessagingMessage> = client
+        .api()
+        .web_messaging()
+        .get_webmessaging_messages()
+        .page_size(1)
+        .paginate()
+        .try_collect()
+        .await
+        .expect("every page, without a token");
+    assert_eq!(messages.len(), 2);
+    let pages = fake.requests_to(Method::GET, "/api/v2/webmessaging/messages");
+    assert_eq!(pages.len(), 3, "one 503, retried, and two pages");
+    assert!(pages.iter().all(|r| r.auth_scheme.is_none()), "{pages:?}");
+    assert_eq!(fake.tokens_issued(), 0, "no login for calls that need none");
+    assert_eq!(described.violations(), Vec::<String>::new());
+    let metrics = client.metrics_snapshot();
+    assert_eq!(metrics.requests.calls, 3);
+    assert_eq!(metrics.requests.retries, 1);
+
+    // An OAuth operation on the same client still logs in and sends its token.
+    client
+        .api()
+        .users()
+        .get_users()
+        .send()
+        .await
+        .expect("users");
+    assert_eq!(fake.tokens_issued(), 1);
+    let users = fake.requests_to(Method::GET, "/api/v2/users");
+    assert_eq!(users[0].auth_scheme.as_deref(), Some("Bearer"));
+}
+
+/// A client with no credentials, pointed at the fake.
+fn credentialless(fake: &FakeGenesys) -> Client {
+    Client::builder()
+        .base_urls(&fake.uri(), &fake.uri())
+        .clock(ManualClock::new())
+        .without_credentials()
+        .build()
+        .expect("a client without credentials")
+}
+
+#[tokio::test]
+async fn a_client_without_credentials_calls_the_operations_served_without_oauth() {
+    let fake = FakeGenesys::start().await;
+    fake.serve_described(DESCRIPTION)
+        .expect("the description loads");
+    let guest = credentialless(&fake);
+    guest
+        .api()
+        .web_messaging()
+        .post_webmessaging_deployment_pushdevice("d1", "t1", push_device())
+        .send()
+        .await
+        .expect("no credentials needed");
+    let page = guest
+        .api()
+        .web_messaging()
+        .get_webmessaging_messages()
+        .send()
+        .await
+        .expect("no credentials needed");
+    assert!(page.entities.is_some_and(|e| !e.is_empty()));
+    // Any endpoint, by hand, declared as needing no token.
+    let _: serde_json::Value = guest
+        .request(Method::GET, "/api/v2/webmessaging/messages")
+        .requires_auth(false)
+        .send()
+        .await
+        .expect("no credentials needed");
+    assert_eq!(fake.tokens_issued(), 0);
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|r| r.auth_scheme.is_none()), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_client_without_credentials_refuses_oauth_operations_before_sending() {
+    let fake = FakeGenesys::start().await;
+    fake.serve_described(DESCRIPTION)
+        .expect("the description loads");
+    let guest = credentialless(&fake);
+    let err = guest
+        .api()
+        .routing()
+        .get_routing_queue("q1")
+        .send()
+        .await
+        .expect_err("an OAuth operation needs credentials");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let message = err.to_string();
+    assert!(
+        message.contains(".credentials(") && message.contains("without_credentials"),
+        "the error says what to set: {message}"
+    );
+    let err = guest
+        .request(Method::GET, "/api/v2/users")
+        .paginate::<serde_json::Value>()
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("a listing that needs a token");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert_eq!(fake.requests().len(), 0, "nothing was sent");
+    assert_eq!(fake.tokens_issued(), 0);
+
+    // A builder that simply forgot its credentials still fails to build.
+    let err = Client::builder()
+        .base_urls(&fake.uri(), &fake.uri())
+        .build()
+        .expect_err("no credentials and no without_credentials()");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert!(err.to_string().contains(".credentials("), "{err}");
 }

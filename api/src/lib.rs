@@ -17,9 +17,11 @@
 //! compiles in `genesys-cloud`'s `examples/api_queue_and_users.rs`.)
 //!
 //! Nothing here sends HTTP: an operation builds an [`ApiCall`] (method, path template and
-//! arguments, query, headers, JSON body, idempotency) and hands it to a [`Sender`].
-//! `genesys_cloud::Client` is one (enable its `api` feature), so every call gets the
-//! client's auth, retries, rate limits, metrics and tracing.
+//! arguments, query, headers, JSON body, idempotency, whether it needs credentials) and
+//! hands it to a [`Sender`]. `genesys_cloud::Client` is one (enable its `api` feature), so
+//! every call gets the client's auth, retries, rate limits, metrics and tracing. The 35
+//! operations the platform serves without OAuth ([`ApiCall::requires_auth`] is `false`)
+//! are sent without credentials, also from a client that has none.
 //!
 //! # Finding an operation
 //!
@@ -57,5 +59,6 @@ mod sender;
 #[rustfmt::skip]
 mod generated;
 
+pub use __model::deny_unknown_fields;
 pub use generated::*;
 pub use sender::{Api, ApiCall, ApiExt, Method, Sender};

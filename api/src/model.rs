@@ -6,6 +6,8 @@
 //! format in every crate that uses it (serde's derive would expand to about fifteen times
 //! as much code for the ~36,000 fields of the Platform API).
 
+use std::cell::Cell;
+
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::ser::{Error as _, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -41,6 +43,49 @@ pub fn put<T: Serialize>(object: &mut Object, json: &str, value: &Option<T>) -> 
         object.insert(json.to_owned(), value);
     }
     Ok(())
+}
+
+thread_local! {
+    /// Whether models read on this thread refuse fields they do not know.
+    static DENY_UNKNOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `read` with unknown fields refused: a model read on this thread inside it (at any
+/// depth of the document) fails, naming the fields and their path, instead of keeping
+/// fields it does not know in `extra`. For tests that check documents against the models
+/// (a misspelt JSON name would otherwise be kept in `extra`, written back, and pass).
+///
+/// ```
+/// use genesys_cloud_api::deny_unknown_fields;
+/// # genesys_cloud_api::model! { Thing { name: String = "name", } extra }
+///
+/// let doc = serde_json::json!({"name": "a", "nmae": "b"});
+/// let kept: Thing = serde_json::from_value(doc.clone()).unwrap();
+/// assert_eq!(kept.extra["nmae"], "b");
+/// let err = deny_unknown_fields(|| serde_json::from_value::<Thing>(doc)).unwrap_err();
+/// assert_eq!(err.to_string(), "unknown field `nmae`");
+/// ```
+pub fn deny_unknown_fields<R>(read: impl FnOnce() -> R) -> R {
+    /// Restores the previous setting, also when `read` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DENY_UNKNOWN.with(|deny| deny.set(self.0));
+        }
+    }
+    let _restore = Restore(DENY_UNKNOWN.with(|deny| deny.replace(true)));
+    read()
+}
+
+/// What is left of a model's object once its fields are taken: its unknown fields, or,
+/// inside [`deny_unknown_fields`], an error naming them.
+pub fn rest(object: Object) -> Result<Object, String> {
+    if object.is_empty() || !DENY_UNKNOWN.with(Cell::get) {
+        return Ok(object);
+    }
+    let names: Vec<String> = object.keys().map(|k| format!("`{k}`")).collect();
+    let s = if names.len() == 1 { "" } else { "s" };
+    Err(format!("unknown field{s} {}", names.join(", ")))
 }
 
 /// Prefixes the path at the end of `message` with `json`, or adds one.
@@ -101,7 +146,7 @@ macro_rules! model {
             fn from_object(mut object: $crate::__model::Object) -> Result<Self, String> {
                 Ok(Self {
                     $($field: $crate::__model::take(&mut object, $json)?,)*
-                    $extra: object,
+                    $extra: $crate::__model::rest(object)?,
                 })
             }
 

@@ -62,6 +62,10 @@ impl fmt::Display for Method {
 /// each argument as one path segment and name the endpoint by its template in traces and
 /// metrics (no ids in them).
 ///
+/// Most operations need the org's OAuth token; the few the platform serves without one
+/// (web deployment and guest endpoints, see [`ApiCall::requires_auth`]) are built with
+/// [`ApiCall::set_requires_auth`]`(false)`, and a sender sends those without credentials.
+///
 /// ```
 /// use genesys_cloud_api::{ApiCall, Method};
 ///
@@ -70,6 +74,7 @@ impl fmt::Display for Method {
 /// call.set_query_list("id", ["a", "b"]);
 /// assert_eq!(call.query(), [("pageSize", "100".to_owned()), ("id", "a".to_owned()), ("id", "b".to_owned())]);
 /// assert!(call.is_idempotent());
+/// assert!(call.requires_auth());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiCall {
@@ -81,11 +86,12 @@ pub struct ApiCall {
     headers: Vec<(&'static str, String)>,
     body: Option<Result<Vec<u8>, String>>,
     idempotent: bool,
+    requires_auth: bool,
 }
 
 impl ApiCall {
     /// A call of `operation` (`group.name`, e.g. `routing.get_routing_queue`) with no
-    /// arguments yet; idempotent when the method is.
+    /// arguments yet; idempotent when the method is; sent with the client's credentials.
     pub fn new(operation: &'static str, method: Method, template: &'static str) -> Self {
         ApiCall {
             operation,
@@ -96,6 +102,7 @@ impl ApiCall {
             headers: Vec::new(),
             body: None,
             idempotent: method.is_idempotent(),
+            requires_auth: true,
         }
     }
 
@@ -141,6 +148,13 @@ impl ApiCall {
         self.idempotent = idempotent;
     }
 
+    /// Declares whether the call needs the client's credentials (the default). The
+    /// generated operations that the platform serves without OAuth (their security in the
+    /// API description is empty) set `false`.
+    pub fn set_requires_auth(&mut self, requires_auth: bool) {
+        self.requires_auth = requires_auth;
+    }
+
     /// `group.name` of the operation.
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -184,11 +198,24 @@ impl ApiCall {
     pub fn is_idempotent(&self) -> bool {
         self.idempotent
     }
+
+    /// Whether the call needs the client's credentials. `false` for the operations the
+    /// platform serves without OAuth (35 in the description: Journey's web and app
+    /// events, knowledge guest sessions, scorable surveys, web deployment and web
+    /// messaging guest endpoints, documentation search, ...): a sender sends them with no
+    /// `Authorization` header and without fetching a token, so a client with no
+    /// credentials can call them.
+    pub fn requires_auth(&self) -> bool {
+        self.requires_auth
+    }
 }
 
 /// A client that sends [`ApiCall`]s: `genesys_cloud::Client` implements it (feature `api`
 /// of `genesys-cloud`), so every generated operation gets its auth, retries, rate limits,
 /// metrics and tracing.
+///
+/// A call whose [`ApiCall::requires_auth`] is `false` must be sent without credentials
+/// (no `Authorization` header, no token fetched for it).
 ///
 /// Implement it to send the generated calls some other way (a recording fake, another
 /// HTTP stack).

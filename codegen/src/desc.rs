@@ -94,6 +94,8 @@ pub struct Operation {
     pub produces: Vec<String>,
     /// How the listing pages, if it is one.
     pub paging: Option<Paging>,
+    /// How the platform authenticates the call.
+    pub auth: OperationAuth,
     /// Other groups whose SDK class carries the same method.
     #[serde(default)]
     pub also_in: Vec<String>,
@@ -104,6 +106,32 @@ impl Operation {
     pub fn id(&self) -> String {
         format!("{}.{}", self.group, self.name)
     }
+
+    /// Whether a call needs the client's OAuth token: `true` for [`OAUTH_SCHEME`], `false`
+    /// for no scheme; an error for any other scheme (the client knows no other way to
+    /// authenticate, and must not send a token where the platform expects something else).
+    pub fn requires_auth(&self) -> Result<bool, String> {
+        match self.auth.schemes.as_slice() {
+            [] => Ok(false),
+            [one] if one == OAUTH_SCHEME => Ok(true),
+            other => Err(format!(
+                "{}: security schemes {other:?}; the generator knows only {OAUTH_SCHEME:?} or none \
+                 (teach emit_ops and the client's Sender the new scheme before generating it)",
+                self.id()
+            )),
+        }
+    }
+}
+
+/// The one security scheme of the Platform API: an OAuth bearer token of the org.
+pub const OAUTH_SCHEME: &str = "PureCloud OAuth";
+
+/// The security of an operation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OperationAuth {
+    /// The security schemes the SDK names (`PureCloud OAuth`); empty for an operation the
+    /// platform serves without credentials.
+    pub schemes: Vec<String>,
 }
 
 /// A path, query or header parameter.

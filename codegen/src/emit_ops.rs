@@ -272,6 +272,7 @@ pub fn operation(
     let builder = pascal_case(&op.name);
     let fn_name = ident(&op.name);
     let http = method_variant(&op.method)?;
+    let requires_auth = op.requires_auth()?;
     let (required, optional): (Vec<&Arg<'_>>, Vec<&Arg<'_>>) =
         args.iter().partition(|a| a.required);
 
@@ -302,6 +303,11 @@ pub fn operation(
     if op.preview {
         m.push_str(
             "    ///\n    /// **Preview**: the platform may change or remove it without notice.\n",
+        );
+    }
+    if !requires_auth {
+        m.push_str(
+            "    ///\n    /// **No credentials**: the platform serves it without OAuth, so it is sent with no\n    /// `Authorization` header and no token is fetched for it (a client built without\n    /// credentials can call it).\n",
         );
     }
     if !required.is_empty() {
@@ -349,13 +355,20 @@ pub fn operation(
         m.push_str(&sig);
         m.push('\n');
     }
-    let mut_kw = if required.is_empty() { "" } else { "mut " };
+    let mut_kw = if required.is_empty() && requires_auth {
+        ""
+    } else {
+        "mut "
+    };
     let _ = writeln!(
         m,
         "        let {mut_kw}call = ApiCall::new(\n            {},\n            Method::{http},\n            {},\n        );",
         str_lit(&op.id()),
         str_lit(&op.path)
     );
+    if !requires_auth {
+        m.push_str("        call.set_requires_auth(false);\n");
+    }
     for a in &required {
         let _ = writeln!(m, "        {}", store(a, &a.rust));
     }

@@ -39,6 +39,9 @@ pub struct Config {
     pub slices: BTreeMap<String, Vec<String>>,
     /// Operations the core crate's `tests/api.rs` sends to the fake.
     pub sample_operations: Vec<String>,
+    /// How many models' SDK documents `tests/api.rs` round-trips (see
+    /// [`testdata::sample_models`]).
+    pub sample_models: usize,
 }
 
 impl Config {
@@ -74,6 +77,8 @@ pub struct Counts {
     pub features: usize,
     /// Listings with `.paginate()`.
     pub paginated: usize,
+    /// Operations the platform serves without credentials.
+    pub without_auth: usize,
 }
 
 /// The models, graph, names and features of a description: what every emitter reads.
@@ -104,8 +109,16 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Generates every output from a description and the config.
-pub fn generate(desc: &Description, config: &Config) -> Result<Output, String> {
+/// Where the official SDK's model documents are (`codegen/sdk_documents.py` writes them).
+pub const SDK_DOCUMENTS: &str = "codegen/sdk-documents.jsonl";
+
+/// Generates every output from a description, the config and the SDK's model documents
+/// (the text of [`SDK_DOCUMENTS`]).
+pub fn generate(
+    desc: &Description,
+    config: &Config,
+    sdk_documents: &str,
+) -> Result<Output, String> {
     let plan = Plan::new(desc, config)?;
     let mut out = Output::default();
     let dir = Path::new(GENERATED_DIR);
@@ -141,6 +154,22 @@ pub fn generate(desc: &Description, config: &Config) -> Result<Output, String> {
         PathBuf::from("tests/api/calls.rs"),
         testdata::calls_rs(desc, &config.sample_operations)?,
     );
+    let documents = testdata::parse_sdk_documents(sdk_documents)?;
+    let sampled = testdata::sample_models(
+        desc,
+        &plan.features,
+        &config.sample_operations,
+        &documents,
+        config.sample_models,
+    )?;
+    out.files.insert(
+        PathBuf::from("tests/data/sdk-documents.json"),
+        testdata::sdk_sample_json(desc, &documents, &sampled)?,
+    );
+    out.files.insert(
+        PathBuf::from("tests/api/model_cases.rs"),
+        testdata::model_cases_rs(&sampled),
+    );
     out.features_block = features_block(&plan);
     out.counts = Counts {
         operations: desc.operations.len(),
@@ -152,6 +181,11 @@ pub fn generate(desc: &Description, config: &Config) -> Result<Output, String> {
             .operations
             .iter()
             .filter(|o| emit_ops::pager_style(desc, o).is_some())
+            .count(),
+        without_auth: desc
+            .operations
+            .iter()
+            .filter(|o| o.requires_auth() == Ok(false))
             .count(),
     };
     Ok(out)
@@ -322,7 +356,7 @@ pub fn generate_at(root: &Path) -> Result<Output, String> {
         |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let description = desc::parse(&read("codegen/platform-api.json")?)?;
     let config = Config::parse(&read("codegen/config.json")?)?;
-    generate(&description, &config)
+    generate(&description, &config, &read(SDK_DOCUMENTS)?)
 }
 
 /// Every generated file under `root` that differs from `output` (or is missing, or is

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use genesys_cloud_codegen::{
     desc, differences, generate, splice_features, stale_files, Config, API_MANIFEST, GENERATED_DIR,
+    SDK_DOCUMENTS,
 };
 
 fn main() -> ExitCode {
@@ -43,7 +44,7 @@ fn run() -> Result<bool, String> {
                     .ok_or("--root needs a directory")?
             }
             "-h" | "--help" => {
-                println!("usage: genesys-cloud-codegen [--check] [--root WORKSPACE]\n\nReads codegen/platform-api.json and codegen/config.json, writes {GENERATED_DIR}/, the\n[features] of {API_MANIFEST}, api/tests/roundtrip/cases.rs, tests/data/api-operations.json\nand tests/api/calls.rs. With --check, writes nothing and fails if any of them differ.");
+                println!("usage: genesys-cloud-codegen [--check] [--root WORKSPACE]\n\nReads codegen/platform-api.json and codegen/config.json, writes {GENERATED_DIR}/, the\n[features] of {API_MANIFEST}, api/tests/roundtrip/cases.rs, tests/data/api-operations.json,\ntests/api/calls.rs, and (from {SDK_DOCUMENTS}) tests/data/sdk-documents.json and\ntests/api/model_cases.rs. With --check, writes nothing and fails if any of them differ.");
                 return Ok(true);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -54,14 +55,14 @@ fn run() -> Result<bool, String> {
         |rel: &str| std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"));
     let description = desc::parse(&read("codegen/platform-api.json")?)?;
     let config = Config::parse(&read("codegen/config.json")?)?;
-    let output = generate(&description, &config)?;
+    let output = generate(&description, &config, &read(SDK_DOCUMENTS)?)?;
     let manifest = read(API_MANIFEST)?;
     let manifest_new = splice_features(&manifest, &output.features_block)?;
     let stale = stale_files(&root, &output)?;
     let c = output.counts;
     let summary = format!(
-        "{} operations in {} groups ({} with paginate), {} models, {} enums, {} features",
-        c.operations, c.groups, c.paginated, c.models, c.enums, c.features
+        "{} operations in {} groups ({} with paginate, {} without credentials), {} models, {} enums, {} features",
+        c.operations, c.groups, c.paginated, c.without_auth, c.models, c.enums, c.features
     );
     if check {
         let differ = differences(&root, &output)?;

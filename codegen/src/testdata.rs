@@ -1,14 +1,15 @@
 //! What the core crate's tests need of the description: a compact JSON of the sampled
-//! operations for the fake to check requests against, and the calls that send them.
+//! operations for the fake to check requests against, the calls that send them, and a
+//! sample of the Python SDK's own model documents with the round trip of each.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
 use crate::desc::{Description, Operation};
 use crate::emit_ops::{answer, arg_infos, Answer};
-use crate::graph::Graph;
+use crate::graph::{Features, Graph};
 use crate::naming::ident;
 use crate::synth::Synth;
 use crate::types::Ty;
@@ -66,6 +67,7 @@ pub fn operations_json(
         };
         ops.push(json!({
             "id": id,
+            "auth_schemes": op.auth.schemes,
             "method": op.method,
             "path": op.path,
             "path_params": path_params,
@@ -177,4 +179,105 @@ pub fn calls_rs(desc: &Description, sample: &[String]) -> Result<String, String>
     }
     out.push_str("    out\n}\n");
     Ok(out)
+}
+
+/// The documents of `codegen/sdk-documents.jsonl` (written by `codegen/sdk_documents.py`
+/// with the official Python SDK): model name → the JSON the SDK's serializer made of an
+/// instance with every attribute set.
+pub fn parse_sdk_documents(jsonl: &str) -> Result<BTreeMap<String, Value>, String> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        model: String,
+        document: Value,
+    }
+    let mut out = BTreeMap::new();
+    for (i, line) in jsonl
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let line: Line = serde_json::from_str(line)
+            .map_err(|e| format!("codegen/sdk-documents.jsonl:{}: {e}", i + 1))?;
+        if out.insert(line.model.clone(), line.document).is_some() {
+            return Err(format!(
+                "codegen/sdk-documents.jsonl:{}: {} twice",
+                i + 1,
+                line.model
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The models whose SDK documents the core crate's `tests/api.rs` round-trips: `count`
+/// models spread evenly (by name) over those the sampled operations' groups compile (the
+/// groups the core crate's dev-dependency on `genesys-cloud-api` enables), among those the
+/// SDK documents have.
+pub fn sample_models(
+    desc: &Description,
+    features: &Features,
+    sample_operations: &[String],
+    documents: &BTreeMap<String, Value>,
+    count: usize,
+) -> Result<Vec<String>, String> {
+    let mut groups = BTreeSet::new();
+    for id in sample_operations {
+        groups.insert(find(desc, id)?.group.as_str());
+    }
+    let compiled: BTreeSet<&String> = groups
+        .iter()
+        .filter_map(|g| features.models.get(*g))
+        .flatten()
+        .filter(|m| documents.contains_key(*m))
+        .collect();
+    let compiled: Vec<&String> = compiled.into_iter().collect();
+    if compiled.len() <= count {
+        return Ok(compiled.into_iter().cloned().collect());
+    }
+    Ok((0..count)
+        .map(|i| compiled[i * compiled.len() / count].clone())
+        .collect())
+}
+
+/// `tests/data/sdk-documents.json`: the SDK's documents of the sampled models, one a line.
+pub fn sdk_sample_json(
+    desc: &Description,
+    documents: &BTreeMap<String, Value>,
+    models: &[String],
+) -> Result<String, String> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{{\"source\": {},\n\"documents\": {{",
+        json!(format!(
+            "{} {} ({}): ApiClient().sanitize_for_serialization, by codegen/sdk_documents.py",
+            desc.source.package, desc.source.version, desc.source.registry
+        ))
+    );
+    for (i, name) in models.iter().enumerate() {
+        let doc = documents
+            .get(name)
+            .ok_or_else(|| format!("no SDK document for {name}"))?;
+        let comma = if i + 1 < models.len() { "," } else { "" };
+        let _ = writeln!(out, "{}: {doc}{comma}", json!(name));
+    }
+    out.push_str("}}\n");
+    Ok(out)
+}
+
+/// `tests/api/model_cases.rs`: the round trip of each sampled model.
+pub fn model_cases_rs(models: &[String]) -> String {
+    let mut out = String::new();
+    out.push_str(HEADER);
+    out.push_str("\nuse genesys_cloud::api::models;\n\nuse super::{round_trip, Case};\n\n");
+    let _ = writeln!(
+        out,
+        "/// The sampled models (`codegen/config.json`'s `sample_models`), with their round trip.\npub(crate) static CASES: [Case; {}] = [",
+        models.len()
+    );
+    for name in models {
+        let _ = writeln!(out, "    ({name:?}, round_trip::<models::{name}>),");
+    }
+    out.push_str("];\n");
+    out
 }

@@ -20,4 +20,14 @@ fn committed_sources_are_fresh() {
     );
     assert_eq!(output.counts.operations, 3508);
     assert_eq!(output.counts.models, 6651);
+    // The description gives 35 operations no security scheme; each is generated to send
+    // no credentials.
+    assert_eq!(output.counts.without_auth, 35);
+    let marked: usize = output
+        .files
+        .iter()
+        .filter(|(path, _)| path.starts_with(genesys_cloud_codegen::GENERATED_DIR))
+        .map(|(_, text)| text.matches("call.set_requires_auth(false);").count())
+        .sum();
+    assert_eq!(marked, 35);
 }

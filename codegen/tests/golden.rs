@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use genesys_cloud_codegen::{desc, emit_models, emit_ops, naming, Config, Plan};
+use genesys_cloud_codegen::{desc, emit_models, emit_ops, naming, Config, Plan, SDK_DOCUMENTS};
 
 /// Operations with one thing each to show: a path parameter; list query parameters and
-/// paging; a required body on a POST; a header; a text answer; no answer on a HEAD.
+/// paging; a required body on a POST; a header; a text answer; no answer on a HEAD; no
+/// credentials (the platform's description gives it no security scheme).
 const OPERATIONS: &[&str] = &[
     "routing.get_routing_queue",
     "users.get_users",
@@ -15,6 +16,7 @@ const OPERATIONS: &[&str] = &[
     "scim.get_scim_user",
     "integrations.get_integrations_action_template",
     "tokens.head_tokens_me",
+    "web_messaging.post_webmessaging_deployment_pushdevice",
 ];
 
 /// Models with enums and required fields; a field that holds its own model (boxed); JSON
@@ -75,4 +77,25 @@ fn models_are_generated_as_pinned() {
         let file = emit_models::model_file(&desc, &plan.graph, &plan.names, name).unwrap();
         compare(&format!("{name}.rs.txt"), &file);
     }
+}
+
+#[test]
+fn an_operation_with_a_security_scheme_the_client_does_not_know_fails_generation() {
+    let text = std::fs::read_to_string(root().join("codegen/platform-api.json")).unwrap();
+    let config = std::fs::read_to_string(root().join("codegen/config.json")).unwrap();
+    let documents = std::fs::read_to_string(root().join(SDK_DOCUMENTS)).unwrap();
+    let mut desc = desc::parse(&text).unwrap();
+    let op = desc
+        .operations
+        .iter_mut()
+        .find(|o| o.id() == "web_messaging.get_webmessaging_messages")
+        .unwrap();
+    assert_eq!(op.requires_auth(), Ok(false), "no scheme: no credentials");
+    op.auth.schemes = vec!["Guest JWT".to_owned()];
+    let err = genesys_cloud_codegen::generate(&desc, &Config::parse(&config).unwrap(), &documents)
+        .expect_err("an unknown scheme is not generated as if it were OAuth");
+    assert!(
+        err.contains("web_messaging.get_webmessaging_messages") && err.contains("Guest JWT"),
+        "{err}"
+    );
 }

@@ -8,6 +8,7 @@
 //! - [`StaticToken`]: a token the caller manages.
 
 mod client_credentials;
+mod none;
 mod static_token;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 pub use client_credentials::{ClientCredentials, DEFAULT_REFRESH_MARGIN};
+pub(crate) use none::NoCredentials;
 pub use static_token::StaticToken;
 
 use crate::error::Error;

@@ -172,18 +172,20 @@ impl Notification {
     }
 }
 
-/// `v2.users.6f1c...e4f.presence` → `v2.users.{id}.presence`: a segment with a digit or a
-/// `-` (ids are UUIDs) becomes `{id}`; the version segment `v2` and words stay.
-fn topic_shape(topic: &str) -> String {
+/// A topic with its ids replaced by `{id}` (`v2.users.{id}.presence`): the name errors and
+/// metrics use, since the ids are the caller's values. A segment holding a digit is an id,
+/// unless it is the version (`v2`).
+pub(crate) fn topic_shape(topic: &str) -> String {
     topic
         .split('.')
-        .enumerate()
-        .map(|(i, segment)| {
-            let word = !segment.contains(|c: char| c.is_ascii_digit() || c == '-');
-            if word || i == 0 {
-                segment
-            } else {
+        .map(|segment| {
+            let version = segment
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if !version && segment.bytes().any(|b| b.is_ascii_digit()) {
                 "{id}"
+            } else {
+                segment
             }
         })
         .collect::<Vec<_>>()

@@ -25,6 +25,10 @@ struct Description {
 #[derive(Debug, Deserialize)]
 struct Operation {
     id: String,
+    /// The operation's security schemes; empty for one the platform serves without OAuth
+    /// (absent: OAuth, as for almost every operation).
+    #[serde(default = "oauth")]
+    auth_schemes: Vec<String>,
     method: String,
     path: String,
     path_params: Vec<PathParam>,
@@ -33,6 +37,10 @@ struct Operation {
     body: Option<BodySpec>,
     response: Value,
     text: bool,
+}
+
+fn oauth() -> Vec<String> {
+    vec!["PureCloud OAuth".to_owned()]
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +121,10 @@ impl FakeGenesys {
     /// [`DescribedApi::violations`]; one that does not gets the description's sample
     /// answer (listings: two pages, by `pageNumber`/`pageCount`).
     ///
+    /// An operation whose `auth_schemes` is empty (the platform serves it without OAuth,
+    /// its security in the API description is empty) is served without a token, as with
+    /// [`FakeGenesys::route_without_auth`]; the others demand one.
+    ///
     /// Routes the fake already has for the flows win over these on the same path.
     pub fn serve_described(&self, description: &str) -> Result<DescribedApi, Error> {
         let desc: Description = serde_json::from_str(description).map_err(|e| {
@@ -134,9 +146,10 @@ impl FakeGenesys {
                 )
             })?;
             let template = op.path.clone();
+            let requires_auth = !op.auth_schemes.is_empty();
             let op = Arc::new(op);
             let (models, seen) = (models.clone(), shared.clone());
-            self.route(method, &template, move |req| {
+            let handler = Arc::new(move |req: &FakeRequest| {
                 lock(&seen.served).push(op.id.clone());
                 let problems = check(&op, &models, req);
                 if problems.is_empty() {
@@ -147,6 +160,7 @@ impl FakeGenesys {
                     .extend(problems.into_iter().map(|p| format!("{}: {p}", op.id)));
                 genesys_error(400, "bad.request", &format!("{}: {message}", op.id))
             });
+            self.add_route(method, &template, handler, requires_auth);
         }
         Ok(DescribedApi { shared })
     }

@@ -2,7 +2,8 @@
 //!
 //! It runs a real HTTP server on loopback (wiremock underneath) that speaks like the
 //! platform: an OAuth token endpoint that checks HTTP Basic credentials and counts the
-//! tokens it issues, API endpoints that demand a live bearer token, Genesys-shaped
+//! tokens it issues, API endpoints that demand a live bearer token (except those added
+//! with [`FakeGenesys::route_without_auth`], as the platform serves a few), Genesys-shaped
 //! error bodies and `ININ-Correlation-Id` headers, injectable faults (429 storms, 5xx,
 //! delays, malformed and oversized bodies, dropped connections, expired tokens) and a
 //! journal of every request received.
@@ -30,7 +31,8 @@
 //! ```
 //!
 //! Add endpoints of your own with [`FakeGenesys::route`]; they get the same token
-//! checks, faults and journal.
+//! checks, faults and journal ([`FakeGenesys::route_without_auth`]: the same without the
+//! token check).
 
 // Fake endpoints return `Result<_, ResponseTemplate>`: the error is the answer to send,
 // built once per request, so boxing it would only add an allocation.
@@ -323,12 +325,59 @@ impl FakeGenesys {
     where
         F: Fn(&FakeRequest) -> ResponseTemplate + Send + Sync + 'static,
     {
-        let handler: Handler = Arc::new(handler);
+        self.add_route(method, template, Arc::new(handler), true);
+    }
+
+    /// Adds an endpoint served without OAuth, as the platform serves the operations whose
+    /// security is empty in its API description (35 of them: web deployment and web
+    /// messaging guest endpoints, Journey's web and app events, knowledge guest sessions,
+    /// scorable surveys, documentation search). Requests reach the handler with or without
+    /// a token (an `Authorization` header, if any, is not checked) and after any injected
+    /// fault; the journal records them as usual.
+    ///
+    /// ```
+    /// use genesys_cloud::testkit::{json_response, FakeGenesys};
+    /// use genesys_cloud::{Client, Method};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), genesys_cloud::Error> {
+    /// let fake = FakeGenesys::start().await;
+    /// fake.route_without_auth(Method::POST, "/api/v2/knowledge/guest/sessions", |_| {
+    ///     json_response(200, &serde_json::json!({"id": "s1"}))
+    /// });
+    /// let guest = Client::builder()
+    ///     .base_urls(&fake.uri(), &fake.uri())
+    ///     .without_credentials()
+    ///     .build()?;
+    /// let session: serde_json::Value = guest
+    ///     .request(Method::POST, "/api/v2/knowledge/guest/sessions")
+    ///     .requires_auth(false)
+    ///     .json(&serde_json::json!({}))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(session["id"], "s1");
+    /// assert_eq!(fake.tokens_issued(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn route_without_auth<F>(&self, method: Method, template: &str, handler: F)
+    where
+        F: Fn(&FakeRequest) -> ResponseTemplate + Send + Sync + 'static,
+    {
+        self.add_route(method, template, Arc::new(handler), false);
+    }
+
+    pub(crate) fn add_route(
+        &self,
+        method: Method,
+        template: &str,
+        handler: Handler,
+        requires_auth: bool,
+    ) {
         self.state
             .routes
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Route::new(method, template, handler));
+            .push(Route::new(method, template, handler, requires_auth));
     }
 
     /// The next `times` API requests (under `/api/`) show `fault`, after any faults
@@ -485,7 +534,7 @@ impl Respond for Dispatcher {
                 header("content-type").as_deref(),
                 &request.body,
             )
-        } else if is_external {
+        } else if is_external || !self.requires_auth(&method, &path) {
             self.route(method, &path, request)
         } else if let Some(refused) = self.state.tokens.refusal(authorization.as_deref()) {
             refused
@@ -512,27 +561,24 @@ impl Dispatcher {
         Some(fault)
     }
 
+    /// Whether the route serving `method` on `path` demands a token: every route but
+    /// those added with [`FakeGenesys::route_without_auth`] (and a path no route serves,
+    /// which is refused without a token as the platform does).
+    fn requires_auth(&self, method: &Method, path: &str) -> bool {
+        let routes = self.state.routes.read().unwrap_or_else(|p| p.into_inner());
+        // Most fakes have no route without auth: no path matching for them.
+        routes.iter().all(Route::requires_auth)
+            || best_route(&routes, method, path).is_none_or(|(route, _, _)| route.requires_auth())
+    }
+
     fn route(&self, method: Method, path: &str, request: &Request) -> ResponseTemplate {
         let routes = self.state.routes.read().unwrap_or_else(|p| p.into_inner());
-        let mut path_matched = false;
-        // The most specific route wins (most literal segments), whatever the order in
-        // which flows installed theirs: `/integrations/actions` beats `/integrations/{id}`.
-        let mut best: Option<(usize, &Route, HashMap<String, String>)> = None;
-        for route in routes.iter() {
-            let Some(params) = route.matches(path) else {
-                continue;
-            };
-            path_matched = true;
-            if route.method() != method {
-                continue;
-            }
-            let specificity = route.literal_segments();
-            if best.as_ref().is_none_or(|(s, _, _)| specificity > *s) {
-                best = Some((specificity, route, params));
-            }
-        }
+        let (best, path_matched) = match best_route(&routes, &method, path) {
+            Some((route, params, _)) => (Some((route, params)), true),
+            None => (None, routes.iter().any(|r| r.matches(path).is_some())),
+        };
         match best {
-            Some((_, route, params)) => {
+            Some((route, params)) => {
                 let req = FakeRequest {
                     method,
                     path: path.to_owned(),
@@ -561,6 +607,30 @@ impl Dispatcher {
             None => not_found(&method, path),
         }
     }
+}
+
+/// The route serving `method` on `path`, with its placeholder values: the most specific
+/// (most literal segments) of those matching, whatever the order in which flows installed
+/// theirs (`/integrations/actions` beats `/integrations/{id}`).
+fn best_route<'r>(
+    routes: &'r [Route],
+    method: &Method,
+    path: &str,
+) -> Option<(&'r Route, HashMap<String, String>, usize)> {
+    let mut best: Option<(&Route, HashMap<String, String>, usize)> = None;
+    for route in routes {
+        if route.method() != method {
+            continue;
+        }
+        let Some(params) = route.matches(path) else {
+            continue;
+        };
+        let specificity = route.literal_segments();
+        if best.as_ref().is_none_or(|(_, _, s)| specificity > *s) {
+            best = Some((route, params, specificity));
+        }
+    }
+    best
 }
 
 fn not_found(method: &Method, path: &str) -> ResponseTemplate {

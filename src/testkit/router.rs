@@ -96,15 +96,28 @@ pub(crate) struct Route {
     method: Method,
     pattern: PathPattern,
     handler: Handler,
+    /// Whether requests need a live bearer token (as almost every platform operation does).
+    requires_auth: bool,
 }
 
 impl Route {
-    pub(crate) fn new(method: Method, template: &str, handler: Handler) -> Self {
+    pub(crate) fn new(
+        method: Method,
+        template: &str,
+        handler: Handler,
+        requires_auth: bool,
+    ) -> Self {
         Self {
             method,
             pattern: PathPattern::new(template),
             handler,
+            requires_auth,
         }
+    }
+
+    /// Whether requests need a live bearer token.
+    pub(crate) fn requires_auth(&self) -> bool {
+        self.requires_auth
     }
 
     /// The placeholder values when `raw_path` matches this route's shape (any method).

@@ -84,7 +84,8 @@ pub(crate) enum Credentials<'a> {
         username: &'a str,
         password: &'a SecretString,
     },
-    /// No credentials: calls to systems other than Genesys Cloud.
+    /// No credentials: calls to systems other than Genesys Cloud, and the Platform API
+    /// operations served without OAuth.
     None,
 }
 
@@ -751,7 +752,9 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Sends `req`; a non-2xx answer is returned as an error with [`Error::api`].
+    /// Sends `req`, with the client's bearer token unless the request says it needs none
+    /// (then no token is fetched and no `Authorization` header sent); a non-2xx answer is
+    /// returned as an error with [`Error::api`].
     ///
     /// A plain function returning the transport's future (mapped), not an `async fn`: one
     /// state machine less for every poll of every call.
@@ -760,8 +763,13 @@ impl Transport {
         req: &'a ApiRequest,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
         use futures::FutureExt as _;
+        let credentials = if req.requires_auth {
+            Credentials::Bearer(self.auth.as_ref())
+        } else {
+            Credentials::None
+        };
         self.core
-            .send(&self.api_base, req, Credentials::Bearer(self.auth.as_ref()))
+            .send(&self.api_base, req, credentials)
             .map(|answer| answer?.error_for_status())
     }
 

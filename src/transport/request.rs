@@ -93,6 +93,10 @@ pub(crate) struct ApiRequest {
     pub(crate) headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     /// Overrides the client's per-attempt timeout for this request.
     pub(crate) attempt_timeout: Option<std::time::Duration>,
+    /// Whether the request carries the client's bearer token (the default). `false` for
+    /// the operations the platform serves without OAuth: sent with no `Authorization`
+    /// header, and no token is fetched for them.
+    pub(crate) requires_auth: bool,
 }
 
 impl ApiRequest {
@@ -114,6 +118,7 @@ impl ApiRequest {
             absolute: None,
             headers: Vec::new(),
             attempt_timeout: None,
+            requires_auth: true,
         }
     }
 

@@ -394,5 +394,15 @@ pub(crate) async fn call_all(client: &Client) -> Vec<(&'static str, Result<(), E
         .send()
         .await;
     out.push(("organization.get_organizations_limits_namespaces", answer.map(|_| ())));
+    let answer = api.web_messaging().get_webmessaging_messages()
+        .page_size(7)
+        .page_number(7)
+        .send()
+        .await;
+    out.push(("web_messaging.get_webmessaging_messages", answer.map(|_| ())));
+    let answer = api.web_messaging().post_webmessaging_deployment_pushdevice("a/b c-é", "a/b c-é", super::body::<models::PushDeviceInsertRequest>(r#"{"deviceToken":"text","deviceType":"ios","language":"text","notificationProvider":"APNS"}"#))
+        .send()
+        .await;
+    out.push(("web_messaging.post_webmessaging_deployment_pushdevice", answer.map(|_| ())));
     out
 }

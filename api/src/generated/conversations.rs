@@ -3189,6 +3189,10 @@ impl<'a, S: Sender> Conversations<'a, S> {
     ///
     /// SDK: `ConversationsApi.get_conversations_messaging_oauth_apple_callback`, `getConversationsMessagingOauthAppleCallback` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `code` (`code`): The authorization code to be sent to the authentication server during the token request.
@@ -3204,6 +3208,7 @@ impl<'a, S: Sender> Conversations<'a, S> {
             Method::Get,
             "/api/v2/conversations/messaging/oauth/apple/callback",
         );
+        call.set_requires_auth(false);
         call.set_query("code", code.into());
         call.set_query("state", state.into());
         GetConversationsMessagingOauthAppleCallback {

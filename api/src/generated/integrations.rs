@@ -2097,6 +2097,10 @@ impl<'a, S: Sender> Integrations<'a, S> {
     ///
     /// SDK: `IntegrationsApi.post_integrations_webhook_events`, `postIntegrationsWebhookEvents` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `token_id` (`tokenId`): The token of the webhook to be invoked
@@ -2112,6 +2116,7 @@ impl<'a, S: Sender> Integrations<'a, S> {
             Method::Post,
             "/api/v2/integrations/webhooks/{tokenId}/events",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(token_id.into());
         call.set_json_body(&body);
         PostIntegrationsWebhookEvents {

@@ -587,6 +587,10 @@ impl<'a, S: Sender> Journey<'a, S> {
     ///
     /// SDK: `JourneyApi.get_journey_deployment_customer_ping`, `getJourneyDeploymentCustomerPing` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): The ID of the deployment sending the ping.
@@ -602,6 +606,7 @@ impl<'a, S: Sender> Journey<'a, S> {
             Method::Get,
             "/api/v2/journey/deployments/{deploymentId}/customers/{customerCookieId}/ping",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(customer_cookie_id.into());
         GetJourneyDeploymentCustomerPing {
@@ -1869,6 +1874,10 @@ impl<'a, S: Sender> Journey<'a, S> {
     ///
     /// SDK: `JourneyApi.post_journey_deployment_actionevent`, `postJourneyDeploymentActionevent` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): The ID of the deployment sending the beacon.
@@ -1884,6 +1893,7 @@ impl<'a, S: Sender> Journey<'a, S> {
             Method::Post,
             "/api/v2/journey/deployments/{deploymentId}/actionevent",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.set_json_body(&body);
         PostJourneyDeploymentActionevent {
@@ -1898,6 +1908,10 @@ impl<'a, S: Sender> Journey<'a, S> {
     ///
     /// SDK: `JourneyApi.post_journey_deployment_appevents`, `postJourneyDeploymentAppevents` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): The ID of the deployment sending the app event.
@@ -1911,6 +1925,7 @@ impl<'a, S: Sender> Journey<'a, S> {
             Method::Post,
             "/api/v2/journey/deployments/{deploymentId}/appevents",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         PostJourneyDeploymentAppevents {
             sender: self.sender,
@@ -1923,6 +1938,10 @@ impl<'a, S: Sender> Journey<'a, S> {
     /// `POST /api/v2/journey/deployments/{deploymentId}/webevents`
     ///
     /// SDK: `JourneyApi.post_journey_deployment_webevents`, `postJourneyDeploymentWebevents` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -1937,6 +1956,7 @@ impl<'a, S: Sender> Journey<'a, S> {
             Method::Post,
             "/api/v2/journey/deployments/{deploymentId}/webevents",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         PostJourneyDeploymentWebevents {
             sender: self.sender,

@@ -524,6 +524,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     ///
     /// SDK: `KnowledgeApi.get_knowledge_guest_session_categories`, `getKnowledgeGuestSessionCategories` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `session_id` (`sessionId`): Knowledge guest session ID.
@@ -537,6 +541,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Get,
             "/api/v2/knowledge/guest/sessions/{sessionId}/categories",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         GetKnowledgeGuestSessionCategories {
             sender: self.sender,
@@ -549,6 +554,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `GET /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}`
     ///
     /// SDK: `KnowledgeApi.get_knowledge_guest_session_document`, `getKnowledgeGuestSessionDocument` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -565,6 +574,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Get,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.push_path_arg(document_id.into());
         GetKnowledgeGuestSessionDocument {
@@ -579,6 +589,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     ///
     /// SDK: `KnowledgeApi.get_knowledge_guest_session_documents`, `getKnowledgeGuestSessionDocuments` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `session_id` (`sessionId`): Knowledge guest session ID.
@@ -592,6 +606,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Get,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         GetKnowledgeGuestSessionDocuments {
             sender: self.sender,
@@ -1792,6 +1807,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     ///
     /// SDK: `KnowledgeApi.patch_knowledge_guest_session_documents_search_search_id`, `patchKnowledgeGuestSessionDocumentsSearchSearchId` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `session_id` (`sessionId`): Knowledge guest session ID.
@@ -1809,6 +1828,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Patch,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/{searchId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.push_path_arg(search_id.into());
         call.set_json_body(&body);
@@ -2318,6 +2338,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_document_copies`, `postKnowledgeGuestSessionDocumentCopies` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `session_id` (`sessionId`): Knowledge guest session ID.
@@ -2333,6 +2357,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/copies",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.push_path_arg(document_id.into());
         PostKnowledgeGuestSessionDocumentCopies {
@@ -2346,6 +2371,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_document_feedback`, `postKnowledgeGuestSessionDocumentFeedback` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2362,6 +2391,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/feedback",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.push_path_arg(document_id.into());
         PostKnowledgeGuestSessionDocumentFeedback {
@@ -2375,6 +2405,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_document_views`, `postKnowledgeGuestSessionDocumentViews` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2391,6 +2425,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/{documentId}/views",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.push_path_arg(document_id.into());
         PostKnowledgeGuestSessionDocumentViews {
@@ -2404,6 +2439,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/answers`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_documents_answers`, `postKnowledgeGuestSessionDocumentsAnswers` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2420,6 +2459,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/answers",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         call.set_json_body(&body);
         PostKnowledgeGuestSessionDocumentsAnswers {
@@ -2434,6 +2474,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_documents_presentations`, `postKnowledgeGuestSessionDocumentsPresentations` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `session_id` (`sessionId`): Knowledge guest session ID.
@@ -2447,6 +2491,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/presentations",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         PostKnowledgeGuestSessionDocumentsPresentations {
             sender: self.sender,
@@ -2459,6 +2504,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_documents_search`, `postKnowledgeGuestSessionDocumentsSearch` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2473,6 +2522,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         PostKnowledgeGuestSessionDocumentsSearch {
             sender: self.sender,
@@ -2485,6 +2535,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_session_documents_search_suggestions`, `postKnowledgeGuestSessionDocumentsSearchSuggestions` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2499,6 +2553,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions/{sessionId}/documents/search/suggestions",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(session_id.into());
         PostKnowledgeGuestSessionDocumentsSearchSuggestions {
             sender: self.sender,
@@ -2511,6 +2566,10 @@ impl<'a, S: Sender> Knowledge<'a, S> {
     /// `POST /api/v2/knowledge/guest/sessions`
     ///
     /// SDK: `KnowledgeApi.post_knowledge_guest_sessions`, `postKnowledgeGuestSessions` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -2525,6 +2584,7 @@ impl<'a, S: Sender> Knowledge<'a, S> {
             Method::Post,
             "/api/v2/knowledge/guest/sessions",
         );
+        call.set_requires_auth(false);
         call.set_json_body(&body);
         PostKnowledgeGuestSessions {
             sender: self.sender,

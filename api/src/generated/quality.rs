@@ -1194,6 +1194,10 @@ impl<'a, S: Sender> Quality<'a, S> {
     ///
     /// SDK: `QualityApi.get_quality_surveys_scorable`, `getQualitySurveysScorable` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `customer_survey_url` (`customerSurveyUrl`): customerSurveyUrl
@@ -1207,6 +1211,7 @@ impl<'a, S: Sender> Quality<'a, S> {
             Method::Get,
             "/api/v2/quality/surveys/scorable",
         );
+        call.set_requires_auth(false);
         call.set_query("customerSurveyUrl", customer_survey_url.into());
         GetQualitySurveysScorable {
             sender: self.sender,
@@ -1967,6 +1972,10 @@ impl<'a, S: Sender> Quality<'a, S> {
     ///
     /// SDK: `QualityApi.put_quality_surveys_scorable`, `putQualitySurveysScorable` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `customer_survey_url` (`customerSurveyUrl`): customerSurveyUrl
@@ -1982,6 +1991,7 @@ impl<'a, S: Sender> Quality<'a, S> {
             Method::Put,
             "/api/v2/quality/surveys/scorable",
         );
+        call.set_requires_auth(false);
         call.set_query("customerSurveyUrl", customer_survey_url.into());
         call.set_json_body(&body);
         PutQualitySurveysScorable {

@@ -22,6 +22,10 @@ impl<'a, S: Sender> Search<'a, S> {
     ///
     /// SDK: `SearchApi.get_documentation_gkn_search`, `getDocumentationGknSearch` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `q64` (`q64`): q64
@@ -35,6 +39,7 @@ impl<'a, S: Sender> Search<'a, S> {
             Method::Get,
             "/api/v2/documentation/gkn/search",
         );
+        call.set_requires_auth(false);
         call.set_query("q64", q64.into());
         GetDocumentationGknSearch {
             sender: self.sender,
@@ -47,6 +52,10 @@ impl<'a, S: Sender> Search<'a, S> {
     /// `GET /api/v2/documentation/search`
     ///
     /// SDK: `SearchApi.get_documentation_search`, `getDocumentationSearch` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -61,6 +70,7 @@ impl<'a, S: Sender> Search<'a, S> {
             Method::Get,
             "/api/v2/documentation/search",
         );
+        call.set_requires_auth(false);
         call.set_query("q64", q64.into());
         GetDocumentationSearch {
             sender: self.sender,
@@ -294,6 +304,10 @@ impl<'a, S: Sender> Search<'a, S> {
     ///
     /// **Preview**: the platform may change or remove it without notice.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `body` (the body): Search request options
@@ -307,6 +321,7 @@ impl<'a, S: Sender> Search<'a, S> {
             Method::Post,
             "/api/v2/documentation/all/search",
         );
+        call.set_requires_auth(false);
         call.set_json_body(&body);
         PostDocumentationAllSearch {
             sender: self.sender,
@@ -319,6 +334,10 @@ impl<'a, S: Sender> Search<'a, S> {
     /// `POST /api/v2/documentation/gkn/search`
     ///
     /// SDK: `SearchApi.post_documentation_gkn_search`, `postDocumentationGknSearch` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -333,6 +352,7 @@ impl<'a, S: Sender> Search<'a, S> {
             Method::Post,
             "/api/v2/documentation/gkn/search",
         );
+        call.set_requires_auth(false);
         call.set_json_body(&body);
         PostDocumentationGknSearch {
             sender: self.sender,
@@ -345,6 +365,10 @@ impl<'a, S: Sender> Search<'a, S> {
     /// `POST /api/v2/documentation/search`
     ///
     /// SDK: `SearchApi.post_documentation_search`, `postDocumentationSearch` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -359,6 +383,7 @@ impl<'a, S: Sender> Search<'a, S> {
             Method::Post,
             "/api/v2/documentation/search",
         );
+        call.set_requires_auth(false);
         call.set_json_body(&body);
         PostDocumentationSearch {
             sender: self.sender,

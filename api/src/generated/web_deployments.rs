@@ -74,6 +74,10 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
     ///
     /// SDK: `WebDeploymentsApi.delete_webdeployments_deployment_cobrowse_session_id`, `deleteWebdeploymentsDeploymentCobrowseSessionId` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): WebMessaging deployment ID
@@ -89,6 +93,7 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
             Method::Delete,
             "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(session_id.into());
         DeleteWebdeploymentsDeploymentCobrowseSessionId {
@@ -102,13 +107,18 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
     /// `DELETE /api/v2/webdeployments/token/revoke`
     ///
     /// SDK: `WebDeploymentsApi.delete_webdeployments_token_revoke`, `deleteWebdeploymentsTokenRevoke` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     #[doc(alias = "deleteWebdeploymentsTokenRevoke")]
     pub fn delete_webdeployments_token_revoke(&self) -> DeleteWebdeploymentsTokenRevoke<'a, S> {
-        let call = ApiCall::new(
+        let mut call = ApiCall::new(
             "web_deployments.delete_webdeployments_token_revoke",
             Method::Delete,
             "/api/v2/webdeployments/token/revoke",
         );
+        call.set_requires_auth(false);
         DeleteWebdeploymentsTokenRevoke {
             sender: self.sender,
             call,
@@ -246,6 +256,10 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
     ///
     /// SDK: `WebDeploymentsApi.get_webdeployments_deployment_cobrowse_session_id`, `getWebdeploymentsDeploymentCobrowseSessionId` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): WebMessaging deployment ID
@@ -261,6 +275,7 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
             Method::Get,
             "/api/v2/webdeployments/deployments/{deploymentId}/cobrowse/{sessionId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(session_id.into());
         GetWebdeploymentsDeploymentCobrowseSessionId {
@@ -423,6 +438,10 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
     ///
     /// SDK: `WebDeploymentsApi.post_webdeployments_token_oauthcodegrantjwtexchange`, `postWebdeploymentsTokenOauthcodegrantjwtexchange` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `body` (the body): webDeploymentsOAuthExchangeRequest
@@ -436,6 +455,7 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
             Method::Post,
             "/api/v2/webdeployments/token/oauthcodegrantjwtexchange",
         );
+        call.set_requires_auth(false);
         call.set_json_body(&body);
         PostWebdeploymentsTokenOauthcodegrantjwtexchange {
             sender: self.sender,
@@ -448,13 +468,18 @@ impl<'a, S: Sender> WebDeployments<'a, S> {
     /// `POST /api/v2/webdeployments/token/refresh`
     ///
     /// SDK: `WebDeploymentsApi.post_webdeployments_token_refresh`, `postWebdeploymentsTokenRefresh` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     #[doc(alias = "postWebdeploymentsTokenRefresh")]
     pub fn post_webdeployments_token_refresh(&self) -> PostWebdeploymentsTokenRefresh<'a, S> {
-        let call = ApiCall::new(
+        let mut call = ApiCall::new(
             "web_deployments.post_webdeployments_token_refresh",
             Method::Post,
             "/api/v2/webdeployments/token/refresh",
         );
+        call.set_requires_auth(false);
         PostWebdeploymentsTokenRefresh {
             sender: self.sender,
             call,

@@ -22,6 +22,10 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
     ///
     /// SDK: `WebMessagingApi.delete_webmessaging_deployment_pushdevice`, `deleteWebmessagingDeploymentPushdevice` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `deployment_id` (`deploymentId`): WebMessaging deployment id
@@ -37,6 +41,7 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
             Method::Delete,
             "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(token_id.into());
         DeleteWebmessagingDeploymentPushdevice {
@@ -50,13 +55,18 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
     /// `GET /api/v2/webmessaging/messages`
     ///
     /// SDK: `WebMessagingApi.get_webmessaging_messages`, `getWebmessagingMessages` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     #[doc(alias = "getWebmessagingMessages")]
     pub fn get_webmessaging_messages(&self) -> GetWebmessagingMessages<'a, S> {
-        let call = ApiCall::new(
+        let mut call = ApiCall::new(
             "web_messaging.get_webmessaging_messages",
             Method::Get,
             "/api/v2/webmessaging/messages",
         );
+        call.set_requires_auth(false);
         GetWebmessagingMessages {
             sender: self.sender,
             call,
@@ -68,6 +78,10 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
     /// `PATCH /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`
     ///
     /// SDK: `WebMessagingApi.patch_webmessaging_deployment_pushdevice`, `patchWebmessagingDeploymentPushdevice` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -86,6 +100,7 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
             Method::Patch,
             "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(token_id.into());
         call.set_json_body(&body);
@@ -100,6 +115,10 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
     /// `POST /api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}`
     ///
     /// SDK: `WebMessagingApi.post_webmessaging_deployment_pushdevice`, `postWebmessagingDeploymentPushdevice` in JavaScript.
+    ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
     ///
     /// # Arguments
     ///
@@ -118,6 +137,7 @@ impl<'a, S: Sender> WebMessaging<'a, S> {
             Method::Post,
             "/api/v2/webmessaging/deployments/{deploymentId}/pushdevices/{tokenId}",
         );
+        call.set_requires_auth(false);
         call.push_path_arg(deployment_id.into());
         call.push_path_arg(token_id.into());
         call.set_json_body(&body);

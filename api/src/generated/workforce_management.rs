@@ -3773,6 +3773,10 @@ impl<'a, S: Sender> WorkforceManagement<'a, S> {
     ///
     /// SDK: `WorkforceManagementApi.get_workforcemanagement_calendar_data_ics`, `getWorkforcemanagementCalendarDataIcs` in JavaScript.
     ///
+    /// **No credentials**: the platform serves it without OAuth, so it is sent with no
+    /// `Authorization` header and no token is fetched for it (a client built without
+    /// credentials can call it).
+    ///
     /// # Arguments
     ///
     /// - `calendar_id` (`calendarId`): The id of the ics-formatted calendar
@@ -3786,6 +3790,7 @@ impl<'a, S: Sender> WorkforceManagement<'a, S> {
             Method::Get,
             "/api/v2/workforcemanagement/calendar/data/ics",
         );
+        call.set_requires_auth(false);
         call.set_query("calendarId", calendar_id.into());
         GetWorkforcemanagementCalendarDataIcs {
             sender: self.sender,
