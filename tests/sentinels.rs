@@ -44,6 +44,8 @@
 //! | `request.rs` | `RequestBuilder::header`, `query`; `transport/path.rs` `fill` through `Client::request_template` | `request_flow` |
 //! | `validation.rs` | `Violations::finish` (every builder above) | all |
 //! | `webhook.rs` | `WebhookSender::new`, `send`; `WebhookCalendar::new` | `client_setup`, `webhook_flow` |
+//! | `notifications/mod.rs` | `Notifications::subscribe_with` (and `subscribe`) | `notifications_flow` |
+//! | `notifications/options.rs` | `SubscribeOptionsBuilder::build` | `numeric_options` |
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -61,6 +63,7 @@ use genesys_cloud::jiff::tz::TimeZone;
 use genesys_cloud::jiff::{Timestamp, Zoned};
 use genesys_cloud::messaging::{AttributeInjector, AttributePatch, AttributeSchema, KeySpec};
 use genesys_cloud::nodes::{Credentials, DataAction, LintLevel, LocalExecutor};
+use genesys_cloud::notifications::SubscribeOptions;
 use genesys_cloud::observe::MemoryAuditSink;
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
 use genesys_cloud::webhook::WebhookSender;
@@ -555,8 +558,16 @@ fn numeric_options() {
             .max_attempts(0)
             .build(),
     );
+    shown.validation_result(
+        "subscribe options",
+        &SubscribeOptions::builder()
+            .buffer(0)
+            .ping_every(Duration::ZERO)
+            .build(),
+    );
     shown.saw("stream options").unwrap();
     shown.saw("batcher options").unwrap();
+    shown.saw("subscribe options").unwrap();
     shown.clean(&["zq"]).unwrap();
 }
 
@@ -602,6 +613,36 @@ proptest! {
             shown.saw("patch decode")?;
             shown.saw("inject")?;
             shown.clean(&[&s, &participant, &seeded.conversation_id])
+        })?;
+    }
+
+    #[test]
+    fn notifications_flow(s in sentinel(), user in uuid()) {
+        block_on(async move {
+            let fake = FakeGenesys::start().await;
+            let (client, audit) = audited_client(&fake);
+            let mut shown = Shown::default();
+            let notifications = client.notifications();
+            // Malformed topics are refused before anything is sent, by position.
+            let malformed = notifications
+                .subscribe([format!("v2.users.{s} .presence"), format!("{s}..x")])
+                .await
+                .map(|_| ());
+            shown.result("malformed topics", &malformed);
+            // The platform refuses a topic, saying why in free text that quotes it.
+            let topic = format!("v2.users.{user}.conversations.callbacks");
+            fake.inject_on(
+                Method::PUT,
+                "/api/v2/notifications/channels/{channelId}/subscriptions",
+                answer(200, json!({"entities": [{"id": topic, "state": "Rejected", "rejectionReason": format!("no access to {s} ({user})")}]})),
+                1,
+            );
+            let refused = notifications.subscribe([topic.clone()]).await.map(|_| ());
+            shown.result("refused topic", &refused);
+            shown.saw("malformed topics")?;
+            shown.saw("refused topic")?;
+            shown.audit("audit", &audit);
+            shown.clean(&[s.as_str(), user.as_str()])
         })?;
     }
 
@@ -977,6 +1018,8 @@ fn public_validators() -> Vec<String> {
 
 /// The public validators the properties above feed, as `public_validators` names them.
 const COVERED: &[&str] = &[
+    "notifications/mod.rs::subscribe_with",
+    "notifications/options.rs::build",
     "callbacks/events.rs::build",
     "callbacks/events.rs::events_with",
     "callbacks/mod.rs::reschedule",
