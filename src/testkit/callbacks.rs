@@ -247,8 +247,8 @@ impl CallbacksStore {
         self.conversations.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes the callback's current state on its queue's callback topic and on its
-    /// conversation topic.
+    /// Publishes the callback's current state on its queue's callback topic
+    /// (`v2.routing.queues.{id}.conversations.callbacks`).
     fn publish(&self, callback: &StoredCallback) {
         let body = callback.to_json();
         let queue_topic = format!(
@@ -256,8 +256,6 @@ impl CallbacksStore {
             callback.queue_id
         );
         self.notifications.publish(&queue_topic, &body);
-        self.notifications
-            .publish(&format!("v2.conversations.{}", callback.id), &body);
     }
 
     /// Publishes the current state of a stored callback again; false if unknown.

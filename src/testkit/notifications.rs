@@ -356,8 +356,13 @@ impl Notifications {
     }
 
     /// Replaces (`replace`) or extends the channel's topics; the answer's entities, or
-    /// `None` for an unknown or expired channel.
-    fn subscribe(&self, channel_id: &str, asked: &[String], replace: bool) -> Option<Vec<Value>> {
+    /// the answer to send instead (an unknown or expired channel, too many topics).
+    fn subscribe(
+        &self,
+        channel_id: &str,
+        asked: &[String],
+        replace: bool,
+    ) -> Result<Vec<Value>, ResponseTemplate> {
         let now = Timestamp::now();
         let mut state = self.lock();
         let lifetime = state.lifetime;
@@ -365,7 +370,20 @@ impl Notifications {
         let channel = state
             .channels
             .get_mut(channel_id)
-            .filter(|c| c.is_live(now))?;
+            .filter(|c| c.is_live(now))
+            .ok_or_else(channel_not_found)?;
+        let kept = if replace { 0 } else { channel.topics.len() };
+        let added = asked
+            .iter()
+            .filter(|t| replace || !channel.topics.contains(t))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if kept + added > MAX_TOPICS {
+            return Err(bad_request(
+                "A channel can subscribe to at most 1000 topics.",
+                &[("topics", "too.many")],
+            ));
+        }
         if replace {
             channel.topics.clear();
         }
@@ -388,7 +406,7 @@ impl Notifications {
         if extends {
             channel.expires = later(now, lifetime);
         }
-        Some(entities)
+        Ok(entities)
     }
 
     /// The channel's subscriptions as `ChannelTopic`s, or `None` if it is gone.
@@ -424,18 +442,38 @@ impl Notifications {
     }
 }
 
-/// Whether the fake knows `topic`: the callback topics at queue and user level, and a
-/// single conversation's topic.
+/// Topic patterns the fake accepts, `{id}` standing for a UUID: a few of the 242 the
+/// platform lists (`GET /api/v2/notifications/availabletopics`, as Genesys's SDK builder
+/// records them in `notificationMappings.json`, platform-client-sdk-dotnet 269.0.0, commit
+/// 6e801ced). Any other topic is refused, as the platform refuses a topic it does not
+/// know.
+const TOPICS: [&str; 8] = [
+    "v2.routing.queues.{id}.conversations.callbacks",
+    "v2.routing.queues.{id}.conversations",
+    "v2.routing.queues.{id}.users",
+    "v2.users.{id}.conversations.callbacks",
+    "v2.users.{id}.conversations",
+    "v2.users.{id}.presence",
+    "v2.users.{id}.routingStatus",
+    "v2.users.{id}.activity",
+];
+
+/// Topics one channel takes: "You can subscribe to up to 1,000 topics per channel"
+/// (the Notifications API limits, quoted by the Genesys developer blog "Event Driven
+/// Integrations in Genesys Cloud", 2021-12-02); more is a 400.
+const MAX_TOPICS: usize = 1_000;
+
+/// Whether the fake knows `topic`: one of [`TOPICS`] with a UUID for each `{id}`.
 fn is_known_topic(topic: &str) -> bool {
-    let between = |prefix: &str, suffix: &str| {
-        topic
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.strip_suffix(suffix))
-            .is_some_and(is_uuid)
-    };
-    between("v2.routing.queues.", ".conversations.callbacks")
-        || between("v2.users.", ".conversations.callbacks")
-        || between("v2.conversations.", "")
+    let segments: Vec<&str> = topic.split('.').collect();
+    TOPICS.iter().any(|pattern| {
+        let pattern: Vec<&str> = pattern.split('.').collect();
+        pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| if *p == "{id}" { is_uuid(s) } else { p == s })
+    })
 }
 
 /// A hyphenated uuid (the only form the platform puts in topic names).
@@ -711,8 +749,8 @@ pub(crate) async fn install(fake: &FakeGenesys, store: Arc<Notifications>) {
                 Err(response) => return response,
             };
             match s.subscribe(req.param("channelId"), &topics, replace) {
-                Some(entities) => json_response(200, &json!({ "entities": entities })),
-                None => channel_not_found(),
+                Ok(entities) => json_response(200, &json!({ "entities": entities })),
+                Err(answer) => answer,
             }
         });
     }
@@ -735,6 +773,23 @@ pub(crate) async fn install(fake: &FakeGenesys, store: Arc<Notifications>) {
 }
 
 impl FakeGenesys {
+    /// Sends `body` as a notification on `topic` to every live channel subscribed to it
+    /// (a channel without an open socket gets nothing: the platform keeps no events).
+    pub fn publish_notification(&self, topic: &str, body: &Value) {
+        self.state.notifications.publish(topic, body);
+    }
+
+    /// The topics channel `channel_id` is subscribed to, in subscription order (`None`
+    /// for an unknown or expired channel).
+    pub fn notification_topics(&self, channel_id: &str) -> Option<Vec<String>> {
+        let state = self.state.notifications.lock();
+        state
+            .channels
+            .get(channel_id)
+            .filter(|c| c.is_live(Timestamp::now()))
+            .map(|c| c.topics.clone())
+    }
+
     /// How often notification websockets get a `channel.metadata` heartbeat (default
     /// 30 s, as the platform). Applies to open connections too, from now on.
     pub fn set_heartbeat_interval(&self, every: Duration) {
