@@ -18,7 +18,7 @@
 //! | [`LocalLimit`](ErrorKind::LocalLimit) | never | a limit of this crate (concurrency, queue, body size, pages) was reached | 429 / 503 |
 //! | [`Configuration`](ErrorKind::Configuration) | never | fix the client's setup | 500 |
 //! | [`Decode`](ErrorKind::Decode) | yes, answered | the answer was unusable (not the documented JSON, broke its contract) | 502 |
-//! | [`Storage`](ErrorKind::Storage) | never | a local file (the outbox) could not be read or written | 500 |
+//! | [`Storage`](ErrorKind::Storage) | never | the outbox file or the service's database could not be read or written ([`is_retryable`](Error::is_retryable) when the database was unreachable) | 500 / 503 |
 //! | [`Closed`](ErrorKind::Closed) | never | the background task was shut down | 503 |
 //!
 //! Failures below HTTP name their class ([`NetworkFailure`], through
@@ -82,7 +82,8 @@ pub enum ErrorKind {
     /// The answer could not be used: not the JSON the endpoint documents, or it broke its
     /// declared contract.
     Decode,
-    /// A local file (the guest outbox) could not be read or written.
+    /// Local storage could not be read or written: the guest outbox's file, or the
+    /// service's database (feature `postgres`; retryable while it is unreachable).
     Storage,
     /// A background task (batcher, stream) was shut down before it could take the request.
     Closed,
@@ -234,6 +235,8 @@ enum Repr {
     Storage {
         what: String,
         source: Source,
+        /// Whether trying again later may succeed (the database was unreachable).
+        retryable: bool,
     },
     Closed {
         what: &'static str,
@@ -431,6 +434,21 @@ impl Error {
         Self::new(Repr::Storage {
             what: what.into(),
             source: Arc::new(source),
+            retryable: false,
+        })
+    }
+
+    /// Local storage that is unreachable for now (the service's database down): the
+    /// operation may succeed later.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn storage_unavailable(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(Repr::Storage {
+            what: what.into(),
+            source: Arc::new(source),
+            retryable: true,
         })
     }
 
@@ -511,6 +529,7 @@ impl Error {
             Repr::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
             Repr::Auth(auth) => auth.is_retryable(),
             Repr::Step { source, .. } => source.is_retryable(),
+            Repr::Storage { retryable, .. } => *retryable,
             Repr::BodyTooLarge { .. } => false,
             _ => matches!(
                 self.kind(),
@@ -826,7 +845,7 @@ impl fmt::Display for Error {
                 hint,
             } => write!(f, "{resource}: the limit of {limit} is reached; {hint}"),
             Repr::NotFound { resource } => write!(f, "not found: {resource}"),
-            Repr::Storage { what, source } => write!(f, "{what}: {source}"),
+            Repr::Storage { what, source, .. } => write!(f, "{what}: {source}"),
             Repr::Closed { what } => write!(f, "{what} has been shut down"),
             Repr::Custom { source, .. } => source.fmt(f),
             Repr::Step {

@@ -101,6 +101,9 @@ pub mod nodes;
 pub mod notifications;
 pub mod observe;
 pub mod paging;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 pub mod region;
 pub mod request;
 pub mod transport;
