@@ -459,6 +459,8 @@ async fn rate_limited_create_is_retried() {
     );
 }
 
+/// One thread (the default test runtime): a spawned task runs only while this one waits,
+/// so what this task sees between two of its own waits cannot race another task.
 #[tokio::test]
 async fn the_concurrency_limit_rejects_or_waits() {
     let fake = FakeGenesys::start().await;
@@ -472,28 +474,30 @@ async fn the_concurrency_limit_rejects_or_waits() {
         .callbacks()
         .with_concurrency_limit(51, WhenFull::Wait)
         .is_err());
+    let posts = || fake.requests_to(Method::POST, CALLBACKS).len();
+    let attempts = || client.metrics_snapshot().requests.attempts;
 
+    // Reject: while a create is in flight (its permit taken, its request sent), another
+    // on the same queue is refused at once.
     let reject = client
         .callbacks()
         .with_concurrency_limit(1, WhenFull::Reject)
         .unwrap();
-    fake.inject_on(
-        Method::POST,
-        CALLBACKS,
-        Fault::Delay(Duration::from_millis(400)),
-        1,
-    );
     let reservation = soon();
-    let (first, second) = tokio::join!(reject.create(&reservation), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        reject.create(&soon()).await
-    });
-    first.unwrap();
+    let mut first = std::pin::pin!(reject.create(&reservation));
+    assert!(first.as_mut().now_or_never().is_none(), "the first is sent");
+    let second = reject.create(&soon()).await;
     assert!(
         matches!(&second, Err(e) if e.kind() == ErrorKind::LocalLimit && e.to_string().contains("limit of 1 ")),
         "{second:?}"
     );
+    first.await.unwrap();
+    reject
+        .create(&soon())
+        .await
+        .expect("the permit is back once the first is done");
 
+    // Wait: the second create sends nothing until the first is answered.
     let wait = client
         .callbacks()
         .with_concurrency_limit(1, WhenFull::Wait)
@@ -504,18 +508,29 @@ async fn the_concurrency_limit_rejects_or_waits() {
         Fault::Delay(Duration::from_millis(300)),
         1,
     );
-    let started = std::time::Instant::now();
+    let posts_before = posts();
     let reservation = soon();
-    let (a, b) = tokio::join!(wait.create(&reservation), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        wait.create(&soon()).await
+    let mut first = std::pin::pin!(wait.create(&reservation));
+    assert!(first.as_mut().now_or_never().is_none(), "the first is sent");
+    let attempts_with_first = attempts();
+    let second = tokio::spawn({
+        let wait = wait.clone();
+        async move { wait.create(&soon()).await }
     });
-    a.unwrap();
-    b.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "the second waited for the first"
+    // While this task waits for the first answer, the second task runs (and must wait).
+    first.await.unwrap();
+    // The first has just released the permit, in this task's turn: the second has not
+    // run since, so whatever it sent, it sent while the first was in flight.
+    assert_eq!(
+        (attempts(), posts()),
+        (attempts_with_first, posts_before + 1),
+        "the second create sent nothing while the first was in flight"
     );
+    second
+        .await
+        .unwrap()
+        .expect("the second, once the first is done");
+    assert_eq!(posts(), posts_before + 2);
 }
 
 #[tokio::test]
