@@ -934,10 +934,13 @@ async fn an_expired_channel_is_replaced_and_the_gap_reconciled() {
 #[tokio::test]
 async fn the_channel_is_renewed_before_it_expires() {
     let fake = FakeGenesys::start().await;
-    fake.set_channel_lifetime(Duration::from_secs(3));
+    // Real seconds (the fake stamps `expires` by the wall clock): a channel lives 10 s and is
+    // renewed 9 s before it expires, so about every second, with 9 s to spare on a busy
+    // machine.
+    fake.set_channel_lifetime(Duration::from_secs(10));
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
-        .renew_before_expiry(Duration::from_secs(2))
+        .renew_before_expiry(Duration::from_secs(9))
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(500))
         .build()
@@ -947,11 +950,10 @@ async fn the_channel_is_renewed_before_it_expires() {
         "{CHANNELS}/{}/subscriptions",
         fake.notification_channels()[0]["id"].as_str().unwrap()
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(
-        fake.requests_to(Method::PUT, &subscribe).len() >= 3,
-        "subscribed again"
-    );
+    eventually("the subscription renewed twice", || {
+        fake.requests_to(Method::PUT, &subscribe).len() >= 3
+    })
+    .await;
     let created = callbacks.create(&soon()).await.unwrap();
     assert_eq!(
         next_event(&mut events).await.conversation_id,
@@ -964,13 +966,14 @@ async fn the_channel_is_renewed_before_it_expires() {
 #[tokio::test]
 async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
     let fake = FakeGenesys::start().await;
-    // A channel lives 8 s and is renewed 6 s before it expires: 6 s for the rollover, enough
-    // on a busy machine (these are real seconds: the fake stamps `expires` by the wall clock).
-    fake.set_channel_lifetime(Duration::from_secs(8));
+    // A channel lives 20 s and is renewed 18 s before it expires: 18 s for the rollover,
+    // enough on a busy machine (these are real seconds: the fake stamps `expires` by the
+    // wall clock), and the first rollover 2 s after the start.
+    fake.set_channel_lifetime(Duration::from_secs(20));
     fake.set_subscribing_extends_channels(false);
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
-        .renew_before_expiry(Duration::from_secs(6))
+        .renew_before_expiry(Duration::from_secs(18))
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(500))
         .build()
@@ -999,7 +1002,8 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
         (0, 0),
         "{status:?}"
     );
-    // Each channel lives 8 s here, so the stream keeps moving on, a socket per channel.
+    // Each channel is renewed 2 s after it is made here, so the stream keeps moving on, a
+    // socket per channel.
     assert!(status.channels_created >= 2, "{status:?}");
     assert!(fake.notification_handshakes() <= fake.notification_channels_created());
 }
@@ -1009,12 +1013,14 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
 #[tokio::test]
 async fn a_callback_the_analytics_index_did_not_have_yet_is_found_later() {
     let fake = FakeGenesys::start().await;
-    fake.set_analytics_delay(Duration::from_secs(2));
+    // The first query, after the reconnect, must come before the index has the callback:
+    // 4 s of real time for a reconnect that takes a few milliseconds on an idle machine.
+    fake.set_analytics_delay(Duration::from_secs(4));
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(200))
-        .analytics_delay(Duration::from_secs(3))
+        .analytics_delay(Duration::from_secs(5))
         .build()
         .unwrap();
     let mut events = callbacks.events_with(&[LIVE_QUEUE], options).await.unwrap();
