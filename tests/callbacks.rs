@@ -1181,3 +1181,99 @@ async fn a_refused_query_is_reported_and_known_callbacks_are_still_read() {
     assert!(!report.is_complete());
     assert_eq!((report.fetched, report.reported), (1, 1));
 }
+
+/// Creates `n` callbacks on the live queue; their conversation ids.
+async fn create_many(callbacks: &genesys_cloud::callbacks::Callbacks, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let created = callbacks.create(&soon()).await.unwrap();
+        ids.push(created.conversation_id().to_owned());
+    }
+    ids
+}
+
+/// The `paging.pageNumber` of every analytics query sent, in order.
+fn query_pages(fake: &FakeGenesys) -> Vec<u64> {
+    fake.requests_to(Method::POST, DETAILS_QUERY)
+        .iter()
+        .map(|r| r.json()["paging"]["pageNumber"].as_u64().unwrap())
+        .collect()
+}
+
+/// Options for a reconciliation of more than one query page (100 callbacks): reads
+/// enough for all of them, and no second query of the window's end.
+fn many(max_pages: u32) -> StreamOptions {
+    StreamOptions::builder()
+        .reconnect_wait(Duration::from_millis(300))
+        .max_reconnect_wait(Duration::from_millis(600))
+        .max_reconcile_pages(max_pages)
+        .max_reconcile_fetches(1_000)
+        .analytics_delay(Duration::ZERO)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_reconciliation_reads_every_page_of_the_query() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], many(5)).await.unwrap();
+    let missed = while_disconnected(&fake, &events, create_many(&callbacks, 120)).await;
+    let mut reported = std::collections::HashSet::new();
+    let report = loop {
+        match next_item(&mut events).await {
+            StreamItem::Event(event) => {
+                assert_eq!(event.source, EventSource::Reconciled, "{event:?}");
+                reported.insert(event.conversation_id);
+            }
+            StreamItem::Reconciled(report) if report.reported > 0 => break report,
+            _ => {}
+        }
+    };
+    let unreported = missed.iter().filter(|id| !reported.contains(*id)).count();
+    assert_eq!(unreported, 0, "every callback of both pages is reported");
+    assert_eq!(reported.len(), missed.len(), "and nothing else");
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        (report.listed, report.fetched, report.reported),
+        (120, 120, 120)
+    );
+    let pages = query_pages(&fake);
+    assert!(pages.ends_with(&[1, 2]), "{pages:?}");
+    assert!(!pages.contains(&3), "a short page is the last: {pages:?}");
+}
+
+/// More open callbacks than the page bound lets the query list: the reconciliation stops
+/// at the bound and its notice says it was cut short. It cannot name the callbacks it
+/// never listed (`skipped` names only those listed and left unread).
+#[tokio::test]
+async fn a_reconciliation_stops_at_its_page_bound_and_says_so() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], many(1)).await.unwrap();
+    let missed = while_disconnected(&fake, &events, create_many(&callbacks, 120)).await;
+    let mut reported = Vec::new();
+    let report = loop {
+        match next_item(&mut events).await {
+            StreamItem::Event(event) => reported.push(event.conversation_id),
+            StreamItem::Reconciled(report) if report.reported > 0 || report.truncated => {
+                break report
+            }
+            _ => {}
+        }
+    };
+    assert!(report.truncated && !report.is_complete(), "{report:?}");
+    assert_eq!(
+        (report.listed, report.fetched, report.reported),
+        (100, 100, 100)
+    );
+    assert!(report.skipped.is_empty(), "{report:?}");
+    assert!(report.error.is_none(), "{report:?}");
+    reported.sort();
+    let mut first_page = missed[..100].to_vec();
+    first_page.sort();
+    assert_eq!(reported, first_page, "the first page, oldest first");
+    let pages = query_pages(&fake);
+    assert!(!pages.contains(&2), "one page at most: {pages:?}");
+    assert_eq!(events.status().incomplete_reconciliations, 1);
+}
