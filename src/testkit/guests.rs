@@ -44,7 +44,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::notifications::rfc3339;
+use super::responses::rfc3339;
 use super::FakeGenesys;
 
 /// The websocket path; the platform serves `wss://webmessaging.{domain}/v1`.
