@@ -459,6 +459,8 @@ async fn rate_limited_create_is_retried() {
     );
 }
 
+/// One thread (the default test runtime): a spawned task runs only while this one waits,
+/// so what this task sees between two of its own waits cannot race another task.
 #[tokio::test]
 async fn the_concurrency_limit_rejects_or_waits() {
     let fake = FakeGenesys::start().await;
@@ -472,28 +474,30 @@ async fn the_concurrency_limit_rejects_or_waits() {
         .callbacks()
         .with_concurrency_limit(51, WhenFull::Wait)
         .is_err());
+    let posts = || fake.requests_to(Method::POST, CALLBACKS).len();
+    let attempts = || client.metrics_snapshot().requests.attempts;
 
+    // Reject: while a create is in flight (its permit taken, its request sent), another
+    // on the same queue is refused at once.
     let reject = client
         .callbacks()
         .with_concurrency_limit(1, WhenFull::Reject)
         .unwrap();
-    fake.inject_on(
-        Method::POST,
-        CALLBACKS,
-        Fault::Delay(Duration::from_millis(400)),
-        1,
-    );
     let reservation = soon();
-    let (first, second) = tokio::join!(reject.create(&reservation), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        reject.create(&soon()).await
-    });
-    first.unwrap();
+    let mut first = std::pin::pin!(reject.create(&reservation));
+    assert!(first.as_mut().now_or_never().is_none(), "the first is sent");
+    let second = reject.create(&soon()).await;
     assert!(
         matches!(&second, Err(e) if e.kind() == ErrorKind::LocalLimit && e.to_string().contains("limit of 1 ")),
         "{second:?}"
     );
+    first.await.unwrap();
+    reject
+        .create(&soon())
+        .await
+        .expect("the permit is back once the first is done");
 
+    // Wait: the second create sends nothing until the first is answered.
     let wait = client
         .callbacks()
         .with_concurrency_limit(1, WhenFull::Wait)
@@ -504,18 +508,29 @@ async fn the_concurrency_limit_rejects_or_waits() {
         Fault::Delay(Duration::from_millis(300)),
         1,
     );
-    let started = std::time::Instant::now();
+    let posts_before = posts();
     let reservation = soon();
-    let (a, b) = tokio::join!(wait.create(&reservation), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        wait.create(&soon()).await
+    let mut first = std::pin::pin!(wait.create(&reservation));
+    assert!(first.as_mut().now_or_never().is_none(), "the first is sent");
+    let attempts_with_first = attempts();
+    let second = tokio::spawn({
+        let wait = wait.clone();
+        async move { wait.create(&soon()).await }
     });
-    a.unwrap();
-    b.unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "the second waited for the first"
+    // While this task waits for the first answer, the second task runs (and must wait).
+    first.await.unwrap();
+    // The first has just released the permit, in this task's turn: the second has not
+    // run since, so whatever it sent, it sent while the first was in flight.
+    assert_eq!(
+        (attempts(), posts()),
+        (attempts_with_first, posts_before + 1),
+        "the second create sent nothing while the first was in flight"
     );
+    second
+        .await
+        .unwrap()
+        .expect("the second, once the first is done");
+    assert_eq!(posts(), posts_before + 2);
 }
 
 #[tokio::test]
@@ -919,10 +934,13 @@ async fn an_expired_channel_is_replaced_and_the_gap_reconciled() {
 #[tokio::test]
 async fn the_channel_is_renewed_before_it_expires() {
     let fake = FakeGenesys::start().await;
-    fake.set_channel_lifetime(Duration::from_secs(3));
+    // Real seconds (the fake stamps `expires` by the wall clock): a channel lives 10 s and is
+    // renewed 9 s before it expires, so about every second, with 9 s to spare on a busy
+    // machine.
+    fake.set_channel_lifetime(Duration::from_secs(10));
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
-        .renew_before_expiry(Duration::from_secs(2))
+        .renew_before_expiry(Duration::from_secs(9))
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(500))
         .build()
@@ -932,11 +950,10 @@ async fn the_channel_is_renewed_before_it_expires() {
         "{CHANNELS}/{}/subscriptions",
         fake.notification_channels()[0]["id"].as_str().unwrap()
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(
-        fake.requests_to(Method::PUT, &subscribe).len() >= 3,
-        "subscribed again"
-    );
+    eventually("the subscription renewed twice", || {
+        fake.requests_to(Method::PUT, &subscribe).len() >= 3
+    })
+    .await;
     let created = callbacks.create(&soon()).await.unwrap();
     assert_eq!(
         next_event(&mut events).await.conversation_id,
@@ -949,13 +966,14 @@ async fn the_channel_is_renewed_before_it_expires() {
 #[tokio::test]
 async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
     let fake = FakeGenesys::start().await;
-    // A channel lives 8 s and is renewed 6 s before it expires: 6 s for the rollover, enough
-    // on a busy machine (these are real seconds: the fake stamps `expires` by the wall clock).
-    fake.set_channel_lifetime(Duration::from_secs(8));
+    // A channel lives 20 s and is renewed 18 s before it expires: 18 s for the rollover,
+    // enough on a busy machine (these are real seconds: the fake stamps `expires` by the
+    // wall clock), and the first rollover 2 s after the start.
+    fake.set_channel_lifetime(Duration::from_secs(20));
     fake.set_subscribing_extends_channels(false);
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
-        .renew_before_expiry(Duration::from_secs(6))
+        .renew_before_expiry(Duration::from_secs(18))
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(500))
         .build()
@@ -984,7 +1002,8 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
         (0, 0),
         "{status:?}"
     );
-    // Each channel lives 8 s here, so the stream keeps moving on, a socket per channel.
+    // Each channel is renewed 2 s after it is made here, so the stream keeps moving on, a
+    // socket per channel.
     assert!(status.channels_created >= 2, "{status:?}");
     assert!(fake.notification_handshakes() <= fake.notification_channels_created());
 }
@@ -994,12 +1013,14 @@ async fn a_channel_whose_expiry_does_not_move_is_replaced_before_it_expires() {
 #[tokio::test]
 async fn a_callback_the_analytics_index_did_not_have_yet_is_found_later() {
     let fake = FakeGenesys::start().await;
-    fake.set_analytics_delay(Duration::from_secs(2));
+    // The first query, after the reconnect, must come before the index has the callback:
+    // 4 s of real time for a reconnect that takes a few milliseconds on an idle machine.
+    fake.set_analytics_delay(Duration::from_secs(4));
     let callbacks = fake.client().unwrap().callbacks();
     let options = StreamOptions::builder()
         .reconnect_wait(Duration::from_millis(100))
         .max_reconnect_wait(Duration::from_millis(200))
-        .analytics_delay(Duration::from_secs(3))
+        .analytics_delay(Duration::from_secs(5))
         .build()
         .unwrap();
     let mut events = callbacks.events_with(&[LIVE_QUEUE], options).await.unwrap();
@@ -1159,4 +1180,100 @@ async fn a_refused_query_is_reported_and_known_callbacks_are_still_read() {
     assert_eq!(error.kind(), ErrorKind::Unauthorized);
     assert!(!report.is_complete());
     assert_eq!((report.fetched, report.reported), (1, 1));
+}
+
+/// Creates `n` callbacks on the live queue; their conversation ids.
+async fn create_many(callbacks: &genesys_cloud::callbacks::Callbacks, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let created = callbacks.create(&soon()).await.unwrap();
+        ids.push(created.conversation_id().to_owned());
+    }
+    ids
+}
+
+/// The `paging.pageNumber` of every analytics query sent, in order.
+fn query_pages(fake: &FakeGenesys) -> Vec<u64> {
+    fake.requests_to(Method::POST, DETAILS_QUERY)
+        .iter()
+        .map(|r| r.json()["paging"]["pageNumber"].as_u64().unwrap())
+        .collect()
+}
+
+/// Options for a reconciliation of more than one query page (100 callbacks): reads
+/// enough for all of them, and no second query of the window's end.
+fn many(max_pages: u32) -> StreamOptions {
+    StreamOptions::builder()
+        .reconnect_wait(Duration::from_millis(300))
+        .max_reconnect_wait(Duration::from_millis(600))
+        .max_reconcile_pages(max_pages)
+        .max_reconcile_fetches(1_000)
+        .analytics_delay(Duration::ZERO)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_reconciliation_reads_every_page_of_the_query() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], many(5)).await.unwrap();
+    let missed = while_disconnected(&fake, &events, create_many(&callbacks, 120)).await;
+    let mut reported = std::collections::HashSet::new();
+    let report = loop {
+        match next_item(&mut events).await {
+            StreamItem::Event(event) => {
+                assert_eq!(event.source, EventSource::Reconciled, "{event:?}");
+                reported.insert(event.conversation_id);
+            }
+            StreamItem::Reconciled(report) if report.reported > 0 => break report,
+            _ => {}
+        }
+    };
+    let unreported = missed.iter().filter(|id| !reported.contains(*id)).count();
+    assert_eq!(unreported, 0, "every callback of both pages is reported");
+    assert_eq!(reported.len(), missed.len(), "and nothing else");
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        (report.listed, report.fetched, report.reported),
+        (120, 120, 120)
+    );
+    let pages = query_pages(&fake);
+    assert!(pages.ends_with(&[1, 2]), "{pages:?}");
+    assert!(!pages.contains(&3), "a short page is the last: {pages:?}");
+}
+
+/// More open callbacks than the page bound lets the query list: the reconciliation stops
+/// at the bound and its notice says it was cut short. It cannot name the callbacks it
+/// never listed (`skipped` names only those listed and left unread).
+#[tokio::test]
+async fn a_reconciliation_stops_at_its_page_bound_and_says_so() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], many(1)).await.unwrap();
+    let missed = while_disconnected(&fake, &events, create_many(&callbacks, 120)).await;
+    let mut reported = Vec::new();
+    let report = loop {
+        match next_item(&mut events).await {
+            StreamItem::Event(event) => reported.push(event.conversation_id),
+            StreamItem::Reconciled(report) if report.reported > 0 || report.truncated => {
+                break report
+            }
+            _ => {}
+        }
+    };
+    assert!(report.truncated && !report.is_complete(), "{report:?}");
+    assert_eq!(
+        (report.listed, report.fetched, report.reported),
+        (100, 100, 100)
+    );
+    assert!(report.skipped.is_empty(), "{report:?}");
+    assert!(report.error.is_none(), "{report:?}");
+    reported.sort();
+    let mut first_page = missed[..100].to_vec();
+    first_page.sort();
+    assert_eq!(reported, first_page, "the first page, oldest first");
+    let pages = query_pages(&fake);
+    assert!(!pages.contains(&2), "one page at most: {pages:?}");
+    assert_eq!(events.status().incomplete_reconciliations, 1);
 }

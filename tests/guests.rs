@@ -289,6 +289,17 @@ impl AttributeSink for Recorder {
     }
 }
 
+/// Polls `done` every 10 ms of real time for up to 10 s.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
 fn slow_window() -> genesys_cloud::guests::BatcherOptionsBuilder {
     BatcherOptions::builder()
         .flush_interval(Duration::from_secs(3600))
@@ -333,7 +344,9 @@ async fn updates_merge_per_session_last_write_wins_in_arrival_order() {
     batcher.shutdown().await.unwrap();
 }
 
-#[tokio::test]
+/// Paused time: a sleep returns once every task has done what it can, and the clock moves
+/// only as far as the sleep asks.
+#[tokio::test(start_paused = true)]
 async fn flushes_by_size_and_by_time() {
     let sink = Arc::new(Recorder::default());
     let by_size = AttributeBatcher::start(
@@ -341,14 +354,20 @@ async fn flushes_by_size_and_by_time() {
         slow_window().max_batch(3).build().unwrap(),
         Metrics::default(),
     );
-    for i in 0..3 {
+    for i in 0..2 {
         by_size.add(format!("s{i}"), attrs(&[("k", "v")])).unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert!(
+        sink.sent.lock().unwrap().is_empty(),
+        "two of three: no send"
+    );
+    by_size.add("s2", attrs(&[("k", "v")])).unwrap();
+    tokio::time::sleep(Duration::from_millis(1)).await;
     assert_eq!(
         sink.sent.lock().unwrap().len(),
         3,
-        "the third update filled the batch"
+        "the third update filled the batch (the interval is an hour)"
     );
 
     let timed = Arc::new(Recorder::default());
@@ -361,7 +380,12 @@ async fn flushes_by_size_and_by_time() {
         Metrics::default(),
     );
     by_time.add("s", attrs(&[("k", "v")])).unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(99)).await;
+    assert!(
+        timed.sent.lock().unwrap().is_empty(),
+        "not before the interval"
+    );
+    tokio::time::sleep(Duration::from_millis(2)).await;
     assert_eq!(timed.sent.lock().unwrap().len(), 1, "sent by the interval");
 }
 
@@ -462,7 +486,9 @@ async fn a_thousand_updates_over_fifty_sessions_become_fifty_sends() {
     assert_eq!(metrics.snapshot().counter("guests.coalesced_updates"), 950);
 }
 
-#[tokio::test]
+/// Paused time: the sleeps below outlast every retry wait (10-20 ms) many times over,
+/// whatever the machine's speed.
+#[tokio::test(start_paused = true)]
 async fn a_permanent_sink_error_is_dead_lettered_counted_audited_and_not_retried() {
     let fake = FakeGenesys::start().await;
     let audit = MemoryAuditSink::new();
@@ -496,7 +522,7 @@ async fn a_permanent_sink_error_is_dead_lettered_counted_audited_and_not_retried
         .unwrap();
     for _ in 0..3 {
         guests.flush().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert_eq!(sink.calls("gone"), 1, "a permanent error is not retried");
     assert_eq!(sink.sent_to("fine"), [attrs(&[("lang", "fr")])]);
@@ -709,16 +735,18 @@ async fn stale_updates_are_handed_back_before_they_are_deleted() {
         .push("old", &attrs(&[("a", "1")]), &consents(&[]))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The outbox stamps updates with the wall clock: "old" is 2 s older than "new".
+    let gap = Duration::from_secs(2);
+    tokio::time::sleep(gap).await;
     let new_pushed = std::time::Instant::now();
     outbox
         .push("new", &attrs(&[("b", "2")]), &consents(&[]))
         .await
         .unwrap();
-    // Older than the staleness limit: only "old" (400 ms more than "new"), however long the
-    // synced writes took on a busy machine.
-    let staleness = new_pushed.elapsed() + Duration::from_millis(200);
-    let replay = outbox.replay(staleness).await.unwrap();
+    // A limit halfway between their ages, however long the synced writes took: "new"
+    // stays fresh unless the replay reads its clock a whole second after this.
+    let staleness = || new_pushed.elapsed() + gap / 2;
+    let replay = outbox.replay(staleness()).await.unwrap();
     assert_eq!(replay.stale.len(), 1);
     assert_eq!(replay.stale[0].session_id, "old");
     assert_eq!(
@@ -731,7 +759,7 @@ async fn stale_updates_are_handed_back_before_they_are_deleted() {
         2,
         "the stale update stays until the caller has dealt with it"
     );
-    let again = outbox.replay(staleness).await.unwrap();
+    let again = outbox.replay(staleness()).await.unwrap();
     assert_eq!(again.stale.len(), 1, "and is handed back again meanwhile");
     replay.acknowledge_stale().await.unwrap();
     let left: Vec<String> = outbox
@@ -759,8 +787,10 @@ async fn a_full_batcher_fails_add_fast_before_the_outbox_is_written() {
         .add("s0", attrs(&[("a", "1")]), consents(&[]))
         .await
         .unwrap();
+    // s0's send hangs forever: an add that waited for a place would never return (10 s
+    // only bounds how long a failure takes to show).
     let refused = tokio::time::timeout(
-        Duration::from_secs(1),
+        Duration::from_secs(10),
         guests.add("s1", attrs(&[("b", "2")]), consents(&[])),
     )
     .await
@@ -780,7 +810,7 @@ async fn a_full_batcher_fails_add_fast_before_the_outbox_is_written() {
 /// Opens an outbox a dropped run still held: its aborted tasks let go of the file a
 /// moment later (a restarted process finds it released at once).
 async fn reopen(path: &std::path::Path) -> Outbox {
-    for _ in 0..200 {
+    for _ in 0..1_000 {
         if let Ok(outbox) = Outbox::open(path) {
             return outbox;
         }
@@ -1165,7 +1195,7 @@ async fn a_kill_mid_flush_loses_no_accepted_update_and_the_restart_replays_conse
 
     let up = Arc::new(Recorder::default());
     let mut started = None;
-    for _ in 0..200 {
+    for _ in 0..1_000 {
         let run = GuestAttributes::builder(client.clone(), up.clone())
             .outbox(&path.0)
             .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
@@ -1247,7 +1277,7 @@ async fn a_replayed_delivery_is_a_duplicate_for_the_crm() {
     drop(first_run);
 
     let mut started = None;
-    for _ in 0..200 {
+    for _ in 0..1_000 {
         let run = GuestAttributes::builder(client.clone(), sink.clone())
             .outbox(&path.0)
             .crm_webhook(format!("{}/external/crm", fake.uri()), SECRET)
@@ -1384,7 +1414,7 @@ async fn unregister_sends_what_is_pending_then_forgets_the_session() {
     let started = std::time::Instant::now();
     while fake.guest_connections() > 0 {
         assert!(
-            started.elapsed() < Duration::from_secs(5),
+            started.elapsed() < Duration::from_secs(10),
             "its socket closed"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -1429,8 +1459,9 @@ async fn crm_deliveries_are_bounded_and_shutdown_drains_them_within_its_deadline
     assert_eq!(m.counter("guests.crm_dropped"), 1);
     let started = std::time::Instant::now();
     let err = guests.shutdown().await.unwrap_err();
+    // The slow delivery answers after 30 s; the drain timeout is 300 ms.
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(15),
         "bounded by the drain timeout"
     );
     assert!(err.to_string().contains("abandoned"), "{err}");
@@ -1470,8 +1501,8 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .await
         .unwrap();
     guests.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(held()["firstName"], "Ada");
+    eventually("the CRM delivery", || crm_inbox.deliveries().len() == 1).await;
     let crm = crm_inbox.deliveries();
     assert_eq!(crm.len(), 1);
     assert_eq!(crm[0]["sessionId"], "guest-1");
@@ -1489,7 +1520,10 @@ async fn crm_sync_is_signed_and_an_outage_never_blocks_the_platform_send() {
         .unwrap();
     guests.flush().await.unwrap();
     assert_eq!(held()["lang"], "fr", "the platform send went through");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the failed CRM delivery counted", || {
+        client.metrics_snapshot().counter("guests.crm_failures") == 1
+    })
+    .await;
     let m = client.metrics_snapshot();
     assert_eq!(m.counter("webhook.crm.failures"), 1);
     assert_eq!(m.counter("guests.crm_failures"), 1);

@@ -28,7 +28,8 @@ use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
-use super::notifications::{rfc3339, Notifications};
+use super::notifications::Notifications;
+use super::responses::rfc3339;
 use super::responses::{bad_request, genesys_error, json_response, page_of};
 use super::{FakeGenesys, FakeRequest};
 use crate::Method;

@@ -44,7 +44,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::notifications::rfc3339;
+use super::responses::rfc3339;
 use super::FakeGenesys;
 
 /// The websocket path; the platform serves `wss://webmessaging.{domain}/v1`.
@@ -1029,7 +1029,9 @@ mod tests {
         assert_eq!(fake.guest_connections(), 0);
     }
 
-    #[tokio::test]
+    /// Paused time: the fake's server runs on this runtime, so a timeout fires only once it
+    /// has nothing left to do (an answer on its way would be read first).
+    #[tokio::test(start_paused = true)]
     async fn a_stalled_session_answers_nothing_and_a_float_limit_stays_a_float() {
         let fake = FakeGenesys::start().await;
         fake.set_guest_custom_data_limit(100.0);

@@ -43,7 +43,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use wiremock::ResponseTemplate;
 
-use super::responses::{bad_request, genesys_error, json_response};
+use super::responses::{bad_request, genesys_error, json_response, rfc3339};
 use super::{FakeGenesys, FakeRequest};
 use crate::Method;
 
@@ -152,11 +152,6 @@ impl Channel {
             let _ = connection.commands.send(command);
         }
     }
-}
-
-/// A timestamp as the platform writes it: RFC 3339, UTC, milliseconds.
-pub(super) fn rfc3339(ts: Timestamp) -> String {
-    format!("{ts:.3}")
 }
 
 /// `now + d`, saturating (a test may ask for a lifetime of `Duration::MAX`).

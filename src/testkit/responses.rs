@@ -6,6 +6,12 @@ use wiremock::ResponseTemplate;
 
 use super::FakeRequest;
 
+/// A timestamp as the platform writes it: RFC 3339, UTC, milliseconds.
+#[cfg(any(feature = "guests", feature = "callbacks"))]
+pub(super) fn rfc3339(ts: jiff::Timestamp) -> String {
+    format!("{ts:.3}")
+}
+
 /// The platform's `ErrorBody`: `{message, code, status, messageParams, contextId, details, errors}`.
 pub(crate) fn error_body(
     status: u16,

@@ -161,7 +161,15 @@ mod tests {
         assert_eq!(state.available(), 8);
         state.succeeded(100);
         assert_eq!(state.available(), 12, "never above capacity");
-        assert!(!state.try_spend(state.cost(true)) || state.available() == 2);
+        // A retry after a timeout costs 10: the full bucket pays for one, then not another.
+        assert_eq!((state.cost(false), state.cost(true)), (5, 10));
+        assert!(state.try_spend(state.cost(true)), "12 tokens, 10 needed");
+        assert_eq!(state.available(), 2);
+        assert!(
+            !state.try_spend(state.cost(true)),
+            "2 tokens left, 10 needed"
+        );
+        assert_eq!(state.available(), 2, "a refused spend takes nothing");
     }
 
     #[test]
