@@ -45,6 +45,7 @@
 //! | `validation.rs` | `Violations::finish` (every builder above) | all |
 //! | `webhook.rs` | `WebhookSender::new`, `send`; `WebhookCalendar::new` | `client_setup`, `webhook_flow` |
 //! | `notifications/mod.rs` | `Notifications::subscribe_with` (and `subscribe`) | `notifications_flow` |
+//! | `postgres/mod.rs` | `Database::connect`, `table_prefix` | `postgres_setup` |
 //! | `notifications/options.rs` | `SubscribeOptionsBuilder::build` | `numeric_options` |
 
 use std::collections::BTreeMap;
@@ -65,6 +66,7 @@ use genesys_cloud::messaging::{AttributeInjector, AttributePatch, AttributeSchem
 use genesys_cloud::nodes::{Credentials, DataAction, LintLevel, LocalExecutor};
 use genesys_cloud::notifications::SubscribeOptions;
 use genesys_cloud::observe::MemoryAuditSink;
+use genesys_cloud::postgres::Database;
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock};
 use genesys_cloud::webhook::WebhookSender;
 use genesys_cloud::{Client, Environment, Error, Method, Region, ValidationError};
@@ -478,6 +480,25 @@ proptest! {
         shown.saw("prepare_with")?;
         shown.saw("prepare (render)")?;
         shown.clean(&[&s, &d, &secret])?;
+    }
+
+    #[test]
+    fn postgres_setup(s in sentinel(), password in sentinel()) {
+        let mut shown = Shown::default();
+        for url in [
+            format!("postgres://svc:{password}@[{s}:5432/db"),
+            format!("{s} is not a url"),
+            format!("postgres://svc:{password}@127.0.0.1:notaport/{s}"),
+        ] {
+            shown.result("Database::connect", &Database::connect(&url).map(|_| ()));
+        }
+        let db = Database::connect(&format!("postgres://svc:{password}@127.0.0.1:1/db")).unwrap();
+        shown.result("table_prefix", &db.clone().table_prefix(&format!("X{s}")).map(|_| ()));
+        shown.result("table_prefix", &db.clone().table_prefix(&format!("{s};drop")).map(|_| ()));
+        shown.text("Database Debug".to_owned(), format!("{db:?}"));
+        shown.saw("Database::connect")?;
+        shown.saw("table_prefix")?;
+        shown.clean(&[&s, &password])?;
     }
 
     #[test]
@@ -1018,6 +1039,8 @@ fn public_validators() -> Vec<String> {
 
 /// The public validators the properties above feed, as `public_validators` names them.
 const COVERED: &[&str] = &[
+    "postgres/mod.rs::connect",
+    "postgres/mod.rs::table_prefix",
     "notifications/mod.rs::subscribe_with",
     "notifications/options.rs::build",
     "callbacks/events.rs::build",
