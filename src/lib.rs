@@ -83,6 +83,9 @@ pub mod callbacks;
 pub mod client;
 pub mod clock;
 pub mod error;
+#[cfg(all(feature = "postgres", feature = "notifications"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "postgres", feature = "notifications"))))]
+pub mod fleet;
 #[cfg(feature = "guests")]
 #[cfg_attr(docsrs, doc(cfg(feature = "guests")))]
 pub mod guests;

@@ -46,6 +46,7 @@
 //! | `webhook.rs` | `WebhookSender::new`, `send`; `WebhookCalendar::new` | `client_setup`, `webhook_flow` |
 //! | `notifications/mod.rs` | `Notifications::subscribe_with` (and `subscribe`) | `notifications_flow` |
 //! | `postgres/mod.rs` | `Database::connect`, `table_prefix` | `postgres_setup` |
+//! | `fleet/mod.rs` | `EventStreamBuilder::start`, `EventStream::broadcast` | `fleet_setup` |
 //! | `notifications/options.rs` | `SubscribeOptionsBuilder::build` | `numeric_options` |
 
 use std::collections::BTreeMap;
@@ -54,6 +55,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_cloud::callbacks::{CallbackReservation, Channel, Routing, StreamOptions, WhenFull};
+use genesys_cloud::fleet::EventStream;
 use genesys_cloud::guests::{
     BatcherOptions, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions,
     ParticipantSink,
@@ -598,6 +600,40 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(FLOW_CASES))]
 
     #[test]
+    fn fleet_setup(s in sentinel(), password in sentinel()) {
+        block_on(async move {
+            let fake = FakeGenesys::start().await;
+            let (client, audit) = audited_client(&fake);
+            let mut shown = Shown::default();
+            let db = Database::connect(&format!("postgres://svc:{password}@127.0.0.1:1/db")).unwrap();
+            let refused = EventStream::builder(client.clone(), db, &format!("{s} !"))
+                .callbacks([s.clone()])
+                .replica(format!("{s}\n"))
+                .start()
+                .await
+                .map(|_| ());
+            shown.result("EventStreamBuilder::start", &refused);
+            // A broadcast reader's name is checked too (with a database, when there is one).
+            if let Ok(url) = std::env::var("GENESYS_TEST_DATABASE_URL") {
+                let db = Database::connect(&url).unwrap().table_prefix("sentinels_").unwrap();
+                let stream = EventStream::builder(client.clone(), db, "sentinels")
+                    .callbacks(["6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"])
+                    .start()
+                    .await
+                    .unwrap();
+                let reader = stream.broadcast(&format!("{s} reader")).await.map(|_| ());
+                shown.result("EventStream::broadcast", &reader);
+                shown.saw("EventStream::broadcast")?;
+                stream.shutdown().await;
+            }
+            shown.saw("EventStreamBuilder::start")?;
+            shown.audit("audit", &audit);
+            shown.clean(&[&s, &password])
+        })?;
+    }
+
+
+    #[test]
     fn messaging_flow(s in sentinel(), participant in uuid()) {
         block_on(async move {
             let fake = FakeGenesys::start().await;
@@ -1039,6 +1075,8 @@ fn public_validators() -> Vec<String> {
 
 /// The public validators the properties above feed, as `public_validators` names them.
 const COVERED: &[&str] = &[
+    "fleet/mod.rs::broadcast",
+    "fleet/mod.rs::start",
     "postgres/mod.rs::connect",
     "postgres/mod.rs::table_prefix",
     "notifications/mod.rs::subscribe_with",

@@ -110,6 +110,7 @@ pub struct StreamOptions {
     max_reconcile_fetches: usize,
     reconcile_concurrency: usize,
     max_tracked: usize,
+    reconcile_since: Option<Timestamp>,
 }
 
 impl Default for StreamOptions {
@@ -129,6 +130,7 @@ impl Default for StreamOptions {
             max_reconcile_fetches: 100,
             reconcile_concurrency: 4,
             max_tracked: 10_000,
+            reconcile_since: None,
         }
     }
 }
@@ -184,9 +186,22 @@ getters! {
     /// Conversations whose last reported state is remembered (for ordering and to find
     /// what changed). 1 to 1,000,000; default 10,000.
     max_tracked: usize;
+    /// A gap to reconcile as soon as the stream is live: what changed since this time
+    /// (less `reconcile_margin`) is read through the REST API and reported as
+    /// [`EventSource::Reconciled`] events. For a stream that takes over from another (a
+    /// fleet's new owner, from the last event the old one recorded). Default none; at
+    /// most 7 days back (the analytics query's longest interval).
+    reconcile_since: Option<Timestamp>;
 }
 
 impl StreamOptions {
+    /// These options, reconciling from `since` as soon as the stream is live.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn with_reconcile_since(mut self, since: Timestamp) -> Self {
+        self.reconcile_since = Some(since);
+        self
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> StreamOptionsBuilder {
         StreamOptionsBuilder {
@@ -252,6 +267,15 @@ impl StreamOptions {
         count("max_reconcile_fetches", self.max_reconcile_fetches, 1_000);
         count("reconcile_concurrency", self.reconcile_concurrency, 16);
         count("max_tracked", self.max_tracked, 1_000_000);
+        if let Some(since) = self.reconcile_since {
+            let age = Timestamp::now().duration_since(since);
+            v.check(
+                age <= jiff::SignedDuration::from_hours(7 * 24),
+                "reconcile_since",
+                "range",
+                "at most 7 days back: the analytics query covers no more",
+            );
+        }
         v.check(
             self.dead_after > self.ping_every,
             "dead_after",

@@ -310,7 +310,8 @@ impl Worker {
             incomplete: metrics.counter(names::INCOMPLETE),
             reconciled: metrics.counter(names::RECONCILED),
         };
-        Ok(Self {
+        let since = options.reconcile_since();
+        let mut worker = Self {
             tracked: Tracked::new(options.max_tracked()),
             dirty: Dirty {
                 ids: Vec::new(),
@@ -334,7 +335,19 @@ impl Worker {
             reconcile_soon: false,
             running: None,
             counters,
-        })
+        };
+        if let Some(since) = since {
+            let margin =
+                SignedDuration::try_from(worker.options.reconcile_margin()).unwrap_or_default();
+            worker.queue_window(
+                Window {
+                    from: since - margin,
+                    to: Timestamp::now(),
+                },
+                false,
+            );
+        }
+        Ok(worker)
     }
 
     /// Runs until the stream cannot go on (the consumer dropping the stream aborts it).

@@ -67,12 +67,26 @@ pub(crate) fn db_error(what: &str, err: tokio_postgres::Error) -> Error {
             Error::storage(what, failure)
         };
     }
-    let failure = if err.is_closed() {
-        Unreachable("the connection to PostgreSQL is closed")
-    } else {
-        Unreachable("PostgreSQL could not be reached")
-    };
-    Error::storage_unavailable(what, failure)
+    if err.is_closed() {
+        return Error::storage_unavailable(
+            what,
+            Unreachable("the connection to PostgreSQL is closed"),
+        );
+    }
+    // Below the driver: the network (the database down or unreachable).
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        if inner.downcast_ref::<std::io::Error>().is_some() {
+            return Error::storage_unavailable(
+                what,
+                Unreachable("PostgreSQL could not be reached"),
+            );
+        }
+        cause = inner.source();
+    }
+    // The driver's own errors (a parameter or column of another type, the protocol)
+    // describe types, never values: kept as they are.
+    Error::storage(what, err)
 }
 
 /// A pooled connection could not be had.

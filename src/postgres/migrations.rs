@@ -1,8 +1,9 @@
 //! The crate's tables, created and upgraded by versioned migrations embedded here.
 //!
 //! Each migration is SQL with `{prefix}` where the table prefix goes; applied ones are
-//! recorded in `{prefix}schema_migrations`. Migrations never change once released: a
-//! change is a new migration.
+//! recorded in `{prefix}schema_migrations`. Every pending migration is applied in one
+//! transaction (PostgreSQL's DDL is transactional: all or nothing). Migrations never
+//! change once released: a change is a new migration.
 
 use super::{db_error, Database};
 use crate::error::Error;
@@ -24,29 +25,29 @@ pub struct Migrated {
 pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
     let mut client = db.client().await?;
     let ledger = db.table("schema_migrations");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {ledger} (
-                version BIGINT PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )"
-        ))
+    // One transaction, one replica at a time (an advisory lock on the prefix, taken before
+    // anything else: even `CREATE TABLE IF NOT EXISTS` races with itself).
+    let tx = client
+        .transaction()
         .await
-        .map_err(|e| db_error("creating the migrations ledger", e))?;
+        .map_err(|e| db_error("starting the migrations", e))?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&format!("{}migrations", db.prefix())],
+    )
+    .await
+    .map_err(|e| db_error("locking the migrations", e))?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {ledger} (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )"
+    ))
+    .await
+    .map_err(|e| db_error("creating the migrations ledger", e))?;
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| db_error("starting a migration", e))?;
-        // One replica at a time; the others find the migration applied once they get in.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            &[&format!("{}migrations", db.prefix())],
-        )
-        .await
-        .map_err(|e| db_error("locking the migrations", e))?;
         let done = tx
             .query_opt(
                 &format!("SELECT 1 FROM {ledger} WHERE version = $1"),
@@ -54,22 +55,23 @@ pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
             )
             .await
             .map_err(|e| db_error("reading the migrations ledger", e))?;
-        if done.is_none() {
-            tx.batch_execute(&sql.replace("{prefix}", db.prefix()))
-                .await
-                .map_err(|e| db_error("applying a migration", e))?;
-            tx.execute(
-                &format!("INSERT INTO {ledger} (version, name) VALUES ($1, $2)"),
-                &[version, name],
-            )
-            .await
-            .map_err(|e| db_error("recording a migration", e))?;
-            applied.push(*version);
+        if done.is_some() {
+            continue;
         }
-        tx.commit()
+        tx.batch_execute(&sql.replace("{prefix}", db.prefix()))
             .await
-            .map_err(|e| db_error("committing a migration", e))?;
+            .map_err(|e| db_error("applying a migration", e))?;
+        tx.execute(
+            &format!("INSERT INTO {ledger} (version, name) VALUES ($1, $2)"),
+            &[version, name],
+        )
+        .await
+        .map_err(|e| db_error("recording a migration", e))?;
+        applied.push(*version);
     }
+    tx.commit()
+        .await
+        .map_err(|e| db_error("committing the migrations", e))?;
     Ok(Migrated {
         applied,
         version: MIGRATIONS.last().map_or(0, |m| m.0),

@@ -133,7 +133,7 @@ impl Database {
         &self.pool
     }
 
-    /// Applies the migrations not applied yet, in order, each in its own transaction, one
+    /// Applies the migrations not applied yet, in order, in one transaction, one
     /// replica at a time (an advisory lock on the prefix); the versions applied now.
     pub async fn migrate(&self) -> Result<Migrated, Error> {
         migrations::apply(self).await

@@ -16,6 +16,8 @@ CREATE TABLE {prefix}stream_events (
     seq BIGSERIAL PRIMARY KEY,
     stream TEXT NOT NULL,
     event_id TEXT NOT NULL,
+    -- Events with one key are handled one at a time, in order (a callback's conversation).
+    event_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     topic TEXT,
     body TEXT NOT NULL,
@@ -32,6 +34,10 @@ CREATE TABLE {prefix}stream_events (
 );
 CREATE INDEX {prefix}stream_events_due
     ON {prefix}stream_events (stream, visible_at) WHERE state = 'pending';
+CREATE INDEX {prefix}stream_events_key
+    ON {prefix}stream_events (stream, event_key, seq) WHERE state = 'pending';
+CREATE INDEX {prefix}stream_events_done
+    ON {prefix}stream_events (stream, done_at) WHERE state = 'done';
 
 -- Where each broadcast reader is.
 CREATE TABLE {prefix}stream_cursors (
