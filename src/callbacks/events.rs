@@ -507,8 +507,9 @@ pub struct Reconciliation {
     pub reported: u64,
     /// A bound (pages, reads, the 7-day interval) cut the reconciliation short.
     pub truncated: bool,
-    /// Conversations left unread because of the read bound: read them yourself
-    /// ([`Callbacks::get`]) if their state matters.
+    /// Conversations left unread because of the read bound. The stream reads them in the
+    /// reconciliations that follow (one bound's worth at a time), so their states still
+    /// come; this says they come late.
     pub skipped: Vec<String>,
     /// Skipped conversations beyond the first [`MAX_SKIPPED_LISTED`].
     pub skipped_unlisted: u64,
@@ -627,6 +628,18 @@ impl Callbacks {
         queue_ids: &[&str],
         options: StreamOptions,
     ) -> Result<CallbackEvents, Error> {
+        self.events_seeded(queue_ids, options, Vec::new()).await
+    }
+
+    /// [`Callbacks::events_with`] for a stream that takes over from another: `reported`
+    /// are the states the other stream reported last (the consumer has them), so that a
+    /// reconciliation reads only what changed since.
+    pub(crate) async fn events_seeded(
+        &self,
+        queue_ids: &[&str],
+        options: StreamOptions,
+        reported: Vec<CallbackEvent>,
+    ) -> Result<CallbackEvents, Error> {
         let mut v = Violations::default();
         v.check(
             !queue_ids.is_empty(),
@@ -656,7 +669,14 @@ impl Callbacks {
             }
         }
         let shared = Arc::new(Shared::new(options.buffer));
-        let worker = Worker::start(self.client.clone(), queues, options, shared.clone()).await?;
+        let worker = Worker::start(
+            self.client.clone(),
+            queues,
+            options,
+            shared.clone(),
+            reported,
+        )
+        .await?;
         let task = tokio::spawn(worker.run());
         Ok(CallbackEvents {
             shared,

@@ -294,6 +294,7 @@ impl Worker {
         queues: Vec<String>,
         options: StreamOptions,
         shared: Arc<Shared>,
+        reported: Vec<CallbackEvent>,
     ) -> Result<Self, Error> {
         let topics: Vec<String> = queues.iter().map(|q| topic(q)).collect();
         let subscription = client
@@ -336,6 +337,9 @@ impl Worker {
             running: None,
             counters,
         };
+        for event in &reported {
+            worker.tracked.reported(event, None);
+        }
         if let Some(since) = since {
             let margin =
                 SignedDuration::try_from(worker.options.reconcile_margin()).unwrap_or_default();
@@ -565,6 +569,14 @@ impl Worker {
         let failed = !outcome.failed.is_empty();
         for id in outcome.failed {
             self.dirty.insert(id);
+        }
+        // What the read bound left unread is read by the next reconciliation, one bound's
+        // worth at a time: a gap with more changes than the bound is caught up, not cut.
+        if !outcome.skipped.is_empty() {
+            for id in &outcome.skipped {
+                self.dirty.insert(id.clone());
+            }
+            self.reconcile_soon = true;
         }
         let query_failed = outcome.query_retryable;
         if let Some(window) = outcome.window {

@@ -210,10 +210,19 @@ impl Owner {
                     options = options.with_reconcile_since(since.max(oldest));
                 }
                 let queues: Vec<&str> = queues.iter().map(String::as_str).collect();
+                // What the old owner recorded last for each callback: the reconciliation
+                // reads only what changed since (an unchanged callback costs no read).
+                let reported: Vec<crate::callbacks::CallbackEvent> = self
+                    .store
+                    .last_bodies("callback", options.max_tracked() as i64)
+                    .await?
+                    .iter()
+                    .filter_map(|body| serde_json::from_str(body).ok())
+                    .collect();
                 let events = self
                     .client
                     .callbacks()
-                    .events_with(&queues, options)
+                    .events_seeded(&queues, options, reported)
                     .await?;
                 Ok(Box::pin(events.map(|item| {
                     item.map(|item| match item {

@@ -139,6 +139,27 @@ impl Store {
         Ok(last.map(to_time))
     }
 
+    /// The last recorded body of each key, for `kind`, at most `limit` keys (the most
+    /// recently recorded first): what the consumer was told last.
+    pub(crate) async fn last_bodies(&self, kind: &str, limit: i64) -> Result<Vec<String>, Error> {
+        let client = self.db.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT body FROM (
+                        SELECT DISTINCT ON (event_key) event_key, seq, body FROM {}
+                        WHERE stream = $1 AND kind = $2
+                        ORDER BY event_key, seq DESC) last
+                     ORDER BY seq DESC LIMIT $3",
+                    self.events()
+                ),
+                &[&self.stream, &kind, &limit],
+            )
+            .await
+            .map_err(|e| db_error("reading the last recorded states", e))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
     /// Claims up to `limit` events due now, for `visibility`: the oldest pending event of
     /// each key only (a key's events are handled one at a time, in order), skipping rows
     /// other replicas are claiming this instant.
