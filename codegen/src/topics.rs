@@ -65,9 +65,11 @@ impl Pattern {
         match segments.as_slice() {
             [Segment::Literal(v), Segment::Literal(area), _, ..]
                 if v == "v2" && area.bytes().all(|b| b.is_ascii_alphanumeric()) => {}
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "topic {text:?}: expected `v2.<area>.…` with a literal area of letters and digits"
-            )),
+            ))
+            }
         }
         Ok(Pattern {
             text: text.to_owned(),
@@ -325,7 +327,7 @@ pub fn topics_file(plan: &Plan<'_>) -> String {
     let _ = writeln!(out, "//! | `{TOPICS}` | {} | {all} |", table.entries.len());
     let _ = writeln!(
         out,
-        "\npub use crate::topic::{{all, find, format, matches, model_for, Topic, TopicBody}};\n\n/// How many topics the platform lists.\npub const COUNT: usize = {};\n\n/// Every topic, by pattern: `pattern model feature` per line. One string, read by\n/// [`all`] and [`find`]: as {} structs (726 string constants) it costs rustc about\n/// ten times as much.\npub(crate) const TABLE: &str = \"",
+        "\npub use crate::topic::{{all, find, format, matches, model_for, Topic, TopicBody}};\n\n/// How many topics the platform lists.\npub const COUNT: usize = {};\n\n/// Every topic, by pattern: `pattern model feature` per line. One string, read by\n/// [`all`] and [`find`]: as an array of {} structs (726 string constants) the module\n/// costs rustc about twice as much.\npub(crate) const TABLE: &str = \"",
         table.entries.len(),
         table.entries.len()
     );
