@@ -102,7 +102,7 @@ fn more_literal(a: &str, b: &str) -> bool {
     false
 }
 
-/// The table's entry for a concrete topic: of the patterns it [`matches`], the most
+/// The table's entry for a concrete topic: of the patterns it [`matches()`], the most
 /// literal one (see [`crate::topics`]). `None` for a topic the platform's table does not
 /// list (`channel.metadata`, a combined `v2.users.{id}?presence&routingStatus`
 /// subscription name: its events arrive under each topic's own name).

@@ -273,7 +273,7 @@ pub fn topics_file(plan: &Plan<'_>) -> String {
          //!   table alone (no model feature needed).\n\
          //! - [`TopicBody`]: implemented by each model that is a topic's body, when its\n\
          //!   feature is on; [`TopicBody::TOPICS`] lists the patterns it serves.\n\
-         //! - [`format`]: a topic from a pattern and ids.\n\
+         //! - [`format()`]: a topic from a pattern and ids.\n\
          //!\n\
          //! Feature `topic-table` (turned on by every `topics-*` feature, by `topics`, and by\n\
          //! `genesys-cloud`'s `api` feature); the crate's default build compiles none of it.\n\

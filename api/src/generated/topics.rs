@@ -13,7 +13,7 @@
 //!   table alone (no model feature needed).
 //! - [`TopicBody`]: implemented by each model that is a topic's body, when its
 //!   feature is on; [`TopicBody::TOPICS`] lists the patterns it serves.
-//! - [`format`]: a topic from a pattern and ids.
+//! - [`format()`]: a topic from a pattern and ids.
 //!
 //! Feature `topic-table` (turned on by every `topics-*` feature, by `topics`, and by
 //! `genesys-cloud`'s `api` feature); the crate's default build compiles none of it.
