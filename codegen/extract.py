@@ -18,6 +18,9 @@ packages when no local files are given):
     python3 codegen/extract.py                 # fetch pinned packages, write JSON
     python3 codegen/extract.py --check         # fail if the committed JSON differs
 
+The notification topics (``topics``, ``source.topics``) come from elsewhere
+(``extract_topics.py``); this script keeps the ones already in the JSON.
+
 Optional: ``--js-docs DIR`` reads the per-API markdown docs of a local
 checkout of github.com/MyPureCloud/platform-client-sdk-javascript (build/docs/
 *Api.md) and adds permissions and query-parameter allowed values. Those docs
@@ -817,6 +820,23 @@ def build(wheel: str, npm_tgz: str, js_docs: str | None, probs: Problems) -> dic
     }
 
 
+def carry_topics(out: str, data: dict) -> None:
+    """Keeps the ``topics`` (and ``source.topics``) that ``extract_topics.py`` recorded in
+    ``out``: the SDK packages hold no topic names. A topic whose model the new extraction
+    lacks is an error: run ``extract_topics.py`` on the matching mapping file."""
+    if not os.path.exists(out):
+        return
+    with open(out, "rb") as f:
+        old = json.load(f)
+    if "topics" not in old:
+        return
+    sys.path.insert(0, HERE)
+    import extract_topics  # noqa: E402 (a sibling script)
+    missing = extract_topics.merge(data, old["topics"], old["source"]["topics"])
+    if missing:
+        raise SystemExit("; ".join(missing) + " (run codegen/extract_topics.py on a newer mapping file)")
+
+
 def dump(data: dict) -> bytes:
     return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -840,6 +860,7 @@ def main() -> int:
 
     probs = Problems()
     data = build(wheel, npm_tgz, args.js_docs, probs)
+    carry_topics(args.out, data)
     blob = dump(data)
     c = data["counts"]
     print(f"operations {c['operations']} ({c['operations_unique_method_path']} unique method+path), "

@@ -44,7 +44,16 @@
 //!
 //! One feature per group (no group is on by default); each compiles only the models its
 //! operations reach. `full` turns on everything, `slice-*` only the models of one of
-//! `genesys-cloud`'s flows.
+//! `genesys-cloud`'s flows, `topics-*` the bodies of one area's notification topics.
+//!
+//! # Notification topics
+//!
+//! `topics` (feature `topic-table`) is the platform's table of notification topics and
+//! the models of their bodies (`v2.users.{id}.presence` → `PresenceEventUserPresence`):
+//! `topics::model_for` needs no model, and every such model implements `TopicBody` when
+//! its feature (`topics-users`, or `topics`; each turns `topic-table` on) is on.
+//! `genesys_cloud`'s `Notification::body::<M: TopicBody>()` decodes a notification with
+//! it.
 //!
 #![doc = include_str!("generated/FEATURES.md")]
 #![deny(missing_docs)]
@@ -55,6 +64,8 @@
 pub mod __model;
 mod enums;
 mod sender;
+#[cfg(feature = "topic-table")]
+mod topic;
 
 #[rustfmt::skip]
 mod generated;
@@ -62,3 +73,5 @@ mod generated;
 pub use __model::deny_unknown_fields;
 pub use generated::*;
 pub use sender::{Api, ApiCall, ApiExt, Method, Sender};
+#[cfg(feature = "topic-table")]
+pub use topic::TopicBody;

@@ -19,6 +19,20 @@ pub struct Description {
     pub operations: Vec<Operation>,
     /// Every model, by its SDK name.
     pub models: BTreeMap<String, Model>,
+    /// Every notification topic (pattern) with the model of its bodies, sorted by pattern
+    /// (`extract_topics.py`; empty in a description without them).
+    #[serde(default)]
+    pub topics: Vec<TopicEntry>,
+}
+
+/// One notification topic: `{"pattern": "v2.users.{id}.presence", "model":
+/// "PresenceEventUserPresence"}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TopicEntry {
+    /// The topic with `{id}` for each variable segment, as the platform lists it.
+    pub pattern: String,
+    /// The model of its `eventBody`.
+    pub model: String,
 }
 
 /// Where the description comes from.
@@ -33,6 +47,24 @@ pub struct Source {
     /// Packages that supplied facts the primary one lacks.
     #[serde(default)]
     pub supplements: Vec<Supplement>,
+    /// Where the topic table comes from (present with `topics`).
+    #[serde(default)]
+    pub topics: Option<TopicsSource>,
+}
+
+/// The file the topic table was read from (`source.topics`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TopicsSource {
+    /// `owner/name` of the SDK repository.
+    pub repository: String,
+    /// The SDK release of that commit.
+    pub release: String,
+    /// The commit.
+    pub commit: String,
+    /// The file (`notificationMappings.json`).
+    pub file: String,
+    /// Its sha256.
+    pub sha256: String,
 }
 
 /// A supplementary package.

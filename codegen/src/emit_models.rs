@@ -160,6 +160,29 @@ pub fn model_file(
         out,
         "crate::model! {{\n    /// `{name}`, a Platform API model."
     );
+    let topics: Vec<&str> = desc
+        .topics
+        .iter()
+        .filter(|t| t.model == name)
+        .map(|t| t.pattern.as_str())
+        .collect();
+    if !topics.is_empty() {
+        let mut features = BTreeSet::new();
+        for pattern in &topics {
+            features.insert(format!(
+                "`{}`",
+                crate::topics::Pattern::parse(pattern)?.feature()
+            ));
+        }
+        let list: Vec<String> = topics.iter().map(|t| format!("`{t}`")).collect();
+        let _ = writeln!(
+            out,
+            "    ///\n    /// The body (`eventBody`) of the notification {} {}\n    /// (feature {}; module `topics`).",
+            if topics.len() == 1 { "topic" } else { "topics" },
+            list.join(", "),
+            features.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
     if !required.is_empty() {
         let list: Vec<String> = required.iter().map(|r| format!("`{r}`")).collect();
         let _ = writeln!(
@@ -179,6 +202,9 @@ pub fn model_file(
         let _ = writeln!(out, "        {rust}: {rust_ty} = {},", str_lit(&field.json));
     }
     let _ = writeln!(out, "    }}\n    {}\n}}", names.extra[name]);
+    if !topics.is_empty() {
+        out.push_str(&crate::topics::topic_body_impl(name, &topics));
+    }
 
     for (i, field) in model.fields.iter().enumerate() {
         let Some(enum_name) = names.enums.get(&(name.to_owned(), i)) else {

@@ -3,9 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desc::{Description, Operation};
+use crate::topics::TopicTable;
 use crate::types::Ty;
 
-/// The feature for notification payloads no operation returns.
+/// The feature for every notification body: it turns every topic area feature
+/// (`topics-users`, ...) on, and compiles the `*Topic*`/`*Notification` models no
+/// operation or topic uses.
 pub const TOPICS: &str = "topics";
 /// The feature for every other model no operation reaches.
 pub const UNREFERENCED: &str = "unreferenced";
@@ -115,17 +118,25 @@ pub struct Features {
     pub models: BTreeMap<String, BTreeSet<String>>,
     /// Model → the features that need it (its `cfg(any(...))`).
     pub gates: BTreeMap<String, BTreeSet<String>>,
-    /// Slice feature → its operations (`group.name`).
+    /// Slice feature → its operations (`group.name`) and topic patterns.
     pub slices: BTreeMap<String, Vec<String>>,
+    /// Topic area feature (`topics-users`) → its topic patterns.
+    pub topic_areas: BTreeMap<String, Vec<String>>,
 }
 
 impl Features {
-    /// One feature per group, the slices, [`TOPICS`] and [`UNREFERENCED`]; every model
-    /// ends up in at least one.
+    /// One feature per group, the slices, [`TOPICS`], one per topic area (`topics-users`)
+    /// and [`UNREFERENCED`]; every model ends up in at least one.
+    ///
+    /// [`TOPICS`] is the closure of the models of the description's topics and of the
+    /// models no operation reaches that are named like notification bodies (`*Topic*`,
+    /// `*Notification`; a few have no topic in the table); an area feature the closure of
+    /// its topics' models.
     pub fn compute(
         desc: &Description,
         graph: &Graph,
         slices: &BTreeMap<String, Vec<String>>,
+        topics: &TopicTable,
     ) -> Result<Features, String> {
         let mut models: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut by_id = BTreeMap::new();
@@ -146,20 +157,46 @@ impl Features {
             .keys()
             .filter(|m| !reachable.contains(*m))
             .collect();
-        let topics = graph.closure(
-            unreached
-                .iter()
-                .filter(|m| m.contains("Topic") || m.ends_with("Notification")),
-        );
-        let rest = graph.closure(unreached.iter().filter(|m| !topics.contains(**m)));
-        models.insert(TOPICS.to_owned(), topics);
+        let named = unreached
+            .iter()
+            .filter(|m| m.contains("Topic") || m.ends_with("Notification"))
+            .map(|m| m.as_str());
+        let bodies = topics.entries.iter().map(|e| e.model.as_str());
+        let topic_models = graph.closure(bodies.chain(named));
+        let rest = graph.closure(unreached.iter().filter(|m| !topic_models.contains(**m)));
+        models.insert(TOPICS.to_owned(), topic_models);
         models.insert(UNREFERENCED.to_owned(), rest);
+        let mut topic_areas = BTreeMap::new();
+        for (feature, entries) in topics.areas() {
+            if models.contains_key(&feature) {
+                return Err(format!(
+                    "topic area {feature} has the name of another feature"
+                ));
+            }
+            models.insert(
+                feature.clone(),
+                graph.closure(entries.iter().map(|e| e.model.as_str())),
+            );
+            topic_areas.insert(
+                feature,
+                entries.iter().map(|e| e.pattern.text.clone()).collect(),
+            );
+        }
         for (slice, ops) in slices {
             if models.contains_key(slice) {
                 return Err(format!("slice {slice} has the name of another feature"));
             }
             let mut roots = BTreeSet::new();
             for id in ops {
+                if is_topic_entry(id) {
+                    let entry = topics
+                        .entries
+                        .iter()
+                        .find(|e| e.pattern.text == *id)
+                        .ok_or_else(|| format!("slice {slice}: no topic {id}"))?;
+                    roots.insert(entry.model.clone());
+                    continue;
+                }
                 let op = by_id
                     .get(id)
                     .ok_or_else(|| format!("slice {slice}: no operation {id}"))?;
@@ -173,6 +210,13 @@ impl Features {
                 gates.entry(m.clone()).or_default().insert(feature.clone());
             }
         }
+        // `topics` turns every area feature on (Cargo), so a model an area compiles needs
+        // only the area in its gate.
+        for gate in gates.values_mut() {
+            if gate.iter().any(|f| topic_areas.contains_key(f)) {
+                gate.remove(TOPICS);
+            }
+        }
         if let Some(m) = desc.models.keys().find(|m| !gates.contains_key(*m)) {
             return Err(format!("model {m} is in no feature"));
         }
@@ -180,6 +224,7 @@ impl Features {
             models,
             gates,
             slices: slices.clone(),
+            topic_areas,
         })
     }
 
@@ -187,6 +232,12 @@ impl Features {
     pub fn cfg(&self, model: &str) -> String {
         cfg_any(self.gates.get(model).into_iter().flatten())
     }
+}
+
+/// Whether an entry of a slice is a topic pattern (`v2.users.{id}.presence`) rather than
+/// an operation (`group.name`).
+pub fn is_topic_entry(entry: &str) -> bool {
+    entry.starts_with("v2.")
 }
 
 /// `any(feature = "a", feature = "b")` for a set of features (`feature = "a"` for one).

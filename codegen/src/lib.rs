@@ -9,6 +9,7 @@ pub mod graph;
 pub mod naming;
 pub mod synth;
 pub mod testdata;
+pub mod topics;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,10 @@ use serde::Deserialize;
 use desc::Description;
 use emit_models::ModelNames;
 use graph::{Features, Graph, TOPICS, UNREFERENCED};
+use topics::TopicTable;
+
+/// The generated crate's module of notification topics (`api/src/generated/topics.rs`).
+pub const TOPICS_MODULE: &str = "topics";
 
 /// The first line of every generated file.
 pub const HEADER: &str =
@@ -35,7 +40,8 @@ const FEATURES_END: &str = "# END GENERATED FEATURES";
 /// `codegen/config.json`: the slices and the operations the core crate's tests send.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// Slice feature → operations (`group.name`) whose models it enables.
+    /// Slice feature → operations (`group.name`) and topic patterns
+    /// (`v2.users.{id}.presence`) whose models it enables.
     pub slices: BTreeMap<String, Vec<String>>,
     /// Operations the core crate's `tests/api.rs` sends to the fake.
     pub sample_operations: Vec<String>,
@@ -73,12 +79,17 @@ pub struct Counts {
     pub enums: usize,
     /// Groups (one module and feature each).
     pub groups: usize,
-    /// Features in all (groups, slices, topics, unreferenced, full).
+    /// Features in all (groups, slices, topics and its areas, unreferenced, full,
+    /// topic-table).
     pub features: usize,
     /// Listings with `.paginate()`.
     pub paginated: usize,
     /// Operations the platform serves without credentials.
     pub without_auth: usize,
+    /// Notification topics in the table.
+    pub topics: usize,
+    /// Models that are a topic's body (one `TopicBody` impl each).
+    pub topic_models: usize,
 }
 
 /// The models, graph, names and features of a description: what every emitter reads.
@@ -92,6 +103,8 @@ pub struct Plan<'a> {
     pub names: ModelNames,
     /// Features and model gates.
     pub features: Features,
+    /// The notification topics, checked.
+    pub topics: TopicTable,
 }
 
 impl<'a> Plan<'a> {
@@ -99,12 +112,19 @@ impl<'a> Plan<'a> {
     pub fn new(desc: &'a Description, config: &Config) -> Result<Plan<'a>, String> {
         let graph = Graph::new(desc)?;
         let names = ModelNames::new(desc)?;
-        let features = Features::compute(desc, &graph, &config.slices)?;
+        let topics = TopicTable::new(desc)?;
+        if desc.groups.contains_key(TOPICS_MODULE) {
+            return Err(format!(
+                "a group is named {TOPICS_MODULE}, the module of the notification topics"
+            ));
+        }
+        let features = Features::compute(desc, &graph, &config.slices, &topics)?;
         Ok(Plan {
             desc,
             graph,
             names,
             features,
+            topics,
         })
     }
 }
@@ -140,6 +160,10 @@ pub fn generate(
         emit_models::models_mod(desc, &plan.names, &plan.features),
     );
     out.files.insert(dir.join("mod.rs"), root_mod(desc));
+    out.files.insert(
+        dir.join(format!("{TOPICS_MODULE}.rs")),
+        topics::topics_file(&plan),
+    );
     out.files
         .insert(dir.join("FEATURES.md"), features_md(&plan));
     out.files.insert(
@@ -176,7 +200,8 @@ pub fn generate(
         models: desc.models.len(),
         enums: plan.names.enums.len(),
         groups: desc.groups.len(),
-        features: plan.features.models.len() + 1,
+        // + `full` and `topic-table`
+        features: plan.features.models.len() + 2,
         paginated: desc
             .operations
             .iter()
@@ -187,6 +212,8 @@ pub fn generate(
             .iter()
             .filter(|o| o.requires_auth() == Ok(false))
             .count(),
+        topics: plan.topics.entries.len(),
+        topic_models: plan.topics.by_model().len(),
     };
     Ok(out)
 }
@@ -199,7 +226,11 @@ fn root_mod(desc: &Description) -> String {
         "// Names, argument counts and enum variants follow the SDKs, not clippy's taste.\n\
          #![allow(\n    clippy::upper_case_acronyms,\n    clippy::too_many_arguments,\n    clippy::enum_variant_names,\n    clippy::large_enum_variant\n)]\n\n",
     );
-    out.push_str("use crate::Sender;\n\npub mod models;\n");
+    let _ = writeln!(
+        out,
+        "use crate::Sender;\n\npub mod models;\n#[cfg(feature = {:?})]\npub mod topics;",
+        topics::TABLE_FEATURE
+    );
     for group in desc.groups.keys() {
         let _ = writeln!(out, "#[cfg(feature = {group:?})]\npub mod {group};");
     }
@@ -235,12 +266,13 @@ fn features_block(plan: &Plan<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{FEATURES_BEGIN} (genesys-cloud-codegen; do not edit)\ndefault = []"
+        "{FEATURES_BEGIN} (genesys-cloud-codegen; do not edit)\ndefault = []\n## The module `topics`: every notification topic, the model of its bodies, `TopicBody`\n## (no models).\n{} = []",
+        topics::TABLE_FEATURE
     );
     let mut all: Vec<&String> = plan.desc.groups.keys().collect();
-    let topics = TOPICS.to_owned();
+    let topics_feature = TOPICS.to_owned();
     let unreferenced = UNREFERENCED.to_owned();
-    all.push(&topics);
+    all.push(&topics_feature);
     all.push(&unreferenced);
     out.push_str(
         "## Every group, the notification payloads and the unreferenced models.\nfull = [\n",
@@ -257,25 +289,61 @@ fn features_block(plan: &Plan<'_>) -> String {
                 info.operations,
                 models.len()
             )
-        } else if let Some(ops) = plan.features.slices.get(feature) {
+        } else if let Some(entries) = plan.features.slices.get(feature) {
             format!(
-                "the models of {} operations a flow of `genesys-cloud` uses ({} models)",
-                ops.len(),
+                "the models of {} a flow of `genesys-cloud` uses ({} models)",
+                slice_contents(entries),
+                models.len()
+            )
+        } else if let Some(patterns) = plan.features.topic_areas.get(feature) {
+            format!(
+                "the bodies of the `v2.{}.…` notification topics ({}, {} models)",
+                &feature[topics::AREA_PREFIX.len()..],
+                count(patterns.len(), "topic", "topics"),
                 models.len()
             )
         } else if feature == TOPICS {
-            format!(
-                "notification (topic) payloads no operation returns ({} models)",
-                models.len()
-            )
+            format!("every notification (topic) body ({} models)", models.len())
         } else {
             format!("models no operation uses ({} models)", models.len())
         };
-        let _ = writeln!(out, "## {what}\n{feature} = []");
+        if feature == TOPICS {
+            let _ = writeln!(out, "## {what}\n{feature} = [");
+            for area in plan.features.topic_areas.keys() {
+                let _ = writeln!(out, "    {area:?},");
+            }
+            out.push_str("]\n");
+        } else if plan.features.topic_areas.contains_key(feature)
+            || plan
+                .features
+                .slices
+                .get(feature)
+                .is_some_and(|entries| entries.iter().any(|e| graph::is_topic_entry(e)))
+        {
+            let _ = writeln!(out, "## {what}\n{feature} = [{:?}]", topics::TABLE_FEATURE);
+        } else {
+            let _ = writeln!(out, "## {what}\n{feature} = []");
+        }
     }
     out.push_str(FEATURES_END);
     out.push('\n');
     out
+}
+
+/// What a slice lists: `5 operations`, `7 operations and 2 topics`.
+fn slice_contents(entries: &[String]) -> String {
+    let topics = entries.iter().filter(|e| graph::is_topic_entry(e)).count();
+    let ops = count(entries.len() - topics, "operation", "operations");
+    if topics == 0 {
+        ops
+    } else {
+        format!("{ops} and {}", count(topics, "topic", "topics"))
+    }
+}
+
+/// `1 topic`, `2 topics`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `api/src/generated/FEATURES.md`: the table of features for the crate docs.
@@ -293,14 +361,23 @@ fn features_md(plan: &Plan<'_>) -> String {
                 ),
                 info.operations.to_string(),
             )
-        } else if let Some(ops) = plan.features.slices.get(feature) {
+        } else if let Some(entries) = plan.features.slices.get(feature) {
             (
                 "the models (not the operations) of a `genesys-cloud` flow".to_owned(),
-                format!("({} models only)", ops.len()),
+                format!("(models of {} only)", slice_contents(entries)),
+            )
+        } else if let Some(patterns) = plan.features.topic_areas.get(feature) {
+            (
+                format!(
+                    "the bodies of the `v2.{}.…` notification topics ({}; module `topics`)",
+                    &feature[topics::AREA_PREFIX.len()..],
+                    count(patterns.len(), "topic", "topics")
+                ),
+                "0".to_owned(),
             )
         } else if feature == TOPICS {
             (
-                "notification payloads (`*Topic*`, `*Notification`)".to_owned(),
+                "every notification topic's body (module `topics`), and the `*Topic*`, `*Notification` models no operation uses".to_owned(),
                 "0".to_owned(),
             )
         } else {
@@ -308,6 +385,11 @@ fn features_md(plan: &Plan<'_>) -> String {
         };
         let _ = writeln!(out, "| `{feature}` | {what} | {ops} | {} |", models.len());
     }
+    let _ = writeln!(
+        out,
+        "| `{}` | module `topics`: every notification topic and the model of its bodies, `TopicBody` (on with any `topics-*`) | 0 | 0 |",
+        topics::TABLE_FEATURE
+    );
     let _ = writeln!(
         out,
         "| `full` | every group, `topics` and `unreferenced` | {} | {} |",

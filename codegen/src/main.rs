@@ -61,8 +61,8 @@ fn run() -> Result<bool, String> {
     let stale = stale_files(&root, &output)?;
     let c = output.counts;
     let summary = format!(
-        "{} operations in {} groups ({} with paginate, {} without credentials), {} models, {} enums, {} features",
-        c.operations, c.groups, c.paginated, c.without_auth, c.models, c.enums, c.features
+        "{} operations in {} groups ({} with paginate, {} without credentials), {} models, {} enums, {} notification topics ({} models), {} features",
+        c.operations, c.groups, c.paginated, c.without_auth, c.models, c.enums, c.topics, c.topic_models, c.features
     );
     if check {
         let differ = differences(&root, &output)?;

@@ -30,4 +30,15 @@ fn committed_sources_are_fresh() {
         .map(|(_, text)| text.matches("call.set_requires_auth(false);").count())
         .sum();
     assert_eq!(marked, 35);
+    // The platform's topic table (notificationMappings.json): 242 topics, 239 models,
+    // each model with one `TopicBody` impl in its own file.
+    assert_eq!(output.counts.topics, 242);
+    assert_eq!(output.counts.topic_models, 239);
+    let impls: usize = output
+        .files
+        .iter()
+        .filter(|(path, _)| path.starts_with(genesys_cloud_codegen::GENERATED_DIR))
+        .map(|(_, text)| text.matches("impl crate::TopicBody for ").count())
+        .sum();
+    assert_eq!(impls, 239);
 }

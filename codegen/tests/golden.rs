@@ -20,12 +20,14 @@ const OPERATIONS: &[&str] = &[
 ];
 
 /// Models with enums and required fields; a field that holds its own model (boxed); JSON
-/// names that are keywords or need a rename.
+/// names that are keywords or need a rename; the body of a notification topic (its
+/// `TopicBody`).
 const MODELS: &[&str] = &[
     "GroupCreate",
     "ErrorDetails",
     "GraphEdge",
     "JsonSchemaDocument",
+    "PresenceEventUserPresence",
 ];
 
 fn root() -> std::path::PathBuf {
@@ -97,5 +99,19 @@ fn an_operation_with_a_security_scheme_the_client_does_not_know_fails_generation
     assert!(
         err.contains("web_messaging.get_webmessaging_messages") && err.contains("Guest JWT"),
         "{err}"
+    );
+}
+
+/// The module of notification topics: its docs (source, overlaps, area features) and the
+/// table.
+#[test]
+fn the_topics_module_is_generated_as_pinned() {
+    let text = std::fs::read_to_string(root().join("codegen/platform-api.json")).unwrap();
+    let config = std::fs::read_to_string(root().join("codegen/config.json")).unwrap();
+    let desc = desc::parse(&text).unwrap();
+    let plan = Plan::new(&desc, &Config::parse(&config).unwrap()).unwrap();
+    compare(
+        "topics.rs.txt",
+        &genesys_cloud_codegen::topics::topics_file(&plan),
     );
 }

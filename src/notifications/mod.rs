@@ -69,6 +69,7 @@ mod driver;
 mod options;
 mod queue;
 mod registry;
+mod typed;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,6 +10,8 @@
 use crate::Sender;
 
 pub mod models;
+#[cfg(feature = "topic-table")]
+pub mod topics;
 #[cfg(feature = "agent_assistants")]
 pub mod agent_assistants;
 #[cfg(feature = "agent_copilot")]

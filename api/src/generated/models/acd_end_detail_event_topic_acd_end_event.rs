@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AcdEndDetailEventTopicAcdEndEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.acd.end`
+    /// (feature `topics-detail`; module `topics`).
     AcdEndDetailEventTopicAcdEndEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -71,6 +74,12 @@ crate::model! {
         flow_type: String = "flowType",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AcdEndDetailEventTopicAcdEndEvent {
+    const MODEL: &'static str = "AcdEndDetailEventTopicAcdEndEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.acd.end"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AcdStartDetailEventTopicAcdStartEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.acd.start`
+    /// (feature `topics-detail`; module `topics`).
     AcdStartDetailEventTopicAcdStartEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -53,6 +56,12 @@ crate::model! {
         skill_expression_applied: bool = "skillExpressionApplied",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AcdStartDetailEventTopicAcdStartEvent {
+    const MODEL: &'static str = "AcdStartDetailEventTopicAcdStartEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.acd.start"];
 }
 
 crate::string_enum! {

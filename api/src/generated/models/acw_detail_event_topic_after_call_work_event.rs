@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AcwDetailEventTopicAfterCallWorkEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.acw`
+    /// (feature `topics-detail`; module `topics`).
     AcwDetailEventTopicAfterCallWorkEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -53,6 +56,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AcwDetailEventTopicAfterCallWorkEvent {
+    const MODEL: &'static str = "AcwDetailEventTopicAfterCallWorkEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.acw"];
 }
 
 crate::string_enum! {

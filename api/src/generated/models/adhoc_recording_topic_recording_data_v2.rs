@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AdhocRecordingTopicRecordingDataV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.userrecordings`
+    /// (feature `topics-users`; module `topics`).
     AdhocRecordingTopicRecordingDataV2 {
         /// `id`
         id: String = "id",
@@ -45,4 +48,10 @@ crate::model! {
         read: bool = "read",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AdhocRecordingTopicRecordingDataV2 {
+    const MODEL: &'static str = "AdhocRecordingTopicRecordingDataV2";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.userrecordings"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AgentActivityChangedTopicAgentActivity`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.activity`
+    /// (feature `topics-users`; module `topics`).
     AgentActivityChangedTopicAgentActivity {
         /// `id`
         id: String = "id",
@@ -19,4 +22,10 @@ crate::model! {
         date_active_queues_changed: String = "dateActiveQueuesChanged",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AgentActivityChangedTopicAgentActivity {
+    const MODEL: &'static str = "AgentActivityChangedTopicAgentActivity";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.activity"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AgentStateEventTopicAgentStateEventNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.agent.{id}.state`
+    /// (feature `topics-detail`; module `topics`).
     AgentStateEventTopicAgentStateEventNotification {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -27,6 +30,12 @@ crate::model! {
         requested_skill_ids: Vec<String> = "requestedSkillIds",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AgentStateEventTopicAgentStateEventNotification {
+    const MODEL: &'static str = "AgentStateEventTopicAgentStateEventNotification";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.agent.{id}.state"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.architect.dependencytracking.build`
+    /// (feature `topics-architect`; module `topics`).
     ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
         /// The organization's new dependency tracking build status
         status: String = "status",
@@ -15,4 +18,10 @@ crate::model! {
         start_time: String = "startTime",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
+    const MODEL: &'static str = "ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification";
+    const TOPICS: &'static [&'static str] = &["v2.architect.dependencytracking.build"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectFlowNotificationFlowNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.flows.{id}`
+    /// (feature `topics-flows`; module `topics`).
     ArchitectFlowNotificationFlowNotification {
         /// The flow ID
         id: String = "id",
@@ -21,4 +24,10 @@ crate::model! {
         current_operation: super::ArchitectFlowNotificationArchitectOperation = "currentOperation",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectFlowNotificationFlowNotification {
+    const MODEL: &'static str = "ArchitectFlowNotificationFlowNotification";
+    const TOPICS: &'static [&'static str] = &["v2.flows.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectFlowOutcomeNotificationFlowOutcomeNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.flows.outcomes.{id}`
+    /// (feature `topics-flows`; module `topics`).
     ArchitectFlowOutcomeNotificationFlowOutcomeNotification {
         /// The flow outcome ID
         id: String = "id",
@@ -13,4 +16,10 @@ crate::model! {
         current_operation: super::ArchitectFlowOutcomeNotificationArchitectOperation = "currentOperation",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectFlowOutcomeNotificationFlowOutcomeNotification {
+    const MODEL: &'static str = "ArchitectFlowOutcomeNotificationFlowOutcomeNotification";
+    const TOPICS: &'static [&'static str] = &["v2.flows.outcomes.{id}"];
 }

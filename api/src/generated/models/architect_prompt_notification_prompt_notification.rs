@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectPromptNotificationPromptNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.architect.prompts.{id}`
+    /// (feature `topics-architect`; module `topics`).
     ArchitectPromptNotificationPromptNotification {
         /// The prompt ID
         id: String = "id",
@@ -13,4 +16,10 @@ crate::model! {
         current_operation: super::ArchitectPromptNotificationArchitectOperation = "currentOperation",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectPromptNotificationPromptNotification {
+    const MODEL: &'static str = "ArchitectPromptNotificationPromptNotification";
+    const TOPICS: &'static [&'static str] = &["v2.architect.prompts.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectPromptResourceNotificationPromptResourceNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.architect.prompts.{id}.resources.{id}`
+    /// (feature `topics-architect`; module `topics`).
     ArchitectPromptResourceNotificationPromptResourceNotification {
         /// Id of the prompt that this notification is for.
         prompt_id: String = "promptId",
@@ -19,4 +22,10 @@ crate::model! {
         audio_format: super::ArchitectPromptResourceNotificationPromptResourceAudioFormat = "audioFormat",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectPromptResourceNotificationPromptResourceNotification {
+    const MODEL: &'static str = "ArchitectPromptResourceNotificationPromptResourceNotification";
+    const TOPICS: &'static [&'static str] = &["v2.architect.prompts.{id}.resources.{id}"];
 }

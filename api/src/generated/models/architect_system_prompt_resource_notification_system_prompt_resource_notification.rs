@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.architect.systemprompts.{id}.resources.{id}`
+    /// (feature `topics-architect`; module `topics`).
     ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
         /// Id of the prompt that this notification is for.
         prompt_id: String = "promptId",
@@ -19,4 +22,10 @@ crate::model! {
         audio_format: super::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat = "audioFormat",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
+    const MODEL: &'static str = "ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification";
+    const TOPICS: &'static [&'static str] = &["v2.architect.systemprompts.{id}.resources.{id}"];
 }

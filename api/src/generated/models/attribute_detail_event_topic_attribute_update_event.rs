@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AttributeDetailEventTopicAttributeUpdateEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.attributes`
+    /// (feature `topics-detail`; module `topics`).
     AttributeDetailEventTopicAttributeUpdateEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -21,4 +24,10 @@ crate::model! {
         participant_start_time: i64 = "participantStartTime",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AttributeDetailEventTopicAttributeUpdateEvent {
+    const MODEL: &'static str = "AttributeDetailEventTopicAttributeUpdateEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.attributes"];
 }

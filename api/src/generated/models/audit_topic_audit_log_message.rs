@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `AuditTopicAuditLogMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.audits.entitytype.{id}.entityid.{id}`
+    /// (feature `topics-audits`; module `topics`).
     AuditTopicAuditLogMessage {
         /// `id`
         id: String = "id",
@@ -39,6 +42,12 @@ crate::model! {
         context: std::collections::HashMap<String, String> = "context",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for AuditTopicAuditLogMessage {
+    const MODEL: &'static str = "AuditTopicAuditLogMessage";
+    const TOPICS: &'static [&'static str] = &["v2.audits.entitytype.{id}.entityid.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CallForwardingEventCallForwarding`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.callforwarding`
+    /// (feature `topics-users`; module `topics`).
     CallForwardingEventCallForwarding {
         /// `user`
         user: super::CallForwardingEventUser = "user",
@@ -17,4 +20,10 @@ crate::model! {
         modified_date: String = "modifiedDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CallForwardingEventCallForwarding {
+    const MODEL: &'static str = "CallForwardingEventCallForwarding";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.callforwarding"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
         /// `capacityPlan`
         capacity_plan: super::CapacityPlanningRequirementsResultTopicCapacityPlanReference = "capacityPlan",
@@ -21,6 +24,12 @@ crate::model! {
         error_code: CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode = "errorCode",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
+    const MODEL: &'static str = "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.capacityplans.{id}.staffingrequirements"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ChatBadgeTopicChatBadge`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.badges.chats`
+    /// (feature `topics-users`; module `topics`).
     ChatBadgeTopicChatBadge {
         /// `entity`
         entity: super::ChatBadgeTopicBadgeEntity = "entity",
@@ -13,4 +16,10 @@ crate::model! {
         last_unread_notification_date: String = "lastUnreadNotificationDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ChatBadgeTopicChatBadge {
+    const MODEL: &'static str = "ChatBadgeTopicChatBadge";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.badges.chats"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CollaborateChatAdhocMessageEventTopicCollaborateChatMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.collaboratechat.adhoc.{id}.messages`
+    /// (feature `topics-detail`; module `topics`).
     CollaborateChatAdhocMessageEventTopicCollaborateChatMessage {
         /// `messageId`
         message_id: String = "messageId",
@@ -23,6 +26,12 @@ crate::model! {
         reactions: std::collections::HashMap<String, Vec<String>> = "reactions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CollaborateChatAdhocMessageEventTopicCollaborateChatMessage {
+    const MODEL: &'static str = "CollaborateChatAdhocMessageEventTopicCollaborateChatMessage";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.collaboratechat.adhoc.{id}.messages"];
 }
 
 crate::string_enum! {

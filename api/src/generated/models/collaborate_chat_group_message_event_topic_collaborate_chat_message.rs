@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CollaborateChatGroupMessageEventTopicCollaborateChatMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.collaboratechat.group.{id}.messages`
+    /// (feature `topics-detail`; module `topics`).
     CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
         /// `messageId`
         message_id: String = "messageId",
@@ -23,6 +26,12 @@ crate::model! {
         reactions: std::collections::HashMap<String, Vec<String>> = "reactions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
+    const MODEL: &'static str = "CollaborateChatGroupMessageEventTopicCollaborateChatMessage";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.collaboratechat.group.{id}.messages"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ContactDetailEventTopicContactUpdateEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.contact`
+    /// (feature `topics-detail`; module `topics`).
     ContactDetailEventTopicContactUpdateEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -49,6 +52,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ContactDetailEventTopicContactUpdateEvent {
+    const MODEL: &'static str = "ContactDetailEventTopicContactUpdateEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.contact"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ContactlistDownloadReadyExportUri`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.outbound.contactlists.{id}.export`
+    /// (feature `topics-users`; module `topics`).
     ContactlistDownloadReadyExportUri {
         /// `uri`
         uri: String = "uri",
@@ -11,4 +14,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ContactlistDownloadReadyExportUri {
+    const MODEL: &'static str = "ContactlistDownloadReadyExportUri";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.outbound.contactlists.{id}.export"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ContactlistImportStatusImportStatus`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.contactlists.{id}.importstatus`
+    /// (feature `topics-outbound`; module `topics`).
     ContactlistImportStatusImportStatus {
         /// current status of the import
         import_state: ContactlistImportStatusImportStatusImportState = "importState",
@@ -21,6 +24,12 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ContactlistImportStatusImportStatus {
+    const MODEL: &'static str = "ContactlistImportStatusImportStatus";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.contactlists.{id}.importstatus"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ContentManagementSingleDocumentTopicDocumentDataV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.contentmanagement.documents.{id}`
+    /// (feature `topics-contentmanagement`; module `topics`).
     ContentManagementSingleDocumentTopicDocumentDataV2 {
         /// `id`
         id: String = "id",
@@ -39,4 +42,10 @@ crate::model! {
         self_uri: String = "selfUri",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ContentManagementSingleDocumentTopicDocumentDataV2 {
+    const MODEL: &'static str = "ContentManagementSingleDocumentTopicDocumentDataV2";
+    const TOPICS: &'static [&'static str] = &["v2.contentmanagement.documents.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ContentManagementWorkspaceDocumentsTopicDocumentDataV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.contentmanagement.workspaces.{id}.documents`
+    /// (feature `topics-contentmanagement`; module `topics`).
     ContentManagementWorkspaceDocumentsTopicDocumentDataV2 {
         /// `id`
         id: String = "id",
@@ -39,4 +42,10 @@ crate::model! {
         self_uri: String = "selfUri",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ContentManagementWorkspaceDocumentsTopicDocumentDataV2 {
+    const MODEL: &'static str = "ContentManagementWorkspaceDocumentsTopicDocumentDataV2";
+    const TOPICS: &'static [&'static str] = &["v2.contentmanagement.workspaces.{id}.documents"];
 }

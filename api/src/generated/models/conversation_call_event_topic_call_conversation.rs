@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationCallEventTopicCallConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.calls`
+    /// (feature `topics-users`; module `topics`).
     ConversationCallEventTopicCallConversation {
         /// `id`
         id: String = "id",
@@ -31,6 +34,12 @@ crate::model! {
         max_participants: i64 = "maxParticipants",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationCallEventTopicCallConversation {
+    const MODEL: &'static str = "ConversationCallEventTopicCallConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.calls"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationCallbackEventTopicCallbackConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.callbacks`
+    /// (feature `topics-users`; module `topics`).
     ConversationCallbackEventTopicCallbackConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationCallbackEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationCallbackEventTopicCallbackConversation {
+    const MODEL: &'static str = "ConversationCallbackEventTopicCallbackConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.callbacks"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationChatEventTopicChatConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.chats`
+    /// (feature `topics-users`; module `topics`).
     ConversationChatEventTopicChatConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationChatEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationChatEventTopicChatConversation {
+    const MODEL: &'static str = "ConversationChatEventTopicChatConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.chats"];
 }

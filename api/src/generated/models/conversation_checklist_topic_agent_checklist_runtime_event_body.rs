@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationChecklistTopicAgentChecklistRuntimeEventBody`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.agentchecklist`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationChecklistTopicAgentChecklistRuntimeEventBody {
         /// `evaluationStartDate`
         ///
@@ -53,6 +56,12 @@ crate::model! {
         agent_checklist_items: Vec<super::ConversationChecklistTopicAgentChecklistItemState> = "agentChecklistItems",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationChecklistTopicAgentChecklistRuntimeEventBody {
+    const MODEL: &'static str = "ConversationChecklistTopicAgentChecklistRuntimeEventBody";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.agentchecklist"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationCobrowseEventTopicCobrowseConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.cobrowseSessions`
+    /// (feature `topics-users`; module `topics`).
     ConversationCobrowseEventTopicCobrowseConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationCobrowseEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationCobrowseEventTopicCobrowseConversation {
+    const MODEL: &'static str = "ConversationCobrowseEventTopicCobrowseConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.cobrowseSessions"];
 }

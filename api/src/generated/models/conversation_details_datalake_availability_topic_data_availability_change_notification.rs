@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.conversations.details.jobs.availability`
+    /// (feature `topics-analytics`; module `topics`).
     ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
         /// Date and time before which data is guaranteed to be available in the datalake
         ///
@@ -9,4 +12,10 @@ crate::model! {
         data_availability_date: String = "dataAvailabilityDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
+    const MODEL: &'static str = "ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.conversations.details.jobs.availability"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationEmailEventTopicEmailConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.emails`
+    /// (feature `topics-users`; module `topics`).
     ConversationEmailEventTopicEmailConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationEmailEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationEmailEventTopicEmailConversation {
+    const MODEL: &'static str = "ConversationEmailEventTopicEmailConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.emails"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationEventTopicConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations`
+    /// (feature `topics-users`; module `topics`).
     ConversationEventTopicConversation {
         /// `id`
         id: String = "id",
@@ -35,4 +38,10 @@ crate::model! {
         divisions: Vec<super::ConversationEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationEventTopicConversation {
+    const MODEL: &'static str = "ConversationEventTopicConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations"];
 }

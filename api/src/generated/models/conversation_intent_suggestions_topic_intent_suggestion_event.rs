@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationIntentSuggestionsTopicIntentSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.intent`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationIntentSuggestionsTopicIntentSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         context: super::ConversationIntentSuggestionsTopicSuggestionContext = "context",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationIntentSuggestionsTopicIntentSuggestionEvent {
+    const MODEL: &'static str = "ConversationIntentSuggestionsTopicIntentSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.intent"];
 }
 
 crate::string_enum! {

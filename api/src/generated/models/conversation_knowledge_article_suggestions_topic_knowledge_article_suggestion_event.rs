@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.knowledge.article`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         active_intent: super::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent = "activeIntent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
+    const MODEL: &'static str = "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.knowledge.article"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.knowledge.search`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         active_intent: super::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent = "activeIntent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
+    const MODEL: &'static str = "ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.knowledge.search"];
 }
 
 crate::string_enum! {

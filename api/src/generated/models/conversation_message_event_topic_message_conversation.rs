@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationMessageEventTopicMessageConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.messages`
+    /// (feature `topics-users`; module `topics`).
     ConversationMessageEventTopicMessageConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationMessageEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationMessageEventTopicMessageConversation {
+    const MODEL: &'static str = "ConversationMessageEventTopicMessageConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.messages"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationMetricsTopicConversationMetricRecord`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.conversation.{id}.metrics`
+    /// (feature `topics-analytics`; module `topics`).
     ConversationMetricsTopicConversationMetricRecord {
         /// Metric name
         metric: ConversationMetricsTopicConversationMetricRecordMetric = "metric",
@@ -177,6 +180,12 @@ crate::model! {
         scored_agents: Vec<super::ConversationMetricsTopicConversationScoredAgent> = "scoredAgents",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationMetricsTopicConversationMetricRecord {
+    const MODEL: &'static str = "ConversationMetricsTopicConversationMetricRecord";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.conversation.{id}.metrics"];
 }
 
 crate::string_enum! {

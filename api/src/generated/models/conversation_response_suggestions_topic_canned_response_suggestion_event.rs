@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.response`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         active_intent: super::ConversationResponseSuggestionsTopicSuggestedIntent = "activeIntent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
+    const MODEL: &'static str = "ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.response"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationScreenShareEventTopicScreenShareConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.screenshares`
+    /// (feature `topics-users`; module `topics`).
     ConversationScreenShareEventTopicScreenShareConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationScreenShareEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationScreenShareEventTopicScreenShareConversation {
+    const MODEL: &'static str = "ConversationScreenShareEventTopicScreenShareConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.screenshares"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationScriptSuggestionsTopicScriptSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.script`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationScriptSuggestionsTopicScriptSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         active_intent: super::ConversationScriptSuggestionsTopicSuggestedIntent = "activeIntent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationScriptSuggestionsTopicScriptSuggestionEvent {
+    const MODEL: &'static str = "ConversationScriptSuggestionsTopicScriptSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.script"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationSocialExpressionEventTopicSocialConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.socialexpressions`
+    /// (feature `topics-users`; module `topics`).
     ConversationSocialExpressionEventTopicSocialConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationSocialExpressionEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationSocialExpressionEventTopicSocialConversation {
+    const MODEL: &'static str = "ConversationSocialExpressionEventTopicSocialConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.socialexpressions"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationSummaryTopicConversationSummaryEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.summaries`
+    /// (feature `topics-users`; module `topics`).
     ConversationSummaryTopicConversationSummaryEvent {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -55,6 +58,12 @@ crate::model! {
         labels: Vec<super::ConversationSummaryTopicConversationSummaryLabel> = "labels",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationSummaryTopicConversationSummaryEvent {
+    const MODEL: &'static str = "ConversationSummaryTopicConversationSummaryEvent";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.summaries"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationSummaryTopicVirtualAgentsConversationSummaryEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.bot.conversation.{id}.conversations.summaries`
+    /// (feature `topics-bot`; module `topics`).
     ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -55,6 +58,12 @@ crate::model! {
         labels: Vec<super::ConversationSummaryTopicVirtualAgentsConversationSummaryLabel> = "labels",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
+    const MODEL: &'static str = "ConversationSummaryTopicVirtualAgentsConversationSummaryEvent";
+    const TOPICS: &'static [&'static str] = &["v2.bot.conversation.{id}.conversations.summaries"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.suggestions.thirdpartyaction`
+    /// (feature `topics-conversations`; module `topics`).
     ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent {
         /// `eventTime`
         ///
@@ -27,6 +30,12 @@ crate::model! {
         third_party_suggestion: super::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion = "thirdPartySuggestion",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent {
+    const MODEL: &'static str = "ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.suggestions.thirdpartyaction"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ConversationVideoEventTopicVideoConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.videos`
+    /// (feature `topics-users`; module `topics`).
     ConversationVideoEventTopicVideoConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::ConversationVideoEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ConversationVideoEventTopicVideoConversation {
+    const MODEL: &'static str = "ConversationVideoEventTopicVideoConversation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.videos"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CreateGeneralProgramTopicsDefinitionsJob`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.programs.general.jobs.{id}`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     CreateGeneralProgramTopicsDefinitionsJob {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         gen_ai_phrases_results: Vec<String> = "genAIPhrasesResults",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CreateGeneralProgramTopicsDefinitionsJob {
+    const MODEL: &'static str = "CreateGeneralProgramTopicsDefinitionsJob";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.programs.general.jobs.{id}"];
 }
 
 crate::string_enum! {

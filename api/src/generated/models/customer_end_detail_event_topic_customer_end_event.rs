@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CustomerEndDetailEventTopicCustomerEndEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.customer.end`
+    /// (feature `topics-detail`; module `topics`).
     CustomerEndDetailEventTopicCustomerEndEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -53,6 +56,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CustomerEndDetailEventTopicCustomerEndEvent {
+    const MODEL: &'static str = "CustomerEndDetailEventTopicCustomerEndEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.customer.end"];
 }
 
 crate::string_enum! {

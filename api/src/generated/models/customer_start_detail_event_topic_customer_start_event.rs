@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `CustomerStartDetailEventTopicCustomerStartEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.customer.start`
+    /// (feature `topics-detail`; module `topics`).
     CustomerStartDetailEventTopicCustomerStartEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -51,6 +54,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for CustomerStartDetailEventTopicCustomerStartEvent {
+    const MODEL: &'static str = "CustomerStartDetailEventTopicCustomerStartEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.customer.start"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.decisionmetrics.jobs`
+    /// (feature `topics-users`; module `topics`).
     DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
         /// `job`
         job: super::DecisionMetricsAdminNotificationTopicAddressableEntityRef = "job",
@@ -13,6 +16,12 @@ crate::model! {
         update_errors: Vec<super::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError> = "updateErrors",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
+    const MODEL: &'static str = "DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.decisionmetrics.jobs"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerAttemptLimitsConfigChangeAttemptLimits`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.attemptlimits.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerAttemptLimitsConfigChangeAttemptLimits {
         /// `maxAttemptsPerContact`
         max_attempts_per_contact: i64 = "maxAttemptsPerContact",
@@ -33,6 +36,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerAttemptLimitsConfigChangeAttemptLimits {
+    const MODEL: &'static str = "DialerAttemptLimitsConfigChangeAttemptLimits";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.attemptlimits.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCallabletimesetConfigChangeCallableTimeSet`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.callabletimesets.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCallabletimesetConfigChangeCallableTimeSet {
         /// The list of callable times
         callable_times: Vec<super::DialerCallabletimesetConfigChangeCallableTime> = "callableTimes",
@@ -23,4 +26,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCallabletimesetConfigChangeCallableTimeSet {
+    const MODEL: &'static str = "DialerCallabletimesetConfigChangeCallableTimeSet";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.callabletimesets.{id}"];
 }

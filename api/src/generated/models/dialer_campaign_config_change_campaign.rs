@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCampaignConfigChangeCampaign`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.campaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCampaignConfigChangeCampaign {
         /// `contactList`
         contact_list: super::DialerCampaignConfigChangeUriReference = "contactList",
@@ -77,6 +80,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCampaignConfigChangeCampaign {
+    const MODEL: &'static str = "DialerCampaignConfigChangeCampaign";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.campaigns.{id}"];
 }
 
 crate::string_enum! {

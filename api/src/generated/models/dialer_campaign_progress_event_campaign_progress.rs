@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCampaignProgressEventCampaignProgress`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.campaigns.{id}.progress`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCampaignProgressEventCampaignProgress {
         /// `campaign`
         campaign: super::DialerCampaignProgressEventUriReference = "campaign",
@@ -19,4 +22,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCampaignProgressEventCampaignProgress {
+    const MODEL: &'static str = "DialerCampaignProgressEventCampaignProgress";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.campaigns.{id}.progress"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCampaignRuleConfigChangeCampaignRule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.campaignrules.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCampaignRuleConfigChangeCampaignRule {
         /// `campaignRuleEntities`
         campaign_rule_entities: super::DialerCampaignRuleConfigChangeCampaignRuleEntities = "campaignRuleEntities",
@@ -31,4 +34,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCampaignRuleConfigChangeCampaignRule {
+    const MODEL: &'static str = "DialerCampaignRuleConfigChangeCampaignRule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.campaignrules.{id}"];
 }

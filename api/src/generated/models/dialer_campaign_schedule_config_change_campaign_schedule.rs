@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCampaignScheduleConfigChangeCampaignSchedule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.schedules.campaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCampaignScheduleConfigChangeCampaignSchedule {
         /// a list of start and end times
         intervals: Vec<super::DialerCampaignScheduleConfigChangeScheduleInterval> = "intervals",
@@ -29,4 +32,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCampaignScheduleConfigChangeCampaignSchedule {
+    const MODEL: &'static str = "DialerCampaignScheduleConfigChangeCampaignSchedule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.schedules.campaigns.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.campaigns.{id}.skillstats`
+    /// (feature `topics-outbound`; module `topics`).
     DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
         /// `campaign`
         campaign: super::DialerCampaignSkillCombinationStatsEventUriReference = "campaign",
@@ -17,4 +20,10 @@ crate::model! {
         skill_combination_details: Vec<super::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification> = "skillCombinationDetails",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
+    const MODEL: &'static str = "DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.campaigns.{id}.skillstats"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerContactlistConfigChangeContactList`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.contactlists.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerContactlistConfigChangeContactList {
         /// the contact column names
         column_names: Vec<String> = "columnNames",
@@ -43,4 +46,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerContactlistConfigChangeContactList {
+    const MODEL: &'static str = "DialerContactlistConfigChangeContactList";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.contactlists.{id}"];
 }

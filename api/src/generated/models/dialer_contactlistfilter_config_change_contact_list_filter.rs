@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerContactlistfilterConfigChangeContactListFilter`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.contactlistfilters.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerContactlistfilterConfigChangeContactListFilter {
         /// `contactList`
         contact_list: super::DialerContactlistfilterConfigChangeUriReference = "contactList",
@@ -29,6 +32,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerContactlistfilterConfigChangeContactListFilter {
+    const MODEL: &'static str = "DialerContactlistfilterConfigChangeContactListFilter";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.contactlistfilters.{id}"];
 }
 
 crate::string_enum! {

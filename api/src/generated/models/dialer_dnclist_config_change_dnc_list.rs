@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerDnclistConfigChangeDncList`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.dnclists.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerDnclistConfigChangeDncList {
         /// `importStatus`
         import_status: super::DialerDnclistConfigChangeImportStatus = "importStatus",
@@ -37,6 +40,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerDnclistConfigChangeDncList {
+    const MODEL: &'static str = "DialerDnclistConfigChangeDncList";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.dnclists.{id}"];
 }
 
 crate::string_enum! {

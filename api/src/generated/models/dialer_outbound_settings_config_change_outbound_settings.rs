@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerOutboundSettingsConfigChangeOutboundSettings`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.settings`
+    /// (feature `topics-outbound`; module `topics`).
     DialerOutboundSettingsConfigChangeOutboundSettings {
         /// The maximum number of calls that can be placed per agent on any campaign
         max_calls_per_agent: i64 = "maxCallsPerAgent",
@@ -29,6 +32,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerOutboundSettingsConfigChangeOutboundSettings {
+    const MODEL: &'static str = "DialerOutboundSettingsConfigChangeOutboundSettings";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.settings"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerResponsesetConfigChangeResponseSet`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.responsesets.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerResponsesetConfigChangeResponseSet {
         /// Map of disposition identifiers to reactions. For example: {"disposition.classification.callable.person": {"reactionType": "transfer"}}
         responses: std::collections::HashMap<String, super::DialerResponsesetConfigChangeReaction> = "responses",
@@ -25,4 +28,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerResponsesetConfigChangeResponseSet {
+    const MODEL: &'static str = "DialerResponsesetConfigChangeResponseSet";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.responsesets.{id}"];
 }

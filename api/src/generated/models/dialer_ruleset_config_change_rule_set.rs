@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerRulesetConfigChangeRuleSet`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.rulesets.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerRulesetConfigChangeRuleSet {
         /// `contactList`
         contact_list: super::DialerRulesetConfigChangeUriReference = "contactList",
@@ -27,4 +30,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerRulesetConfigChangeRuleSet {
+    const MODEL: &'static str = "DialerRulesetConfigChangeRuleSet";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.rulesets.{id}"];
 }

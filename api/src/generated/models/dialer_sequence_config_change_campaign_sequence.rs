@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerSequenceConfigChangeCampaignSequence`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.sequences.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerSequenceConfigChangeCampaignSequence {
         /// the ordered list of campaign identifiers
         campaigns: Vec<super::DialerSequenceConfigChangeUriReference> = "campaigns",
@@ -31,6 +34,12 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerSequenceConfigChangeCampaignSequence {
+    const MODEL: &'static str = "DialerSequenceConfigChangeCampaignSequence";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.sequences.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerSequenceScheduleConfigChangeSequenceSchedule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.schedules.sequences.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerSequenceScheduleConfigChangeSequenceSchedule {
         /// a list of start and end times
         intervals: Vec<super::DialerSequenceScheduleConfigChangeScheduleInterval> = "intervals",
@@ -29,4 +32,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerSequenceScheduleConfigChangeSequenceSchedule {
+    const MODEL: &'static str = "DialerSequenceScheduleConfigChangeSequenceSchedule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.schedules.sequences.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DialerWrapupcodemappingConfigChangeWrapUpCodeMapping`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.wrapupcodemappings.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     DialerWrapupcodemappingConfigChangeWrapUpCodeMapping {
         /// The globally unique identifier for the object.
         id: String = "id",
@@ -23,4 +26,10 @@ crate::model! {
         mapping: std::collections::HashMap<String, Vec<String>> = "mapping",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DialerWrapupcodemappingConfigChangeWrapUpCodeMapping {
+    const MODEL: &'static str = "DialerWrapupcodemappingConfigChangeWrapUpCodeMapping";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.wrapupcodemappings.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `DnclistImportStatusImportStatus`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.dnclists.{id}.importstatus`
+    /// (feature `topics-outbound`; module `topics`).
     DnclistImportStatusImportStatus {
         /// current status of the import
         import_state: DnclistImportStatusImportStatusImportState = "importState",
@@ -21,6 +24,12 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for DnclistImportStatusImportStatus {
+    const MODEL: &'static str = "DnclistImportStatusImportStatus";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.dnclists.{id}.importstatus"];
 }
 
 crate::string_enum! {

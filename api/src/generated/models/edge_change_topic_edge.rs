@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EdgeChangeTopicEdge`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.{id}`
+    /// (feature `topics-telephony`; module `topics`).
     EdgeChangeTopicEdge {
         /// `id`
         id: String = "id",
@@ -9,6 +12,12 @@ crate::model! {
         online_status: EdgeChangeTopicEdgeOnlineStatus = "onlineStatus",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EdgeChangeTopicEdge {
+    const MODEL: &'static str = "EdgeChangeTopicEdge";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.{id}"];
 }
 
 crate::string_enum! {

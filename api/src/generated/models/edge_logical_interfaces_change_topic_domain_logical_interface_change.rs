@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.{id}.logicalinterfaces`
+    /// (feature `topics-telephony`; module `topics`).
     EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange {
         /// `id`
         id: String = "id",
@@ -9,4 +12,10 @@ crate::model! {
         error_info: super::EdgeLogicalInterfacesChangeTopicErrorInfo = "errorInfo",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange {
+    const MODEL: &'static str = "EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.{id}.logicalinterfaces"];
 }

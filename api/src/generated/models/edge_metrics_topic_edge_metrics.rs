@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EdgeMetricsTopicEdgeMetrics`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.{id}.metrics`
+    /// (feature `topics-telephony`; module `topics`).
     EdgeMetricsTopicEdgeMetrics {
         /// `edge`
         edge: super::EdgeMetricsTopicUriReference = "edge",
@@ -23,4 +26,10 @@ crate::model! {
         networks: Vec<super::EdgeMetricsTopicEdgeMetricNetworks> = "networks",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EdgeMetricsTopicEdgeMetrics {
+    const MODEL: &'static str = "EdgeMetricsTopicEdgeMetrics";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.{id}.metrics"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.{id}.softwareupdate`
+    /// (feature `topics-telephony`; module `topics`).
     EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
         /// `id`
         id: String = "id",
@@ -21,6 +24,12 @@ crate::model! {
         execute_stop_time: String = "executeStopTime",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
+    const MODEL: &'static str = "EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.{id}.softwareupdate"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EmailCampaignScheduleConfigChangeEmailCampaignSchedule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.schedules.emailcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     EmailCampaignScheduleConfigChangeEmailCampaignSchedule {
         /// a list of start and end times
         intervals: Vec<super::EmailCampaignScheduleConfigChangeScheduleInterval> = "intervals",
@@ -29,4 +32,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EmailCampaignScheduleConfigChangeEmailCampaignSchedule {
+    const MODEL: &'static str = "EmailCampaignScheduleConfigChangeEmailCampaignSchedule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.schedules.emailcampaigns.{id}"];
 }

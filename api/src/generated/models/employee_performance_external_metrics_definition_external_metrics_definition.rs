@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.employeeperformance.externalmetrics.definitions`
+    /// (feature `topics-employeeperformance`; module `topics`).
     EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
         /// `id`
         id: String = "id",
@@ -27,6 +30,12 @@ crate::model! {
         date_last_refreshed: String = "dateLastRefreshed",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
+    const MODEL: &'static str = "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition";
+    const TOPICS: &'static [&'static str] = &["v2.employeeperformance.externalmetrics.definitions"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `EvaluationQualityV2TopicEvaluationV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.quality.evaluations`
+    /// (feature `topics-quality`; module `topics`).
     EvaluationQualityV2TopicEvaluationV2 {
         /// `id`
         id: String = "id",
@@ -89,6 +92,12 @@ crate::model! {
         previous_evaluator_user_id: String = "previousEvaluatorUserId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for EvaluationQualityV2TopicEvaluationV2 {
+    const MODEL: &'static str = "EvaluationQualityV2TopicEvaluationV2";
+    const TOPICS: &'static [&'static str] = &["v2.quality.evaluations"];
 }
 
 crate::string_enum! {

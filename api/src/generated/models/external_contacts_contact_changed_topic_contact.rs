@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsContactChangedTopicContact`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.contacts.{id}`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsContactChangedTopicContact {
         /// `id`
         id: String = "id",
@@ -79,6 +82,12 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsContactChangedTopicContact {
+    const MODEL: &'static str = "ExternalContactsContactChangedTopicContact";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.contacts.{id}"];
 }
 
 crate::string_enum! {

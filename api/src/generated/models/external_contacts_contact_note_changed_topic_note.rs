@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsContactNoteChangedTopicNote`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.contacts.{id}.notes.{id}`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsContactNoteChangedTopicNote {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsContactNoteChangedTopicNote {
+    const MODEL: &'static str = "ExternalContactsContactNoteChangedTopicNote";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.contacts.{id}.notes.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsOrganizationChangedTopicExternalOrganization`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.organizations.{id}`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsOrganizationChangedTopicExternalOrganization {
         /// `id`
         id: String = "id",
@@ -47,4 +50,10 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsOrganizationChangedTopicExternalOrganization {
+    const MODEL: &'static str = "ExternalContactsOrganizationChangedTopicExternalOrganization";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.organizations.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsOrganizationNoteChangedTopicNote`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.organizations.{id}.notes.{id}`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsOrganizationNoteChangedTopicNote {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsOrganizationNoteChangedTopicNote {
+    const MODEL: &'static str = "ExternalContactsOrganizationNoteChangedTopicNote";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.organizations.{id}.notes.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsRelationshipChangedTopicRelationship`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.relationships.{id}`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsRelationshipChangedTopicRelationship {
         /// `id`
         id: String = "id",
@@ -23,4 +26,10 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsRelationshipChangedTopicRelationship {
+    const MODEL: &'static str = "ExternalContactsRelationshipChangedTopicRelationship";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.relationships.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ExternalContactsUnresolvedContactChangedTopicContact`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.contacts.{id}.unresolved`
+    /// (feature `topics-externalcontacts`; module `topics`).
     ExternalContactsUnresolvedContactChangedTopicContact {
         /// `id`
         id: String = "id",
@@ -79,6 +82,12 @@ crate::model! {
         modify_date: String = "modifyDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ExternalContactsUnresolvedContactChangedTopicContact {
+    const MODEL: &'static str = "ExternalContactsUnresolvedContactChangedTopicContact";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.contacts.{id}.unresolved"];
 }
 
 crate::string_enum! {

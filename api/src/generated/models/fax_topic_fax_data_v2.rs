@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `FaxTopicFaxDataV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.fax.documents`
+    /// (feature `topics-users`; module `topics`).
     FaxTopicFaxDataV2 {
         /// `id`
         id: String = "id",
@@ -45,4 +48,10 @@ crate::model! {
         read: bool = "read",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for FaxTopicFaxDataV2 {
+    const MODEL: &'static str = "FaxTopicFaxDataV2";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.fax.documents"];
 }

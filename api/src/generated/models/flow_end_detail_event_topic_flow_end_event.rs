@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `FlowEndDetailEventTopicFlowEndEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.flow.end`
+    /// (feature `topics-detail`; module `topics`).
     FlowEndDetailEventTopicFlowEndEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -53,6 +56,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for FlowEndDetailEventTopicFlowEndEvent {
+    const MODEL: &'static str = "FlowEndDetailEventTopicFlowEndEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.flow.end"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `FlowMetricsTopicFlowMetricRecord`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.flow.{id}.metrics`
+    /// (feature `topics-analytics`; module `topics`).
     FlowMetricsTopicFlowMetricRecord {
         /// Metric name
         metric: FlowMetricsTopicFlowMetricRecordMetric = "metric",
@@ -207,6 +210,12 @@ crate::model! {
         scored_agents: Vec<super::FlowMetricsTopicFlowScoredAgent> = "scoredAgents",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for FlowMetricsTopicFlowMetricRecord {
+    const MODEL: &'static str = "FlowMetricsTopicFlowMetricRecord";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.flow.{id}.metrics"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `FlowOutcomeDetailEventTopicFlowOutcomeEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.flow.outcome`
+    /// (feature `topics-detail`; module `topics`).
     FlowOutcomeDetailEventTopicFlowOutcomeEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -55,6 +58,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
+    const MODEL: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.flow.outcome"];
 }
 
 crate::string_enum! {

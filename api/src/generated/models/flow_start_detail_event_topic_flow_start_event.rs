@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `FlowStartDetailEventTopicFlowStartEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.flow.start`
+    /// (feature `topics-detail`; module `topics`).
     FlowStartDetailEventTopicFlowStartEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -45,6 +48,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for FlowStartDetailEventTopicFlowStartEvent {
+    const MODEL: &'static str = "FlowStartDetailEventTopicFlowStartEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.flow.start"];
 }
 
 crate::string_enum! {

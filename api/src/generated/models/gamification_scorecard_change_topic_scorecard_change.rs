@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `GamificationScorecardChangeTopicScorecardChange`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.gamification.scorecards.users.{id}`
+    /// (feature `topics-gamification`; module `topics`).
     GamificationScorecardChangeTopicScorecardChange {
         /// `workday`
         workday: String = "workday",
@@ -17,4 +20,10 @@ crate::model! {
         performance_metrics: Vec<super::GamificationScorecardChangeTopicPerformanceMetric> = "performanceMetrics",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for GamificationScorecardChangeTopicScorecardChange {
+    const MODEL: &'static str = "GamificationScorecardChangeTopicScorecardChange";
+    const TOPICS: &'static [&'static str] = &["v2.gamification.scorecards.users.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.integrations.calendar.teams`
+    /// (feature `topics-users`; module `topics`).
     GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
         /// `externalUserId`
         external_user_id: String = "externalUserId",
@@ -21,6 +24,12 @@ crate::model! {
         meeting_id: String = "meetingId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
+    const MODEL: &'static str = "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.integrations.calendar.teams"];
 }
 
 crate::string_enum! {

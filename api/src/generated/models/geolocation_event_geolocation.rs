@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `GeolocationEventGeolocation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.geolocation`
+    /// (feature `topics-users`; module `topics`).
     GeolocationEventGeolocation {
         /// `userId`
         user_id: String = "userId",
@@ -15,4 +18,10 @@ crate::model! {
         city: String = "city",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for GeolocationEventGeolocation {
+    const MODEL: &'static str = "GeolocationEventGeolocation";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.geolocation"];
 }

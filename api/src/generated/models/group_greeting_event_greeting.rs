@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `GroupGreetingEventGreeting`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.groups.{id}.greetings`
+    /// (feature `topics-groups`; module `topics`).
     GroupGreetingEventGreeting {
         /// `id`
         id: String = "id",
@@ -19,4 +22,10 @@ crate::model! {
         audio_tts: String = "audioTTS",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for GroupGreetingEventGreeting {
+    const MODEL: &'static str = "GroupGreetingEventGreeting";
+    const TOPICS: &'static [&'static str] = &["v2.groups.{id}.greetings"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ImportTemplateImportStatusImportStatus`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.importtemplates.{id}.importstatus`
+    /// (feature `topics-outbound`; module `topics`).
     ImportTemplateImportStatusImportStatus {
         /// current status of the import
         import_state: ImportTemplateImportStatusImportStatusImportState = "importState",
@@ -21,6 +24,12 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ImportTemplateImportStatusImportStatus {
+    const MODEL: &'static str = "ImportTemplateImportStatusImportStatus";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.importtemplates.{id}.importstatus"];
 }
 
 crate::string_enum! {

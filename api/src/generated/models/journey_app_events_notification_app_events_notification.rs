@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneyAppEventsNotificationAppEventsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.journey.sessions.{id}.app.events`
+    /// (feature `topics-journey`; module `topics`).
     JourneyAppEventsNotificationAppEventsNotification {
         /// `id`
         id: String = "id",
@@ -29,6 +32,12 @@ crate::model! {
         web_action_event: super::JourneyAppEventsNotificationWebActionMessage = "webActionEvent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneyAppEventsNotificationAppEventsNotification {
+    const MODEL: &'static str = "JourneyAppEventsNotificationAppEventsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.journey.sessions.{id}.app.events"];
 }
 
 crate::string_enum! {

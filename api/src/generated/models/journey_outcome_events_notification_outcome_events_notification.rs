@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneyOutcomeEventsNotificationOutcomeEventsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.journey.sessions.{id}.outcome.events`
+    /// (feature `topics-journey`; module `topics`).
     JourneyOutcomeEventsNotificationOutcomeEventsNotification {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         outcome_attribution_event_message: super::JourneyOutcomeEventsNotificationOutcomeAttributionMessage = "outcomeAttributionEventMessage",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneyOutcomeEventsNotificationOutcomeEventsNotification {
+    const MODEL: &'static str = "JourneyOutcomeEventsNotificationOutcomeEventsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.journey.sessions.{id}.outcome.events"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.contacts.{id}.journey.segments`
+    /// (feature `topics-externalcontacts`; module `topics`).
     JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         segment_assignment_event: super::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage = "segmentAssignmentEvent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification {
+    const MODEL: &'static str = "JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.contacts.{id}.journey.segments"];
 }
 
 crate::string_enum! {

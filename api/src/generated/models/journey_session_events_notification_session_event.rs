@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneySessionEventsNotificationSessionEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.externalcontacts.contacts.{id}.journey.sessions`
+    /// (feature `topics-externalcontacts`; module `topics`).
     JourneySessionEventsNotificationSessionEvent {
         /// `id`
         id: String = "id",
@@ -105,6 +108,12 @@ crate::model! {
         case_status: JourneySessionEventsNotificationSessionEventCaseStatus = "caseStatus",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneySessionEventsNotificationSessionEvent {
+    const MODEL: &'static str = "JourneySessionEventsNotificationSessionEvent";
+    const TOPICS: &'static [&'static str] = &["v2.externalcontacts.contacts.{id}.journey.sessions"];
 }
 
 crate::string_enum! {

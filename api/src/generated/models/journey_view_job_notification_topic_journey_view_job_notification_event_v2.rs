@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.journey.views.jobs.{id}.notification`
+    /// (feature `topics-journey`; module `topics`).
     JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
         /// `id`
         id: String = "id",
@@ -21,6 +24,12 @@ crate::model! {
         user_id: String = "userId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
+    const MODEL: &'static str = "JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2";
+    const TOPICS: &'static [&'static str] = &["v2.journey.views.jobs.{id}.notification"];
 }
 
 crate::string_enum! {

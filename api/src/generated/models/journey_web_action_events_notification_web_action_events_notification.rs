@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneyWebActionEventsNotificationWebActionEventsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.journey.sessions.{id}.action.events`
+    /// (feature `topics-journey`; module `topics`).
     JourneyWebActionEventsNotificationWebActionEventsNotification {
         /// `id`
         id: String = "id",
@@ -27,6 +30,12 @@ crate::model! {
         blocked_web_action_offer_event: super::JourneyWebActionEventsNotificationBlockedWebActionOfferMessage = "blockedWebActionOfferEvent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneyWebActionEventsNotificationWebActionEventsNotification {
+    const MODEL: &'static str = "JourneyWebActionEventsNotificationWebActionEventsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.journey.sessions.{id}.action.events"];
 }
 
 crate::string_enum! {

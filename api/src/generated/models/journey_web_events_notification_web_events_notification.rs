@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `JourneyWebEventsNotificationWebEventsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.journey.sessions.{id}.web.events`
+    /// (feature `topics-journey`; module `topics`).
     JourneyWebEventsNotificationWebEventsNotification {
         /// `id`
         id: String = "id",
@@ -29,6 +32,12 @@ crate::model! {
         segment_assignment_event: super::JourneyWebEventsNotificationSegmentAssignmentMessage = "segmentAssignmentEvent",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for JourneyWebEventsNotificationWebEventsNotification {
+    const MODEL: &'static str = "JourneyWebEventsNotificationWebEventsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.journey.sessions.{id}.web.events"];
 }
 
 crate::string_enum! {

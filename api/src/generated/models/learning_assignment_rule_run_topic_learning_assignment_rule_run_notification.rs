@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.wem.learning.assignments.modules.{id}`
+    /// (feature `topics-wem`; module `topics`).
     LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification {
         /// `entities`
         entities: Vec<super::LearningAssignmentRuleRunTopicLearningAssignmentsCreated> = "entities",
@@ -9,4 +12,10 @@ crate::model! {
         total: i64 = "total",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification {
+    const MODEL: &'static str = "LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification";
+    const TOPICS: &'static [&'static str] = &["v2.wem.learning.assignments.modules.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `LearningAssignmentTopicLearningAssignmentNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.wem.learning.assignment`
+    /// (feature `topics-users`; module `topics`).
     LearningAssignmentTopicLearningAssignmentNotification {
         /// `id`
         id: String = "id",
@@ -41,6 +44,12 @@ crate::model! {
         r#type: LearningAssignmentTopicLearningAssignmentNotificationType = "type",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for LearningAssignmentTopicLearningAssignmentNotification {
+    const MODEL: &'static str = "LearningAssignmentTopicLearningAssignmentNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.wem.learning.assignment"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `MaestroWebhooksInvocationTopicPublicWebhooksEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.integrations.inbound.webhook.{id}.invocation`
+    /// (feature `topics-integrations`; module `topics`).
     MaestroWebhooksInvocationTopicPublicWebhooksEvent {
         /// `webhookId`
         webhook_id: String = "webhookId",
@@ -11,4 +14,10 @@ crate::model! {
         webhooks_invocation: super::MaestroWebhooksInvocationTopicWebhooksInvocation = "webhooksInvocation",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for MaestroWebhooksInvocationTopicPublicWebhooksEvent {
+    const MODEL: &'static str = "MaestroWebhooksInvocationTopicPublicWebhooksEvent";
+    const TOPICS: &'static [&'static str] = &["v2.integrations.inbound.webhook.{id}.invocation"];
 }

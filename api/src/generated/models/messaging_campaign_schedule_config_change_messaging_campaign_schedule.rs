@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.schedules.messagingcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule {
         /// a list of start and end times
         intervals: Vec<super::MessagingCampaignScheduleConfigChangeScheduleInterval> = "intervals",
@@ -29,4 +32,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule {
+    const MODEL: &'static str = "MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.schedules.messagingcampaigns.{id}"];
 }

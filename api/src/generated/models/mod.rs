@@ -34,13 +34,13 @@ pub use accelerator_specification::{AcceleratorSpecification, AcceleratorSpecifi
 mod access_restriction;
 #[cfg(feature = "unreferenced")]
 pub use access_restriction::AccessRestriction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod acd_end_detail_event_topic_acd_end_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use acd_end_detail_event_topic_acd_end_event::{AcdEndDetailEventTopicAcdEndEvent, AcdEndDetailEventTopicAcdEndEventDisconnectType, AcdEndDetailEventTopicAcdEndEventMediaType, AcdEndDetailEventTopicAcdEndEventDirection, AcdEndDetailEventTopicAcdEndEventMessageType, AcdEndDetailEventTopicAcdEndEventAcdOutcome, AcdEndDetailEventTopicAcdEndEventUsedRouting};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod acd_start_detail_event_topic_acd_start_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use acd_start_detail_event_topic_acd_start_event::{AcdStartDetailEventTopicAcdStartEvent, AcdStartDetailEventTopicAcdStartEventMediaType, AcdStartDetailEventTopicAcdStartEventDirection, AcdStartDetailEventTopicAcdStartEventMessageType};
 #[cfg(any(feature = "external_contacts", feature = "journey"))]
 mod achieved_outcome;
@@ -314,9 +314,9 @@ pub use activity_plan_structure_with_occurrence_sessions_users_reference::Activi
 mod activity_plan_structure_with_occurrences_reference;
 #[cfg(feature = "workforce_management")]
 pub use activity_plan_structure_with_occurrences_reference::ActivityPlanStructureWithOccurrencesReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod acw_detail_event_topic_after_call_work_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use acw_detail_event_topic_after_call_work_event::{AcwDetailEventTopicAfterCallWorkEvent, AcwDetailEventTopicAfterCallWorkEventMediaType, AcwDetailEventTopicAfterCallWorkEventDirection, AcwDetailEventTopicAfterCallWorkEventMessageType};
 #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "users", feature = "voicemail"))]
 mod acw_settings;
@@ -450,25 +450,25 @@ pub use adherence_explanation_response::{AdherenceExplanationResponse, Adherence
 mod adherence_settings;
 #[cfg(feature = "workforce_management")]
 pub use adherence_settings::AdherenceSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod adhoc_recording_topic_conversation_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use adhoc_recording_topic_conversation_data::AdhocRecordingTopicConversationData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod adhoc_recording_topic_lock_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use adhoc_recording_topic_lock_data::AdhocRecordingTopicLockData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod adhoc_recording_topic_recording_data_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use adhoc_recording_topic_recording_data_v2::AdhocRecordingTopicRecordingDataV2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod adhoc_recording_topic_user_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use adhoc_recording_topic_user_data::AdhocRecordingTopicUserData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod adhoc_recording_topic_workspace_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use adhoc_recording_topic_workspace_data::AdhocRecordingTopicWorkspaceData;
 #[cfg(feature = "users")]
 mod adjacents;
@@ -534,25 +534,25 @@ pub use agent_action_payload::AgentActionPayload;
 mod agent_activity;
 #[cfg(feature = "quality")]
 pub use agent_activity::AgentActivity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod agent_activity_changed_topic_agent_activity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use agent_activity_changed_topic_agent_activity::AgentActivityChangedTopicAgentActivity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod agent_activity_changed_topic_organization_presence;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use agent_activity_changed_topic_organization_presence::AgentActivityChangedTopicOrganizationPresence;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod agent_activity_changed_topic_out_of_office;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use agent_activity_changed_topic_out_of_office::AgentActivityChangedTopicOutOfOffice;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod agent_activity_changed_topic_presence;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use agent_activity_changed_topic_presence::AgentActivityChangedTopicPresence;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod agent_activity_changed_topic_routing_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use agent_activity_changed_topic_routing_status::{AgentActivityChangedTopicRoutingStatus, AgentActivityChangedTopicRoutingStatusStatus};
 #[cfg(feature = "quality")]
 mod agent_activity_entity_listing;
@@ -858,9 +858,9 @@ pub use agent_state_agent_query_predicate::{AgentStateAgentQueryPredicate, Agent
 mod agent_state_counts_request;
 #[cfg(feature = "analytics")]
 pub use agent_state_counts_request::AgentStateCountsRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod agent_state_event_topic_agent_state_event_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use agent_state_event_topic_agent_state_event_notification::{AgentStateEventTopicAgentStateEventNotification, AgentStateEventTopicAgentStateEventNotificationCurrentState, AgentStateEventTopicAgentStateEventNotificationOriginatingDirection, AgentStateEventTopicAgentStateEventNotificationMediaType};
 #[cfg(feature = "analytics")]
 mod agent_state_is_out_of_office_count;
@@ -1554,21 +1554,21 @@ pub use apple_pay::ApplePay;
 mod approval_namespace;
 #[cfg(feature = "organization")]
 pub use approval_namespace::{ApprovalNamespace, ApprovalNamespaceNamespace, ApprovalNamespaceStatus, ApprovalNamespaceType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_dependency_tracking_build_notification_client;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_dependency_tracking_build_notification_client::ArchitectDependencyTrackingBuildNotificationClient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_dependency_tracking_build_notification_dependency_tracking_build_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_dependency_tracking_build_notification_dependency_tracking_build_notification::ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_dependency_tracking_build_notification_home_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_dependency_tracking_build_notification_home_organization::ArchitectDependencyTrackingBuildNotificationHomeOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_dependency_tracking_build_notification_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_dependency_tracking_build_notification_user::ArchitectDependencyTrackingBuildNotificationUser;
 #[cfg(feature = "architect")]
 mod architect_export_job_state_response;
@@ -1578,65 +1578,65 @@ pub use architect_export_job_state_response::{ArchitectExportJobStateResponse, A
 mod architect_flow_fields;
 #[cfg(feature = "journey")]
 pub use architect_flow_fields::ArchitectFlowFields;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_architect_operation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_architect_operation::{ArchitectFlowNotificationArchitectOperation, ArchitectFlowNotificationArchitectOperationActionName, ArchitectFlowNotificationArchitectOperationActionStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_client;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_client::ArchitectFlowNotificationClient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_error_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_error_detail::ArchitectFlowNotificationErrorDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_error_message_params;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_error_message_params::ArchitectFlowNotificationErrorMessageParams;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_flow_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_flow_notification::ArchitectFlowNotificationFlowNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_flow_version;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_flow_version::ArchitectFlowNotificationFlowVersion;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_home_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_home_organization::ArchitectFlowNotificationHomeOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_notification_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_notification_user::ArchitectFlowNotificationUser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_architect_operation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_architect_operation::{ArchitectFlowOutcomeNotificationArchitectOperation, ArchitectFlowOutcomeNotificationArchitectOperationActionName, ArchitectFlowOutcomeNotificationArchitectOperationActionStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_client;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_client::ArchitectFlowOutcomeNotificationClient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_error_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_error_detail::ArchitectFlowOutcomeNotificationErrorDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_error_message_params;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_error_message_params::ArchitectFlowOutcomeNotificationErrorMessageParams;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_flow_outcome_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_flow_outcome_notification::ArchitectFlowOutcomeNotificationFlowOutcomeNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_home_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_home_organization::ArchitectFlowOutcomeNotificationHomeOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod architect_flow_outcome_notification_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use architect_flow_outcome_notification_user::ArchitectFlowOutcomeNotificationUser;
 #[cfg(feature = "architect")]
 mod architect_flow_reference;
@@ -1654,49 +1654,49 @@ pub use architect_job_message_detail::{ArchitectJobMessageDetail, ArchitectJobMe
 mod architect_job_state_response;
 #[cfg(feature = "architect")]
 pub use architect_job_state_response::{ArchitectJobStateResponse, ArchitectJobStateResponseStatus, ArchitectJobStateResponseCommand};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_architect_operation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_architect_operation::{ArchitectPromptNotificationArchitectOperation, ArchitectPromptNotificationArchitectOperationActionName, ArchitectPromptNotificationArchitectOperationActionStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_client;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_client::ArchitectPromptNotificationClient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_error_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_error_detail::ArchitectPromptNotificationErrorDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_error_message_params;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_error_message_params::ArchitectPromptNotificationErrorMessageParams;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_home_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_home_organization::ArchitectPromptNotificationHomeOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_prompt_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_prompt_notification::ArchitectPromptNotificationPromptNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_notification_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_notification_user::ArchitectPromptNotificationUser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_resource_notification_prompt_resource_audio_format;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_resource_notification_prompt_resource_audio_format::{ArchitectPromptResourceNotificationPromptResourceAudioFormat, ArchitectPromptResourceNotificationPromptResourceAudioFormatEncoding};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_prompt_resource_notification_prompt_resource_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_prompt_resource_notification_prompt_resource_notification::ArchitectPromptResourceNotificationPromptResourceNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_system_prompt_resource_notification_prompt_resource_audio_format;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_system_prompt_resource_notification_prompt_resource_audio_format::{ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat, ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 mod architect_system_prompt_resource_notification_system_prompt_resource_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-architect")]
 pub use architect_system_prompt_resource_notification_system_prompt_resource_notification::ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification;
 #[cfg(feature = "architect")]
 mod architect_validate_job_state_response;
@@ -1906,13 +1906,13 @@ pub use attendance_status_listing::AttendanceStatusListing;
 mod attribute;
 #[cfg(feature = "content_management")]
 pub use attribute::Attribute;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod attribute_detail_event_topic_attribute_update_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use attribute_detail_event_topic_attribute_update_event::AttributeDetailEventTopicAttributeUpdateEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod attribute_detail_event_topic_communication;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use attribute_detail_event_topic_communication::{AttributeDetailEventTopicCommunication, AttributeDetailEventTopicCommunicationMediaType};
 #[cfg(feature = "content_management")]
 mod attribute_filter_item;
@@ -2006,25 +2006,25 @@ pub use audit_realtime_related_request::AuditRealtimeRelatedRequest;
 mod audit_realtime_related_results_response;
 #[cfg(feature = "audit")]
 pub use audit_realtime_related_results_response::AuditRealtimeRelatedResultsResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 mod audit_topic_addressable_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 pub use audit_topic_addressable_entity_ref::AuditTopicAddressableEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 mod audit_topic_audit_log_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 pub use audit_topic_audit_log_message::{AuditTopicAuditLogMessage, AuditTopicAuditLogMessageServiceName, AuditTopicAuditLogMessageAction, AuditTopicAuditLogMessageEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 mod audit_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 pub use audit_topic_domain_entity_ref::AuditTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 mod audit_topic_message_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 pub use audit_topic_message_info::AuditTopicMessageInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 mod audit_topic_property_change;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-audits")]
 pub use audit_topic_property_change::AuditTopicPropertyChange;
 #[cfg(feature = "knowledge")]
 mod authentication_properties;
@@ -3414,21 +3414,21 @@ pub use call_conversation_entity_listing::CallConversationEntityListing;
 mod call_forwarding;
 #[cfg(feature = "users")]
 pub use call_forwarding::{CallForwarding, CallForwardingVoicemail};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod call_forwarding_event_call;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use call_forwarding_event_call::CallForwardingEventCall;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod call_forwarding_event_call_forwarding;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use call_forwarding_event_call_forwarding::CallForwardingEventCallForwarding;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod call_forwarding_event_target;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use call_forwarding_event_target::CallForwardingEventTarget;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod call_forwarding_event_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use call_forwarding_event_user::CallForwardingEventUser;
 #[cfg(feature = "conversations")]
 mod call_history_conversation;
@@ -3826,17 +3826,17 @@ pub use capacity_plan_staffing_requirement_result::{CapacityPlanStaffingRequirem
 mod capacity_planning_planning_group_allocation;
 #[cfg(feature = "workforce_management")]
 pub use capacity_planning_planning_group_allocation::CapacityPlanningPlanningGroupAllocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod capacity_planning_requirements_result_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use capacity_planning_requirements_result_topic_business_unit::CapacityPlanningRequirementsResultTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod capacity_planning_requirements_result_topic_capacity_plan_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use capacity_planning_requirements_result_topic_capacity_plan_reference::CapacityPlanningRequirementsResultTopicCapacityPlanReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod capacity_planning_requirements_result_topic_staffing_requirements_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use capacity_planning_requirements_result_topic_staffing_requirements_notification::{CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification, CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus, CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity, CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode};
 #[cfg(feature = "workforce_management")]
 mod capacity_plans_list_response;
@@ -4146,13 +4146,13 @@ pub use chart_column::{ChartColumn, ChartColumnColumnType};
 mod chat;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 pub use chat::Chat;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod chat_badge_topic_badge_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use chat_badge_topic_badge_entity::ChatBadgeTopicBadgeEntity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod chat_badge_topic_chat_badge;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use chat_badge_topic_chat_badge::ChatBadgeTopicChatBadge;
 #[cfg(feature = "users")]
 mod chat_favorite;
@@ -4426,21 +4426,21 @@ pub use cobrowse_web_messaging_session::{CobrowseWebMessagingSession, CobrowseWe
 mod cobrowsesession;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 pub use cobrowsesession::{Cobrowsesession, CobrowsesessionState, CobrowsesessionInitialState, CobrowsesessionDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod collaborate_chat_adhoc_message_event_topic_collaborate_chat_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use collaborate_chat_adhoc_message_event_topic_collaborate_chat_entity::{CollaborateChatAdhocMessageEventTopicCollaborateChatEntity, CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod collaborate_chat_adhoc_message_event_topic_collaborate_chat_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use collaborate_chat_adhoc_message_event_topic_collaborate_chat_message::{CollaborateChatAdhocMessageEventTopicCollaborateChatMessage, CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod collaborate_chat_group_message_event_topic_collaborate_chat_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use collaborate_chat_group_message_event_topic_collaborate_chat_entity::{CollaborateChatGroupMessageEventTopicCollaborateChatEntity, CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod collaborate_chat_group_message_event_topic_collaborate_chat_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use collaborate_chat_group_message_event_topic_collaborate_chat_message::{CollaborateChatGroupMessageEventTopicCollaborateChatMessage, CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType};
 #[cfg(feature = "outbound")]
 mod column;
@@ -4774,9 +4774,9 @@ pub use contact_column_time_zone::{ContactColumnTimeZone, ContactColumnTimeZoneC
 mod contact_column_to_data_action_field_mapping;
 #[cfg(feature = "outbound")]
 pub use contact_column_to_data_action_field_mapping::ContactColumnToDataActionFieldMapping;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod contact_detail_event_topic_contact_update_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use contact_detail_event_topic_contact_update_event::{ContactDetailEventTopicContactUpdateEvent, ContactDetailEventTopicContactUpdateEventMediaType, ContactDetailEventTopicContactUpdateEventDirection, ContactDetailEventTopicContactUpdateEventMessageType};
 #[cfg(feature = "external_contacts")]
 mod contact_enrich_options;
@@ -4934,17 +4934,17 @@ pub use contact_vertex::ContactVertex;
 mod contactable_status;
 #[cfg(feature = "outbound")]
 pub use contactable_status::ContactableStatus;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod contactlist_download_ready_export_uri;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use contactlist_download_ready_export_uri::ContactlistDownloadReadyExportUri;
 #[cfg(feature = "unreferenced")]
 mod contactlist_download_ready_object;
 #[cfg(feature = "unreferenced")]
 pub use contactlist_download_ready_object::ContactlistDownloadReadyObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod contactlist_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use contactlist_import_status_import_status::{ContactlistImportStatusImportStatus, ContactlistImportStatusImportStatusImportState};
 #[cfg(feature = "unreferenced")]
 mod contactlist_import_status_object;
@@ -5026,37 +5026,37 @@ pub use content_date_picker_available_time::ContentDatePickerAvailableTime;
 mod content_filter_item;
 #[cfg(feature = "content_management")]
 pub use content_filter_item::{ContentFilterItem, ContentFilterItemType, ContentFilterItemOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_single_document_topic_document_data_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_single_document_topic_document_data_v2::ContentManagementSingleDocumentTopicDocumentDataV2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_single_document_topic_lock_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_single_document_topic_lock_data::ContentManagementSingleDocumentTopicLockData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_single_document_topic_user_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_single_document_topic_user_data::ContentManagementSingleDocumentTopicUserData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_single_document_topic_workspace_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_single_document_topic_workspace_data::ContentManagementSingleDocumentTopicWorkspaceData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_workspace_documents_topic_document_data_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_workspace_documents_topic_document_data_v2::ContentManagementWorkspaceDocumentsTopicDocumentDataV2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_workspace_documents_topic_lock_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_workspace_documents_topic_lock_data::ContentManagementWorkspaceDocumentsTopicLockData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_workspace_documents_topic_user_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_workspace_documents_topic_user_data::ContentManagementWorkspaceDocumentsTopicUserData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 mod content_management_workspace_documents_topic_workspace_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-contentmanagement")]
 pub use content_management_workspace_documents_topic_workspace_data::ContentManagementWorkspaceDocumentsTopicWorkspaceData;
 #[cfg(feature = "social_media")]
 mod content_moderation;
@@ -5354,181 +5354,181 @@ pub use conversation_attribute_schema::ConversationAttributeSchema;
 mod conversation_basic;
 #[cfg(feature = "outbound")]
 pub use conversation_basic::ConversationBasic;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_call_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_call_conversation::{ConversationCallEventTopicCallConversation, ConversationCallEventTopicCallConversationRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_call_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_call_media_participant::{ConversationCallEventTopicCallMediaParticipant, ConversationCallEventTopicCallMediaParticipantState, ConversationCallEventTopicCallMediaParticipantInitialState, ConversationCallEventTopicCallMediaParticipantDirection, ConversationCallEventTopicCallMediaParticipantDisconnectType, ConversationCallEventTopicCallMediaParticipantFlaggedReason, ConversationCallEventTopicCallMediaParticipantRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_conversation_division_membership::ConversationCallEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_conversation_routing_data::ConversationCallEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_detail::ConversationCallEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_disposition::ConversationCallEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_disposition_amd_timeout::ConversationCallEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_disposition_silent_call_timeout::ConversationCallEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_division_entity_ref::ConversationCallEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_domain_entity_ref::ConversationCallEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_error_body::ConversationCallEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_fax_status::ConversationCallEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_journey_action::ConversationCallEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_journey_action_map::ConversationCallEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_journey_context::ConversationCallEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_journey_customer::ConversationCallEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_journey_customer_session::ConversationCallEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_limit::{ConversationCallEventTopicLimit, ConversationCallEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_queue_media_settings::ConversationCallEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_recorders_state::ConversationCallEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_scored_agent::ConversationCallEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_uri_reference::ConversationCallEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_call_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_call_event_topic_wrapup::ConversationCallEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_callback_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_callback_conversation::ConversationCallbackEventTopicCallbackConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_callback_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_callback_media_participant::{ConversationCallbackEventTopicCallbackMediaParticipant, ConversationCallbackEventTopicCallbackMediaParticipantState, ConversationCallbackEventTopicCallbackMediaParticipantInitialState, ConversationCallbackEventTopicCallbackMediaParticipantDirection, ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType, ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_conversation_division_membership::ConversationCallbackEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_conversation_routing_data::ConversationCallbackEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_detail::ConversationCallbackEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_dialer_preview::ConversationCallbackEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_division_entity_ref::ConversationCallbackEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_domain_entity_ref::ConversationCallbackEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_error_body::ConversationCallbackEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_journey_action::ConversationCallbackEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_journey_action_map::ConversationCallbackEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_journey_context::ConversationCallbackEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_journey_customer::ConversationCallbackEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_journey_customer_session::ConversationCallbackEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_limit::{ConversationCallbackEventTopicLimit, ConversationCallbackEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_phone_number_column::ConversationCallbackEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_queue_media_settings::ConversationCallbackEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_scored_agent::ConversationCallbackEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_uri_reference::ConversationCallbackEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_voicemail::{ConversationCallbackEventTopicVoicemail, ConversationCallbackEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_callback_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_callback_event_topic_wrapup::ConversationCallbackEventTopicWrapup;
 #[cfg(feature = "speech_text_analytics")]
 mod conversation_categories_entity_listing;
@@ -5554,169 +5554,169 @@ pub use conversation_channel_metadata::{ConversationChannelMetadata, Conversatio
 mod conversation_chat;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 pub use conversation_chat::{ConversationChat, ConversationChatState, ConversationChatInitialState, ConversationChatDirection, ConversationChatDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_chat_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_chat_conversation::ConversationChatEventTopicChatConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_chat_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_chat_media_participant::{ConversationChatEventTopicChatMediaParticipant, ConversationChatEventTopicChatMediaParticipantState, ConversationChatEventTopicChatMediaParticipantInitialState, ConversationChatEventTopicChatMediaParticipantDirection, ConversationChatEventTopicChatMediaParticipantDisconnectType, ConversationChatEventTopicChatMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_conversation_division_membership::ConversationChatEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_conversation_routing_data::ConversationChatEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_detail::ConversationChatEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_division_entity_ref::ConversationChatEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_domain_entity_ref::ConversationChatEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_error_body::ConversationChatEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_journey_action::ConversationChatEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_journey_action_map::ConversationChatEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_journey_context::ConversationChatEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_journey_customer::ConversationChatEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_journey_customer_session::ConversationChatEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_limit::{ConversationChatEventTopicLimit, ConversationChatEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_queue_media_settings::ConversationChatEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_scored_agent::ConversationChatEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_uri_reference::ConversationChatEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_chat_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_chat_event_topic_wrapup::ConversationChatEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_checklist_topic_agent_checklist_activation_trigger;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_checklist_topic_agent_checklist_activation_trigger::{ConversationChecklistTopicAgentChecklistActivationTrigger, ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_checklist_topic_agent_checklist_item_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_checklist_topic_agent_checklist_item_state::{ConversationChecklistTopicAgentChecklistItemState, ConversationChecklistTopicAgentChecklistItemStateStateFromModel, ConversationChecklistTopicAgentChecklistItemStateStateFromAgent};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_checklist_topic_agent_checklist_runtime_event_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_checklist_topic_agent_checklist_runtime_event_body::{ConversationChecklistTopicAgentChecklistRuntimeEventBody, ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType, ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection, ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_checklist_topic_conversation_context_turn_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_checklist_topic_conversation_context_turn_info::{ConversationChecklistTopicConversationContextTurnInfo, ConversationChecklistTopicConversationContextTurnInfoParticipant};
 #[cfg(feature = "web_deployments")]
 mod conversation_clear_settings;
 #[cfg(feature = "web_deployments")]
 pub use conversation_clear_settings::ConversationClearSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_cobrowse_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_cobrowse_conversation::ConversationCobrowseEventTopicCobrowseConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_cobrowse_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_cobrowse_media_participant::{ConversationCobrowseEventTopicCobrowseMediaParticipant, ConversationCobrowseEventTopicCobrowseMediaParticipantState, ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState, ConversationCobrowseEventTopicCobrowseMediaParticipantDirection, ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType, ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_conversation_division_membership::ConversationCobrowseEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_conversation_routing_data::ConversationCobrowseEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_detail::ConversationCobrowseEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_division_entity_ref::ConversationCobrowseEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_domain_entity_ref::ConversationCobrowseEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_error_body::ConversationCobrowseEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_journey_action::ConversationCobrowseEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_journey_action_map::ConversationCobrowseEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_journey_context::ConversationCobrowseEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_journey_customer::ConversationCobrowseEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_journey_customer_session::ConversationCobrowseEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_limit::{ConversationCobrowseEventTopicLimit, ConversationCobrowseEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_queue_media_settings::ConversationCobrowseEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_scored_agent::ConversationCobrowseEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_uri_reference::ConversationCobrowseEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_cobrowse_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_cobrowse_event_topic_wrapup::ConversationCobrowseEventTopicWrapup;
 #[cfg(any(feature = "conversations", feature = "integrations", feature = "social_media", feature = "textbots", feature = "unreferenced"))]
 mod conversation_content_attachment;
@@ -5890,9 +5890,9 @@ pub use conversation_detail_query_filter::{ConversationDetailQueryFilter, Conver
 mod conversation_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))]
 pub use conversation_detail_query_predicate::{ConversationDetailQueryPredicate, ConversationDetailQueryPredicateType, ConversationDetailQueryPredicateDimension, ConversationDetailQueryPredicateMetric, ConversationDetailQueryPredicateOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod conversation_details_datalake_availability_topic_data_availability_change_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use conversation_details_datalake_availability_topic_data_availability_change_notification::ConversationDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification;
 #[cfg(feature = "web_deployments")]
 mod conversation_disconnect_settings;
@@ -5906,81 +5906,81 @@ pub use conversation_division_membership::ConversationDivisionMembership;
 mod conversation_edited_input;
 #[cfg(feature = "conversations")]
 pub use conversation_edited_input::ConversationEditedInput;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_attachment::ConversationEmailEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_conversation_division_membership::ConversationEmailEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_conversation_routing_data::ConversationEmailEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_detail::ConversationEmailEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_division_entity_ref::ConversationEmailEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_domain_entity_ref::ConversationEmailEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_email_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_email_conversation::ConversationEmailEventTopicEmailConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_email_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_email_media_participant::{ConversationEmailEventTopicEmailMediaParticipant, ConversationEmailEventTopicEmailMediaParticipantState, ConversationEmailEventTopicEmailMediaParticipantInitialState, ConversationEmailEventTopicEmailMediaParticipantDirection, ConversationEmailEventTopicEmailMediaParticipantDisconnectType, ConversationEmailEventTopicEmailMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_error_body::ConversationEmailEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_journey_action::ConversationEmailEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_journey_action_map::ConversationEmailEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_journey_context::ConversationEmailEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_journey_customer::ConversationEmailEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_journey_customer_session::ConversationEmailEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_limit::{ConversationEmailEventTopicLimit, ConversationEmailEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_queue_media_settings::ConversationEmailEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_scored_agent::ConversationEmailEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_uri_reference::ConversationEmailEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_email_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_email_event_topic_wrapup::ConversationEmailEventTopicWrapup;
 #[cfg(feature = "conversations")]
 mod conversation_encryption_configuration;
@@ -6014,209 +6014,209 @@ pub use conversation_event_co_browse::{ConversationEventCoBrowse, ConversationEv
 mod conversation_event_presence;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social_media", feature = "textbots"))]
 pub use conversation_event_presence::{ConversationEventPresence, ConversationEventPresenceType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_address::ConversationEventTopicAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_after_call_work;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_after_call_work::{ConversationEventTopicAfterCallWork, ConversationEventTopicAfterCallWorkState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_attachment::ConversationEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_call;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_call::{ConversationEventTopicCall, ConversationEventTopicCallState, ConversationEventTopicCallInitialState, ConversationEventTopicCallRecordingState, ConversationEventTopicCallDisconnectType, ConversationEventTopicCallDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_callback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_callback::{ConversationEventTopicCallback, ConversationEventTopicCallbackState, ConversationEventTopicCallbackInitialState, ConversationEventTopicCallbackDirection, ConversationEventTopicCallbackDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_chat;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_chat::{ConversationEventTopicChat, ConversationEventTopicChatState, ConversationEventTopicChatInitialState, ConversationEventTopicChatDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_cobrowse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_cobrowse::{ConversationEventTopicCobrowse, ConversationEventTopicCobrowseState, ConversationEventTopicCobrowseInitialState, ConversationEventTopicCobrowseDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_conversation::ConversationEventTopicConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_conversation_division_membership::ConversationEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_conversation_routing_data::ConversationEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_dialer_preview::ConversationEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_disconnect_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_disconnect_reason::{ConversationEventTopicDisconnectReason, ConversationEventTopicDisconnectReasonType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_disposition::ConversationEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_disposition_amd_timeout::ConversationEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_disposition_silent_call_timeout::ConversationEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_division_entity_ref::ConversationEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_domain_entity_ref::ConversationEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_email;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_email::{ConversationEventTopicEmail, ConversationEventTopicEmailState, ConversationEventTopicEmailInitialState, ConversationEventTopicEmailDisconnectType, ConversationEventTopicEmailDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_error_details::ConversationEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_fax_status::ConversationEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_internal_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_internal_message::{ConversationEventTopicInternalMessage, ConversationEventTopicInternalMessageState, ConversationEventTopicInternalMessageInitialState, ConversationEventTopicInternalMessageDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_internal_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_internal_message_details::ConversationEventTopicInternalMessageDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_journey_action::ConversationEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_journey_action_map::ConversationEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_journey_context::ConversationEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_journey_customer::ConversationEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_journey_customer_session::ConversationEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message::{ConversationEventTopicMessage, ConversationEventTopicMessageState, ConversationEventTopicMessageInitialState, ConversationEventTopicMessageDirection, ConversationEventTopicMessageDisconnectType, ConversationEventTopicMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_details::{ConversationEventTopicMessageDetails, ConversationEventTopicMessageDetailsMessageStatus, ConversationEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_media::ConversationEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_metadata::ConversationEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_metadata_content::ConversationEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_metadata_event::ConversationEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_message_sticker::ConversationEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_participant::{ConversationEventTopicParticipant, ConversationEventTopicParticipantScreenRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_phone_number_column::ConversationEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_queue_media_settings::ConversationEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_recorders_state::ConversationEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_scored_agent::ConversationEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_screen_monitoring;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_screen_monitoring::{ConversationEventTopicScreenMonitoring, ConversationEventTopicScreenMonitoringState, ConversationEventTopicScreenMonitoringInitialState, ConversationEventTopicScreenMonitoringDisconnectType, ConversationEventTopicScreenMonitoringMonitoringType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_screen_share;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_screen_share::{ConversationEventTopicScreenShare, ConversationEventTopicScreenShareState, ConversationEventTopicScreenShareInitialState, ConversationEventTopicScreenShareDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_social_expression;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_social_expression::{ConversationEventTopicSocialExpression, ConversationEventTopicSocialExpressionState, ConversationEventTopicSocialExpressionInitialState, ConversationEventTopicSocialExpressionDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_transfer_destination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_transfer_destination::ConversationEventTopicTransferDestination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_transfer_initiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_transfer_initiator::ConversationEventTopicTransferInitiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_transfer_modifed_by;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_transfer_modifed_by::ConversationEventTopicTransferModifedBy;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_transfer_response;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_transfer_response::{ConversationEventTopicTransferResponse, ConversationEventTopicTransferResponseState, ConversationEventTopicTransferResponseTransferType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_uri_reference::ConversationEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_video;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_video::{ConversationEventTopicVideo, ConversationEventTopicVideoState, ConversationEventTopicVideoInitialState, ConversationEventTopicVideoDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_voicemail::{ConversationEventTopicVoicemail, ConversationEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_workflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_workflow::ConversationEventTopicWorkflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_event_topic_wrapup::ConversationEventTopicWrapup;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social_media", feature = "textbots"))]
 mod conversation_event_typing;
@@ -6246,29 +6246,29 @@ pub use conversation_form_response_content::{ConversationFormResponseContent, Co
 mod conversation_insight;
 #[cfg(feature = "speech_text_analytics")]
 pub use conversation_insight::{ConversationInsight, ConversationInsightType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_intent_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_intent_suggestion_event::{ConversationIntentSuggestionsTopicIntentSuggestionEvent, ConversationIntentSuggestionsTopicIntentSuggestionEventState, ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType, ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_query_reformulation_context::{ConversationIntentSuggestionsTopicQueryReformulationContext, ConversationIntentSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_suggested_intent::ConversationIntentSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_suggested_intent_slot::ConversationIntentSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_suggestion_context::{ConversationIntentSuggestionsTopicSuggestionContext, ConversationIntentSuggestionsTopicSuggestionContextMediaType, ConversationIntentSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_intent_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_intent_suggestions_topic_suggestion_feedback::{ConversationIntentSuggestionsTopicSuggestionFeedback, ConversationIntentSuggestionsTopicSuggestionFeedbackRating};
 #[cfg(feature = "conversations")]
 mod conversation_json_schema_document;
@@ -6278,69 +6278,69 @@ pub use conversation_json_schema_document::ConversationJsonSchemaDocument;
 mod conversation_json_schema_request;
 #[cfg(feature = "conversations")]
 pub use conversation_json_schema_request::ConversationJsonSchemaRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_knowledge_answer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_knowledge_answer::ConversationKnowledgeArticleSuggestionsTopicKnowledgeAnswer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_knowledge_article_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_knowledge_article_suggestion_event::{ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent, ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState, ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType, ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_query_reformulation_context::{ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContext, ConversationKnowledgeArticleSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_suggested_article;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_suggested_article::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_suggested_intent::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_suggested_intent_slot::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_suggestion_context::{ConversationKnowledgeArticleSuggestionsTopicSuggestionContext, ConversationKnowledgeArticleSuggestionsTopicSuggestionContextMediaType, ConversationKnowledgeArticleSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_article_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_article_suggestions_topic_suggestion_feedback::{ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback, ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_knowledge_answer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_knowledge_answer::ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_knowledge_search_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_knowledge_search_suggestion_event::{ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent, ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState, ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType, ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_query_reformulation_context::{ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext, ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_suggested_intent::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_suggested_intent_slot::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_suggested_search_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_suggested_search_result::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_suggestion_context::{ConversationKnowledgeSearchSuggestionsTopicSuggestionContext, ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType, ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_knowledge_search_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_knowledge_search_suggestions_topic_suggestion_feedback::{ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback, ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedbackRating};
 #[cfg(any(feature = "conversations", feature = "integrations", feature = "social_media", feature = "textbots"))]
 mod conversation_message_content;
@@ -6350,105 +6350,105 @@ pub use conversation_message_content::{ConversationMessageContent, ConversationM
 mod conversation_message_event;
 #[cfg(any(feature = "conversations", feature = "recording", feature = "social_media", feature = "textbots"))]
 pub use conversation_message_event::{ConversationMessageEvent, ConversationMessageEventEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_conversation_division_membership::ConversationMessageEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_conversation_routing_data::ConversationMessageEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_detail::ConversationMessageEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_division_entity_ref::ConversationMessageEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_domain_entity_ref::ConversationMessageEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_error_body::ConversationMessageEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_error_details::ConversationMessageEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_journey_action::ConversationMessageEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_journey_action_map::ConversationMessageEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_journey_context::ConversationMessageEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_journey_customer::ConversationMessageEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_journey_customer_session::ConversationMessageEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_limit::{ConversationMessageEventTopicLimit, ConversationMessageEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_conversation::ConversationMessageEventTopicMessageConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_details::{ConversationMessageEventTopicMessageDetails, ConversationMessageEventTopicMessageDetailsMessageStatus, ConversationMessageEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_media::ConversationMessageEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_media_participant::{ConversationMessageEventTopicMessageMediaParticipant, ConversationMessageEventTopicMessageMediaParticipantState, ConversationMessageEventTopicMessageMediaParticipantInitialState, ConversationMessageEventTopicMessageMediaParticipantDirection, ConversationMessageEventTopicMessageMediaParticipantDisconnectType, ConversationMessageEventTopicMessageMediaParticipantFlaggedReason, ConversationMessageEventTopicMessageMediaParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_metadata::ConversationMessageEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_metadata_content::ConversationMessageEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_metadata_event::ConversationMessageEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_message_sticker::ConversationMessageEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_queue_media_settings::ConversationMessageEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_scored_agent::ConversationMessageEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_uri_reference::ConversationMessageEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_message_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_message_event_topic_wrapup::ConversationMessageEventTopicWrapup;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 mod conversation_message_metadata;
@@ -6478,17 +6478,17 @@ pub use conversation_messaging_to_recipient::{ConversationMessagingToRecipient, 
 mod conversation_metrics;
 #[cfg(feature = "speech_text_analytics")]
 pub use conversation_metrics::{ConversationMetrics, ConversationMetricsSentimentTrendClass};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod conversation_metrics_topic_conversation_metric_record;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use conversation_metrics_topic_conversation_metric_record::{ConversationMetricsTopicConversationMetricRecord, ConversationMetricsTopicConversationMetricRecordMetric, ConversationMetricsTopicConversationMetricRecordActiveRouting, ConversationMetricsTopicConversationMetricRecordConversationInitiator, ConversationMetricsTopicConversationMetricRecordDeliveryStatus, ConversationMetricsTopicConversationMetricRecordDirection, ConversationMetricsTopicConversationMetricRecordDisconnectType, ConversationMetricsTopicConversationMetricRecordFlaggedReason, ConversationMetricsTopicConversationMetricRecordMediaType, ConversationMetricsTopicConversationMetricRecordOriginatingDirection, ConversationMetricsTopicConversationMetricRecordPurpose, ConversationMetricsTopicConversationMetricRecordRoutingRuleType, ConversationMetricsTopicConversationMetricRecordUsedRouting};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod conversation_metrics_topic_conversation_proposed_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use conversation_metrics_topic_conversation_proposed_agent::ConversationMetricsTopicConversationProposedAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod conversation_metrics_topic_conversation_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use conversation_metrics_topic_conversation_scored_agent::ConversationMetricsTopicConversationScoredAgent;
 #[cfg(any(feature = "conversations", feature = "social_media"))]
 mod conversation_normalized_message;
@@ -6578,33 +6578,33 @@ pub use conversation_recipient_additional_provider_info::ConversationRecipientAd
 mod conversation_reference;
 #[cfg(any(feature = "case_management", feature = "coaching", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 pub use conversation_reference::ConversationReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_canned_response_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_canned_response_suggestion_event::{ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent, ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState, ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType, ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_query_reformulation_context::{ConversationResponseSuggestionsTopicQueryReformulationContext, ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_suggested_canned_response;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_suggested_canned_response::ConversationResponseSuggestionsTopicSuggestedCannedResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_suggested_intent::ConversationResponseSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_suggested_intent_slot::ConversationResponseSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_suggestion_context::{ConversationResponseSuggestionsTopicSuggestionContext, ConversationResponseSuggestionsTopicSuggestionContextMediaType, ConversationResponseSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_response_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_response_suggestions_topic_suggestion_feedback::{ConversationResponseSuggestionsTopicSuggestionFeedback, ConversationResponseSuggestionsTopicSuggestionFeedbackRating};
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 mod conversation_routing_data;
@@ -6618,105 +6618,105 @@ pub use conversation_schema_reference::ConversationSchemaReference;
 mod conversation_schema_update_request;
 #[cfg(feature = "conversations")]
 pub use conversation_schema_update_request::ConversationSchemaUpdateRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_conversation_division_membership::ConversationScreenShareEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_conversation_routing_data::ConversationScreenShareEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_detail::ConversationScreenShareEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_division_entity_ref::ConversationScreenShareEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_domain_entity_ref::ConversationScreenShareEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_error_body::ConversationScreenShareEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_journey_action::ConversationScreenShareEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_journey_action_map::ConversationScreenShareEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_journey_context::ConversationScreenShareEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_journey_customer::ConversationScreenShareEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_journey_customer_session::ConversationScreenShareEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_limit::{ConversationScreenShareEventTopicLimit, ConversationScreenShareEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_queue_media_settings::ConversationScreenShareEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_scored_agent::ConversationScreenShareEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_screen_share_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_screen_share_conversation::ConversationScreenShareEventTopicScreenShareConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_screen_share_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_screen_share_media_participant::{ConversationScreenShareEventTopicScreenShareMediaParticipant, ConversationScreenShareEventTopicScreenShareMediaParticipantState, ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState, ConversationScreenShareEventTopicScreenShareMediaParticipantDirection, ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType, ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_uri_reference::ConversationScreenShareEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_screen_share_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_screen_share_event_topic_wrapup::ConversationScreenShareEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_query_reformulation_context::{ConversationScriptSuggestionsTopicQueryReformulationContext, ConversationScriptSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_script_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_script_suggestion_event::{ConversationScriptSuggestionsTopicScriptSuggestionEvent, ConversationScriptSuggestionsTopicScriptSuggestionEventState, ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType, ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_suggested_intent::ConversationScriptSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_suggested_intent_slot::ConversationScriptSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_suggested_script;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_suggested_script::ConversationScriptSuggestionsTopicSuggestedScript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_suggestion_context::{ConversationScriptSuggestionsTopicSuggestionContext, ConversationScriptSuggestionsTopicSuggestionContextMediaType, ConversationScriptSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_script_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_script_suggestions_topic_suggestion_feedback::{ConversationScriptSuggestionsTopicSuggestionFeedback, ConversationScriptSuggestionsTopicSuggestionFeedbackRating};
 #[cfg(feature = "conversations")]
 mod conversation_secure_attributes;
@@ -6726,77 +6726,77 @@ pub use conversation_secure_attributes::ConversationSecureAttributes;
 mod conversation_session_summary;
 #[cfg(feature = "conversations")]
 pub use conversation_session_summary::{ConversationSessionSummary, ConversationSessionSummaryStatus, ConversationSessionSummaryMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_conversation_division_membership::ConversationSocialExpressionEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_conversation_routing_data::ConversationSocialExpressionEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_detail::ConversationSocialExpressionEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_division_entity_ref::ConversationSocialExpressionEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_domain_entity_ref::ConversationSocialExpressionEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_error_body::ConversationSocialExpressionEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_journey_action::ConversationSocialExpressionEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_journey_action_map::ConversationSocialExpressionEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_journey_context::ConversationSocialExpressionEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_journey_customer::ConversationSocialExpressionEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_journey_customer_session::ConversationSocialExpressionEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_limit::{ConversationSocialExpressionEventTopicLimit, ConversationSocialExpressionEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_queue_media_settings::ConversationSocialExpressionEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_scored_agent::ConversationSocialExpressionEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_social_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_social_conversation::ConversationSocialExpressionEventTopicSocialConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_social_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_social_media_participant::{ConversationSocialExpressionEventTopicSocialMediaParticipant, ConversationSocialExpressionEventTopicSocialMediaParticipantState, ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState, ConversationSocialExpressionEventTopicSocialMediaParticipantDirection, ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType, ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_uri_reference::ConversationSocialExpressionEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_social_expression_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_social_expression_event_topic_wrapup::ConversationSocialExpressionEventTopicWrapup;
 #[cfg(feature = "conversations")]
 mod conversation_summaries_get_response;
@@ -6830,93 +6830,93 @@ pub use conversation_summary_reason::ConversationSummaryReason;
 mod conversation_summary_resolution;
 #[cfg(feature = "conversations")]
 pub use conversation_summary_resolution::ConversationSummaryResolution;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_followup_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_followup_action::ConversationSummaryTopicConversationFollowupAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_headline;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_headline::ConversationSummaryTopicConversationHeadline;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_reason::ConversationSummaryTopicConversationReason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_resolution;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_resolution::ConversationSummaryTopicConversationResolution;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_summary::ConversationSummaryTopicConversationSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_summary_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_summary_event::{ConversationSummaryTopicConversationSummaryEvent, ConversationSummaryTopicConversationSummaryEventMessageType, ConversationSummaryTopicConversationSummaryEventMediaType, ConversationSummaryTopicConversationSummaryEventSummarySourceType, ConversationSummaryTopicConversationSummaryEventTriggerType, ConversationSummaryTopicConversationSummaryEventErrorType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_summary_label;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_summary_label::{ConversationSummaryTopicConversationSummaryLabel, ConversationSummaryTopicConversationSummaryLabelType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_summary_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_summary_participant::{ConversationSummaryTopicConversationSummaryParticipant, ConversationSummaryTopicConversationSummaryParticipantPurpose};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_conversation_wrap_up_code;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_conversation_wrap_up_code::ConversationSummaryTopicConversationWrapUpCode;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_summary_extracted_custom_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_summary_extracted_custom_entity::ConversationSummaryTopicSummaryExtractedCustomEntity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_summary_topic_trigger_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_summary_topic_trigger_source::{ConversationSummaryTopicTriggerSource, ConversationSummaryTopicTriggerSourceSourceType, ConversationSummaryTopicTriggerSourceSourceOutcome};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_followup_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_followup_action::ConversationSummaryTopicVirtualAgentsConversationFollowupAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_headline;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_headline::ConversationSummaryTopicVirtualAgentsConversationHeadline;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_reason::ConversationSummaryTopicVirtualAgentsConversationReason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_resolution;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_resolution::ConversationSummaryTopicVirtualAgentsConversationResolution;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_summary::ConversationSummaryTopicVirtualAgentsConversationSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_summary_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_summary_event::{ConversationSummaryTopicVirtualAgentsConversationSummaryEvent, ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType, ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType, ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType, ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType, ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_summary_label;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_summary_label::{ConversationSummaryTopicVirtualAgentsConversationSummaryLabel, ConversationSummaryTopicVirtualAgentsConversationSummaryLabelType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_summary_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_summary_participant::{ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant, ConversationSummaryTopicVirtualAgentsConversationSummaryParticipantPurpose};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_conversation_wrap_up_code;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_conversation_wrap_up_code::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_summary_extracted_custom_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_summary_extracted_custom_entity::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 mod conversation_summary_topic_virtual_agents_trigger_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-bot")]
 pub use conversation_summary_topic_virtual_agents_trigger_source::{ConversationSummaryTopicVirtualAgentsTriggerSource, ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType, ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome};
 #[cfg(feature = "unreferenced")]
 mod conversation_summary_trigger_source;
@@ -6930,37 +6930,37 @@ pub use conversation_summary_wrapup_code::ConversationSummaryWrapupCode;
 mod conversation_tags_update;
 #[cfg(feature = "conversations")]
 pub use conversation_tags_update::ConversationTagsUpdate;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_query_reformulation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_query_reformulation_context::{ConversationThirdPartyActionSuggestionsTopicQueryReformulationContext, ConversationThirdPartyActionSuggestionsTopicQueryReformulationContextKnowledgeClassification};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_suggested_intent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_suggested_intent::ConversationThirdPartyActionSuggestionsTopicSuggestedIntent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_suggested_intent_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_suggested_intent_slot::ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_suggestion_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_suggestion_context::{ConversationThirdPartyActionSuggestionsTopicSuggestionContext, ConversationThirdPartyActionSuggestionsTopicSuggestionContextMediaType, ConversationThirdPartyActionSuggestionsTopicSuggestionContextParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_suggestion_feedback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_suggestion_feedback::{ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback, ConversationThirdPartyActionSuggestionsTopicSuggestionFeedbackRating};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_third_party_action_suggestion_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_third_party_action_suggestion_event::{ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent, ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState, ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType, ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_third_party_suggestion;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_third_party_suggestion::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod conversation_third_party_action_suggestions_topic_third_party_suggestion_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use conversation_third_party_action_suggestions_topic_third_party_suggestion_source::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource;
 #[cfg(feature = "conversations")]
 mod conversation_threading_window;
@@ -6982,77 +6982,77 @@ pub use conversation_user_disposition::ConversationUserDisposition;
 mod conversation_utilization_label_update;
 #[cfg(feature = "conversations")]
 pub use conversation_utilization_label_update::ConversationUtilizationLabelUpdate;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_conversation_division_membership::ConversationVideoEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_conversation_routing_data::ConversationVideoEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_detail::ConversationVideoEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_division_entity_ref::ConversationVideoEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_domain_entity_ref::ConversationVideoEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_error_body::ConversationVideoEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_journey_action::ConversationVideoEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_journey_action_map::ConversationVideoEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_journey_context::ConversationVideoEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_journey_customer::ConversationVideoEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_journey_customer_session::ConversationVideoEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_limit::{ConversationVideoEventTopicLimit, ConversationVideoEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_queue_media_settings::ConversationVideoEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_scored_agent::ConversationVideoEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_uri_reference::ConversationVideoEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_video_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_video_conversation::ConversationVideoEventTopicVideoConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_video_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_video_media_participant::{ConversationVideoEventTopicVideoMediaParticipant, ConversationVideoEventTopicVideoMediaParticipantState, ConversationVideoEventTopicVideoMediaParticipantInitialState, ConversationVideoEventTopicVideoMediaParticipantDirection, ConversationVideoEventTopicVideoMediaParticipantDisconnectType, ConversationVideoEventTopicVideoMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod conversation_video_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use conversation_video_event_topic_wrapup::ConversationVideoEventTopicWrapup;
 #[cfg(any(feature = "agent_assistants", feature = "agent_copilot", feature = "assistant_copilot_variations", feature = "routing"))]
 mod copilot;
@@ -7310,21 +7310,21 @@ pub use create_email_request::{CreateEmailRequest, CreateEmailRequestDirection};
 mod create_external_events_configuration_request;
 #[cfg(feature = "journey")]
 pub use create_external_events_configuration_request::CreateExternalEventsConfigurationRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod create_general_program_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use create_general_program_test_phrase_detected_phrase::CreateGeneralProgramTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod create_general_program_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use create_general_program_test_phrase_matched_transcript::{CreateGeneralProgramTestPhraseMatchedTranscript, CreateGeneralProgramTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod create_general_program_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use create_general_program_test_topic_phrase_results::CreateGeneralProgramTestTopicPhraseResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod create_general_program_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use create_general_program_topics_definitions_job::{CreateGeneralProgramTopicsDefinitionsJob, CreateGeneralProgramTopicsDefinitionsJobState};
 #[cfg(feature = "ai_studio")]
 mod create_guide;
@@ -7762,9 +7762,9 @@ pub use custom_smtp_server_request::CustomSmtpServerRequest;
 mod customer;
 #[cfg(feature = "billing")]
 pub use customer::Customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod customer_end_detail_event_topic_customer_end_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use customer_end_detail_event_topic_customer_end_event::{CustomerEndDetailEventTopicCustomerEndEvent, CustomerEndDetailEventTopicCustomerEndEventDisconnectType, CustomerEndDetailEventTopicCustomerEndEventMediaType, CustomerEndDetailEventTopicCustomerEndEventDirection, CustomerEndDetailEventTopicCustomerEndEventMessageType};
 #[cfg(feature = "intents")]
 mod customer_intent;
@@ -7810,13 +7810,13 @@ pub use customer_source_intent::CustomerSourceIntent;
 mod customer_source_intent_listing;
 #[cfg(feature = "intents")]
 pub use customer_source_intent_listing::CustomerSourceIntentListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod customer_start_detail_event_topic_customer_start_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use customer_start_detail_event_topic_customer_start_event::{CustomerStartDetailEventTopicCustomerStartEvent, CustomerStartDetailEventTopicCustomerStartEventMediaType, CustomerStartDetailEventTopicCustomerStartEventDirection, CustomerStartDetailEventTopicCustomerStartEventMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod customer_start_detail_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use customer_start_detail_event_topic_journey_context::CustomerStartDetailEventTopicJourneyContext;
 #[cfg(feature = "telephony_providers_edge")]
 mod did;
@@ -7994,17 +7994,17 @@ pub use date_range_with_optional_end::DateRangeWithOptionalEnd;
 mod day_of_week_minimums;
 #[cfg(feature = "workforce_management")]
 pub use day_of_week_minimums::DayOfWeekMinimums;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod decision_metrics_admin_notification_topic_addressable_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use decision_metrics_admin_notification_topic_addressable_entity_ref::DecisionMetricsAdminNotificationTopicAddressableEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod decision_metrics_admin_notification_topic_decision_metrics_job_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use decision_metrics_admin_notification_topic_decision_metrics_job_notification::{DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification, DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod decision_metrics_admin_notification_topic_decision_metrics_update_error;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use decision_metrics_admin_notification_topic_decision_metrics_update_error::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError;
 #[cfg(feature = "workforce_management")]
 mod decision_metrics_data;
@@ -8322,141 +8322,141 @@ pub use diagnostics_settings::DiagnosticsSettings;
 mod dialer_action;
 #[cfg(feature = "outbound")]
 pub use dialer_action::{DialerAction, DialerActionType, DialerActionActionTypeName, DialerActionUpdateOption};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_attempt_limits_config_change_attempt_limits;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_attempt_limits_config_change_attempt_limits::{DialerAttemptLimitsConfigChangeAttemptLimits, DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod};
 #[cfg(feature = "unreferenced")]
 mod dialer_attempt_limits_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_attempt_limits_config_change_object::DialerAttemptLimitsConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_attempt_limits_config_change_recall_entry;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_attempt_limits_config_change_recall_entry::DialerAttemptLimitsConfigChangeRecallEntry;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_callabletimeset_config_change_callable_time;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_callabletimeset_config_change_callable_time::DialerCallabletimesetConfigChangeCallableTime;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_callabletimeset_config_change_callable_time_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_callabletimeset_config_change_callable_time_set::DialerCallabletimesetConfigChangeCallableTimeSet;
 #[cfg(feature = "unreferenced")]
 mod dialer_callabletimeset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_callabletimeset_config_change_object::DialerCallabletimesetConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_callabletimeset_config_change_time_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_callabletimeset_config_change_time_slot::DialerCallabletimesetConfigChangeTimeSlot;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_config_change_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_config_change_campaign::{DialerCampaignConfigChangeCampaign, DialerCampaignConfigChangeCampaignDialingMode, DialerCampaignConfigChangeCampaignCampaignStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_config_change_contact_sort::{DialerCampaignConfigChangeContactSort, DialerCampaignConfigChangeContactSortDirection};
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_campaign_config_change_object::DialerCampaignConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_config_change_phone_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_config_change_phone_column::DialerCampaignConfigChangePhoneColumn;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_config_change_rest_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_config_change_rest_error_detail::DialerCampaignConfigChangeRestErrorDetail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_config_change_uri_reference::DialerCampaignConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_progress_event_campaign_progress::DialerCampaignProgressEventCampaignProgress;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_campaign_progress_event_object::DialerCampaignProgressEventObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_progress_event_uri_reference::DialerCampaignProgressEventUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_campaign_rule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_campaign_rule::DialerCampaignRuleConfigChangeCampaignRule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_campaign_rule_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_campaign_rule_action::{DialerCampaignRuleConfigChangeCampaignRuleAction, DialerCampaignRuleConfigChangeCampaignRuleActionActionType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_campaign_rule_action_entities;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_campaign_rule_action_entities::DialerCampaignRuleConfigChangeCampaignRuleActionEntities;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_campaign_rule_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_campaign_rule_condition::{DialerCampaignRuleConfigChangeCampaignRuleCondition, DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_campaign_rule_entities;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_campaign_rule_entities::DialerCampaignRuleConfigChangeCampaignRuleEntities;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_rule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_campaign_rule_config_change_object::DialerCampaignRuleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_rule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_rule_config_change_uri_reference::DialerCampaignRuleConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_alteration::{DialerCampaignScheduleConfigChangeAlteration, DialerCampaignScheduleConfigChangeAlterationType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_campaign_schedule::DialerCampaignScheduleConfigChangeCampaignSchedule;
 #[cfg(feature = "unreferenced")]
 mod dialer_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_campaign_schedule_config_change_object::DialerCampaignScheduleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_recurrence_pattern::{DialerCampaignScheduleConfigChangeRecurrencePattern, DialerCampaignScheduleConfigChangeRecurrencePatternType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_recurrence_range::{DialerCampaignScheduleConfigChangeRecurrenceRange, DialerCampaignScheduleConfigChangeRecurrenceRangeType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_schedule_interval::DialerCampaignScheduleConfigChangeScheduleInterval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_schedule_recurrence::DialerCampaignScheduleConfigChangeScheduleRecurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_schedule_config_change_uri_reference::DialerCampaignScheduleConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_skill_combination_stats_event_campaign_skill_combination_stats;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_skill_combination_stats_event_campaign_skill_combination_stats::DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats;
-#[cfg(any(feature = "topics", feature = "unreferenced"))]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_skill_combination_stats_event_skill_combination_detail_notification;
-#[cfg(any(feature = "topics", feature = "unreferenced"))]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_skill_combination_stats_event_skill_combination_detail_notification::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_campaign_skill_combination_stats_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_campaign_skill_combination_stats_event_uri_reference::DialerCampaignSkillCombinationStatsEventUriReference;
 #[cfg(feature = "outbound")]
 mod dialer_contact;
@@ -8466,93 +8466,93 @@ pub use dialer_contact::{DialerContact, DialerContactRetentionType};
 mod dialer_contact_id;
 #[cfg(feature = "general_data_protection_regulation")]
 pub use dialer_contact_id::DialerContactId;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlist_config_change_contact_list;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlist_config_change_contact_list::DialerContactlistConfigChangeContactList;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlist_config_change_contact_phone_number_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlist_config_change_contact_phone_number_column::DialerContactlistConfigChangeContactPhoneNumberColumn;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlist_config_change_email_column;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlist_config_change_email_column::DialerContactlistConfigChangeEmailColumn;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlist_config_change_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlist_config_change_import_status::{DialerContactlistConfigChangeImportStatus, DialerContactlistConfigChangeImportStatusImportState};
 #[cfg(feature = "unreferenced")]
 mod dialer_contactlist_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_contactlist_config_change_object::DialerContactlistConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlist_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlist_config_change_uri_reference::DialerContactlistConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlistfilter_config_change_contact_list_filter;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlistfilter_config_change_contact_list_filter::{DialerContactlistfilterConfigChangeContactListFilter, DialerContactlistfilterConfigChangeContactListFilterFilterType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlistfilter_config_change_filter_clause;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlistfilter_config_change_filter_clause::{DialerContactlistfilterConfigChangeFilterClause, DialerContactlistfilterConfigChangeFilterClauseFilterType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlistfilter_config_change_filter_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlistfilter_config_change_filter_predicate::{DialerContactlistfilterConfigChangeFilterPredicate, DialerContactlistfilterConfigChangeFilterPredicateColumnType, DialerContactlistfilterConfigChangeFilterPredicateOperator};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlistfilter_config_change_filter_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlistfilter_config_change_filter_range::DialerContactlistfilterConfigChangeFilterRange;
 #[cfg(feature = "unreferenced")]
 mod dialer_contactlistfilter_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_contactlistfilter_config_change_object::DialerContactlistfilterConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_contactlistfilter_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_contactlistfilter_config_change_uri_reference::DialerContactlistfilterConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_dnclist_config_change_dnc_list;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_dnclist_config_change_dnc_list::{DialerDnclistConfigChangeDncList, DialerDnclistConfigChangeDncListDncSourceType, DialerDnclistConfigChangeDncListContactMethod};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_dnclist_config_change_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_dnclist_config_change_import_status::{DialerDnclistConfigChangeImportStatus, DialerDnclistConfigChangeImportStatusImportState};
 #[cfg(feature = "unreferenced")]
 mod dialer_dnclist_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_dnclist_config_change_object::DialerDnclistConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_dnclist_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_dnclist_config_change_uri_reference::DialerDnclistConfigChangeUriReference;
 #[cfg(feature = "outbound")]
 mod dialer_event_entity_listing;
 #[cfg(feature = "outbound")]
 pub use dialer_event_entity_listing::DialerEventEntityListing;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_outbound_settings_config_change_atzm_time_slot;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_outbound_settings_config_change_atzm_time_slot::DialerOutboundSettingsConfigChangeAtzmTimeSlot;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_outbound_settings_config_change_atzm_time_slot_with_time_zone;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_outbound_settings_config_change_atzm_time_slot_with_time_zone::DialerOutboundSettingsConfigChangeAtzmTimeSlotWithTimeZone;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_outbound_settings_config_change_automatic_time_zone_mapping_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_outbound_settings_config_change_automatic_time_zone_mapping_settings::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_outbound_settings_config_change_callable_window;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_outbound_settings_config_change_callable_window::DialerOutboundSettingsConfigChangeCallableWindow;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_outbound_settings_config_change_outbound_settings;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_outbound_settings_config_change_outbound_settings::{DialerOutboundSettingsConfigChangeOutboundSettings, DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator};
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 mod dialer_preview;
@@ -8562,97 +8562,97 @@ pub use dialer_preview::DialerPreview;
 mod dialer_responseset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_responseset_config_change_object::DialerResponsesetConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_responseset_config_change_reaction;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_responseset_config_change_reaction::{DialerResponsesetConfigChangeReaction, DialerResponsesetConfigChangeReactionReactionType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_responseset_config_change_response_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_responseset_config_change_response_set::DialerResponsesetConfigChangeResponseSet;
 #[cfg(feature = "outbound")]
 mod dialer_rule;
 #[cfg(feature = "outbound")]
 pub use dialer_rule::{DialerRule, DialerRuleCategory};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_action::DialerRulesetConfigChangeAction;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_condition;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_condition::{DialerRulesetConfigChangeCondition, DialerRulesetConfigChangeConditionValueType, DialerRulesetConfigChangeConditionOperator, DialerRulesetConfigChangeConditionPropertyType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_contact_column_to_data_action_field_mapping;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_contact_column_to_data_action_field_mapping::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_data_action_condition_predicate;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_data_action_condition_predicate::{DialerRulesetConfigChangeDataActionConditionPredicate, DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator};
 #[cfg(feature = "unreferenced")]
 mod dialer_ruleset_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_ruleset_config_change_object::DialerRulesetConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_rule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_rule::{DialerRulesetConfigChangeRule, DialerRulesetConfigChangeRuleCategory};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_rule_set;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_rule_set::DialerRulesetConfigChangeRuleSet;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_ruleset_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_ruleset_config_change_uri_reference::DialerRulesetConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_config_change_campaign_sequence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_config_change_campaign_sequence::{DialerSequenceConfigChangeCampaignSequence, DialerSequenceConfigChangeCampaignSequenceStatus};
 #[cfg(feature = "unreferenced")]
 mod dialer_sequence_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_sequence_config_change_object::DialerSequenceConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_config_change_uri_reference::DialerSequenceConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_alteration::{DialerSequenceScheduleConfigChangeAlteration, DialerSequenceScheduleConfigChangeAlterationType};
 #[cfg(feature = "unreferenced")]
 mod dialer_sequence_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use dialer_sequence_schedule_config_change_object::DialerSequenceScheduleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_recurrence_pattern::{DialerSequenceScheduleConfigChangeRecurrencePattern, DialerSequenceScheduleConfigChangeRecurrencePatternType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_recurrence_range::{DialerSequenceScheduleConfigChangeRecurrenceRange, DialerSequenceScheduleConfigChangeRecurrenceRangeType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_schedule_interval::DialerSequenceScheduleConfigChangeScheduleInterval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_schedule_recurrence::DialerSequenceScheduleConfigChangeScheduleRecurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_sequence_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_sequence_schedule::DialerSequenceScheduleConfigChangeSequenceSchedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_sequence_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_sequence_schedule_config_change_uri_reference::DialerSequenceScheduleConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dialer_wrapupcodemapping_config_change_wrap_up_code_mapping;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dialer_wrapupcodemapping_config_change_wrap_up_code_mapping::DialerWrapupcodemappingConfigChangeWrapUpCodeMapping;
 #[cfg(feature = "integrations")]
 mod dialogflow_agent;
@@ -8850,17 +8850,17 @@ pub use dnc_patch_phone_numbers_request::{DncPatchPhoneNumbersRequest, DncPatchP
 mod dnc_patch_whats_app_numbers_request;
 #[cfg(feature = "outbound")]
 pub use dnc_patch_whats_app_numbers_request::{DncPatchWhatsAppNumbersRequest, DncPatchWhatsAppNumbersRequestAction};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod dnclist_download_ready_export_uri;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use dnclist_download_ready_export_uri::DnclistDownloadReadyExportUri;
 #[cfg(feature = "unreferenced")]
 mod dnclist_download_ready_object;
 #[cfg(feature = "unreferenced")]
 pub use dnclist_download_ready_object::DnclistDownloadReadyObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod dnclist_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use dnclist_import_status_import_status::{DnclistImportStatusImportStatus, DnclistImportStatusImportStatusImportState};
 #[cfg(feature = "unreferenced")]
 mod dnclist_import_status_object;
@@ -9362,9 +9362,9 @@ pub use edge::{Edge, EdgeState, EdgeStatusCode, EdgeOnlineStatus, EdgeEdgeDeploy
 mod edge_auto_update_config;
 #[cfg(any(feature = "search", feature = "telephony_providers_edge"))]
 pub use edge_auto_update_config::EdgeAutoUpdateConfig;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_change_topic_edge;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_change_topic_edge::{EdgeChangeTopicEdge, EdgeChangeTopicEdgeOnlineStatus};
 #[cfg(any(feature = "search", feature = "telephony_providers_edge"))]
 mod edge_connection_info;
@@ -9386,13 +9386,13 @@ pub use edge_group_entity_listing::EdgeGroupEntityListing;
 mod edge_interface;
 #[cfg(any(feature = "search", feature = "telephony_providers_edge"))]
 pub use edge_interface::EdgeInterface;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_logical_interfaces_change_topic_domain_logical_interface_change;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_logical_interfaces_change_topic_domain_logical_interface_change::EdgeLogicalInterfacesChangeTopicDomainLogicalInterfaceChange;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_logical_interfaces_change_topic_error_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_logical_interfaces_change_topic_error_info::EdgeLogicalInterfacesChangeTopicErrorInfo;
 #[cfg(feature = "telephony_providers_edge")]
 mod edge_logs_job;
@@ -9438,37 +9438,37 @@ pub use edge_metrics_processor::EdgeMetricsProcessor;
 mod edge_metrics_subsystem;
 #[cfg(feature = "telephony_providers_edge")]
 pub use edge_metrics_subsystem::EdgeMetricsSubsystem;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_disk;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_disk::EdgeMetricsTopicEdgeMetricDisk;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_memory;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_memory::EdgeMetricsTopicEdgeMetricMemory;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_networks;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_networks::EdgeMetricsTopicEdgeMetricNetworks;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_processor;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_processor::EdgeMetricsTopicEdgeMetricProcessor;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_subsystem;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_subsystem::EdgeMetricsTopicEdgeMetricSubsystem;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metric_subsystem_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metric_subsystem_media::EdgeMetricsTopicEdgeMetricSubsystemMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_edge_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_edge_metrics::EdgeMetricsTopicEdgeMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_metrics_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_metrics_topic_uri_reference::EdgeMetricsTopicUriReference;
 #[cfg(feature = "telephony_providers_edge")]
 mod edge_network_diagnostic;
@@ -9506,9 +9506,9 @@ pub use edge_reboot_parameters::EdgeRebootParameters;
 mod edge_service_state_request;
 #[cfg(feature = "telephony_providers_edge")]
 pub use edge_service_state_request::EdgeServiceStateRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod edge_software_update_topic_domain_edge_software_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use edge_software_update_topic_domain_edge_software_update::{EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate, EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus};
 #[cfg(feature = "telephony_providers_edge")]
 mod edge_trunk_base;
@@ -9550,37 +9550,37 @@ pub use email_begin_transmitting_event::EmailBeginTransmittingEvent;
 mod email_campaign_schedule;
 #[cfg(feature = "outbound")]
 pub use email_campaign_schedule::EmailCampaignSchedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_alteration::{EmailCampaignScheduleConfigChangeAlteration, EmailCampaignScheduleConfigChangeAlterationType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_email_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_email_campaign_schedule::EmailCampaignScheduleConfigChangeEmailCampaignSchedule;
 #[cfg(feature = "unreferenced")]
 mod email_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use email_campaign_schedule_config_change_object::EmailCampaignScheduleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_recurrence_pattern::{EmailCampaignScheduleConfigChangeRecurrencePattern, EmailCampaignScheduleConfigChangeRecurrencePatternType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_recurrence_range::{EmailCampaignScheduleConfigChangeRecurrenceRange, EmailCampaignScheduleConfigChangeRecurrenceRangeType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_schedule_interval::EmailCampaignScheduleConfigChangeScheduleInterval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_schedule_recurrence::EmailCampaignScheduleConfigChangeScheduleRecurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod email_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use email_campaign_schedule_config_change_uri_reference::EmailCampaignScheduleConfigChangeUriReference;
 #[cfg(feature = "outbound")]
 mod email_campaign_schedule_entity_listing;
@@ -9770,9 +9770,9 @@ pub use emergency_location::{EmergencyLocation, EmergencyLocationSource};
 mod empathy_score;
 #[cfg(feature = "speech_text_analytics")]
 pub use empathy_score::EmpathyScore;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-employeeperformance")]
 mod employee_performance_external_metrics_definition_external_metrics_definition;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-employeeperformance")]
 pub use employee_performance_external_metrics_definition_external_metrics_definition::{EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition, EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit, EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType};
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 mod employer_info;
@@ -10026,29 +10026,29 @@ pub use evaluation_form_response_entity_listing::EvaluationFormResponseEntityLis
 mod evaluation_form_search_response;
 #[cfg(feature = "quality")]
 pub use evaluation_form_search_response::{EvaluationFormSearchResponse, EvaluationFormSearchResponseWeightMode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_calibration;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_calibration::EvaluationQualityV2TopicCalibration;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_evaluation_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_evaluation_reference::EvaluationQualityV2TopicEvaluationReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_evaluation_scoring_set;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_evaluation_scoring_set::EvaluationQualityV2TopicEvaluationScoringSet;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_evaluation_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_evaluation_source::EvaluationQualityV2TopicEvaluationSource;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_evaluation_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_evaluation_v2::{EvaluationQualityV2TopicEvaluationV2, EvaluationQualityV2TopicEvaluationV2Status, EvaluationQualityV2TopicEvaluationV2PreviousStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 mod evaluation_quality_v2_topic_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-quality")]
 pub use evaluation_quality_v2_topic_user::EvaluationQualityV2TopicUser;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 mod evaluation_question;
@@ -10286,273 +10286,273 @@ pub use external_contact::{ExternalContact, ExternalContactType};
 mod external_contact_reference;
 #[cfg(feature = "task_management")]
 pub use external_contact_reference::ExternalContactReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_apple_opaque_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_apple_opaque_id::ExternalContactsContactChangedTopicAppleOpaqueId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_contact::{ExternalContactsContactChangedTopicContact, ExternalContactsContactChangedTopicContactType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_contact_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_contact_address::ExternalContactsContactChangedTopicContactAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_data_schema;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_data_schema::ExternalContactsContactChangedTopicDataSchema;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_division::ExternalContactsContactChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_external_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_external_id::ExternalContactsContactChangedTopicExternalId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_external_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_external_organization::ExternalContactsContactChangedTopicExternalOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_external_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_external_source::ExternalContactsContactChangedTopicExternalSource;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_facebook_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_facebook_id::ExternalContactsContactChangedTopicFacebookId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_facebook_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_facebook_scoped_id::ExternalContactsContactChangedTopicFacebookScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_instagram_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_instagram_id::ExternalContactsContactChangedTopicInstagramId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_instagram_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_instagram_scoped_id::ExternalContactsContactChangedTopicInstagramScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_line_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_line_id::ExternalContactsContactChangedTopicLineId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_line_user_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_line_user_id::ExternalContactsContactChangedTopicLineUserId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_merge_operation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_merge_operation::ExternalContactsContactChangedTopicMergeOperation;
 #[cfg(feature = "topics")]
 mod external_contacts_contact_changed_topic_object;
 #[cfg(feature = "topics")]
 pub use external_contacts_contact_changed_topic_object::ExternalContactsContactChangedTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_phone_number;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_phone_number::ExternalContactsContactChangedTopicPhoneNumber;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_ticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_ticker::ExternalContactsContactChangedTopicTicker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_twitter_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_twitter_id::ExternalContactsContactChangedTopicTwitterId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_whats_app_business_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_whats_app_business_scoped_id::ExternalContactsContactChangedTopicWhatsAppBusinessScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_changed_topic_whats_app_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_changed_topic_whats_app_id::ExternalContactsContactChangedTopicWhatsAppId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_note_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_note_changed_topic_division::ExternalContactsContactNoteChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_note_changed_topic_note;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_note_changed_topic_note::{ExternalContactsContactNoteChangedTopicNote, ExternalContactsContactNoteChangedTopicNoteEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_contact_note_changed_topic_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_contact_note_changed_topic_user::ExternalContactsContactNoteChangedTopicUser;
 #[cfg(feature = "external_contacts")]
 mod external_contacts_entity;
 #[cfg(feature = "external_contacts")]
 pub use external_contacts_entity::ExternalContactsEntity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_contact_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_contact_address::ExternalContactsOrganizationChangedTopicContactAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_division::ExternalContactsOrganizationChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_external_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_external_organization::ExternalContactsOrganizationChangedTopicExternalOrganization;
 #[cfg(feature = "topics")]
 mod external_contacts_organization_changed_topic_object;
 #[cfg(feature = "topics")]
 pub use external_contacts_organization_changed_topic_object::ExternalContactsOrganizationChangedTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_phone_number;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_phone_number::ExternalContactsOrganizationChangedTopicPhoneNumber;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_ticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_ticker::ExternalContactsOrganizationChangedTopicTicker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_changed_topic_twitter_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_changed_topic_twitter_id::ExternalContactsOrganizationChangedTopicTwitterId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_note_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_note_changed_topic_division::ExternalContactsOrganizationNoteChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_note_changed_topic_note;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_note_changed_topic_note::{ExternalContactsOrganizationNoteChangedTopicNote, ExternalContactsOrganizationNoteChangedTopicNoteEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_organization_note_changed_topic_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_organization_note_changed_topic_user::ExternalContactsOrganizationNoteChangedTopicUser;
 #[cfg(feature = "external_contacts")]
 mod external_contacts_patch_request;
 #[cfg(feature = "external_contacts")]
 pub use external_contacts_patch_request::ExternalContactsPatchRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_contact_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_contact_address::ExternalContactsRelationshipChangedTopicContactAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_division::ExternalContactsRelationshipChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_external_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_external_organization::ExternalContactsRelationshipChangedTopicExternalOrganization;
 #[cfg(feature = "topics")]
 mod external_contacts_relationship_changed_topic_object;
 #[cfg(feature = "topics")]
 pub use external_contacts_relationship_changed_topic_object::ExternalContactsRelationshipChangedTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_phone_number;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_phone_number::ExternalContactsRelationshipChangedTopicPhoneNumber;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_relationship;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_relationship::ExternalContactsRelationshipChangedTopicRelationship;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_ticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_ticker::ExternalContactsRelationshipChangedTopicTicker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_twitter_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_twitter_id::ExternalContactsRelationshipChangedTopicTwitterId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_relationship_changed_topic_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_relationship_changed_topic_user::ExternalContactsRelationshipChangedTopicUser;
 #[cfg(feature = "settings")]
 mod external_contacts_settings;
 #[cfg(feature = "settings")]
 pub use external_contacts_settings::ExternalContactsSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_apple_opaque_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_apple_opaque_id::ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_contact::{ExternalContactsUnresolvedContactChangedTopicContact, ExternalContactsUnresolvedContactChangedTopicContactType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_contact_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_contact_address::ExternalContactsUnresolvedContactChangedTopicContactAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_data_schema;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_data_schema::ExternalContactsUnresolvedContactChangedTopicDataSchema;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_division;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_division::ExternalContactsUnresolvedContactChangedTopicDivision;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_external_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_external_id::ExternalContactsUnresolvedContactChangedTopicExternalId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_external_organization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_external_organization::ExternalContactsUnresolvedContactChangedTopicExternalOrganization;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_external_source;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_external_source::ExternalContactsUnresolvedContactChangedTopicExternalSource;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_facebook_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_facebook_id::ExternalContactsUnresolvedContactChangedTopicFacebookId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_facebook_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_facebook_scoped_id::ExternalContactsUnresolvedContactChangedTopicFacebookScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_instagram_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_instagram_id::ExternalContactsUnresolvedContactChangedTopicInstagramId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_instagram_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_instagram_scoped_id::ExternalContactsUnresolvedContactChangedTopicInstagramScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_line_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_line_id::ExternalContactsUnresolvedContactChangedTopicLineId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_line_user_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_line_user_id::ExternalContactsUnresolvedContactChangedTopicLineUserId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_merge_operation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_merge_operation::ExternalContactsUnresolvedContactChangedTopicMergeOperation;
 #[cfg(feature = "topics")]
 mod external_contacts_unresolved_contact_changed_topic_object;
 #[cfg(feature = "topics")]
 pub use external_contacts_unresolved_contact_changed_topic_object::ExternalContactsUnresolvedContactChangedTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_phone_number;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_phone_number::ExternalContactsUnresolvedContactChangedTopicPhoneNumber;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_ticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_ticker::ExternalContactsUnresolvedContactChangedTopicTicker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_twitter_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_twitter_id::ExternalContactsUnresolvedContactChangedTopicTwitterId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_whats_app_business_scoped_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_whats_app_business_scoped_id::ExternalContactsUnresolvedContactChangedTopicWhatsAppBusinessScopedId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod external_contacts_unresolved_contact_changed_topic_whats_app_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use external_contacts_unresolved_contact_changed_topic_whats_app_id::ExternalContactsUnresolvedContactChangedTopicWhatsAppId;
 #[cfg(any(feature = "conversations", feature = "external_contacts", feature = "recording"))]
 mod external_data_source;
@@ -10814,21 +10814,21 @@ pub use fax_status::FaxStatus;
 mod fax_summary;
 #[cfg(any(feature = "fax", feature = "user_recordings"))]
 pub use fax_summary::FaxSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod fax_topic_fax_data_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use fax_topic_fax_data_v2::FaxTopicFaxDataV2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod fax_topic_lock_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use fax_topic_lock_data::FaxTopicLockData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod fax_topic_user_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use fax_topic_user_data::FaxTopicUserData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod fax_topic_workspace_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use fax_topic_workspace_data::FaxTopicWorkspaceData;
 #[cfg(feature = "organization")]
 mod feature_state;
@@ -11002,9 +11002,9 @@ pub use flow_division_view::{FlowDivisionView, FlowDivisionViewType};
 mod flow_division_view_entity_listing;
 #[cfg(feature = "architect")]
 pub use flow_division_view_entity_listing::FlowDivisionViewEntityListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod flow_end_detail_event_topic_flow_end_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use flow_end_detail_event_topic_flow_end_event::{FlowEndDetailEventTopicFlowEndEvent, FlowEndDetailEventTopicFlowEndEventDisconnectType, FlowEndDetailEventTopicFlowEndEventMediaType, FlowEndDetailEventTopicFlowEndEventDirection, FlowEndDetailEventTopicFlowEndEventMessageType, FlowEndDetailEventTopicFlowEndEventFlowType, FlowEndDetailEventTopicFlowEndEventExitReason, FlowEndDetailEventTopicFlowEndEventTransferType};
 #[cfg(feature = "architect")]
 mod flow_entity_listing;
@@ -11110,21 +11110,21 @@ pub use flow_log_level_characteristics_definitions::FlowLogLevelCharacteristicsD
 mod flow_log_level_request;
 #[cfg(feature = "architect")]
 pub use flow_log_level_request::FlowLogLevelRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod flow_metrics_topic_flow_metric_record;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use flow_metrics_topic_flow_metric_record::{FlowMetricsTopicFlowMetricRecord, FlowMetricsTopicFlowMetricRecordMetric, FlowMetricsTopicFlowMetricRecordActiveRouting, FlowMetricsTopicFlowMetricRecordConversationInitiator, FlowMetricsTopicFlowMetricRecordDeliveryStatus, FlowMetricsTopicFlowMetricRecordDirection, FlowMetricsTopicFlowMetricRecordDisconnectType, FlowMetricsTopicFlowMetricRecordEntryType, FlowMetricsTopicFlowMetricRecordFlaggedReason, FlowMetricsTopicFlowMetricRecordFlowSubType, FlowMetricsTopicFlowMetricRecordFlowType, FlowMetricsTopicFlowMetricRecordMediaType, FlowMetricsTopicFlowMetricRecordOriginatingDirection, FlowMetricsTopicFlowMetricRecordPurpose, FlowMetricsTopicFlowMetricRecordRoutingRuleType, FlowMetricsTopicFlowMetricRecordUsedRouting};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod flow_metrics_topic_flow_outcome;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use flow_metrics_topic_flow_outcome::FlowMetricsTopicFlowOutcome;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod flow_metrics_topic_flow_proposed_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use flow_metrics_topic_flow_proposed_agent::FlowMetricsTopicFlowProposedAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod flow_metrics_topic_flow_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use flow_metrics_topic_flow_scored_agent::FlowMetricsTopicFlowScoredAgent;
 #[cfg(feature = "architect")]
 mod flow_milestone;
@@ -11170,13 +11170,13 @@ pub use flow_observation_query_response::FlowObservationQueryResponse;
 mod flow_outcome;
 #[cfg(feature = "architect")]
 pub use flow_outcome::FlowOutcome;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod flow_outcome_detail_event_topic_flow_milestone;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use flow_outcome_detail_event_topic_flow_milestone::FlowOutcomeDetailEventTopicFlowMilestone;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod flow_outcome_detail_event_topic_flow_outcome_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use flow_outcome_detail_event_topic_flow_outcome_event::{FlowOutcomeDetailEventTopicFlowOutcomeEvent, FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType, FlowOutcomeDetailEventTopicFlowOutcomeEventDirection, FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType, FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType, FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue};
 #[cfg(feature = "architect")]
 mod flow_outcome_division_view;
@@ -11226,9 +11226,9 @@ pub use flow_settings_response::{FlowSettingsResponse, FlowSettingsResponseType}
 mod flow_settings_response_entity_listing;
 #[cfg(feature = "architect")]
 pub use flow_settings_response_entity_listing::FlowSettingsResponseEntityListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod flow_start_detail_event_topic_flow_start_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use flow_start_detail_event_topic_flow_start_event::{FlowStartDetailEventTopicFlowStartEvent, FlowStartDetailEventTopicFlowStartEventMediaType, FlowStartDetailEventTopicFlowStartEventDirection, FlowStartDetailEventTopicFlowStartEventMessageType, FlowStartDetailEventTopicFlowStartEventFlowType};
 #[cfg(any(feature = "architect", feature = "routing", feature = "web_deployments"))]
 mod flow_version;
@@ -11426,33 +11426,33 @@ pub use g_suite::{GSuite, GSuiteNameIdentifierFormat, GSuiteSsoBinding};
 mod gamification_contest_prize_image_upload_url_request;
 #[cfg(any(feature = "gamification", feature = "uploads"))]
 pub use gamification_contest_prize_image_upload_url_request::{GamificationContestPrizeImageUploadUrlRequest, GamificationContestPrizeImageUploadUrlRequestContentType, GamificationContestPrizeImageUploadUrlRequestServerSideEncryption};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 mod gamification_scorecard_change_topic_evaluation_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 pub use gamification_scorecard_change_topic_evaluation_detail::GamificationScorecardChangeTopicEvaluationDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 mod gamification_scorecard_change_topic_metric;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 pub use gamification_scorecard_change_topic_metric::GamificationScorecardChangeTopicMetric;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 mod gamification_scorecard_change_topic_performance_metric;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 pub use gamification_scorecard_change_topic_performance_metric::GamificationScorecardChangeTopicPerformanceMetric;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 mod gamification_scorecard_change_topic_punctuality_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 pub use gamification_scorecard_change_topic_punctuality_event::GamificationScorecardChangeTopicPunctualityEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 mod gamification_scorecard_change_topic_scorecard_change;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-gamification")]
 pub use gamification_scorecard_change_topic_scorecard_change::GamificationScorecardChangeTopicScorecardChange;
 #[cfg(feature = "gamification")]
 mod gamification_status;
 #[cfg(feature = "gamification")]
 pub use gamification_status::GamificationStatus;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod gcucc_teams_calendar_events_gcucc_teams_calendar_event_v2;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use gcucc_teams_calendar_events_gcucc_teams_calendar_event_v2::{GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2, GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger, GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType, GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus};
 #[cfg(feature = "speech_text_analytics")]
 mod gen_ai_phrases_job;
@@ -11470,21 +11470,21 @@ pub use gen_ai_phrases_job_topic::GenAIPhrasesJobTopic;
 mod gen_ai_phrases_jobs;
 #[cfg(feature = "speech_text_analytics")]
 pub use gen_ai_phrases_jobs::{GenAIPhrasesJobs, GenAIPhrasesJobsState, GenAIPhrasesJobsEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod gen_ai_phrases_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use gen_ai_phrases_test_phrase_detected_phrase::GenAiPhrasesTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod gen_ai_phrases_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use gen_ai_phrases_test_phrase_matched_transcript::{GenAiPhrasesTestPhraseMatchedTranscript, GenAiPhrasesTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod gen_ai_phrases_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use gen_ai_phrases_test_topic_phrase_results::GenAiPhrasesTestTopicPhraseResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod gen_ai_phrases_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use gen_ai_phrases_topics_definitions_job::{GenAiPhrasesTopicsDefinitionsJob, GenAiPhrasesTopicsDefinitionsJobState};
 #[cfg(feature = "speech_text_analytics")]
 mod general_program_job;
@@ -11542,9 +11542,9 @@ pub use genesys_bot_connector::GenesysBotConnector;
 mod geolocation;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "geolocation", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 pub use geolocation::Geolocation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod geolocation_event_geolocation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use geolocation_event_geolocation::GeolocationEventGeolocation;
 #[cfg(any(feature = "geolocation", feature = "users"))]
 mod geolocation_settings;
@@ -11754,17 +11754,17 @@ pub use group_email_policy::GroupEmailPolicy;
 mod group_entity_listing;
 #[cfg(feature = "groups")]
 pub use group_entity_listing::GroupEntityListing;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 mod group_greeting_event_greeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 pub use group_greeting_event_greeting::GroupGreetingEventGreeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 mod group_greeting_event_greeting_audio_file;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 pub use group_greeting_event_greeting_audio_file::GroupGreetingEventGreetingAudioFile;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 mod group_greeting_event_greeting_owner;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-groups")]
 pub use group_greeting_event_greeting_owner::GroupGreetingEventGreetingOwner;
 #[cfg(feature = "groups")]
 mod group_members_update;
@@ -12194,9 +12194,9 @@ pub use import_template::{ImportTemplate, ImportTemplateListNameFormat};
 mod import_template_entity_listing;
 #[cfg(feature = "outbound")]
 pub use import_template_entity_listing::ImportTemplateEntityListing;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod import_template_import_status_import_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use import_template_import_status_import_status::{ImportTemplateImportStatusImportStatus, ImportTemplateImportStatusImportStatusImportState};
 #[cfg(feature = "unreferenced")]
 mod import_template_import_status_object;
@@ -12630,81 +12630,81 @@ pub use journey_aggregation_view::{JourneyAggregationView, JourneyAggregationVie
 mod journey_app;
 #[cfg(any(feature = "external_contacts", feature = "journey"))]
 pub use journey_app::JourneyApp;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_action_map::JourneyAppEventsNotificationActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_action_target;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_action_target::JourneyAppEventsNotificationActionTarget;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_app;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_app::JourneyAppEventsNotificationApp;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_app_events_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_app_events_notification::{JourneyAppEventsNotificationAppEventsNotification, JourneyAppEventsNotificationAppEventsNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_app_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_app_message::JourneyAppEventsNotificationAppMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_browser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_browser::JourneyAppEventsNotificationBrowser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_custom_event_attribute;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_custom_event_attribute::{JourneyAppEventsNotificationCustomEventAttribute, JourneyAppEventsNotificationCustomEventAttributeDataType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_device;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_device::{JourneyAppEventsNotificationDevice, JourneyAppEventsNotificationDeviceCategory};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_event_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_event_action::{JourneyAppEventsNotificationEventAction, JourneyAppEventsNotificationEventActionState, JourneyAppEventsNotificationEventActionMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_external_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_external_contact::JourneyAppEventsNotificationExternalContact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_geo_location;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_geo_location::JourneyAppEventsNotificationGeoLocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_mkt_campaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_mkt_campaign::JourneyAppEventsNotificationMktCampaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_network_connectivity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_network_connectivity::JourneyAppEventsNotificationNetworkConnectivity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_referrer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_referrer::{JourneyAppEventsNotificationReferrer, JourneyAppEventsNotificationReferrerMedium};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_sdk_library;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_sdk_library::JourneyAppEventsNotificationSdkLibrary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_segment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_segment::JourneyAppEventsNotificationSegment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_segment_assignment_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_segment_assignment_message::{JourneyAppEventsNotificationSegmentAssignmentMessage, JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_session::JourneyAppEventsNotificationSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_app_events_notification_web_action_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_app_events_notification_web_action_message::JourneyAppEventsNotificationWebActionMessage;
 #[cfg(any(feature = "analytics", feature = "journey"))]
 mod journey_async_aggregate_query_response;
@@ -12766,45 +12766,45 @@ pub use journey_json_schema_document::JourneyJsonSchemaDocument;
 mod journey_json_schema_request;
 #[cfg(feature = "journey")]
 pub use journey_json_schema_request::JourneyJsonSchemaRequest;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_action_map::JourneyOutcomeEventsNotificationActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_associated_value;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_associated_value::{JourneyOutcomeEventsNotificationAssociatedValue, JourneyOutcomeEventsNotificationAssociatedValueDataType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_external_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_external_contact::JourneyOutcomeEventsNotificationExternalContact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_outcome;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_outcome::JourneyOutcomeEventsNotificationOutcome;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_outcome_attribution_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_outcome_attribution_message::JourneyOutcomeEventsNotificationOutcomeAttributionMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_outcome_events_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_outcome_events_notification::{JourneyOutcomeEventsNotificationOutcomeEventsNotification, JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_outcome_touchpoint;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_outcome_touchpoint::JourneyOutcomeEventsNotificationOutcomeTouchpoint;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_outcome_touchpoint_channel;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_outcome_touchpoint_channel::{JourneyOutcomeEventsNotificationOutcomeTouchpointChannel, JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_segment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_segment::JourneyOutcomeEventsNotificationSegment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_outcome_events_notification_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_outcome_events_notification_session::JourneyOutcomeEventsNotificationSession;
 #[cfg(any(feature = "external_contacts", feature = "journey"))]
 mod journey_page;
@@ -12822,121 +12822,121 @@ pub use journey_schema_update_request::JourneySchemaUpdateRequest;
 mod journey_segment;
 #[cfg(feature = "journey")]
 pub use journey_segment::{JourneySegment, JourneySegmentScope};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_segment_assignment_events_notification_external_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_segment_assignment_events_notification_external_contact::JourneySegmentAssignmentEventsNotificationExternalContact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_segment_assignment_events_notification_segment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_segment_assignment_events_notification_segment::JourneySegmentAssignmentEventsNotificationSegment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_segment_assignment_events_notification_segment_assignment_events_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_segment_assignment_events_notification_segment_assignment_events_notification::{JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification, JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_segment_assignment_events_notification_segment_assignment_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_segment_assignment_events_notification_segment_assignment_message::{JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage, JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessageAssignmentState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_segment_assignment_events_notification_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_segment_assignment_events_notification_session::JourneySegmentAssignmentEventsNotificationSession;
 #[cfg(feature = "journey")]
 mod journey_segment_request;
 #[cfg(feature = "journey")]
 pub use journey_segment_request::JourneySegmentRequest;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_app;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_app::JourneySessionEventsNotificationApp;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_browser;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_browser::JourneySessionEventsNotificationBrowser;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_case;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_case::JourneySessionEventsNotificationCase;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_case_association;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_case_association::JourneySessionEventsNotificationCaseAssociation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_connected_queue;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_connected_queue::JourneySessionEventsNotificationConnectedQueue;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_conversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_conversation::JourneySessionEventsNotificationConversation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_conversation_channel;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_conversation_channel::{JourneySessionEventsNotificationConversationChannel, JourneySessionEventsNotificationConversationChannelType, JourneySessionEventsNotificationConversationChannelMessageType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_conversation_user_disposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_conversation_user_disposition::JourneySessionEventsNotificationConversationUserDisposition;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_device;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_device::{JourneySessionEventsNotificationDevice, JourneySessionEventsNotificationDeviceCategory};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_external_contact;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_external_contact::JourneySessionEventsNotificationExternalContact;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_geo_location;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_geo_location::JourneySessionEventsNotificationGeoLocation;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_mkt_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_mkt_campaign::JourneySessionEventsNotificationMktCampaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_network_connectivity;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_network_connectivity::JourneySessionEventsNotificationNetworkConnectivity;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_outcome;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_outcome::JourneySessionEventsNotificationOutcome;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_outcome_achievement;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_outcome_achievement::JourneySessionEventsNotificationOutcomeAchievement;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_page;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_page::JourneySessionEventsNotificationPage;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_referrer;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_referrer::{JourneySessionEventsNotificationReferrer, JourneySessionEventsNotificationReferrerMedium};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_sdk_library;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_sdk_library::JourneySessionEventsNotificationSdkLibrary;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_segment::JourneySessionEventsNotificationSegment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_segment_assignment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_segment_assignment::JourneySessionEventsNotificationSegmentAssignment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_session_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_session_event::{JourneySessionEventsNotificationSessionEvent, JourneySessionEventsNotificationSessionEventOriginatingDirection, JourneySessionEventsNotificationSessionEventLastUserDisconnectType, JourneySessionEventsNotificationSessionEventLastAcdOutcome, JourneySessionEventsNotificationSessionEventCaseStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_session_last_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_session_last_event::JourneySessionEventsNotificationSessionLastEvent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 mod journey_session_events_notification_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-externalcontacts")]
 pub use journey_session_events_notification_user::JourneySessionEventsNotificationUser;
 #[cfg(feature = "journey")]
 mod journey_view;
@@ -13010,13 +13010,13 @@ pub use journey_view_job::{JourneyViewJob, JourneyViewJobStatus};
 mod journey_view_job_listing;
 #[cfg(feature = "journey")]
 pub use journey_view_job_listing::JourneyViewJobListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_view_job_notification_topic_journey_view;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_view_job_notification_topic_journey_view::JourneyViewJobNotificationTopicJourneyView;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_view_job_notification_topic_journey_view_job_notification_event_v2;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_view_job_notification_topic_journey_view_job_notification_event_v2::{JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2, JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status};
 #[cfg(feature = "journey")]
 mod journey_view_link;
@@ -13058,137 +13058,137 @@ pub use journey_view_schedule_listing::JourneyViewScheduleListing;
 mod journey_view_user;
 #[cfg(feature = "journey")]
 pub use journey_view_user::JourneyViewUser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_action_map::JourneyWebActionEventsNotificationActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_action_map_page_url_condition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_action_map_page_url_condition::{JourneyWebActionEventsNotificationActionMapPageUrlCondition, JourneyWebActionEventsNotificationActionMapPageUrlConditionOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_action_target;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_action_target::JourneyWebActionEventsNotificationActionTarget;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_blocked_web_action_offer_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_blocked_web_action_offer_message::{JourneyWebActionEventsNotificationBlockedWebActionOfferMessage, JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason, JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_browser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_browser::JourneyWebActionEventsNotificationBrowser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_device;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_device::{JourneyWebActionEventsNotificationDevice, JourneyWebActionEventsNotificationDeviceCategory};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_emergency_group;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_emergency_group::JourneyWebActionEventsNotificationEmergencyGroup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_event_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_event_action::JourneyWebActionEventsNotificationEventAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_external_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_external_contact::JourneyWebActionEventsNotificationExternalContact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_geo_location;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_geo_location::JourneyWebActionEventsNotificationGeoLocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_mkt_campaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_mkt_campaign::JourneyWebActionEventsNotificationMktCampaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_referrer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_referrer::{JourneyWebActionEventsNotificationReferrer, JourneyWebActionEventsNotificationReferrerMedium};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_schedule_group;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_schedule_group::JourneyWebActionEventsNotificationScheduleGroup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_session::JourneyWebActionEventsNotificationSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_web_action_events_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_web_action_events_notification::{JourneyWebActionEventsNotificationWebActionEventsNotification, JourneyWebActionEventsNotificationWebActionEventsNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_action_events_notification_web_action_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_action_events_notification_web_action_message::JourneyWebActionEventsNotificationWebActionMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_action_map::JourneyWebEventsNotificationActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_action_target;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_action_target::JourneyWebEventsNotificationActionTarget;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_browser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_browser::JourneyWebEventsNotificationBrowser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_custom_event_attribute;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_custom_event_attribute::{JourneyWebEventsNotificationCustomEventAttribute, JourneyWebEventsNotificationCustomEventAttributeDataType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_device;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_device::{JourneyWebEventsNotificationDevice, JourneyWebEventsNotificationDeviceCategory};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_event_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_event_action::{JourneyWebEventsNotificationEventAction, JourneyWebEventsNotificationEventActionState, JourneyWebEventsNotificationEventActionMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_external_contact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_external_contact::JourneyWebEventsNotificationExternalContact;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_geo_location;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_geo_location::JourneyWebEventsNotificationGeoLocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_mkt_campaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_mkt_campaign::JourneyWebEventsNotificationMktCampaign;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_page;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_page::JourneyWebEventsNotificationPage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_referrer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_referrer::{JourneyWebEventsNotificationReferrer, JourneyWebEventsNotificationReferrerMedium};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_segment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_segment::JourneyWebEventsNotificationSegment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_segment_assignment_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_segment_assignment_message::{JourneyWebEventsNotificationSegmentAssignmentMessage, JourneyWebEventsNotificationSegmentAssignmentMessageAssignmentState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_session::JourneyWebEventsNotificationSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_web_action_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_web_action_message::JourneyWebEventsNotificationWebActionMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_web_events_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_web_events_notification::{JourneyWebEventsNotificationWebEventsNotification, JourneyWebEventsNotificationWebEventsNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 mod journey_web_events_notification_web_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-journey")]
 pub use journey_web_events_notification_web_message::JourneyWebEventsNotificationWebMessage;
 #[cfg(any(feature = "conversations", feature = "search"))]
 mod json_cursor_search_response;
@@ -13950,17 +13950,17 @@ pub use learning_assignment_reference::LearningAssignmentReference;
 mod learning_assignment_reschedule;
 #[cfg(feature = "learning")]
 pub use learning_assignment_reschedule::LearningAssignmentReschedule;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 mod learning_assignment_rule_run_topic_learning_assignment_rule_run_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 pub use learning_assignment_rule_run_topic_learning_assignment_rule_run_notification::LearningAssignmentRuleRunTopicLearningAssignmentRuleRunNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 mod learning_assignment_rule_run_topic_learning_assignments_created;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 pub use learning_assignment_rule_run_topic_learning_assignments_created::LearningAssignmentRuleRunTopicLearningAssignmentsCreated;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 mod learning_assignment_rule_run_topic_learning_module_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-wem")]
 pub use learning_assignment_rule_run_topic_learning_module_reference::LearningAssignmentRuleRunTopicLearningModuleReference;
 #[cfg(feature = "learning")]
 mod learning_assignment_step;
@@ -13974,17 +13974,17 @@ pub use learning_assignment_step_sco_structure::{LearningAssignmentStepScoStruct
 mod learning_assignment_step_signed_cookie;
 #[cfg(feature = "learning")]
 pub use learning_assignment_step_signed_cookie::LearningAssignmentStepSignedCookie;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod learning_assignment_topic_learning_assignment_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use learning_assignment_topic_learning_assignment_notification::{LearningAssignmentTopicLearningAssignmentNotification, LearningAssignmentTopicLearningAssignmentNotificationState, LearningAssignmentTopicLearningAssignmentNotificationType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod learning_assignment_topic_learning_module_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use learning_assignment_topic_learning_module_reference::LearningAssignmentTopicLearningModuleReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod learning_assignment_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use learning_assignment_topic_user_reference::LearningAssignmentTopicUserReference;
 #[cfg(feature = "learning")]
 mod learning_assignment_update;
@@ -14590,13 +14590,13 @@ pub use long_term_requirements_service_goal_detail::LongTermRequirementsServiceG
 mod maestro_webhooks_invocation_topic_object;
 #[cfg(feature = "topics")]
 pub use maestro_webhooks_invocation_topic_object::MaestroWebhooksInvocationTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-integrations")]
 mod maestro_webhooks_invocation_topic_public_webhooks_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-integrations")]
 pub use maestro_webhooks_invocation_topic_public_webhooks_event::MaestroWebhooksInvocationTopicPublicWebhooksEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-integrations")]
 mod maestro_webhooks_invocation_topic_webhooks_invocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-integrations")]
 pub use maestro_webhooks_invocation_topic_webhooks_invocation::MaestroWebhooksInvocationTopicWebhooksInvocation;
 #[cfg(feature = "routing")]
 mod mail_from_result;
@@ -14946,37 +14946,37 @@ pub use messaging_campaign_entity_listing::MessagingCampaignEntityListing;
 mod messaging_campaign_schedule;
 #[cfg(feature = "outbound")]
 pub use messaging_campaign_schedule::MessagingCampaignSchedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_alteration::{MessagingCampaignScheduleConfigChangeAlteration, MessagingCampaignScheduleConfigChangeAlterationType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_messaging_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_messaging_campaign_schedule::MessagingCampaignScheduleConfigChangeMessagingCampaignSchedule;
 #[cfg(feature = "unreferenced")]
 mod messaging_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use messaging_campaign_schedule_config_change_object::MessagingCampaignScheduleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_recurrence_pattern::{MessagingCampaignScheduleConfigChangeRecurrencePattern, MessagingCampaignScheduleConfigChangeRecurrencePatternType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_recurrence_range::{MessagingCampaignScheduleConfigChangeRecurrenceRange, MessagingCampaignScheduleConfigChangeRecurrenceRangeType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_schedule_interval::MessagingCampaignScheduleConfigChangeScheduleInterval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_schedule_recurrence::MessagingCampaignScheduleConfigChangeScheduleRecurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod messaging_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use messaging_campaign_schedule_config_change_uri_reference::MessagingCampaignScheduleConfigChangeUriReference;
 #[cfg(feature = "outbound")]
 mod messaging_campaign_schedule_entity_listing;
@@ -15850,13 +15850,13 @@ pub use operation_response::{OperationResponse, OperationResponseType};
 mod operational_event;
 #[cfg(feature = "operational_events")]
 pub use operational_event::OperationalEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-operations")]
 mod operational_event_notification_topic_event_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-operations")]
 pub use operational_event_notification_topic_event_entity::OperationalEventNotificationTopicEventEntity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-operations")]
 mod operational_event_notification_topic_operational_event_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-operations")]
 pub use operational_event_notification_topic_operational_event_notification::OperationalEventNotificationTopicOperationalEventNotification;
 #[cfg(feature = "speech_text_analytics")]
 mod operator_position;
@@ -16018,21 +16018,21 @@ pub use other_profile_assignment::OtherProfileAssignment;
 mod out_of_office;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 pub use out_of_office::OutOfOffice;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod out_of_office_event_out_of_office;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use out_of_office_event_out_of_office::OutOfOfficeEventOutOfOffice;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod out_of_office_event_user;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use out_of_office_event_user::OutOfOfficeEventUser;
 #[cfg(feature = "unreferenced")]
 mod outbound_blending_settings;
 #[cfg(feature = "unreferenced")]
 pub use outbound_blending_settings::OutboundBlendingSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod outbound_detail_event_topic_outbound_init_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use outbound_detail_event_topic_outbound_init_event::{OutboundDetailEventTopicOutboundInitEvent, OutboundDetailEventTopicOutboundInitEventMediaType, OutboundDetailEventTopicOutboundInitEventDirection, OutboundDetailEventTopicOutboundInitEventMessageType};
 #[cfg(feature = "routing")]
 mod outbound_domain;
@@ -16054,265 +16054,265 @@ pub use outbound_domain_patch_request::{OutboundDomainPatchRequest, OutboundDoma
 mod outbound_fax_status;
 #[cfg(feature = "fax")]
 pub use outbound_fax_status::OutboundFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_email_event_topic_email_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_email_event_topic_email_attributes::OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_email_event_topic_outbound_messaging_campaign_post_contact_email_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_email_event_topic_outbound_messaging_campaign_post_contact_email_event::{OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent, OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType, OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_sms_event_topic_outbound_messaging_campaign_post_contact_sms_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_sms_event_topic_outbound_messaging_campaign_post_contact_sms_event::{OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEvent, OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventOutboundCampaignType, OutboundMessagingCampaignPostContactSmsEventTopicOutboundMessagingCampaignPostContactSMSEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_sms_event_topic_sms_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_sms_event_topic_sms_attributes::OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_whatsapp_event_topic_outbound_messaging_campaign_post_contact_whats_app_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_whatsapp_event_topic_outbound_messaging_campaign_post_contact_whats_app_event::{OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent, OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType, OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_post_contact_whatsapp_event_topic_whats_app_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_post_contact_whatsapp_event_topic_whats_app_attributes::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_email_event_topic_email_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_email_event_topic_email_attributes::OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_email_event_topic_outbound_messaging_campaign_pre_contact_email_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_email_event_topic_outbound_messaging_campaign_pre_contact_email_event::{OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent, OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType, OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_sms_event_topic_outbound_messaging_campaign_pre_contact_sms_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_sms_event_topic_outbound_messaging_campaign_pre_contact_sms_event::{OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent, OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType, OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_sms_event_topic_sms_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_sms_event_topic_sms_attributes::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_whatsapp_event_topic_outbound_messaging_campaign_pre_contact_whats_app_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_whatsapp_event_topic_outbound_messaging_campaign_pre_contact_whats_app_event::{OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent, OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType, OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_campaign_pre_contact_whatsapp_event_topic_whats_app_attributes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_campaign_pre_contact_whatsapp_event_topic_whats_app_attributes::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_contact_sort::{OutboundMessagingEmailCampaignConfigChangeContactSort, OutboundMessagingEmailCampaignConfigChangeContactSortDirection};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_email_config::OutboundMessagingEmailCampaignConfigChangeEmailConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_error_detail::OutboundMessagingEmailCampaignConfigChangeErrorDetail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_from_email_address::OutboundMessagingEmailCampaignConfigChangeFromEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_integration_ref::OutboundMessagingEmailCampaignConfigChangeIntegrationRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_messaging_campaign::{OutboundMessagingEmailCampaignConfigChangeMessagingCampaign, OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus};
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_email_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_email_campaign_config_change_object::OutboundMessagingEmailCampaignConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_reply_to_email_address::OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_response_ref::OutboundMessagingEmailCampaignConfigChangeResponseRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_sms_config::OutboundMessagingEmailCampaignConfigChangeSmsConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_sms_phone_number_ref::OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_uri_reference::OutboundMessagingEmailCampaignConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_config_change_whats_app_config::OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_progress_event_campaign_progress::OutboundMessagingEmailCampaignProgressEventCampaignProgress;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_email_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_email_campaign_progress_event_object::OutboundMessagingEmailCampaignProgressEventObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_email_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_email_campaign_progress_event_uri_reference::OutboundMessagingEmailCampaignProgressEventUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_contact_sort::{OutboundMessagingMessagingCampaignConfigChangeContactSort, OutboundMessagingMessagingCampaignConfigChangeContactSortDirection};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_email_config::OutboundMessagingMessagingCampaignConfigChangeEmailConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_error_detail::OutboundMessagingMessagingCampaignConfigChangeErrorDetail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_from_email_address::OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_integration_ref::OutboundMessagingMessagingCampaignConfigChangeIntegrationRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_messaging_campaign::{OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign, OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus};
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_messaging_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_messaging_campaign_config_change_object::OutboundMessagingMessagingCampaignConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_reply_to_email_address::OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_response_ref::OutboundMessagingMessagingCampaignConfigChangeResponseRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_sms_config::OutboundMessagingMessagingCampaignConfigChangeSmsConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_sms_phone_number_ref::OutboundMessagingMessagingCampaignConfigChangeSmsPhoneNumberRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_uri_reference::OutboundMessagingMessagingCampaignConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_config_change_whats_app_config::OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_progress_event_campaign_progress::OutboundMessagingMessagingCampaignProgressEventCampaignProgress;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_messaging_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_messaging_campaign_progress_event_object::OutboundMessagingMessagingCampaignProgressEventObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_messaging_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_messaging_campaign_progress_event_uri_reference::OutboundMessagingMessagingCampaignProgressEventUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_contact_sort;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_contact_sort::{OutboundMessagingWhatsappCampaignConfigChangeContactSort, OutboundMessagingWhatsappCampaignConfigChangeContactSortDirection};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_email_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_email_config::OutboundMessagingWhatsappCampaignConfigChangeEmailConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_error_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_error_detail::OutboundMessagingWhatsappCampaignConfigChangeErrorDetail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_from_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_from_email_address::OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_integration_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_integration_ref::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_messaging_campaign;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_messaging_campaign::{OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign, OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus};
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_whatsapp_campaign_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_whatsapp_campaign_config_change_object::OutboundMessagingWhatsappCampaignConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_reply_to_email_address;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_reply_to_email_address::OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_response_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_response_ref::OutboundMessagingWhatsappCampaignConfigChangeResponseRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_sms_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_sms_config::OutboundMessagingWhatsappCampaignConfigChangeSmsConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_sms_phone_number_ref;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_sms_phone_number_ref::OutboundMessagingWhatsappCampaignConfigChangeSmsPhoneNumberRef;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_uri_reference::OutboundMessagingWhatsappCampaignConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_config_change_whats_app_config;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_config_change_whats_app_config::OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_progress_event_campaign_progress;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_progress_event_campaign_progress::OutboundMessagingWhatsappCampaignProgressEventCampaignProgress;
 #[cfg(feature = "unreferenced")]
 mod outbound_messaging_whatsapp_campaign_progress_event_object;
 #[cfg(feature = "unreferenced")]
 pub use outbound_messaging_whatsapp_campaign_progress_event_object::OutboundMessagingWhatsappCampaignProgressEventObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_messaging_whatsapp_campaign_progress_event_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_messaging_whatsapp_campaign_progress_event_uri_reference::OutboundMessagingWhatsappCampaignProgressEventUriReference;
 #[cfg(feature = "unreferenced")]
 mod outbound_only_setting;
 #[cfg(feature = "unreferenced")]
 pub use outbound_only_setting::{OutboundOnlySetting, OutboundOnlySettingOutbound};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_preview_campaign_post_contact_outbound_preview_campaign_post_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_preview_campaign_post_contact_outbound_preview_campaign_post_contact_event::{OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent, OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_preview_campaign_post_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_preview_campaign_post_contact_voice_attributes::{OutboundPreviewCampaignPostContactVoiceAttributes, OutboundPreviewCampaignPostContactVoiceAttributesContactPhoneType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_preview_campaign_pre_contact_outbound_preview_campaign_pre_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_preview_campaign_pre_contact_outbound_preview_campaign_pre_contact_event::{OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent, OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEventDialingMode};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_preview_campaign_pre_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_preview_campaign_pre_contact_voice_attributes::{OutboundPreviewCampaignPreContactVoiceAttributes, OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType};
 #[cfg(feature = "routing")]
 mod outbound_queue_identity_resolution_config;
@@ -16338,21 +16338,21 @@ pub use outbound_route_entity_listing::OutboundRouteEntityListing;
 mod outbound_settings;
 #[cfg(feature = "outbound")]
 pub use outbound_settings::{OutboundSettings, OutboundSettingsComplianceAbandonRateDenominator, OutboundSettingsContactListDefaultRetentionType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_voice_campaign_post_contact_outbound_voice_campaign_post_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_voice_campaign_post_contact_outbound_voice_campaign_post_contact_event::{OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent, OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEventDialingMode};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_voice_campaign_post_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_voice_campaign_post_contact_voice_attributes::{OutboundVoiceCampaignPostContactVoiceAttributes, OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_voice_campaign_pre_contact_outbound_voice_campaign_pre_contact_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_voice_campaign_pre_contact_outbound_voice_campaign_pre_contact_event::{OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent, OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEventDialingMode};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod outbound_voice_campaign_pre_contact_voice_attributes;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use outbound_voice_campaign_pre_contact_voice_attributes::{OutboundVoiceCampaignPreContactVoiceAttributes, OutboundVoiceCampaignPreContactVoiceAttributesContactPhoneType};
 #[cfg(feature = "journey")]
 mod outcome;
@@ -16710,25 +16710,25 @@ pub use payment_response::{PaymentResponse, PaymentResponsePaymentStatus};
 mod pending_and_approved_opportunity_enrollment_counts;
 #[cfg(feature = "workforce_management")]
 pub use pending_and_approved_opportunity_enrollment_counts::PendingAndApprovedOpportunityEnrollmentCounts;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod performance_prediction_complete_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use performance_prediction_complete_event_topic_error_body::PerformancePredictionCompleteEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod performance_prediction_complete_event_topic_performance_prediction_calculation_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use performance_prediction_complete_event_topic_performance_prediction_calculation_notification::{PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification, PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState};
 #[cfg(feature = "workforce_management")]
 mod performance_prediction_outputs;
 #[cfg(feature = "workforce_management")]
 pub use performance_prediction_outputs::PerformancePredictionOutputs;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod performance_prediction_recalculation_complete_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use performance_prediction_recalculation_complete_event_topic_error_body::PerformancePredictionRecalculationCompleteEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod performance_prediction_recalculation_complete_event_topic_performance_prediction_user_recalculation_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use performance_prediction_recalculation_complete_event_topic_performance_prediction_user_recalculation_notification::{PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification, PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState};
 #[cfg(feature = "workforce_management")]
 mod performance_prediction_recalculation_response;
@@ -16762,21 +16762,21 @@ pub use permission_details::{PermissionDetails, PermissionDetailsType};
 mod permissions;
 #[cfg(feature = "license")]
 pub use permissions::Permissions;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod persistent_connection_change_topic_error_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use persistent_connection_change_topic_error_info::PersistentConnectionChangeTopicErrorInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod persistent_connection_change_topic_error_info_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use persistent_connection_change_topic_error_info_details::PersistentConnectionChangeTopicErrorInfoDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod persistent_connection_change_topic_error_location;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use persistent_connection_change_topic_error_location::PersistentConnectionChangeTopicErrorLocation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod persistent_connection_change_topic_persistent_connection_change_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use persistent_connection_change_topic_persistent_connection_change_event::{PersistentConnectionChangeTopicPersistentConnectionChangeEvent, PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState};
 #[cfg(feature = "telephony_providers_edge")]
 mod phone;
@@ -16798,29 +16798,29 @@ pub use phone_base_settings::PhoneBaseSettings;
 mod phone_capabilities;
 #[cfg(feature = "telephony_providers_edge")]
 pub use phone_capabilities::PhoneCapabilities;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_edge_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_edge_reference::PhoneChangeTopicEdgeReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_line_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_line_status::PhoneChangeTopicLineStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_phone;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_phone::PhoneChangeTopicPhone;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_phone_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_phone_status::{PhoneChangeTopicPhoneStatus, PhoneChangeTopicPhoneStatusOperationalStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_provision_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_provision_info::PhoneChangeTopicProvisionInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod phone_change_topic_user_agent_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use phone_change_topic_user_agent_info::PhoneChangeTopicUserAgentInfo;
 #[cfg(any(feature = "conversations", feature = "outbound"))]
 mod phone_column;
@@ -17110,13 +17110,13 @@ pub use presence_detail_query_filter::{PresenceDetailQueryFilter, PresenceDetail
 mod presence_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "users"))]
 pub use presence_detail_query_predicate::{PresenceDetailQueryPredicate, PresenceDetailQueryPredicateType, PresenceDetailQueryPredicateDimension, PresenceDetailQueryPredicateOperator};
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-users"))]
 mod presence_event_organization_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-users"))]
 pub use presence_event_organization_presence::PresenceEventOrganizationPresence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-users"))]
 mod presence_event_user_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-users"))]
 pub use presence_event_user_presence::PresenceEventUserPresence;
 #[cfg(feature = "presence")]
 mod presence_settings;
@@ -17186,21 +17186,21 @@ pub use program_request::ProgramRequest;
 mod program_topic_links_job;
 #[cfg(feature = "speech_text_analytics")]
 pub use program_topic_links_job::{ProgramTopicLinksJob, ProgramTopicLinksJobState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod program_topic_links_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use program_topic_links_test_phrase_detected_phrase::ProgramTopicLinksTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod program_topic_links_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use program_topic_links_test_phrase_matched_transcript::{ProgramTopicLinksTestPhraseMatchedTranscript, ProgramTopicLinksTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod program_topic_links_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use program_topic_links_test_topic_phrase_results::ProgramTopicLinksTestTopicPhraseResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod program_topic_links_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use program_topic_links_topics_definitions_job::{ProgramTopicLinksTopicsDefinitionsJob, ProgramTopicLinksTopicsDefinitionsJobState};
 #[cfg(feature = "speech_text_analytics")]
 mod program_transcription_engine;
@@ -17278,41 +17278,41 @@ pub use publish_draft_input::PublishDraftInput;
 mod publish_form;
 #[cfg(feature = "quality")]
 pub use publish_form::PublishForm;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_program_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_program_test_phrase_detected_phrase::PublishProgramTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_program_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_program_test_phrase_matched_transcript::{PublishProgramTestPhraseMatchedTranscript, PublishProgramTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_program_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_program_test_topic_phrase_results::PublishProgramTestTopicPhraseResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_program_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_program_topics_definitions_job::{PublishProgramTopicsDefinitionsJob, PublishProgramTopicsDefinitionsJobState};
 #[cfg(feature = "scripts")]
 mod publish_script_request_data;
 #[cfg(feature = "scripts")]
 pub use publish_script_request_data::PublishScriptRequestData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_topic_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_topic_test_phrase_detected_phrase::PublishTopicTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_topic_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_topic_test_phrase_matched_transcript::{PublishTopicTestPhraseMatchedTranscript, PublishTopicTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_topic_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_topic_test_topic_phrase_results::PublishTopicTestTopicPhraseResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod publish_topic_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use publish_topic_topics_definitions_job::{PublishTopicTopicsDefinitionsJob, PublishTopicTopicsDefinitionsJobState};
 #[cfg(feature = "recording")]
 mod published_survey_form_reference;
@@ -17590,1185 +17590,1185 @@ pub use question_settings::QuestionSettings;
 mod queue;
 #[cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "voicemail"))]
 pub use queue::{Queue, QueueScoringMethod, QueueLastAgentRoutingMode, QueueSkillEvaluationMethod};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_call_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_call_conversation::{QueueConversationCallEventTopicCallConversation, QueueConversationCallEventTopicCallConversationRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_call_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_call_media_participant::{QueueConversationCallEventTopicCallMediaParticipant, QueueConversationCallEventTopicCallMediaParticipantState, QueueConversationCallEventTopicCallMediaParticipantInitialState, QueueConversationCallEventTopicCallMediaParticipantDirection, QueueConversationCallEventTopicCallMediaParticipantDisconnectType, QueueConversationCallEventTopicCallMediaParticipantFlaggedReason, QueueConversationCallEventTopicCallMediaParticipantRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_conversation_division_membership::QueueConversationCallEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_conversation_routing_data::QueueConversationCallEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_detail::QueueConversationCallEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_disposition::QueueConversationCallEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_disposition_amd_timeout::QueueConversationCallEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_disposition_silent_call_timeout::QueueConversationCallEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_division_entity_ref::QueueConversationCallEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_domain_entity_ref::QueueConversationCallEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_error_body::QueueConversationCallEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_fax_status::QueueConversationCallEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_journey_action::QueueConversationCallEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_journey_action_map::QueueConversationCallEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_journey_context::QueueConversationCallEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_journey_customer::QueueConversationCallEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_journey_customer_session::QueueConversationCallEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_limit::{QueueConversationCallEventTopicLimit, QueueConversationCallEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_queue_media_settings::QueueConversationCallEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_recorders_state::QueueConversationCallEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_scored_agent::QueueConversationCallEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_uri_reference::QueueConversationCallEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_call_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_call_event_topic_wrapup::QueueConversationCallEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_callback_conversation;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_callback_conversation::QueueConversationCallbackEventTopicCallbackConversation;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_callback_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_callback_media_participant::{QueueConversationCallbackEventTopicCallbackMediaParticipant, QueueConversationCallbackEventTopicCallbackMediaParticipantState, QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState, QueueConversationCallbackEventTopicCallbackMediaParticipantDirection, QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType, QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_conversation_division_membership::QueueConversationCallbackEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_conversation_routing_data::QueueConversationCallbackEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_detail::QueueConversationCallbackEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_dialer_preview::QueueConversationCallbackEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_division_entity_ref::QueueConversationCallbackEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_domain_entity_ref::QueueConversationCallbackEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_error_body::QueueConversationCallbackEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_journey_action::QueueConversationCallbackEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_journey_action_map::QueueConversationCallbackEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_journey_context::QueueConversationCallbackEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_journey_customer::QueueConversationCallbackEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_journey_customer_session::QueueConversationCallbackEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_limit::{QueueConversationCallbackEventTopicLimit, QueueConversationCallbackEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_phone_number_column::QueueConversationCallbackEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_queue_media_settings::QueueConversationCallbackEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_scored_agent::QueueConversationCallbackEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_uri_reference::QueueConversationCallbackEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_voicemail::{QueueConversationCallbackEventTopicVoicemail, QueueConversationCallbackEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 mod queue_conversation_callback_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(any(feature = "slice-notifications", feature = "topics-routing"))]
 pub use queue_conversation_callback_event_topic_wrapup::QueueConversationCallbackEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_chat_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_chat_conversation::QueueConversationChatEventTopicChatConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_chat_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_chat_media_participant::{QueueConversationChatEventTopicChatMediaParticipant, QueueConversationChatEventTopicChatMediaParticipantState, QueueConversationChatEventTopicChatMediaParticipantInitialState, QueueConversationChatEventTopicChatMediaParticipantDirection, QueueConversationChatEventTopicChatMediaParticipantDisconnectType, QueueConversationChatEventTopicChatMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_conversation_division_membership::QueueConversationChatEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_conversation_routing_data::QueueConversationChatEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_detail::QueueConversationChatEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_division_entity_ref::QueueConversationChatEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_domain_entity_ref::QueueConversationChatEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_error_body::QueueConversationChatEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_journey_action::QueueConversationChatEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_journey_action_map::QueueConversationChatEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_journey_context::QueueConversationChatEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_journey_customer::QueueConversationChatEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_journey_customer_session::QueueConversationChatEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_limit::{QueueConversationChatEventTopicLimit, QueueConversationChatEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_queue_media_settings::QueueConversationChatEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_scored_agent::QueueConversationChatEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_uri_reference::QueueConversationChatEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_chat_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_chat_event_topic_wrapup::QueueConversationChatEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_cobrowse_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_cobrowse_conversation::QueueConversationCobrowseEventTopicCobrowseConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_cobrowse_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_cobrowse_media_participant::{QueueConversationCobrowseEventTopicCobrowseMediaParticipant, QueueConversationCobrowseEventTopicCobrowseMediaParticipantState, QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState, QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection, QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType, QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_conversation_division_membership::QueueConversationCobrowseEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_conversation_routing_data::QueueConversationCobrowseEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_detail::QueueConversationCobrowseEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_division_entity_ref::QueueConversationCobrowseEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_domain_entity_ref::QueueConversationCobrowseEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_error_body::QueueConversationCobrowseEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_journey_action::QueueConversationCobrowseEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_journey_action_map::QueueConversationCobrowseEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_journey_context::QueueConversationCobrowseEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_journey_customer::QueueConversationCobrowseEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_journey_customer_session::QueueConversationCobrowseEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_limit::{QueueConversationCobrowseEventTopicLimit, QueueConversationCobrowseEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_queue_media_settings::QueueConversationCobrowseEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_scored_agent::QueueConversationCobrowseEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_uri_reference::QueueConversationCobrowseEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_cobrowse_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_cobrowse_event_topic_wrapup::QueueConversationCobrowseEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_attachment::QueueConversationEmailEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_conversation_division_membership::QueueConversationEmailEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_conversation_routing_data::QueueConversationEmailEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_detail::QueueConversationEmailEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_division_entity_ref::QueueConversationEmailEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_domain_entity_ref::QueueConversationEmailEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_email_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_email_conversation::QueueConversationEmailEventTopicEmailConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_email_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_email_media_participant::{QueueConversationEmailEventTopicEmailMediaParticipant, QueueConversationEmailEventTopicEmailMediaParticipantState, QueueConversationEmailEventTopicEmailMediaParticipantInitialState, QueueConversationEmailEventTopicEmailMediaParticipantDirection, QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType, QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_error_body::QueueConversationEmailEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_journey_action::QueueConversationEmailEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_journey_action_map::QueueConversationEmailEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_journey_context::QueueConversationEmailEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_journey_customer::QueueConversationEmailEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_journey_customer_session::QueueConversationEmailEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_limit::{QueueConversationEmailEventTopicLimit, QueueConversationEmailEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_queue_media_settings::QueueConversationEmailEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_scored_agent::QueueConversationEmailEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_uri_reference::QueueConversationEmailEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_email_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_email_event_topic_wrapup::QueueConversationEmailEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_address::QueueConversationEventTopicAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_after_call_work;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_after_call_work::{QueueConversationEventTopicAfterCallWork, QueueConversationEventTopicAfterCallWorkState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_attachment::QueueConversationEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_call;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_call::{QueueConversationEventTopicCall, QueueConversationEventTopicCallState, QueueConversationEventTopicCallInitialState, QueueConversationEventTopicCallRecordingState, QueueConversationEventTopicCallDisconnectType, QueueConversationEventTopicCallDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_callback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_callback::{QueueConversationEventTopicCallback, QueueConversationEventTopicCallbackState, QueueConversationEventTopicCallbackInitialState, QueueConversationEventTopicCallbackDirection, QueueConversationEventTopicCallbackDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_chat;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_chat::{QueueConversationEventTopicChat, QueueConversationEventTopicChatState, QueueConversationEventTopicChatInitialState, QueueConversationEventTopicChatDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_cobrowse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_cobrowse::{QueueConversationEventTopicCobrowse, QueueConversationEventTopicCobrowseState, QueueConversationEventTopicCobrowseInitialState, QueueConversationEventTopicCobrowseDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_conversation::QueueConversationEventTopicConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_conversation_division_membership::QueueConversationEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_conversation_routing_data::QueueConversationEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_dialer_preview::QueueConversationEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_disconnect_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_disconnect_reason::{QueueConversationEventTopicDisconnectReason, QueueConversationEventTopicDisconnectReasonType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_disposition::QueueConversationEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_disposition_amd_timeout::QueueConversationEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_disposition_silent_call_timeout::QueueConversationEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_division_entity_ref::QueueConversationEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_domain_entity_ref::QueueConversationEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_email;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_email::{QueueConversationEventTopicEmail, QueueConversationEventTopicEmailState, QueueConversationEventTopicEmailInitialState, QueueConversationEventTopicEmailDisconnectType, QueueConversationEventTopicEmailDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_error_details::QueueConversationEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_fax_status::QueueConversationEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_internal_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_internal_message::{QueueConversationEventTopicInternalMessage, QueueConversationEventTopicInternalMessageState, QueueConversationEventTopicInternalMessageInitialState, QueueConversationEventTopicInternalMessageDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_internal_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_internal_message_details::QueueConversationEventTopicInternalMessageDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_journey_action::QueueConversationEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_journey_action_map::QueueConversationEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_journey_context::QueueConversationEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_journey_customer::QueueConversationEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_journey_customer_session::QueueConversationEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message::{QueueConversationEventTopicMessage, QueueConversationEventTopicMessageState, QueueConversationEventTopicMessageInitialState, QueueConversationEventTopicMessageDirection, QueueConversationEventTopicMessageDisconnectType, QueueConversationEventTopicMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_details::{QueueConversationEventTopicMessageDetails, QueueConversationEventTopicMessageDetailsMessageStatus, QueueConversationEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_media::QueueConversationEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_metadata::QueueConversationEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_metadata_content::QueueConversationEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_metadata_event::QueueConversationEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_message_sticker::QueueConversationEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_participant::{QueueConversationEventTopicParticipant, QueueConversationEventTopicParticipantScreenRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_phone_number_column::QueueConversationEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_queue_media_settings::QueueConversationEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_recorders_state::QueueConversationEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_scored_agent::QueueConversationEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_screen_monitoring;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_screen_monitoring::{QueueConversationEventTopicScreenMonitoring, QueueConversationEventTopicScreenMonitoringState, QueueConversationEventTopicScreenMonitoringInitialState, QueueConversationEventTopicScreenMonitoringDisconnectType, QueueConversationEventTopicScreenMonitoringMonitoringType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_screen_share;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_screen_share::{QueueConversationEventTopicScreenShare, QueueConversationEventTopicScreenShareState, QueueConversationEventTopicScreenShareInitialState, QueueConversationEventTopicScreenShareDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_social_expression;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_social_expression::{QueueConversationEventTopicSocialExpression, QueueConversationEventTopicSocialExpressionState, QueueConversationEventTopicSocialExpressionInitialState, QueueConversationEventTopicSocialExpressionDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_transfer_destination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_transfer_destination::QueueConversationEventTopicTransferDestination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_transfer_initiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_transfer_initiator::QueueConversationEventTopicTransferInitiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_transfer_modifed_by;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_transfer_modifed_by::QueueConversationEventTopicTransferModifedBy;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_transfer_response;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_transfer_response::{QueueConversationEventTopicTransferResponse, QueueConversationEventTopicTransferResponseState, QueueConversationEventTopicTransferResponseTransferType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_uri_reference::QueueConversationEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_video;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_video::{QueueConversationEventTopicVideo, QueueConversationEventTopicVideoState, QueueConversationEventTopicVideoInitialState, QueueConversationEventTopicVideoDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_voicemail::{QueueConversationEventTopicVoicemail, QueueConversationEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_workflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_workflow::QueueConversationEventTopicWorkflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_event_topic_wrapup::QueueConversationEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_conversation_division_membership::QueueConversationMessageEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_conversation_routing_data::QueueConversationMessageEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_detail::QueueConversationMessageEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_division_entity_ref::QueueConversationMessageEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_domain_entity_ref::QueueConversationMessageEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_error_body::QueueConversationMessageEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_error_details::QueueConversationMessageEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_journey_action::QueueConversationMessageEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_journey_action_map::QueueConversationMessageEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_journey_context::QueueConversationMessageEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_journey_customer::QueueConversationMessageEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_journey_customer_session::QueueConversationMessageEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_limit::{QueueConversationMessageEventTopicLimit, QueueConversationMessageEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_conversation::QueueConversationMessageEventTopicMessageConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_details::{QueueConversationMessageEventTopicMessageDetails, QueueConversationMessageEventTopicMessageDetailsMessageStatus, QueueConversationMessageEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_media::QueueConversationMessageEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_media_participant::{QueueConversationMessageEventTopicMessageMediaParticipant, QueueConversationMessageEventTopicMessageMediaParticipantState, QueueConversationMessageEventTopicMessageMediaParticipantInitialState, QueueConversationMessageEventTopicMessageMediaParticipantDirection, QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType, QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason, QueueConversationMessageEventTopicMessageMediaParticipantType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_metadata::QueueConversationMessageEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_metadata_content::QueueConversationMessageEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_metadata_event::QueueConversationMessageEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_message_sticker::QueueConversationMessageEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_queue_media_settings::QueueConversationMessageEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_scored_agent::QueueConversationMessageEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_uri_reference::QueueConversationMessageEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_message_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_message_event_topic_wrapup::QueueConversationMessageEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_conversation_division_membership::QueueConversationScreenShareEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_conversation_routing_data::QueueConversationScreenShareEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_detail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_detail::QueueConversationScreenShareEventTopicDetail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_division_entity_ref::QueueConversationScreenShareEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_domain_entity_ref::QueueConversationScreenShareEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_error_body::QueueConversationScreenShareEventTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_journey_action::QueueConversationScreenShareEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_journey_action_map::QueueConversationScreenShareEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_journey_context::QueueConversationScreenShareEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_journey_customer::QueueConversationScreenShareEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_journey_customer_session::QueueConversationScreenShareEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_limit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_limit::{QueueConversationScreenShareEventTopicLimit, QueueConversationScreenShareEventTopicLimitNamespace};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_queue_media_settings::QueueConversationScreenShareEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_scored_agent::QueueConversationScreenShareEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_screen_share_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_screen_share_conversation::QueueConversationScreenShareEventTopicScreenShareConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_screen_share_media_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_screen_share_media_participant::{QueueConversationScreenShareEventTopicScreenShareMediaParticipant, QueueConversationScreenShareEventTopicScreenShareMediaParticipantState, QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState, QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection, QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType, QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_uri_reference::QueueConversationScreenShareEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_screen_share_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_screen_share_event_topic_wrapup::QueueConversationScreenShareEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_address::QueueConversationSocialExpressionEventTopicAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_after_call_work;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_after_call_work::{QueueConversationSocialExpressionEventTopicAfterCallWork, QueueConversationSocialExpressionEventTopicAfterCallWorkState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_attachment::QueueConversationSocialExpressionEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_call;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_call::{QueueConversationSocialExpressionEventTopicCall, QueueConversationSocialExpressionEventTopicCallState, QueueConversationSocialExpressionEventTopicCallInitialState, QueueConversationSocialExpressionEventTopicCallRecordingState, QueueConversationSocialExpressionEventTopicCallDisconnectType, QueueConversationSocialExpressionEventTopicCallDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_callback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_callback::{QueueConversationSocialExpressionEventTopicCallback, QueueConversationSocialExpressionEventTopicCallbackState, QueueConversationSocialExpressionEventTopicCallbackInitialState, QueueConversationSocialExpressionEventTopicCallbackDirection, QueueConversationSocialExpressionEventTopicCallbackDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_chat;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_chat::{QueueConversationSocialExpressionEventTopicChat, QueueConversationSocialExpressionEventTopicChatState, QueueConversationSocialExpressionEventTopicChatInitialState, QueueConversationSocialExpressionEventTopicChatDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_cobrowse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_cobrowse::{QueueConversationSocialExpressionEventTopicCobrowse, QueueConversationSocialExpressionEventTopicCobrowseState, QueueConversationSocialExpressionEventTopicCobrowseInitialState, QueueConversationSocialExpressionEventTopicCobrowseDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_conversation::QueueConversationSocialExpressionEventTopicConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_conversation_division_membership::QueueConversationSocialExpressionEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_conversation_routing_data::QueueConversationSocialExpressionEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_dialer_preview::QueueConversationSocialExpressionEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_disconnect_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_disconnect_reason::{QueueConversationSocialExpressionEventTopicDisconnectReason, QueueConversationSocialExpressionEventTopicDisconnectReasonType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_disposition::QueueConversationSocialExpressionEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_disposition_amd_timeout::QueueConversationSocialExpressionEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_disposition_silent_call_timeout::QueueConversationSocialExpressionEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_division_entity_ref::QueueConversationSocialExpressionEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_domain_entity_ref::QueueConversationSocialExpressionEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_email;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_email::{QueueConversationSocialExpressionEventTopicEmail, QueueConversationSocialExpressionEventTopicEmailState, QueueConversationSocialExpressionEventTopicEmailInitialState, QueueConversationSocialExpressionEventTopicEmailDisconnectType, QueueConversationSocialExpressionEventTopicEmailDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_error_details::QueueConversationSocialExpressionEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_fax_status::QueueConversationSocialExpressionEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_internal_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_internal_message::{QueueConversationSocialExpressionEventTopicInternalMessage, QueueConversationSocialExpressionEventTopicInternalMessageState, QueueConversationSocialExpressionEventTopicInternalMessageInitialState, QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_internal_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_internal_message_details::QueueConversationSocialExpressionEventTopicInternalMessageDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_journey_action::QueueConversationSocialExpressionEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_journey_action_map::QueueConversationSocialExpressionEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_journey_context::QueueConversationSocialExpressionEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_journey_customer::QueueConversationSocialExpressionEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_journey_customer_session::QueueConversationSocialExpressionEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message::{QueueConversationSocialExpressionEventTopicMessage, QueueConversationSocialExpressionEventTopicMessageState, QueueConversationSocialExpressionEventTopicMessageInitialState, QueueConversationSocialExpressionEventTopicMessageDirection, QueueConversationSocialExpressionEventTopicMessageDisconnectType, QueueConversationSocialExpressionEventTopicMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_details::{QueueConversationSocialExpressionEventTopicMessageDetails, QueueConversationSocialExpressionEventTopicMessageDetailsMessageStatus, QueueConversationSocialExpressionEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_media::QueueConversationSocialExpressionEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_metadata::QueueConversationSocialExpressionEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_metadata_content::QueueConversationSocialExpressionEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_metadata_event::QueueConversationSocialExpressionEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_message_sticker::QueueConversationSocialExpressionEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_participant::{QueueConversationSocialExpressionEventTopicParticipant, QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_phone_number_column::QueueConversationSocialExpressionEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_queue_media_settings::QueueConversationSocialExpressionEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_recorders_state::QueueConversationSocialExpressionEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_scored_agent::QueueConversationSocialExpressionEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_screen_monitoring;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_screen_monitoring::{QueueConversationSocialExpressionEventTopicScreenMonitoring, QueueConversationSocialExpressionEventTopicScreenMonitoringState, QueueConversationSocialExpressionEventTopicScreenMonitoringInitialState, QueueConversationSocialExpressionEventTopicScreenMonitoringDisconnectType, QueueConversationSocialExpressionEventTopicScreenMonitoringMonitoringType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_screen_share;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_screen_share::{QueueConversationSocialExpressionEventTopicScreenShare, QueueConversationSocialExpressionEventTopicScreenShareState, QueueConversationSocialExpressionEventTopicScreenShareInitialState, QueueConversationSocialExpressionEventTopicScreenShareDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_social_expression;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_social_expression::{QueueConversationSocialExpressionEventTopicSocialExpression, QueueConversationSocialExpressionEventTopicSocialExpressionState, QueueConversationSocialExpressionEventTopicSocialExpressionInitialState, QueueConversationSocialExpressionEventTopicSocialExpressionDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_transfer_destination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_transfer_destination::QueueConversationSocialExpressionEventTopicTransferDestination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_transfer_initiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_transfer_initiator::QueueConversationSocialExpressionEventTopicTransferInitiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_transfer_modifed_by;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_transfer_modifed_by::QueueConversationSocialExpressionEventTopicTransferModifedBy;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_transfer_response;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_transfer_response::{QueueConversationSocialExpressionEventTopicTransferResponse, QueueConversationSocialExpressionEventTopicTransferResponseState, QueueConversationSocialExpressionEventTopicTransferResponseTransferType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_uri_reference::QueueConversationSocialExpressionEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_video;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_video::{QueueConversationSocialExpressionEventTopicVideo, QueueConversationSocialExpressionEventTopicVideoState, QueueConversationSocialExpressionEventTopicVideoInitialState, QueueConversationSocialExpressionEventTopicVideoDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_voicemail::{QueueConversationSocialExpressionEventTopicVoicemail, QueueConversationSocialExpressionEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_workflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_workflow::QueueConversationSocialExpressionEventTopicWorkflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_social_expression_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_social_expression_event_topic_wrapup::QueueConversationSocialExpressionEventTopicWrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_address;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_address::QueueConversationVideoEventTopicAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_after_call_work;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_after_call_work::{QueueConversationVideoEventTopicAfterCallWork, QueueConversationVideoEventTopicAfterCallWorkState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_attachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_attachment::QueueConversationVideoEventTopicAttachment;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_call;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_call::{QueueConversationVideoEventTopicCall, QueueConversationVideoEventTopicCallState, QueueConversationVideoEventTopicCallInitialState, QueueConversationVideoEventTopicCallRecordingState, QueueConversationVideoEventTopicCallDisconnectType, QueueConversationVideoEventTopicCallDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_callback;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_callback::{QueueConversationVideoEventTopicCallback, QueueConversationVideoEventTopicCallbackState, QueueConversationVideoEventTopicCallbackInitialState, QueueConversationVideoEventTopicCallbackDirection, QueueConversationVideoEventTopicCallbackDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_chat;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_chat::{QueueConversationVideoEventTopicChat, QueueConversationVideoEventTopicChatState, QueueConversationVideoEventTopicChatInitialState, QueueConversationVideoEventTopicChatDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_cobrowse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_cobrowse::{QueueConversationVideoEventTopicCobrowse, QueueConversationVideoEventTopicCobrowseState, QueueConversationVideoEventTopicCobrowseInitialState, QueueConversationVideoEventTopicCobrowseDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_conversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_conversation::QueueConversationVideoEventTopicConversation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_conversation_division_membership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_conversation_division_membership::QueueConversationVideoEventTopicConversationDivisionMembership;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_conversation_routing_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_conversation_routing_data::QueueConversationVideoEventTopicConversationRoutingData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_dialer_preview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_dialer_preview::QueueConversationVideoEventTopicDialerPreview;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_disconnect_reason;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_disconnect_reason::{QueueConversationVideoEventTopicDisconnectReason, QueueConversationVideoEventTopicDisconnectReasonType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_disposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_disposition::QueueConversationVideoEventTopicDisposition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_disposition_amd_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_disposition_amd_timeout::QueueConversationVideoEventTopicDispositionAmdTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_disposition_silent_call_timeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_disposition_silent_call_timeout::QueueConversationVideoEventTopicDispositionSilentCallTimeout;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_division_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_division_entity_ref::QueueConversationVideoEventTopicDivisionEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_domain_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_domain_entity_ref::QueueConversationVideoEventTopicDomainEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_email;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_email::{QueueConversationVideoEventTopicEmail, QueueConversationVideoEventTopicEmailState, QueueConversationVideoEventTopicEmailInitialState, QueueConversationVideoEventTopicEmailDisconnectType, QueueConversationVideoEventTopicEmailDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_error_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_error_details::QueueConversationVideoEventTopicErrorDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_fax_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_fax_status::QueueConversationVideoEventTopicFaxStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_internal_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_internal_message::{QueueConversationVideoEventTopicInternalMessage, QueueConversationVideoEventTopicInternalMessageState, QueueConversationVideoEventTopicInternalMessageInitialState, QueueConversationVideoEventTopicInternalMessageDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_internal_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_internal_message_details::QueueConversationVideoEventTopicInternalMessageDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_journey_action;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_journey_action::QueueConversationVideoEventTopicJourneyAction;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_journey_action_map;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_journey_action_map::QueueConversationVideoEventTopicJourneyActionMap;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_journey_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_journey_context::QueueConversationVideoEventTopicJourneyContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_journey_customer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_journey_customer::QueueConversationVideoEventTopicJourneyCustomer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_journey_customer_session;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_journey_customer_session::QueueConversationVideoEventTopicJourneyCustomerSession;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message::{QueueConversationVideoEventTopicMessage, QueueConversationVideoEventTopicMessageState, QueueConversationVideoEventTopicMessageInitialState, QueueConversationVideoEventTopicMessageDirection, QueueConversationVideoEventTopicMessageDisconnectType, QueueConversationVideoEventTopicMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_details::{QueueConversationVideoEventTopicMessageDetails, QueueConversationVideoEventTopicMessageDetailsMessageStatus, QueueConversationVideoEventTopicMessageDetailsSocialVisibility};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_media;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_media::QueueConversationVideoEventTopicMessageMedia;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_metadata::QueueConversationVideoEventTopicMessageMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_metadata_content;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_metadata_content::QueueConversationVideoEventTopicMessageMetadataContent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_metadata_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_metadata_event::QueueConversationVideoEventTopicMessageMetadataEvent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_message_sticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_message_sticker::QueueConversationVideoEventTopicMessageSticker;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_participant::{QueueConversationVideoEventTopicParticipant, QueueConversationVideoEventTopicParticipantScreenRecordingState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_phone_number_column;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_phone_number_column::QueueConversationVideoEventTopicPhoneNumberColumn;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_queue_media_settings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_queue_media_settings::QueueConversationVideoEventTopicQueueMediaSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_recorders_state;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_recorders_state::QueueConversationVideoEventTopicRecordersState;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_scored_agent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_scored_agent::QueueConversationVideoEventTopicScoredAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_screen_monitoring;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_screen_monitoring::{QueueConversationVideoEventTopicScreenMonitoring, QueueConversationVideoEventTopicScreenMonitoringState, QueueConversationVideoEventTopicScreenMonitoringInitialState, QueueConversationVideoEventTopicScreenMonitoringDisconnectType, QueueConversationVideoEventTopicScreenMonitoringMonitoringType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_screen_share;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_screen_share::{QueueConversationVideoEventTopicScreenShare, QueueConversationVideoEventTopicScreenShareState, QueueConversationVideoEventTopicScreenShareInitialState, QueueConversationVideoEventTopicScreenShareDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_social_expression;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_social_expression::{QueueConversationVideoEventTopicSocialExpression, QueueConversationVideoEventTopicSocialExpressionState, QueueConversationVideoEventTopicSocialExpressionInitialState, QueueConversationVideoEventTopicSocialExpressionDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_transfer_destination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_transfer_destination::QueueConversationVideoEventTopicTransferDestination;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_transfer_initiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_transfer_initiator::QueueConversationVideoEventTopicTransferInitiator;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_transfer_modifed_by;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_transfer_modifed_by::QueueConversationVideoEventTopicTransferModifedBy;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_transfer_response;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_transfer_response::{QueueConversationVideoEventTopicTransferResponse, QueueConversationVideoEventTopicTransferResponseState, QueueConversationVideoEventTopicTransferResponseTransferType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_uri_reference::QueueConversationVideoEventTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_video;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_video::{QueueConversationVideoEventTopicVideo, QueueConversationVideoEventTopicVideoState, QueueConversationVideoEventTopicVideoInitialState, QueueConversationVideoEventTopicVideoDisconnectType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_voicemail;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_voicemail::{QueueConversationVideoEventTopicVoicemail, QueueConversationVideoEventTopicVoicemailUploadStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_workflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_workflow::QueueConversationVideoEventTopicWorkflow;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_conversation_video_event_topic_wrapup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_conversation_video_event_topic_wrapup::QueueConversationVideoEventTopicWrapup;
 #[cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "user_recordings", feature = "users", feature = "voicemail"))]
 mod queue_email_address;
@@ -18838,13 +18838,13 @@ pub use queue_request::{QueueRequest, QueueRequestScoringMethod, QueueRequestLas
 mod queue_user_event_topic_object;
 #[cfg(feature = "topics")]
 pub use queue_user_event_topic_object::QueueUserEventTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_user_event_topic_queue_member;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_user_event_topic_queue_member::QueueUserEventTopicQueueMember;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 mod queue_user_event_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-routing")]
 pub use queue_user_event_topic_user_reference::QueueUserEventTopicUserReference;
 #[cfg(feature = "outbound")]
 mod queue_utilization_diagnostic;
@@ -18970,13 +18970,13 @@ pub use recording_annotation_flow::RecordingAnnotationFlow;
 mod recording_annotation_queue;
 #[cfg(feature = "unreferenced")]
 pub use recording_annotation_queue::RecordingAnnotationQueue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod recording_archive_restore_topic_media_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use recording_archive_restore_topic_media_result::RecordingArchiveRestoreTopicMediaResult;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod recording_archive_restore_topic_recording;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use recording_archive_restore_topic_recording::RecordingArchiveRestoreTopicRecording;
 #[cfg(feature = "recording")]
 mod recording_attachment;
@@ -19006,13 +19006,13 @@ pub use recording_encryption_configuration::{RecordingEncryptionConfiguration, R
 mod recording_encryption_configuration_listing;
 #[cfg(feature = "recording")]
 pub use recording_encryption_configuration_listing::RecordingEncryptionConfigurationListing;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod recording_event_media_result;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use recording_event_media_result::RecordingEventMediaResult;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod recording_event_recording;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use recording_event_recording::RecordingEventRecording;
 #[cfg(feature = "recording")]
 mod recording_form;
@@ -19126,13 +19126,13 @@ pub use recording_template_footer::RecordingTemplateFooter;
 mod recording_template_header;
 #[cfg(feature = "recording")]
 pub use recording_template_header::{RecordingTemplateHeader, RecordingTemplateHeaderType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod recording_transcode_complete_topic_media_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use recording_transcode_complete_topic_media_result::RecordingTranscodeCompleteTopicMediaResult;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod recording_transcode_complete_topic_recording;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use recording_transcode_complete_topic_recording::RecordingTranscodeCompleteTopicRecording;
 #[cfg(feature = "recording")]
 mod recording_upload_report;
@@ -19278,9 +19278,9 @@ pub use reply_message::{ReplyMessage, ReplyMessageType};
 mod reply_to_email_address;
 #[cfg(feature = "outbound")]
 pub use reply_to_email_address::ReplyToEmailAddress;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod reporting_data_export_topic_data_export_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use reporting_data_export_topic_data_export_notification::{ReportingDataExportTopicDataExportNotification, ReportingDataExportTopicDataExportNotificationStatus, ReportingDataExportTopicDataExportNotificationExportFormat, ReportingDataExportTopicDataExportNotificationViewType, ReportingDataExportTopicDataExportNotificationExportErrorMessagesType};
 #[cfg(feature = "analytics")]
 mod reporting_export_job_listing;
@@ -19898,9 +19898,9 @@ pub use schedule_bid_scheduled_activity::{ScheduleBidScheduledActivity, Schedule
 mod schedule_bid_scheduled_shift;
 #[cfg(feature = "workforce_management")]
 pub use schedule_bid_scheduled_shift::ScheduleBidScheduledShift;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod schedule_bidding_admin_notification_topic_schedule_bidding_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use schedule_bidding_admin_notification_topic_schedule_bidding_notification::{ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification, ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus, ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType};
 #[cfg(feature = "architect")]
 mod schedule_division_view_entity_listing;
@@ -21218,77 +21218,77 @@ pub use starrable_division::StarrableDivision;
 mod start_screen_monitor_response_body;
 #[cfg(feature = "screen_monitoring")]
 pub use start_screen_monitor_response_body::StartScreenMonitorResponseBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod stat_event_campaign_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use stat_event_campaign_topic_interval_metrics::StatEventCampaignTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod stat_event_campaign_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use stat_event_campaign_topic_metric_stats::StatEventCampaignTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 mod stat_event_campaign_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-outbound")]
 pub use stat_event_campaign_topic_stats_notification::StatEventCampaignTopicStatsNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_outcome_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_outcome_topic_interval_metrics::StatEventFlowOutcomeTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_outcome_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_outcome_topic_metric_stats::StatEventFlowOutcomeTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_outcome_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_outcome_topic_stats_notification::StatEventFlowOutcomeTopicStatsNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_topic_interval_metrics::StatEventFlowTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_topic_metric_stats::StatEventFlowTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_flow_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_flow_topic_stats_notification::StatEventFlowTopicStatsNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_queue_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_queue_topic_interval_metrics::StatEventQueueTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_queue_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_queue_topic_metric_stats::StatEventQueueTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_queue_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_queue_topic_stats_notification::StatEventQueueTopicStatsNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_user_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_user_topic_interval_metrics::StatEventUserTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_user_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_user_topic_metric_stats::StatEventUserTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_user_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_user_topic_stats_notification::StatEventUserTopicStatsNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_wrap_up_code_topic_interval_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_wrap_up_code_topic_interval_metrics::StatEventWrapUpCodeTopicIntervalMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_wrap_up_code_topic_metric_stats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_wrap_up_code_topic_metric_stats::StatEventWrapUpCodeTopicMetricStats;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod stat_event_wrap_up_code_topic_stats_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use stat_event_wrap_up_code_topic_stats_notification::StatEventWrapUpCodeTopicStatsNotification;
 #[cfg(feature = "unreferenced")]
 mod static_list_values;
@@ -21742,9 +21742,9 @@ pub use sync_status_request::{SyncStatusRequest, SyncStatusRequestStatus};
 mod system_message_object;
 #[cfg(feature = "unreferenced")]
 pub use system_message_object::SystemMessageObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-system")]
 mod system_message_system_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-system")]
 pub use system_message_system_message::{SystemMessageSystemMessage, SystemMessageSystemMessageSystemTopicType, SystemMessageSystemMessageReason};
 #[cfg(feature = "presence")]
 mod system_presence;
@@ -22046,25 +22046,25 @@ pub use test_topic_phrase_jobs::{TestTopicPhraseJobs, TestTopicPhraseJobsState, 
 mod test_topic_phrase_phrase;
 #[cfg(feature = "speech_text_analytics")]
 pub use test_topic_phrase_phrase::{TestTopicPhrasePhrase, TestTopicPhrasePhraseStrictness};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod test_topic_phrase_test_phrase_detected_phrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use test_topic_phrase_test_phrase_detected_phrase::TestTopicPhraseTestPhraseDetectedPhrase;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod test_topic_phrase_test_phrase_matched_transcript;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use test_topic_phrase_test_phrase_matched_transcript::{TestTopicPhraseTestPhraseMatchedTranscript, TestTopicPhraseTestPhraseMatchedTranscriptMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod test_topic_phrase_test_topic_phrase_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use test_topic_phrase_test_topic_phrase_results::TestTopicPhraseTestTopicPhraseResults;
 #[cfg(feature = "speech_text_analytics")]
 mod test_topic_phrase_topic;
 #[cfg(feature = "speech_text_analytics")]
 pub use test_topic_phrase_topic::{TestTopicPhraseTopic, TestTopicPhraseTopicStrictness, TestTopicPhraseTopicMatchingType, TestTopicPhraseTopicParticipants};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod test_topic_phrase_topics_definitions_job;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use test_topic_phrase_topics_definitions_job::{TestTopicPhraseTopicsDefinitionsJob, TestTopicPhraseTopicsDefinitionsJobState};
 #[cfg(feature = "textbots")]
 mod text_bot_channel;
@@ -22474,25 +22474,25 @@ pub use transcription_engines_request::TranscriptionEnginesRequest;
 mod transcription_settings;
 #[cfg(feature = "routing")]
 pub use transcription_settings::{TranscriptionSettings, TranscriptionSettingsTranscription};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod transcription_topic_transcript_alternative;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use transcription_topic_transcript_alternative::TranscriptionTopicTranscriptAlternative;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod transcription_topic_transcript_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use transcription_topic_transcript_result::{TranscriptionTopicTranscriptResult, TranscriptionTopicTranscriptResultChannel};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod transcription_topic_transcript_word;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use transcription_topic_transcript_word::TranscriptionTopicTranscriptWord;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod transcription_topic_transcription_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use transcription_topic_transcription_message::TranscriptionTopicTranscriptionMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 mod transcription_topic_transcription_request_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-conversations")]
 pub use transcription_topic_transcription_request_status::{TranscriptionTopicTranscriptionRequestStatus, TranscriptionTopicTranscriptionRequestStatusStatus};
 #[cfg(feature = "analytics")]
 mod transcripts;
@@ -22614,33 +22614,33 @@ pub use trunk_error_info_details::TrunkErrorInfoDetails;
 mod trunk_instance_search_response;
 #[cfg(feature = "telephony_providers_edge")]
 pub use trunk_instance_search_response::TrunkInstanceSearchResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk::TrunkInstanceTopicTrunk;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_connected_status;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_connected_status::TrunkInstanceTopicTrunkConnectedStatus;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_error_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_error_info::TrunkInstanceTopicTrunkErrorInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_error_info_details;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_error_info_details::TrunkInstanceTopicTrunkErrorInfoDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_metrics_network_type_ip;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_metrics_network_type_ip::TrunkInstanceTopicTrunkMetricsNetworkTypeIp;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_metrics_options;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_metrics_options::TrunkInstanceTopicTrunkMetricsOptions;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_instance_topic_trunk_metrics_registers;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_instance_topic_trunk_metrics_registers::TrunkInstanceTopicTrunkMetricsRegisters;
 #[cfg(feature = "telephony_providers_edge")]
 mod trunk_metabase_entity_listing;
@@ -22670,21 +22670,21 @@ pub use trunk_metrics_qo_s::TrunkMetricsQoS;
 mod trunk_metrics_registers;
 #[cfg(feature = "telephony_providers_edge")]
 pub use trunk_metrics_registers::TrunkMetricsRegisters;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_metrics_topic_trunk_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_metrics_topic_trunk_metrics::TrunkMetricsTopicTrunkMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_metrics_topic_trunk_metrics_calls;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_metrics_topic_trunk_metrics_calls::TrunkMetricsTopicTrunkMetricsCalls;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_metrics_topic_trunk_metrics_qo_s;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_metrics_topic_trunk_metrics_qo_s::TrunkMetricsTopicTrunkMetricsQoS;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 mod trunk_metrics_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-telephony")]
 pub use trunk_metrics_topic_uri_reference::TrunkMetricsTopicUriReference;
 #[cfg(feature = "telephony_providers_edge")]
 mod trunk_recording_enabled_count;
@@ -23262,9 +23262,9 @@ pub use updated_settings_response::UpdatedSettingsResponse;
 mod updated_topic_object;
 #[cfg(feature = "topics")]
 pub use updated_topic_object::UpdatedTopicObject;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-subscription")]
 mod updated_topic_system_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-subscription")]
 pub use updated_topic_system_message::{UpdatedTopicSystemMessage, UpdatedTopicSystemMessageSystemTopicType, UpdatedTopicSystemMessageReason};
 #[cfg(feature = "conversations")]
 mod upload_attachment_request;
@@ -23462,17 +23462,17 @@ pub use user_chat_settings_post::UserChatSettingsPost;
 mod user_conversation_summary;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 pub use user_conversation_summary::UserConversationSummary;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_conversations_event_media_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_conversations_event_media_summary::UserConversationsEventMediaSummary;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_conversations_event_media_summary_detail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_conversations_event_media_summary_detail::UserConversationsEventMediaSummaryDetail;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_conversations_event_user_conversation_summary;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_conversations_event_user_conversation_summary::UserConversationsEventUserConversationSummary;
 #[cfg(feature = "users")]
 mod user_cursor_entity_listing;
@@ -23498,9 +23498,9 @@ pub use user_detail_query_filter::{UserDetailQueryFilter, UserDetailQueryFilterT
 mod user_detail_query_predicate;
 #[cfg(any(feature = "analytics", feature = "users"))]
 pub use user_detail_query_predicate::{UserDetailQueryPredicate, UserDetailQueryPredicateType, UserDetailQueryPredicateDimension, UserDetailQueryPredicateOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod user_details_datalake_availability_topic_data_availability_change_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use user_details_datalake_availability_topic_data_availability_change_notification::UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification;
 #[cfg(any(feature = "analytics", feature = "users"))]
 mod user_details_query;
@@ -23510,9 +23510,9 @@ pub use user_details_query::{UserDetailsQuery, UserDetailsQueryOrder};
 mod user_device;
 #[cfg(feature = "mobile_devices")]
 pub use user_device::{UserDevice, UserDeviceType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod user_end_detail_event_topic_user_end_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use user_end_detail_event_topic_user_end_event::{UserEndDetailEventTopicUserEndEvent, UserEndDetailEventTopicUserEndEventDisconnectType, UserEndDetailEventTopicUserEndEventMediaType, UserEndDetailEventTopicUserEndEventDirection, UserEndDetailEventTopicUserEndEventMessageType};
 #[cfg(feature = "users")]
 mod user_entity;
@@ -23538,17 +23538,17 @@ pub use user_external_identifier::UserExternalIdentifier;
 mod user_full_reference;
 #[cfg(any(feature = "authorization", feature = "users"))]
 pub use user_full_reference::{UserFullReference, UserFullReferenceState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_greeting_event_greeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_greeting_event_greeting::UserGreetingEventGreeting;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_greeting_event_greeting_audio_file;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_greeting_event_greeting_audio_file::UserGreetingEventGreetingAudioFile;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_greeting_event_greeting_owner;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_greeting_event_greeting_owner::UserGreetingEventGreetingOwner;
 #[cfg(feature = "gamification")]
 mod user_insights_trend;
@@ -23690,9 +23690,9 @@ pub use user_routing_skill::{UserRoutingSkill, UserRoutingSkillState};
 mod user_routing_skill_post;
 #[cfg(any(feature = "routing", feature = "users"))]
 pub use user_routing_skill_post::UserRoutingSkillPost;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_routing_status_error_info;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_routing_status_error_info::UserRoutingStatusErrorInfo;
 #[cfg(feature = "events")]
 mod user_routing_status_event;
@@ -23702,17 +23702,17 @@ pub use user_routing_status_event::{UserRoutingStatusEvent, UserRoutingStatusEve
 mod user_routing_status_object;
 #[cfg(feature = "unreferenced")]
 pub use user_routing_status_object::UserRoutingStatusObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_routing_status_routing_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_routing_status_routing_status::{UserRoutingStatusRoutingStatus, UserRoutingStatusRoutingStatusStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_routing_status_user_param;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_routing_status_user_param::UserRoutingStatusUserParam;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod user_routing_status_user_routing_status;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use user_routing_status_user_routing_status::UserRoutingStatusUserRoutingStatus;
 #[cfg(feature = "workforce_management")]
 mod user_schedule;
@@ -23778,9 +23778,9 @@ pub use user_staffing_group_listing::UserStaffingGroupListing;
 mod user_staffing_group_response;
 #[cfg(feature = "workforce_management")]
 pub use user_staffing_group_response::UserStaffingGroupResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod user_start_detail_event_topic_user_start_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use user_start_detail_event_topic_user_start_event::{UserStartDetailEventTopicUserStartEvent, UserStartDetailEventTopicUserStartEventMediaType, UserStartDetailEventTopicUserStartEventDirection, UserStartDetailEventTopicUserStartEventMessageType};
 #[cfg(feature = "users")]
 mod user_state;
@@ -23790,17 +23790,17 @@ pub use user_state::{UserState, UserStateState, UserStateStateChangeReason};
 mod user_station;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 pub use user_station::UserStation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod user_station_change_topic_user;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use user_station_change_topic_user::UserStationChangeTopicUser;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod user_station_change_topic_user_station;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use user_station_change_topic_user_station::UserStationChangeTopicUserStation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod user_station_change_topic_user_stations;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use user_station_change_topic_user_stations::UserStationChangeTopicUserStations;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments"))]
 mod user_stations;
@@ -23818,13 +23818,13 @@ pub use user_time_off_integration_status_response_listing::UserTimeOffIntegratio
 mod user_time_off_request_reference;
 #[cfg(feature = "workforce_management")]
 pub use user_time_off_request_reference::UserTimeOffRequestReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod user_tokens_topic_token_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use user_tokens_topic_token_notification::UserTokensTopicTokenNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod user_tokens_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use user_tokens_topic_uri_reference::UserTokensTopicUriReference;
 #[cfg(feature = "events")]
 mod user_transfer_event;
@@ -23938,337 +23938,337 @@ pub use utilization_response::UtilizationResponse;
 mod utterance;
 #[cfg(feature = "language_understanding")]
 pub use utterance::Utterance;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_event_typing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_event_typing::{V2ConversationMessageTypingEventForUserTopicConversationEventTyping, V2ConversationMessageTypingEventForUserTopicConversationEventTypingType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_message_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_message_event::{V2ConversationMessageTypingEventForUserTopicConversationMessageEvent, V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_channel;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_messaging_channel::{V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel, V2ConversationMessageTypingEventForUserTopicConversationMessagingChannelPlatform};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_from_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_messaging_from_recipient::{V2ConversationMessageTypingEventForUserTopicConversationMessagingFromRecipient, V2ConversationMessageTypingEventForUserTopicConversationMessagingFromRecipientIdType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_messaging_to_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_messaging_to_recipient::{V2ConversationMessageTypingEventForUserTopicConversationMessagingToRecipient, V2ConversationMessageTypingEventForUserTopicConversationMessagingToRecipientIdType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_normalized_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_normalized_message::{V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage, V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType, V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_conversation_recipient_additional_identifier;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_conversation_recipient_additional_identifier::{V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifier, V2ConversationMessageTypingEventForUserTopicConversationRecipientAdditionalIdentifierType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_conversation_message_typing_event_for_user_topic_message_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_conversation_message_typing_event_for_user_topic_message_data::V2ConversationMessageTypingEventForUserTopicMessageData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_event_typing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_event_typing::{V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping, V2ConversationMessageTypingEventForWorkflowTopicConversationEventTypingType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_message_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_message_event::{V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent, V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_channel;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_channel::{V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel, V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_from_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_from_recipient::{V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient, V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipientIdType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_to_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_messaging_to_recipient::{V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient, V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipientIdType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_normalized_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_normalized_message::{V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage, V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType, V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_conversation_recipient_additional_identifier;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_conversation_recipient_additional_identifier::{V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier, V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifierType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 mod v2_conversation_message_typing_event_for_workflow_topic_message_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workflows")]
 pub use v2_conversation_message_typing_event_for_workflow_topic_message_data::V2ConversationMessageTypingEventForWorkflowTopicMessageData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_flow_error_warning_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_flow_error_warning_info::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_flow_execution_history;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_flow_execution_history::{V2FlowExecutionDataFlowidTopicFlowExecutionHistory, V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_flow_execution_item;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_flow_execution_item::V2FlowExecutionDataFlowidTopicFlowExecutionItem;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_context_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_context_info::V2FlowExecutionDataFlowidTopicInvokingContextInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_flow_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_flow_context::V2FlowExecutionDataFlowidTopicInvokingFlowContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_journey_action_map_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_journey_action_map_context::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_process_automation_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_process_automation_context::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_quality_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_quality_context::V2FlowExecutionDataFlowidTopicInvokingQualityContext;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 mod v2_flow_execution_data_flowid_topic_invoking_workitem_context;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-flows")]
 pub use v2_flow_execution_data_flowid_topic_invoking_workitem_context::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_integration_presence_event_organization_presence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_integration_presence_event_organization_presence::V2IntegrationPresenceEventOrganizationPresence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_integration_presence_event_presence_activity_event;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_integration_presence_event_presence_activity_event::{V2IntegrationPresenceEventPresenceActivityEvent, V2IntegrationPresenceEventPresenceActivityEventEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_addressable_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_addressable_entity_ref::V2MobiusAlertsTopicAddressableEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert::{V2MobiusAlertsTopicAlert, V2MobiusAlertsTopicAlertAction};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert_notification::V2MobiusAlertsTopicAlertNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert_notification_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert_notification_recipient::V2MobiusAlertsTopicAlertNotificationRecipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert_rule_properties;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert_rule_properties::{V2MobiusAlertsTopicAlertRuleProperties, V2MobiusAlertsTopicAlertRulePropertiesType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert_summary::{V2MobiusAlertsTopicAlertSummary, V2MobiusAlertsTopicAlertSummaryMetricType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alert_summary_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alert_summary_entity::{V2MobiusAlertsTopicAlertSummaryEntity, V2MobiusAlertsTopicAlertSummaryEntityEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_alerting_addressable_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_alerting_addressable_entity_ref::V2MobiusAlertsTopicAlertingAddressableEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_condition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_condition::{V2MobiusAlertsTopicCondition, V2MobiusAlertsTopicConditionType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_condition_rule_predicate;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_condition_rule_predicate::{V2MobiusAlertsTopicConditionRulePredicate, V2MobiusAlertsTopicConditionRulePredicateMetricType, V2MobiusAlertsTopicConditionRulePredicateMetricValueType, V2MobiusAlertsTopicConditionRulePredicateMediaType, V2MobiusAlertsTopicConditionRulePredicateCharacteristic, V2MobiusAlertsTopicConditionRulePredicateComparisonOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_alerts_topic_entity_properties;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_alerts_topic_entity_properties::{V2MobiusAlertsTopicEntityProperties, V2MobiusAlertsTopicEntityPropertiesEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_alert_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_alert_notification::V2MobiusRulesTopicAlertNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_alert_notification_recipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_alert_notification_recipient::V2MobiusRulesTopicAlertNotificationRecipient;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_alerting_addressable_entity_ref;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_alerting_addressable_entity_ref::V2MobiusRulesTopicAlertingAddressableEntityRef;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_condition;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_condition::{V2MobiusRulesTopicCondition, V2MobiusRulesTopicConditionType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_condition_rule_predicate;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_condition_rule_predicate::{V2MobiusRulesTopicConditionRulePredicate, V2MobiusRulesTopicConditionRulePredicateMetricType, V2MobiusRulesTopicConditionRulePredicateMetricValueType, V2MobiusRulesTopicConditionRulePredicateMediaType, V2MobiusRulesTopicConditionRulePredicateCharacteristic, V2MobiusRulesTopicConditionRulePredicateComparisonOperator};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_entity_properties;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_entity_properties::{V2MobiusRulesTopicEntityProperties, V2MobiusRulesTopicEntityPropertiesEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_mobius_rules_topic_rule;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_mobius_rules_topic_rule::{V2MobiusRulesTopicRule, V2MobiusRulesTopicRuleType, V2MobiusRulesTopicRuleAction};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod v2_queue_observation_metric_count_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use v2_queue_observation_metric_count_data::{V2QueueObservationMetricCountData, V2QueueObservationMetricCountDataMetric};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod v2_queue_observation_metric_count_group;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use v2_queue_observation_metric_count_group::V2QueueObservationMetricCountGroup;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 mod v2_queue_observation_observation_count_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-analytics")]
 pub use v2_queue_observation_observation_count_notification::V2QueueObservationObservationCountNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_reprocess_job_state_changed_topic_job_state_changed;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_reprocess_job_state_changed_topic_job_state_changed::{V2ReprocessJobStateChangedTopicJobStateChanged, V2ReprocessJobStateChangedTopicJobStateChangedJobStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_followup_action;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_followup_action::V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_reason_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_reason_message::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_resolution_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_resolution_message::V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_extracted_entity;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_summary_extracted_entity::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_label;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_summary_label::{V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel, V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabelType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_summary_message::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 mod v2_session_conversations_summary_settings_preview_event_conversation_summary_settings_preview_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-users")]
 pub use v2_session_conversations_summary_settings_preview_event_conversation_summary_settings_preview_message::{V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage, V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType, V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_conversation_categories_sta_conversation_categories_message;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_conversation_categories_sta_conversation_categories_message::{V2StaConversationCategoriesStaConversationCategoriesMessage, V2StaConversationCategoriesStaConversationCategoriesMessageMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_empathy_overall_topic_agent_empathy_score;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_empathy_overall_topic_agent_empathy_score::V2StaEmpathyOverallTopicAgentEmpathyScore;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_empathy_overall_topic_overall_empathy_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_empathy_overall_topic_overall_empathy_message::V2StaEmpathyOverallTopicOverallEmpathyMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_sentiment_overall_topic_overall_sentiment_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_sentiment_overall_topic_overall_sentiment_message::V2StaSentimentOverallTopicOverallSentimentMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_topics_detected_topic_participant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_topics_detected_topic_participant::V2StaTopicsDetectedTopicParticipant;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_topics_detected_topic_topic_detected;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_topics_detected_topic_topic_detected::V2StaTopicsDetectedTopicTopicDetected;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 mod v2_sta_topics_detected_topic_topics_detected_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-speechandtextanalytics")]
 pub use v2_sta_topics_detected_topic_topics_detected_message::V2StaTopicsDetectedTopicTopicsDetectedMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webmessaging")]
 mod v2_web_messaging_undelivered_message_topic_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webmessaging")]
 pub use v2_web_messaging_undelivered_message_topic_message::V2WebMessagingUndeliveredMessageTopicMessage;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webmessaging")]
 mod v2_web_messaging_undelivered_message_topic_web_messaging_undelivered_message_event_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webmessaging")]
 pub use v2_web_messaging_undelivered_message_topic_web_messaging_undelivered_message_event_body::V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_complete_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_complete_data::{V2WemEngagementCelebrationUpdatesTopicContestCompleteData, V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_metrics::V2WemEngagementCelebrationUpdatesTopicContestMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_prizes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_prizes::V2WemEngagementCelebrationUpdatesTopicContestPrizes;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_winners::V2WemEngagementCelebrationUpdatesTopicContestWinners;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners_score;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_winners_score::V2WemEngagementCelebrationUpdatesTopicContestWinnersScore;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_contest_winners_users;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_contest_winners_users::V2WemEngagementCelebrationUpdatesTopicContestWinnersUsers;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_engagement_celebration;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_engagement_celebration::{V2WemEngagementCelebrationUpdatesTopicEngagementCelebration, V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_source_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_source_entity::{V2WemEngagementCelebrationUpdatesTopicSourceEntity, V2WemEngagementCelebrationUpdatesTopicSourceEntityType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod v2_wem_engagement_celebration_updates_topic_user_id;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use v2_wem_engagement_celebration_updates_topic_user_id::V2WemEngagementCelebrationUpdatesTopicUserId;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_agent_opportunity_topic_agent_opportunity_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_agent_opportunity_topic_agent_opportunity_notification::{V2WfmAgentOpportunityTopicAgentOpportunityNotification, V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType, V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus, V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType, V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode};
 #[cfg(feature = "topics")]
 mod v2_wfm_continuous_forecast_session_event_continuous_forecast_session_notification;
 #[cfg(feature = "topics")]
 pub use v2_wfm_continuous_forecast_session_event_continuous_forecast_session_notification::{V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification, V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState, V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_forecast_event_main_forecast_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_forecast_event_main_forecast_error_body::V2WfmMainForecastExportForecastEventMainForecastErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_forecast_event_main_forecast_export_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_forecast_event_main_forecast_export_notification::{V2WfmMainForecastExportForecastEventMainForecastExportNotification, V2WfmMainForecastExportForecastEventMainForecastExportNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_historical_event_main_forecast_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_historical_event_main_forecast_error_body::V2WfmMainForecastExportHistoricalEventMainForecastErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_historical_event_main_forecast_export_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_historical_event_main_forecast_export_notification::{V2WfmMainForecastExportHistoricalEventMainForecastExportNotification, V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_snapshot_event_main_forecast_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_snapshot_event_main_forecast_error_body::V2WfmMainForecastExportSnapshotEventMainForecastErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_main_forecast_export_snapshot_event_main_forecast_export_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_main_forecast_export_snapshot_event_main_forecast_export_notification::{V2WfmMainForecastExportSnapshotEventMainForecastExportNotification, V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod v2_wfm_opportunity_topic_opportunity_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use v2_wfm_opportunity_topic_opportunity_notification::{V2WfmOpportunityTopicOpportunityNotification, V2WfmOpportunityTopicOpportunityNotificationApprovalType, V2WfmOpportunityTopicOpportunityNotificationStatus, V2WfmOpportunityTopicOpportunityNotificationEventType};
 #[cfg(feature = "knowledge")]
 mod v3_knowledge_search_client_application;
@@ -24542,13 +24542,13 @@ pub use video::{Video, VideoState, VideoInitialState, VideoDisconnectType};
 mod video_conference_details;
 #[cfg(feature = "conversations")]
 pub use video_conference_details::VideoConferenceDetails;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-video")]
 mod video_conference_update_topic_participant_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-video")]
 pub use video_conference_update_topic_participant_info::VideoConferenceUpdateTopicParticipantInfo;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-video")]
 mod video_conference_update_topic_video_conference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-video")]
 pub use video_conference_update_topic_video_conference::VideoConferenceUpdateTopicVideoConference;
 #[cfg(feature = "web_deployments")]
 mod video_settings;
@@ -24574,9 +24574,9 @@ pub use voicemail::{Voicemail, VoicemailUploadStatus};
 mod voicemail_copy_record;
 #[cfg(any(feature = "search", feature = "voicemail"))]
 pub use voicemail_copy_record::VoicemailCopyRecord;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod voicemail_end_detail_event_topic_voicemail_end_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use voicemail_end_detail_event_topic_voicemail_end_event::{VoicemailEndDetailEventTopicVoicemailEndEvent, VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType, VoicemailEndDetailEventTopicVoicemailEndEventMediaType, VoicemailEndDetailEventTopicVoicemailEndEventDirection};
 #[cfg(feature = "voicemail")]
 mod voicemail_group_policy;
@@ -24598,17 +24598,17 @@ pub use voicemail_message::VoicemailMessage;
 mod voicemail_message_entity_listing;
 #[cfg(feature = "voicemail")]
 pub use voicemail_message_entity_listing::VoicemailMessageEntityListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod voicemail_messages_topic_owner;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use voicemail_messages_topic_owner::VoicemailMessagesTopicOwner;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod voicemail_messages_topic_voicemail_copy_record;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use voicemail_messages_topic_voicemail_copy_record::VoicemailMessagesTopicVoicemailCopyRecord;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod voicemail_messages_topic_voicemail_message;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use voicemail_messages_topic_voicemail_message::VoicemailMessagesTopicVoicemailMessage;
 #[cfg(feature = "voicemail")]
 mod voicemail_organization_policy;
@@ -24626,9 +24626,9 @@ pub use voicemail_search_criteria::{VoicemailSearchCriteria, VoicemailSearchCrit
 mod voicemail_search_request;
 #[cfg(any(feature = "search", feature = "voicemail"))]
 pub use voicemail_search_request::{VoicemailSearchRequest, VoicemailSearchRequestSortOrder};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod voicemail_start_detail_event_topic_voicemail_start_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use voicemail_start_detail_event_topic_voicemail_start_event::{VoicemailStartDetailEventTopicVoicemailStartEvent, VoicemailStartDetailEventTopicVoicemailStartEventMediaType, VoicemailStartDetailEventTopicVoicemailStartEventDirection};
 #[cfg(feature = "voicemail")]
 mod voicemail_user_policy;
@@ -24694,17 +24694,17 @@ pub use web_deployment_headless_mode::WebDeploymentHeadlessMode;
 mod web_deployments_authorization_response;
 #[cfg(feature = "web_deployments")]
 pub use web_deployments_authorization_response::WebDeploymentsAuthorizationResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 mod web_deployments_config_topic_web_messaging_config_change_event_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 pub use web_deployments_config_topic_web_messaging_config_change_event_body::{WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody, WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 mod web_deployments_deployment_topic_web_messaging_config_change_event_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 pub use web_deployments_deployment_topic_web_messaging_config_change_event_body::{WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody, WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 mod web_deployments_deployment_topic_web_messaging_deployment_change_event_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-webdeployments")]
 pub use web_deployments_deployment_topic_web_messaging_deployment_change_event_body::{WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody, WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus};
 #[cfg(feature = "web_deployments")]
 mod web_deployments_journey_context;
@@ -24850,145 +24850,145 @@ pub use week_shift_trade_response::WeekShiftTradeResponse;
 mod weekly;
 #[cfg(feature = "workforce_management")]
 pub use weekly::Weekly;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_complete;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 pub use wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_complete::{WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete, WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 pub use wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results::{WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults, WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 pub use wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 mod wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot_schedule;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-coaching")]
 pub use wem_coaching_schedule_slot_job_complete_topic_coaching_schedule_slot_job_results_slot_schedule::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wem_coaching_user_notification_topic_coaching_appointment_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wem_coaching_user_notification_topic_coaching_appointment_reference::WemCoachingUserNotificationTopicCoachingAppointmentReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wem_coaching_user_notification_topic_coaching_user_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wem_coaching_user_notification_topic_coaching_user_notification::{WemCoachingUserNotificationTopicCoachingUserNotification, WemCoachingUserNotificationTopicCoachingUserNotificationActionType, WemCoachingUserNotificationTopicCoachingUserNotificationRelationship, WemCoachingUserNotificationTopicCoachingUserNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_activity_plan_job_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_activity_plan_job_complete_notification::{WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification, WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType, WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_activity_plan_job_exception;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_activity_plan_job_exception::{WfmActivityPlanJobCompleteTopicActivityPlanJobException, WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_activity_plan_occurrence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_activity_plan_occurrence_reference::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_activity_plan_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_activity_plan_reference::WfmActivityPlanJobCompleteTopicActivityPlanReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_activity_plan_session_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_activity_plan_session_reference::WfmActivityPlanJobCompleteTopicActivityPlanSessionReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_error_body::WfmActivityPlanJobCompleteTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_job_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_job_complete_topic_user_reference::WfmActivityPlanJobCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_job_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_activity_plan_job_complete_notification::{WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification, WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType, WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_job_exception;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_activity_plan_job_exception::{WfmActivityPlanRunJobCompleteTopicActivityPlanJobException, WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_occurrence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_activity_plan_occurrence_reference::WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_activity_plan_reference::WfmActivityPlanRunJobCompleteTopicActivityPlanReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_activity_plan_session_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_activity_plan_session_reference::WfmActivityPlanRunJobCompleteTopicActivityPlanSessionReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_error_body::WfmActivityPlanRunJobCompleteTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_activity_plan_run_job_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_activity_plan_run_job_complete_topic_user_reference::WfmActivityPlanRunJobCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_adherence_explanation_changed_notification::{WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification, WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType, WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_adherence_explanation_job_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_adherence_explanation_job_notification::{WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification, WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType, WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_business_unit::WfmAdherenceExplanationJobCompleteTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_error_body::WfmAdherenceExplanationJobCompleteTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_management_unit::WfmAdherenceExplanationJobCompleteTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_adherence_explanation_job_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_adherence_explanation_job_complete_topic_user_reference::WfmAdherenceExplanationJobCompleteTopicUserReference;
 #[cfg(feature = "workforce_management")]
 mod wfm_agent;
 #[cfg(feature = "workforce_management")]
 pub use wfm_agent::WfmAgent;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_agent_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_agent_topic_adherence_explanation_changed_notification::{WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification, WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationType, WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_agent_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_agent_topic_business_unit::WfmAgentAdherenceExplanationChangedAgentTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_agent_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_agent_topic_management_unit::WfmAgentAdherenceExplanationChangedAgentTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_agent_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_agent_topic_user_reference::WfmAgentAdherenceExplanationChangedAgentTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_adherence_explanation_changed_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_business_unit_topic_adherence_explanation_changed_notification::{WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification, WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType, WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_business_unit_topic_business_unit::WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_business_unit_topic_management_unit::WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_adherence_explanation_changed_business_unit_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_adherence_explanation_changed_business_unit_topic_user_reference::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference;
 #[cfg(feature = "workforce_management")]
 mod wfm_agent_historical_adherence_job_reference;
@@ -25002,289 +25002,289 @@ pub use wfm_agent_historical_adherence_response::WfmAgentHistoricalAdherenceResp
 mod wfm_agent_historical_adherence_result;
 #[cfg(feature = "workforce_management")]
 pub use wfm_agent_historical_adherence_result::{WfmAgentHistoricalAdherenceResult, WfmAgentHistoricalAdherenceResultImpact};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_changed_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_changed_notification::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_visibility_range;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_management_unit_schedule_changed_topic_agent_mu_schedule_visibility_range::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_agent_management_unit_schedule_changed_topic_agent_mu_user_schedule_changed;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_agent_management_unit_schedule_changed_topic_agent_mu_user_schedule_changed::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_mu_schedule_search_complete_topic_agent_mu_schedule_search_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_mu_schedule_search_complete_topic_agent_mu_schedule_search_complete_notification::{WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification, WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_mu_schedule_search_complete_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_mu_schedule_search_complete_topic_error_body::WfmAgentMuScheduleSearchCompleteTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_schedule_update_topic_agent_schedule_shift_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_schedule_update_topic_agent_schedule_shift_update::{WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate, WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdateType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_schedule_update_topic_agent_schedule_update_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_schedule_update_topic_agent_schedule_update_notification::WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_schedule_update_topic_agent_schedule_visibility_range;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_schedule_update_topic_agent_schedule_visibility_range::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_agent_schedule_update_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_agent_schedule_update_topic_user_reference::WfmAgentScheduleUpdateTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_alternative_shift_job_complete_event_v3_alternative_shift_job_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_alternative_shift_job_complete_event_v3_alternative_shift_job_complete_notification::{WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification, WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType, WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_alternative_shift_job_complete_event_v3_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_alternative_shift_job_complete_event_v3_error_body::WfmAlternativeShiftJobCompleteEventV3ErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_data_group;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_intraday_data_group::{WfmBuIntradayDataUpdateTopicBuIntradayDataGroup, WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_forecast_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_intraday_forecast_data::WfmBuIntradayDataUpdateTopicBuIntradayForecastData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_intraday_notification::WfmBuIntradayDataUpdateTopicBuIntradayNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_intraday_result::WfmBuIntradayDataUpdateTopicBuIntradayResult;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_intraday_schedule_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_intraday_schedule_data::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_schedule_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_schedule_reference::WfmBuIntradayDataUpdateTopicBuScheduleReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_bu_short_term_forecast_reference::WfmBuIntradayDataUpdateTopicBuShortTermForecastReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 mod wfm_bu_intraday_data_update_topic_intraday_performance_prediction_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-businessunits")]
 pub use wfm_bu_intraday_data_update_topic_intraday_performance_prediction_data::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_query_result_topic_bu_schedule_search_result_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_query_result_topic_bu_schedule_search_result_notification::WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_run_topic_bu_schedule_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_run_topic_bu_schedule_reference::WfmBuScheduleRunTopicBuScheduleReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_run_topic_bu_schedule_run;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_run_topic_bu_schedule_run::{WfmBuScheduleRunTopicBuScheduleRun, WfmBuScheduleRunTopicBuScheduleRunState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_run_topic_bu_scheduling_run_progress_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_run_topic_bu_scheduling_run_progress_notification::{WfmBuScheduleRunTopicBuSchedulingRunProgressNotification, WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_run_topic_scheduler_message_severity_count;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_run_topic_scheduler_message_severity_count::{WfmBuScheduleRunTopicSchedulerMessageSeverityCount, WfmBuScheduleRunTopicSchedulerMessageSeverityCountSeverity};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_run_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_run_topic_user_reference::WfmBuScheduleRunTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_search_result_topic_bu_schedule_search_result_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_search_result_topic_bu_schedule_search_result_notification::WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_bu_management_unit_schedule_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_bu_management_unit_schedule_summary::WfmBuScheduleTopicBuManagementUnitScheduleSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_bu_schedule_generation_result_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_bu_schedule_generation_result_summary::WfmBuScheduleTopicBuScheduleGenerationResultSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_bu_schedule_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_bu_schedule_metadata::WfmBuScheduleTopicBuScheduleMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_bu_schedule_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_bu_schedule_notification::{WfmBuScheduleTopicBuScheduleNotification, WfmBuScheduleTopicBuScheduleNotificationStatus, WfmBuScheduleTopicBuScheduleNotificationEventType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_bu_short_term_forecast_reference::WfmBuScheduleTopicBuShortTermForecastReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_management_unit::WfmBuScheduleTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_scheduler_message_severity_count;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_scheduler_message_severity_count::{WfmBuScheduleTopicSchedulerMessageSeverityCount, WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_user_reference::WfmBuScheduleTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_schedule_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_schedule_topic_wfm_versioned_entity_metadata::WfmBuScheduleTopicWfmVersionedEntityMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_forecast_modification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_bu_forecast_modification::{WfmBuShortTermForecastCopyCompleteTopicBuForecastModification, WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType, WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric, WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast::{WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecast, WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastCreationMethod};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_bu_short_term_forecast_notification::{WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification, WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_forecast_source_day_pointer::{WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer, WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_modification_interval_offset_value::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_user_reference::WfmBuShortTermForecastCopyCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_copy_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_copy_complete_topic_wfm_versioned_entity_metadata::WfmBuShortTermForecastCopyCompleteTopicWfmVersionedEntityMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_bu_forecast_modification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_bu_forecast_modification::{WfmBuShortTermForecastGenerateProgressTopicBuForecastModification, WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType, WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric, WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_bu_short_term_forecast;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_bu_short_term_forecast::{WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast, WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_forecast_source_day_pointer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_forecast_source_day_pointer::{WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer, WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointerDayOfWeek};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_generate_bu_short_term_forecast_progress_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_generate_bu_short_term_forecast_progress_notification::{WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification, WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_modification_interval_offset_value;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_modification_interval_offset_value::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_user_reference::WfmBuShortTermForecastGenerateProgressTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_generate_progress_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_generate_progress_topic_wfm_versioned_entity_metadata::WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_forecast_modification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_bu_forecast_modification::{WfmBuShortTermForecastImportCompleteTopicBuForecastModification, WfmBuShortTermForecastImportCompleteTopicBuForecastModificationType, WfmBuShortTermForecastImportCompleteTopicBuForecastModificationMetric, WfmBuShortTermForecastImportCompleteTopicBuForecastModificationLegacyMetric};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast::{WfmBuShortTermForecastImportCompleteTopicBuShortTermForecast, WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastCreationMethod};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_bu_short_term_forecast_notification::{WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification, WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_forecast_source_day_pointer::{WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointer, WfmBuShortTermForecastImportCompleteTopicForecastSourceDayPointerDayOfWeek};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_modification_interval_offset_value::WfmBuShortTermForecastImportCompleteTopicModificationIntervalOffsetValue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_user_reference::WfmBuShortTermForecastImportCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_import_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_import_complete_topic_wfm_versioned_entity_metadata::WfmBuShortTermForecastImportCompleteTopicWfmVersionedEntityMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_notification::{WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification, WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_results;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_forecast_short_term_staffing_requirements_results::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_short_term_forecast_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_staffing_requirements_generate_complete_topic_bu_short_term_forecast_reference::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_forecast_modification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_bu_forecast_modification::{WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification, WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationType, WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationMetric, WfmBuShortTermForecastUpdateCompleteTopicBuForecastModificationLegacyMetric};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast::{WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast, WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_bu_short_term_forecast_notification::{WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification, WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_forecast_source_day_pointer;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_forecast_source_day_pointer::{WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer, WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointerDayOfWeek};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_modification_interval_offset_value;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_modification_interval_offset_value::WfmBuShortTermForecastUpdateCompleteTopicModificationIntervalOffsetValue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_user_reference::WfmBuShortTermForecastUpdateCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bu_short_term_forecast_update_complete_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bu_short_term_forecast_update_complete_topic_wfm_versioned_entity_metadata::WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_notification::{WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification, WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result::{WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult, WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState, WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result_listing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bulk_shift_trade_state_update_notification_topic_bulk_shift_trade_state_update_result_listing::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bulk_shift_trade_state_update_notification_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bulk_shift_trade_state_update_notification_topic_user_reference::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_bulk_shift_trade_state_update_notification_topic_wfm_versioned_entity_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_bulk_shift_trade_state_update_notification_topic_wfm_versioned_entity_metadata::WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata;
 #[cfg(feature = "coaching")]
 mod wfm_business_unit_reference;
@@ -25298,45 +25298,45 @@ pub use wfm_entity_metadata::WfmEntityMetadata;
 mod wfm_forecast_modification_interval_offset_value;
 #[cfg(feature = "workforce_management")]
 pub use wfm_forecast_modification_interval_offset_value::WfmForecastModificationIntervalOffsetValue;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_secondary_presence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_secondary_presence_reference::WfmHistoricalAdherenceAgentCalculationsCompleteTopicSecondaryPresenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_user_reference::WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_actuals;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_actuals::{WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_calculations_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_calculations_complete_notification::{WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_day_metrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_day_metrics::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_result;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_agent_result::{WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResultImpact};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_exception_info;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_exception_info::{WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoScheduledActivityCategory, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoActualActivityCategory, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoSystemPresence, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoRoutingStatus, WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfoImpact};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_scheduled_activity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_historical_adherence_scheduled_activity::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_agent_calculations_complete_topic_wfm_secondary_presence_lookup_item;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_agent_calculations_complete_topic_wfm_secondary_presence_lookup_item::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_bulk_calculations_complete_topic_wfm_historical_adherence_bulk_calculations_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_bulk_calculations_complete_topic_wfm_historical_adherence_bulk_calculations_complete_notification::{WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification, WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotificationQueryState};
 #[cfg(feature = "workforce_management")]
 mod wfm_historical_adherence_bulk_item;
@@ -25366,9 +25366,9 @@ pub use wfm_historical_adherence_bulk_user_day_metrics::WfmHistoricalAdherenceBu
 mod wfm_historical_adherence_bulk_user_result;
 #[cfg(feature = "workforce_management")]
 pub use wfm_historical_adherence_bulk_user_result::{WfmHistoricalAdherenceBulkUserResult, WfmHistoricalAdherenceBulkUserResultImpact};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_adherence_calculations_complete_topic_wfm_historical_adherence_calculations_complete_notice;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_adherence_calculations_complete_topic_wfm_historical_adherence_calculations_complete_notice::{WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice, WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState};
 #[cfg(feature = "workforce_management")]
 mod wfm_historical_adherence_query;
@@ -25390,29 +25390,29 @@ pub use wfm_historical_adherence_response::{WfmHistoricalAdherenceResponse, WfmH
 mod wfm_historical_adherence_result_wrapper;
 #[cfg(feature = "workforce_management")]
 pub use wfm_historical_adherence_result_wrapper::WfmHistoricalAdherenceResultWrapper;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_delete_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_historical_data_import_purge_complete_topic_historical_data_delete_entity::{WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity, WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_disallowed_delete_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_historical_data_import_purge_complete_topic_historical_data_disallowed_delete_entity::{WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity, WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_historical_data_import_purge_complete_topic_historical_data_purge_request_complete;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_historical_data_import_purge_complete_topic_historical_data_purge_request_complete::{WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete, WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_historical_data_upload_purge_request_status_topic_historical_data_upload_purge_request_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_historical_data_upload_purge_request_status_topic_historical_data_upload_purge_request_update::{WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate, WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdateStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_historical_data_upload_request_status_topic_historical_data_upload_request_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_historical_data_upload_request_status_topic_historical_data_upload_request_update::{WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate, WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus, WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_historical_shrinkage_calculations_complete_topic_historical_shrinkage_calculations_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_historical_shrinkage_calculations_complete_topic_historical_shrinkage_calculations_complete_notification::{WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification, WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState};
 #[cfg(feature = "workforce_management")]
 mod wfm_historical_shrinkage_request;
@@ -25438,81 +25438,81 @@ pub use wfm_integration_reference::WfmIntegrationReference;
 mod wfm_integration_response;
 #[cfg(feature = "workforce_management")]
 pub use wfm_integration_response::WfmIntegrationResponse;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_integrations_hris_time_off_types_job_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_integrations_hris_time_off_types_job_topic_error_body::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_integrations_hris_time_off_types_job_topic_hris_time_off_type;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_integrations_hris_time_off_types_job_topic_hris_time_off_type::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_integrations_hris_time_off_types_job_topic_hris_time_off_types_job_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_integrations_hris_time_off_types_job_topic_hris_time_off_types_job_notification::{WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification, WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_data_group;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_data_group::{WfmIntradayDataUpdateTopicIntradayDataGroup, WfmIntradayDataUpdateTopicIntradayDataGroupMediaType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_data_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_data_update::WfmIntradayDataUpdateTopicIntradayDataUpdate;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_forecast_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_forecast_data::WfmIntradayDataUpdateTopicIntradayForecastData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_historical_agent_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_historical_agent_data::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_historical_queue_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_historical_queue_data::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_metric;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_metric::{WfmIntradayDataUpdateTopicIntradayMetric, WfmIntradayDataUpdateTopicIntradayMetricCategory};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_performance_prediction_agent_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_performance_prediction_agent_data::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_performance_prediction_queue_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_performance_prediction_queue_data::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 mod wfm_intraday_data_update_topic_intraday_schedule_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-managementunits")]
 pub use wfm_intraday_data_update_topic_intraday_schedule_data::WfmIntradayDataUpdateTopicIntradayScheduleData;
 #[cfg(feature = "workforce_management")]
 mod wfm_intraday_planning_group_listing;
 #[cfg(feature = "workforce_management")]
 pub use wfm_intraday_planning_group_listing::{WfmIntradayPlanningGroupListing, WfmIntradayPlanningGroupListingNoDataReason};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_agents_complete_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_agents_complete_topic_management_unit::WfmMoveAgentsCompleteTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_agents_complete_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_agents_complete_topic_user_reference::WfmMoveAgentsCompleteTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_agents_complete_topic_wfm_move_agent_data;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_agents_complete_topic_wfm_move_agent_data::{WfmMoveAgentsCompleteTopicWfmMoveAgentData, WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_agents_complete_topic_wfm_move_agents_complete;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_agents_complete_topic_wfm_move_agents_complete::WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_management_unit_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_management_unit_topic_business_unit::WfmMoveManagementUnitTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_move_management_unit_topic_move_management_unit_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_move_management_unit_topic_move_management_unit_notification::{WfmMoveManagementUnitTopicMoveManagementUnitNotification, WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus};
 #[cfg(feature = "workforce_management")]
 mod wfm_process_upload_request;
@@ -25526,9 +25526,9 @@ pub use wfm_schedule_activity::WfmScheduleActivity;
 mod wfm_schedule_reference;
 #[cfg(feature = "coaching")]
 pub use wfm_schedule_reference::WfmScheduleReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_schedule_topic_wfm_schedule_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_schedule_topic_wfm_schedule_notification::{WfmScheduleTopicWfmScheduleNotification, WfmScheduleTopicWfmScheduleNotificationStatus, WfmScheduleTopicWfmScheduleNotificationEventType};
 #[cfg(feature = "workforce_management")]
 mod wfm_service_goal_impact;
@@ -25538,69 +25538,69 @@ pub use wfm_service_goal_impact::WfmServiceGoalImpact;
 mod wfm_service_goal_impact_settings;
 #[cfg(feature = "workforce_management")]
 pub use wfm_service_goal_impact_settings::WfmServiceGoalImpactSettings;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_error_body::WfmShiftTradingJobCompleteEventErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_shift_trading_job_complete_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_shift_trading_job_complete_notification::{WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification, WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType, WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_trade_entity;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_trade_entity::{WfmShiftTradingJobCompleteEventTradeEntity, WfmShiftTradingJobCompleteEventTradeEntityState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_trade_shift;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_trade_shift::WfmShiftTradingJobCompleteEventTradeShift;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_trade_side;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_trade_side::WfmShiftTradingJobCompleteEventTradeSide;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_week_summary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_week_summary::WfmShiftTradingJobCompleteEventWeekSummary;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_week_summary_list;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_week_summary_list::WfmShiftTradingJobCompleteEventWeekSummaryList;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_wfm_date_time_interval;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_wfm_date_time_interval::WfmShiftTradingJobCompleteEventWfmDateTimeInterval;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_shift_trading_job_complete_event_wfm_version_metadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_shift_trading_job_complete_event_wfm_version_metadata::WfmShiftTradingJobCompleteEventWfmVersionMetadata;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_time_off_balance_job_topic_error_body;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_time_off_balance_job_topic_error_body::WfmTimeOffBalanceJobTopicErrorBody;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_time_off_balance_job_topic_time_off_balance;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_time_off_balance_job_topic_time_off_balance::WfmTimeOffBalanceJobTopicTimeOffBalance;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_time_off_balance_job_topic_time_off_balance_job_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_time_off_balance_job_topic_time_off_balance_job_notification::{WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification, WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_time_off_request_update_topic_time_off_request_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_time_off_request_update_topic_time_off_request_update::{WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate, WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus, WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_time_off_request_update_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_time_off_request_update_topic_user_reference::WfmTimeOffRequestUpdateTopicUserReference;
 #[cfg(feature = "workforce_management")]
 mod wfm_time_span;
 #[cfg(feature = "workforce_management")]
 pub use wfm_time_span::WfmTimeSpan;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_update_agent_details_topic_wfm_update_agent_details_complete;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_update_agent_details_topic_wfm_update_agent_details_complete::{WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete, WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus};
 #[cfg(feature = "workforce_management")]
 mod wfm_user_entity_listing;
@@ -25610,133 +25610,133 @@ pub use wfm_user_entity_listing::WfmUserEntityListing;
 mod wfm_user_notification;
 #[cfg(feature = "workforce_management")]
 pub use wfm_user_notification::{WfmUserNotification, WfmUserNotificationType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_adherence_explanation_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_adherence_explanation_notification::{WfmUserNotificationTopicAdherenceExplanationNotification, WfmUserNotificationTopicAdherenceExplanationNotificationStatus, WfmUserNotificationTopicAdherenceExplanationNotificationType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_alternative_shift_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_alternative_shift_notification::{WfmUserNotificationTopicAlternativeShiftNotification, WfmUserNotificationTopicAlternativeShiftNotificationGranularity, WfmUserNotificationTopicAlternativeShiftNotificationNewState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_business_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_business_unit::WfmUserNotificationTopicBusinessUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_management_unit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_management_unit::WfmUserNotificationTopicManagementUnit;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_shift_trade_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_shift_trade_notification::{WfmUserNotificationTopicShiftTradeNotification, WfmUserNotificationTopicShiftTradeNotificationNewState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_time_off_request_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_time_off_request_notification::{WfmUserNotificationTopicTimeOffRequestNotification, WfmUserNotificationTopicTimeOffRequestNotificationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_user_reference::WfmUserNotificationTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_notification_topic_wfm_user_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_notification_topic_wfm_user_notification::{WfmUserNotificationTopicWfmUserNotification, WfmUserNotificationTopicWfmUserNotificationType};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_activity_code_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_activity_code_reference::WfmUserScheduleAdherenceUpdatedMuTopicActivityCodeReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_queue_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_queue_reference::WfmUserScheduleAdherenceUpdatedMuTopicQueueReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_real_time_adherence_explanation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_real_time_adherence_explanation::{WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation, WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_secondary_presence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_secondary_presence_reference::WfmUserScheduleAdherenceUpdatedMuTopicSecondaryPresenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_uri_reference::WfmUserScheduleAdherenceUpdatedMuTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_next_activity_reminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_user_next_activity_reminder::WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_user_reference::WfmUserScheduleAdherenceUpdatedMuTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_mu_topic_user_schedule_adherence_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_mu_topic_user_schedule_adherence_update::{WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate, WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus, WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_activity_code_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_activity_code_reference::WfmUserScheduleAdherenceUpdatedTeamTopicActivityCodeReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_queue_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_queue_reference::WfmUserScheduleAdherenceUpdatedTeamTopicQueueReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_real_time_adherence_explanation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_real_time_adherence_explanation::{WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanation, WfmUserScheduleAdherenceUpdatedTeamTopicRealTimeAdherenceExplanationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_secondary_presence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_secondary_presence_reference::WfmUserScheduleAdherenceUpdatedTeamTopicSecondaryPresenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_uri_reference::WfmUserScheduleAdherenceUpdatedTeamTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_user_next_activity_reminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_user_next_activity_reminder::WfmUserScheduleAdherenceUpdatedTeamTopicUserNextActivityReminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_user_reference::WfmUserScheduleAdherenceUpdatedTeamTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod wfm_user_schedule_adherence_updated_team_topic_user_schedule_adherence_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use wfm_user_schedule_adherence_updated_team_topic_user_schedule_adherence_update::{WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate, WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateRoutingStatus, WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdateAdherenceState};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_activity_code_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_activity_code_reference::WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_queue_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_queue_reference::WfmUserScheduleAdherenceUpdatedTopicQueueReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_real_time_adherence_explanation;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_real_time_adherence_explanation::{WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation, WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_secondary_presence_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_secondary_presence_reference::WfmUserScheduleAdherenceUpdatedTopicSecondaryPresenceReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_uri_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_uri_reference::WfmUserScheduleAdherenceUpdatedTopicUriReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_user_next_activity_reminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_user_next_activity_reminder::WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_user_reference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_user_reference::WfmUserScheduleAdherenceUpdatedTopicUserReference;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 mod wfm_user_schedule_adherence_updated_topic_user_schedule_adherence_update;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-users")]
 pub use wfm_user_schedule_adherence_updated_topic_user_schedule_adherence_update::{WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate, WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateRoutingStatus, WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateAdherenceState};
 #[cfg(feature = "workforce_management")]
 mod wfm_versioned_entity_metadata;
@@ -25814,37 +25814,37 @@ pub use whats_app_integration_request::WhatsAppIntegrationRequest;
 mod whats_app_integration_update_request;
 #[cfg(feature = "conversations")]
 pub use whats_app_integration_update_request::WhatsAppIntegrationUpdateRequest;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_alteration;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_alteration::{WhatsappCampaignScheduleConfigChangeAlteration, WhatsappCampaignScheduleConfigChangeAlterationType};
 #[cfg(feature = "unreferenced")]
 mod whatsapp_campaign_schedule_config_change_object;
 #[cfg(feature = "unreferenced")]
 pub use whatsapp_campaign_schedule_config_change_object::WhatsappCampaignScheduleConfigChangeObject;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_recurrence_pattern;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_recurrence_pattern::{WhatsappCampaignScheduleConfigChangeRecurrencePattern, WhatsappCampaignScheduleConfigChangeRecurrencePatternType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_recurrence_range;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_recurrence_range::{WhatsappCampaignScheduleConfigChangeRecurrenceRange, WhatsappCampaignScheduleConfigChangeRecurrenceRangeType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_schedule_interval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_schedule_interval::WhatsappCampaignScheduleConfigChangeScheduleInterval;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_schedule_recurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_schedule_recurrence::WhatsappCampaignScheduleConfigChangeScheduleRecurrence;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_uri_reference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_uri_reference::WhatsappCampaignScheduleConfigChangeUriReference;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 mod whatsapp_campaign_schedule_config_change_whats_app_campaign_schedule;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-outbound")]
 pub use whatsapp_campaign_schedule_config_change_whats_app_campaign_schedule::WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule;
 #[cfg(feature = "response_management")]
 mod wheel_picker;
@@ -25906,9 +25906,9 @@ pub use work_plan_bid_metadata::WorkPlanBidMetadata;
 mod work_plan_bid_ranks;
 #[cfg(any(feature = "architect", feature = "authorization", feature = "content_management", feature = "conversations", feature = "external_contacts", feature = "groups", feature = "organization_authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response_management", feature = "routing", feature = "search", feature = "slice-callbacks", feature = "telephony", feature = "user_recordings", feature = "users", feature = "voicemail", feature = "web_deployments", feature = "workforce_management"))]
 pub use work_plan_bid_ranks::WorkPlanBidRanks;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 mod work_plan_bidding_admin_notification_topic_work_plan_bidding_notification;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-workforcemanagement")]
 pub use work_plan_bidding_admin_notification_topic_work_plan_bidding_notification::{WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification, WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus, WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType, WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType, WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType};
 #[cfg(feature = "workforce_management")]
 mod work_plan_configuration_violation_message;
@@ -26382,101 +26382,101 @@ pub use workitems_change_workitem_delta::WorkitemsChangeWorkitemDelta;
 mod workitems_change_worktype_delta;
 #[cfg(feature = "task_management")]
 pub use workitems_change_worktype_delta::WorkitemsChangeWorktypeDelta;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_assignment_segment::{WorkitemsEventsNotificationAssignmentSegment, WorkitemsEventsNotificationAssignmentSegmentStartState, WorkitemsEventsNotificationAssignmentSegmentEndState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_custom_attribute::{WorkitemsEventsNotificationCustomAttribute, WorkitemsEventsNotificationCustomAttributeDataType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_delta::{WorkitemsEventsNotificationDelta, WorkitemsEventsNotificationDeltaOp};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_property_change::WorkitemsEventsNotificationPropertyChange;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_scored_agent::WorkitemsEventsNotificationScoredAgent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_session::{WorkitemsEventsNotificationSession, WorkitemsEventsNotificationSessionType, WorkitemsEventsNotificationSessionStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_workitem::{WorkitemsEventsNotificationWorkitem, WorkitemsEventsNotificationWorkitemStatusCategory, WorkitemsEventsNotificationWorkitemOperation, WorkitemsEventsNotificationWorkitemAssignmentState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_events_notification_wrapup::{WorkitemsEventsNotificationWrapup, WorkitemsEventsNotificationWrapupOp, WorkitemsEventsNotificationWrapupAction};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_assignment_segment::{WorkitemsQueueEventsNotificationAssignmentSegment, WorkitemsQueueEventsNotificationAssignmentSegmentStartState, WorkitemsQueueEventsNotificationAssignmentSegmentEndState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_custom_attribute::{WorkitemsQueueEventsNotificationCustomAttribute, WorkitemsQueueEventsNotificationCustomAttributeDataType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_delta::{WorkitemsQueueEventsNotificationDelta, WorkitemsQueueEventsNotificationDeltaOp};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_property_change::WorkitemsQueueEventsNotificationPropertyChange;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_scored_agent::WorkitemsQueueEventsNotificationScoredAgent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_session::{WorkitemsQueueEventsNotificationSession, WorkitemsQueueEventsNotificationSessionType, WorkitemsQueueEventsNotificationSessionStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_workitem::{WorkitemsQueueEventsNotificationWorkitem, WorkitemsQueueEventsNotificationWorkitemStatusCategory, WorkitemsQueueEventsNotificationWorkitemOperation, WorkitemsQueueEventsNotificationWorkitemAssignmentState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_queue_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_queue_events_notification_wrapup::{WorkitemsQueueEventsNotificationWrapup, WorkitemsQueueEventsNotificationWrapupOp, WorkitemsQueueEventsNotificationWrapupAction};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_assignment_segment;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_assignment_segment::{WorkitemsUserEventsNotificationAssignmentSegment, WorkitemsUserEventsNotificationAssignmentSegmentStartState, WorkitemsUserEventsNotificationAssignmentSegmentEndState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_custom_attribute;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_custom_attribute::{WorkitemsUserEventsNotificationCustomAttribute, WorkitemsUserEventsNotificationCustomAttributeDataType};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_delta;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_delta::{WorkitemsUserEventsNotificationDelta, WorkitemsUserEventsNotificationDeltaOp};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_property_change;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_property_change::WorkitemsUserEventsNotificationPropertyChange;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_scored_agent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_scored_agent::WorkitemsUserEventsNotificationScoredAgent;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_session;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_session::{WorkitemsUserEventsNotificationSession, WorkitemsUserEventsNotificationSessionType, WorkitemsUserEventsNotificationSessionStatus};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_workitem;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_workitem::{WorkitemsUserEventsNotificationWorkitem, WorkitemsUserEventsNotificationWorkitemStatusCategory, WorkitemsUserEventsNotificationWorkitemOperation, WorkitemsUserEventsNotificationWorkitemAssignmentState};
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 mod workitems_user_events_notification_wrapup;
-#[cfg(feature = "unreferenced")]
+#[cfg(feature = "topics-taskmanagement")]
 pub use workitems_user_events_notification_wrapup::{WorkitemsUserEventsNotificationWrapup, WorkitemsUserEventsNotificationWrapupOp, WorkitemsUserEventsNotificationWrapupAction};
 #[cfg(any(feature = "content_management", feature = "conversations"))]
 mod workspace;
@@ -26582,9 +26582,9 @@ pub use wrapup_code_request::WrapupCodeRequest;
 mod wrapup_delta;
 #[cfg(feature = "task_management")]
 pub use wrapup_delta::{WrapupDelta, WrapupDeltaAction};
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 mod wrapup_detail_event_topic_wrapup_event;
-#[cfg(feature = "topics")]
+#[cfg(feature = "topics-detail")]
 pub use wrapup_detail_event_topic_wrapup_event::{WrapupDetailEventTopicWrapupEvent, WrapupDetailEventTopicWrapupEventMediaType, WrapupDetailEventTopicWrapupEventDirection, WrapupDetailEventTopicWrapupEventMessageType};
 #[cfg(feature = "task_management")]
 mod wrapup_id_reference;

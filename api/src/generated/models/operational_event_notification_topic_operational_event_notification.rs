@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OperationalEventNotificationTopicOperationalEventNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.operations.events.{id}`
+    /// (feature `topics-operations`; module `topics`).
     OperationalEventNotificationTopicOperationalEventNotification {
         /// `eventEntity`
         event_entity: super::OperationalEventNotificationTopicEventEntity = "eventEntity",
@@ -39,4 +42,10 @@ crate::model! {
         timestamp: i64 = "timestamp",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OperationalEventNotificationTopicOperationalEventNotification {
+    const MODEL: &'static str = "OperationalEventNotificationTopicOperationalEventNotification";
+    const TOPICS: &'static [&'static str] = &["v2.operations.events.{id}"];
 }

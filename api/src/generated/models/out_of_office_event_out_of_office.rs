@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutOfOfficeEventOutOfOffice`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.outofoffice`
+    /// (feature `topics-users`; module `topics`).
     OutOfOfficeEventOutOfOffice {
         /// `user`
         user: super::OutOfOfficeEventUser = "user",
@@ -19,4 +22,10 @@ crate::model! {
         end_date: String = "endDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutOfOfficeEventOutOfOffice {
+    const MODEL: &'static str = "OutOfOfficeEventOutOfOffice";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.outofoffice"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundDetailEventTopicOutboundInitEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.outbound`
+    /// (feature `topics-detail`; module `topics`).
     OutboundDetailEventTopicOutboundInitEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -45,6 +48,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundDetailEventTopicOutboundInitEvent {
+    const MODEL: &'static str = "OutboundDetailEventTopicOutboundInitEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.outbound"];
 }
 
 crate::string_enum! {

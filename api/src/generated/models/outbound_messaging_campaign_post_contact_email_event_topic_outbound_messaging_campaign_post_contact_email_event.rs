@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.email.campaigns.contact.postContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -27,6 +30,12 @@ crate::model! {
         is_campaign_always_running: bool = "isCampaignAlwaysRunning",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent {
+    const MODEL: &'static str = "OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.email.campaigns.contact.postContact"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.whatsapp.campaigns.contact.postContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -27,6 +30,12 @@ crate::model! {
         is_campaign_always_running: bool = "isCampaignAlwaysRunning",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent {
+    const MODEL: &'static str = "OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.whatsapp.campaigns.contact.postContact"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.email.campaigns.contact.preContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -25,6 +28,12 @@ crate::model! {
         is_campaign_always_running: bool = "isCampaignAlwaysRunning",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent {
+    const MODEL: &'static str = "OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.email.campaigns.contact.preContact"];
 }
 
 crate::string_enum! {

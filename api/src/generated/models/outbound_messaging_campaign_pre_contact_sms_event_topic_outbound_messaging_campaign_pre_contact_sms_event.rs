@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.messaging.campaigns.contact.preContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -25,6 +28,12 @@ crate::model! {
         is_campaign_always_running: bool = "isCampaignAlwaysRunning",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent {
+    const MODEL: &'static str = "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.messaging.campaigns.contact.preContact"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.whatsapp.campaigns.contact.preContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -25,6 +28,12 @@ crate::model! {
         is_campaign_always_running: bool = "isCampaignAlwaysRunning",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent {
+    const MODEL: &'static str = "OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.whatsapp.campaigns.contact.preContact"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingEmailCampaignConfigChangeMessagingCampaign`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.emailcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
         /// `campaignStatus`
         campaign_status: OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus = "campaignStatus",
@@ -47,6 +50,12 @@ crate::model! {
         division: super::OutboundMessagingEmailCampaignConfigChangeUriReference = "division",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
+    const MODEL: &'static str = "OutboundMessagingEmailCampaignConfigChangeMessagingCampaign";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.emailcampaigns.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingEmailCampaignProgressEventCampaignProgress`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.emailcampaigns.{id}.progress`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingEmailCampaignProgressEventCampaignProgress {
         /// `campaign`
         campaign: super::OutboundMessagingEmailCampaignProgressEventUriReference = "campaign",
@@ -19,4 +22,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingEmailCampaignProgressEventCampaignProgress {
+    const MODEL: &'static str = "OutboundMessagingEmailCampaignProgressEventCampaignProgress";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.emailcampaigns.{id}.progress"];
 }

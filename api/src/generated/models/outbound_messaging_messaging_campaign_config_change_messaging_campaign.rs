@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.messagingcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
         /// `campaignStatus`
         campaign_status: OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus = "campaignStatus",
@@ -47,6 +50,12 @@ crate::model! {
         division: super::OutboundMessagingMessagingCampaignConfigChangeUriReference = "division",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
+    const MODEL: &'static str = "OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.messagingcampaigns.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingMessagingCampaignProgressEventCampaignProgress`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.messagingcampaigns.{id}.progress`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingMessagingCampaignProgressEventCampaignProgress {
         /// `campaign`
         campaign: super::OutboundMessagingMessagingCampaignProgressEventUriReference = "campaign",
@@ -19,4 +22,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingMessagingCampaignProgressEventCampaignProgress {
+    const MODEL: &'static str = "OutboundMessagingMessagingCampaignProgressEventCampaignProgress";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.messagingcampaigns.{id}.progress"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.whatsappcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
         /// `campaignStatus`
         campaign_status: OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus = "campaignStatus",
@@ -47,6 +50,12 @@ crate::model! {
         division: super::OutboundMessagingWhatsappCampaignConfigChangeUriReference = "division",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
+    const MODEL: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.whatsappcampaigns.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundMessagingWhatsappCampaignProgressEventCampaignProgress`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.whatsappcampaigns.{id}.progress`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundMessagingWhatsappCampaignProgressEventCampaignProgress {
         /// `campaign`
         campaign: super::OutboundMessagingWhatsappCampaignProgressEventUriReference = "campaign",
@@ -19,4 +22,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundMessagingWhatsappCampaignProgressEventCampaignProgress {
+    const MODEL: &'static str = "OutboundMessagingWhatsappCampaignProgressEventCampaignProgress";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.whatsappcampaigns.{id}.progress"];
 }

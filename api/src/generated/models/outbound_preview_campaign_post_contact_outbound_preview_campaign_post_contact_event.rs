@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.preview.campaigns.contact.postContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -51,6 +54,12 @@ crate::model! {
         is_preview_auto_ended: bool = "isPreviewAutoEnded",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent {
+    const MODEL: &'static str = "OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.preview.campaigns.contact.postContact"];
 }
 
 crate::string_enum! {

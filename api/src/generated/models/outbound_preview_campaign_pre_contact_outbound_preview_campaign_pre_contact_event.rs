@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.preview.campaigns.contact.preContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -45,6 +48,12 @@ crate::model! {
         conversation_id: String = "conversationId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent {
+    const MODEL: &'static str = "OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.preview.campaigns.contact.preContact"];
 }
 
 crate::string_enum! {

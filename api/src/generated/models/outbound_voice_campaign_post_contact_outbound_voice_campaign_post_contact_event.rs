@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.voice.campaigns.contact.postContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -49,6 +52,12 @@ crate::model! {
         agent_id: String = "agentId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent {
+    const MODEL: &'static str = "OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.voice.campaigns.contact.postContact"];
 }
 
 crate::string_enum! {

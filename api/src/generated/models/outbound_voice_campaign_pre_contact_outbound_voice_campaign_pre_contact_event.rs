@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.voice.campaigns.contact.preContact`
+    /// (feature `topics-outbound`; module `topics`).
     OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -45,6 +48,12 @@ crate::model! {
         conversation_id: String = "conversationId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent {
+    const MODEL: &'static str = "OutboundVoiceCampaignPreContactOutboundVoiceCampaignPreContactEvent";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.voice.campaigns.contact.preContact"];
 }
 
 crate::string_enum! {

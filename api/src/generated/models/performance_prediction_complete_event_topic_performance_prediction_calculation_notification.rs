@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.performanceprediction.schedules.{id}`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification {
         /// `scheduleId`
         schedule_id: String = "scheduleId",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::PerformancePredictionCompleteEventTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification {
+    const MODEL: &'static str = "PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.performanceprediction.schedules.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations`
+    /// (feature `topics-users`; module `topics`).
     PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -15,6 +18,12 @@ crate::model! {
         error: super::PerformancePredictionRecalculationCompleteEventTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification {
+    const MODEL: &'static str = "PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.performanceprediction.schedules.recalculations"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PersistentConnectionChangeTopicPersistentConnectionChangeEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.persistentconnection`
+    /// (feature `topics-users`; module `topics`).
     PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
         /// `errorInfo`
         error_info: super::PersistentConnectionChangeTopicErrorInfo = "errorInfo",
@@ -17,6 +20,12 @@ crate::model! {
         event_time: String = "eventTime",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
+    const MODEL: &'static str = "PersistentConnectionChangeTopicPersistentConnectionChangeEvent";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.persistentconnection"];
 }
 
 crate::string_enum! {

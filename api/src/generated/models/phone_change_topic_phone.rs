@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PhoneChangeTopicPhone`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.phones.{id}`
+    /// (feature `topics-telephony`; module `topics`).
     PhoneChangeTopicPhone {
         /// `userAgentInfo`
         user_agent_info: super::PhoneChangeTopicUserAgentInfo = "userAgentInfo",
@@ -13,4 +16,10 @@ crate::model! {
         secondary_status: super::PhoneChangeTopicPhoneStatus = "secondaryStatus",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PhoneChangeTopicPhone {
+    const MODEL: &'static str = "PhoneChangeTopicPhone";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.phones.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PresenceEventUserPresence`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.presence`
+    /// (feature `topics-users`; module `topics`).
     PresenceEventUserPresence {
         /// `source`
         source: String = "source",
@@ -19,4 +22,10 @@ crate::model! {
         future_presence_definition: super::PresenceEventOrganizationPresence = "futurePresenceDefinition",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PresenceEventUserPresence {
+    const MODEL: &'static str = "PresenceEventUserPresence";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.presence"];
 }

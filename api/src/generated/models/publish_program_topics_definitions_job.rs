@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PublishProgramTopicsDefinitionsJob`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.programs.publishjobs.{id}`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     PublishProgramTopicsDefinitionsJob {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         gen_ai_phrases_results: Vec<String> = "genAIPhrasesResults",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PublishProgramTopicsDefinitionsJob {
+    const MODEL: &'static str = "PublishProgramTopicsDefinitionsJob";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.programs.publishjobs.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `PublishTopicTopicsDefinitionsJob`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.topics.publishjobs.{id}`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     PublishTopicTopicsDefinitionsJob {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         gen_ai_phrases_results: Vec<String> = "genAIPhrasesResults",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for PublishTopicTopicsDefinitionsJob {
+    const MODEL: &'static str = "PublishTopicTopicsDefinitionsJob";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.topics.publishjobs.{id}"];
 }
 
 crate::string_enum! {

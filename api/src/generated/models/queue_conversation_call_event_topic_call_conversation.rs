@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationCallEventTopicCallConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.calls`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationCallEventTopicCallConversation {
         /// `id`
         id: String = "id",
@@ -31,6 +34,12 @@ crate::model! {
         max_participants: i64 = "maxParticipants",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationCallEventTopicCallConversation {
+    const MODEL: &'static str = "QueueConversationCallEventTopicCallConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.calls"];
 }
 
 crate::string_enum! {

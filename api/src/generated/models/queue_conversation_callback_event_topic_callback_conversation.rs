@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationCallbackEventTopicCallbackConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.callbacks`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationCallbackEventTopicCallbackConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationCallbackEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationCallbackEventTopicCallbackConversation {
+    const MODEL: &'static str = "QueueConversationCallbackEventTopicCallbackConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.callbacks"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationChatEventTopicChatConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.chats`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationChatEventTopicChatConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationChatEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationChatEventTopicChatConversation {
+    const MODEL: &'static str = "QueueConversationChatEventTopicChatConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.chats"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationCobrowseEventTopicCobrowseConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.cobrowseSessions`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationCobrowseEventTopicCobrowseConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationCobrowseEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationCobrowseEventTopicCobrowseConversation {
+    const MODEL: &'static str = "QueueConversationCobrowseEventTopicCobrowseConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.cobrowseSessions"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationEmailEventTopicEmailConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.emails`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationEmailEventTopicEmailConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationEmailEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationEmailEventTopicEmailConversation {
+    const MODEL: &'static str = "QueueConversationEmailEventTopicEmailConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.emails"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationEventTopicConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationEventTopicConversation {
         /// `id`
         id: String = "id",
@@ -35,4 +38,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationEventTopicConversation {
+    const MODEL: &'static str = "QueueConversationEventTopicConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations"];
 }

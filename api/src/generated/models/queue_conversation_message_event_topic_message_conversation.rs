@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationMessageEventTopicMessageConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.messages`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationMessageEventTopicMessageConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationMessageEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationMessageEventTopicMessageConversation {
+    const MODEL: &'static str = "QueueConversationMessageEventTopicMessageConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.messages"];
 }

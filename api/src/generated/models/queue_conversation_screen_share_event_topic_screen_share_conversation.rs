@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationScreenShareEventTopicScreenShareConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.screenshares`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationScreenShareEventTopicScreenShareConversation {
         /// `id`
         id: String = "id",
@@ -25,4 +28,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationScreenShareEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationScreenShareEventTopicScreenShareConversation {
+    const MODEL: &'static str = "QueueConversationScreenShareEventTopicScreenShareConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.screenshares"];
 }

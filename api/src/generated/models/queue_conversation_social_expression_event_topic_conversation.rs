@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationSocialExpressionEventTopicConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.socialexpressions`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationSocialExpressionEventTopicConversation {
         /// `id`
         id: String = "id",
@@ -35,4 +38,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationSocialExpressionEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationSocialExpressionEventTopicConversation {
+    const MODEL: &'static str = "QueueConversationSocialExpressionEventTopicConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.socialexpressions"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueConversationVideoEventTopicConversation`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.conversations.videos`
+    /// (feature `topics-routing`; module `topics`).
     QueueConversationVideoEventTopicConversation {
         /// `id`
         id: String = "id",
@@ -35,4 +38,10 @@ crate::model! {
         divisions: Vec<super::QueueConversationVideoEventTopicConversationDivisionMembership> = "divisions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueConversationVideoEventTopicConversation {
+    const MODEL: &'static str = "QueueConversationVideoEventTopicConversation";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.conversations.videos"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `QueueUserEventTopicQueueMember`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.routing.queues.{id}.users`
+    /// (feature `topics-routing`; module `topics`).
     QueueUserEventTopicQueueMember {
         /// `id`
         id: String = "id",
@@ -15,4 +18,10 @@ crate::model! {
         additional_properties: std::collections::HashMap<String, serde_json::Value> = "additionalProperties",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for QueueUserEventTopicQueueMember {
+    const MODEL: &'static str = "QueueUserEventTopicQueueMember";
+    const TOPICS: &'static [&'static str] = &["v2.routing.queues.{id}.users"];
 }

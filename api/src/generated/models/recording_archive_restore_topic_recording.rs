@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `RecordingArchiveRestoreTopicRecording`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.recordings`
+    /// (feature `topics-users`; module `topics`).
     RecordingArchiveRestoreTopicRecording {
         /// `id`
         id: String = "id",
@@ -17,4 +20,10 @@ crate::model! {
         actual_transcode_time_ms: i64 = "actualTranscodeTimeMs",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for RecordingArchiveRestoreTopicRecording {
+    const MODEL: &'static str = "RecordingArchiveRestoreTopicRecording";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.recordings"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `RecordingTranscodeCompleteTopicRecording`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.{id}.recordings.{id}`
+    /// (feature `topics-users`; module `topics`).
     RecordingTranscodeCompleteTopicRecording {
         /// `id`
         id: String = "id",
@@ -17,4 +20,10 @@ crate::model! {
         actual_transcode_time_ms: i64 = "actualTranscodeTimeMs",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for RecordingTranscodeCompleteTopicRecording {
+    const MODEL: &'static str = "RecordingTranscodeCompleteTopicRecording";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.{id}.recordings.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ReportingDataExportTopicDataExportNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.analytics.reporting.exports`
+    /// (feature `topics-users`; module `topics`).
     ReportingDataExportTopicDataExportNotification {
         /// `id`
         id: String = "id",
@@ -43,6 +46,12 @@ crate::model! {
         export_allowed_to_rerun: bool = "exportAllowedToRerun",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ReportingDataExportTopicDataExportNotification {
+    const MODEL: &'static str = "ReportingDataExportTopicDataExportNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.analytics.reporting.exports"];
 }
 
 crate::string_enum! {

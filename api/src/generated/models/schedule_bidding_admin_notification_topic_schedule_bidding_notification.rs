@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.schedulebids.{id}`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         bid_type: ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType = "bidType",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification {
+    const MODEL: &'static str = "ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.schedulebids.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventCampaignTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.campaigns.{id}.stats`
+    /// (feature `topics-outbound`; module `topics`).
     StatEventCampaignTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventCampaignTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventCampaignTopicStatsNotification {
+    const MODEL: &'static str = "StatEventCampaignTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.campaigns.{id}.stats"];
 }

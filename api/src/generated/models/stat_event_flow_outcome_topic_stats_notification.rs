@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventFlowOutcomeTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.flowoutcome.{id}.aggregates`
+    /// (feature `topics-analytics`; module `topics`).
     StatEventFlowOutcomeTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventFlowOutcomeTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventFlowOutcomeTopicStatsNotification {
+    const MODEL: &'static str = "StatEventFlowOutcomeTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.flowoutcome.{id}.aggregates"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventFlowTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.flow.{id}.aggregates`
+    /// (feature `topics-analytics`; module `topics`).
     StatEventFlowTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventFlowTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventFlowTopicStatsNotification {
+    const MODEL: &'static str = "StatEventFlowTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.flow.{id}.aggregates"];
 }

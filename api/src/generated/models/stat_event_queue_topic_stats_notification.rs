@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventQueueTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.queues.{id}.observations`
+    /// (feature `topics-analytics`; module `topics`).
     StatEventQueueTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventQueueTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventQueueTopicStatsNotification {
+    const MODEL: &'static str = "StatEventQueueTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.queues.{id}.observations"];
 }

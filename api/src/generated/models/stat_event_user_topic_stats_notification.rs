@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventUserTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.users.{id}.aggregates`
+    /// (feature `topics-analytics`; module `topics`).
     StatEventUserTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventUserTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventUserTopicStatsNotification {
+    const MODEL: &'static str = "StatEventUserTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.users.{id}.aggregates"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `StatEventWrapUpCodeTopicStatsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.wrapup.{id}.aggregates`
+    /// (feature `topics-analytics`; module `topics`).
     StatEventWrapUpCodeTopicStatsNotification {
         /// `group`
         group: std::collections::HashMap<String, String> = "group",
@@ -9,4 +12,10 @@ crate::model! {
         data: Vec<super::StatEventWrapUpCodeTopicIntervalMetrics> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for StatEventWrapUpCodeTopicStatsNotification {
+    const MODEL: &'static str = "StatEventWrapUpCodeTopicStatsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.wrapup.{id}.aggregates"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `SystemMessageSystemMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topics `v2.system.no_longer_subscribed.{id}`, `v2.system.socket_closing`, `v2.system.token_revoked.{id}`, `v2.system.{id}.{id}`
+    /// (feature `topics-system`; module `topics`).
     SystemMessageSystemMessage {
         /// `channelId`
         channel_id: String = "channelId",
@@ -25,6 +28,12 @@ crate::model! {
         data: std::collections::HashMap<String, serde_json::Value> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for SystemMessageSystemMessage {
+    const MODEL: &'static str = "SystemMessageSystemMessage";
+    const TOPICS: &'static [&'static str] = &["v2.system.no_longer_subscribed.{id}", "v2.system.socket_closing", "v2.system.token_revoked.{id}", "v2.system.{id}.{id}"];
 }
 
 crate::string_enum! {

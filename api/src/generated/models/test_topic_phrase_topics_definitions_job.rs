@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `TestTopicPhraseTopicsDefinitionsJob`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.topics.testphrase.jobs.{id}`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     TestTopicPhraseTopicsDefinitionsJob {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         gen_ai_phrases_results: Vec<String> = "genAIPhrasesResults",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for TestTopicPhraseTopicsDefinitionsJob {
+    const MODEL: &'static str = "TestTopicPhraseTopicsDefinitionsJob";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.topics.testphrase.jobs.{id}"];
 }
 
 crate::string_enum! {

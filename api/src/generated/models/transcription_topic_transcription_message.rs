@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `TranscriptionTopicTranscriptionMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.conversations.{id}.transcription`
+    /// (feature `topics-conversations`; module `topics`).
     TranscriptionTopicTranscriptionMessage {
         /// `eventTime`
         ///
@@ -25,4 +28,10 @@ crate::model! {
         speech_text_analytics_program_id: String = "speechTextAnalyticsProgramId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for TranscriptionTopicTranscriptionMessage {
+    const MODEL: &'static str = "TranscriptionTopicTranscriptionMessage";
+    const TOPICS: &'static [&'static str] = &["v2.conversations.{id}.transcription"];
 }

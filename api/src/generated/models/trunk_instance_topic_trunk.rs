@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `TrunkInstanceTopicTrunk`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.trunks.{id}`
+    /// (feature `topics-telephony`; module `topics`).
     TrunkInstanceTopicTrunk {
         /// `id`
         id: String = "id",
@@ -15,4 +18,10 @@ crate::model! {
         ip_status: super::TrunkInstanceTopicTrunkMetricsNetworkTypeIp = "ipStatus",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for TrunkInstanceTopicTrunk {
+    const MODEL: &'static str = "TrunkInstanceTopicTrunk";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.trunks.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `TrunkMetricsTopicTrunkMetrics`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.telephony.providers.edges.trunks.{id}.metrics`
+    /// (feature `topics-telephony`; module `topics`).
     TrunkMetricsTopicTrunkMetrics {
         /// `calls`
         calls: super::TrunkMetricsTopicTrunkMetricsCalls = "calls",
@@ -15,4 +18,10 @@ crate::model! {
         trunk: super::TrunkMetricsTopicUriReference = "trunk",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for TrunkMetricsTopicTrunkMetrics {
+    const MODEL: &'static str = "TrunkMetricsTopicTrunkMetrics";
+    const TOPICS: &'static [&'static str] = &["v2.telephony.providers.edges.trunks.{id}.metrics"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UpdatedTopicSystemMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.subscription.updated`
+    /// (feature `topics-subscription`; module `topics`).
     UpdatedTopicSystemMessage {
         /// `channelId`
         channel_id: String = "channelId",
@@ -25,6 +28,12 @@ crate::model! {
         data: std::collections::HashMap<String, serde_json::Value> = "data",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UpdatedTopicSystemMessage {
+    const MODEL: &'static str = "UpdatedTopicSystemMessage";
+    const TOPICS: &'static [&'static str] = &["v2.subscription.updated"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserConversationsEventUserConversationSummary`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversationsummary`
+    /// (feature `topics-users`; module `topics`).
     UserConversationsEventUserConversationSummary {
         /// `userId`
         user_id: String = "userId",
@@ -21,4 +24,10 @@ crate::model! {
         video: super::UserConversationsEventMediaSummary = "video",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserConversationsEventUserConversationSummary {
+    const MODEL: &'static str = "UserConversationsEventUserConversationSummary";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversationsummary"];
 }

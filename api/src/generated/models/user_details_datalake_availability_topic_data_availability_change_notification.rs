@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.users.details.jobs.availability`
+    /// (feature `topics-analytics`; module `topics`).
     UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
         /// Date and time before which data is guaranteed to be available in the datalake
         ///
@@ -9,4 +12,10 @@ crate::model! {
         data_availability_date: String = "dataAvailabilityDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
+    const MODEL: &'static str = "UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.users.details.jobs.availability"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserEndDetailEventTopicUserEndEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.user.end`
+    /// (feature `topics-detail`; module `topics`).
     UserEndDetailEventTopicUserEndEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -63,6 +66,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserEndDetailEventTopicUserEndEvent {
+    const MODEL: &'static str = "UserEndDetailEventTopicUserEndEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.user.end"];
 }
 
 crate::string_enum! {

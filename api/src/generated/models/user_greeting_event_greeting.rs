@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserGreetingEventGreeting`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.greetings`
+    /// (feature `topics-users`; module `topics`).
     UserGreetingEventGreeting {
         /// `id`
         id: String = "id",
@@ -19,4 +22,10 @@ crate::model! {
         audio_tts: String = "audioTTS",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserGreetingEventGreeting {
+    const MODEL: &'static str = "UserGreetingEventGreeting";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.greetings"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserRoutingStatusUserRoutingStatus`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.routingStatus`
+    /// (feature `topics-users`; module `topics`).
     UserRoutingStatusUserRoutingStatus {
         /// The unique identifier of the user.
         id: String = "id",
@@ -11,4 +14,10 @@ crate::model! {
         error_info: super::UserRoutingStatusErrorInfo = "errorInfo",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserRoutingStatusUserRoutingStatus {
+    const MODEL: &'static str = "UserRoutingStatusUserRoutingStatus";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.routingStatus"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserStartDetailEventTopicUserStartEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.user.start`
+    /// (feature `topics-detail`; module `topics`).
     UserStartDetailEventTopicUserStartEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -49,6 +52,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserStartDetailEventTopicUserStartEvent {
+    const MODEL: &'static str = "UserStartDetailEventTopicUserStartEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.user.start"];
 }
 
 crate::string_enum! {

@@ -2,9 +2,18 @@
 
 crate::model! {
     /// `UserStationChangeTopicUserStations`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.station`
+    /// (feature `topics-users`; module `topics`).
     UserStationChangeTopicUserStations {
         /// `associatedStation`
         associated_station: super::UserStationChangeTopicUserStation = "associatedStation",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserStationChangeTopicUserStations {
+    const MODEL: &'static str = "UserStationChangeTopicUserStations";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.station"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `UserTokensTopicTokenNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.tokens`
+    /// (feature `topics-users`; module `topics`).
     UserTokensTopicTokenNotification {
         /// `user`
         user: super::UserTokensTopicUriReference = "user",
@@ -19,4 +22,10 @@ crate::model! {
         token_hash: String = "tokenHash",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for UserTokensTopicTokenNotification {
+    const MODEL: &'static str = "UserTokensTopicTokenNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.tokens"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2ConversationMessageTypingEventForUserTopicMessageData`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.inbound.typing.event`
+    /// (feature `topics-users`; module `topics`).
     V2ConversationMessageTypingEventForUserTopicMessageData {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -9,4 +12,10 @@ crate::model! {
         normalized_message: super::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage = "normalizedMessage",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2ConversationMessageTypingEventForUserTopicMessageData {
+    const MODEL: &'static str = "V2ConversationMessageTypingEventForUserTopicMessageData";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.inbound.typing.event"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2ConversationMessageTypingEventForWorkflowTopicMessageData`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workflows.{id}.conversations.inbound.typing.event`
+    /// (feature `topics-workflows`; module `topics`).
     V2ConversationMessageTypingEventForWorkflowTopicMessageData {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -9,4 +12,10 @@ crate::model! {
         normalized_message: super::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage = "normalizedMessage",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2ConversationMessageTypingEventForWorkflowTopicMessageData {
+    const MODEL: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicMessageData";
+    const TOPICS: &'static [&'static str] = &["v2.workflows.{id}.conversations.inbound.typing.event"];
 }

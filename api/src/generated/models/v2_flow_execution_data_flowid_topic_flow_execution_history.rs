@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2FlowExecutionDataFlowidTopicFlowExecutionHistory`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.flows.instances.flow.{id}`
+    /// (feature `topics-flows`; module `topics`).
     V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
         /// The execution identifier which represents this unique instance of the flow that ran.
         execution_id: String = "executionId",
@@ -47,6 +50,12 @@ crate::model! {
         execution_history_uri_ttl: i64 = "executionHistoryUriTtl",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
+    const MODEL: &'static str = "V2FlowExecutionDataFlowidTopicFlowExecutionHistory";
+    const TOPICS: &'static [&'static str] = &["v2.flows.instances.flow.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2IntegrationPresenceEventPresenceActivityEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.integrationpresence`
+    /// (feature `topics-users`; module `topics`).
     V2IntegrationPresenceEventPresenceActivityEvent {
         /// `userId`
         user_id: String = "userId",
@@ -25,6 +28,12 @@ crate::model! {
         future_presence_definition: super::V2IntegrationPresenceEventOrganizationPresence = "futurePresenceDefinition",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2IntegrationPresenceEventPresenceActivityEvent {
+    const MODEL: &'static str = "V2IntegrationPresenceEventPresenceActivityEvent";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.integrationpresence"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2MobiusAlertsTopicAlert`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.alerting.alerts`
+    /// (feature `topics-users`; module `topics`).
     V2MobiusAlertsTopicAlert {
         /// `rule`
         rule: super::V2MobiusAlertsTopicAlertRuleProperties = "rule",
@@ -47,6 +50,12 @@ crate::model! {
         send_exiting_alarm_notification: bool = "sendExitingAlarmNotification",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2MobiusAlertsTopicAlert {
+    const MODEL: &'static str = "V2MobiusAlertsTopicAlert";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.alerting.alerts"];
 }
 
 crate::string_enum! {

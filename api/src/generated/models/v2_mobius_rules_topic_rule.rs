@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2MobiusRulesTopicRule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.alerting.rules`
+    /// (feature `topics-users`; module `topics`).
     V2MobiusRulesTopicRule {
         /// `id`
         id: String = "id",
@@ -31,6 +34,12 @@ crate::model! {
         wait_between_notification_ms: i64 = "waitBetweenNotificationMs",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2MobiusRulesTopicRule {
+    const MODEL: &'static str = "V2MobiusRulesTopicRule";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.alerting.rules"];
 }
 
 crate::string_enum! {

@@ -2,9 +2,18 @@
 
 crate::model! {
     /// `V2QueueObservationObservationCountNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.analytics.queues.{id}.activity`
+    /// (feature `topics-analytics`; module `topics`).
     V2QueueObservationObservationCountNotification {
         /// List of observations by grouping.
         results: Vec<super::V2QueueObservationMetricCountGroup> = "results",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2QueueObservationObservationCountNotification {
+    const MODEL: &'static str = "V2QueueObservationObservationCountNotification";
+    const TOPICS: &'static [&'static str] = &["v2.analytics.queues.{id}.activity"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2ReprocessJobStateChangedTopicJobStateChanged`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.reprocessing.jobs.{id}`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     V2ReprocessJobStateChangedTopicJobStateChanged {
         /// `organizationId`
         organization_id: String = "organizationId",
@@ -17,6 +20,12 @@ crate::model! {
         total_interactions: i64 = "totalInteractions",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2ReprocessJobStateChangedTopicJobStateChanged {
+    const MODEL: &'static str = "V2ReprocessJobStateChangedTopicJobStateChanged";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.reprocessing.jobs.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.conversations.summaries.settings.preview`
+    /// (feature `topics-users`; module `topics`).
     V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage {
         /// `createdDate`
         ///
@@ -37,6 +40,12 @@ crate::model! {
         duration_ms: i64 = "durationMs",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage {
+    const MODEL: &'static str = "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.conversations.summaries.settings.preview"];
 }
 
 crate::string_enum! {

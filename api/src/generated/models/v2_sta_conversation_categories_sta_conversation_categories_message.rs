@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2StaConversationCategoriesStaConversationCategoriesMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.conversations.{id}.categories`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     V2StaConversationCategoriesStaConversationCategoriesMessage {
         /// `organizationId`
         organization_id: String = "organizationId",
@@ -15,6 +18,12 @@ crate::model! {
         category_ids: Vec<String> = "categoryIds",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2StaConversationCategoriesStaConversationCategoriesMessage {
+    const MODEL: &'static str = "V2StaConversationCategoriesStaConversationCategoriesMessage";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.conversations.{id}.categories"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2StaEmpathyOverallTopicOverallEmpathyMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.conversation.{id}.empathy`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     V2StaEmpathyOverallTopicOverallEmpathyMessage {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -15,4 +18,10 @@ crate::model! {
         agents: Vec<super::V2StaEmpathyOverallTopicAgentEmpathyScore> = "agents",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2StaEmpathyOverallTopicOverallEmpathyMessage {
+    const MODEL: &'static str = "V2StaEmpathyOverallTopicOverallEmpathyMessage";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.conversation.{id}.empathy"];
 }

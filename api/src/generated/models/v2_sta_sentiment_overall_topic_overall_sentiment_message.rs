@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2StaSentimentOverallTopicOverallSentimentMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.conversation.{id}.sentiment`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     V2StaSentimentOverallTopicOverallSentimentMessage {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -17,4 +20,10 @@ crate::model! {
         flow_ids: Vec<String> = "flowIds",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2StaSentimentOverallTopicOverallSentimentMessage {
+    const MODEL: &'static str = "V2StaSentimentOverallTopicOverallSentimentMessage";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.conversation.{id}.sentiment"];
 }

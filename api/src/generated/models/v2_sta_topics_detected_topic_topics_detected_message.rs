@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2StaTopicsDetectedTopicTopicsDetectedMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.speechandtextanalytics.conversation.{id}.topics`
+    /// (feature `topics-speechandtextanalytics`; module `topics`).
     V2StaTopicsDetectedTopicTopicsDetectedMessage {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -21,4 +24,10 @@ crate::model! {
         participants: Vec<super::V2StaTopicsDetectedTopicParticipant> = "participants",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2StaTopicsDetectedTopicTopicsDetectedMessage {
+    const MODEL: &'static str = "V2StaTopicsDetectedTopicTopicsDetectedMessage";
+    const TOPICS: &'static [&'static str] = &["v2.speechandtextanalytics.conversation.{id}.topics"];
 }

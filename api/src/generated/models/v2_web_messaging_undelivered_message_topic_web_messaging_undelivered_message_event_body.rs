@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.webmessaging.deployments.{id}.undelivered.messages`
+    /// (feature `topics-webmessaging`; module `topics`).
     V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -21,4 +24,10 @@ crate::model! {
         event_time_ms: i64 = "eventTimeMs",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody {
+    const MODEL: &'static str = "V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody";
+    const TOPICS: &'static [&'static str] = &["v2.webmessaging.deployments.{id}.undelivered.messages"];
 }

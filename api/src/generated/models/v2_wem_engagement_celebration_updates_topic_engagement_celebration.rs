@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WemEngagementCelebrationUpdatesTopicEngagementCelebration`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.employeeengagement.celebrations`
+    /// (feature `topics-users`; module `topics`).
     V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
         /// `id`
         id: String = "id",
@@ -21,6 +24,12 @@ crate::model! {
         source_entity: super::V2WemEngagementCelebrationUpdatesTopicSourceEntity = "sourceEntity",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
+    const MODEL: &'static str = "V2WemEngagementCelebrationUpdatesTopicEngagementCelebration";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.employeeengagement.celebrations"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WfmAgentOpportunityTopicAgentOpportunityNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.agents.opportunities`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     V2WfmAgentOpportunityTopicAgentOpportunityNotification {
         /// `id`
         id: String = "id",
@@ -43,6 +46,12 @@ crate::model! {
         remaining_spaces: i64 = "remainingSpaces",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WfmAgentOpportunityTopicAgentOpportunityNotification {
+    const MODEL: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.agents.opportunities"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WfmMainForecastExportForecastEventMainForecastExportNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     V2WfmMainForecastExportForecastEventMainForecastExportNotification {
         /// `exportType`
         export_type: String = "exportType",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::V2WfmMainForecastExportForecastEventMainForecastErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WfmMainForecastExportForecastEventMainForecastExportNotification {
+    const MODEL: &'static str = "V2WfmMainForecastExportForecastEventMainForecastExportNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.main.forecast.export.forecast"];
 }
 
 crate::string_enum! {

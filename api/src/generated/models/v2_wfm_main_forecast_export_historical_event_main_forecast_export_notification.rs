@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WfmMainForecastExportHistoricalEventMainForecastExportNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     V2WfmMainForecastExportHistoricalEventMainForecastExportNotification {
         /// `exportType`
         export_type: String = "exportType",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::V2WfmMainForecastExportHistoricalEventMainForecastErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WfmMainForecastExportHistoricalEventMainForecastExportNotification {
+    const MODEL: &'static str = "V2WfmMainForecastExportHistoricalEventMainForecastExportNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.main.forecast.export.historical"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WfmMainForecastExportSnapshotEventMainForecastExportNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
         /// `exportType`
         export_type: String = "exportType",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::V2WfmMainForecastExportSnapshotEventMainForecastErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
+    const MODEL: &'static str = "V2WfmMainForecastExportSnapshotEventMainForecastExportNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.main.forecast.export.snapshot"];
 }
 
 crate::string_enum! {

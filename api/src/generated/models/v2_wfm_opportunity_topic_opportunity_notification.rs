@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `V2WfmOpportunityTopicOpportunityNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.opportunities`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     V2WfmOpportunityTopicOpportunityNotification {
         /// `id`
         id: String = "id",
@@ -49,6 +52,12 @@ crate::model! {
         remaining_spaces: i64 = "remainingSpaces",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for V2WfmOpportunityTopicOpportunityNotification {
+    const MODEL: &'static str = "V2WfmOpportunityTopicOpportunityNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.opportunities"];
 }
 
 crate::string_enum! {

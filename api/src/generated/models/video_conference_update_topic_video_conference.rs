@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `VideoConferenceUpdateTopicVideoConference`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.video.conferences.{id}`
+    /// (feature `topics-video`; module `topics`).
     VideoConferenceUpdateTopicVideoConference {
         /// `conversationId`
         conversation_id: String = "conversationId",
@@ -11,4 +14,10 @@ crate::model! {
         participant_info: super::VideoConferenceUpdateTopicParticipantInfo = "participantInfo",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for VideoConferenceUpdateTopicVideoConference {
+    const MODEL: &'static str = "VideoConferenceUpdateTopicVideoConference";
+    const TOPICS: &'static [&'static str] = &["v2.video.conferences.{id}"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `VoicemailEndDetailEventTopicVoicemailEndEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.voicemail.end`
+    /// (feature `topics-detail`; module `topics`).
     VoicemailEndDetailEventTopicVoicemailEndEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -39,6 +42,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for VoicemailEndDetailEventTopicVoicemailEndEvent {
+    const MODEL: &'static str = "VoicemailEndDetailEventTopicVoicemailEndEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.voicemail.end"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `VoicemailMessagesTopicVoicemailMessage`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.voicemail.messages`
+    /// (feature `topics-users`; module `topics`).
     VoicemailMessagesTopicVoicemailMessage {
         /// `id`
         id: String = "id",
@@ -41,4 +44,10 @@ crate::model! {
         modified_date_string: String = "modifiedDateString",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for VoicemailMessagesTopicVoicemailMessage {
+    const MODEL: &'static str = "VoicemailMessagesTopicVoicemailMessage";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.voicemail.messages"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `VoicemailStartDetailEventTopicVoicemailStartEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.voicemail.start`
+    /// (feature `topics-detail`; module `topics`).
     VoicemailStartDetailEventTopicVoicemailStartEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -35,6 +38,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for VoicemailStartDetailEventTopicVoicemailStartEvent {
+    const MODEL: &'static str = "VoicemailStartDetailEventTopicVoicemailStartEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.voicemail.start"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.webdeployments.configurations.{id}`
+    /// (feature `topics-webdeployments`; module `topics`).
     WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
         /// `id`
         id: String = "id",
@@ -11,6 +14,12 @@ crate::model! {
         status: WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
+    const MODEL: &'static str = "WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody";
+    const TOPICS: &'static [&'static str] = &["v2.webdeployments.configurations.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.webdeployments.deployments.{id}`
+    /// (feature `topics-webdeployments`; module `topics`).
     WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
         /// `id`
         id: String = "id",
@@ -11,6 +14,12 @@ crate::model! {
         status: WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
+    const MODEL: &'static str = "WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody";
+    const TOPICS: &'static [&'static str] = &["v2.webdeployments.deployments.{id}"];
 }
 
 crate::string_enum! {

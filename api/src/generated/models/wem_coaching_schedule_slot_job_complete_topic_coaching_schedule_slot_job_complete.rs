@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.coaching.scheduleslots.jobs.{id}`
+    /// (feature `topics-coaching`; module `topics`).
     WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete {
         /// `id`
         id: String = "id",
@@ -21,6 +24,12 @@ crate::model! {
         results: Vec<super::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults> = "results",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete {
+    const MODEL: &'static str = "WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete";
+    const TOPICS: &'static [&'static str] = &["v2.coaching.scheduleslots.jobs.{id}"];
 }
 
 crate::string_enum! {

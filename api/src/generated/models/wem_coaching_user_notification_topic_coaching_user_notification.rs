@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WemCoachingUserNotificationTopicCoachingUserNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.wem.coaching.notification`
+    /// (feature `topics-users`; module `topics`).
     WemCoachingUserNotificationTopicCoachingUserNotification {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         status: WemCoachingUserNotificationTopicCoachingUserNotificationStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WemCoachingUserNotificationTopicCoachingUserNotification {
+    const MODEL: &'static str = "WemCoachingUserNotificationTopicCoachingUserNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.wem.coaching.notification"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.activityplans.jobs`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
         /// `id`
         id: String = "id",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::WfmActivityPlanJobCompleteTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
+    const MODEL: &'static str = "WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.activityplans.jobs"];
 }
 
 crate::string_enum! {

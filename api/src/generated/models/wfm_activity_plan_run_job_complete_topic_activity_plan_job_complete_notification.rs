@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification {
         /// `id`
         id: String = "id",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::WfmActivityPlanRunJobCompleteTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification {
+    const MODEL: &'static str = "WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.activityplans.runs.jobs"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.adherence.explanations.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
         /// `id`
         id: String = "id",
@@ -17,6 +20,12 @@ crate::model! {
         error: super::WfmAdherenceExplanationJobCompleteTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
+    const MODEL: &'static str = "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.adherence.explanations.jobs"];
 }
 
 crate::string_enum! {

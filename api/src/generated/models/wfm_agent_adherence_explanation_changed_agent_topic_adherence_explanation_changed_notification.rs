@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.agents.{id}.adherence.explanations`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification {
         /// `id`
         id: String = "id",
@@ -31,6 +34,12 @@ crate::model! {
         reviewed_date: String = "reviewedDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification {
+    const MODEL: &'static str = "WfmAgentAdherenceExplanationChangedAgentTopicAdherenceExplanationChangedNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.agents.{id}.adherence.explanations"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.adherence.explanations`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification {
         /// `id`
         id: String = "id",
@@ -31,6 +34,12 @@ crate::model! {
         reviewed_date: String = "reviewedDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification {
+    const MODEL: &'static str = "WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.adherence.explanations"];
 }
 
 crate::string_enum! {

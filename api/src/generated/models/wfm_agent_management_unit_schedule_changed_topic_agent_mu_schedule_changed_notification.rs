@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}.agentschedules.changed`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification {
         /// `agents`
         agents: Vec<super::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged> = "agents",
@@ -9,4 +12,10 @@ crate::model! {
         visibility_range: super::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange = "visibilityRange",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification {
+    const MODEL: &'static str = "WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}.agentschedules.changed"];
 }

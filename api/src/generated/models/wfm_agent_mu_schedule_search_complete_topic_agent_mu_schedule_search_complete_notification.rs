@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete`
+    /// (feature `topics-users`; module `topics`).
     WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -13,6 +16,12 @@ crate::model! {
         error: super::WfmAgentMuScheduleSearchCompleteTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification {
+    const MODEL: &'static str = "WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.agentschedules.managementunit.search.complete"];
 }
 
 crate::string_enum! {

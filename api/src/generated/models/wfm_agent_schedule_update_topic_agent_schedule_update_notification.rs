@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.schedules`
+    /// (feature `topics-users`; module `topics`).
     WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
         /// `user`
         user: super::WfmAgentScheduleUpdateTopicUserReference = "user",
@@ -19,4 +22,10 @@ crate::model! {
         visibility_range: super::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange = "visibilityRange",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
+    const MODEL: &'static str = "WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.schedules"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.alternative.shift.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
         /// `id`
         id: String = "id",
@@ -15,6 +18,12 @@ crate::model! {
         error: super::WfmAlternativeShiftJobCompleteEventV3ErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
+    const MODEL: &'static str = "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.alternative.shift.jobs"];
 }
 
 crate::string_enum! {

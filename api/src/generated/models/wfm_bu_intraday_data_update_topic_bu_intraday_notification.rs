@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuIntradayDataUpdateTopicBuIntradayNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.businessunits.{id}.workforcemanagement.intraday`
+    /// (feature `topics-businessunits`; module `topics`).
     WfmBuIntradayDataUpdateTopicBuIntradayNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -9,4 +12,10 @@ crate::model! {
         result: super::WfmBuIntradayDataUpdateTopicBuIntradayResult = "result",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuIntradayDataUpdateTopicBuIntradayNotification {
+    const MODEL: &'static str = "WfmBuIntradayDataUpdateTopicBuIntradayNotification";
+    const TOPICS: &'static [&'static str] = &["v2.businessunits.{id}.workforcemanagement.intraday"];
 }

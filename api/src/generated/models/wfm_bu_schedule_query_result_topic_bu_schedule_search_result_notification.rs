@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.users.{id}.schedules.query`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -11,4 +14,10 @@ crate::model! {
         download_url: String = "downloadUrl",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification {
+    const MODEL: &'static str = "WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.users.{id}.schedules.query"];
 }

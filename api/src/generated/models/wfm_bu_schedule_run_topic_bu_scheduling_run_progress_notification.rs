@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuScheduleRunTopicBuSchedulingRunProgressNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.scheduling.runs`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuScheduleRunTopicBuSchedulingRunProgressNotification {
         /// `status`
         status: WfmBuScheduleRunTopicBuSchedulingRunProgressNotificationStatus = "status",
@@ -11,6 +14,12 @@ crate::model! {
         result: super::WfmBuScheduleRunTopicBuScheduleRun = "result",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuScheduleRunTopicBuSchedulingRunProgressNotification {
+    const MODEL: &'static str = "WfmBuScheduleRunTopicBuSchedulingRunProgressNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.scheduling.runs"];
 }
 
 crate::string_enum! {

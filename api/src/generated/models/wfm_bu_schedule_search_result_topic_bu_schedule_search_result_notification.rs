@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.users.{id}.schedules.search`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -11,4 +14,10 @@ crate::model! {
         download_url: String = "downloadUrl",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification {
+    const MODEL: &'static str = "WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.users.{id}.schedules.search"];
 }

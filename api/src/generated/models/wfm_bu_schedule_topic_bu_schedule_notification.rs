@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuScheduleTopicBuScheduleNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.schedules`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuScheduleTopicBuScheduleNotification {
         /// `status`
         status: WfmBuScheduleTopicBuScheduleNotificationStatus = "status",
@@ -13,6 +16,12 @@ crate::model! {
         result: super::WfmBuScheduleTopicBuScheduleMetadata = "result",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuScheduleTopicBuScheduleNotification {
+    const MODEL: &'static str = "WfmBuScheduleTopicBuScheduleNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.schedules"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification {
         /// `status`
         status: WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotificationStatus = "status",
@@ -11,6 +14,12 @@ crate::model! {
         operation_id: String = "operationId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification {
+    const MODEL: &'static str = "WfmBuShortTermForecastCopyCompleteTopicBuShortTermForecastNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.shorttermforecasts.copy"];
 }
 
 crate::string_enum! {

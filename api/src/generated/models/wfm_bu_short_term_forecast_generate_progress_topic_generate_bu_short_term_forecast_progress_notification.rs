@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification {
         /// `status`
         status: WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotificationStatus = "status",
@@ -13,6 +16,12 @@ crate::model! {
         progress: i64 = "progress",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification {
+    const MODEL: &'static str = "WfmBuShortTermForecastGenerateProgressTopicGenerateBuShortTermForecastProgressNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.shorttermforecasts.generate"];
 }
 
 crate::string_enum! {

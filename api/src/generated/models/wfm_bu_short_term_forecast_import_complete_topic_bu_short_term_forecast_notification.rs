@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification {
         /// `status`
         status: WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotificationStatus = "status",
@@ -11,6 +14,12 @@ crate::model! {
         operation_id: String = "operationId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification {
+    const MODEL: &'static str = "WfmBuShortTermForecastImportCompleteTopicBuShortTermForecastNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.shorttermforecasts.import"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
         /// `businessUnitId`
         business_unit_id: String = "businessUnitId",
@@ -21,6 +24,12 @@ crate::model! {
         results: Vec<super::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults> = "results",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
+    const MODEL: &'static str = "WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.forecasts.staffingrequirement"];
 }
 
 crate::string_enum! {

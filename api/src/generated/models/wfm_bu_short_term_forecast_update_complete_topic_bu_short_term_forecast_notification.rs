@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.shorttermforecasts`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification {
         /// `status`
         status: WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotificationStatus = "status",
@@ -11,6 +14,12 @@ crate::model! {
         operation_id: String = "operationId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification {
+    const MODEL: &'static str = "WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.shorttermforecasts"];
 }
 
 crate::string_enum! {

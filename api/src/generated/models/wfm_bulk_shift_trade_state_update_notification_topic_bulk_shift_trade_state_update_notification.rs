@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification {
         /// `status`
         status: WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus = "status",
@@ -15,6 +18,12 @@ crate::model! {
         week_date: String = "weekDate",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification {
+    const MODEL: &'static str = "WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}.shifttrades.state.bulk"];
 }
 
 crate::string_enum! {

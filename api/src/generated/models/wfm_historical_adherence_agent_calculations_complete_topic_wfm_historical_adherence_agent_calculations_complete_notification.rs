@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.adherence.historical.agent`
+    /// (feature `topics-users`; module `topics`).
     WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification {
         /// `jobId`
         job_id: String = "jobId",
@@ -13,6 +16,12 @@ crate::model! {
         result: super::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult = "result",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification {
+    const MODEL: &'static str = "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.adherence.historical.agent"];
 }
 
 crate::string_enum! {

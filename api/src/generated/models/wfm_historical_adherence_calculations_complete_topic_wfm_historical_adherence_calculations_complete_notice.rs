@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.historicaladherencequery`
+    /// (feature `topics-users`; module `topics`).
     WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         query_state: WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNoticeQueryState = "queryState",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice {
+    const MODEL: &'static str = "WfmHistoricalAdherenceCalculationsCompleteTopicWfmHistoricalAdherenceCalculationsCompleteNotice";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.historicaladherencequery"];
 }
 
 crate::string_enum! {

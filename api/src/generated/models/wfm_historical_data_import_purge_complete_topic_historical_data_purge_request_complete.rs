@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.historicaldata.delete.jobs`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         disallowed_entities: Vec<super::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity> = "disallowedEntities",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete {
+    const MODEL: &'static str = "WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.historicaldata.delete.jobs"];
 }
 
 crate::string_enum! {

@@ -2,11 +2,20 @@
 
 crate::model! {
     /// `WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.historicaldata.deletejob`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate {
         /// `status`
         status: WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdateStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate {
+    const MODEL: &'static str = "WfmHistoricalDataUploadPurgeRequestStatusTopicHistoricalDataUploadPurgeRequestUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.historicaldata.deletejob"];
 }
 
 crate::string_enum! {

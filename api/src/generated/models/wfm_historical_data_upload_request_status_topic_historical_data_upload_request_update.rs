@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.historicaldata.status`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate {
         /// `requestId`
         request_id: String = "requestId",
@@ -35,6 +38,12 @@ crate::model! {
         file_size: i64 = "fileSize",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate {
+    const MODEL: &'static str = "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.historicaldata.status"];
 }
 
 crate::string_enum! {

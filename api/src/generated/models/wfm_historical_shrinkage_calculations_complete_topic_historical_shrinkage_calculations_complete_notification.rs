@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.shrinkage.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification {
         /// `operationId`
         operation_id: String = "operationId",
@@ -11,6 +14,12 @@ crate::model! {
         state: WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState = "state",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification {
+    const MODEL: &'static str = "WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.shrinkage.jobs"];
 }
 
 crate::string_enum! {

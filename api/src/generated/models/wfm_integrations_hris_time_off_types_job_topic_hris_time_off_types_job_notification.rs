@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         error: super::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
+    const MODEL: &'static str = "WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.integrations.hris.timeofftypes.jobs"];
 }
 
 crate::string_enum! {

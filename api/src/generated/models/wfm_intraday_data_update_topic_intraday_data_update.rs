@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmIntradayDataUpdateTopicIntradayDataUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.managementunits.{id}.workforcemanagement.intraday`
+    /// (feature `topics-managementunits`; module `topics`).
     WfmIntradayDataUpdateTopicIntradayDataUpdate {
         /// `startDate`
         ///
@@ -23,4 +26,10 @@ crate::model! {
         intraday_data_groupings: Vec<super::WfmIntradayDataUpdateTopicIntradayDataGroup> = "intradayDataGroupings",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmIntradayDataUpdateTopicIntradayDataUpdate {
+    const MODEL: &'static str = "WfmIntradayDataUpdateTopicIntradayDataUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.managementunits.{id}.workforcemanagement.intraday"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.agents`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
         /// `requestingUser`
         requesting_user: super::WfmMoveAgentsCompleteTopicUserReference = "requestingUser",
@@ -11,4 +14,10 @@ crate::model! {
         results: Vec<super::WfmMoveAgentsCompleteTopicWfmMoveAgentData> = "results",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
+    const MODEL: &'static str = "WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.agents"];
 }

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmMoveManagementUnitTopicMoveManagementUnitNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmMoveManagementUnitTopicMoveManagementUnitNotification {
         /// `businessUnit`
         business_unit: super::WfmMoveManagementUnitTopicBusinessUnit = "businessUnit",
@@ -9,6 +12,12 @@ crate::model! {
         status: WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmMoveManagementUnitTopicMoveManagementUnitNotification {
+    const MODEL: &'static str = "WfmMoveManagementUnitTopicMoveManagementUnitNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmScheduleTopicWfmScheduleNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}.schedules`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmScheduleTopicWfmScheduleNotification {
         /// `status`
         status: WfmScheduleTopicWfmScheduleNotificationStatus = "status",
@@ -15,6 +18,12 @@ crate::model! {
         event_type: WfmScheduleTopicWfmScheduleNotificationEventType = "eventType",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmScheduleTopicWfmScheduleNotification {
+    const MODEL: &'static str = "WfmScheduleTopicWfmScheduleNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}.schedules"];
 }
 
 crate::string_enum! {

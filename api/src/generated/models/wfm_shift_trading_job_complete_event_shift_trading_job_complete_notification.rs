@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.shift.trading.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
         /// `id`
         id: String = "id",
@@ -19,6 +22,12 @@ crate::model! {
         error: super::WfmShiftTradingJobCompleteEventErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
+    const MODEL: &'static str = "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.shift.trading.jobs"];
 }
 
 crate::string_enum! {

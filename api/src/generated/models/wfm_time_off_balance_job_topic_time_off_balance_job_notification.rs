@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.timeoffbalance.jobs`
+    /// (feature `topics-users`; module `topics`).
     WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
         /// `id`
         id: String = "id",
@@ -13,6 +16,12 @@ crate::model! {
         error: super::WfmTimeOffBalanceJobTopicErrorBody = "error",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
+    const MODEL: &'static str = "WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.timeoffbalance.jobs"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.timeoffrequests`
+    /// (feature `topics-users`; module `topics`).
     WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
         /// `id`
         id: String = "id",
@@ -49,6 +52,12 @@ crate::model! {
         modified_by: String = "modifiedBy",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
+    const MODEL: &'static str = "WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.timeoffrequests"];
 }
 
 crate::string_enum! {

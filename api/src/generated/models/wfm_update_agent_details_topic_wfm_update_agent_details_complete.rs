@@ -2,11 +2,20 @@
 
 crate::model! {
     /// `WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}.agents.sync`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete {
         /// `status`
         status: WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsCompleteStatus = "status",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete {
+    const MODEL: &'static str = "WfmUpdateAgentDetailsTopicWfmUpdateAgentDetailsComplete";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}.agents.sync"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmUserNotificationTopicWfmUserNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.notifications`
+    /// (feature `topics-users`; module `topics`).
     WfmUserNotificationTopicWfmUserNotification {
         /// `id`
         id: String = "id",
@@ -29,6 +32,12 @@ crate::model! {
         marked_as_read: bool = "markedAsRead",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmUserNotificationTopicWfmUserNotification {
+    const MODEL: &'static str = "WfmUserNotificationTopicWfmUserNotification";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.notifications"];
 }
 
 crate::string_enum! {

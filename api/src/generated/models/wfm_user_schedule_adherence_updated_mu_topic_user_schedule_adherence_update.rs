@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.managementunits.{id}.adherence`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate {
         /// `user`
         user: super::WfmUserScheduleAdherenceUpdatedMuTopicUserReference = "user",
@@ -53,6 +56,12 @@ crate::model! {
         next_activity_reminders: Vec<super::WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder> = "nextActivityReminders",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate {
+    const MODEL: &'static str = "WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.managementunits.{id}.adherence"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.teams.{id}.adherence`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate {
         /// `user`
         user: super::WfmUserScheduleAdherenceUpdatedTeamTopicUserReference = "user",
@@ -53,6 +56,12 @@ crate::model! {
         next_activity_reminders: Vec<super::WfmUserScheduleAdherenceUpdatedTeamTopicUserNextActivityReminder> = "nextActivityReminders",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate {
+    const MODEL: &'static str = "WfmUserScheduleAdherenceUpdatedTeamTopicUserScheduleAdherenceUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.teams.{id}.adherence"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.users.{id}.workforcemanagement.adherence`
+    /// (feature `topics-users`; module `topics`).
     WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
         /// `user`
         user: super::WfmUserScheduleAdherenceUpdatedTopicUserReference = "user",
@@ -53,6 +56,12 @@ crate::model! {
         next_activity_reminders: Vec<super::WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder> = "nextActivityReminders",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
+    const MODEL: &'static str = "WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate";
+    const TOPICS: &'static [&'static str] = &["v2.users.{id}.workforcemanagement.adherence"];
 }
 
 crate::string_enum! {

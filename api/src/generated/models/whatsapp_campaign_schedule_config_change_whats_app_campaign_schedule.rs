@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.outbound.schedules.whatsappcampaigns.{id}`
+    /// (feature `topics-outbound`; module `topics`).
     WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule {
         /// a list of start and end times
         intervals: Vec<super::WhatsappCampaignScheduleConfigChangeScheduleInterval> = "intervals",
@@ -29,4 +32,10 @@ crate::model! {
         version: i64 = "version",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule {
+    const MODEL: &'static str = "WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule";
+    const TOPICS: &'static [&'static str] = &["v2.outbound.schedules.whatsappcampaigns.{id}"];
 }

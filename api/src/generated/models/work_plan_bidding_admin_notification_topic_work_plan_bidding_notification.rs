@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.workforcemanagement.businessunits.{id}.workplanbids.{id}`
+    /// (feature `topics-workforcemanagement`; module `topics`).
     WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
         /// `id`
         id: String = "id",
@@ -25,6 +28,12 @@ crate::model! {
         work_plan_fields_visible_to_agents: Vec<String> = "workPlanFieldsVisibleToAgents",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
+    const MODEL: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification";
+    const TOPICS: &'static [&'static str] = &["v2.workforcemanagement.businessunits.{id}.workplanbids.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WorkitemsEventsNotificationWorkitem`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.taskmanagement.workitems.{id}`
+    /// (feature `topics-taskmanagement`; module `topics`).
     WorkitemsEventsNotificationWorkitem {
         /// `id`
         id: String = "id",
@@ -89,6 +92,12 @@ crate::model! {
         case_id: String = "caseId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WorkitemsEventsNotificationWorkitem {
+    const MODEL: &'static str = "WorkitemsEventsNotificationWorkitem";
+    const TOPICS: &'static [&'static str] = &["v2.taskmanagement.workitems.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WorkitemsQueueEventsNotificationWorkitem`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.taskmanagement.workitems.queues.{id}`
+    /// (feature `topics-taskmanagement`; module `topics`).
     WorkitemsQueueEventsNotificationWorkitem {
         /// `id`
         id: String = "id",
@@ -89,6 +92,12 @@ crate::model! {
         case_id: String = "caseId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WorkitemsQueueEventsNotificationWorkitem {
+    const MODEL: &'static str = "WorkitemsQueueEventsNotificationWorkitem";
+    const TOPICS: &'static [&'static str] = &["v2.taskmanagement.workitems.queues.{id}"];
 }
 
 crate::string_enum! {

@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WorkitemsUserEventsNotificationWorkitem`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.taskmanagement.workitems.users.{id}`
+    /// (feature `topics-taskmanagement`; module `topics`).
     WorkitemsUserEventsNotificationWorkitem {
         /// `id`
         id: String = "id",
@@ -89,6 +92,12 @@ crate::model! {
         case_id: String = "caseId",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WorkitemsUserEventsNotificationWorkitem {
+    const MODEL: &'static str = "WorkitemsUserEventsNotificationWorkitem";
+    const TOPICS: &'static [&'static str] = &["v2.taskmanagement.workitems.users.{id}"];
 }
 
 crate::string_enum! {

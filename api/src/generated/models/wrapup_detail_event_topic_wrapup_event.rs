@@ -2,6 +2,9 @@
 
 crate::model! {
     /// `WrapupDetailEventTopicWrapupEvent`, a Platform API model.
+    ///
+    /// The body (`eventBody`) of the notification topic `v2.detail.events.conversation.{id}.wrapup`
+    /// (feature `topics-detail`; module `topics`).
     WrapupDetailEventTopicWrapupEvent {
         /// `eventTime`
         event_time: i64 = "eventTime",
@@ -51,6 +54,12 @@ crate::model! {
         utilization_label: String = "utilizationLabel",
     }
     extra
+}
+
+#[cfg(feature = "topic-table")]
+impl crate::TopicBody for WrapupDetailEventTopicWrapupEvent {
+    const MODEL: &'static str = "WrapupDetailEventTopicWrapupEvent";
+    const TOPICS: &'static [&'static str] = &["v2.detail.events.conversation.{id}.wrapup"];
 }
 
 crate::string_enum! {
