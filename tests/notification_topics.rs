@@ -147,19 +147,20 @@ async fn a_body_asked_for_as_another_topic_model_is_refused_with_the_right_model
 
 #[tokio::test]
 async fn a_topic_without_a_model_has_none_and_reads_as_json() {
+    // A topic the platform's table has no model for (the fake accepts only listed topics:
+    // this test's socket plays the channel).
+    let topic = format!("v2.unlisted.{USER}.things");
+    let body = json!({ "id": USER, "count": 3 });
+    let frame = json!({ "topicName": topic, "version": "1", "eventBody": body });
     let fake = FakeGenesys::start().await;
+    let send = mocked_channel(&fake, &topic, frame.to_string()).await;
     let client = fake.client().unwrap();
-    let created = client.callbacks().create(&soon()).await.unwrap();
-    let conversation = created.conversation.id.clone().unwrap();
-    // `v2.conversations.{id}`: the fake publishes callbacks on it; the platform's topic
-    // table has no such topic.
-    let topic = format!("v2.conversations.{conversation}");
     let mut events = client
         .notifications()
         .subscribe([topic.clone()])
         .await
         .unwrap();
-    assert!(fake.publish_callback_event(&conversation));
+    send.send(()).unwrap();
 
     let n = next_event(&mut events).await;
     assert_eq!(n.topic(), topic);
@@ -172,9 +173,37 @@ async fn a_topic_without_a_model_has_none_and_reads_as_json() {
         text.contains("the platform's topic table has no model for this topic"),
         "{text}"
     );
-    assert!(!text.contains(&conversation), "no ids in errors: {text}");
+    assert!(!text.contains(USER), "no ids in errors: {text}");
     let raw: Value = n.decode().unwrap();
-    assert_eq!(raw["id"], conversation);
+    assert_eq!(raw, body);
+}
+
+/// Points the fake's channel endpoints at a websocket of this test's own (mocks mounted
+/// on `fake.server()` answer before the fake's own endpoints), which sends `frame` once
+/// told through the returned sender.
+async fn mocked_channel(fake: &FakeGenesys, topic: &str, frame: String) -> oneshot::Sender<()> {
+    let (connect_uri, send) = one_frame_socket(frame).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/notifications/channels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "mocked-channel",
+            "connectUri": connect_uri,
+            "expires": (genesys_cloud::jiff::Timestamp::now()
+                + genesys_cloud::jiff::SignedDuration::from_hours(24))
+            .to_string(),
+        })))
+        .mount(fake.server())
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(
+            "/api/v2/notifications/channels/mocked-channel/subscriptions",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "entities": [{ "id": topic, "state": "Permitted" }],
+        })))
+        .mount(fake.server())
+        .await;
+    send
 }
 
 /// A websocket server that accepts one connection and, once told, sends `frame` on it;
@@ -226,30 +255,8 @@ async fn a_presence_event_decodes_into_its_topic_model() {
         "eventBody": body,
         "metadata": { "CorrelationId": "c0ffee00-0000-4000-8000-000000000001" },
     });
-    let (connect_uri, send) = one_frame_socket(frame.to_string()).await;
-
     let fake = FakeGenesys::start().await;
-    // The fake serves no presence topic: this test's socket plays the channel.
-    Mock::given(method("POST"))
-        .and(path("/api/v2/notifications/channels"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "presence-channel",
-            "connectUri": connect_uri,
-            "expires": (genesys_cloud::jiff::Timestamp::now()
-                + genesys_cloud::jiff::SignedDuration::from_hours(24))
-            .to_string(),
-        })))
-        .mount(fake.server())
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(
-            "/api/v2/notifications/channels/presence-channel/subscriptions",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "entities": [{ "id": topic, "state": "Permitted" }],
-        })))
-        .mount(fake.server())
-        .await;
+    let send = mocked_channel(&fake, &topic, frame.to_string()).await;
 
     let client = fake.client().unwrap();
     let mut presence = client
