@@ -1082,7 +1082,6 @@ const COVERED: &[&str] = &[
     "notifications/mod.rs::subscribe_with",
     "notifications/options.rs::build",
     "callbacks/events.rs::build",
-    "callbacks/events.rs::events_with",
     "callbacks/mod.rs::reschedule",
     "callbacks/mod.rs::with_concurrency_limit",
     "callbacks/reservation.rs::build",
