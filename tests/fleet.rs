@@ -394,3 +394,100 @@ async fn settings_out_of_range_are_refused_before_anything_starts() {
         );
     }
 }
+
+/// A TCP forwarder to PostgreSQL that can be cut (every connection dropped, new ones
+/// refused) and mended: one replica's network path to the database.
+struct Path {
+    port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Path {
+    async fn to(url: &str) -> Path {
+        let target = url
+            .split('@')
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap()
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        {
+            let cut = cut.clone();
+            let connections = connections.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if cut.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: refused
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task);
+                }
+            });
+        }
+        Path { port, cut, connections }
+    }
+
+    fn url(&self, url: &str) -> String {
+        let (head, rest) = url.split_once('@').unwrap();
+        let db = rest.split_once('/').map(|(_, db)| db).unwrap_or("postgres");
+        format!("{head}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_cut_off_from_the_database_steps_down_before_another_takes_over() {
+    let Some(url) = pg::url() else { return };
+    let Some(db) = pg::database().await else { return };
+    let path = Path::to(&url).await;
+    let cut_off_db = Database::connect(&path.url(&url))
+        .unwrap()
+        .table_prefix(db.prefix())
+        .unwrap();
+    let fake = FakeGenesys::start().await;
+    let ttl = Duration::from_secs(2);
+    let first = replica(&fake, &cut_off_db, "cut-off", ttl).await;
+    eventually("the first replica owns the stream", Duration::from_secs(10), || first.status().owner)
+        .await;
+    let second = replica(&fake, &db, "connected", ttl).await;
+    let both = [first.clone(), second.clone()];
+
+    path.cut();
+    let cut_at = std::time::Instant::now();
+    // Never two owners, sampled every 5 ms until the second has taken over.
+    let mut stepped_down = None;
+    while !second.status().owner {
+        assert!(owners(&both) <= 1, "two owners at {:?}", cut_at.elapsed());
+        if stepped_down.is_none() && !first.status().owner {
+            stepped_down = Some(cut_at.elapsed());
+        }
+        assert!(cut_at.elapsed() < Duration::from_secs(15), "no takeover");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took_over = cut_at.elapsed();
+    let stepped_down = stepped_down.expect("the cut-off owner stepped down first");
+    assert!(stepped_down <= ttl, "it stopped acting within its lease: {stepped_down:?}");
+    assert!(!first.status().owner);
+    eventually("one channel with a socket", Duration::from_secs(10), || {
+        fake.notification_connections() == 1
+    })
+    .await;
+    assert!(took_over >= stepped_down, "{took_over:?} {stepped_down:?}");
+    second.shutdown().await;
+    first.shutdown().await;
+}
