@@ -176,6 +176,22 @@ impl Violations {
         }
     }
 
+    /// Records a violation (rule `range`) unless `min <= value <= max`.
+    pub fn check_within(
+        &mut self,
+        field: &str,
+        value: std::time::Duration,
+        min: std::time::Duration,
+        max: std::time::Duration,
+    ) {
+        self.check(
+            value >= min && value <= max,
+            field,
+            "range",
+            format!("{value:?} is outside {min:?}..={max:?}"),
+        );
+    }
+
     /// Takes every violation of `err` into this collection.
     pub fn extend(&mut self, err: ValidationError) {
         self.found.extend(err.violations);

@@ -426,14 +426,19 @@ impl Path {
                     let target = target.clone();
                     let task = tokio::spawn(async move {
                         if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     });
                     connections.lock().unwrap().push(task);
                 }
             });
         }
-        Path { port, cut, connections }
+        Path {
+            port,
+            cut,
+            connections,
+        }
     }
 
     fn url(&self, url: &str) -> String {
@@ -453,7 +458,9 @@ impl Path {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_cut_off_from_the_database_steps_down_before_another_takes_over() {
     let Some(url) = pg::url() else { return };
-    let Some(db) = pg::database().await else { return };
+    let Some(db) = pg::database().await else {
+        return;
+    };
     let path = Path::to(&url).await;
     let cut_off_db = Database::connect(&path.url(&url))
         .unwrap()
@@ -462,8 +469,12 @@ async fn an_owner_cut_off_from_the_database_steps_down_before_another_takes_over
     let fake = FakeGenesys::start().await;
     let ttl = Duration::from_secs(2);
     let first = replica(&fake, &cut_off_db, "cut-off", ttl).await;
-    eventually("the first replica owns the stream", Duration::from_secs(10), || first.status().owner)
-        .await;
+    eventually(
+        "the first replica owns the stream",
+        Duration::from_secs(10),
+        || first.status().owner,
+    )
+    .await;
     let second = replica(&fake, &db, "connected", ttl).await;
     let both = [first.clone(), second.clone()];
 
@@ -481,7 +492,10 @@ async fn an_owner_cut_off_from_the_database_steps_down_before_another_takes_over
     }
     let took_over = cut_at.elapsed();
     let stepped_down = stepped_down.expect("the cut-off owner stepped down first");
-    assert!(stepped_down <= ttl, "it stopped acting within its lease: {stepped_down:?}");
+    assert!(
+        stepped_down <= ttl,
+        "it stopped acting within its lease: {stepped_down:?}"
+    );
     assert!(!first.status().owner);
     eventually("one channel with a socket", Duration::from_secs(10), || {
         fake.notification_connections() == 1

@@ -209,42 +209,30 @@ impl StreamOptions {
         }
     }
 
+    /// The part of these options that belongs to the notification channel's connection.
+    pub(super) fn connection(&self) -> crate::notifications::ConnectionOptions {
+        crate::notifications::ConnectionOptions {
+            ping_every: self.ping_every,
+            dead_after: self.dead_after,
+            connect_timeout: self.connect_timeout,
+            reconnect_wait: self.reconnect_wait,
+            max_reconnect_wait: self.max_reconnect_wait,
+            healthy_after: self.healthy_after,
+            renew_before_expiry: self.renew_before_expiry,
+        }
+    }
+
     fn check(&self) -> Result<(), ValidationError> {
         let mut v = Violations::default();
+        self.connection().check_into(&mut v);
         let secs = Duration::from_secs;
-        let mut within = |field: &str, value: Duration, min: Duration, max: Duration| {
-            v.check(
-                value >= min && value <= max,
-                field,
-                "range",
-                format!("{value:?} is outside {min:?}..={max:?}"),
-            );
-        };
-        let ms = Duration::from_millis(1);
-        within("ping_every", self.ping_every, ms, secs(600));
-        within("dead_after", self.dead_after, ms, secs(3_600));
-        within("connect_timeout", self.connect_timeout, ms, secs(300));
-        within("reconnect_wait", self.reconnect_wait, ms, secs(3_600));
-        within(
-            "max_reconnect_wait",
-            self.max_reconnect_wait,
-            ms,
-            secs(3_600),
-        );
-        within("healthy_after", self.healthy_after, ms, secs(86_400));
-        within(
-            "renew_before_expiry",
-            self.renew_before_expiry,
-            ms,
-            secs(23 * 3_600),
-        );
-        within(
+        v.check_within(
             "reconcile_margin",
             self.reconcile_margin,
             Duration::ZERO,
             secs(3_600),
         );
-        within(
+        v.check_within(
             "analytics_delay",
             self.analytics_delay,
             Duration::ZERO,
@@ -276,18 +264,6 @@ impl StreamOptions {
                 "at most 7 days back: the analytics query covers no more",
             );
         }
-        v.check(
-            self.dead_after > self.ping_every,
-            "dead_after",
-            "after_ping",
-            "a socket can only be declared dead after a ping had time to be answered: make dead_after longer than ping_every",
-        );
-        v.check(
-            self.max_reconnect_wait >= self.reconnect_wait,
-            "max_reconnect_wait",
-            "at_least_first",
-            "the longest wait cannot be shorter than the first",
-        );
         v.finish()
     }
 }

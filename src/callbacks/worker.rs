@@ -25,7 +25,7 @@ use super::reconcile::{self, Job, Known, Limits, Outcome, Window};
 use crate::client::Client;
 use crate::error::Error;
 use crate::notifications::{
-    ConnectionOptions, Gap, Notification, NotificationItem, Pushed, SubscribeOptions, Subscription,
+    Gap, Notification, NotificationItem, Pushed, SubscribeOptions, Subscription,
 };
 use crate::observe::Counter;
 
@@ -654,15 +654,7 @@ fn subscribe_options(options: &StreamOptions) -> SubscribeOptions {
         // The task takes notifications as they come; its own queue to the consumer is
         // `buffer` long.
         buffer: options.buffer().max(1_024),
-        connection: ConnectionOptions {
-            ping_every: options.ping_every(),
-            dead_after: options.dead_after(),
-            connect_timeout: options.connect_timeout(),
-            reconnect_wait: options.reconnect_wait(),
-            max_reconnect_wait: options.max_reconnect_wait(),
-            healthy_after: options.healthy_after(),
-            renew_before_expiry: options.renew_before_expiry(),
-        },
+        connection: options.connection(),
     }
 }
 

@@ -360,24 +360,16 @@ impl EventStreamBuilder {
     pub async fn start(self) -> Result<EventStream, Error> {
         let mut v = Violations::default();
         let secs = Duration::from_secs;
-        let mut within = |field: &str, value: Duration, min: Duration, max: Duration| {
-            v.check(
-                value >= min && value <= max,
-                field,
-                "range",
-                format!("{value:?} is outside {min:?}..={max:?}"),
-            );
-        };
-        within("lease_ttl", self.lease_ttl, secs(1), secs(600));
-        within(
+        v.check_within("lease_ttl", self.lease_ttl, secs(1), secs(600));
+        v.check_within(
             "visibility_timeout",
             self.visibility_timeout,
             secs(1),
             secs(3_600),
         );
-        within("retry_wait", self.retry_wait, Duration::ZERO, secs(3_600));
-        within("retain_done", self.retain_done, secs(60), secs(30 * 86_400));
-        within(
+        v.check_within("retry_wait", self.retry_wait, Duration::ZERO, secs(3_600));
+        v.check_within("retain_done", self.retain_done, secs(60), secs(30 * 86_400));
+        v.check_within(
             "poll_every",
             self.poll_every,
             Duration::from_millis(10),

@@ -118,43 +118,46 @@ impl SubscribeOptions {
 
     /// Every value out of range, collected into `v`.
     pub(crate) fn check_into(&self, v: &mut Violations) {
-        let c = &self.connection;
-        let secs = Duration::from_secs;
-        let ms = Duration::from_millis(1);
-        let mut within = |field: &str, value: Duration, min: Duration, max: Duration| {
-            v.check(
-                value >= min && value <= max,
-                field,
-                "range",
-                format!("{value:?} is outside {min:?}..={max:?}"),
-            );
-        };
-        within("ping_every", c.ping_every, ms, secs(600));
-        within("dead_after", c.dead_after, ms, secs(3_600));
-        within("connect_timeout", c.connect_timeout, ms, secs(300));
-        within("reconnect_wait", c.reconnect_wait, ms, secs(3_600));
-        within("max_reconnect_wait", c.max_reconnect_wait, ms, secs(3_600));
-        within("healthy_after", c.healthy_after, ms, secs(86_400));
-        within(
-            "renew_before_expiry",
-            c.renew_before_expiry,
-            ms,
-            secs(23 * 3_600),
-        );
+        self.connection.check_into(v);
         v.check(
             (1..=65_536).contains(&self.buffer),
             "buffer",
             "range",
             format!("{} is outside 1..=65536", self.buffer),
         );
+    }
+}
+
+impl ConnectionOptions {
+    /// Every connection setting out of range, collected into `v`.
+    pub(crate) fn check_into(&self, v: &mut Violations) {
+        let secs = Duration::from_secs;
+        let ms = Duration::from_millis(1);
+        v.check_within("ping_every", self.ping_every, ms, secs(600));
+        v.check_within("dead_after", self.dead_after, ms, secs(3_600));
+        v.check_within("connect_timeout", self.connect_timeout, ms, secs(300));
+        v.check_within("reconnect_wait", self.reconnect_wait, ms, secs(3_600));
+        v.check_within(
+            "max_reconnect_wait",
+            self.max_reconnect_wait,
+            ms,
+            secs(3_600),
+        );
+        v.check_within("healthy_after", self.healthy_after, ms, secs(86_400));
+        v.check_within(
+            "renew_before_expiry",
+            self.renew_before_expiry,
+            ms,
+            secs(23 * 3_600),
+        );
         v.check(
-            c.dead_after > c.ping_every,
+            self.dead_after > self.ping_every,
             "dead_after",
             "after_ping",
             "a socket can only be declared dead after a ping had time to be answered: make dead_after longer than ping_every",
         );
         v.check(
-            c.max_reconnect_wait >= c.reconnect_wait,
+            self.max_reconnect_wait >= self.reconnect_wait,
             "max_reconnect_wait",
             "at_least_first",
             "the longest wait cannot be shorter than the first",
