@@ -80,9 +80,12 @@ use futures::Stream;
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "callbacks")]
 pub(crate) use options::ConnectionOptions;
 pub use options::{SubscribeOptions, SubscribeOptionsBuilder};
-pub(crate) use queue::{Pushed, Queue, QueueItem, Taken};
+#[cfg(feature = "callbacks")]
+pub(crate) use queue::Pushed;
+pub(crate) use queue::{Queue, QueueItem, Taken};
 pub use registry::{MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL};
 
 use crate::client::Client;
