@@ -7,7 +7,9 @@
 use super::{db_error, Database};
 use crate::error::Error;
 
-/// The migrations, in order: `(version, name, SQL)`.
+/// The migrations, in increasing order of version: `(version, name, SQL)`. Versions need
+/// not be contiguous (each is applied once, by its own number, whatever was applied
+/// before); a test checks the order.
 const MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "event stream", include_str!("sql/0001_events.sql"))];
 
@@ -24,14 +26,26 @@ pub struct Migrated {
 pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
     let mut client = db.client().await?;
     let ledger = db.table("schema_migrations");
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {ledger} (
-                version BIGINT PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )"
-        ))
+    let lock = format!("{}migrations", db.prefix());
+    // Under the lock too: `CREATE TABLE IF NOT EXISTS` run by two replicas at once can
+    // fail with a unique violation in the catalog.
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| db_error("creating the migrations ledger", e))?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&lock])
+        .await
+        .map_err(|e| db_error("locking the migrations", e))?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {ledger} (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )"
+    ))
+    .await
+    .map_err(|e| db_error("creating the migrations ledger", e))?;
+    tx.commit()
         .await
         .map_err(|e| db_error("creating the migrations ledger", e))?;
     let mut applied = Vec::new();
@@ -41,12 +55,9 @@ pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
             .await
             .map_err(|e| db_error("starting a migration", e))?;
         // One replica at a time; the others find the migration applied once they get in.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            &[&format!("{}migrations", db.prefix())],
-        )
-        .await
-        .map_err(|e| db_error("locking the migrations", e))?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&lock])
+            .await
+            .map_err(|e| db_error("locking the migrations", e))?;
         let done = tx
             .query_opt(
                 &format!("SELECT 1 FROM {ledger} WHERE version = $1"),
@@ -74,4 +85,25 @@ pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
         applied,
         version: MIGRATIONS.last().map_or(0, |m| m.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn versions_increase_and_every_table_is_prefixed() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (version, _, sql) in MIGRATIONS {
+            for line in sql.lines() {
+                let line = line.trim_start();
+                if line.starts_with("CREATE TABLE")
+                    || line.starts_with("CREATE INDEX")
+                    || line.starts_with("CREATE SEQUENCE")
+                {
+                    assert!(line.contains("{prefix}"), "migration {version}: {line}");
+                }
+            }
+        }
+    }
 }
