@@ -46,6 +46,7 @@
 //! | `webhook.rs` | `WebhookSender::new`, `send`; `WebhookCalendar::new` | `client_setup`, `webhook_flow` |
 //! | `notifications/mod.rs` | `Notifications::subscribe_with` (and `subscribe`) | `notifications_flow` |
 //! | `postgres/mod.rs` | `Database::connect`, `table_prefix` | `postgres_setup` |
+//! | `guests/pg_outbox.rs` | `PostgresOutboxOptionsBuilder::build` (and `GuestAttributesBuilder::postgres_outbox` through `start`) | `numeric_options`, `postgres_setup` |
 //! | `notifications/options.rs` | `SubscribeOptionsBuilder::build` | `numeric_options` |
 
 use std::collections::BTreeMap;
@@ -56,7 +57,7 @@ use std::time::Duration;
 use genesys_cloud::callbacks::{CallbackReservation, Channel, Routing, StreamOptions, WhenFull};
 use genesys_cloud::guests::{
     BatcherOptions, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions,
-    ParticipantSink,
+    ParticipantSink, PostgresOutboxOptions,
 };
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::jiff::civil::date;
@@ -496,7 +497,19 @@ proptest! {
         shown.result("table_prefix", &db.clone().table_prefix(&format!("X{s}")).map(|_| ()));
         shown.result("table_prefix", &db.clone().table_prefix(&format!("{s};drop")).map(|_| ()));
         shown.text("Database Debug".to_owned(), format!("{db:?}"));
+        // The guest outbox on a database that is down: `start` fails, saying nothing of it.
+        let started = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(
+                GuestAttributes::builder(offline_client(), Arc::new(ParticipantSink::new(offline_client())))
+                    .postgres_outbox(db.clone())
+                    .start(),
+            );
+        shown.result("postgres_outbox start", &started.map(|_| ()));
         shown.saw("Database::connect")?;
+        shown.saw("postgres_outbox start")?;
         shown.saw("table_prefix")?;
         shown.clean(&[&s, &password])?;
     }
@@ -586,7 +599,16 @@ fn numeric_options() {
             .ping_every(Duration::ZERO)
             .build(),
     );
+    shown.validation_result(
+        "postgres outbox options",
+        &PostgresOutboxOptions::builder()
+            .claim_ttl(Duration::ZERO)
+            .sweep_batch(0)
+            .max_sessions(0)
+            .build(),
+    );
     shown.saw("stream options").unwrap();
+    shown.saw("postgres outbox options").unwrap();
     shown.saw("batcher options").unwrap();
     shown.saw("subscribe options").unwrap();
     shown.clean(&["zq"]).unwrap();
@@ -1040,6 +1062,7 @@ fn public_validators() -> Vec<String> {
 /// The public validators the properties above feed, as `public_validators` names them.
 const COVERED: &[&str] = &[
     "postgres/mod.rs::connect",
+    "guests/pg_outbox.rs::build",
     "postgres/mod.rs::table_prefix",
     "notifications/mod.rs::subscribe_with",
     "notifications/options.rs::build",

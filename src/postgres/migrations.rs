@@ -10,8 +10,10 @@ use crate::error::Error;
 /// The migrations, in increasing order of version: `(version, name, SQL)`. Versions need
 /// not be contiguous (each is applied once, by its own number, whatever was applied
 /// before); a test checks the order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "event stream", include_str!("sql/0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "event stream", include_str!("sql/0001_events.sql")),
+    (3, "guest outbox", include_str!("sql/0003_guest_outbox.sql")),
+];
 
 /// What [`Database::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
