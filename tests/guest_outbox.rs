@@ -8,10 +8,10 @@
 //! PostgreSQL is a real server (`tests/pg/mod.rs`), never a mock. Nothing here sleeps
 //! before asserting that something did not happen: conditions are polled.
 
+#[cfg(feature = "postgres")]
 mod pg;
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -117,10 +117,11 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// [`eventually`] for a condition that needs to wait (a query).
+#[cfg(feature = "postgres")]
 async fn eventually_async<F, Fut>(what: &str, mut done: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
+    Fut: std::future::Future<Output = bool>,
 {
     for _ in 0..2_000 {
         if done().await {
@@ -165,8 +166,12 @@ enum Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        if let Backend::File(path) = self {
-            let _ = std::fs::remove_file(path);
+        match self {
+            Backend::File(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => {}
         }
     }
 }
