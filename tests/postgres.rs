@@ -20,28 +20,60 @@ async fn migrations_apply_once_and_concurrent_replicas_take_turns() {
             tokio::spawn(async move { db.migrate().await })
         })
         .collect();
-    let mut applied = 0;
+    let mut applied = Vec::new();
+    let mut version = 0;
     for replica in replicas {
         let migrated = replica
             .await
             .unwrap()
             .expect("every replica's migrate succeeds");
-        applied += migrated.applied.len();
-        assert_eq!(migrated.version, 1);
+        applied.extend(migrated.applied);
+        version = migrated.version;
     }
-    assert_eq!(applied, 1, "each migration applied by exactly one replica");
+    applied.sort_unstable();
+    let client = db.pool().get().await.unwrap();
+    let ledger: Vec<i64> = client
+        .query(
+            &format!("SELECT version FROM {prefix}schema_migrations ORDER BY version"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        applied, ledger,
+        "each migration applied by exactly one replica"
+    );
+    assert!(ledger.contains(&3), "the guest outbox is migration 3");
+    assert_eq!(Some(&version), ledger.last());
     let again = db.migrate().await.unwrap();
     assert!(again.applied.is_empty());
-    let client = db.pool().get().await.unwrap();
-    let tables: i64 = client
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE $1",
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_name LIKE $1",
             &[&format!("{prefix}%")],
         )
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(tables, 4, "ledger, leases, events, cursors");
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for table in [
+        "schema_migrations",
+        "stream_leases",
+        "stream_events",
+        "stream_cursors",
+        "guest_sessions",
+        "guest_updates",
+        "guest_outbox_meta",
+    ] {
+        assert!(
+            tables.contains(&format!("{prefix}{table}")),
+            "{table} missing from {tables:?}"
+        );
+    }
 }
 
 #[test]

@@ -47,6 +47,7 @@
 //! | `notifications/mod.rs` | `Notifications::subscribe_with` (and `subscribe`) | `notifications_flow` |
 //! | `postgres/mod.rs` | `Database::connect`, `table_prefix` | `postgres_setup` |
 //! | `fleet/mod.rs` | `EventStreamBuilder::start`, `EventStream::broadcast` | `fleet_setup` |
+//! | `guests/pg_outbox.rs` | `PostgresOutboxOptionsBuilder::build` (and `GuestAttributesBuilder::postgres_outbox` through `start`) | `numeric_options`, `postgres_setup` |
 //! | `notifications/options.rs` | `SubscribeOptionsBuilder::build` | `numeric_options` |
 
 use std::collections::BTreeMap;
@@ -58,7 +59,7 @@ use genesys_cloud::callbacks::{CallbackReservation, Channel, Routing, StreamOpti
 use genesys_cloud::fleet::EventStream;
 use genesys_cloud::guests::{
     BatcherOptions, GuestAttributes, GuestPolicy, GuestSession, GuestSessionOptions,
-    ParticipantSink,
+    ParticipantSink, PostgresOutboxOptions,
 };
 use genesys_cloud::integrations::{SandboxPolicy, WidgetKind, WidgetSpec};
 use genesys_cloud::jiff::civil::date;
@@ -498,7 +499,19 @@ proptest! {
         shown.result("table_prefix", &db.clone().table_prefix(&format!("X{s}")).map(|_| ()));
         shown.result("table_prefix", &db.clone().table_prefix(&format!("{s};drop")).map(|_| ()));
         shown.text("Database Debug".to_owned(), format!("{db:?}"));
+        // The guest outbox on a database that is down: `start` fails, saying nothing of it.
+        let started = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(
+                GuestAttributes::builder(offline_client(), Arc::new(ParticipantSink::new(offline_client())))
+                    .postgres_outbox(db.clone())
+                    .start(),
+            );
+        shown.result("postgres_outbox start", &started.map(|_| ()));
         shown.saw("Database::connect")?;
+        shown.saw("postgres_outbox start")?;
         shown.saw("table_prefix")?;
         shown.clean(&[&s, &password])?;
     }
@@ -588,7 +601,16 @@ fn numeric_options() {
             .ping_every(Duration::ZERO)
             .build(),
     );
+    shown.validation_result(
+        "postgres outbox options",
+        &PostgresOutboxOptions::builder()
+            .claim_ttl(Duration::ZERO)
+            .sweep_batch(0)
+            .max_sessions(0)
+            .build(),
+    );
     shown.saw("stream options").unwrap();
+    shown.saw("postgres outbox options").unwrap();
     shown.saw("batcher options").unwrap();
     shown.saw("subscribe options").unwrap();
     shown.clean(&["zq"]).unwrap();
@@ -1078,6 +1100,7 @@ const COVERED: &[&str] = &[
     "fleet/mod.rs::broadcast",
     "fleet/mod.rs::start",
     "postgres/mod.rs::connect",
+    "guests/pg_outbox.rs::build",
     "postgres/mod.rs::table_prefix",
     "notifications/mod.rs::subscribe_with",
     "notifications/options.rs::build",

@@ -1,15 +1,16 @@
 //! The guest attribute pipeline: validate, persist, batch, send, then sync the CRM.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::json;
 use tokio::task::JoinSet;
 
+use super::store::{lock, Background, Consents, Feeder, Store};
 use super::{
     AttributeBatcher, AttributeSink, BatcherOptions, CheckedAttributes, DeadLetter, DeadLetters,
     DeliveryHook, GuestPolicy, Outbox, Replay, DEFAULT_STALENESS,
@@ -26,11 +27,25 @@ pub const DEFAULT_CRM_IN_FLIGHT: usize = 64;
 /// How long `shutdown` waits for running CRM deliveries by default.
 pub const DEFAULT_CRM_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The consent flags of each update held, by update id, until it is delivered or given up.
-type Consents = Arc<Mutex<HashMap<u64, BTreeMap<String, bool>>>>;
+/// Where accepted updates are kept until delivered.
+enum OutboxChoice {
+    /// A redb file: one process.
+    File(PathBuf),
+    /// The service's PostgreSQL: every replica of the service.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::postgres::Database, super::PostgresOutboxOptions),
+}
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+impl std::fmt::Debug for OutboxChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutboxChoice::File(path) => f.debug_tuple("File").field(path).finish(),
+            #[cfg(feature = "postgres")]
+            OutboxChoice::Postgres(db, options) => {
+                f.debug_tuple("Postgres").field(db).field(options).finish()
+            }
+        }
+    }
 }
 
 /// Configures [`GuestAttributes`].
@@ -40,7 +55,7 @@ pub struct GuestAttributesBuilder {
     sink: Arc<dyn AttributeSink>,
     policy: GuestPolicy,
     options: BatcherOptions,
-    outbox: Option<PathBuf>,
+    outbox: Option<OutboxChoice>,
     staleness: Duration,
     crm: Option<(String, String)>,
     crm_in_flight: usize,
@@ -73,9 +88,37 @@ impl GuestAttributesBuilder {
     }
 
     /// Keeps every accepted update (and its consent flags) in a file at `path` until it
-    /// was delivered, or handed back to the caller.
+    /// was delivered, or handed back to the caller: the embedded outbox, for one process.
+    /// Replaces a [`postgres_outbox`](Self::postgres_outbox) chosen before.
     pub fn outbox(mut self, path: impl Into<PathBuf>) -> Self {
-        self.outbox = Some(path.into());
+        self.outbox = Some(OutboxChoice::File(path.into()));
+        self
+    }
+
+    /// Keeps every accepted update (and its consent flags) in the service's PostgreSQL,
+    /// shared by all its replicas, with the default [`PostgresOutboxOptions`](super::PostgresOutboxOptions):
+    /// any replica may `add`, one replica at a time sends a session's updates (it holds
+    /// the session's claim), and a stopped replica's sessions are taken over once its
+    /// claims expire. See [`postgres_outbox_with`](Self::postgres_outbox_with) and
+    /// docs/guests.md ("One replica, or many"). The tables are migrated at `start`.
+    /// Replaces an [`outbox`](Self::outbox) file chosen before.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn postgres_outbox(self, db: crate::postgres::Database) -> Self {
+        self.postgres_outbox_with(db, super::PostgresOutboxOptions::default())
+    }
+
+    /// Like [`postgres_outbox`](Self::postgres_outbox), with claim, sweep and retention
+    /// options of your own (checked at `start` against the batching options: the claim
+    /// TTL is at least twice the send timeout).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn postgres_outbox_with(
+        mut self,
+        db: crate::postgres::Database,
+        options: super::PostgresOutboxOptions,
+    ) -> Self {
+        self.outbox = Some(OutboxChoice::Postgres(db, options));
         self
     }
 
@@ -108,7 +151,10 @@ impl GuestAttributesBuilder {
     /// did not fit.
     ///
     /// Register the sessions (or participants) the outbox may hold with the sink before
-    /// `start`: an update for a session the sink does not know is dead-lettered.
+    /// `start`: an update for a session the sink does not know is dead-lettered. With the
+    /// PostgreSQL outbox, any replica may send any session: every replica's sink must know
+    /// every session (register them on each, or use a sink of your own that looks the
+    /// destination up).
     pub async fn start(self) -> Result<(GuestAttributes, Option<Replay>), Error> {
         let mut v = Violations::default();
         if let Err(policy) = self.policy.validate() {
@@ -132,8 +178,26 @@ impl GuestAttributesBuilder {
             "positive",
             "`crmDrainTimeout` must be more than zero",
         );
+        #[cfg(feature = "postgres")]
+        if let Some(OutboxChoice::Postgres(_, options)) = &self.outbox {
+            options.check_against(&self.options, &mut v);
+        }
         v.finish()?;
-        let outbox = self.outbox.as_ref().map(Outbox::open).transpose()?;
+        let consents: Consents = Arc::default();
+        let outbox: Option<Arc<dyn Store>> = match &self.outbox {
+            None => None,
+            Some(OutboxChoice::File(path)) => Some(Arc::new(Outbox::open(path)?)),
+            #[cfg(feature = "postgres")]
+            Some(OutboxChoice::Postgres(db, options)) => Some(Arc::new(
+                super::pg_outbox::PgOutbox::open(
+                    db.clone(),
+                    options.clone(),
+                    &self.options,
+                    consents.clone(),
+                )
+                .await?,
+            )),
+        };
         let crm = match &self.crm {
             Some((url, secret)) => Some(Arc::new(CrmSync {
                 sender: Arc::new(WebhookSender::new(
@@ -147,10 +211,9 @@ impl GuestAttributesBuilder {
             })),
             None => None,
         };
-        let consents: Consents = Arc::default();
         // Names this outbox (or, without one, this run) in CRM dedupe keys.
         let namespace: Arc<str> = match &outbox {
-            Some(outbox) => Arc::from(outbox.instance_id()),
+            Some(outbox) => Arc::from(outbox.namespace()),
             None => Arc::from(uuid::Uuid::new_v4().to_string()),
         };
         let hook = Arc::new(Delivered {
@@ -164,24 +227,21 @@ impl GuestAttributesBuilder {
             self.sink.clone(),
             self.options,
             self.client.metrics().clone(),
-            Some(hook),
+            Some(hook.clone()),
             outbox.is_some(),
+            outbox.as_ref().and_then(|o| o.gate()),
         );
+        let feeder = Feeder {
+            batcher: batcher.handle(),
+            consents: consents.clone(),
+            hook,
+            client: self.client.clone(),
+        };
         let mut replay = None;
+        let mut background = None;
         if let Some(outbox) = &outbox {
-            let mut found = outbox.replay(self.staleness).await?;
-            let mut queued = Vec::new();
-            for update in std::mem::take(&mut found.fresh) {
-                let Ok(place) = batcher.reserve() else {
-                    found.deferred.push(update);
-                    continue;
-                };
-                lock(&consents).insert(update.id, update.consents.clone());
-                let (session, attributes) = (update.session_id.clone(), update.attributes.clone());
-                place.add(session, attributes, Some(update.id), Instant::now())?;
-                queued.push(update);
-            }
-            found.fresh = queued;
+            let (found, work) = outbox.clone().start(self.staleness, feeder.clone()).await?;
+            background = work;
             let metrics = self.client.metrics();
             if !found.deferred.is_empty() {
                 metrics
@@ -216,9 +276,10 @@ impl GuestAttributesBuilder {
                 client: self.client,
                 policy: self.policy,
                 outbox,
+                background,
                 batcher,
+                feeder,
                 sink: self.sink,
-                consents,
                 next_local_id: AtomicU64::new(1),
                 crm,
                 crm_drain_timeout: self.crm_drain_timeout,
@@ -233,8 +294,8 @@ impl GuestAttributesBuilder {
 /// `add` checks the update against the [`GuestPolicy`] (PII, consent, limits), takes a
 /// place in the batcher (failing at once with
 /// [`ErrorKind::LocalLimit`](crate::ErrorKind::LocalLimit) when it is full, before
-/// anything is stored), writes the update and its consents to the outbox (synced to disk)
-/// and queues it. The batcher merges updates per session and sends them through the sink
+/// anything is stored), writes the update and its consents to the outbox (synced to disk,
+/// or committed to PostgreSQL) and queues it. The batcher merges updates per session and sends them through the sink
 /// (see [`AttributeBatcher`] for concurrency, retries and dead letters). After a delivery
 /// the CRM webhook is posted in a bounded set of background tasks, so a CRM outage never
 /// holds up the platform send; the update leaves the outbox once the CRM delivery ended
@@ -247,17 +308,27 @@ impl GuestAttributesBuilder {
 /// write per key winning. The CRM sees each delivery at least once with the same dedupe
 /// key, also when a restart replays it.
 ///
+/// With the PostgreSQL outbox the same holds for the whole service: every replica may
+/// `add`, one replica at a time sends a session (it holds the session's claim), a stopped
+/// replica's sessions are taken over once its claims expire, and an older update of a
+/// session never lands after a newer one, whichever replicas added and sent them. When
+/// PostgreSQL is unreachable, `add` fails with a retryable
+/// [`ErrorKind::Storage`](crate::ErrorKind::Storage) error and stores nothing.
+///
 /// Governance metrics: `guests.updates`, `guests.rejected`, `guests.consent_violations`,
 /// `guests.pii.<kind>`, `guests.batches`, `guests.coalesced_updates`, `guests.dead_letters`,
-/// `guests.crm_failures`, `guests.crm_dropped`, `guests.crm_abandoned`, latency
+/// `guests.crm_failures`, `guests.crm_dropped`, `guests.crm_abandoned`,
+/// `guests.outbox_errors` (PostgreSQL), latency
 /// `guests.add_to_accept`; audit lines name sessions and keys, never values.
 pub struct GuestAttributes {
     client: Client,
     policy: GuestPolicy,
-    outbox: Option<Outbox>,
+    outbox: Option<Arc<dyn Store>>,
+    /// The outbox's background work (PostgreSQL: claims, sweeps), stopped when dropped.
+    background: Option<Background>,
     batcher: AttributeBatcher,
+    feeder: Feeder,
     sink: Arc<dyn AttributeSink>,
-    consents: Consents,
     /// Update ids when there is no outbox.
     next_local_id: AtomicU64,
     crm: Option<Arc<CrmSync>>,
@@ -343,19 +414,39 @@ impl GuestAttributes {
                 return Err(err);
             }
         };
-        let added = Instant::now();
-        let id = match &self.outbox {
-            Some(outbox) => {
-                outbox
-                    .push(session_id, &checked.attributes, &consents)
-                    .await?
-                    .id
+        let accepted = match &self.outbox {
+            Some(outbox) => outbox
+                .accept(
+                    session_id,
+                    &checked.attributes,
+                    &consents,
+                    place,
+                    &self.feeder,
+                )
+                .await
+                .map(|_| ()),
+            None => {
+                let id = self.next_local_id.fetch_add(1, Ordering::Relaxed);
+                lock(&self.feeder.consents).insert(id, consents);
+                let queued = place.add(
+                    session_id,
+                    checked.attributes.clone(),
+                    Some(id),
+                    Instant::now(),
+                );
+                if queued.is_err() {
+                    lock(&self.feeder.consents).remove(&id);
+                }
+                queued
             }
-            None => self.next_local_id.fetch_add(1, Ordering::Relaxed),
         };
-        lock(&self.consents).insert(id, consents);
-        if let Err(err) = place.add(session_id, checked.attributes.clone(), Some(id), added) {
-            lock(&self.consents).remove(&id);
+        if let Err(err) = accepted {
+            self.client.audit(
+                AuditRecord::new("guests.add", AuditOutcome::Failure)
+                    .id("sessionId", session_id)
+                    .keys(checked.attributes.keys().cloned())
+                    .error(&err),
+            );
             return Err(err);
         }
         self.client.audit(
@@ -367,8 +458,13 @@ impl GuestAttributes {
         Ok(checked)
     }
 
-    /// Sends everything queued now (see [`AttributeBatcher::flush`]).
+    /// Sends everything queued now (see [`AttributeBatcher::flush`]). With the
+    /// PostgreSQL outbox: what this replica sends (the sessions whose claims it holds);
+    /// updates another replica sends are not waited for.
     pub async fn flush(&self) -> Result<(), Error> {
+        if let Some(outbox) = &self.outbox {
+            outbox.settle().await;
+        }
         self.batcher.flush().await
     }
 
@@ -382,7 +478,13 @@ impl GuestAttributes {
     /// is dead-lettered), then the sink forgets it ([`AttributeSink::forget`]: the web
     /// messaging sink drops the guest's session, closing its socket) and nothing is kept
     /// for it any more.
+    ///
+    /// With the PostgreSQL outbox this acts on this replica: the last attempt is made
+    /// here when this replica sends the session, and only this replica's sink forgets it.
     pub async fn unregister(&self, session_id: &str) -> Result<(), Error> {
+        if let Some(outbox) = &self.outbox {
+            outbox.settle().await;
+        }
         self.batcher.finish_session(session_id).await?;
         self.sink.forget(session_id).await;
         self.client.audit(
@@ -396,11 +498,22 @@ impl GuestAttributes {
     /// running CRM deliveries within the CRM drain timeout (those still running then are
     /// aborted, counted in `guests.crm_abandoned` and audited). Errors when something was
     /// left undelivered; with an outbox, those updates stay in it for the next start.
+    ///
+    /// With the PostgreSQL outbox, this replica's claims are released last, so that
+    /// another replica takes over what is left at once (not after the claim TTL).
     pub async fn shutdown(self) -> Result<(), Error> {
+        if let Some(outbox) = &self.outbox {
+            outbox.settle().await;
+        }
         let batched = self.batcher.shutdown().await;
         let abandoned = match &self.crm {
             Some(crm) => crm.drain(self.crm_drain_timeout).await,
             None => 0,
+        };
+        drop(self.background);
+        let released = match &self.outbox {
+            Some(outbox) => outbox.stop().await,
+            None => Ok(()),
         };
         if abandoned > 0 {
             self.client
@@ -413,6 +526,7 @@ impl GuestAttributes {
             );
         }
         batched?;
+        released?;
         if abandoned > 0 {
             let kept = if self.outbox.is_some() {
                 "their updates stay in the outbox and are synced again at the next start"
@@ -469,7 +583,7 @@ impl CrmSync {
 
 struct Delivered {
     client: Client,
-    outbox: Option<Outbox>,
+    outbox: Option<Arc<dyn Store>>,
     crm: Option<Arc<CrmSync>>,
     consents: Consents,
     namespace: Arc<str>,
@@ -491,7 +605,7 @@ impl Delivered {
     }
 }
 
-async fn remove_from_outbox(outbox: Option<&Outbox>, ids: &[u64]) {
+async fn remove_from_outbox(outbox: Option<&Arc<dyn Store>>, ids: &[u64]) {
     if let Some(outbox) = outbox {
         if let Err(err) = outbox.remove(ids).await {
             // Keeping them only risks a repeat at the next start, never a loss.
@@ -513,6 +627,13 @@ impl DeliveryHook for Delivered {
         let Some(crm) = &self.crm else {
             return remove_from_outbox(self.outbox.as_ref(), update_ids).await;
         };
+        if let Some(outbox) = &self.outbox {
+            // The platform has them: a sender taking the session over must not send them
+            // again after newer ones (PostgreSQL; the redb file has one sender).
+            if let Err(err) = outbox.delivered(session_id, update_ids).await {
+                tracing::warn!(error = %err, "could not mark guest updates delivered in the outbox");
+            }
+        }
         let payload = json!({
             "sessionId": session_id,
             "attributes": attributes,
@@ -568,8 +689,12 @@ impl DeliveryHook for Delivered {
             record = record.error(err);
         }
         self.client.audit(record);
-        // Handed to the caller in the dead-letter list: out of the outbox, or every start
-        // would send them again.
-        remove_from_outbox(self.outbox.as_ref(), &letter.update_ids).await;
+        // Handed to the caller in the dead-letter list: out of the outbox (PostgreSQL: kept
+        // as dead, with the reason), or every start would send them again.
+        if let Some(outbox) = &self.outbox {
+            if let Err(err) = outbox.dead(letter).await {
+                tracing::warn!(error = %err, "could not record dead-lettered guest updates in the outbox");
+            }
+        }
     }
 }

@@ -60,6 +60,23 @@ pub trait DeliveryHook: Send + Sync {
     }
 }
 
+/// Asked by the batcher before each send, and told when a session's updates leave it: how
+/// a shared outbox keeps one sender per session (the PostgreSQL outbox answers from the
+/// claims this replica holds). Crate-private: the protocol is the outbox's, not the user's.
+pub(crate) trait SendGate: Send + Sync {
+    /// Whether a send of `session_id` may start now. A session refused stays queued, and
+    /// is asked again at every turn of the batcher (see [`BatcherHandle::wake`]).
+    fn may_send(&self, session_id: &str) -> bool;
+
+    /// The batcher holds nothing more for `session_id` (its last updates were delivered,
+    /// dead-lettered or purged).
+    fn idle(&self, session_id: &str);
+
+    /// Updates dropped by [`BatcherHandle::purge`], neither delivered nor dead-lettered
+    /// here (their outbox rows stay for whoever sends them).
+    fn discarded(&self, update_ids: &[u64]);
+}
+
 /// How the batcher groups, sends and retries updates. Build with
 /// [`BatcherOptions::builder`]; [`Default`] holds the values below.
 ///
@@ -453,6 +470,10 @@ enum Command {
         done: oneshot::Sender<()>,
     },
     Shutdown(oneshot::Sender<Result<(), Error>>),
+    /// Drop a session's updates without sending or dead-lettering them.
+    Purge(String),
+    /// Look at the gated sessions again.
+    Wake,
 }
 
 /// A place in the batcher's pending bound, taken before the update is stored anywhere (an
@@ -556,17 +577,18 @@ impl AttributeBatcher {
         metrics: Metrics,
         hook: Option<Arc<dyn DeliveryHook>>,
     ) -> Self {
-        Self::start_inner(sink, options, metrics, hook, false)
+        Self::start_inner(sink, options, metrics, hook, false, None)
     }
 
     /// `keep_undelivered`: what shutdown could not send is left to the caller (who keeps
-    /// it in an outbox) instead of being dead-lettered.
+    /// it in an outbox) instead of being dead-lettered. `gate`: asked before each send.
     pub(crate) fn start_inner(
         sink: Arc<dyn AttributeSink>,
         options: BatcherOptions,
         metrics: Metrics,
         hook: Option<Arc<dyn DeliveryHook>>,
         keep_undelivered: bool,
+        gate: Option<Arc<dyn SendGate>>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let dead_letters = DeadLetters::new(options.max_dead_letters);
@@ -574,6 +596,7 @@ impl AttributeBatcher {
         let engine = Engine {
             sink,
             hook,
+            gate,
             metrics: metrics.clone(),
             dead_letters: dead_letters.clone(),
             slots: HashMap::new(),
@@ -603,22 +626,16 @@ impl AttributeBatcher {
     /// Takes a place for one update, failing at once with [`ErrorKind::LocalLimit`] when
     /// `max_pending` updates are held.
     pub fn reserve(&self) -> Result<Reservation, Error> {
-        if self.tx.is_closed() {
-            return Err(stopped());
-        }
-        match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => Ok(Reservation {
-                permit,
-                tx: self.tx.clone(),
-            }),
-            Err(_) => {
-                self.metrics.counter("guests.pending_full").inc();
-                Err(Error::limit(
-                    "guest attribute updates waiting to be sent",
-                    self.max_pending,
-                    "nothing was stored: try again once sends caught up, or raise BatcherOptions::max_pending",
-                ))
-            }
+        self.handle().reserve()
+    }
+
+    /// What an outbox needs of the batcher (places, purges, wake-ups), apart from it.
+    pub(crate) fn handle(&self) -> BatcherHandle {
+        BatcherHandle {
+            tx: self.tx.clone(),
+            permits: self.permits.clone(),
+            max_pending: self.max_pending,
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -697,6 +714,71 @@ impl AttributeBatcher {
     }
 }
 
+/// A batcher's places, purges and wake-ups, for an outbox that feeds it from a task of its
+/// own. Cheap to clone; it does not keep the batcher running.
+#[derive(Clone)]
+pub(crate) struct BatcherHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    permits: Arc<Semaphore>,
+    max_pending: usize,
+    metrics: Metrics,
+}
+
+impl fmt::Debug for BatcherHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatcherHandle").finish_non_exhaustive()
+    }
+}
+
+impl BatcherHandle {
+    /// See [`AttributeBatcher::reserve`].
+    pub(crate) fn reserve(&self) -> Result<Reservation, Error> {
+        if self.tx.is_closed() {
+            return Err(stopped());
+        }
+        match self.try_reserve() {
+            Some(place) => Ok(place),
+            None => {
+                self.metrics.counter("guests.pending_full").inc();
+                Err(Error::limit(
+                    "guest attribute updates waiting to be sent",
+                    self.max_pending,
+                    "nothing was stored: try again once sends caught up, or raise BatcherOptions::max_pending",
+                ))
+            }
+        }
+    }
+
+    /// A place, or `None` when the batcher is full or stopped (not counted as a refusal:
+    /// the outbox keeps the update and tries again later).
+    pub(crate) fn try_reserve(&self) -> Option<Reservation> {
+        if self.tx.is_closed() {
+            return None;
+        }
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(Reservation {
+            permit,
+            tx: self.tx.clone(),
+        })
+    }
+
+    /// Places free now.
+    pub(crate) fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// Drops `session_id`'s updates without sending or dead-lettering them (they are told
+    /// to the gate as discarded); a send in flight ends, and what it leaves is dropped too.
+    pub(crate) fn purge(&self, session_id: &str) {
+        let _ = self.tx.send(Command::Purge(session_id.to_owned()));
+    }
+
+    /// Asks the gate again about the sessions it held back.
+    pub(crate) fn wake(&self) {
+        let _ = self.tx.send(Command::Wake);
+    }
+}
+
 /// One session's merged updates.
 struct Batch {
     attributes: BTreeMap<String, String>,
@@ -727,6 +809,9 @@ impl Batch {
 struct InFlight {
     batch: Batch,
     fresh_from: Option<u64>,
+    /// The session was purged meanwhile: if this send fails, its updates are dropped
+    /// (neither retried nor dead-lettered).
+    purged: bool,
 }
 
 /// One session's state.
@@ -753,6 +838,7 @@ impl Slot {
 struct Engine {
     sink: Arc<dyn AttributeSink>,
     hook: Option<Arc<dyn DeliveryHook>>,
+    gate: Option<Arc<dyn SendGate>>,
     options: BatcherOptions,
     metrics: Metrics,
     dead_letters: DeadLetters,
@@ -790,6 +876,8 @@ impl Engine {
                         self.waiters.push((self.seq, done));
                     }
                     Some(Command::Finish { session_id, done }) => self.finish(session_id, done),
+                    Some(Command::Purge(session_id)) => self.purge(&session_id),
+                    Some(Command::Wake) => {}
                     Some(Command::Shutdown(done)) => {
                         rx.close();
                         // Everything sent before the shutdown was accepted: take it in.
@@ -798,7 +886,8 @@ impl Engine {
                                 Command::Add(update) => self.add(update),
                                 Command::Flush(done) => self.waiters.push((self.seq, done)),
                                 Command::Finish { session_id, done } => self.finish(session_id, done),
-                                Command::Shutdown(_) => {}
+                                Command::Purge(session_id) => self.purge(&session_id),
+                                Command::Shutdown(_) | Command::Wake => {}
                             }
                         }
                         let result = self.shutdown().await;
@@ -894,6 +983,7 @@ impl Engine {
                     self.slots
                         .get(id.as_str())
                         .is_none_or(|slot| slot.in_flight.is_none())
+                        && self.may_send(id)
                 })
                 .cloned();
             let Some(key) = next else { break };
@@ -938,7 +1028,11 @@ impl Engine {
                 result
             });
             self.in_flight.insert(handle.id(), session_id);
-            slot.in_flight = Some(InFlight { batch, fresh_from });
+            slot.in_flight = Some(InFlight {
+                batch,
+                fresh_from,
+                purged: false,
+            });
         }
     }
 
@@ -965,6 +1059,12 @@ impl Engine {
             return;
         };
         let batch = flight.batch;
+        if flight.purged && result.is_err() {
+            // Another sender has these updates now: not ours to retry or dead-letter.
+            self.discard(batch);
+            self.settle(&session_id);
+            return;
+        }
         match result {
             Ok(()) => {
                 slot.attempts = 0;
@@ -1057,7 +1157,46 @@ impl Engine {
                 let _ = done.send(());
             }
             self.slots.remove(session_id);
+            if let Some(gate) = &self.gate {
+                gate.idle(session_id);
+            }
         }
+    }
+
+    /// Whether the gate (if any) lets `session_id` be sent now.
+    fn may_send(&self, session_id: &str) -> bool {
+        self.gate
+            .as_ref()
+            .is_none_or(|gate| gate.may_send(session_id))
+    }
+
+    /// Drops a batch that another sender has taken over: its places are freed, and the
+    /// gate is told which updates it held.
+    fn discard(&mut self, batch: Batch) {
+        if let Some(gate) = &self.gate {
+            gate.discarded(&batch.ids);
+        }
+        drop(batch.permit);
+    }
+
+    /// Drops what `session_id` has waiting; a send in flight is left to end (what it
+    /// leaves is dropped then).
+    fn purge(&mut self, session_id: &str) {
+        let Some(slot) = self.slots.get_mut(session_id) else {
+            return;
+        };
+        let waiting = slot.waiting.take();
+        slot.retry_at = None;
+        slot.attempts = 0;
+        if let Some(flight) = &mut slot.in_flight {
+            flight.purged = true;
+        }
+        let arrival = slot.arrival;
+        self.due.remove(&(arrival, session_id.to_owned()));
+        if let Some(batch) = waiting {
+            self.discard(batch);
+        }
+        self.settle(session_id);
     }
 
     fn finish(&mut self, session_id: String, done: oneshot::Sender<()>) {
@@ -1131,11 +1270,17 @@ impl Engine {
         if self.waiters.is_empty() {
             return;
         }
+        // Updates the gate holds back (another replica may be sending them) are not
+        // waited for.
         let lowest_fresh = self
             .slots
-            .values()
-            .flat_map(|slot| {
-                let waiting = slot.waiting.as_ref().and_then(|b| b.fresh_from);
+            .iter()
+            .flat_map(|(session_id, slot)| {
+                let waiting = slot
+                    .waiting
+                    .as_ref()
+                    .and_then(|b| b.fresh_from)
+                    .filter(|_| self.may_send(session_id));
                 let flying = slot.in_flight.as_ref().and_then(|f| f.fresh_from);
                 [waiting, flying]
             })

@@ -36,6 +36,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The outbox is a redb file by default (one process); a service of many replicas shares
+//! one in its PostgreSQL instead (`GuestAttributesBuilder::postgres_outbox`, feature
+//! `postgres`, with `PostgresOutboxOptions`): any replica may `add`, one
+//! replica at a time sends a session's updates (it holds the session's claim, a lease),
+//! and a stopped replica's sessions are taken over, in order, once its claims expire
+//! (docs/guests.md, "One replica, or many").
+//!
 //! On the guest's side, a [`GuestSession`] speaks the Web Messaging Guest API websocket
 //! as Genesys's own SDK does: attributes travel with the guest's messages
 //! ([`GuestSession::send_message`]), or once with the auto-start of a new session
@@ -60,9 +67,12 @@
 mod attributes;
 mod batcher;
 mod outbox;
+#[cfg(feature = "postgres")]
+mod pg_outbox;
 mod policy;
 mod session;
 mod sinks;
+mod store;
 
 pub use attributes::{
     GuestAttributes, GuestAttributesBuilder, DEFAULT_CRM_DRAIN_TIMEOUT, DEFAULT_CRM_IN_FLIGHT,
@@ -72,6 +82,9 @@ pub use batcher::{
     DeadLetterReason, DeadLetters, DeliveryHook, Reservation,
 };
 pub use outbox::{Outbox, Replay, StoredUpdate, DEFAULT_STALENESS};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use pg_outbox::{PostgresOutboxOptions, PostgresOutboxOptionsBuilder};
 pub use policy::{
     find_pii, luhn_valid, mask_pii, CheckedAttributes, GuestPolicy, PiiAction, PiiFinding, PiiKind,
     DEFAULT_MAX_KEYS, DEFAULT_MAX_VALUE_CHARS, MAX_CUSTOM_DATA_BYTES, MAX_KEY_CHARS,

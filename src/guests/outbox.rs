@@ -1,6 +1,11 @@
 //! A durable outbox for guest attribute updates: on disk (consents included) before `add`
 //! returns, removed only once they were delivered (or handed back to the caller), replayed
 //! after a restart.
+//!
+//! This is the embedded default, for one process: a redb file on local disk. A service of
+//! many replicas shares one outbox in PostgreSQL instead (`GuestAttributesBuilder::postgres_outbox`,
+//! feature `postgres`); both answer the same crate-private interface (`store.rs`) and the
+//! same test suite (`tests/guest_outbox.rs`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,9 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use super::store::{Background, Feeder, Store};
+use super::{DeadLetter, Reservation};
 use crate::error::Error;
 
 const UPDATES: TableDefinition<u64, &[u8]> = TableDefinition::new("guest_attribute_updates");
@@ -53,6 +61,12 @@ impl std::fmt::Debug for StoredUpdate {
 
 /// What a restart found in the outbox. It holds the outbox open (to acknowledge the stale
 /// updates): drop it before opening the same file again in this process.
+///
+/// With the PostgreSQL outbox, shared by the replicas of a service, a start finds what
+/// the other replicas cannot deliver any more: `fresh` are the updates of sessions whose
+/// sender's claim had expired, taken over and queued by this replica; `stale` are every
+/// stale update not acknowledged yet, whichever replica found it (so each starting replica
+/// hands back the same ones: acknowledge them once).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Replay {
@@ -66,16 +80,34 @@ pub struct Replay {
     /// before the caller has seen it.
     pub stale: Vec<StoredUpdate>,
     /// Fresh updates that did not fit the batcher's pending bound: they stay in the outbox
-    /// for the next start (counted in `guests.replay_deferred`).
+    /// for the next start (counted in `guests.replay_deferred`); with PostgreSQL, they are
+    /// queued as places free up.
     pub deferred: Vec<StoredUpdate>,
-    outbox: Outbox,
+    outbox: Arc<dyn Store>,
 }
 
 impl Replay {
     /// Removes the stale updates from the outbox, once the caller has dealt with them.
     pub async fn acknowledge_stale(&self) -> Result<(), Error> {
         let ids: Vec<u64> = self.stale.iter().map(|u| u.id).collect();
-        self.outbox.remove(&ids).await
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.outbox.acknowledge(&ids).await
+    }
+
+    /// A replay of `outbox`, before anything was queued.
+    pub(crate) fn new(
+        fresh: Vec<StoredUpdate>,
+        stale: Vec<StoredUpdate>,
+        outbox: Arc<dyn Store>,
+    ) -> Self {
+        Self {
+            fresh,
+            stale,
+            deferred: Vec::new(),
+            outbox,
+        }
     }
 }
 
@@ -245,11 +277,53 @@ impl Outbox {
                 "stale guest attribute updates found in the outbox; handed back to the caller"
             );
         }
-        Ok(Replay {
-            fresh,
-            stale,
-            deferred: Vec::new(),
-            outbox: self.clone(),
-        })
+        Ok(Replay::new(fresh, stale, Arc::new(self.clone())))
+    }
+}
+
+/// The redb file as the guest attributes' outbox: one process, which sends everything it
+/// stores (no gate), and replays at start what an earlier run left.
+#[async_trait]
+impl Store for Outbox {
+    fn namespace(&self) -> &str {
+        self.instance_id()
+    }
+
+    async fn start(
+        self: Arc<Self>,
+        staleness: Duration,
+        feeder: Feeder,
+    ) -> Result<(Replay, Option<Background>), Error> {
+        let mut found = self.replay(staleness).await?;
+        feeder.queue_replay(&mut found);
+        Ok((found, None))
+    }
+
+    async fn accept(
+        &self,
+        session_id: &str,
+        attributes: &BTreeMap<String, String>,
+        consents: &BTreeMap<String, bool>,
+        place: Reservation,
+        feeder: &Feeder,
+    ) -> Result<u64, Error> {
+        let added = std::time::Instant::now();
+        let update = self.push(session_id, attributes, consents).await?;
+        feeder.feed(place, &update, added)?;
+        Ok(update.id)
+    }
+
+    async fn remove(&self, update_ids: &[u64]) -> Result<(), Error> {
+        Outbox::remove(self, update_ids).await
+    }
+
+    /// Handed to the caller in the dead-letter list: out of the file, or every start
+    /// would send them again.
+    async fn dead(&self, letter: &DeadLetter) -> Result<(), Error> {
+        Outbox::remove(self, &letter.update_ids).await
+    }
+
+    async fn acknowledge(&self, update_ids: &[u64]) -> Result<(), Error> {
+        Outbox::remove(self, update_ids).await
     }
 }

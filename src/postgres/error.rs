@@ -104,3 +104,12 @@ pub(crate) fn pool_error(err: deadpool_postgres::PoolError) -> Error {
         ),
     }
 }
+
+/// No answer in time while doing `what`: retryable (the database is slow or unreachable).
+#[cfg_attr(not(feature = "guests"), allow(dead_code))]
+pub(crate) fn no_answer(what: &str) -> Error {
+    Error::storage_unavailable(
+        format!("PostgreSQL: {what}"),
+        Unreachable("no answer in time: the database is slow or unreachable"),
+    )
+}

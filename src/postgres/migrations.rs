@@ -8,9 +8,13 @@
 use super::{db_error, Database};
 use crate::error::Error;
 
-/// The migrations, in order: `(version, name, SQL)`.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "event stream", include_str!("sql/0001_events.sql"))];
+/// The migrations, in increasing order of version: `(version, name, SQL)`. Versions need
+/// not be contiguous (each is applied once, by its own number, whatever was applied
+/// before); a test checks the order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "event stream", include_str!("sql/0001_events.sql")),
+    (3, "guest outbox", include_str!("sql/0003_guest_outbox.sql")),
+];
 
 /// What [`Database::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,4 +80,25 @@ pub(super) async fn apply(db: &Database) -> Result<Migrated, Error> {
         applied,
         version: MIGRATIONS.last().map_or(0, |m| m.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn versions_increase_and_every_table_is_prefixed() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (version, _, sql) in MIGRATIONS {
+            for line in sql.lines() {
+                let line = line.trim_start();
+                if line.starts_with("CREATE TABLE")
+                    || line.starts_with("CREATE INDEX")
+                    || line.starts_with("CREATE SEQUENCE")
+                {
+                    assert!(line.contains("{prefix}"), "migration {version}: {line}");
+                }
+            }
+        }
+    }
 }

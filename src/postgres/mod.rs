@@ -28,6 +28,8 @@ pub use tokio_postgres;
 
 use crate::error::Error;
 pub(crate) use error::db_error;
+#[cfg(feature = "guests")]
+pub(crate) use error::no_answer;
 pub use migrations::Migrated;
 
 /// Most connections a pool made by [`Database::connect`] opens.

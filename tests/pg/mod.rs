@@ -42,3 +42,83 @@ pub async fn database() -> Option<Database> {
     db.migrate().await.expect("the migrations apply");
     Some(db)
 }
+
+/// A TCP relay in front of the test server that can be cut (every connection through it
+/// closed, new ones refused) and restored: PostgreSQL down and back, for one test only.
+pub struct Cuttable {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cuttable {
+    /// A relay to the server at `url`.
+    pub async fn start(url: &str) -> Cuttable {
+        use std::sync::atomic::Ordering;
+        let parsed = url::Url::parse(url).expect("a URL");
+        let target = format!(
+            "{}:{}",
+            parsed.host_str().expect("a host"),
+            parsed.port().unwrap_or(5432)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, links2) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound); // refused: closed at once
+                    continue;
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                links2.lock().unwrap().push(link);
+            }
+        });
+        Cuttable { addr, up, links }
+    }
+
+    /// `url` through the relay.
+    pub fn url(&self, url: &str) -> String {
+        let mut parsed = url::Url::parse(url).expect("a URL");
+        parsed.set_host(Some("127.0.0.1")).unwrap();
+        parsed.set_port(Some(self.addr.port())).unwrap();
+        parsed.to_string()
+    }
+
+    /// PostgreSQL is unreachable: open connections are closed, new ones refused.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    /// PostgreSQL is back.
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A database reached at `url` (a relay, say) with tables of this test's own, migrated,
+/// and the same tables reached directly (to look at them while the relay is cut).
+pub async fn database_via(url: &str) -> (Database, Database) {
+    let direct_url = self::url().expect("a test server");
+    let prefix = format!("t{}_", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let direct = Database::connect(&direct_url)
+        .expect("the test URL is valid")
+        .table_prefix(&prefix)
+        .expect("a valid prefix");
+    direct.migrate().await.expect("the migrations apply");
+    let relayed = Database::connect(url)
+        .expect("the relay URL is valid")
+        .table_prefix(&prefix)
+        .expect("a valid prefix");
+    (relayed, direct)
+}
