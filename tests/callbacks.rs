@@ -1244,8 +1244,9 @@ async fn a_reconciliation_reads_every_page_of_the_query() {
 }
 
 /// More open callbacks than the page bound lets the query list: the reconciliation stops
-/// at the bound and its notice says it was cut short. It cannot name the callbacks it
-/// never listed (`skipped` names only those listed and left unread).
+/// at the bound and its notice says it was cut short (it cannot name the callbacks it
+/// never listed: `skipped` names only those listed and left unread); the next
+/// reconciliation lists the rest of the window, from the next page.
 #[tokio::test]
 async fn a_reconciliation_stops_at_its_page_bound_and_says_so() {
     let fake = FakeGenesys::start().await;
@@ -1273,7 +1274,24 @@ async fn a_reconciliation_stops_at_its_page_bound_and_says_so() {
     let mut first_page = missed[..100].to_vec();
     first_page.sort();
     assert_eq!(reported, first_page, "the first page, oldest first");
+    assert!(events.status().incomplete_reconciliations >= 1);
+
+    // The rest of the window comes with the next reconciliation, from page 2.
+    let mut rest: Vec<String> = missed[100..].to_vec();
+    rest.sort();
+    let mut later = Vec::new();
+    while later.len() < rest.len() {
+        if let StreamItem::Event(event) = next_item(&mut events).await {
+            later.push(event.conversation_id);
+        }
+    }
+    later.sort();
+    later.dedup();
+    assert_eq!(later, rest, "the callbacks past the first page");
     let pages = query_pages(&fake);
-    assert!(!pages.contains(&2), "one page at most: {pages:?}");
-    assert_eq!(events.status().incomplete_reconciliations, 1);
+    assert!(
+        pages.ends_with(&[1, 2]),
+        "one page per reconciliation: {pages:?}"
+    );
+    assert!(!pages.contains(&3), "a short page is the last: {pages:?}");
 }

@@ -83,6 +83,10 @@ pub(super) struct Job {
     pub(super) ids: Vec<String>,
     /// Conversations not over, most recently seen first.
     pub(super) open: Vec<Known>,
+    /// The first page to list: past 1, the window goes on where an earlier listing was
+    /// cut by the page bound, and known callbacks it does not list are not read (they
+    /// were on the earlier pages).
+    pub(super) first_page: u32,
 }
 
 /// The bounds of one run.
@@ -119,6 +123,9 @@ pub(super) struct Outcome {
     pub(super) tail: bool,
     /// Dropped events whose conversations did not fit the list to reconcile.
     pub(super) forgotten: u64,
+    /// What the page bound left of the window: the next reconciliation lists it, from
+    /// this page on.
+    pub(super) rest: Option<(Window, u32)>,
 }
 
 #[derive(Deserialize)]
@@ -228,18 +235,22 @@ pub(super) fn query_body(queues: &[String], window: Window, page: u32) -> Value 
     })
 }
 
-/// The open callbacks the query lists for `window`, deduplicated, in the order found;
-/// and whether `max_pages` (or the interval limit) cut the listing short.
+/// The open callbacks the query lists for `window` on `max_pages` pages from
+/// `first_page`, deduplicated, in the order found; and whether the page bound cut the
+/// listing short.
 async fn query(
     client: &Client,
     queues: &[String],
     window: Window,
+    first_page: u32,
     max_pages: u32,
 ) -> Result<(Vec<AnalyticsConversation>, bool), Error> {
     let mut seen = HashSet::new();
     let mut found = Vec::new();
-    let mut listed: u64 = 0;
-    for page in 1..=max_pages {
+    // What the pages before `first_page` held, for the total's check.
+    let mut listed: u64 = u64::from(first_page.saturating_sub(1)) * u64::from(PAGE_SIZE);
+    let last_page = first_page.saturating_add(max_pages.saturating_sub(1));
+    for page in first_page..=last_page {
         // A query only reads: repeating it after a 5xx or a lost answer is safe.
         let req = ApiRequest::new(Method::POST, DETAILS_QUERY)
             .json(&query_body(queues, window, page))?
@@ -275,10 +286,17 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
         }
         // Callbacks the stream knows and that started in the window: if the query does
         // not list them, they are over or moved, so they are read too.
-        match query(&client, &queues, window, limits.max_pages).await {
+        match query(&client, &queues, window, job.first_page, limits.max_pages).await {
             Ok((found, truncated)) => {
                 outcome.listed = found.len() as u64;
                 outcome.truncated |= truncated;
+                if truncated {
+                    // The rest is listed by the next reconciliation, from the next page.
+                    outcome.rest = job
+                        .first_page
+                        .checked_add(limits.max_pages)
+                        .map(|next| (window, next));
+                }
                 let listed: HashSet<&str> =
                     found.iter().map(|c| c.conversation_id.as_str()).collect();
                 for conversation in &found {
@@ -290,7 +308,7 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
                         wanted.push(conversation.conversation_id.clone());
                     }
                 }
-                for known in &job.open {
+                for known in job.open.iter().filter(|_| job.first_page == 1) {
                     // Listed: compared above. Not listed: over or moved if the query
                     // covered it (it started in the window and no page was cut off),
                     // unknown otherwise; read either way.

@@ -249,6 +249,8 @@ pub(super) struct Worker {
     dirty: Dirty,
     /// Gap windows not reconciled yet; `pending_tail` when only a tail re-query.
     pending: Option<Window>,
+    /// What the page bound left of the last window listed, and the page to go on from.
+    rest: Option<(Window, u32)>,
     pending_tail: bool,
     /// Tries of the pending window so far.
     pending_tries: u32,
@@ -327,6 +329,7 @@ impl Worker {
             subscription,
             last_taken: Timestamp::now(),
             pending: None,
+            rest: None,
             pending_tail: false,
             pending_tries: 0,
             tail: None,
@@ -499,18 +502,29 @@ impl Worker {
             return;
         }
         let dirty_due = (self.lag_read || self.reconcile_soon) && !self.dirty.is_empty();
-        if self.pending.is_none() && !dirty_due {
+        if self.pending.is_none() && self.rest.is_none() && !dirty_due {
             return;
         }
-        let tail = self.pending_tail;
-        let window = self.pending.take().map(|mut window| {
-            // Reach back to the open callbacks the stream knows, so the query says
-            // whether they changed (within the longest interval one query covers).
-            if let Some(start) = self.tracked.earliest_open_start() {
-                window.from = window.from.min(start.max(window.to - LOOKBACK));
+        // A new gap first; else the rest of a listing the page bound cut, as it is (no
+        // reaching back: that would list the same first pages again).
+        let continuation = self.pending.is_none() && self.rest.is_some();
+        let tail = self.pending_tail || continuation;
+        let (window, first_page) = match self.pending.take() {
+            Some(mut window) => {
+                // Reach back to the open callbacks the stream knows, so the query says
+                // whether they changed (within the longest interval one query covers).
+                if let Some(start) = self.tracked.earliest_open_start() {
+                    window.from = window.from.min(start.max(window.to - LOOKBACK));
+                }
+                // A new window starts the listing over.
+                self.rest = None;
+                (Some(window), 1)
             }
-            window
-        });
+            None => match self.rest.take() {
+                Some((window, page)) => (Some(window), page),
+                None => (None, 1),
+            },
+        };
         let (ids, forgotten) = self.dirty.take();
         let job = Job {
             open: if window.is_some() {
@@ -521,6 +535,7 @@ impl Worker {
             window,
             window_attempts: std::mem::take(&mut self.pending_tries),
             ids,
+            first_page,
         };
         self.lag_read = false;
         self.reconcile_soon = false;
@@ -569,6 +584,10 @@ impl Worker {
         let failed = !outcome.failed.is_empty();
         for id in outcome.failed {
             self.dirty.insert(id);
+        }
+        // What the page bound left of the window is listed by the next reconciliation.
+        if outcome.rest.is_some() {
+            self.rest = outcome.rest;
         }
         // What the read bound left unread is read by the next reconciliation, one bound's
         // worth at a time: a gap with more changes than the bound is caught up, not cut.
