@@ -7,23 +7,26 @@
 //! eviction, one socket per channel, 1,000 topics per channel), starts `--replicas`
 //! processes of itself in `--replica` mode (each a service replica: its own client and
 //! token, one `fleet::EventStream` on the callbacks of one queue, a work loop whose handler
-//! records what it handled in a table of the harness), books a callback every 100 ms, and
-//! meanwhile:
+//! records what it handled in a table of the harness, and `GuestAttributes` on the
+//! PostgreSQL outbox adding a guest update every 200 ms over 8 sessions shared by all
+//! replicas), books a callback every 100 ms, and meanwhile:
 //!
 //! - at a third of the run, kills the stream's owner with SIGKILL, measures how long until
 //!   another replica owns the stream, and starts a replacement replica;
-//! - at two thirds, kills a replica that is not the owner (it may be handling events: they
-//!   come back after the visibility timeout), and starts a replacement;
+//! - at two thirds, kills a replica that is not the owner and holds guest session claims
+//!   (events it was handling come back after the visibility timeout; its sessions are taken
+//!   over when their claims expire), and starts a replacement;
 //! - samples, every 20 ms, how many notification channels have a socket open.
 //!
 //! At the end it waits for the handlers to catch up, stops the replicas (SIGTERM: they hand
 //! the lease over), and reports: callbacks booked and handled (each exactly once in its
 //! `scheduled` state; a second handling counts as a redelivery only when the event had been
-//! delivered before, to a replica that died), channels with a socket at any time (at most
-//! one: one queue is one topic), channels made, takeover times. It exits non-zero when a
-//! booked callback was not handled, one was handled twice other than by redelivery after a
-//! crash, more than one channel had a socket at once, or a takeover took longer than the
-//! lease's time to live and a third.
+//! delivered before, to a replica that died), guest updates acknowledged (their `add`
+//! returned) and delivered (on the fake's participant), channels with a socket at any time
+//! (at most one: one queue is one topic), channels made, takeover times. It exits non-zero
+//! when a booked callback was not handled, one was handled twice other than by redelivery
+//! after a crash, an acknowledged guest update was not delivered, more than one channel had
+//! a socket at once, or a takeover took longer than the lease's time to live and a third.
 //!
 //! ```sh
 //! eval "$(bash .ci/postgres start)"    # or any PostgreSQL: GENESYS_TEST_DATABASE_URL
@@ -38,6 +41,9 @@ use std::time::{Duration, Instant};
 
 use genesys_cloud::callbacks::{CallbackReservation, CallbackState};
 use genesys_cloud::fleet::{EventStream, StoredEvent};
+use genesys_cloud::guests::{
+    BatcherOptions, GuestAttributes, ParticipantSink, PostgresOutboxOptions,
+};
 use genesys_cloud::jiff::{tz::TimeZone, SignedDuration, Zoned};
 use genesys_cloud::postgres::Database;
 use genesys_cloud::testkit::{FakeGenesys, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET};
@@ -47,6 +53,10 @@ use tokio::process::{Child, Command};
 const QUEUE: &str = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const STREAM: &str = "callbacks";
 const BOOK_EVERY: Duration = Duration::from_millis(100);
+/// Guest sessions every replica feeds.
+const SESSIONS: usize = 8;
+/// How often each replica adds a guest update.
+const UPDATE_EVERY: Duration = Duration::from_millis(200);
 
 /// One handling, as the harness's table has it: event id, conversation, state, replica,
 /// the delivery's attempt.
@@ -89,7 +99,7 @@ async fn replica() -> Result<ExitCode, Error> {
     let name = var("FLEET_REPLICA")?;
     let db = Database::connect(&var("FLEET_DATABASE_URL")?)?.table_prefix(&var("FLEET_PREFIX")?)?;
     let ttl = duration_var("FLEET_LEASE_TTL_MS", Duration::from_secs(3));
-    let stream = EventStream::builder(client, db.clone(), STREAM)
+    let stream = EventStream::builder(client.clone(), db.clone(), STREAM)
         .callbacks([QUEUE])
         .replica(name.clone())
         .lease_ttl(ttl)
@@ -99,6 +109,49 @@ async fn replica() -> Result<ExitCode, Error> {
         .start()
         .await?;
     let handled = format!("{}fleet_handled", db.prefix());
+    let acked = format!("{}fleet_acked", db.prefix());
+    // The guest outbox: every replica adds updates; whoever holds a session sends it.
+    let sink = Arc::new(ParticipantSink::new(client.clone()));
+    let (conversation, participant) = (var("FLEET_CONVERSATION")?, var("FLEET_PARTICIPANT")?);
+    for s in 0..SESSIONS {
+        sink.register(&format!("guest-{s}"), &conversation, &participant);
+    }
+    let outbox = PostgresOutboxOptions::builder()
+        .replica(name.clone())
+        .claim_ttl(Duration::from_secs(3))
+        .sweep_interval(Duration::from_millis(200))
+        .build()?;
+    let batching = BatcherOptions::builder()
+        .send_timeout(Duration::from_secs(1))
+        .build()?;
+    let (guests, _) = GuestAttributes::builder(client.clone(), sink)
+        .batching(batching)
+        .postgres_outbox_with(db.clone(), outbox)
+        .start()
+        .await?;
+    let feeding = {
+        let guests = &guests;
+        let db = db.clone();
+        let name = name.clone();
+        async move {
+            let mut n = 0u64;
+            loop {
+                n += 1;
+                let key = format!("{name}-{n}");
+                let update = std::collections::BTreeMap::from([(key.clone(), "x".to_owned())]);
+                let session = format!("guest-{}", n as usize % SESSIONS);
+                // Acknowledged once `add` returns: committed in PostgreSQL.
+                if guests
+                    .add(&session, update, Default::default())
+                    .await
+                    .is_ok()
+                {
+                    let _ = record_ack(&db, &acked, &key).await;
+                }
+                tokio::time::sleep(UPDATE_EVERY).await;
+            }
+        }
+    };
     let work = {
         let stream = stream.clone();
         let db = db.clone();
@@ -118,10 +171,26 @@ async fn replica() -> Result<ExitCode, Error> {
         .map_err(|e| Error::custom(ErrorKind::Configuration, e))?;
     tokio::select! {
         result = work => result?,
+        () = feeding => {}
         _ = terminate.recv() => {}
     }
     stream.shutdown().await;
+    guests.shutdown().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Notes that the update `key` was acknowledged (its `add` returned).
+async fn record_ack(db: &Database, table: &str, key: &str) -> Result<(), Error> {
+    let client = db
+        .pool()
+        .get()
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?;
+    client
+        .execute(&format!("INSERT INTO {table} (key) VALUES ($1)"), &[&key])
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?;
+    Ok(())
 }
 
 /// The handler's effect: one row per handling.
@@ -201,6 +270,7 @@ struct Fleet {
     children: HashMap<String, Child>,
     next: usize,
     fake: Arc<FakeGenesys>,
+    conversation: (String, String),
     url: String,
     prefix: String,
     ttl: Duration,
@@ -220,6 +290,8 @@ impl Fleet {
             .env("GENESYS_LOGIN_BASE", self.fake.uri())
             .env_remove("GENESYS_REGION")
             .env("FLEET_REPLICA", &name)
+            .env("FLEET_CONVERSATION", &self.conversation.0)
+            .env("FLEET_PARTICIPANT", &self.conversation.1)
             .env("FLEET_DATABASE_URL", &self.url)
             .env("FLEET_PREFIX", &self.prefix)
             .env("FLEET_LEASE_TTL_MS", self.ttl.as_millis().to_string())
@@ -252,6 +324,28 @@ impl Fleet {
             let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
         }
     }
+}
+
+/// Replicas holding live guest session claims, with how many.
+async fn claim_holders(db: &Database) -> Result<Vec<(String, i64)>, Error> {
+    let client = db
+        .pool()
+        .get()
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT holder, count(*) FROM {}guest_sessions
+                 WHERE holder IS NOT NULL AND claim_expires_at > now()
+                 GROUP BY holder ORDER BY count(*) DESC",
+                db.prefix()
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 async fn owner(db: &Database) -> Result<Option<String>, Error> {
@@ -318,17 +412,24 @@ async fn coordinate() -> Result<ExitCode, Error> {
         .map_err(|e| Error::custom(ErrorKind::Storage, e))?
         .batch_execute(&format!(
             "CREATE TABLE {handled} (event_id TEXT, conversation TEXT, state TEXT, replica TEXT,
-                 attempts INT, at TIMESTAMPTZ DEFAULT now())"
+                 attempts INT, at TIMESTAMPTZ DEFAULT now());
+             CREATE TABLE {}fleet_acked (key TEXT PRIMARY KEY);",
+            db.prefix()
         ))
         .await
         .map_err(|e| Error::custom(ErrorKind::Storage, e))?;
 
     let fake = Arc::new(FakeGenesys::builder().record_requests(false).start().await);
+    let seeded = fake.seed_message_conversation();
     let api = fake.client()?;
     let mut fleet = Fleet {
         children: HashMap::new(),
         next: 0,
         fake,
+        conversation: (
+            seeded.conversation_id.clone(),
+            seeded.customer_participant_id.clone(),
+        ),
         url,
         prefix,
         ttl: options.ttl,
@@ -414,17 +515,40 @@ async fn coordinate() -> Result<ExitCode, Error> {
     }
     tokio::time::sleep(third).await;
     let owner_now = owner(&db).await?;
-    let victim = fleet
-        .children
-        .keys()
-        .find(|name| Some(*name) != owner_now.as_ref())
+    // A replica holding guest sessions (its claims are left behind), not the owner.
+    let holders = claim_holders(&db).await?;
+    let victim = holders
+        .iter()
+        .map(|(holder, _)| holder)
+        .find(|name| Some(*name) != owner_now.as_ref() && fleet.children.contains_key(*name))
+        .or_else(|| {
+            fleet
+                .children
+                .keys()
+                .find(|name| Some(*name) != owner_now.as_ref())
+        })
         .cloned();
     if let Some(victim) = victim {
+        let claims = holders
+            .iter()
+            .find(|(h, _)| *h == victim)
+            .map_or(0, |(_, n)| *n);
         fleet.kill(&victim).await;
-        println!("fleet: killed {victim}, not the owner (SIGKILL)");
+        println!("fleet: killed {victim}, not the owner, holding {claims} guest session claims (SIGKILL)");
         fleet.spawn()?;
     }
     let booking_failures = booking.await.unwrap_or(0);
+    let acked_keys: Vec<String> = db
+        .pool()
+        .get()
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?
+        .query(&format!("SELECT key FROM {}fleet_acked", db.prefix()), &[])
+        .await
+        .map_err(|e| Error::custom(ErrorKind::Storage, e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let booked = booked.lock().unwrap_or_else(|p| p.into_inner()).clone();
 
     // Let the handlers catch up: every booked callback handled in its scheduled state.
@@ -446,10 +570,14 @@ async fn coordinate() -> Result<ExitCode, Error> {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
             .collect();
+        let delivered = fleet
+            .fake
+            .participant_attributes(&fleet.conversation.0, &fleet.conversation.1)
+            .unwrap_or_default();
         let done = booked.iter().all(|id| {
             rows.iter()
                 .any(|(_, conversation, state, _, _)| conversation == id && *state == scheduled)
-        });
+        }) && acked_keys.iter().all(|k| delivered.contains_key(k));
         if done || Instant::now() > settle_until {
             break rows;
         }
@@ -512,10 +640,26 @@ async fn coordinate() -> Result<ExitCode, Error> {
         options.ttl
     );
     println!("  handled per replica              {per_replica:?}");
+    let delivered = fleet
+        .fake
+        .participant_attributes(&fleet.conversation.0, &fleet.conversation.1)
+        .unwrap_or_default();
+    let undelivered = acked_keys
+        .iter()
+        .filter(|k| !delivered.contains_key(*k))
+        .count();
+    println!("  guest updates acknowledged       {}", acked_keys.len());
+    println!("  acknowledged, never delivered    {undelivered}");
     let slow = takeovers
         .iter()
         .any(|t| *t > options.ttl + options.ttl / 3 + Duration::from_secs(1));
-    let ok = missing == 0 && twice == 0 && connected <= 1 && !slow && takeovers.len() == 1;
+    let ok = missing == 0
+        && twice == 0
+        && connected <= 1
+        && !slow
+        && takeovers.len() == 1
+        && undelivered == 0
+        && !acked_keys.is_empty();
     println!(
         "  verdict                          {}",
         if ok { "ok" } else { "FAILED" }

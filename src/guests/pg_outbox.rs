@@ -96,6 +96,7 @@ pub struct PostgresOutboxOptions {
     sweep_batch: usize,
     max_sessions: usize,
     dead_letter_retention: Duration,
+    replica: Option<String>,
 }
 
 impl Default for PostgresOutboxOptions {
@@ -106,6 +107,7 @@ impl Default for PostgresOutboxOptions {
             sweep_batch: 100,
             max_sessions: 1_000,
             dead_letter_retention: Duration::from_secs(7 * 24 * 3600),
+            replica: None,
         }
     }
 }
@@ -137,6 +139,12 @@ impl PostgresOutboxOptions {
     /// Sessions claimed, loaded or released per round at most. Default 100.
     pub fn sweep_batch(&self) -> usize {
         self.sweep_batch
+    }
+
+    /// This replica's name as its claims show it (the `holder` of `guest_sessions`), for
+    /// operators; default a random id. Unique in the fleet.
+    pub fn replica(&self) -> Option<&str> {
+        self.replica.as_deref()
     }
 
     /// Sessions one replica holds at once at most; past it, `add` only stores, and other
@@ -205,6 +213,13 @@ impl PostgresOutboxOptionsBuilder {
         self
     }
 
+    /// See [`PostgresOutboxOptions::replica`]; 1 to 100 characters, no control
+    /// characters.
+    pub fn replica(mut self, name: impl Into<String>) -> Self {
+        self.options.replica = Some(name.into());
+        self
+    }
+
     /// The options, or every value out of range.
     pub fn build(self) -> Result<PostgresOutboxOptions, ValidationError> {
         let o = self.options;
@@ -238,6 +253,14 @@ impl PostgresOutboxOptionsBuilder {
             "min",
             "`maxSessions` must be at least 1",
         );
+        if let Some(name) = &o.replica {
+            v.check(
+                (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control),
+                "replica",
+                "length",
+                "a replica name is 1 to 100 characters without control characters",
+            );
+        }
         v.finish().map(|()| o)
     }
 }
@@ -563,7 +586,12 @@ impl PgOutbox {
         Ok(PgOutbox {
             db,
             sql,
-            me: Arc::from(uuid::Uuid::new_v4().to_string()),
+            me: Arc::from(
+                options
+                    .replica
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            ),
             namespace: format!("pg:{namespace}"),
             claims: Arc::new(Claims {
                 held: Mutex::default(),
