@@ -114,7 +114,7 @@ async fn replica() -> Result<ExitCode, Error> {
     let sink = Arc::new(ParticipantSink::new(client.clone()));
     let (conversation, participant) = (var("FLEET_CONVERSATION")?, var("FLEET_PARTICIPANT")?);
     for s in 0..SESSIONS {
-        sink.register(&format!("guest-{s}"), &conversation, &participant);
+        sink.register(format!("guest-{s}"), &conversation, &participant);
     }
     let outbox = PostgresOutboxOptions::builder()
         .replica(name.clone())
