@@ -33,7 +33,7 @@
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
 //! | [`validation`] | [`ValidationError`]: every violated rule of a request, at once |
-//! | [`callbacks`] | callback reservations, a per-queue limit, and their event stream |
+//! | [`callbacks`] | callback reservations, a per-queue limit, a queue's time zone, and (feature `callback-events`) their event stream |
 //! | [`guests`] | web messaging guest attributes: policy, session, batching, outbox, CRM sync |
 //! | [`integrations`] | custom agent widgets deployed as client-app integrations |
 //! | [`messaging`] | validated, sanitized custom attributes on messaging participants |
@@ -62,7 +62,7 @@
         feature = "messaging",
         feature = "integrations",
         feature = "guests",
-        feature = "callbacks",
+        feature = "callback-events",
         feature = "nodes"
     )),
     allow(dead_code)

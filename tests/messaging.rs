@@ -1,11 +1,13 @@
-//! Flow 1: participant custom attributes, validated, sanitized, sent, audited.
+//! Flow 1: participant custom attributes, validated, sanitized, sent, audited (with the
+//! HTML sanitizer, feature `sanitize-html`; refusing markup is tested here too, as
+//! `Markup::Refuse`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use genesys_cloud::messaging::{
     hook_fn, sanitize, AttributeInjector, AttributePatch, AttributeSchema, Injection, KeySpec,
-    Limits,
+    Limits, Markup,
 };
 use genesys_cloud::observe::{AuditOutcome, MemoryAuditSink};
 use genesys_cloud::testkit::{FakeGenesys, Fault, ManualClock, SeededConversation};
@@ -423,6 +425,92 @@ proptest! {
                 prop_assert!(v.chars().count() <= 2048);
                 prop_assert!(!v.chars().any(char::is_control));
             }
+        }
+    }
+}
+
+// ---- markup refused (`Markup::Refuse`, the default without `sanitize-html`) ----
+
+fn refusing(value: &str) -> Result<AttributePatch, ValidationError> {
+    AttributePatch::builder(&tutorial_schema())
+        .markup(Markup::Refuse)
+        .set("referral_code", value)
+        .set("is_vip", true)
+        .build()
+}
+
+#[test]
+fn refuse_rejects_markup_by_key_and_never_shows_the_value() {
+    for value in [
+        "<script>alert('xss')</script>REF-2024",
+        "<b>bold</b>",
+        "&lt;script&gt;alert(1)&lt;/script&gt;hi",
+        "&#60;b&#62;",
+        "<!-- hidden -->x",
+        "a</p>b",
+        "x&notin",
+        "<\u{0}b>joined by a dropped control",
+        "<javascript:b>",
+    ] {
+        let err = violations(refusing(value));
+        assert_eq!(err.violations().len(), 1, "{value:?}: {err}");
+        assert!(
+            err.has("attributes.referral_code", "markup"),
+            "{value:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("sanitize-html"),
+            "says what to do: {err}"
+        );
+        assert!(!err.to_string().contains("REF") && !err.to_string().contains("bold"));
+    }
+}
+
+#[test]
+fn refuse_keeps_text_that_only_looks_like_markup() {
+    for (value, sent) in [
+        ("Tom & Jerry <3", "Tom & Jerry <3"),
+        ("5 < 6 > 4", "5 < 6 > 4"),
+        ("AT&T R&D", "AT&T R&D"),
+        ("  padded\t\n", "padded"),
+        ("javascript:alert(1)", "alert(1)"),
+        ("click ONMOUSEOVER = steal()", "click  steal()"),
+        ("evil\u{202E}txt.exe", "eviltxt.exe"),
+    ] {
+        let patch = refusing(value).unwrap_or_else(|e| panic!("{value:?}: {e}"));
+        assert_eq!(patch.attributes()["referral_code"], sent, "{value:?}");
+        assert_eq!(
+            patch.sanitized_keys().contains(&"referral_code".to_owned()),
+            value != sent
+        );
+    }
+}
+
+proptest! {
+    /// Refusing is never weaker than stripping: a value `Refuse` accepts is one the HTML
+    /// sanitizer leaves as `Refuse` sends it.
+    #[test]
+    fn what_refuse_accepts_strip_sends_unchanged(
+        value in prop_oneof![
+            ".{0,120}",
+            "[<>&;#/!?=:a-zA-Z0-9 \u{0}\t]{0,40}",
+            "(x|<|>|&|;|#|/|lt|amp|not|script|b|&#|java|:|=|on|error| ){0,16}",
+        ],
+    ) {
+        let refused = refusing(&value);
+        if let Ok(patch) = refused {
+            let sent = &patch.attributes()["referral_code"];
+            prop_assert_eq!(sent, &sanitize(&value), "value {:?}", value);
+            let stripped = AttributePatch::builder(&tutorial_schema())
+                .markup(Markup::Strip)
+                .set("referral_code", value.as_str())
+                .build();
+            if let Ok(stripped) = stripped {
+                prop_assert_eq!(&stripped.attributes()["referral_code"], sent);
+            }
+        } else {
+            let err = refused.unwrap_err();
+            prop_assert!(err.violations().iter().all(|v| v.rule == "markup" || v.rule == "value_too_long"), "{}", err);
         }
     }
 }

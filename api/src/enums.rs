@@ -19,7 +19,9 @@ macro_rules! string_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        // `Debug` and the conversions are `#[inline]`, as models' are (src/model.rs): only
+        // the enums a program uses are compiled, in the crate that uses them.
+        #[derive(Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
             $(
@@ -30,8 +32,19 @@ macro_rules! string_enum {
             Unrecognized(String),
         }
 
+        impl ::std::fmt::Debug for $name {
+            #[inline]
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                match self {
+                    $(Self::$variant => f.write_str(stringify!($variant)),)*
+                    Self::Unrecognized(value) => f.debug_tuple("Unrecognized").field(value).finish(),
+                }
+            }
+        }
+
         impl $name {
             /// The value as the platform writes it.
+            #[inline]
             pub fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $value,)*
@@ -41,6 +54,7 @@ macro_rules! string_enum {
         }
 
         impl From<&str> for $name {
+            #[inline]
             fn from(value: &str) -> Self {
                 match value {
                     $($value => Self::$variant,)*
@@ -50,6 +64,7 @@ macro_rules! string_enum {
         }
 
         impl ::std::fmt::Display for $name {
+            #[inline]
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }

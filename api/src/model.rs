@@ -2,9 +2,15 @@
 //!
 //! A model reads by first reading a JSON object (`serde_json::Map`) and then taking its
 //! fields out of it, and writes by building that object: the per-model code is one line
-//! per field and not generic, so it is compiled once here instead of once per serde
-//! format in every crate that uses it (serde's derive would expand to about fifteen times
-//! as much code for the ~36,000 fields of the Platform API).
+//! per field and not generic, so it is compiled once per crate that uses the model instead
+//! of once per serde format (serde's derive would expand to about fifteen times as much
+//! code for the ~36,000 fields of the Platform API).
+//!
+//! That code, and each model's `Debug`, are `#[inline]`: a release build generates machine
+//! code for the models a program uses, in the crate that uses them, and none for the other
+//! models of its groups (`routing` alone has 299, a service may read one). Without it, every
+//! model of every enabled group went through LLVM in this crate whether used or not
+//! (docs/PERFORMANCE.md of `genesys-cloud`, "Compile cost of a service with three flows").
 
 use std::cell::Cell;
 
@@ -130,7 +136,7 @@ macro_rules! model {
         $extra:ident
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq)]
+        #[derive(Clone, Default, PartialEq)]
         #[non_exhaustive]
         pub struct $name {
             $(
@@ -141,8 +147,20 @@ macro_rules! model {
             pub $extra: $crate::__model::Object,
         }
 
+        impl ::std::fmt::Debug for $name {
+            #[inline]
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    // As `derive(Debug)` writes them: `type`, not `r#type`.
+                    $(.field(stringify!($field).trim_start_matches("r#"), &self.$field))*
+                    .field(stringify!($extra), &self.$extra)
+                    .finish()
+            }
+        }
+
         impl $crate::__model::Model for $name {
             #[allow(unused_mut)]
+            #[inline]
             fn from_object(mut object: $crate::__model::Object) -> Result<Self, String> {
                 Ok(Self {
                     $($field: $crate::__model::take(&mut object, $json)?,)*
@@ -150,6 +168,7 @@ macro_rules! model {
                 })
             }
 
+            #[inline]
             fn to_object(&self) -> Result<$crate::__model::Object, String> {
                 let mut object = $crate::__model::Object::new();
                 $($crate::__model::put(&mut object, $json, &self.$field)?;)*

@@ -1,55 +1,66 @@
-//! Scheduled callbacks: book them, move them, cancel them, and follow what happens to
-//! a queue's callbacks as it happens.
+//! Scheduled callbacks: book them, move them, cancel them, and (feature
+//! `callback-events`) follow what happens to a queue's callbacks as it happens.
 //!
 //! - [`CallbackReservation::builder`] checks a booking before anything is sent: E.164
 //!   numbers (through a phone-number library), a time in the queue's time zone (daylight
 //!   saving handled), opening hours, channels, routing.
+//! - [`time_zone`] finds a queue's IANA time zone, with an error that says what to do when
+//!   the machine has no time-zone database (see "Time zones" below).
 //! - [`Callbacks`] (from [`Client::callbacks`]) creates, reschedules, reads and cancels
 //!   callbacks, with an optional limit of bookings in flight per queue. Every answer is a
 //!   typed model ([`CreateCallbackResponse`], [`CallbackConversation`], [`Conversation`]).
-//! - [`Callbacks::events`] streams a queue's callback changes from the Notifications API,
-//!   and finds what a dropped socket missed (see [`events`](Callbacks::events_with)).
-//! - [`sync_calendar`] feeds the events to a calendar or CRM ([`CalendarSink`]), such as a
-//!   signed webhook ([`WebhookCalendar`]).
+//! - With feature `callback-events`: `Callbacks::events` streams a queue's callback
+//!   changes from the Notifications API and finds what a dropped socket missed (module
+//!   `events`), and `sync_calendar` feeds the events to a calendar or CRM
+//!   (`CalendarSink`), such as a signed webhook (`WebhookCalendar`).
+//!
+//! Feature `callbacks` alone is the REST part: no websocket, no webhook signer. Feature
+//! `callback-events` adds the event stream (it turns on `notifications` and `webhook`).
 //!
 //! Times are [`jiff`] types, re-exported as [`crate::jiff`].
 //!
 //! ```no_run
-//! use futures::StreamExt;
-//! use genesys_cloud::callbacks::{CallbackReservation, Channel, StreamItem};
-//! use genesys_cloud::jiff::{tz::TimeZone, SignedDuration, Zoned};
+//! use genesys_cloud::callbacks::{time_zone, CallbackReservation, Channel};
+//! use genesys_cloud::jiff::{SignedDuration, Zoned};
 //!
-//! # async fn run(client: genesys_cloud::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
 //! let queue = "0b8f6a4e-8e57-4a8b-9d5c-3c1f2e4d5a6b";
-//! let zone = TimeZone::get("America/New_York")?;
-//! let callbacks = client.callbacks();
-//! let mut events = callbacks.events(&[queue]).await?; // subscribed when this returns
-//!
+//! let zone = time_zone("America/New_York")?;
 //! let in_an_hour = Zoned::now().with_time_zone(zone.clone()) + SignedDuration::from_hours(1);
 //! let reservation = CallbackReservation::builder(queue, zone)
 //!     .callback_number("+14155550199")
 //!     .at(in_an_hour.datetime())
 //!     .channels(Channel::Voice, Some(Channel::Sms))
 //!     .build()?;
-//! let created = callbacks.create(&reservation).await?;
+//! let created = client.callbacks().create(&reservation).await?;
 //! println!("callback conversation {}", created.conversation_id());
-//!
-//! while let Some(item) = events.next().await {
-//!     match item? {
-//!         StreamItem::Event(event) => println!("{} is {:?}", event.conversation_id, event.state),
-//!         other => println!("stream notice: {other:?}"),
-//!     }
-//! #   break;
-//! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Time zones
+//!
+//! A slot is a local time of the queue's zone, so the crate needs the IANA time-zone
+//! database. With `callbacks` it reads the system's (`/usr/share/zoneinfo`, or `TZDIR`; on
+//! Windows, where there is none, a copy is bundled), so a zone changed by a tzdata update
+//! is right without a rebuild. Feature `tzdb-bundled` (on by default) bundles the database
+//! into the binary instead (about 0.2 MB): for images without tzdata (`scratch`,
+//! distroless, some Alpine images). Without either, every zone but UTC is missing, and
+//! [`time_zone`] fails with [`ErrorKind::Configuration`](crate::ErrorKind::Configuration):
+//! "install tzdata or enable feature tzdb-bundled", instead of booking at a wrong time.
 
+#[cfg(feature = "callback-events")]
 mod calendar;
+#[cfg(feature = "callback-events")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callback-events")))]
 pub mod events;
 mod model;
+#[cfg(feature = "callback-events")]
 mod outbox;
+#[cfg(feature = "callback-events")]
 mod reconcile;
 mod reservation;
+mod time_zone;
+#[cfg(feature = "callback-events")]
 mod worker;
 
 use std::collections::HashMap;
@@ -60,7 +71,11 @@ use futures::Stream;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+#[cfg(feature = "callback-events")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callback-events")))]
 pub use calendar::{sync_calendar, CalendarSink, WebhookCalendar};
+#[cfg(feature = "callback-events")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callback-events")))]
 pub use events::{
     CallbackEvent, CallbackEvents, CallbackSnapshot, EventSource, Lagged, Reconciliation,
     Reconnected, StreamItem, StreamOptions, StreamOptionsBuilder, StreamStatus,
@@ -70,6 +85,7 @@ pub use reservation::{
     CallbackReservation, CallbackReservationBuilder, Channel, Routing, MAX_DATA_ENTRIES,
     MAX_TEXT_CHARS,
 };
+pub use time_zone::{time_zone, time_zone_in};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -79,8 +95,9 @@ use crate::transport::ApiRequest;
 use crate::validation::{ValidationError, Violations};
 use crate::Method;
 
-/// The guide's code samples (docs/callbacks.md), compiled as doctests.
-#[cfg(doctest)]
+/// The guide's code samples (docs/callbacks.md), compiled as doctests (the event stream's
+/// need `callback-events`, and the booking's the time-zone database).
+#[cfg(all(doctest, feature = "callback-events"))]
 #[doc = include_str!("../../docs/callbacks.md")]
 struct Guide;
 

@@ -131,7 +131,7 @@ impl StoredEvent {
     }
 
     /// The callback event, for a `callback` event.
-    #[cfg(feature = "callbacks")]
+    #[cfg(feature = "callback-events")]
     pub fn callback(&self) -> Result<crate::callbacks::CallbackEvent, Error> {
         self.decode()
     }
@@ -167,7 +167,7 @@ pub struct FleetStatus {
 #[derive(Debug, Clone)]
 enum Source {
     /// Callback events of queues, reconciled after gaps and takeovers.
-    #[cfg(feature = "callbacks")]
+    #[cfg(feature = "callback-events")]
     Callbacks {
         queues: Vec<String>,
         options: crate::callbacks::StreamOptions,
@@ -259,7 +259,7 @@ impl std::fmt::Debug for EventStreamBuilder {
 impl EventStreamBuilder {
     /// The callback events of `queue_ids` (UUIDs), reconciled after every gap and every
     /// takeover, with the default [`StreamOptions`](crate::callbacks::StreamOptions).
-    #[cfg(feature = "callbacks")]
+    #[cfg(feature = "callback-events")]
     pub fn callbacks<I, S>(self, queue_ids: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -269,7 +269,7 @@ impl EventStreamBuilder {
     }
 
     /// [`callbacks`](Self::callbacks) with stream options of your own.
-    #[cfg(feature = "callbacks")]
+    #[cfg(feature = "callback-events")]
     pub fn callbacks_with<I, S>(
         mut self,
         queue_ids: I,
@@ -409,7 +409,7 @@ impl EventStreamBuilder {
             "name what the stream carries: .callbacks(queues) or .topics(topics, options)",
         );
         match &self.source {
-            #[cfg(feature = "callbacks")]
+            #[cfg(feature = "callback-events")]
             Some(Source::Callbacks { queues, .. }) => {
                 v.check(
                     !queues.is_empty(),

@@ -200,7 +200,7 @@ impl Owner {
     /// reconciled where the source can.
     async fn open(&self, since: Option<Timestamp>) -> Result<Items, Error> {
         match &self.config.source {
-            #[cfg(feature = "callbacks")]
+            #[cfg(feature = "callback-events")]
             Source::Callbacks { queues, options } => {
                 use crate::callbacks::StreamItem;
                 let mut options = options.clone();
@@ -284,7 +284,7 @@ fn gap_event(from: Timestamp, to: Timestamp, why: &str) -> NewEvent {
 
 /// A callback event as recorded: its id is the state it reports (a live event and its
 /// reconciled copy, or a repeat, are one event), its key its conversation.
-#[cfg(feature = "callbacks")]
+#[cfg(feature = "callback-events")]
 fn callback_event(event: &crate::callbacks::CallbackEvent) -> Option<NewEvent> {
     let state = serde_json::to_string(&event.state).ok()?;
     let scheduled = event

@@ -9,7 +9,8 @@
 //!
 //! 1. Describe the keys you may set: [`AttributeSchema`] (in code or from JSON/TOML).
 //! 2. Build an [`AttributePatch`]: every rule is checked at once, numbers and booleans
-//!    become canonical strings, text is stripped of markup and scripts.
+//!    become canonical strings, text loses control characters and script schemes, and
+//!    HTML markup in it is stripped (feature `sanitize-html`) or refused ([`Markup`]).
 //! 3. Send it: [`Participant::patch_attributes`], or through an [`AttributeInjector`]
 //!    that also runs follow-up hooks, audits and counts each injection.
 //!
@@ -49,7 +50,10 @@ pub use injector::{
 };
 pub use limits::Limits;
 pub use patch::{AttributePatch, AttributePatchBuilder, AttributeValue};
+#[cfg(feature = "sanitize-html")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sanitize-html")))]
 pub use sanitize::sanitize;
+pub use sanitize::Markup;
 pub use schema::{AttributeSchema, AttributeType, KeySpec};
 
 use crate::client::Client;

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::limits::{reserved_namespace, Limits};
-use super::sanitize::sanitize;
+use super::sanitize::{clean, Markup};
 use super::schema::{AttributeSchema, AttributeType, KeySpec};
 use crate::validation::{ValidationError, Violations};
 
 /// A value before it is checked and made canonical.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttributeValue {
-    /// Text; sanitized.
+    /// Text; sanitized (see [`Markup`](super::Markup) for HTML in it).
     String(String),
     /// A floating-point number; must be finite.
     Number(f64),
@@ -97,6 +97,7 @@ impl AttributePatch {
             schema,
             limits: Limits::default(),
             truncate: false,
+            markup: Markup::default(),
             entries: BTreeMap::new(),
         }
     }
@@ -121,7 +122,8 @@ impl AttributePatch {
         self.attributes.is_empty()
     }
 
-    /// Keys whose value the sanitizer changed (markup, scripts or control characters removed).
+    /// Keys whose value the sanitizer changed (markup, scripts or control characters
+    /// removed, white space trimmed).
     pub fn sanitized_keys(&self) -> &[String] {
         &self.sanitized
     }
@@ -145,11 +147,12 @@ impl AttributePatch {
 /// let patch = AttributePatch::builder(&schema)
 ///     .set("cart_value", 1250.50)
 ///     .set("is_vip", true)
-///     .set("referral_code", "<script>alert('xss')</script>REF-2024")
+///     .set("referral_code", " REF-2024\n")
 ///     .build()?;
 /// assert_eq!(patch.attributes()["cart_value"], "1250.5");
 /// assert_eq!(patch.attributes()["is_vip"], "true");
 /// assert_eq!(patch.attributes()["referral_code"], "REF-2024");
+/// assert_eq!(patch.sanitized_keys(), ["referral_code"]);
 /// # Ok::<(), genesys_cloud::ValidationError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -158,6 +161,7 @@ pub struct AttributePatchBuilder<'s> {
     schema: &'s AttributeSchema,
     limits: Limits,
     truncate: bool,
+    markup: Markup,
     entries: BTreeMap<String, AttributeValue>,
 }
 
@@ -184,6 +188,14 @@ impl AttributePatchBuilder<'_> {
     /// Checks against `limits` instead of the defaults.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// What to do with text values holding HTML markup: strip it (the default with feature
+    /// `sanitize-html`) or refuse the value (rule `markup`; the default without it).
+    /// See [`Markup`].
+    pub fn markup(mut self, markup: Markup) -> Self {
+        self.markup = markup;
         self
     }
 
@@ -231,7 +243,7 @@ impl AttributePatchBuilder<'_> {
                 }
                 continue;
             };
-            let Some(mut text) = canonical_value(&value, spec, &key, &mut v) else {
+            let Some(mut text) = canonical_value(&value, spec, &key, self.markup, &mut v) else {
                 continue;
             };
             if let AttributeValue::String(raw) = &value {
@@ -349,6 +361,7 @@ fn canonical_value(
     value: &AttributeValue,
     spec: &KeySpec,
     key: &str,
+    markup: Markup,
     v: &mut Violations,
 ) -> Option<String> {
     if value.kind() != spec.kind {
@@ -364,7 +377,17 @@ fn canonical_value(
         return None;
     }
     match value {
-        AttributeValue::String(s) => Some(sanitize(s)),
+        AttributeValue::String(s) => {
+            let text = clean(s, markup);
+            if text.is_none() {
+                v.push(
+                    field_name(key),
+                    "markup",
+                    "the value holds HTML markup or a character reference (such as &lt;): send plain text, or enable feature sanitize-html to have markup stripped",
+                );
+            }
+            text
+        }
         AttributeValue::Integer(i) => Some(i.to_string()),
         AttributeValue::Boolean(b) => Some(b.to_string()),
         AttributeValue::Number(n) => {

@@ -25,6 +25,62 @@ static EVENT_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex") // ok: constant pattern
 });
 
+/// What [`AttributePatchBuilder`](super::AttributePatchBuilder) does with a text value
+/// holding HTML: a tag, a comment, or a character reference (`&lt;`, `&#60;`) that a
+/// browser would turn into one.
+///
+/// Either way the value that is sent holds no markup; the two differ in what they cost
+/// and in whether the caller learns of it:
+///
+/// | | what happens to `<b>gold</b>` | what it needs |
+/// |---|---|---|
+/// | [`Markup::Strip`] | sent as `gold`, the key listed in [`AttributePatch::sanitized_keys`](super::AttributePatch::sanitized_keys) | feature `sanitize-html` (ammonia and html5ever: about 30 crates and 40 s of release build) |
+/// | [`Markup::Refuse`] | refused before sending: rule `markup` | nothing more |
+///
+/// Control characters, `javascript:`-style schemes and `on…=` event handlers are removed
+/// under both (see [`sanitize`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Markup {
+    /// Strip markup with a real HTML parser ([`sanitize`]); the default with feature
+    /// `sanitize-html`.
+    #[cfg(feature = "sanitize-html")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sanitize-html")))]
+    Strip,
+    /// Refuse a value with markup (violation rule `markup`); the default without feature
+    /// `sanitize-html`. What counts as markup: `<` followed by a letter, `/`, `!` or `?`;
+    /// `&#`; `&` followed by a name and `;`; `&` followed by one of the names HTML decodes
+    /// without `;` (`&lt`, `&amp`, `&copy` ...). `5 < 6`, `Tom & Jerry` and `AT&T` are text.
+    Refuse,
+}
+
+impl Default for Markup {
+    fn default() -> Self {
+        #[cfg(feature = "sanitize-html")]
+        return Markup::Strip;
+        #[cfg(not(feature = "sanitize-html"))]
+        return Markup::Refuse;
+    }
+}
+
+/// The plain-text value of `input` under `markup`, or `None` when [`Markup::Refuse`]
+/// found markup in it.
+pub(crate) fn clean(input: &str, markup: Markup) -> Option<String> {
+    if is_plain(input) {
+        return Some(input.trim().to_owned());
+    }
+    match markup {
+        #[cfg(feature = "sanitize-html")]
+        Markup::Strip => Some(sanitize(input)),
+        Markup::Refuse => {
+            let text = without_controls_and_scripts(input);
+            // Checked on the result: dropping a control character or a scheme can join
+            // the halves of a tag (`<\u{0}b>`).
+            (!has_markup(&text)).then_some(text)
+        }
+    }
+}
+
 /// The plain-text value of untrusted `input`:
 ///
 /// 1. control characters dropped (tab, CR and LF become spaces), as are bidirectional
@@ -34,6 +90,11 @@ static EVENT_HANDLER: LazyLock<Regex> = LazyLock::new(|| {
 ///    stable so that escaped markup (`&lt;script&gt;`) cannot survive as markup;
 /// 3. `javascript:`-style schemes and `on…=` event handlers removed, until none is left;
 /// 4. surrounding white space trimmed.
+///
+/// Needs feature `sanitize-html`; without it, [`Markup::Refuse`] refuses what step 2
+/// would change.
+#[cfg(feature = "sanitize-html")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sanitize-html")))]
 pub fn sanitize(input: &str) -> String {
     if is_plain(input) {
         return input.trim().to_owned();
@@ -53,6 +114,71 @@ pub fn sanitize(input: &str) -> String {
         text = next.into_owned();
     }
     text.trim().to_owned()
+}
+
+/// Steps 1, 3 and 4 of [`sanitize`], repeated until stable.
+fn without_controls_and_scripts(input: &str) -> String {
+    let mut text = input.to_owned();
+    for _ in 0..8 {
+        let controls = strip_controls(&text);
+        let next = strip_scripts(&controls);
+        if next == text.as_str() {
+            break;
+        }
+        text = next.into_owned();
+    }
+    text.trim().to_owned()
+}
+
+/// The character references HTML decodes in text without a closing `;` (the WHATWG
+/// named character reference table's entries without one; `&notin` reads as `¬in`).
+const LEGACY_REFERENCES: [&str; 106] = [
+    "AElig", "AMP", "Aacute", "Acirc", "Agrave", "Aring", "Atilde", "Auml", "COPY", "Ccedil",
+    "ETH", "Eacute", "Ecirc", "Egrave", "Euml", "GT", "Iacute", "Icirc", "Igrave", "Iuml", "LT",
+    "Ntilde", "Oacute", "Ocirc", "Ograve", "Oslash", "Otilde", "Ouml", "QUOT", "REG", "THORN",
+    "Uacute", "Ucirc", "Ugrave", "Uuml", "Yacute", "aacute", "acirc", "acute", "aelig", "agrave",
+    "amp", "aring", "atilde", "auml", "brvbar", "ccedil", "cedil", "cent", "copy", "curren", "deg",
+    "divide", "eacute", "ecirc", "egrave", "eth", "euml", "frac12", "frac14", "frac34", "gt",
+    "iacute", "icirc", "iexcl", "igrave", "iquest", "iuml", "laquo", "lt", "macr", "micro",
+    "middot", "nbsp", "not", "ntilde", "oacute", "ocirc", "ograve", "ordf", "ordm", "oslash",
+    "otilde", "ouml", "para", "plusmn", "pound", "quot", "raquo", "reg", "sect", "shy", "sup1",
+    "sup2", "sup3", "szlig", "thorn", "times", "uacute", "ucirc", "ugrave", "uml", "uuml",
+    "yacute", "yen", "yuml",
+];
+
+/// Whether an HTML parser reading `text` as the content of an element would find
+/// anything but text in it: a tag, an end tag, a comment, a doctype or a processing
+/// instruction, or a character reference. Errs on the side of markup (`&foo;` counts,
+/// though HTML knows no `foo`).
+fn has_markup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let rest = &bytes[i + 1..];
+        match b {
+            b'<' => rest
+                .first()
+                .is_some_and(|&c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')),
+            b'&' => is_reference(rest),
+            _ => false,
+        }
+    })
+}
+
+/// Whether the text after a `&` starts a character reference.
+fn is_reference(rest: &[u8]) -> bool {
+    if rest.first() == Some(&b'#') {
+        return true;
+    }
+    let name = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    if name > 0 && rest.get(name) == Some(&b';') {
+        return true;
+    }
+    LEGACY_REFERENCES
+        .iter()
+        .any(|legacy| rest.starts_with(legacy.as_bytes()))
 }
 
 /// Bidi overrides disguise text; U+200B and U+FEFF are invisible (and HTML parsers drop a
@@ -87,6 +213,7 @@ fn strip_controls(input: &str) -> Cow<'_, str> {
     )
 }
 
+#[cfg(feature = "sanitize-html")]
 fn strip_markup(text: &str) -> Cow<'_, str> {
     if !text.contains(['<', '&', '>']) {
         return Cow::Borrowed(text);
@@ -128,8 +255,9 @@ fn strip_scripts(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use super::*;
 
+    #[cfg(feature = "sanitize-html")]
     #[test]
     fn plain_text_is_untouched() {
         for s in [
@@ -144,11 +272,67 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "sanitize-html")]
     #[test]
     fn tutorial_referral_code() {
         assert_eq!(
             sanitize("<script>alert('xss')</script>REF-2024"),
             "REF-2024"
         );
+    }
+
+    #[test]
+    fn markup_is_what_a_parser_would_not_read_as_text() {
+        for markup in [
+            "<b>",
+            "a</b>",
+            "</ 3>",
+            "<!-- x -->",
+            "<!doctype html>",
+            "<?xml?>",
+            "<Script",
+            "&lt;",
+            "&#60;",
+            "&#x3c;",
+            "&foo;",
+            "&notin",
+            "&ampx",
+            "&LT",
+            "x&copy",
+        ] {
+            assert!(has_markup(markup), "{markup:?}");
+        }
+        for text in [
+            "5 < 6 > 4",
+            "Tom & Jerry <3",
+            "AT&T",
+            "R&D",
+            "a <",
+            "&",
+            "<",
+            "a&b c",
+            "once=1",
+            "x <= y",
+            "<3 you",
+            "&Amp",
+        ] {
+            assert!(!has_markup(text), "{text:?}");
+        }
+        assert_eq!(
+            Markup::default() == Markup::Refuse,
+            cfg!(not(feature = "sanitize-html"))
+        );
+    }
+
+    #[test]
+    fn refuse_cleans_controls_and_scripts_and_refuses_markup() {
+        let refuse = |s: &str| clean(s, Markup::Refuse);
+        assert_eq!(refuse("  gold\t\n").as_deref(), Some("gold"));
+        assert_eq!(refuse("javascript:alert(1)").as_deref(), Some("alert(1)"));
+        assert_eq!(refuse("Tom & Jerry <3").as_deref(), Some("Tom & Jerry <3"));
+        assert_eq!(refuse("<b>gold</b>"), None);
+        assert_eq!(refuse("&lt;script&gt;"), None);
+        // A control character between `<` and a letter is dropped first.
+        assert_eq!(refuse("<\u{0}b>x"), None);
     }
 }

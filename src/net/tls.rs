@@ -81,6 +81,13 @@ fn rustls_configs(extra_roots_pem: &[Vec<u8>]) -> Result<Tls, Error> {
             );
         }
     }
+    // rustls 0.23.48 deprecates `ring::default_provider` because ring has no post-quantum
+    // key exchange (X25519MLKEM768 needs the aws-lc-rs provider). The crate keeps ring: a
+    // cold build of the bare-reqwest program with aws-lc-rs takes about 1.5x the CPU of
+    // the same with ring (docs/PERFORMANCE.md), and aws-lc-sys needs cmake on some
+    // targets. Key exchange stays classical (X25519, P-256, P-384), as README says. The
+    // one deprecated call of the crate, allowed here and nowhere else.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())

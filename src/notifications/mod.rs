@@ -80,10 +80,10 @@ use futures::Stream;
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
-#[cfg(feature = "callbacks")]
+#[cfg(feature = "callback-events")]
 pub(crate) use options::ConnectionOptions;
 pub use options::{SubscribeOptions, SubscribeOptionsBuilder};
-#[cfg(feature = "callbacks")]
+#[cfg(feature = "callback-events")]
 pub(crate) use queue::Pushed;
 pub(crate) use queue::{Queue, QueueItem, Taken};
 pub use registry::{MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL};

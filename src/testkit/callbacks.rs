@@ -28,6 +28,7 @@ use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use wiremock::ResponseTemplate;
 
+#[cfg(feature = "notifications")]
 use super::notifications::Notifications;
 use super::responses::rfc3339;
 use super::responses::{bad_request, genesys_error, json_response, page_of};
@@ -51,7 +52,8 @@ pub(crate) struct CallbacksStore {
     /// Lock order: this lock, then the notifications' (events are published while it is
     /// held, so that subscribers see changes in the order they were made).
     conversations: Mutex<BTreeMap<String, StoredCallback>>,
-    notifications: Arc<Notifications>,
+    /// Where changes are published (the fake's Notifications API, with `notifications`).
+    notifications: Publisher,
     /// How long after its creation a callback shows in analytics queries.
     analytics_delay: Mutex<Duration>,
 }
@@ -235,8 +237,15 @@ impl StoredCallback {
     }
 }
 
+/// The fake's Notifications API, or nothing in builds without it (REST-only callbacks).
+#[cfg(feature = "notifications")]
+pub(crate) type Publisher = Arc<Notifications>;
+/// The fake's Notifications API, or nothing in builds without it (REST-only callbacks).
+#[cfg(not(feature = "notifications"))]
+pub(crate) type Publisher = ();
+
 impl CallbacksStore {
-    pub(crate) fn new(notifications: Arc<Notifications>) -> Self {
+    pub(crate) fn new(notifications: Publisher) -> Self {
         Self {
             conversations: Mutex::new(BTreeMap::new()),
             notifications,
@@ -250,6 +259,7 @@ impl CallbacksStore {
 
     /// Publishes the callback's current state on its queue's callback topic
     /// (`v2.routing.queues.{id}.conversations.callbacks`).
+    #[cfg(feature = "notifications")]
     fn publish(&self, callback: &StoredCallback) {
         let body = callback.to_json();
         let queue_topic = format!(
@@ -257,6 +267,12 @@ impl CallbacksStore {
             callback.queue_id
         );
         self.notifications.publish(&queue_topic, &body);
+    }
+
+    /// Without the Notifications API there is no one to tell.
+    #[cfg(not(feature = "notifications"))]
+    fn publish(&self, _callback: &StoredCallback) {
+        let () = self.notifications;
     }
 
     /// Publishes the current state of a stored callback again; false if unknown.

@@ -55,7 +55,7 @@ mod jsonpath;
 mod messaging;
 #[cfg(feature = "nodes")]
 mod nodes;
-#[cfg(feature = "callbacks")]
+#[cfg(feature = "notifications")]
 mod notifications;
 mod responses;
 mod router;
@@ -64,7 +64,7 @@ mod token;
 mod velocity;
 #[cfg(feature = "webhook")]
 mod webhooks;
-#[cfg(any(feature = "guests", feature = "callbacks"))]
+#[cfg(any(feature = "guests", feature = "notifications"))]
 mod ws;
 
 use std::collections::{HashMap, VecDeque};
@@ -155,7 +155,7 @@ impl FakeGenesysBuilder {
             .disable_request_recording()
             .start()
             .await;
-        #[cfg(feature = "callbacks")]
+        #[cfg(feature = "notifications")]
         let notifications = Arc::new(notifications::Notifications::default());
         let state = Arc::new(FakeState {
             tokens: Tokens::new(self.client_id, self.client_secret, self.token_lifetime),
@@ -171,9 +171,11 @@ impl FakeGenesysBuilder {
             integrations: Arc::default(),
             #[cfg(feature = "nodes")]
             actions: Arc::default(),
-            #[cfg(feature = "callbacks")]
+            #[cfg(all(feature = "callbacks", feature = "notifications"))]
             callbacks: Arc::new(callbacks::CallbacksStore::new(notifications.clone())),
-            #[cfg(feature = "callbacks")]
+            #[cfg(all(feature = "callbacks", not(feature = "notifications")))]
+            callbacks: Arc::new(callbacks::CallbacksStore::new(())),
+            #[cfg(feature = "notifications")]
             notifications,
             #[cfg(feature = "guests")]
             guests: Arc::default(),
@@ -209,7 +211,7 @@ impl FakeGenesysBuilder {
         nodes::install(&fake, fake.state.actions.clone());
         #[cfg(feature = "callbacks")]
         callbacks::install(&fake, fake.state.callbacks.clone());
-        #[cfg(feature = "callbacks")]
+        #[cfg(feature = "notifications")]
         notifications::install(&fake, fake.state.notifications.clone()).await;
         #[cfg(feature = "guests")]
         fake.state.guests.listen().await;
@@ -233,7 +235,7 @@ struct FakeState {
     actions: Arc<nodes::ActionsStore>,
     #[cfg(feature = "callbacks")]
     callbacks: Arc<callbacks::CallbacksStore>,
-    #[cfg(feature = "callbacks")]
+    #[cfg(feature = "notifications")]
     notifications: Arc<notifications::Notifications>,
     #[cfg(feature = "guests")]
     guests: Arc<guests::GuestServer>,

@@ -7,7 +7,7 @@ use wiremock::ResponseTemplate;
 use super::FakeRequest;
 
 /// A timestamp as the platform writes it: RFC 3339, UTC, milliseconds.
-#[cfg(any(feature = "guests", feature = "callbacks"))]
+#[cfg(any(feature = "guests", feature = "callbacks", feature = "notifications"))]
 pub(super) fn rfc3339(ts: jiff::Timestamp) -> String {
     format!("{ts:.3}")
 }
