@@ -11,7 +11,7 @@ const NO_DATABASE: &str = "no time-zone database was found (not in /usr/share/zo
 
 /// The IANA time zone `name` (`"America/New_York"`), from the time-zone database of this
 /// process (jiff's [`jiff::tz::db`]: the system's with feature `callbacks`, the bundled
-/// one with `tzdb-bundled`; see the [module docs](self#time-zones)).
+/// one with `tzdb-bundled`; see the [module docs](crate::callbacks#time-zones)).
 ///
 /// Errors, neither of which shows the name:
 ///

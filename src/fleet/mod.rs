@@ -1,5 +1,5 @@
 //! One event stream for a service of many replicas, on the service's PostgreSQL (features
-//! `postgres` and `notifications`; callback events with `callbacks`).
+//! `postgres` and `notifications`; callback events with `callback-events`).
 //!
 //! The platform's notification limits are per OAuth client, not per replica: 20 channels,
 //! and every replica that subscribes gets every event. So one replica, the stream's
