@@ -506,6 +506,7 @@ fn bare_client_builder() -> reqwest::ClientBuilder {
     // The crate turns on reqwest's `rustls-no-provider` and hands reqwest its own TLS
     // configuration; a bare reqwest client in the same build needs a process-wide provider.
     #[cfg(feature = "rustls")]
+    #[allow(deprecated)] // rustls's ring provider, as the crate's own (src/net/tls.rs says why)
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().user_agent(USER_AGENT)
 }

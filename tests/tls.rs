@@ -26,6 +26,7 @@ const KEY: &[u8] = include_bytes!("data/tls/localhost.key");
 
 /// A process-wide default that can handshake with nobody.
 fn poison_the_process_default_provider() {
+    #[allow(deprecated)] // rustls's ring provider, as the crate's own (src/net/tls.rs says why)
     let unusable = rustls::crypto::CryptoProvider {
         cipher_suites: Vec::new(),
         kx_groups: Vec::new(),
@@ -40,6 +41,7 @@ async fn tls_terminator(target: SocketAddr) -> u16 {
         .collect::<Result<_, _>>()
         .expect("test certificate");
     let key = PrivateKeyDer::from_pem_slice(KEY).expect("test key");
+    #[allow(deprecated)] // rustls's ring provider, as the crate's own (src/net/tls.rs says why)
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -133,6 +133,7 @@ async fn read_queue(State(s): State<Service>, Path(id): Path<String>) -> Answer 
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    #[allow(deprecated)] // ring, as the crate's own TLS (rustls 0.23.48 deprecates it: no post-quantum)
     let _ = rustls::crypto::ring::default_provider().install_default();
     let service = Service {
         http: reqwest::Client::new(),

@@ -63,10 +63,8 @@ mod tests {
     fn no_database_is_a_configuration_error_that_says_what_to_install() {
         // A directory that holds no zone at all, as a wrong `TZDIR` would give (jiff may
         // refuse to open it; when it opens it, lookups must fail the same way).
-        let empty = std::env::temp_dir().join(format!(
-            "genesys-cloud-empty-tzdir-{}",
-            std::process::id()
-        ));
+        let empty =
+            std::env::temp_dir().join(format!("genesys-cloud-empty-tzdir-{}", std::process::id()));
         std::fs::create_dir_all(&empty).unwrap();
         let mut dbs = vec![TimeZoneDatabase::none()];
         dbs.extend(TimeZoneDatabase::from_dir(&empty).ok());

@@ -55,6 +55,7 @@ impl Acceptor {
             .collect::<Result<_, _>>()
             .expect("test certificate");
         let key = PrivateKeyDer::from_pem_slice(key).expect("test key");
+        #[allow(deprecated)] // rustls's ring provider, as the crate's own (src/net/tls.rs says why)
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
