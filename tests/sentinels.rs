@@ -26,6 +26,7 @@
 //! | `callbacks/events.rs` | `StreamOptionsBuilder::build` | `numeric_options` |
 //! | `callbacks/events.rs` | `Callbacks::events_with` | `callbacks_flow` |
 //! | `callbacks/mod.rs` | `Callbacks::with_concurrency_limit`, `reschedule` (and `create`, `get`, `disconnect`) | `callbacks_flow` |
+//! | `callbacks/time_zone.rs` | `time_zone_in` (and `time_zone`) | `callbacks_flow` |
 //! | `client.rs` | `ClientBuilder::build`, `from_env`, `requests_per_minute`; `Region::from_str`, `Environment::custom`, `with_web_messaging_base` | `client_setup` |
 //! | `guests/attributes.rs` | `GuestAttributesBuilder::start`, `GuestAttributes::add` | `guests_flow` |
 //! | `guests/batcher.rs` | `BatcherOptionsBuilder::build` | `numeric_options` |
@@ -763,6 +764,14 @@ proptest! {
             held.abort();
             shown.result("bad concurrency limit", &client.callbacks().with_concurrency_limit(500, WhenFull::Wait));
 
+            // A time zone the database does not have, or no database at all: the name
+            // given is not shown.
+            shown.result("unknown time zone", &genesys_cloud::callbacks::time_zone(&format!("America/{s}")));
+            shown.result(
+                "no time-zone database",
+                &genesys_cloud::callbacks::time_zone_in(&genesys_cloud::jiff::tz::TimeZoneDatabase::none(), &format!("Europe/{s}")),
+            );
+
             // Ids that are not UUIDs are refused before anything is sent.
             shown.result("reschedule", &callbacks.reschedule(&s, Timestamp::UNIX_EPOCH).await);
             shown.result("get", &callbacks.get(&s).await);
@@ -1109,6 +1118,7 @@ const COVERED: &[&str] = &[
     "callbacks/mod.rs::with_concurrency_limit",
     "callbacks/reservation.rs::build",
     "callbacks/reservation.rs::build_at",
+    "callbacks/time_zone.rs::time_zone_in",
     "client.rs::build",
     "client.rs::from_env",
     "client.rs::requests_per_minute",
