@@ -74,3 +74,52 @@ fn errors_name_the_field_path_after_the_value() {
     assert!(err.contains("(at `child.child.countNA`)"), "{err}");
     assert!(serde_json::from_str::<Thing>("[1]").is_err());
 }
+
+/// `Debug` is written by the macros (so that it is `#[inline]`, compiled only where used);
+/// it prints what `derive(Debug)` prints.
+#[test]
+fn debug_is_what_derive_prints() {
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct Derived {
+        name: Option<String>,
+        r#type: Option<String>,
+        child: Option<Box<Thing>>,
+        count: Option<i64>,
+        extra: serde_json::Map<String, serde_json::Value>,
+    }
+    let thing: Thing =
+        serde_json::from_str(r#"{"name": "a", "type": "t", "countNA": 3, "x": 1}"#).unwrap();
+    let derived = Derived {
+        name: thing.name.clone(),
+        r#type: thing.r#type.clone(),
+        child: None,
+        count: thing.count,
+        extra: thing.extra.clone(),
+    };
+    assert_eq!(
+        format!("{thing:?}"),
+        format!("{derived:?}").replacen("Derived", "Thing", 1)
+    );
+    assert_eq!(
+        format!("{thing:#?}"),
+        format!("{derived:#?}").replacen("Derived", "Thing", 1)
+    );
+
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    enum DerivedColour {
+        Red,
+        DarkBlue,
+        Unrecognized(String),
+    }
+    assert_eq!(
+        format!("{:?}", Colour::DarkBlue),
+        format!("{:?}", DerivedColour::DarkBlue)
+    );
+    assert_eq!(
+        format!("{:?}", Colour::Unrecognized("X".into())),
+        format!("{:?}", DerivedColour::Unrecognized("X".into()))
+    );
+    let _ = DerivedColour::Red;
+}
