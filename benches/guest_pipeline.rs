@@ -94,26 +94,26 @@ fn knobs() -> Knobs {
 fn server(arrivals: Arc<Mutex<Vec<Arrival>>>) -> Server {
     Server::start("guest-server", move || {
         let handler = move |req: &Request<'_>| {
-                let at = Instant::now();
-                // /api/v2/conversations/messages/{c}/participants/{p}/attributes
-                let session = req
-                    .path
-                    .strip_prefix("/api/v2/conversations/messages/")
-                    .and_then(|rest| support::index_of(rest));
-                let (Some(session), "PATCH") = (session, req.method) else {
-                    return Response::json(
-                        "other",
-                        404,
-                        &serde_json::json!({"status": 404, "code": "not.found", "message": "not a bench route"}),
-                    );
-                };
-                let body: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);
-                let seq = body["attributes"]["seq"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                arrivals.lock().unwrap().push((session, seq, at));
-                Response::bytes("patch", 200, req.body.to_vec())
+            let at = Instant::now();
+            // /api/v2/conversations/messages/{c}/participants/{p}/attributes
+            let session = req
+                .path
+                .strip_prefix("/api/v2/conversations/messages/")
+                .and_then(|rest| support::index_of(rest));
+            let (Some(session), "PATCH") = (session, req.method) else {
+                return Response::json(
+                    "other",
+                    404,
+                    &serde_json::json!({"status": 404, "code": "not.found", "message": "not a bench route"}),
+                );
+            };
+            let body: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);
+            let seq = body["attributes"]["seq"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            arrivals.lock().unwrap().push((session, seq, at));
+            Response::bytes("patch", 200, req.body.to_vec())
         };
         (handler, async {})
     })

@@ -90,7 +90,13 @@ impl Callback {
     /// `CallbackConversation`, as `GET /api/v2/conversations/callbacks/{id}` answers it
     /// and as the queue's callback topic carries it.
     fn conversation(&self) -> Value {
-        let state = |live: &'static str| if self.end.is_some() { "disconnected" } else { live };
+        let state = |live: &'static str| {
+            if self.end.is_some() {
+                "disconnected"
+            } else {
+                live
+            }
+        };
         let mut customer = json!({
             "id": support::uuid_of(CUSTOMER, self.index),
             "purpose": "customer",
@@ -179,7 +185,9 @@ impl World {
                 index: i,
                 queue: i % QUEUES.len(),
                 created: first + spacing * i as i32,
-                scheduled: now + SignedDuration::from_hours(1) + SignedDuration::from_secs(i as i64),
+                scheduled: now
+                    + SignedDuration::from_hours(1)
+                    + SignedDuration::from_secs(i as i64),
                 end: None,
             })
             .collect();
@@ -339,7 +347,9 @@ async fn websocket(
     world: Arc<Mutex<World>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -511,7 +521,9 @@ fn run_one(rt: &tokio::runtime::Runtime, open: usize, changes: usize) -> Sample 
     let (queries0, gets0) = (server.count("query"), server.count("get"));
     alloc::track_peak();
     let (gap, cpu0, server0) = (Instant::now(), support::process_cpu(), server.cpu());
-    commands.send(Command::Gap(changes)).expect("the platform runs");
+    commands
+        .send(Command::Gap(changes))
+        .expect("the platform runs");
     let expected = changes.min(open + changes);
     wait_for(
         "the main pass: every change reported and a complete notice",
@@ -533,7 +545,10 @@ fn run_one(rt: &tokio::runtime::Runtime, open: usize, changes: usize) -> Sample 
     let main_time = gap.elapsed();
     let (cpu, server_cpu) = (support::process_cpu() - cpu0, server.cpu() - server0);
     let peak = alloc::peak();
-    let (main_queries, main_gets) = (server.count("query") - queries0, server.count("get") - gets0);
+    let (main_queries, main_gets) = (
+        server.count("query") - queries0,
+        server.count("get") - gets0,
+    );
     let main_runs = seen
         .notices
         .lock()

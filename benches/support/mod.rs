@@ -256,8 +256,11 @@ impl Server {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                         .await
                         .expect("bind 127.0.0.1");
-                    tx.send((listener.local_addr().expect("local addr"), this_thread_clock()))
-                        .expect("bench alive");
+                    tx.send((
+                        listener.local_addr().expect("local addr"),
+                        this_thread_clock(),
+                    ))
+                    .expect("bench alive");
                     loop {
                         let Ok((stream, _)) = listener.accept().await else {
                             continue;
@@ -379,7 +382,11 @@ fn answer(
         404 => "Not Found",
         _ => "Other",
     };
-    let body: &[u8] = if method == "HEAD" { &[] } else { &response.body };
+    let body: &[u8] = if method == "HEAD" {
+        &[]
+    } else {
+        &response.body
+    };
     out.extend_from_slice(
         format!(
             "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\ninin-correlation-id: 3f9a1c2e-7b4d-4e8f-9a0b-1c2d3e4f5a6b\r\n\r\n",

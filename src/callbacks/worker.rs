@@ -21,7 +21,7 @@ use super::events::{
 };
 use super::model::CallbackEventConversation;
 use super::outbox::Shared;
-use super::reconcile::{self, Job, Known, Limits, Outcome, Window};
+use super::reconcile::{self, Job, Known, Limits, Listing, Outcome, Window};
 use crate::client::Client;
 use crate::error::Error;
 use crate::notifications::{
@@ -249,8 +249,9 @@ pub(super) struct Worker {
     dirty: Dirty,
     /// Gap windows not reconciled yet; `pending_tail` when only a tail re-query.
     pending: Option<Window>,
-    /// What the page bound left of the last window listed, and the page to go on from.
-    rest: Option<(Window, u32)>,
+    /// What the page bound left of the last window listed: the page to go on from, and
+    /// what the listing found so far.
+    rest: Option<Listing>,
     pending_tail: bool,
     /// Tries of the pending window so far.
     pending_tries: u32,
@@ -509,7 +510,7 @@ impl Worker {
         // reaching back: that would list the same first pages again).
         let continuation = self.pending.is_none() && self.rest.is_some();
         let tail = self.pending_tail || continuation;
-        let (window, first_page) = match self.pending.take() {
+        let (window, from) = match self.pending.take() {
             Some(mut window) => {
                 // Reach back to the open callbacks the stream knows, so the query says
                 // whether they changed (within the longest interval one query covers).
@@ -518,11 +519,11 @@ impl Worker {
                 }
                 // A new window starts the listing over.
                 self.rest = None;
-                (Some(window), 1)
+                (Some(window), None)
             }
             None => match self.rest.take() {
-                Some((window, page)) => (Some(window), page),
-                None => (None, 1),
+                Some(listing) => (Some(listing.window), Some(listing)),
+                None => (None, None),
             },
         };
         let (ids, forgotten) = self.dirty.take();
@@ -535,7 +536,7 @@ impl Worker {
             window,
             window_attempts: std::mem::take(&mut self.pending_tries),
             ids,
-            first_page,
+            from,
         };
         self.lag_read = false;
         self.reconcile_soon = false;
