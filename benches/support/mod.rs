@@ -177,6 +177,17 @@ fn this_thread_clock() -> libc::clockid_t {
     id
 }
 
+/// This process's user and system CPU time (`getrusage`).
+pub fn usage() -> (Duration, Duration) {
+    // SAFETY: an all-zero rusage is valid; getrusage writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    (time(usage.ru_utime), time(usage.ru_stime))
+}
+
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
