@@ -38,7 +38,11 @@
 //! | `RECONCILE_OPEN` | `100,1000,10000` | open callbacks |
 //! | `RECONCILE_CHANGES` | 10 | callbacks changed in the gap |
 //! | `RECONCILE_ANALYTICS_DELAY_MS` | 5000 | `StreamOptions::analytics_delay` (default 2 min) |
-//! | `RECONCILE_QUICK` | 0 | 1: a run that only shows the bench works (also `-- --quick`, and `cargo test --bench reconciliation`) |
+//! | `RECONCILE_PAGES` | 5 | `StreamOptions::max_reconcile_pages` (the default) |
+//! | `RECONCILE_QUICK` | 0 | 1: a run that only shows the bench works (also `-- --quick`, and `cargo test --bench reconciliation`): 10 and 150 open callbacks, one page per run |
+//!
+//! The bench fails unless every change is reported, and with a GET per change in the main
+//! pass (none for the callbacks that did not change).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -453,7 +457,13 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn run_one(rt: &tokio::runtime::Runtime, open: usize, changes: usize, delay: Duration) -> Sample {
+fn run_one(
+    rt: &tokio::runtime::Runtime,
+    open: usize,
+    changes: usize,
+    delay: Duration,
+    pages: u32,
+) -> Sample {
     let (server, commands) = platform(open);
     let base = server.base();
     let seen = Arc::new(Seen::default());
@@ -466,6 +476,7 @@ fn run_one(rt: &tokio::runtime::Runtime, open: usize, changes: usize, delay: Dur
         .reconnect_wait(Duration::from_millis(50))
         .max_reconnect_wait(Duration::from_millis(500))
         .analytics_delay(delay)
+        .max_reconcile_pages(pages)
         .build()
         .expect("stream options");
 
@@ -594,13 +605,15 @@ fn run_one(rt: &tokio::runtime::Runtime, open: usize, changes: usize, delay: Dur
 
 fn main() {
     let quick = support::quick("RECONCILE");
-    let (sizes, changes, delay) = if quick {
-        (vec![10, 150], 10, Duration::from_millis(200))
+    // Quick: 150 open callbacks over two runs of one page, to go past the page bound.
+    let (sizes, changes, delay, pages) = if quick {
+        (vec![10, 150], 10, Duration::from_millis(200), 1)
     } else {
         (
             support::env_list("RECONCILE_OPEN", "100,1000,10000"),
             support::env_or("RECONCILE_CHANGES", 10usize),
             Duration::from_millis(support::env_or("RECONCILE_ANALYTICS_DELAY_MS", 5_000)),
+            support::env_or("RECONCILE_PAGES", 5u32),
         )
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -609,7 +622,7 @@ fn main() {
         .build()
         .expect("runtime");
     println!(
-        "reconciliation: open callbacks {sizes:?}, {changes} changed in the gap (4/10 rescheduled, 3/10 ended, 3/10 new); default bounds (5 pages of 100, 100 GETs per run), analytics_delay {delay:?}; {} cores; load average {}",
+        "reconciliation: open callbacks {sizes:?}, {changes} changed in the gap (4/10 rescheduled, 3/10 ended, 3/10 new); {pages} page(s) of 100 and 100 GETs per run, analytics_delay {delay:?}; {} cores; load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         support::loadavg()
     );
@@ -618,7 +631,7 @@ fn main() {
     );
     let mut samples = Vec::new();
     for &open in &sizes {
-        let s = run_one(&rt, open, changes, delay);
+        let s = run_one(&rt, open, changes, delay, pages);
         println!(
             "{} | {} | {}, {}, {}, {:.0} ms, {:.0} ms | {}, {} | {} | {} ({:.0}) | {} | {}",
             s.open,
@@ -655,6 +668,12 @@ fn main() {
             "every change is reported ({} of {})",
             s.reconciled_events,
             s.changes
+        );
+        // The goal: a GET per change, none for what did not change.
+        assert_eq!(
+            s.main_gets as usize, s.changes,
+            "{} open callbacks: GETs in the main pass",
+            s.open
         );
     }
     println!("load average now {}", support::loadavg());
