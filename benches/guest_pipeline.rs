@@ -99,7 +99,7 @@ fn server(arrivals: Arc<Mutex<Vec<Arrival>>>) -> Server {
             let session = req
                 .path
                 .strip_prefix("/api/v2/conversations/messages/")
-                .and_then(|rest| support::index_of(rest));
+                .and_then(support::index_of);
             let (Some(session), "PATCH") = (session, req.method) else {
                 return Response::json(
                     "other",
