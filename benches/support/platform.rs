@@ -31,6 +31,8 @@ use super::cpu;
 struct Burst {
     events: usize,
     stamped: bool,
+    /// Sent at this rate (one flushed frame at a time); `None`: as fast as they go.
+    per_second: Option<u32>,
 }
 
 #[derive(Default)]
@@ -104,6 +106,7 @@ impl Platform {
             Burst {
                 events,
                 stamped: false,
+                per_second: None,
             },
         );
     }
@@ -117,8 +120,28 @@ impl Platform {
             Burst {
                 events,
                 stamped: true,
+                per_second: None,
             },
         );
+    }
+
+    /// [`stamped_burst`](Self::stamped_burst) at `per_second` events a second.
+    #[allow(dead_code)] // not every bench paces
+    pub fn paced_burst(&self, channel: &str, events: usize, per_second: u32) {
+        self.send_burst(
+            channel,
+            Burst {
+                events,
+                stamped: true,
+                per_second: Some(per_second.max(1)),
+            },
+        );
+    }
+
+    /// How many channels were made so far.
+    #[allow(dead_code)] // not every bench needs it
+    pub fn channels_made(&self) -> usize {
+        self.lock().channels
     }
 
     fn send_burst(&self, channel: &str, burst: Burst) {
@@ -275,7 +298,12 @@ async fn serve_socket(stream: TcpStream, state: Arc<Mutex<PlatformState>>) {
                 };
                 let messages: Vec<Message> = frames.iter().map(|f| Message::text(f.clone())).collect();
                 let mut last_stamp = 0;
+                let started = tokio::time::Instant::now();
                 for i in 0..burst.events {
+                    if let Some(rate) = burst.per_second {
+                        let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
+                        tokio::time::sleep_until(due).await;
+                    }
                     let message = if burst.stamped {
                         Message::text(stamp(&frames[i % frames.len()], &mut last_stamp))
                     } else {
@@ -284,7 +312,7 @@ async fn serve_socket(stream: TcpStream, state: Arc<Mutex<PlatformState>>) {
                     if socket.feed(message).await.is_err() {
                         return;
                     }
-                    if i % 64 == 63 && socket.flush().await.is_err() {
+                    if (burst.per_second.is_some() || i % 64 == 63) && socket.flush().await.is_err() {
                         return;
                     }
                 }
