@@ -302,7 +302,7 @@ impl Callbacks {
     /// which finds missed ones with the analytics conversation details query.
     pub fn list(&self) -> impl Stream<Item = Result<CallbackConversation, Error>> + Send + 'static {
         paging::items(
-            self.client.transport().clone(),
+            self.client.clone(),
             ApiRequest::new(Method::GET, CALLBACKS),
         )
     }
