@@ -28,7 +28,7 @@
 //! | [`client`] | [`Client`] and [`ClientBuilder`]: where to connect, how to authenticate, limits |
 //! | [`region`] | [`Region`]: the 18 Genesys Cloud regions and custom base URLs ([`Environment`]) |
 //! | [`auth`] | the [`Auth`](auth::Auth) trait, [`ClientCredentials`](auth::ClientCredentials), [`StaticToken`](auth::StaticToken) |
-//! | [`transport`] | retry policy, rate limit and the raw [`Response`](transport::Response) |
+//! | [`transport`] | retry policy, rate limit, per-call options ([`CallOptions`], the interactive profile) and the raw [`Response`](transport::Response) |
 //! | [`request`] | [`RequestBuilder`](request::RequestBuilder): any endpoint, typed answers, paging |
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
@@ -51,7 +51,12 @@
 //! - **401**: the token is dropped, refreshed and the request replayed once; a second 401 is
 //!   [`AuthError::TokenRejected`].
 //! - **Secrets**: the client secret and tokens never appear in `Debug` output, errors or logs.
-//! - **Limits**: one attempt timeout, one overall deadline, a response body cap.
+//! - **Limits**: one attempt timeout, one overall deadline, a response body cap. The
+//!   defaults (180 s, 30 s per attempt, `Retry-After` waited up to 30 s) suit background
+//!   work; a request handler's calls take [`CallOptions::interactive`] (10 s, and a long
+//!   `Retry-After` handed back at once as [`ErrorKind::Throttled`]) through
+//!   [`Client::with_options`] or a request's own
+//!   [`options`](request::RequestBuilder::options).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -127,5 +132,5 @@ pub use error::{ApiError, AuthError, Error, ErrorKind, NetworkFailure, Result, T
 pub use jiff;
 pub use region::{Environment, Region};
 pub use reqwest::Method;
-pub use transport::{RetryBudget, RetryPolicy};
-pub use validation::ValidationError;
+pub use transport::{CallOptions, RetryBudget, RetryPolicy};
+pub use validation::{ValidationError, Violation};

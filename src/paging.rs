@@ -7,8 +7,8 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::error::Error;
 use crate::client::Client;
+use crate::error::Error;
 use crate::transport::ApiRequest;
 
 /// One page of a Platform API listing (`*EntityListing` in Genesys's SDKs).
@@ -193,10 +193,9 @@ pub(crate) fn pages<T>(
 where
     T: DeserializeOwned + Send + 'static,
 {
-    futures::stream::try_unfold(
-        Pager::new(client, first, limits),
-        |mut pager| async move { Ok(pager.next_page::<T>().await?.map(|page| (page, pager))) },
-    )
+    futures::stream::try_unfold(Pager::new(client, first, limits), |mut pager| async move {
+        Ok(pager.next_page::<T>().await?.map(|page| (page, pager)))
+    })
 }
 
 /// Every item of the listing `first` starts (at most `limits.max_items`).

@@ -247,9 +247,7 @@ impl RequestBuilder {
         let prepared = self.into_api_request();
         Box::pin(
             futures::stream::once(async move { prepared })
-                .map_ok(|(client, req, limits)| {
-                    paging::items_limited::<T>(client, req, limits)
-                })
+                .map_ok(|(client, req, limits)| paging::items_limited::<T>(client, req, limits))
                 .try_flatten(),
         )
     }

@@ -474,8 +474,11 @@ impl HttpCore {
                     (RetryReason::ConnectionLost, None, Err(err))
                 }
                 Attempt::Failed(AttemptFailure::Timeout) => {
-                    let err =
-                        Error::timeout(req.endpoint(), TimeoutKind::Attempt, limits.attempt_timeout);
+                    let err = Error::timeout(
+                        req.endpoint(),
+                        TimeoutKind::Attempt,
+                        limits.attempt_timeout,
+                    );
                     if !req.idempotent {
                         return Err(err);
                     }

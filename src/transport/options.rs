@@ -27,8 +27,8 @@ pub const INTERACTIVE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// - on a handle: [`Client::with_options`](crate::Client::with_options) returns a client
 ///   (a cheap clone sharing the token cache, connections, rate limit, retry budget and
 ///   metrics) whose every call uses them: the generated API (`client.with_options(o).api()`),
-///   the flows (`client.with_options(o).callbacks()`, or `.with_options(o)` on a flow's
-///   handle), and anything built from that client (an injector, a deployer, an executor).
+///   the flows (`client.with_options(o).callbacks()`), the pager, and anything built from
+///   that client (an injector, a sink, a deployer, an executor).
 ///
 /// Where both are given, the request's own setting wins, then the handle's, then the
 /// client's.
@@ -73,7 +73,7 @@ impl CallOptions {
     /// The profile for calls made while someone waits for the answer (a request handler,
     /// an interactive tool): deadline [10 s](INTERACTIVE_DEADLINE), attempt timeout
     /// [5 s](INTERACTIVE_ATTEMPT_TIMEOUT), and [`RetryPolicy::interactive`] (3 attempts
-    /// within 5 s, backoff 100 ms to 1 s, a `Retry-After` of up to 2 s waited, a longer
+    /// within 10 s, backoff 100 ms to 1 s, a `Retry-After` of up to 2 s waited, a longer
     /// one ending the call at once).
     ///
     /// Why these figures:
@@ -93,6 +93,13 @@ impl CallOptions {
     ///   The call then ends at once with [`ErrorKind::Throttled`](crate::ErrorKind::Throttled)
     ///   and the platform's wait in [`Error::retry_after`](crate::Error::retry_after), for
     ///   the handler to pass on (its own `429`/`503` with `Retry-After`).
+    /// - **3 attempts, retries starting within 10 s**: the deadline's 10 s, so the policy
+    ///   alone (with [`RequestBuilder::retry_policy`](crate::request::RequestBuilder::retry_policy))
+    ///   behaves as it does in the profile. Every retry still draws on the client's
+    ///   [retry budget](crate::ClientBuilder::retry_budget), shared by every handle and
+    ///   every call: while the platform fails for everyone, interactive calls stop
+    ///   retrying with the rest, and their fewer retries leave more of it to background
+    ///   work.
     ///
     /// Background jobs (syncs, batch imports, the guest outbox) keep the client's
     /// defaults: nobody waits on them, and riding out a throttle is what they should do.

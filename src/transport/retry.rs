@@ -55,8 +55,8 @@ impl RetryPolicy {
         Self::default().max_attempts(1)
     }
 
-    /// The policy for calls someone is waiting on (a request handler): 3 attempts, 5 s
-    /// of retrying, backoff from 100 ms doubling to 1 s with jitter, and a `Retry-After`
+    /// The policy for calls someone is waiting on (a request handler): 3 attempts, retries
+    /// starting within 10 s of the first attempt, backoff from 100 ms doubling to 1 s with jitter, and a `Retry-After`
     /// of up to 2 s waited; a longer one ends the call at once with
     /// [`ErrorKind::Throttled`](crate::ErrorKind::Throttled) and the platform's wait in
     /// [`Error::retry_after`](crate::Error::retry_after) (see
@@ -66,7 +66,7 @@ impl RetryPolicy {
     pub fn interactive() -> Self {
         Self {
             max_attempts: 3,
-            max_retry_time: Duration::from_secs(5),
+            max_retry_time: Duration::from_secs(10),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(2),
