@@ -8,7 +8,7 @@
 //!
 //! The sink is the crate's own `ParticipantSink`, sending each session's merged updates as
 //! `PATCH /api/v2/conversations/messages/{c}/participants/{p}/attributes` to a local
-//! server (`support/mod.rs`: HTTP/1.1 keep-alive, its own thread, its CPU taken out, its
+//! server (`support/http.rs`: HTTP/1.1 keep-alive, its own thread, its CPU taken out, its
 //! memory not counted) that answers as the platform does: `200` with the participant's
 //! attributes (`ParticipantAttributes`: the keys sent). The server notes when each PATCH
 //! arrives and the highest update number (`seq`) it carries: an update is delivered when
@@ -41,8 +41,22 @@
 //! | `GUEST_SCALE_MAX_BATCH` | 10 | `BatcherOptions::max_batch` (the default) |
 //! | `GUEST_SCALE_QUICK` | 0 | 1: a run that only shows the bench works (also `-- --quick`, and `cargo test --bench guest_pipeline`) |
 
-#[path = "support/mod.rs"]
-mod support;
+#[path = "support/cpu.rs"]
+mod cpu;
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/knobs.rs"]
+mod knobs;
+#[path = "support/live_heap.rs"]
+mod live_heap;
+
+#[global_allocator]
+static HEAP: live_heap::LiveHeap = live_heap::LiveHeap;
+
+/// Bytes live on the heap (this process's client side: the server's thread is not counted).
+fn heap() -> i64 {
+    live_heap::bytes() as i64
+}
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -51,11 +65,11 @@ use std::time::{Duration, Instant};
 use genesys_cloud::auth::StaticToken;
 use genesys_cloud::guests::{BatcherOptions, GuestAttributes, ParticipantSink};
 use genesys_cloud::Client;
+use http::{Request, Response, Server};
 use serde_json::Value;
-use support::{alloc, Request, Response, Server};
 
 const TOKEN: &str = "bench-access-token-6f1c9a2e4b7d4e0f8a3c5b2d9e1f7a6c";
-/// First groups of the bench's ids (see `support::uuid_of`).
+/// First groups of the bench's ids (see `knobs::uuid_of`).
 const CONVERSATION: u32 = 0xc0;
 const PARTICIPANT: u32 = 0xa0;
 
@@ -71,7 +85,7 @@ struct Knobs {
 }
 
 fn knobs() -> Knobs {
-    if support::quick("GUEST_SCALE") {
+    if knobs::quick("GUEST_SCALE") {
         return Knobs {
             sizes: vec![10, 100],
             rate: 100.0,
@@ -81,11 +95,11 @@ fn knobs() -> Knobs {
         };
     }
     Knobs {
-        sizes: support::env_list("GUEST_SCALE_SESSIONS", "100,1000,10000"),
-        rate: support::env_or("GUEST_SCALE_RATE", 200.0),
-        seconds: support::env_or("GUEST_SCALE_SECONDS", 10.0),
-        rounds: support::env_or("GUEST_SCALE_ROUNDS", 3usize).max(1),
-        max_batch: support::env_or("GUEST_SCALE_MAX_BATCH", 10usize),
+        sizes: knobs::env_list("GUEST_SCALE_SESSIONS", "100,1000,10000"),
+        rate: knobs::env_or("GUEST_SCALE_RATE", 200.0),
+        seconds: knobs::env_or("GUEST_SCALE_SECONDS", 10.0),
+        rounds: knobs::env_or("GUEST_SCALE_ROUNDS", 3usize).max(1),
+        max_batch: knobs::env_or("GUEST_SCALE_MAX_BATCH", 10usize),
     }
 }
 
@@ -99,7 +113,7 @@ fn server(arrivals: Arc<Mutex<Vec<Arrival>>>) -> Server {
             let session = req
                 .path
                 .strip_prefix("/api/v2/conversations/messages/")
-                .and_then(support::index_of);
+                .and_then(knobs::index_of);
             let (Some(session), "PATCH") = (session, req.method) else {
                 return Response::json(
                     "other",
@@ -200,20 +214,20 @@ fn run_one(rt: &tokio::runtime::Runtime, knobs: &Knobs, sessions: usize, round: 
         settle().await;
 
         // 1. Memory: registering the sessions.
-        let (tasks_before, before) = (metrics.num_alive_tasks(), alloc::live());
+        let (tasks_before, before) = (metrics.num_alive_tasks(), heap());
         for i in 0..sessions {
             sink.register(
                 session_id(i),
-                support::uuid_of(CONVERSATION, i),
-                support::uuid_of(PARTICIPANT, i),
+                knobs::uuid_of(CONVERSATION, i),
+                knobs::uuid_of(PARTICIPANT, i),
             );
         }
         settle().await;
-        let (tasks_registered, registered) = (metrics.num_alive_tasks(), alloc::live());
+        let (tasks_registered, registered) = (metrics.num_alive_tasks(), heap());
 
         // 2. The load, at its fixed rate.
         let started_at = Instant::now();
-        let (cpu0, server0, usage0) = (support::process_cpu(), server.cpu(), support::usage());
+        let (cpu0, server0, usage0) = (cpu::process_cpu(), server.cpu(), cpu::usage());
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
         for (n, &session) in plan.iter().enumerate() {
             let due = started_at + Duration::from_secs_f64(n as f64 / knobs.rate);
@@ -283,16 +297,16 @@ fn run_one(rt: &tokio::runtime::Runtime, knobs: &Knobs, sessions: usize, round: 
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let (cpu, server_cpu, wall) = (
-            support::process_cpu() - cpu0,
+            cpu::process_cpu() - cpu0,
             server.cpu() - server0,
             started_at.elapsed(),
         );
-        let usage = support::usage();
+        let usage = cpu::usage();
         let system_us = (usage.1 - usage0.1).as_secs_f64() * 1e6 / updates as f64;
         // The outbox removes what was delivered right after the answer: let it finish.
         guests.flush().await.expect("flush");
         settle().await;
-        let (tasks_after, after) = (metrics.num_alive_tasks(), alloc::live());
+        let (tasks_after, after) = (metrics.num_alive_tasks(), heap());
         let guests = Arc::into_inner(guests).expect("no add is running");
         guests.shutdown().await.expect("shutdown");
         Sample {
@@ -339,10 +353,10 @@ fn run_one(rt: &tokio::runtime::Runtime, knobs: &Knobs, sessions: usize, round: 
     add_times.sort();
     let _ = std::fs::remove_dir_all(&dir);
     Sample {
-        add_p50: support::percentile(&add_times, 50.0),
-        add_p99: support::percentile(&add_times, 99.0),
-        p50: support::percentile(&latencies, 50.0),
-        p99: support::percentile(&latencies, 99.0),
+        add_p50: knobs::percentile(&add_times, 50.0),
+        add_p99: knobs::percentile(&add_times, 99.0),
+        p50: knobs::percentile(&latencies, 50.0),
+        p99: knobs::percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),
         sends: arrivals.len(),
         undelivered,
@@ -378,7 +392,7 @@ fn main() {
         knobs.rounds,
         knobs.max_batch,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        support::loadavg()
+        cpu::loadavg()
     );
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); knobs.sizes.len()];
     for round in 0..knobs.rounds {
@@ -409,7 +423,7 @@ fn main() {
         }
     }
 
-    let med = |v: &[Sample], f: &dyn Fn(&Sample) -> f64| support::median(v.iter().map(f).collect());
+    let med = |v: &[Sample], f: &dyn Fn(&Sample) -> f64| knobs::median(v.iter().map(f).collect());
     let first = &samples[0];
     let (cpu0, p99_0) = (med(first, &|s| s.cpu_us), med(first, &|s| ms(s.p99)));
     println!(
@@ -436,5 +450,5 @@ fn main() {
             med(v, &|s| s.sends as f64 / s.updates as f64),
         );
     }
-    println!("load average now {}", support::loadavg());
+    println!("load average now {}", cpu::loadavg());
 }

@@ -5,7 +5,7 @@
 //! `cargo bench --bench reconciliation`; figures in docs/PERFORMANCE.md ("Reconciliation
 //! as open callbacks grow").
 //!
-//! The platform is a local server (`support/mod.rs`: its own thread, its CPU taken out,
+//! The platform is a local server (`support/http.rs`: its own thread, its CPU taken out,
 //! its memory not counted) holding the callbacks and answering, with the platform's
 //! models (the shapes the testkit's fake answers):
 //!
@@ -22,8 +22,9 @@
 //! Each request is counted by route. For each size, a fresh server and stream:
 //!
 //! 1. the stream starts on the two queues; every open callback is published live and
-//!    read by the consumer: the stream has reported all of them (bytes live before and
-//!    after, per callback);
+//!    read by the consumer, the server at most 128 events ahead of it (the stream's buffer
+//!    is 256: nothing is dropped, which would be reconciled too): the stream has reported
+//!    all of them (bytes live before and after, per callback);
 //! 2. the gap: `changes` callbacks change (4 in 10 rescheduled, 3 in 10 ended, 3 in 10
 //!    new) and the websocket is dropped; the stream reconnects to the same channel;
 //! 3. the reconciliation: from the gap until the first complete `Reconciled` notice (the
@@ -39,13 +40,28 @@
 //! | `RECONCILE_CHANGES` | 10 | callbacks changed in the gap |
 //! | `RECONCILE_ANALYTICS_DELAY_MS` | 5000 | `StreamOptions::analytics_delay` (default 2 min) |
 //! | `RECONCILE_PAGES` | 5 | `StreamOptions::max_reconcile_pages` (the default) |
+//! | `RECONCILE_DEBUG` | unset | set: the server prints each query, its answer's size and each GET |
 //! | `RECONCILE_QUICK` | 0 | 1: a run that only shows the bench works (also `-- --quick`, and `cargo test --bench reconciliation`): 10 and 150 open callbacks, one page per run |
 //!
 //! The bench fails unless every change is reported, and with a GET per change in the main
 //! pass (none for the callbacks that did not change).
 
-#[path = "support/mod.rs"]
-mod support;
+#[path = "support/cpu.rs"]
+mod cpu;
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/knobs.rs"]
+mod knobs;
+#[path = "support/live_heap.rs"]
+mod live_heap;
+
+#[global_allocator]
+static HEAP: live_heap::LiveHeap = live_heap::LiveHeap;
+
+/// Bytes live on the heap (this process's client side: the server's thread is not counted).
+fn heap() -> i64 {
+    live_heap::bytes() as i64
+}
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,8 +72,8 @@ use genesys_cloud::auth::StaticToken;
 use genesys_cloud::callbacks::{EventSource, StreamItem, StreamOptions};
 use genesys_cloud::jiff::{SignedDuration, Timestamp};
 use genesys_cloud::Client;
+use http::{Request, Response, Server};
 use serde_json::{json, Value};
-use support::{alloc, Request, Response, Server};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -67,7 +83,7 @@ const QUEUES: [&str; 2] = [
     "7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
 ];
 const CHANNEL: &str = "streaming-bench-channel";
-/// First groups of the bench's ids (see `support::uuid_of`).
+/// First groups of the bench's ids (see `knobs::uuid_of`).
 const CONVERSATION: u32 = 0xcb;
 const CUSTOMER: u32 = 0xc5;
 const ACD: u32 = 0xac;
@@ -90,7 +106,7 @@ fn time(t: Timestamp) -> String {
 
 impl Callback {
     fn id(&self) -> String {
-        support::uuid_of(CONVERSATION, self.index)
+        knobs::uuid_of(CONVERSATION, self.index)
     }
 
     /// `CallbackConversation`, as `GET /api/v2/conversations/callbacks/{id}` answers it
@@ -104,14 +120,14 @@ impl Callback {
             }
         };
         let mut customer = json!({
-            "id": support::uuid_of(CUSTOMER, self.index),
+            "id": knobs::uuid_of(CUSTOMER, self.index),
             "purpose": "customer",
             "state": state("connected"),
             "direction": "inbound",
             "startTime": time(self.created),
         });
         let mut callback = json!({
-            "id": support::uuid_of(ACD, self.index),
+            "id": knobs::uuid_of(ACD, self.index),
             "purpose": "acd",
             "state": state("scheduled"),
             "direction": "outbound",
@@ -143,8 +159,8 @@ impl Callback {
             "originatingDirection": "inbound",
             "divisionIds": [],
             "participants": [
-                { "participantId": support::uuid_of(CUSTOMER, self.index), "purpose": "customer", "sessions": [{
-                    "sessionId": support::uuid_of(CUSTOMER, self.index),
+                { "participantId": knobs::uuid_of(CUSTOMER, self.index), "purpose": "customer", "sessions": [{
+                    "sessionId": knobs::uuid_of(CUSTOMER, self.index),
                     "mediaType": "callback",
                     "direction": "inbound",
                     "callbackNumbers": ["+14155550199"],
@@ -152,8 +168,8 @@ impl Callback {
                     "callbackScheduledTime": time(self.scheduled),
                     "segments": [{ "segmentType": "scheduled", "segmentStart": start }],
                 }] },
-                { "participantId": support::uuid_of(ACD, self.index), "purpose": "acd", "sessions": [{
-                    "sessionId": support::uuid_of(ACD, self.index),
+                { "participantId": knobs::uuid_of(ACD, self.index), "purpose": "acd", "sessions": [{
+                    "sessionId": knobs::uuid_of(ACD, self.index),
                     "mediaType": "callback",
                     "direction": "outbound",
                     "segments": [{ "segmentType": "scheduled", "segmentStart": start, "queueId": QUEUES[self.queue] }],
@@ -168,7 +184,7 @@ impl Callback {
             "topicName": format!("v2.routing.queues.{}.conversations.callbacks", QUEUES[self.queue]),
             "version": "2",
             "eventBody": self.conversation(),
-            "metadata": { "CorrelationId": support::uuid_of(0xe0, self.index) },
+            "metadata": { "CorrelationId": knobs::uuid_of(0xe0, self.index) },
         })
         .to_string()
     }
@@ -201,7 +217,7 @@ impl World {
     }
 
     fn get(&self, id: &str) -> Option<&Callback> {
-        let i = support::index_of(id)?;
+        let i = knobs::index_of(id)?;
         self.callbacks
             .iter()
             .find(|c| c.index == i)
@@ -274,6 +290,13 @@ impl World {
             .take(size)
             .map(|c| c.analytics())
             .collect();
+        if std::env::var("RECONCILE_DEBUG").is_ok() {
+            eprintln!(
+                "ANSWER page {page} size {size}: {} records of {}",
+                records.len(),
+                hits.len()
+            );
+        }
         let mut answer = json!({ "totalHits": hits.len() });
         if !records.is_empty() {
             answer["conversations"] = json!(records);
@@ -285,8 +308,16 @@ impl World {
         const CALLBACK: &str = "/api/v2/conversations/callbacks/";
         const CHANNELS: &str = "/api/v2/notifications/channels";
         match (req.method, req.path) {
-            ("POST", "/api/v2/analytics/conversations/details/query") => self.query(req.body),
+            ("POST", "/api/v2/analytics/conversations/details/query") => {
+                if std::env::var("RECONCILE_DEBUG").is_ok() {
+                    eprintln!("QUERY {}", String::from_utf8_lossy(req.body));
+                }
+                self.query(req.body)
+            }
             ("GET", path) if path.starts_with(CALLBACK) => {
+                if std::env::var("RECONCILE_DEBUG").is_ok() {
+                    eprintln!("GET {:?}", knobs::index_of(&path[CALLBACK.len()..]));
+                }
                 match self.get(&path[CALLBACK.len()..]) {
                     Some(c) => Response::json("get", 200, &c.conversation()),
                     None => Response::json(
@@ -339,8 +370,9 @@ fn bad(what: &str) -> Response {
 
 /// What the bench asks of the platform's side.
 enum Command {
-    /// Publish every callback as a live event, at most 256 ahead of what the consumer
-    /// has read (`read`), so that it never lags (a lag would be reconciled too).
+    /// Publish every callback as a live event, at most 128 ahead of what the consumer
+    /// has read (`read`; the stream's buffer is 256), so that it never lags (what a lag
+    /// drops is reconciled too, and would count here).
     PublishAll(Arc<AtomicUsize>),
     /// The gap: change `n` callbacks, then drop the socket.
     Gap(usize),
@@ -373,7 +405,7 @@ async fn websocket(
                         let frames: Vec<String> =
                             world.lock().unwrap().callbacks.iter().map(Callback::frame).collect();
                         for (sent, frame) in frames.into_iter().enumerate() {
-                            while sent >= read.load(Ordering::Relaxed) + 256 {
+                            while sent >= read.load(Ordering::Relaxed) + 128 {
                                 tokio::time::sleep(Duration::from_millis(1)).await;
                             }
                             if ws.send(Message::text(frame)).await.is_err() {
@@ -427,6 +459,8 @@ struct Seen {
     /// Each reconciliation notice: when, whether complete, runs it covers.
     notices: Mutex<Vec<(Instant, bool, u32)>>,
     error: Mutex<Option<String>>,
+    /// Events the stream dropped because the consumer lagged.
+    lagged: AtomicUsize,
 }
 
 #[derive(Clone, Default)]
@@ -435,18 +469,18 @@ struct Sample {
     changes: usize,
     /// Bytes live once the stream had reported every open callback, over those before
     /// the stream started.
-    bytes_tracked: isize,
+    bytes_tracked: i64,
     tasks: usize,
     main_queries: u64,
     main_gets: u64,
     main_time: Duration,
     main_cpu: Duration,
     main_runs: u32,
-    peak_extra: isize,
+    peak_extra: i64,
     total_queries: u64,
     total_gets: u64,
     reconciled_events: usize,
-    bytes_after: isize,
+    bytes_after: i64,
 }
 
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -480,7 +514,7 @@ fn run_one(
         .build()
         .expect("stream options");
 
-    let before = alloc::live();
+    let before = heap();
     let events = rt
         .block_on(client.callbacks().events_with(&QUEUES, options))
         .expect("the stream starts");
@@ -500,6 +534,10 @@ fn run_one(
                             .unwrap()
                             .push((Instant::now(), event.conversation_id)),
                     },
+                    Ok(StreamItem::Lagged(lagged)) => {
+                        seen.lagged
+                            .fetch_add(lagged.dropped as usize, Ordering::Relaxed);
+                    }
                     Ok(StreamItem::Reconnected(_)) => {
                         *seen.reconnected.lock().unwrap() = Some(Instant::now());
                     }
@@ -527,13 +565,18 @@ fn run_one(
         seen.live.load(Ordering::Relaxed) >= open
     });
     std::thread::sleep(Duration::from_millis(300));
-    let tracked = alloc::live();
+    assert_eq!(
+        seen.lagged.load(Ordering::Relaxed),
+        0,
+        "the consumer lagged while the live events came: what was dropped would be read after the gap"
+    );
+    let tracked = heap();
     let tasks = rt.metrics().num_alive_tasks();
 
     // 2. The gap, 3. the reconciliation.
     let (queries0, gets0) = (server.count("query"), server.count("get"));
-    alloc::track_peak();
-    let (gap, cpu0, server0) = (Instant::now(), support::process_cpu(), server.cpu());
+    live_heap::track_peak();
+    let (gap, cpu0, server0) = (Instant::now(), cpu::process_cpu(), server.cpu());
     commands
         .send(Command::Gap(changes))
         .expect("the platform runs");
@@ -556,8 +599,8 @@ fn run_one(
         },
     );
     let main_time = gap.elapsed();
-    let (cpu, server_cpu) = (support::process_cpu() - cpu0, server.cpu() - server0);
-    let peak = alloc::peak();
+    let (cpu, server_cpu) = (cpu::process_cpu() - cpu0, server.cpu() - server0);
+    let peak = live_heap::peak() as i64;
     let (main_queries, main_gets) = (
         server.count("query") - queries0,
         server.count("get") - gets0,
@@ -581,7 +624,7 @@ fn run_one(
         }
         quiet_since.elapsed() > delay + Duration::from_millis(1_500)
     });
-    let after = alloc::live();
+    let after = heap();
     let reconciled_events = seen.reconciled.lock().unwrap().len();
     consumer.abort();
     drop(commands);
@@ -604,16 +647,16 @@ fn run_one(
 }
 
 fn main() {
-    let quick = support::quick("RECONCILE");
+    let quick = knobs::quick("RECONCILE");
     // Quick: 150 open callbacks over two runs of one page, to go past the page bound.
     let (sizes, changes, delay, pages) = if quick {
         (vec![10, 150], 10, Duration::from_millis(200), 1)
     } else {
         (
-            support::env_list("RECONCILE_OPEN", "100,1000,10000"),
-            support::env_or("RECONCILE_CHANGES", 10usize),
-            Duration::from_millis(support::env_or("RECONCILE_ANALYTICS_DELAY_MS", 5_000)),
-            support::env_or("RECONCILE_PAGES", 5u32),
+            knobs::env_list("RECONCILE_OPEN", "100,1000,10000"),
+            knobs::env_or("RECONCILE_CHANGES", 10usize),
+            Duration::from_millis(knobs::env_or("RECONCILE_ANALYTICS_DELAY_MS", 5_000)),
+            knobs::env_or("RECONCILE_PAGES", 5u32),
         )
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -624,7 +667,7 @@ fn main() {
     println!(
         "reconciliation: open callbacks {sizes:?}, {changes} changed in the gap (4/10 rescheduled, 3/10 ended, 3/10 new); {pages} page(s) of 100 and 100 GETs per run, analytics_delay {delay:?}; {} cores; load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        support::loadavg()
+        cpu::loadavg()
     );
     println!(
         "\nopen | changed | main pass: query pages, GETs, runs, time, client CPU | with the second pass: query pages, GETs | reconciled events | bytes live, tracking all (per callback) | peak extra during the main pass | tasks"
@@ -676,5 +719,5 @@ fn main() {
             s.open
         );
     }
-    println!("load average now {}", support::loadavg());
+    println!("load average now {}", cpu::loadavg());
 }

@@ -351,14 +351,13 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
         outcome.skipped = wanted.split_off(limits.max_fetches);
         outcome.truncated = true;
     }
-    let transport = client.transport().clone();
     let mut reads = futures::stream::iter(wanted)
         .map(|id| {
-            let transport = transport.clone();
+            let client = client.clone();
             async move {
                 let sent = Instant::now();
                 let result = match ApiRequest::with_args(Method::GET, CALLBACK, &[&id]) {
-                    Ok(req) => transport.json::<CallbackConversation>(&req).await,
+                    Ok(req) => client.transport().json::<CallbackConversation>(&req).await,
                     Err(err) => Err(Error::from(err)),
                 };
                 (id, sent, result)
