@@ -116,6 +116,7 @@ async fn start_fleet(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let channel = platform.last_channel();
+    platform.wait_ready(&channel);
     let workers = streams
         .iter()
         .map(|stream| {

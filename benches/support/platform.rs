@@ -138,6 +138,26 @@ impl Platform {
         );
     }
 
+    /// Waits until `channel` has subscriptions and a socket (at most 30 s).
+    #[allow(dead_code)] // not every bench needs it
+    pub fn wait_ready(&self, channel: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            {
+                let state = self.lock();
+                let subscribed = state.topics.get(channel).is_some_and(|t| !t.is_empty());
+                if subscribed && state.sockets.contains_key(channel) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{channel} never got its subscriptions"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// How many channels were made so far.
     #[allow(dead_code)] // not every bench needs it
     pub fn channels_made(&self) -> usize {
@@ -296,6 +316,9 @@ async fn serve_socket(stream: TcpStream, state: Arc<Mutex<PlatformState>>) {
                     let topics = state.topics.get(&channel).cloned().unwrap_or_default();
                     topics.iter().enumerate().map(|(i, t)| frame(t, i)).collect()
                 };
+                if frames.is_empty() {
+                    continue; // nothing subscribed: nothing to send
+                }
                 let messages: Vec<Message> = frames.iter().map(|f| Message::text(f.clone())).collect();
                 let mut last_stamp = 0;
                 let started = tokio::time::Instant::now();
