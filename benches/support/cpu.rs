@@ -1,5 +1,6 @@
 //! CPU clocks for the benches: the process's, and one thread's (a server's, taken out of
 //! the process's so that what is left is the client's).
+#![allow(dead_code)] // each bench uses part of it
 
 use std::time::Duration;
 
@@ -20,7 +21,6 @@ pub fn process_cpu() -> Duration {
 }
 
 /// CPU time of the calling thread.
-#[allow(dead_code)] // not every bench reads it
 pub fn this_thread_cpu() -> Duration {
     clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
@@ -53,7 +53,6 @@ pub fn loadavg() -> String {
 }
 
 /// This process's user and system CPU time (`getrusage`): how much of it the kernel took.
-#[allow(dead_code)] // not every bench reads it
 pub fn usage() -> (Duration, Duration) {
     // SAFETY: an all-zero rusage is valid; getrusage writes into it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

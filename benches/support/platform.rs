@@ -11,6 +11,7 @@
 //! model Genesys's `notificationMappings.json` names for the topic). A stamped burst
 //! gives every event its own conversation id, which carries the time it was sent
 //! ([`sent_at`]), for latencies measured where the event is handled.
+#![allow(dead_code)] // each bench uses part of it
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -113,7 +114,6 @@ impl Platform {
 
     /// [`burst`](Self::burst), each event a conversation of its own, stamped with the time
     /// it was sent (read back with [`sent_at`]).
-    #[allow(dead_code)] // not every bench stamps
     pub fn stamped_burst(&self, channel: &str, events: usize) {
         self.send_burst(
             channel,
@@ -126,7 +126,6 @@ impl Platform {
     }
 
     /// [`stamped_burst`](Self::stamped_burst) at `per_second` events a second.
-    #[allow(dead_code)] // not every bench paces
     pub fn paced_burst(&self, channel: &str, events: usize, per_second: u32) {
         self.send_burst(
             channel,
@@ -139,7 +138,6 @@ impl Platform {
     }
 
     /// Waits until `channel` has subscriptions and a socket (at most 30 s).
-    #[allow(dead_code)] // not every bench needs it
     pub fn wait_ready(&self, channel: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -159,7 +157,6 @@ impl Platform {
     }
 
     /// How many channels were made so far.
-    #[allow(dead_code)] // not every bench needs it
     pub fn channels_made(&self) -> usize {
         self.lock().channels
     }
@@ -381,7 +378,6 @@ fn stamp(frame: &str, last: &mut u64) -> String {
 }
 
 /// When the event of conversation `id` (from a stamped burst) was sent.
-#[allow(dead_code)] // not every bench stamps
 pub fn sent_at(conversation_id: &str) -> Option<Instant> {
     let hex = conversation_id.strip_prefix(CONVERSATION_PREFIX)?;
     let nanos = u64::from_str_radix(hex, 16).ok()?;
