@@ -22,6 +22,13 @@
 //! - `crate raw`: `client.request_template(PATCH, ..).json(&body).send::<Value>()`;
 //! - `crate flow`: `client.messaging().participant(c, p).patch_attributes(&patch)`, the
 //!   patch built (validated, made canonical) per request as a caller would;
+//! - `crate api` (with the `api` feature): the generated operation,
+//!   `client.api().conversations().patch_conversations_message_participant_attributes(c, p)
+//!   .body(model).send()`, the `ParticipantAttributes` model cloned per request (a caller
+//!   builds one per request) and the answer decoded into that model, not a `Value`;
+//! - `crate raw, model` (with `api`): `client.request_template(..)` sending the same model
+//!   (cloned per request) and reading the answer as it: the model's own cost on both
+//!   sides, so that `crate api` against it is what the generated call's path adds;
 //! - `… +tracing`: the same on a second, identically built runtime whose worker threads
 //!   have a `tracing_subscriber` fmt subscriber at INFO writing to `io::sink` as their
 //!   default (the crate's clients are built with default settings, metrics always on).
@@ -46,12 +53,15 @@
 //! | `OVERHEAD_SLICES` | 4 | slices per round, the drivers taking turns |
 //! | `OVERHEAD_CONCURRENCY` | `1,16,64` | concurrencies |
 //! | `OVERHEAD_WORKERS` | 2 | worker threads of the client runtimes (1: no work stealing, no allocator contention between workers) |
-//! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing` | drivers (also `bare+tracing`, and `bare-timeout`: bare reqwest with a 30 s `timeout`, which arms a timer per request as the crate's attempt timeout does); the first is the reference of the ratios |
+//! | `OVERHEAD_DRIVERS` | `bare,raw,flow,raw+tracing,flow+tracing`, and `raw-model`, `api` with the `api` feature | drivers (also `bare+tracing`, and `bare-timeout`: bare reqwest with a 30 s `timeout`, which arms a timer per request as the crate's attempt timeout does); the first is the reference of the ratios |
 //! | `OVERHEAD_TABLE` | 1 | 0 skips the table |
 //! | `OVERHEAD_CRITERION` | 1 | 0 skips criterion |
 //!
 //! For a profiler: `OVERHEAD_DRIVERS=raw OVERHEAD_CONCURRENCY=64 OVERHEAD_ROUNDS=1
 //! OVERHEAD_CRITERION=0` runs one driver only (see docs/PERFORMANCE.md).
+
+#[path = "support/cpu.rs"]
+mod cpu;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -77,47 +87,18 @@ const TOKEN: &str = "bench-access-token-6f1c9a2e4b7d4e0f8a3c5b2d9e1f7a6c";
 const CORRELATION_ID: &str = "3f9a1c2e-7b4d-4e8f-9a0b-1c2d3e4f5a6b";
 /// The crate's `User-Agent`, sent by the bare client too so that both send the same bytes.
 const USER_AGENT: &str = genesys_cloud::transport::USER_AGENT;
-
-// ---------------------------------------------------------------------------------------
-// CPU clocks
-
-fn clock(id: libc::clockid_t) -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock ids used here are valid.
-    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime({id}) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// CPU time of every thread of the process, user and system.
-fn process_cpu() -> Duration {
-    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
-}
-
-/// The CPU clock of another thread of this process.
-fn thread_cpu_clock(thread: libc::pthread_t) -> libc::clockid_t {
-    let mut id: libc::clockid_t = 0;
-    // SAFETY: `thread` is a live thread of this process (the server never exits).
-    let rc = unsafe { libc::pthread_getcpuclockid(thread, &mut id) };
-    assert_eq!(rc, 0, "pthread_getcpuclockid failed");
-    id
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
+/// The drivers of the table when `OVERHEAD_DRIVERS` is not set.
+#[cfg(not(feature = "api"))]
+const DEFAULT_DRIVERS: &str = "bare,raw,flow,raw+tracing,flow+tracing";
+#[cfg(feature = "api")]
+const DEFAULT_DRIVERS: &str = "bare,raw,raw-model,api,flow,raw+tracing,flow+tracing";
 
 // ---------------------------------------------------------------------------------------
 // The fixed-answer server
 
 struct Server {
     addr: SocketAddr,
-    cpu_clock: libc::clockid_t,
+    cpu_clock: cpu::ThreadClock,
 }
 
 impl Server {
@@ -146,8 +127,7 @@ impl Server {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                         .await
                         .expect("bind 127.0.0.1");
-                    // SAFETY: pthread_self has no preconditions.
-                    let me = unsafe { libc::pthread_self() };
+                    let me = cpu::ThreadClock::of_this_thread();
                     tx.send((listener.local_addr().expect("local addr"), me))
                         .expect("bench alive");
                     loop {
@@ -162,12 +142,12 @@ impl Server {
         let (addr, thread) = rx.recv().expect("server started");
         Server {
             addr,
-            cpu_clock: thread_cpu_clock(thread),
+            cpu_clock: thread,
         }
     }
 
     fn cpu(&self) -> Duration {
-        clock(self.cpu_clock)
+        self.cpu_clock.cpu()
     }
 }
 
@@ -270,12 +250,20 @@ struct Fixture {
     /// The canonical attributes of [`build_patch`]: the bare and raw drivers send exactly
     /// the bytes the flow sends.
     attributes: BTreeMap<String, String>,
+    /// The same attributes as the generated API's model.
+    #[cfg(feature = "api")]
+    model: genesys_cloud::api::models::ParticipantAttributes,
 }
 
 enum Target {
     Bare(reqwest::Client),
     Raw(Client),
     Flow(Client),
+    #[cfg(feature = "api")]
+    Api(Client),
+    /// `client.request_template(..)` sending and reading the generated model.
+    #[cfg(feature = "api")]
+    RawModel(Client),
 }
 
 impl Target {
@@ -315,6 +303,29 @@ impl Target {
                     .send()
                     .await
                     .expect("crate raw: answered");
+                black_box(answer);
+            }
+            #[cfg(feature = "api")]
+            Target::Api(client) => {
+                use genesys_cloud::api::ApiExt;
+                let answer = client
+                    .api()
+                    .conversations()
+                    .patch_conversations_message_participant_attributes(CONVERSATION, PARTICIPANT)
+                    .body(fx.model.clone())
+                    .send()
+                    .await
+                    .expect("crate api: answered");
+                black_box(answer);
+            }
+            #[cfg(feature = "api")]
+            Target::RawModel(client) => {
+                let answer: genesys_cloud::api::models::ParticipantAttributes = client
+                    .request_template(Method::PATCH, TEMPLATE, &[CONVERSATION, PARTICIPANT])
+                    .json(&fx.model.clone())
+                    .send()
+                    .await
+                    .expect("crate raw-model: answered");
                 black_box(answer);
             }
             Target::Flow(client) => {
@@ -408,6 +419,12 @@ impl Bench {
             fx: Arc::new(Fixture {
                 base: format!("http://{}", server.addr),
                 schema,
+                #[cfg(feature = "api")]
+                model: {
+                    let mut model = genesys_cloud::api::models::ParticipantAttributes::default();
+                    model.attributes = Some(attributes.clone().into_iter().collect());
+                    model
+                },
                 attributes,
             }),
             server,
@@ -448,6 +465,12 @@ impl Bench {
             ("raw", true) => ("crate raw +tracing", Target::Raw(self.crate_client())),
             ("flow", false) => ("crate flow", Target::Flow(self.crate_client())),
             ("flow", true) => ("crate flow +tracing", Target::Flow(self.crate_client())),
+            #[cfg(feature = "api")]
+            ("api", false) => ("crate api", Target::Api(self.crate_client())),
+            #[cfg(feature = "api")]
+            ("raw-model", false) => ("crate raw, model", Target::RawModel(self.crate_client())),
+            #[cfg(feature = "api")]
+            ("api", true) => ("crate api +tracing", Target::Api(self.crate_client())),
             _ => panic!(
                 "unknown driver {name:?} (bare, raw, flow, each with +tracing; bare-timeout)"
             ),
@@ -477,7 +500,7 @@ impl Bench {
                 }
             })
             .collect();
-        let (server0, cpu0, wall0) = (self.server.cpu(), process_cpu(), Instant::now());
+        let (server0, cpu0, wall0) = (self.server.cpu(), cpu::process_cpu(), Instant::now());
         rt.block_on(async {
             let handles: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
             for handle in handles {
@@ -486,7 +509,7 @@ impl Bench {
         });
         let (wall, cpu, server_cpu) = (
             wall0.elapsed(),
-            process_cpu() - cpu0,
+            cpu::process_cpu() - cpu0,
             self.server.cpu() - server0,
         );
         Sample {
@@ -568,17 +591,16 @@ fn table(bench: &Bench, test_mode: bool) {
         .iter()
         .map(|c| c.parse().expect("OVERHEAD_CONCURRENCY: numbers"))
         .collect();
-    let drivers: Vec<Driver> =
-        env_list("OVERHEAD_DRIVERS", "bare,raw,flow,raw+tracing,flow+tracing")
-            .iter()
-            .map(|name| bench.driver(name))
-            .collect();
+    let drivers: Vec<Driver> = env_list("OVERHEAD_DRIVERS", DEFAULT_DRIVERS)
+        .iter()
+        .map(|name| bench.driver(name))
+        .collect();
 
     println!(
         "overhead: {} drivers, concurrency {concurrencies:?}, {rounds} rounds of {requests} requests per driver and concurrency (in {slices} slices); {} cores; load average {}",
         drivers.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        loadavg()
+        cpu::loadavg()
     );
 
     // Warm-up: connections opened (up to the highest concurrency), code and allocator warm.
@@ -676,18 +698,83 @@ fn table(bench: &Bench, test_mode: bool) {
     println!("{out}");
 
     // What building the flow's patch costs on its own, on this thread.
-    let this_thread = clock(libc::CLOCK_THREAD_CPUTIME_ID);
+    let this_thread = cpu::this_thread_cpu();
     let n = if test_mode { 100 } else { 20_000 };
     for _ in 0..n {
         black_box(build_patch(black_box(&bench.fx.schema)));
     }
-    let per_patch =
-        (clock(libc::CLOCK_THREAD_CPUTIME_ID) - this_thread).as_secs_f64() * 1e6 / n as f64;
+    let per_patch = (cpu::this_thread_cpu() - this_thread).as_secs_f64() * 1e6 / n as f64;
     println!(
         "building the 10-attribute patch (part of every flow request): {per_patch:.2} µs CPU\nmeasured rounds took {:.1} s; load average now {}\n",
         elapsed.as_secs_f64(),
-        loadavg()
+        cpu::loadavg()
     );
+    #[cfg(feature = "api")]
+    model_costs(&bench.fx, n);
+}
+
+/// What the generated call does that the raw one does not, each step on its own.
+#[cfg(feature = "api")]
+fn model_costs(fx: &Fixture, n: usize) {
+    use genesys_cloud::api::models::ParticipantAttributes;
+    use genesys_cloud::api::{ApiCall, Method as ApiMethod};
+    let per = |f: &mut dyn FnMut()| {
+        let start = cpu::this_thread_cpu();
+        for _ in 0..n {
+            f();
+        }
+        (cpu::this_thread_cpu() - start).as_secs_f64() * 1e6 / n as f64
+    };
+    let answer = serde_json::to_vec(&AttributesBody {
+        attributes: &fx.attributes,
+    })
+    .expect("serializable");
+    let steps: [(&str, f64); 5] = [
+        (
+            "clone the model (the caller's)",
+            per(&mut || {
+                black_box(black_box(&fx.model).clone());
+            }),
+        ),
+        (
+            "serialize the model (ApiCall::set_json_body)",
+            per(&mut || {
+                let mut call = ApiCall::new("bench", ApiMethod::Patch, TEMPLATE);
+                call.set_json_body(black_box(&fx.model));
+                black_box(call);
+            }),
+        ),
+        (
+            "serialize the borrowed map (the raw driver)",
+            per(&mut || {
+                black_box(
+                    serde_json::to_vec(&AttributesBody {
+                        attributes: black_box(&fx.attributes),
+                    })
+                    .expect("serializable"),
+                );
+            }),
+        ),
+        (
+            "decode the answer as the model",
+            per(&mut || {
+                let model: ParticipantAttributes =
+                    serde_json::from_slice(black_box(&answer)).expect("decodes");
+                black_box(model);
+            }),
+        ),
+        (
+            "decode the answer as a Value (the raw driver)",
+            per(&mut || {
+                let value: serde_json::Value =
+                    serde_json::from_slice(black_box(&answer)).expect("decodes");
+                black_box(value);
+            }),
+        ),
+    ];
+    for (step, us) in steps {
+        println!("{step}: {us:.2} µs CPU");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

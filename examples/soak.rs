@@ -23,7 +23,13 @@
 //! ```sh
 //! cargo run -p genesys-cloud-examples --example soak -- --minutes 3 [--seed 42]
 //! cargo run -p genesys-cloud-examples --example soak -- --seconds 90
+//! # a heap profile (dhat-heap.json, for https://nnethercote.github.io/dh_view/dh_view.html):
+//! cargo run -p genesys-cloud-examples --features dhat-heap --example soak -- --minutes 10
 //! ```
+//!
+//! Memory is read two ways each second: RSS, and the bytes the program holds on the heap
+//! (counted by this program's global allocator). RSS alone cannot tell a leak from the
+//! allocator keeping freed memory; the live heap can.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Display;
@@ -77,11 +83,24 @@ const DEPLOYMENT: &str = "a6f6c2b0-1d2c-4e5f-8a9b-0c1d2e3f4a5b";
 const CRM_PATH: &str = "/external/crm";
 const CRM_SECRET: &str = "soak-crm-secret-0123456789";
 
+/// Counts the bytes held on the heap, around the system allocator.
+#[cfg(not(feature = "dhat-heap"))]
+#[global_allocator]
+static HEAP: live_heap::LiveHeap = live_heap::LiveHeap;
+
+/// Records every allocation's site, for a heap profile (`--features dhat-heap`).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static HEAP: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let result = if std::env::args().any(|a| a == "--serve-fake") {
         serve_fake().await.map(|()| true)
     } else {
+        // The profile is written to dhat-heap.json when it is dropped, at the end of the run.
+        #[cfg(feature = "dhat-heap")]
+        let _profiler = dhat::Profiler::new_heap();
         run().await
     };
     match result {
@@ -778,6 +797,8 @@ struct Monitor {
     peak: (u64, usize),
     /// RSS samples of the last minute.
     recent_rss: VecDeque<(Instant, u64)>,
+    /// RSS (KiB) and live heap (bytes) at the end of each whole minute.
+    by_minute: Vec<(u64, u64)>,
     sockets: usize,
 }
 
@@ -795,6 +816,7 @@ impl Monitor {
             warm_up_sockets: 0,
             peak: (0, 0),
             recent_rss: VecDeque::new(),
+            by_minute: Vec::new(),
             sockets: 0,
         }
     }
@@ -814,6 +836,9 @@ impl Monitor {
         let minute_ago = |(at, _): &(Instant, u64)| at.elapsed() > Duration::from_secs(60);
         while self.recent_rss.front().is_some_and(minute_ago) {
             self.recent_rss.pop_front();
+        }
+        if elapsed.as_secs() >= 60 * (self.by_minute.len() as u64 + 1) {
+            self.by_minute.push((rss, heap_bytes()));
         }
         if elapsed >= self.next_report {
             self.next_report += REPORT_EVERY;
@@ -855,7 +880,7 @@ impl Monitor {
         println!(
             "[{:>4}s] updates acked {} delivered {delivered} | dead letters {} | guest msgs {} | \
              callbacks reported {seen}/{} | reconnects stream {} guest {guest_reconnects} | \
-             rss {:.1} MiB (peak {:.1}) | sockets {} (peak {}) | faults {}",
+             rss {:.1} MiB (peak {:.1}) heap {:.1} MiB | sockets {} (peak {}) | faults {}",
             self.started.elapsed().as_secs(),
             ledger.adds_ok,
             self.dead_letters.total(),
@@ -864,6 +889,7 @@ impl Monitor {
             ledger.status.reconnects,
             mib(rss),
             mib(self.peak.0),
+            heap_bytes() as f64 / (1024.0 * 1024.0),
             self.sockets,
             self.peak.1,
             self.faults.values().sum::<u32>(),
@@ -893,6 +919,17 @@ fn open_sockets() -> usize {
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
         .filter(|target| target.to_string_lossy().starts_with("socket:"))
         .count()
+}
+
+/// The live heap's growth in KiB a minute from the run's middle minute to its last (runs of
+/// 4 minutes or more: the first minutes fill pools, caches and buffers).
+fn heap_growth(by_minute: &[(u64, u64)]) -> Option<f64> {
+    let n = by_minute.len();
+    if n < 4 {
+        return None;
+    }
+    let (mid, last) = (by_minute[n / 2 - 1].1, by_minute[n - 1].1);
+    Some((last as f64 - mid as f64) / 1024.0 / (n - n / 2) as f64)
 }
 
 /// Where the last acknowledged value of each key ended up.
@@ -1063,6 +1100,14 @@ async fn summarize(
         mib(last),
         mib(monitor.peak.0),
     );
+    let to_mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let minutes: Vec<String> = (monitor.by_minute.iter().enumerate())
+        .map(|(m, &(rss, heap))| format!("{}: {:.1}/{:.1}", m + 1, mib(rss), to_mib(heap)))
+        .collect();
+    println!("memory by minute (RSS/heap MiB): {}", minutes.join(", "));
+    if let Some(rate) = heap_growth(&monitor.by_minute) {
+        println!("heap growth over the second half of the run: {rate:.1} KiB a minute");
+    }
     println!(
         "sockets: warm-up peak {}, at the end {} (limit {socket_limit}), overall peak {}",
         monitor.warm_up_sockets, monitor.sockets, monitor.peak.1,
@@ -1099,3 +1144,15 @@ async fn summarize(
     }
     Ok(failures.is_empty())
 }
+
+/// The bytes this program holds on the heap now.
+fn heap_bytes() -> u64 {
+    #[cfg(not(feature = "dhat-heap"))]
+    return live_heap::bytes();
+    #[cfg(feature = "dhat-heap")]
+    return dhat::HeapStats::get().curr_bytes as u64;
+}
+
+#[cfg(not(feature = "dhat-heap"))]
+#[path = "../benches/support/live_heap.rs"]
+mod live_heap;

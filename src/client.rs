@@ -16,7 +16,10 @@ use crate::observe::metrics::HttpMetrics;
 use crate::observe::{AuditRecord, AuditSink, DiscardAuditSink, Metrics, MetricsSnapshot};
 use crate::region::{Environment, Region};
 use crate::request::RequestBuilder;
-use crate::transport::{HttpCore, RateLimit, RetryBudget, RetryPolicy, Transport, TransportConfig};
+use crate::transport::{
+    CallOptions, HttpCore, RateLimit, RetryBudget, RetryPolicy, Transport, TransportConfig,
+    TransportRef,
+};
 use crate::Method;
 
 /// Environment variable holding the OAuth client id.
@@ -56,6 +59,9 @@ pub const ENV_WEB_MESSAGING_BASE: &str = "GENESYS_WEBMESSAGING_BASE";
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
+    /// The overrides of this handle ([`Client::with_options`]); `None` for the client as
+    /// built, so the common call reads no options at all.
+    options: Option<Arc<CallOptions>>,
 }
 
 struct ClientInner {
@@ -128,8 +134,61 @@ impl Client {
         self.inner.metrics.snapshot()
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.inner.transport
+    /// The client's transport, with this handle's options.
+    pub(crate) fn transport(&self) -> TransportRef<'_> {
+        TransportRef::new(&self.inner.transport, self.options.as_deref())
+    }
+
+    /// This client with `options` for every call made through it: the generated API, the
+    /// flows (`client.with_options(o).callbacks()`), [`Client::request`], and whatever is
+    /// built from it (an injector, a deployer, an executor, a paged listing). See
+    /// [`CallOptions`] for what can be set.
+    ///
+    /// A cheap clone: it shares the token cache, the connections, the rate limit, the
+    /// retry budget, the metrics and the notification channels with `self`; only its
+    /// calls' time limits and retry policy differ. Options given here win over those
+    /// `self` already has, setting by setting; a request's own
+    /// ([`RequestBuilder::options`]) win over both.
+    ///
+    /// ```no_run
+    /// # async fn run(client: genesys_cloud::Client) -> Result<(), genesys_cloud::Error> {
+    /// use genesys_cloud::transport::CallOptions;
+    /// use genesys_cloud::Method;
+    ///
+    /// // A request handler's calls: 10 s at most, a long 429 handed back at once.
+    /// let interactive = client.with_options(CallOptions::interactive());
+    /// let queue: serde_json::Value = interactive
+    ///     .request_template(Method::GET, "/api/v2/routing/queues/{queueId}", &["queue-id"])
+    ///     .send()
+    ///     .await?;
+    /// // The same for the generated API (feature `api`):
+    /// // interactive.api().routing().get_routing_queue("queue-id").send().await?
+    /// # let _ = queue; Ok(()) }
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Client {
+        let options = match &self.options {
+            Some(mine) => options.or(mine),
+            None => options,
+        };
+        Client {
+            inner: self.inner.clone(),
+            options: (!options.is_empty()).then(|| Arc::new(options)),
+        }
+    }
+
+    /// The options of this handle ([`Client::with_options`]); empty for a client as built.
+    pub fn options(&self) -> CallOptions {
+        self.options.as_deref().cloned().unwrap_or_default()
+    }
+
+    /// This client without the options of [`Client::with_options`]: for work shared by
+    /// every handle (the notification channels).
+    #[cfg_attr(not(feature = "notifications"), allow(dead_code))]
+    pub(crate) fn without_options(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            options: None,
+        }
     }
 
     /// The network setup (TLS, proxy) that websockets share with REST.
@@ -173,6 +232,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("api_base", &self.inner.environment.api_base().as_str())
             .field("auth", &self.inner.transport.auth)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -372,6 +432,18 @@ impl ClientBuilder {
         self
     }
 
+    /// The interactive profile as this client's defaults: deadline 10 s, attempt timeout
+    /// 5 s, [`RetryPolicy::interactive`] (see [`CallOptions::interactive`] for the figures
+    /// and why). For a client that serves request handlers only; a client shared with
+    /// background jobs keeps the defaults and hands its handlers
+    /// [`Client::with_options`]`(CallOptions::interactive())`. Settings made after this
+    /// call win.
+    pub fn interactive(self) -> Self {
+        self.deadline(crate::transport::INTERACTIVE_DEADLINE)
+            .attempt_timeout(crate::transport::INTERACTIVE_ATTEMPT_TIMEOUT)
+            .retry_policy(RetryPolicy::interactive())
+    }
+
     /// The retry budget shared by every call of this client and its clones (default:
     /// [`RetryBudget::default`], at most 100 retries in a row while everything fails;
     /// [`RetryBudget::unlimited`] turns it off). Token requests draw on it too.
@@ -489,6 +561,7 @@ impl ClientBuilder {
             }
         };
         Ok(Client {
+            options: None,
             inner: Arc::new(ClientInner {
                 transport: Transport {
                     core,

@@ -67,7 +67,8 @@ pub enum ErrorKind {
     /// The resource changed or is in a state that ends the operation: 409, 412, an
     /// integration in `ERROR`, an expired guest session.
     Conflict,
-    /// The platform kept answering 429 until the retry policy or budget ran out.
+    /// The platform kept answering 429 until the retry policy or budget ran out, or asked
+    /// for a longer wait than the policy waits ([`RetryPolicy::clamp_retry_after`](crate::RetryPolicy::clamp_retry_after)).
     Throttled,
     /// Logging in or using the token failed (bad credentials, 401 twice, 403).
     Unauthorized,

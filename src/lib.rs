@@ -28,7 +28,7 @@
 //! | [`client`] | [`Client`] and [`ClientBuilder`]: where to connect, how to authenticate, limits |
 //! | [`region`] | [`Region`]: the 18 Genesys Cloud regions and custom base URLs ([`Environment`]) |
 //! | [`auth`] | the [`Auth`](auth::Auth) trait, [`ClientCredentials`](auth::ClientCredentials), [`StaticToken`](auth::StaticToken) |
-//! | [`transport`] | retry policy, rate limit and the raw [`Response`](transport::Response) |
+//! | [`transport`] | retry policy, rate limit, per-call options ([`CallOptions`], the interactive profile) and the raw [`Response`](transport::Response) |
 //! | [`request`] | [`RequestBuilder`](request::RequestBuilder): any endpoint, typed answers, paging |
 //! | [`paging`] | [`Page`](paging::Page): how listings are followed |
 //! | [`error`] | the one [`Error`] type, classified by what happened on the wire |
@@ -51,7 +51,12 @@
 //! - **401**: the token is dropped, refreshed and the request replayed once; a second 401 is
 //!   [`AuthError::TokenRejected`].
 //! - **Secrets**: the client secret and tokens never appear in `Debug` output, errors or logs.
-//! - **Limits**: one attempt timeout, one overall deadline, a response body cap.
+//! - **Limits**: one attempt timeout, one overall deadline, a response body cap. The
+//!   defaults (180 s, 30 s per attempt, `Retry-After` waited up to 30 s) suit background
+//!   work; a request handler's calls take [`CallOptions::interactive`] (10 s, and a long
+//!   `Retry-After` handed back at once as [`ErrorKind::Throttled`]) through
+//!   [`Client::with_options`] or a request's own
+//!   [`options`](request::RequestBuilder::options).
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -68,8 +73,10 @@
     allow(dead_code)
 )]
 
-// The testing guide's examples are compiled and run as doc tests.
-#[cfg(all(doctest, feature = "testkit", feature = "messaging"))]
+// The testing guide's examples are compiled and run as doc tests (with `api`: one of them
+// answers generated operations; `cargo test --all-features` turns it on, with the API
+// groups of the crate's dev-dependency on `genesys-cloud-api`).
+#[cfg(all(doctest, feature = "testkit", feature = "messaging", feature = "api"))]
 #[doc = include_str!("../docs/testing.md")]
 struct TestingGuide;
 
@@ -122,10 +129,13 @@ mod ws;
 pub mod testkit;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, AuthError, Error, ErrorKind, NetworkFailure, Result, TimeoutKind};
+pub use error::{
+    ApiError, AuthError, Error, ErrorBody, ErrorDetail, ErrorKind, NetworkFailure, Result,
+    TimeoutKind,
+};
 /// [jiff](https://docs.rs/jiff), the date-time library of the public API (audit and callback timestamps, a queue's time zone), re-exported so your code names the same version.
 pub use jiff;
 pub use region::{Environment, Region};
 pub use reqwest::Method;
-pub use transport::{RetryBudget, RetryPolicy};
-pub use validation::ValidationError;
+pub use transport::{CallOptions, RetryBudget, RetryPolicy};
+pub use validation::{ValidationError, Violation};

@@ -7,8 +7,9 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::client::Client;
 use crate::error::Error;
-use crate::transport::{ApiRequest, Transport};
+use crate::transport::ApiRequest;
 
 /// One page of a Platform API listing (`*EntityListing` in Genesys's SDKs).
 ///
@@ -63,7 +64,8 @@ pub(crate) struct PageLimits {
 
 /// What the pager knows between pages.
 struct Pager {
-    transport: Transport,
+    /// Sends every page, with the options of the handle the listing was started from.
+    client: Client,
     /// The next request; or why there is none, reported after the page that caused it.
     next: Result<Option<ApiRequest>, Error>,
     /// The page number of `next`, for `pageCount` listings.
@@ -77,7 +79,7 @@ struct Pager {
 }
 
 impl Pager {
-    fn new(transport: Transport, first: ApiRequest, limits: PageLimits) -> Self {
+    fn new(client: Client, first: ApiRequest, limits: PageLimits) -> Self {
         let number = first
             .query
             .iter()
@@ -85,7 +87,7 @@ impl Pager {
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(1u32);
         Self {
-            transport,
+            client,
             next: Ok(Some(first)),
             number,
             pages: 0,
@@ -106,7 +108,7 @@ impl Pager {
                 "it has more pages than max_pages allows; raise the limit or narrow the query",
             ));
         }
-        let page: Page<T> = self.transport.json(&req).await?;
+        let page: Page<T> = self.client.transport().json(&req).await?;
         self.pages += 1;
         // A broken link is reported after this page's items, which are good.
         self.next = self.follow(&page, req);
@@ -184,22 +186,21 @@ fn set_query(req: &mut ApiRequest, key: &str, value: String) {
 
 /// Every page of the listing `first` starts, fetched as the stream is read.
 pub(crate) fn pages<T>(
-    transport: Transport,
+    client: Client,
     first: ApiRequest,
     limits: PageLimits,
 ) -> impl Stream<Item = Result<Page<T>, Error>> + Send
 where
     T: DeserializeOwned + Send + 'static,
 {
-    futures::stream::try_unfold(
-        Pager::new(transport, first, limits),
-        |mut pager| async move { Ok(pager.next_page::<T>().await?.map(|page| (page, pager))) },
-    )
+    futures::stream::try_unfold(Pager::new(client, first, limits), |mut pager| async move {
+        Ok(pager.next_page::<T>().await?.map(|page| (page, pager)))
+    })
 }
 
 /// Every item of the listing `first` starts (at most `limits.max_items`).
 pub(crate) fn items_limited<T>(
-    transport: Transport,
+    client: Client,
     first: ApiRequest,
     limits: PageLimits,
 ) -> impl Stream<Item = Result<T, Error>> + Send
@@ -207,7 +208,7 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     let max_items = limits.max_items.unwrap_or(u64::MAX);
-    pages::<T>(transport, first, limits)
+    pages::<T>(client, first, limits)
         .map_ok(|page| futures::stream::iter(page.entities.into_iter().map(Ok)))
         .try_flatten()
         .take(usize::try_from(max_items).unwrap_or(usize::MAX))
@@ -215,13 +216,13 @@ where
 
 /// Every item of the listing `first` starts.
 pub(crate) fn items<T>(
-    transport: Transport,
+    client: Client,
     first: ApiRequest,
 ) -> impl Stream<Item = Result<T, Error>> + Send
 where
     T: DeserializeOwned + Send + 'static,
 {
-    items_limited(transport, first, PageLimits::default())
+    items_limited(client, first, PageLimits::default())
 }
 
 #[cfg(test)]

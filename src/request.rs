@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::client::Client;
 use crate::error::Error;
 use crate::paging::{self, PageLimits};
-use crate::transport::{ApiRequest, Body, Response, Template};
+use crate::transport::{ApiRequest, Body, CallOptions, Response, Template};
 use crate::validation::ValidationError;
-use crate::Method;
+use crate::{Method, RetryPolicy};
 
 /// A call to any Platform API endpoint, made by [`Client::request`] or
 /// [`Client::request_template`]. It gets the client's auth, retries, rate limit and metrics.
@@ -168,6 +168,40 @@ impl RequestBuilder {
         })
     }
 
+    /// Overrides the client's time limits and retry policy for this request (every page
+    /// of it, with [`paginate`](RequestBuilder::paginate)); what `options` leave unset
+    /// keeps the client's (or its handle's, see [`Client::with_options`]) setting.
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.client = self.client.with_options(options);
+        self
+    }
+
+    /// This request's overall time limit, every attempt and wait included (instead of
+    /// the client's [`deadline`](crate::ClientBuilder::deadline)).
+    pub fn deadline(self, deadline: std::time::Duration) -> Self {
+        self.options(CallOptions::new().deadline(deadline))
+    }
+
+    /// No overall time limit for this request; each attempt is still bounded by the
+    /// attempt timeout.
+    pub fn no_deadline(self) -> Self {
+        self.options(CallOptions::new().no_deadline())
+    }
+
+    /// This request's per-attempt time limit (instead of the client's
+    /// [`attempt_timeout`](crate::ClientBuilder::attempt_timeout)); backoff waits do not
+    /// count against it.
+    pub fn attempt_timeout(self, timeout: std::time::Duration) -> Self {
+        self.options(CallOptions::new().attempt_timeout(timeout))
+    }
+
+    /// This request's retry policy (instead of the client's
+    /// [`retry_policy`](crate::ClientBuilder::retry_policy)); the client's retry budget
+    /// still applies.
+    pub fn retry_policy(self, policy: RetryPolicy) -> Self {
+        self.options(CallOptions::new().retry_policy(policy))
+    }
+
     /// With [`paginate`](RequestBuilder::paginate): fetch at most `pages` pages. A listing
     /// with more ends with an [`ErrorKind::LocalLimit`](crate::error::ErrorKind::LocalLimit)
     /// error after the items of the last page allowed, so nothing is cut off silently.
@@ -213,9 +247,7 @@ impl RequestBuilder {
         let prepared = self.into_api_request();
         Box::pin(
             futures::stream::once(async move { prepared })
-                .map_ok(|(client, req, limits)| {
-                    paging::items_limited::<T>(client.transport().clone(), req, limits)
-                })
+                .map_ok(|(client, req, limits)| paging::items_limited::<T>(client, req, limits))
                 .try_flatten(),
         )
     }

@@ -70,7 +70,55 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    /// A validation error holding `violations`; `None` when the list is empty.
+    /// A validation error holding `first`; add more with [`with`](ValidationError::with),
+    /// [`push`](ValidationError::push) or [`Extend`]. For a service's own checks, next to
+    /// the crate's:
+    ///
+    /// ```
+    /// use genesys_cloud::{ValidationError, Violation};
+    ///
+    /// let mut err = ValidationError::new(Violation::new("email", "required", "set an email"))
+    ///     .with("age", "range", "age must be 18 to 130");
+    /// err.extend([Violation::new("name", "max_length", "at most 64 characters")]);
+    /// assert_eq!(err.violations().len(), 3);
+    /// assert!(err.has("age", "range"));
+    /// ```
+    pub fn new(first: Violation) -> Self {
+        Self {
+            violations: vec![first],
+        }
+    }
+
+    /// This error with one more violation, of `rule` on `field`.
+    #[must_use]
+    pub fn with(
+        mut self,
+        field: impl Into<String>,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        self.violations.push(Violation::new(field, rule, message));
+        self
+    }
+
+    /// Adds a violation.
+    pub fn push(&mut self, violation: Violation) {
+        self.violations.push(violation);
+    }
+
+    /// Adds every violation of `other` (e.g. a builder's error to a service's own).
+    pub fn merge(&mut self, other: ValidationError) {
+        self.violations.extend(other.violations);
+    }
+
+    /// The violations, taken out.
+    pub fn into_violations(self) -> Vec<Violation> {
+        self.violations
+    }
+
+    /// A validation error holding `violations`; `None` when the list is empty (a
+    /// `ValidationError` always holds at least one). With a first violation at hand,
+    /// [`ValidationError::new`] needs no `Option`.
     pub fn from_violations(violations: Vec<Violation>) -> Option<Self> {
         if violations.is_empty() {
             None
@@ -124,6 +172,36 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+impl From<Violation> for ValidationError {
+    fn from(violation: Violation) -> Self {
+        Self::new(violation)
+    }
+}
+
+impl Extend<Violation> for ValidationError {
+    fn extend<I: IntoIterator<Item = Violation>>(&mut self, violations: I) {
+        self.violations.extend(violations);
+    }
+}
+
+impl IntoIterator for ValidationError {
+    type Item = Violation;
+    type IntoIter = std::vec::IntoIter<Violation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.violations.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a ValidationError {
+    type Item = &'a Violation;
+    type IntoIter = std::slice::Iter<'a, Violation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.violations.iter()
+    }
+}
 
 /// Collects violations while a builder runs its checks.
 ///
@@ -213,5 +291,27 @@ impl Violations {
             None => Ok(()),
             Some(err) => Err(err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_need_no_option_and_keep_the_order() {
+        let first = Violation::new("email", "required", "set an email");
+        let mut err = ValidationError::from(first.clone()).with("age", "range", "18 to 130");
+        err.push(Violation::new("name", "max_length", "at most 64"));
+        err.extend([Violation::new("tags", "max_items", "at most 10")]);
+        err.merge(ValidationError::single("id", "uuid", "a UUID"));
+        let fields: Vec<&str> = (&err).into_iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["email", "age", "name", "tags", "id"]);
+        assert_eq!(
+            ValidationError::new(first.clone()),
+            ValidationError::from(first)
+        );
+        assert_eq!(err.clone().into_violations().len(), 5);
+        assert_eq!(err.into_iter().last().map(|v| v.rule), Some("uuid"));
     }
 }

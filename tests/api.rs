@@ -477,3 +477,234 @@ async fn a_client_without_credentials_refuses_oauth_operations_before_sending() 
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.to_string().contains(".credentials("), "{err}");
 }
+
+// ---- the fake answers generated operations (testkit: `answer`, `answer_items`) ----
+
+fn queue(id: &str, name: &str) -> models::Queue {
+    let mut queue = models::Queue::default();
+    queue.id = Some(id.into());
+    queue.name = Some(name.into());
+    queue
+}
+
+#[tokio::test]
+async fn the_fake_answers_generated_operations_with_their_models() {
+    let fake = FakeGenesys::start().await;
+    fake.answer(
+        |api| api.routing().get_routing_queue("q/1").send(),
+        &queue("q/1", "Support"),
+    );
+    fake.answer(
+        |api| api.routing().get_routing_queue("q-2").send(),
+        &queue("q-2", "Sales"),
+    );
+    // An answer given again replaces the first.
+    fake.answer(
+        |api| api.routing().get_routing_queue("q-2").send(),
+        &queue("q-2", "Sales EMEA"),
+    );
+    let client = fake.client().unwrap();
+    let routing = client.api();
+    let got = routing
+        .routing()
+        .get_routing_queue("q/1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name.as_deref(), Some("Support"));
+    let got = routing
+        .routing()
+        .get_routing_queue("q-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name.as_deref(), Some("Sales EMEA"));
+    // The id travelled as one encoded segment, with the client's token.
+    let sent = fake.requests_to(Method::GET, "/api/v2/routing/queues/q%2F1");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].auth_scheme.as_deref(), Some("Bearer"));
+
+    // A listing, paged as the platform pages (25 a page unless asked).
+    let users: Vec<models::User> = (0..30)
+        .map(|n| {
+            let mut user = models::User::default();
+            user.id = Some(format!("u-{n}"));
+            user
+        })
+        .collect();
+    fake.answer_items(|api| api.users().get_users().paginate(), users);
+    let all: Vec<models::User> = client
+        .api()
+        .users()
+        .get_users()
+        .paginate()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 30);
+    assert_eq!(all[29].id.as_deref(), Some("u-29"));
+    assert_eq!(fake.requests_to(Method::GET, "/api/v2/users").len(), 2);
+
+    // Faults and the token check apply to answers as to every endpoint.
+    fake.inject_on(
+        Method::GET,
+        "/api/v2/routing/queues/{queueId}",
+        Fault::Status(503),
+        1,
+    );
+    let clock = ManualClock::new();
+    let retrying = fake.client_builder().clock(clock.clone()).build().unwrap();
+    let got = retrying
+        .api()
+        .routing()
+        .get_routing_queue("q-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.id.as_deref(), Some("q-2"));
+    assert_eq!(clock.sleeps().len(), 1);
+    fake.expire_tokens();
+    let got = client
+        .api()
+        .routing()
+        .get_routing_queue("q-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.id.as_deref(), Some("q-2"));
+}
+
+#[tokio::test]
+async fn an_unanswered_id_gets_the_platforms_404() {
+    let fake = FakeGenesys::start().await;
+    fake.answer(
+        |api| api.routing().get_routing_queue("q-1").send(),
+        &queue("q-1", "Support"),
+    );
+    let client = fake.client().unwrap();
+    let err = client
+        .api()
+        .routing()
+        .get_routing_queue("q-404")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.status(), Some(404));
+    let api = err.api().unwrap();
+    assert_eq!(api.code(), Some("not.found"));
+    assert!(api.correlation_id().is_some());
+    // Every field of the platform's `ErrorBody` a 404 carries, as the SDKs read them.
+    let body = api.body().unwrap();
+    assert_eq!(body.status, Some(404));
+    assert_eq!(
+        body.message.as_deref(),
+        Some("The requested operation failed with status 404")
+    );
+    assert_eq!(body.message_with_params, body.message);
+    assert!(body.message_params.is_empty());
+    assert!(body.context_id.is_some());
+    assert!(body.details.is_empty() && body.errors.is_empty());
+    // No id of the request in it.
+    assert!(!format!("{err} {err:?}").contains("q-404"));
+}
+
+#[tokio::test]
+async fn answers_follow_the_operations_kind_and_auth() {
+    let fake = FakeGenesys::start().await;
+    // An operation answering no content.
+    fake.answer(|api| api.routing().delete_routing_queue("q-1").send(), &());
+    // An answer takes the template over from the fake's own endpoint (integrations').
+    let mut integration = models::Integration::default();
+    integration.name = Some("Answered".into());
+    fake.answer(
+        |api| api.integrations().get_integration("i-1").send(),
+        &integration,
+    );
+    let client = fake.client().unwrap();
+    client
+        .api()
+        .routing()
+        .delete_routing_queue("q-1")
+        .send()
+        .await
+        .unwrap();
+    let got = client
+        .api()
+        .integrations()
+        .get_integration("i-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.name.as_deref(), Some("Answered"));
+
+    // An operation the platform serves without OAuth is answered without a token.
+    fake.answer(
+        |api| {
+            api.web_messaging()
+                .post_webmessaging_deployment_pushdevice("d1", "t1", push_device())
+                .send()
+        },
+        &(),
+    );
+    let tokens = fake.tokens_issued();
+    credentialless(&fake)
+        .api()
+        .web_messaging()
+        .post_webmessaging_deployment_pushdevice("d1", "t1", push_device())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.tokens_issued(), tokens, "no login for it");
+    let sent = fake.requests_to(Method::POST, PUSH_DEVICE);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].auth_scheme, None);
+}
+
+#[tokio::test]
+async fn generated_calls_keep_the_handles_options() {
+    // Issue #23: a request handler's `client.with_options(CallOptions::interactive()).api()`
+    // gives up on a long Retry-After at once; the client's defaults wait it out.
+    use genesys_cloud::CallOptions;
+    use std::time::Duration;
+    let fake = FakeGenesys::start().await;
+    fake.answer(
+        |api| api.routing().get_routing_queue("q-1").send(),
+        &queue("q-1", "Support"),
+    );
+    let clock = ManualClock::new();
+    let client = fake.client_builder().clock(clock.clone()).build().unwrap();
+    let wait = Duration::from_secs(20);
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(wait),
+        },
+        1,
+    );
+    client
+        .api()
+        .routing()
+        .get_routing_queue("q-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clock.sleeps(), [wait]);
+
+    let interactive = client.with_options(CallOptions::interactive());
+    fake.inject(
+        Fault::RateLimited {
+            retry_after: Some(wait),
+        },
+        1,
+    );
+    let err = interactive
+        .api()
+        .routing()
+        .get_routing_queue("q-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert_eq!(err.retry_after(), Some(wait));
+    assert_eq!(clock.sleeps(), [wait], "no second wait");
+}

@@ -877,3 +877,61 @@ async fn a_reconciliation_stops_at_its_page_bound_and_says_so() {
     );
     assert!(!pages.contains(&3), "a short page is the last: {pages:?}");
 }
+
+/// GETs of single callbacks sent so far.
+fn callback_reads(fake: &FakeGenesys) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| {
+            r.method == Method::GET && r.path.starts_with("/api/v2/conversations/callbacks/")
+        })
+        .count()
+}
+
+/// Open callbacks the stream reported, more than one reconciliation's page bound lists:
+/// after a gap, only what changed is read. A known callback the first pages did not list
+/// may be on the next ones, so it is read only if the whole listing never shows it (it
+/// ended); the old code read every known callback past the bound (here 48 unchanged
+/// ones).
+#[tokio::test]
+async fn unchanged_callbacks_past_the_page_bound_are_not_read() {
+    let fake = FakeGenesys::start().await;
+    let callbacks = fake.client().unwrap().callbacks();
+    let mut events = callbacks.events_with(&[LIVE_QUEUE], many(1)).await.unwrap();
+    let known = create_many(&callbacks, 150).await;
+    for _ in 0..known.len() {
+        next_event(&mut events).await;
+    }
+    let reads_before = callback_reads(&fake);
+    // One changes on the first page, one past it, and one past it ends.
+    let (moved, later, ended) = (&known[10], &known[120], &known[130]);
+    while_disconnected(&fake, &events, async {
+        let new_time = soon().scheduled_time() + genesys_cloud::jiff::SignedDuration::from_mins(30);
+        callbacks.reschedule(moved, new_time).await.unwrap();
+        callbacks.reschedule(later, new_time).await.unwrap();
+        callbacks.disconnect(ended).await.unwrap();
+    })
+    .await;
+    let mut reconciled = Vec::new();
+    loop {
+        match next_item(&mut events).await {
+            StreamItem::Event(event) => {
+                assert_eq!(event.source, EventSource::Reconciled, "{event:?}");
+                reconciled.push(event.conversation_id);
+            }
+            StreamItem::Reconciled(report) if report.is_complete() => break,
+            _ => {}
+        }
+    }
+    reconciled.sort();
+    let mut changed = vec![moved.clone(), later.clone(), ended.clone()];
+    changed.sort();
+    assert_eq!(reconciled, changed, "every change, and nothing else");
+    assert_eq!(
+        callback_reads(&fake) - reads_before,
+        3,
+        "a GET per change, none for the 147 unchanged callbacks"
+    );
+    let pages = query_pages(&fake);
+    assert!(pages.ends_with(&[1, 2]), "{pages:?}");
+}

@@ -34,7 +34,7 @@
 //! | `guests/session.rs` | `GuestSessionOptionsBuilder::build`, `GuestSession::connect`, `send_message` | `guest_session_options`, `guests_flow` |
 //! | `integrations/spec.rs` | `WidgetSpecBuilder::build` | `widget_spec` |
 //! | `integrations/deploy.rs` | `WidgetDeployer::deploy` (server side) | `integrations_flow` |
-//! | `messaging/patch.rs` | `AttributePatchBuilder::build` | `attribute_patch` |
+//! | `messaging/patch.rs` | `AttributePatchBuilder::build`; `AttributePatch::from_json`, `from_json_map` (and `set_json`) | `attribute_patch`, `attribute_patch_json` |
 //! | `messaging/schema.rs` | `KeySpec::pattern` | `attribute_patch` (the pattern is configuration: its own text may be shown) |
 //! | `messaging/mod.rs` | `Participant::patch_attributes`, `attributes` (server side) | `messaging_flow` |
 //! | `nodes/action.rs` | `DataActionBuilder::build`, `DataAction::from_platform`, `check_input`, `prepare`, `prepare_with` | `data_action` |
@@ -352,6 +352,32 @@ proptest! {
         let mut shown = Shown::default();
         shown.validation_result("patch", &err);
         shown.saw("patch")?;
+        shown.clean(&[&s, &d])?;
+    }
+
+    #[test]
+    fn attribute_patch_json(s in sentinel(), d in digits()) {
+        let schema = AttributeSchema::new()
+            .key("tier", KeySpec::string().allowed_values(["gold", "silver"]))
+            .key("n", KeySpec::number())
+            .key("flag", KeySpec::boolean())
+            .key("list", KeySpec::string())
+            .key("nested", KeySpec::string());
+        let phone = format!("+1 555 0100 {d}");
+        let body = json!({
+            "tier": s,
+            "n": format!("{s} {phone}"),
+            "flag": d.parse::<u64>().unwrap_or(7),
+            "list": [s, phone],
+            "nested": {"inner": s, "phone": phone},
+            "unknown": s,
+        });
+        let mut shown = Shown::default();
+        shown.validation_result("map", &AttributePatch::from_json(&schema, &body));
+        shown.validation_result("not an object", &AttributePatch::from_json(&schema, &json!([s, phone])));
+        shown.validation_result("string", &AttributePatch::from_json(&schema, &json!(s)));
+        shown.saw("map")?;
+        shown.saw("not an object")?;
         shown.clean(&[&s, &d])?;
     }
 
@@ -1132,6 +1158,8 @@ const COVERED: &[&str] = &[
     "guests/session.rs::send_message",
     "integrations/spec.rs::build",
     "messaging/patch.rs::build",
+    "messaging/patch.rs::from_json",
+    "messaging/patch.rs::from_json_map",
     "messaging/schema.rs::pattern",
     "nodes/action.rs::build",
     "nodes/action.rs::check_input",

@@ -256,6 +256,7 @@ impl Inner {
                     username: &self.client_id,
                     password: &self.client_secret,
                 },
+                None,
             )
             .await
             .map_err(login_unavailable)?;

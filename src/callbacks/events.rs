@@ -35,7 +35,9 @@
 //!   listed in the [`Reconciliation`] notice.
 //! - **Memory.** Per stream: the queue, and what was last reported for at most
 //!   [`StreamOptions::max_tracked`] conversations (the least recently seen are
-//!   forgotten first).
+//!   forgotten first); a callback that ended is forgotten 10 minutes after its end was
+//!   reported (until then a late repeat, or an older state, is still dropped), so memory
+//!   follows the open callbacks, not every callback the stream saw.
 //!
 //! # What can still be missed, and how you learn of it
 //!

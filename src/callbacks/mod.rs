@@ -318,10 +318,7 @@ impl Callbacks {
     /// none: to find a queue's callbacks use the event stream ([`Callbacks::events`]),
     /// which finds missed ones with the analytics conversation details query.
     pub fn list(&self) -> impl Stream<Item = Result<CallbackConversation, Error>> + Send + 'static {
-        paging::items(
-            self.client.transport().clone(),
-            ApiRequest::new(Method::GET, CALLBACKS),
-        )
+        paging::items(self.client.clone(), ApiRequest::new(Method::GET, CALLBACKS))
     }
 
     /// Cancels a callback by disconnecting its participants; the conversation as the

@@ -19,7 +19,7 @@
 //! Everything here is bounded: at most `max_pages` query pages and `max_fetches` GETs
 //! (`concurrency` at a time) per run; what the bounds cut off is reported.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -83,10 +83,20 @@ pub(super) struct Job {
     pub(super) ids: Vec<String>,
     /// Conversations not over, most recently seen first.
     pub(super) open: Vec<Known>,
-    /// The first page to list: past 1, the window goes on where an earlier listing was
-    /// cut by the page bound, and known callbacks it does not list are not read (they
-    /// were on the earlier pages).
-    pub(super) first_page: u32,
+    /// Where the listing of the window starts: page 1, or where an earlier run's listing
+    /// was cut by the page bound (with what that listing had found so far).
+    pub(super) from: Option<Listing>,
+}
+
+/// A listing of a window cut by the page bound: the page to go on from, and the
+/// conversations its pages listed so far. A known callback is read because the query
+/// does not list it only once the listing reached its end: until then, it may be on a
+/// page not read yet, and reading it would cost a GET per unchanged callback.
+#[derive(Debug, Clone)]
+pub(super) struct Listing {
+    pub(super) window: Window,
+    pub(super) next_page: u32,
+    pub(super) listed: HashSet<String>,
 }
 
 /// The bounds of one run.
@@ -124,8 +134,8 @@ pub(super) struct Outcome {
     /// Dropped events whose conversations did not fit the list to reconcile.
     pub(super) forgotten: u64,
     /// What the page bound left of the window: the next reconciliation lists it, from
-    /// this page on.
-    pub(super) rest: Option<(Window, u32)>,
+    /// its next page on.
+    pub(super) rest: Option<Listing>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +289,10 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
         ..Outcome::default()
     };
     let mut wanted: Vec<String> = job.ids;
+    let (first_page, mut listed) = match job.from {
+        Some(from) => (from.next_page, from.listed),
+        None => (1, HashSet::new()),
+    };
     if let Some(mut window) = job.window {
         if window.to.duration_since(window.from) > MAX_INTERVAL {
             window.from = window.to - MAX_INTERVAL;
@@ -286,34 +300,39 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
         }
         // Callbacks the stream knows and that started in the window: if the query does
         // not list them, they are over or moved, so they are read too.
-        match query(&client, &queues, window, job.first_page, limits.max_pages).await {
+        match query(&client, &queues, window, first_page, limits.max_pages).await {
             Ok((found, truncated)) => {
                 outcome.listed = found.len() as u64;
                 outcome.truncated |= truncated;
-                if truncated {
-                    // The rest is listed by the next reconciliation, from the next page.
-                    outcome.rest = job
-                        .first_page
-                        .checked_add(limits.max_pages)
-                        .map(|next| (window, next));
-                }
-                let listed: HashSet<&str> =
-                    found.iter().map(|c| c.conversation_id.as_str()).collect();
+                let known: HashMap<&str, &Known> =
+                    job.open.iter().map(|k| (k.id.as_str(), k)).collect();
                 for conversation in &found {
-                    let known = job
-                        .open
-                        .iter()
-                        .find(|k| k.id == conversation.conversation_id);
-                    if !known.is_some_and(|k| conversation.matches(k)) {
-                        wanted.push(conversation.conversation_id.clone());
+                    let id = conversation.conversation_id.as_str();
+                    if !known.get(id).is_some_and(|k| conversation.matches(k)) {
+                        wanted.push(id.to_owned());
                     }
                 }
-                for known in job.open.iter().filter(|_| job.first_page == 1) {
-                    // Listed: compared above. Not listed: over or moved if the query
-                    // covered it (it started in the window and no page was cut off),
-                    // unknown otherwise; read either way.
-                    if !listed.contains(known.id.as_str()) {
-                        wanted.push(known.id.clone());
+                listed.extend(found.into_iter().map(|c| c.conversation_id));
+                let next_page = first_page.checked_add(limits.max_pages);
+                match next_page.filter(|_| truncated) {
+                    // The rest is listed by the next reconciliation, from the next page;
+                    // the known callbacks not listed yet may be there.
+                    Some(next_page) => {
+                        outcome.rest = Some(Listing {
+                            window,
+                            next_page,
+                            listed,
+                        });
+                    }
+                    None => {
+                        // The listing reached its end. Listed: compared above. Not
+                        // listed: over or moved if the query covered it (it started in
+                        // the window), unknown otherwise; read either way.
+                        for known in &job.open {
+                            if !listed.contains(known.id.as_str()) {
+                                wanted.push(known.id.clone());
+                            }
+                        }
                     }
                 }
             }
@@ -332,14 +351,13 @@ pub(super) async fn run(client: Client, queues: Vec<String>, job: Job, limits: L
         outcome.skipped = wanted.split_off(limits.max_fetches);
         outcome.truncated = true;
     }
-    let transport = client.transport().clone();
     let mut reads = futures::stream::iter(wanted)
         .map(|id| {
-            let transport = transport.clone();
+            let client = client.clone();
             async move {
                 let sent = Instant::now();
                 let result = match ApiRequest::with_args(Method::GET, CALLBACK, &[&id]) {
-                    Ok(req) => transport.json::<CallbackConversation>(&req).await,
+                    Ok(req) => client.transport().json::<CallbackConversation>(&req).await,
                     Err(err) => Err(Error::from(err)),
                 };
                 (id, sent, result)

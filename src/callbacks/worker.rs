@@ -6,7 +6,7 @@
 //! A reconciliation runs as a future owned by the task and polled beside the
 //! subscription, so notifications keep being taken meanwhile.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use super::events::{
 };
 use super::model::CallbackEventConversation;
 use super::outbox::Shared;
-use super::reconcile::{self, Job, Known, Limits, Outcome, Window};
+use super::reconcile::{self, Job, Known, Limits, Listing, Outcome, Window};
 use crate::client::Client;
 use crate::error::Error;
 use crate::notifications::{
@@ -64,10 +64,19 @@ struct Entry {
     touch: u64,
 }
 
-/// Conversations the stream has reported, at most `cap` (the least recently seen go).
+/// How long an ended callback is remembered: long enough to drop a repeat of its last
+/// event, or an older state, that the platform delivers late (seconds, in practice). Open
+/// callbacks are remembered until they end (or `cap` pushes them out): a service's memory
+/// follows its open callbacks, not every callback it ever saw.
+const KEEP_ENDED: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Conversations the stream has reported, at most `cap` (the least recently seen go);
+/// ended ones for [`KEEP_ENDED`].
 struct Tracked {
     map: HashMap<String, Entry>,
     by_touch: BTreeMap<u64, String>,
+    /// Conversations as they were reported ended, oldest first, with when.
+    ended: VecDeque<(Instant, String)>,
     tick: u64,
     cap: usize,
 }
@@ -77,6 +86,7 @@ impl Tracked {
         Self {
             map: HashMap::new(),
             by_touch: BTreeMap::new(),
+            ended: VecDeque::new(),
             tick: 0,
             cap,
         }
@@ -137,10 +147,13 @@ impl Tracked {
 
     /// The consumer was given `event`.
     fn reported(&mut self, event: &CallbackEvent, live_at: Option<Instant>) {
+        let now = Instant::now();
+        self.forget_ended_before(now.checked_sub(KEEP_ENDED));
         let fingerprint = event.fingerprint();
         let started = started(&event.conversation);
         let entry = self.entry(&event.conversation_id);
         entry.reported = Some(fingerprint);
+        let newly_ended = event.ended && !entry.ended;
         entry.ended = event.ended;
         if live_at.is_some() {
             entry.live_at = live_at;
@@ -149,6 +162,24 @@ impl Tracked {
         entry.known.scheduled = event.scheduled_time;
         entry.known.queue = event.queue_id.clone();
         entry.known.started = started.or(entry.known.started);
+        if newly_ended {
+            self.ended.push_back((now, event.conversation_id.clone()));
+        }
+    }
+
+    /// Forgets the callbacks reported ended before `cutoff` (and still ended).
+    fn forget_ended_before(&mut self, cutoff: Option<Instant>) {
+        let Some(cutoff) = cutoff else { return };
+        while self.ended.front().is_some_and(|(at, _)| *at < cutoff) {
+            let Some((_, id)) = self.ended.pop_front() else {
+                break;
+            };
+            if self.map.get(&id).is_some_and(|e| e.ended) {
+                self.forget(&id);
+            }
+        }
+        // Entries pushed out by `cap` or forgotten otherwise leave stale ids here; they
+        // are skipped above, and never more than the ended callbacks of `KEEP_ENDED`.
     }
 
     /// A live event for `id` came at `at` but was dropped.
@@ -249,8 +280,9 @@ pub(super) struct Worker {
     dirty: Dirty,
     /// Gap windows not reconciled yet; `pending_tail` when only a tail re-query.
     pending: Option<Window>,
-    /// What the page bound left of the last window listed, and the page to go on from.
-    rest: Option<(Window, u32)>,
+    /// What the page bound left of the last window listed: the page to go on from, and
+    /// what the listing found so far.
+    rest: Option<Listing>,
     pending_tail: bool,
     /// Tries of the pending window so far.
     pending_tries: u32,
@@ -509,7 +541,7 @@ impl Worker {
         // reaching back: that would list the same first pages again).
         let continuation = self.pending.is_none() && self.rest.is_some();
         let tail = self.pending_tail || continuation;
-        let (window, first_page) = match self.pending.take() {
+        let (window, from) = match self.pending.take() {
             Some(mut window) => {
                 // Reach back to the open callbacks the stream knows, so the query says
                 // whether they changed (within the longest interval one query covers).
@@ -518,11 +550,11 @@ impl Worker {
                 }
                 // A new window starts the listing over.
                 self.rest = None;
-                (Some(window), 1)
+                (Some(window), None)
             }
             None => match self.rest.take() {
-                Some((window, page)) => (Some(window), page),
-                None => (None, 1),
+                Some(listing) => (Some(listing.window), Some(listing)),
+                None => (None, None),
             },
         };
         let (ids, forgotten) = self.dirty.take();
@@ -535,7 +567,7 @@ impl Worker {
             window,
             window_attempts: std::mem::take(&mut self.pending_tries),
             ids,
-            first_page,
+            from,
         };
         self.lag_read = false;
         self.reconcile_soon = false;
@@ -722,6 +754,30 @@ mod tests {
             ),
             "unchanged"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ended_callback_is_remembered_for_a_while_then_forgotten() {
+        let mut tracked = Tracked::new(10_000);
+        tracked.reported(&fetched("ended", "connected"), None);
+        tracked.reported(&fetched("ended", "disconnected"), None);
+        tracked.reported(&fetched("open", "scheduled"), None);
+        tokio::time::advance(KEEP_ENDED - Duration::from_secs(1)).await;
+        tracked.reported(&fetched("other", "scheduled"), None);
+        assert!(
+            tracked.after_end(&fetched("ended", "connected")),
+            "a late older state of a callback that ended is still recognised"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        tracked.reported(&fetched("another", "scheduled"), None);
+        assert!(
+            !tracked.map.contains_key("ended"),
+            "an ended callback is not kept for ever"
+        );
+        assert!(tracked.ended.is_empty());
+        for open in ["open", "other", "another"] {
+            assert!(tracked.map.contains_key(open), "{open} is still open");
+        }
     }
 
     #[test]

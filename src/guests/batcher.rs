@@ -471,8 +471,10 @@ enum Command {
     },
     Shutdown(oneshot::Sender<Result<(), Error>>),
     /// Drop a session's updates without sending or dead-lettering them.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     Purge(String),
     /// Look at the gated sessions again.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Wake,
 }
 
@@ -763,17 +765,20 @@ impl BatcherHandle {
     }
 
     /// Places free now.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     pub(crate) fn available(&self) -> usize {
         self.permits.available_permits()
     }
 
     /// Drops `session_id`'s updates without sending or dead-lettering them (they are told
     /// to the gate as discarded); a send in flight ends, and what it leaves is dropped too.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     pub(crate) fn purge(&self, session_id: &str) {
         let _ = self.tx.send(Command::Purge(session_id.to_owned()));
     }
 
     /// Asks the gate again about the sessions it held back.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     pub(crate) fn wake(&self) {
         let _ = self.tx.send(Command::Wake);
     }

@@ -35,7 +35,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Feeder {
     pub(crate) batcher: BatcherHandle,
     pub(crate) consents: Consents,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     pub(crate) hook: Arc<dyn DeliveryHook>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) client: Client,
 }
 
@@ -90,6 +92,7 @@ impl Feeder {
 pub(crate) struct Background(tokio::task::JoinHandle<()>);
 
 impl Background {
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // the PostgreSQL outbox's
     pub(crate) fn new(task: tokio::task::JoinHandle<()>) -> Self {
         Self(task)
     }

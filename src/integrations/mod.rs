@@ -108,13 +108,13 @@ impl Integrations {
     /// Every integration of the org, all pages, fetched as the stream is read.
     pub fn list(&self) -> impl Stream<Item = Result<Integration, Error>> + Send + 'static {
         let req = ApiRequest::new(Method::GET, INTEGRATIONS).query("pageSize", LIST_PAGE_SIZE);
-        paging::items(self.client.transport().clone(), req)
+        paging::items(self.client.clone(), req)
     }
 
     /// Every integration type the org can install.
     pub fn types(&self) -> impl Stream<Item = Result<IntegrationType, Error>> + Send + 'static {
         let req = ApiRequest::new(Method::GET, TYPES).query("pageSize", LIST_PAGE_SIZE);
-        paging::items(self.client.transport().clone(), req)
+        paging::items(self.client.clone(), req)
     }
 
     /// The current configuration of an integration.

@@ -62,6 +62,11 @@ use crate::transport::{ApiRequest, Body};
 use crate::validation::Violations;
 use crate::Method;
 
+/// The guide's code samples (docs/messaging.md), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/messaging.md")]
+struct Guide;
+
 const PARTICIPANT_ATTRIBUTES: &str =
     "/api/v2/conversations/messages/{conversationId}/participants/{participantId}/attributes";
 const MESSAGE_CONVERSATION: &str = "/api/v2/conversations/messages/{conversationId}";

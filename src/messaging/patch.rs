@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::limits::{reserved_namespace, Limits};
 use super::sanitize::{clean, Markup};
@@ -58,6 +59,75 @@ from_value! {
     bool => |v| AttributeValue::Boolean(v),
 }
 
+/// A JSON value the platform cannot hold as an attribute (it holds one string per key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsendable {
+    Null,
+    Array,
+    Object,
+}
+
+impl Unsendable {
+    /// The violation's rule and message; neither shows the value.
+    fn violation(self) -> (&'static str, &'static str) {
+        match self {
+            Unsendable::Null => (
+                "null_value",
+                "null cannot be sent: the platform holds one string per key; leave the key out \
+                 (a patch changes only the keys it sends)",
+            ),
+            Unsendable::Array => (
+                "array_value",
+                "an array cannot be sent: the platform holds one string per key; send one key \
+                 per item, or join the items into one string",
+            ),
+            Unsendable::Object => (
+                "object_value",
+                "an object cannot be sent: the platform holds one string per key; flatten it \
+                 into keys of their own (`address_city`)",
+            ),
+        }
+    }
+}
+
+/// What a key was set to: a value to check, or a JSON value that cannot be sent.
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    Value(AttributeValue),
+    Unsendable(Unsendable),
+}
+
+impl From<&Value> for Entry {
+    fn from(value: &Value) -> Self {
+        match value {
+            Value::String(s) => Entry::Value(AttributeValue::String(s.clone())),
+            Value::Bool(b) => Entry::Value(AttributeValue::Boolean(*b)),
+            // As `set` takes a Rust number: an integer when it fits an i64, otherwise the
+            // nearest f64 (serde_json holds nothing wider).
+            Value::Number(n) => Entry::Value(match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => AttributeValue::Integer(i),
+                (None, Some(f)) => AttributeValue::Number(f),
+                (None, None) => AttributeValue::Number(f64::NAN),
+            }),
+            Value::Null => Entry::Unsendable(Unsendable::Null),
+            Value::Array(_) => Entry::Unsendable(Unsendable::Array),
+            Value::Object(_) => Entry::Unsendable(Unsendable::Object),
+        }
+    }
+}
+
+/// The name of a JSON value's type, for a message (never the value).
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// The canonical string of a finite number: shortest round-trip digits, no exponent,
 /// no `-0`.
 pub(crate) fn canonical_number(n: f64) -> Option<String> {
@@ -99,6 +169,60 @@ impl AttributePatch {
             truncate: false,
             markup: Markup::default(),
             entries: BTreeMap::new(),
+        }
+    }
+
+    /// The patch of a JSON object's keys, as a service receives them in a request body,
+    /// checked against `schema` and the default [`Limits`]: the bridge from an HTTP
+    /// handler's `serde_json::Map` to the platform. Strings, numbers and booleans are
+    /// taken as [`AttributePatchBuilder::set`] takes them (and must match the schema's
+    /// type for their key); `null`, arrays and objects are violations (`null_value`,
+    /// `array_value`, `object_value`), since the platform holds one string per key. See
+    /// [`AttributePatchBuilder::set_json`].
+    ///
+    /// ```
+    /// use genesys_cloud::messaging::{AttributePatch, AttributeSchema, KeySpec};
+    /// use serde_json::json;
+    ///
+    /// let schema = AttributeSchema::new()
+    ///     .key("tier", KeySpec::string())
+    ///     .key("cart_value", KeySpec::number())
+    ///     .key("is_vip", KeySpec::boolean())
+    ///     .key("tags", KeySpec::string());
+    /// let body = json!({"tier": "gold", "cart_value": 1250.5, "is_vip": true});
+    /// let patch = AttributePatch::from_json_map(&schema, body.as_object().unwrap())?;
+    /// assert_eq!(patch.attributes()["cart_value"], "1250.5");
+    ///
+    /// let body = json!({"tier": null, "tags": ["a", "b"], "cart_value": {"amount": 3}});
+    /// let err = AttributePatch::from_json_map(&schema, body.as_object().unwrap()).unwrap_err();
+    /// assert!(err.has("attributes.tier", "null_value"));
+    /// assert!(err.has("attributes.tags", "array_value"));
+    /// assert!(err.has("attributes.cart_value", "object_value"));
+    /// # Ok::<(), genesys_cloud::ValidationError>(())
+    /// ```
+    pub fn from_json_map(
+        schema: &AttributeSchema,
+        attributes: &Map<String, Value>,
+    ) -> Result<AttributePatch, ValidationError> {
+        Self::builder(schema).set_json(attributes).build()
+    }
+
+    /// [`from_json_map`](AttributePatch::from_json_map) for any JSON value: an object is
+    /// taken key by key; anything else is one violation, `attributes` `not_object`.
+    pub fn from_json(
+        schema: &AttributeSchema,
+        attributes: &Value,
+    ) -> Result<AttributePatch, ValidationError> {
+        match attributes {
+            Value::Object(map) => Self::from_json_map(schema, map),
+            other => Err(ValidationError::single(
+                "attributes",
+                "not_object",
+                format!(
+                    "the attributes must be a JSON object of key to value, not a {}",
+                    json_kind(other)
+                ),
+            )),
         }
     }
 
@@ -162,13 +286,29 @@ pub struct AttributePatchBuilder<'s> {
     limits: Limits,
     truncate: bool,
     markup: Markup,
-    entries: BTreeMap<String, AttributeValue>,
+    entries: BTreeMap<String, Entry>,
 }
 
 impl AttributePatchBuilder<'_> {
     /// Sets `key` to `value` (a later `set` of the same key wins).
     pub fn set(mut self, key: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
-        self.entries.insert(key.into(), value.into());
+        self.entries.insert(key.into(), Entry::Value(value.into()));
+        self
+    }
+
+    /// Sets every key of a JSON object (a later setting of the same key wins, either
+    /// way): strings, booleans and numbers as [`set`](AttributePatchBuilder::set) takes
+    /// them (a number is an integer when it fits an `i64`, a float otherwise; the schema
+    /// decides whether a key takes a number, and `build` writes its canonical text).
+    /// `null`, arrays and objects are kept to be reported by
+    /// [`build`](AttributePatchBuilder::build), one violation per key (`null_value`,
+    /// `array_value`, `object_value`): the platform's `ParticipantAttributes` holds one
+    /// string per key, and turning a structure into text silently would hand routing and
+    /// scripts a value nobody chose. Keys go through every key rule as with `set`.
+    pub fn set_json(mut self, attributes: &Map<String, Value>) -> Self {
+        for (key, value) in attributes {
+            self.entries.insert(key.clone(), Entry::from(value));
+        }
         self
     }
 
@@ -180,7 +320,7 @@ impl AttributePatchBuilder<'_> {
         V: Into<AttributeValue>,
     {
         for (k, v) in attributes {
-            self.entries.insert(k.into(), v.into());
+            self.entries.insert(k.into(), Entry::Value(v.into()));
         }
         self
     }
@@ -228,7 +368,7 @@ impl AttributePatchBuilder<'_> {
         let mut attributes = BTreeMap::new();
         let mut sanitized = Vec::new();
         let mut truncated = Vec::new();
-        for (key, value) in self.entries {
+        for (key, entry) in self.entries {
             let key_ok = check_key(&key, limits, &mut v);
             let Some(spec) = self.schema.get(&key) else {
                 if key_ok {
@@ -242,6 +382,14 @@ impl AttributePatchBuilder<'_> {
                     );
                 }
                 continue;
+            };
+            let value = match entry {
+                Entry::Value(value) => value,
+                Entry::Unsendable(kind) => {
+                    let (rule, message) = kind.violation();
+                    v.push(field_name(&key), rule, message);
+                    continue;
+                }
             };
             let Some(mut text) = canonical_value(&value, spec, &key, self.markup, &mut v) else {
                 continue;
@@ -430,6 +578,94 @@ fn check_rules(text: &str, spec: &KeySpec, key: &str, v: &mut Violations) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn json_schema() -> AttributeSchema {
+        AttributeSchema::new()
+            .key("tier", KeySpec::string())
+            .key("n", KeySpec::number())
+            .key("flag", KeySpec::boolean())
+            .key("extra", KeySpec::string())
+    }
+
+    #[test]
+    fn a_json_map_converts_as_set_does() {
+        let schema = json_schema();
+        let body = json!({"tier": "<b>gold</b>", "n": 1250.50, "flag": false});
+        let patch = AttributePatch::from_json(&schema, &body).unwrap();
+        let built = AttributePatch::builder(&schema)
+            .set("tier", "<b>gold</b>")
+            .set("n", 1250.50)
+            .set("flag", false)
+            .build()
+            .unwrap();
+        assert_eq!(patch, built);
+        assert_eq!(patch.attributes()["n"], "1250.5");
+        assert_eq!(patch.sanitized_keys(), ["tier"]);
+        let ints = json!({"n": -42, "flag": true});
+        let patch = AttributePatch::from_json(&schema, &ints).unwrap();
+        assert_eq!(patch.attributes()["n"], "-42");
+        assert_eq!(patch.attributes()["flag"], "true");
+    }
+
+    #[test]
+    fn null_arrays_and_objects_are_one_violation_per_key() {
+        let schema = json_schema();
+        let body = json!({
+            "tier": null,
+            "n": [1, 2],
+            "flag": {"on": true},
+            "extra": "fine",
+            "nope": null,
+            "sys:x": "reserved",
+        });
+        let err = AttributePatch::from_json(&schema, &body).unwrap_err();
+        let found: Vec<(&str, &str)> = err
+            .violations()
+            .iter()
+            .map(|v| (v.field.as_str(), v.rule))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("attributes.flag", "object_value"),
+                ("attributes.n", "array_value"),
+                ("attributes.nope", "unknown_key"),
+                ("attributes.sys:x", "reserved_namespace"),
+                ("attributes.tier", "null_value"),
+            ]
+        );
+        // The schema's types hold for JSON too.
+        let err = AttributePatch::from_json(&schema, &json!({"n": "12", "tier": 3})).unwrap_err();
+        assert!(err.has("attributes.n", "type_mismatch"));
+        assert!(err.has("attributes.tier", "type_mismatch"));
+    }
+
+    #[test]
+    fn only_an_object_is_a_patch_and_a_later_setting_wins() {
+        let schema = json_schema();
+        for body in [json!(null), json!([]), json!("tier"), json!(1)] {
+            let err = AttributePatch::from_json(&schema, &body).unwrap_err();
+            assert_eq!(err.violations().len(), 1);
+            assert!(err.has("attributes", "not_object"));
+        }
+        assert!(AttributePatch::from_json(&schema, &json!({}))
+            .unwrap_err()
+            .has("attributes", "empty"));
+        let map = json!({"tier": null});
+        let patch = AttributePatch::builder(&schema)
+            .set_json(map.as_object().unwrap())
+            .set("tier", "gold")
+            .build()
+            .unwrap();
+        assert_eq!(patch.attributes()["tier"], "gold");
+        let map = json!({"tier": ["gold"]});
+        let err = AttributePatch::builder(&schema)
+            .set("tier", "gold")
+            .set_json(map.as_object().unwrap())
+            .build()
+            .unwrap_err();
+        assert!(err.has("attributes.tier", "array_value"));
+    }
 
     #[test]
     fn serializes_as_the_platform_body() {

@@ -241,13 +241,13 @@ impl Nodes {
     /// Every published action, all pages.
     pub fn list(&self) -> impl Stream<Item = Result<Action, Error>> + Send + 'static {
         let req = ApiRequest::new(Method::GET, ACTIONS).query("pageSize", LIST_PAGE_SIZE);
-        paging::items(self.client.transport().clone(), req)
+        paging::items(self.client.clone(), req)
     }
 
     /// Every draft, all pages.
     pub fn list_drafts(&self) -> impl Stream<Item = Result<Action, Error>> + Send + 'static {
         let req = ApiRequest::new(Method::GET, DRAFTS).query("pageSize", LIST_PAGE_SIZE);
-        paging::items(self.client.transport().clone(), req)
+        paging::items(self.client.clone(), req)
     }
 
     /// Deletes the action (published and draft).

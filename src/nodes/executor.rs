@@ -209,7 +209,7 @@ impl LocalExecutor {
         if !self.action.calls_genesys_cloud() {
             return url::Url::parse(rendered).map_err(|_| invalid("is not a valid URL"));
         }
-        let base = self.client.transport().api_base.url();
+        let base = self.client.environment().api_base();
         let url = base
             .join(rendered)
             .map_err(|_| invalid("is not a valid path"))?;

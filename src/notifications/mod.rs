@@ -359,7 +359,7 @@ impl Notifications {
         let registry = self.client.notification_registry();
         let sink: Sink = Arc::new(Queue::new(options.buffer));
         let id = NEXT_SUBSCRIPTION.fetch_add(1, Ordering::Relaxed);
-        let limit = self.client.transport().core.config.deadline;
+        let limit = self.client.transport().deadline();
         let placement = registry
             .subscribe(&self.client, &options.connection, id, &unique, &sink, limit)
             .await?;

@@ -182,7 +182,16 @@ impl Registry {
         };
         let (commands, receiver) = mpsc::unbounded_channel();
         let driver =
-            Driver::start(client.clone(), options.clone(), self.clone(), key, receiver).await?;
+            // The channel serves every handle of the client: it keeps the client's own limits,
+            // not those of the handle that happened to open it.
+            Driver::start(
+                client.without_options(),
+                options.clone(),
+                self.clone(),
+                key,
+                receiver,
+            )
+            .await?;
         self.lock().channels.push(Handle {
             key,
             options: options.clone(),

@@ -33,6 +33,10 @@
 //! Add endpoints of your own with [`FakeGenesys::route`]; they get the same token
 //! checks, faults and journal ([`FakeGenesys::route_without_auth`]: the same without the
 //! token check).
+//!
+//! With the `api` feature, answer the generated API's operations with their own models:
+//! `fake.answer(|api| api.routing().get_routing_queue("q-1").send(), &queue)` (see
+//! `FakeGenesys::answer` and `FakeGenesys::answer_items`, and `docs/testing.md`).
 
 // Fake endpoints return `Result<_, ResponseTemplate>`: the error is the answer to send,
 // built once per request, so boxing it would only add an allocation.
@@ -40,6 +44,8 @@
 
 #[cfg(feature = "nodes")]
 mod action_rules;
+#[cfg(feature = "api")]
+mod answers;
 #[cfg(feature = "callbacks")]
 mod callbacks;
 mod clock;
@@ -75,6 +81,8 @@ use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+#[cfg(feature = "api")]
+pub use answers::{Operations, Unsent};
 pub use clock::ManualClock;
 pub use described::DescribedApi;
 pub use faults::Fault;
@@ -165,6 +173,8 @@ impl FakeGenesysBuilder {
             targeted_faults: Mutex::new(Vec::new()),
             journal: Mutex::new(Vec::new()),
             record_requests: self.record_requests,
+            #[cfg(feature = "api")]
+            answers: Mutex::default(),
             #[cfg(feature = "messaging")]
             messaging: Arc::default(),
             #[cfg(feature = "integrations")]
@@ -227,6 +237,10 @@ struct FakeState {
     targeted_faults: Mutex<Vec<TargetedFault>>,
     journal: Mutex<Vec<RecordedRequest>>,
     record_requests: bool,
+    /// The answers of generated operations ([`FakeGenesys::answer`]), by method and path
+    /// template.
+    #[cfg(feature = "api")]
+    answers: Mutex<HashMap<(Method, &'static str), Arc<answers::Answers>>>,
     #[cfg(feature = "messaging")]
     messaging: Arc<messaging::MessagingStore>,
     #[cfg(feature = "integrations")]
@@ -380,6 +394,22 @@ impl FakeGenesys {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(Route::new(method, template, handler, requires_auth));
+    }
+
+    /// Adds an endpoint that wins over those of the same shape added before (the flows').
+    #[cfg(feature = "api")]
+    pub(crate) fn add_route_first(
+        &self,
+        method: Method,
+        template: &str,
+        handler: Handler,
+        requires_auth: bool,
+    ) {
+        self.state
+            .routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(0, Route::new(method, template, handler, requires_auth));
     }
 
     /// The next `times` API requests (under `/api/`) show `fault`, after any faults

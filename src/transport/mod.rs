@@ -6,13 +6,14 @@
 //! (method, path template, status, attempt, correlation id; never a token) and metrics.
 //! Domain modules describe requests as values and never retry or sleep themselves.
 //!
-//! What is public here are the knobs ([`RetryPolicy`], [`RateLimit`]) and the raw
-//! [`Response`]; calls are made through [`Client::request`](crate::Client::request) or
-//! the flow modules.
+//! What is public here are the knobs ([`RetryPolicy`], [`RateLimit`], [`CallOptions`]
+//! for one call or one handle) and the raw [`Response`]; calls are made through
+//! [`Client::request`](crate::Client::request) or the flow modules.
 
 mod base;
 mod basic_auth;
 mod budget;
+mod options;
 pub(crate) mod path;
 pub(crate) mod poll;
 mod rate_limit;
@@ -39,6 +40,7 @@ use crate::observe::metrics::HttpMetrics;
 
 pub(crate) use base::BaseUrl;
 pub use budget::RetryBudget;
+pub use options::{CallOptions, INTERACTIVE_ATTEMPT_TIMEOUT, INTERACTIVE_DEADLINE};
 pub use poll::PollPolicy;
 pub use rate_limit::RateLimit;
 pub(crate) use request::{json_bytes, ApiRequest, Body, Template};
@@ -125,10 +127,19 @@ struct Call<'a> {
     base: &'a BaseUrl,
     req: &'a ApiRequest,
     credentials: &'a Credentials<'a>,
-    deadline: Option<Deadline>,
+    limits: Limits<'a>,
     traced: bool,
     /// When the first attempt started, for the policy's `max_retry_time`.
     first_attempt: Instant,
+}
+
+/// The time limits and retry policy of one call: the call's options where it has them,
+/// the client's otherwise.
+#[derive(Clone, Copy)]
+struct Limits<'a> {
+    deadline: Option<Deadline>,
+    attempt_timeout: Duration,
+    policy: &'a RetryPolicy,
 }
 
 /// The call's overall deadline: when it passes and how long it was.
@@ -180,12 +191,14 @@ impl HttpCore {
     /// Sends `req` to `base`, retrying as the policy and the client's retry budget allow,
     /// and returns the final answer whatever its status (after retries for 429 and 5xx
     /// ran out, that answer is the last one). Errors are the failures that left no answer
-    /// to return.
+    /// to return. `options` override the client's limits and policy for this call (the
+    /// request's own attempt timeout wins over theirs).
     pub(crate) async fn send(
         &self,
         base: &BaseUrl,
         req: &ApiRequest,
         credentials: Credentials<'_>,
+        options: Option<&CallOptions>,
     ) -> Result<Response, Error> {
         let span = tracing::debug_span!(
             "genesys.request",
@@ -197,13 +210,8 @@ impl HttpCore {
         );
         let started = Instant::now();
         let traced = !span.is_disabled();
-        // No timer around the whole call: each wait checks the deadline itself, so that an
-        // attempt runs under one timer (attempt timeout and deadline together), not two.
-        let deadline = self.config.deadline.map(|limit| Deadline {
-            at: tokio::time::Instant::now() + limit,
-            limit,
-        });
-        let work = self.send_with_retries(base, req, &credentials, deadline, traced);
+        let limits = self.limits(req, options);
+        let work = self.send_with_retries(base, req, &credentials, limits, traced);
         // The span wraps the call only when a subscriber wants it: the wrapper costs a
         // move of the whole future and an enter/exit per poll.
         let result = if traced {
@@ -219,6 +227,32 @@ impl HttpCore {
         result
     }
 
+    /// The limits of one call: `options` where they say, the client's otherwise. No
+    /// options (the common call) cost a branch each, nothing more.
+    fn limits<'a>(&'a self, req: &ApiRequest, options: Option<&'a CallOptions>) -> Limits<'a> {
+        let (deadline, attempt_timeout, policy) = match options {
+            None => (self.config.deadline, None, None),
+            Some(o) => (
+                o.deadline.unwrap_or(self.config.deadline),
+                o.attempt_timeout,
+                o.retry_policy.as_ref(),
+            ),
+        };
+        // No timer around the whole call: each wait checks the deadline itself, so that an
+        // attempt runs under one timer (attempt timeout and deadline together), not two.
+        Limits {
+            deadline: deadline.map(|limit| Deadline {
+                at: tokio::time::Instant::now() + limit,
+                limit,
+            }),
+            attempt_timeout: req
+                .attempt_timeout
+                .or(attempt_timeout)
+                .unwrap_or(self.config.attempt_timeout),
+            policy: policy.unwrap_or(&self.config.retry),
+        }
+    }
+
     /// The common call, kept on its own: no wait for the rate limit or a token, one
     /// attempt, an answer that needs no second look. Anything else continues in
     /// [`retry_loop`](Self::retry_loop), boxed: its state (backoff, the waits, a token
@@ -229,7 +263,7 @@ impl HttpCore {
         base: &BaseUrl,
         req: &ApiRequest,
         credentials: &Credentials<'_>,
-        deadline: Option<Deadline>,
+        limits: Limits<'_>,
         traced: bool,
     ) -> Result<Response, Error> {
         let first_attempt = self.clock.now();
@@ -240,7 +274,7 @@ impl HttpCore {
                 }
                 self.metrics.attempts.inc();
                 let outcome = self
-                    .attempt(base.join(req), req, credentials, token.as_ref(), deadline)
+                    .attempt(base.join(req), req, credentials, token.as_ref(), &limits)
                     .await;
                 match outcome {
                     Attempt::Answered(resp)
@@ -257,7 +291,7 @@ impl HttpCore {
             base,
             req,
             credentials,
-            deadline,
+            limits,
             traced,
             first_attempt,
         };
@@ -317,11 +351,11 @@ impl HttpCore {
             base,
             req,
             credentials,
-            deadline,
+            limits,
             traced,
             first_attempt,
         } = call;
-        let policy = &self.config.retry;
+        let (deadline, policy) = (limits.deadline, limits.policy);
         // Built at the first retry: most calls never need it.
         let mut backoff = None;
         let mut attempts: u32 = u32::from(first.is_some());
@@ -364,7 +398,7 @@ impl HttpCore {
                     };
                     self.metrics.attempts.inc();
                     let outcome = self
-                        .attempt(base.join(req), req, credentials, token.as_ref(), deadline)
+                        .attempt(base.join(req), req, credentials, token.as_ref(), &limits)
                         .await;
                     (outcome, token)
                 }
@@ -401,8 +435,22 @@ impl HttpCore {
                         }
                         429 => {
                             self.metrics.rate_limited.inc();
-                            let hint = retry::retry_after(&resp.headers)
-                                .map(|wait| wait.min(policy.max_retry_after));
+                            let asked = retry::retry_after(&resp.headers);
+                            if !policy.clamp_retry_after
+                                && asked.is_some_and(|wait| wait > policy.max_retry_after)
+                            {
+                                tracing::debug!(
+                                    attempts,
+                                    "giving up: Retry-After is longer than the policy waits"
+                                );
+                                return Err(Error::rate_limited(
+                                    req.endpoint(),
+                                    attempts,
+                                    asked,
+                                    resp.correlation_id().map(str::to_owned),
+                                ));
+                            }
+                            let hint = asked.map(|wait| wait.min(policy.max_retry_after));
                             last_retry_after = hint.or(last_retry_after);
                             (RetryReason::RateLimited, hint, Ok(resp))
                         }
@@ -429,7 +477,7 @@ impl HttpCore {
                     let err = Error::timeout(
                         req.endpoint(),
                         TimeoutKind::Attempt,
-                        req.attempt_timeout.unwrap_or(self.config.attempt_timeout),
+                        limits.attempt_timeout,
                     );
                     if !req.idempotent {
                         return Err(err);
@@ -523,16 +571,15 @@ impl HttpCore {
         req: &ApiRequest,
         credentials: &Credentials<'_>,
         token: Option<&AccessToken>,
-        deadline: Option<Deadline>,
+        limits: &Limits<'_>,
     ) -> Attempt {
         let request = match http_request(url, req, credentials, token) {
             Ok(request) => request,
             Err(err) => return Attempt::Failed(AttemptFailure::Fatal(err)),
         };
-        let attempt_timeout = req.attempt_timeout.unwrap_or(self.config.attempt_timeout);
         // One timer for both bounds: whichever comes first.
-        let attempt_end = tokio::time::Instant::now() + attempt_timeout;
-        let (end, call_deadline) = match deadline {
+        let attempt_end = tokio::time::Instant::now() + limits.attempt_timeout;
+        let (end, call_deadline) = match limits.deadline {
             Some(d) if d.at <= attempt_end => (d.at, Some(d)),
             _ => (attempt_end, None),
         };
@@ -744,6 +791,8 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 }
 
 /// Sends Platform API requests with the client's [`Auth`]; non-2xx answers become errors.
+/// Reached through [`Client::transport`](crate::Client::transport), which pairs it with
+/// the client handle's [`CallOptions`] ([`TransportRef`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     pub(crate) core: Arc<HttpCore>,
@@ -751,40 +800,72 @@ pub(crate) struct Transport {
     pub(crate) api_base: BaseUrl,
 }
 
-impl Transport {
+/// The client's [`Transport`] with the [`CallOptions`] of the handle it was reached from
+/// (none for a plain client): what flows send through. Derefs to the [`Transport`].
+#[derive(Clone, Copy)]
+pub(crate) struct TransportRef<'a> {
+    transport: &'a Transport,
+    options: Option<&'a CallOptions>,
+}
+
+impl std::ops::Deref for TransportRef<'_> {
+    type Target = Transport;
+
+    fn deref(&self) -> &Transport {
+        self.transport
+    }
+}
+
+impl<'a> TransportRef<'a> {
+    pub(crate) fn new(transport: &'a Transport, options: Option<&'a CallOptions>) -> Self {
+        Self { transport, options }
+    }
+
+    /// The overall deadline of a call made through this handle.
+    pub(crate) fn deadline(&self) -> Option<Duration> {
+        match self.options.and_then(|o| o.deadline) {
+            Some(deadline) => deadline,
+            None => self.transport.core.config.deadline,
+        }
+    }
+
     /// Sends `req`, with the client's bearer token unless the request says it needs none
     /// (then no token is fetched and no `Authorization` header sent); a non-2xx answer is
     /// returned as an error with [`Error::api`].
     ///
     /// A plain function returning the transport's future (mapped), not an `async fn`: one
     /// state machine less for every poll of every call.
-    pub(crate) fn send<'a>(
-        &'a self,
+    pub(crate) fn send(
+        self,
         req: &'a ApiRequest,
     ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
         use futures::FutureExt as _;
+        let transport = self.transport;
         let credentials = if req.requires_auth {
-            Credentials::Bearer(self.auth.as_ref())
+            Credentials::Bearer(transport.auth.as_ref())
         } else {
             Credentials::None
         };
-        self.core
-            .send(&self.api_base, req, credentials)
+        transport
+            .core
+            .send(&transport.api_base, req, credentials, self.options)
             .map(|answer| answer?.error_for_status())
     }
 
     /// Sends `req` (with an absolute URL) without Genesys credentials; non-2xx answers
     /// become errors with [`Error::api`].
-    pub(crate) async fn send_external(&self, req: &ApiRequest) -> Result<Response, Error> {
-        self.core
-            .send(&self.api_base, req, Credentials::None)
+    pub(crate) async fn send_external(self, req: &ApiRequest) -> Result<Response, Error> {
+        let transport = self.transport;
+        transport
+            .core
+            .send(&transport.api_base, req, Credentials::None, self.options)
             .await?
             .error_for_status()
     }
 
     /// Sends `req` and decodes the JSON answer.
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(
-        &self,
+        self,
         req: &ApiRequest,
     ) -> Result<T, Error> {
         self.send(req).await?.json()

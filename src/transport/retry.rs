@@ -27,6 +27,9 @@ pub struct RetryPolicy {
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) max_retry_after: Duration,
+    /// `false`: a `Retry-After` above `max_retry_after` ends the call instead of being
+    /// clamped.
+    pub(crate) clamp_retry_after: bool,
     pub(crate) jitter: bool,
 }
 
@@ -40,6 +43,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(30),
+            clamp_retry_after: true,
             jitter: true,
         }
     }
@@ -49,6 +53,26 @@ impl RetryPolicy {
     /// A policy that never retries.
     pub fn no_retries() -> Self {
         Self::default().max_attempts(1)
+    }
+
+    /// The policy for calls someone is waiting on (a request handler): 3 attempts, retries
+    /// starting within 10 s of the first attempt, backoff from 100 ms doubling to 1 s with jitter, and a `Retry-After`
+    /// of up to 2 s waited; a longer one ends the call at once with
+    /// [`ErrorKind::Throttled`](crate::ErrorKind::Throttled) and the platform's wait in
+    /// [`Error::retry_after`](crate::Error::retry_after) (see
+    /// [`clamp_retry_after`](RetryPolicy::clamp_retry_after)). Part of
+    /// [`CallOptions::interactive`](crate::transport::CallOptions::interactive), which
+    /// says why these figures.
+    pub fn interactive() -> Self {
+        Self {
+            max_attempts: 3,
+            max_retry_time: Duration::from_secs(10),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(2),
+            clamp_retry_after: false,
+            jitter: true,
+        }
     }
 
     /// Attempts per call, the first included (at least 1). Replaying once after a 401
@@ -77,9 +101,22 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` honoured; a longer one is clamped to this.
+    /// The longest `Retry-After` honoured; a longer one is clamped to this (or ends the
+    /// call, see [`clamp_retry_after`](RetryPolicy::clamp_retry_after)).
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
+        self
+    }
+
+    /// What a `Retry-After` longer than [`max_retry_after`](RetryPolicy::max_retry_after)
+    /// does: `true` (the default) waits `max_retry_after` and retries; `false` (the
+    /// [interactive](RetryPolicy::interactive) policy) retries no more: the call ends at
+    /// once with [`ErrorKind::Throttled`](crate::ErrorKind::Throttled), and
+    /// [`Error::retry_after`](crate::Error::retry_after) holds the wait the platform asked
+    /// for. Clamping retries before the platform said it would take the request again;
+    /// giving up hands that wait to the caller.
+    pub fn clamp_retry_after(mut self, clamp: bool) -> Self {
+        self.clamp_retry_after = clamp;
         self
     }
 
