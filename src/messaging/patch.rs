@@ -590,17 +590,28 @@ mod tests {
     #[test]
     fn a_json_map_converts_as_set_does() {
         let schema = json_schema();
-        let body = json!({"tier": "<b>gold</b>", "n": 1250.50, "flag": false});
+        let body = json!({"tier": "gold", "n": 1250.50, "flag": false});
         let patch = AttributePatch::from_json(&schema, &body).unwrap();
         let built = AttributePatch::builder(&schema)
-            .set("tier", "<b>gold</b>")
+            .set("tier", "gold")
             .set("n", 1250.50)
             .set("flag", false)
             .build()
             .unwrap();
         assert_eq!(patch, built);
         assert_eq!(patch.attributes()["n"], "1250.5");
-        assert_eq!(patch.sanitized_keys(), ["tier"]);
+        // Markup meets the rules `set` applies: stripped with `sanitize-html`, refused
+        // without it.
+        let markup = json!({"tier": "<b>gold</b>"});
+        let from_json = AttributePatch::from_json(&schema, &markup);
+        let from_set = AttributePatch::builder(&schema)
+            .set("tier", "<b>gold</b>")
+            .build();
+        assert_eq!(format!("{from_json:?}"), format!("{from_set:?}"));
+        #[cfg(feature = "sanitize-html")]
+        assert_eq!(from_json.unwrap().sanitized_keys(), ["tier"]);
+        #[cfg(not(feature = "sanitize-html"))]
+        assert_eq!(from_json.unwrap_err().violations()[0].rule, "markup");
         let ints = json!({"n": -42, "flag": true});
         let patch = AttributePatch::from_json(&schema, &ints).unwrap();
         assert_eq!(patch.attributes()["n"], "-42");
