@@ -263,17 +263,19 @@ impl CallbackReservationBuilder {
         let mut v = Violations::default();
         v.check_uuid("queueId", &self.queue_id);
         let country = self.country.as_deref().and_then(|c| {
-            c.to_ascii_uppercase()
-                .parse::<phonenumber::country::Id>()
-                .map_err(|_| {
-                    v.push(
-                        "countryCode",
-                        "country",
-                        "not an ISO 3166 alpha-2 country code: give two letters, e.g. US or GB",
-                    )
-                })
-                .ok()
+            let code = c.trim().to_ascii_uppercase();
+            if is_country(&code) {
+                Some(code)
+            } else {
+                v.push(
+                    "countryCode",
+                    "country",
+                    "not an ISO 3166 alpha-2 country code: give two letters, e.g. US or GB",
+                );
+                None
+            }
         });
+        let country = country.as_deref();
 
         v.check(
             !self.numbers.is_empty(),
@@ -397,7 +399,7 @@ impl CallbackReservationBuilder {
             command.insert("callbackUserName".into(), json!(name.trim()));
         }
         if let Some(country) = country {
-            command.insert("countryCode".into(), json!(country.as_ref()));
+            command.insert("countryCode".into(), json!(country));
         }
         if let Some(routing) = routing_json {
             command.insert("routingData".into(), routing);
@@ -441,9 +443,23 @@ fn check_text(v: &mut Violations, field: &str, text: Option<&str>) {
     );
 }
 
+/// Whether `code` (upper case) is a country: one the numbering plans know (feature
+/// `phone-numbers`), or two letters.
+fn is_country(code: &str) -> bool {
+    #[cfg(feature = "phone-numbers")]
+    return code.parse::<phonenumber::country::Id>().is_ok();
+    #[cfg(not(feature = "phone-numbers"))]
+    return code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
+}
+
 /// `raw` as a valid E.164 number, or why not. The reason never quotes the number: it
 /// ends up in a `ValidationError`, which shows no value.
-pub(crate) fn e164(raw: &str, country: Option<phonenumber::country::Id>) -> Result<String, String> {
+///
+/// With feature `phone-numbers`, checked against the country's numbering plan
+/// (libphonenumber's metadata: lengths, assigned ranges, national prefixes); without it,
+/// only its E.164 form ([`e164_form`]), the platform checking the rest
+/// (`validateCallbackNumbers`).
+pub(crate) fn e164(raw: &str, country: Option<&str>) -> Result<String, String> {
     let raw = raw.trim();
     if !raw.starts_with('+') && country.is_none() {
         return Err(
@@ -451,17 +467,66 @@ pub(crate) fn e164(raw: &str, country: Option<phonenumber::country::Id>) -> Resu
                 .to_owned(),
         );
     }
-    // The library's reasons name the problem ("the number is too long"), never the input.
-    let parsed = phonenumber::parse(country, raw).map_err(|e| {
-        format!("not a phone number ({e}); give it in E.164 form, e.g. +14155550199")
-    })?;
-    if !phonenumber::is_valid(&parsed) {
+    #[cfg(feature = "phone-numbers")]
+    {
+        let country = country.and_then(|c| c.parse::<phonenumber::country::Id>().ok());
+        // The library's reasons name the problem ("the number is too long"), never the input.
+        let parsed = phonenumber::parse(country, raw).map_err(|e| {
+            format!("not a phone number ({e}); give it in E.164 form, e.g. +14155550199")
+        })?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(
+                "not a valid number for its country; give it in E.164 form, e.g. +14155550199"
+                    .to_owned(),
+            );
+        }
+        Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+    }
+    #[cfg(not(feature = "phone-numbers"))]
+    e164_form(raw)
+}
+
+/// `raw` in E.164 form without the numbering plans: `+`, then the country code and the
+/// number, 7 to 15 digits in all (ITU-T E.164 allows at most 15; no country code starts
+/// with 0), spaces, dots, hyphens and parentheses between them dropped. A national number
+/// (no `+`) or a national prefix written in (`+44 (0)20 ...`) cannot be read without the
+/// country's plan, and is refused with what to do.
+#[cfg_attr(feature = "phone-numbers", allow(dead_code))]
+fn e164_form(raw: &str) -> Result<String, String> {
+    let Some(rest) = raw.strip_prefix('+') else {
         return Err(
-            "not a valid number for its country; give it in E.164 form, e.g. +14155550199"
+            "a number without `+` needs its country's numbering plan (feature \
+             phone-numbers): give it as +<country code><number>, e.g. +14155550199"
+                .to_owned(),
+        );
+    };
+    if rest.contains("(0)") {
+        return Err("leave out the national prefix `(0)`: give the number as \
+             +<country code><number>, e.g. +442079460958"
+            .to_owned());
+    }
+    let mut number = String::with_capacity(rest.len() + 1);
+    number.push('+');
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => {
+                return Err("not a phone number: only digits, spaces, `-`, `.` and \
+                     parentheses may follow `+`"
+                    .to_owned())
+            }
+        }
+    }
+    let digits = number.len() - 1;
+    if !(7..=15).contains(&digits) || number.as_bytes().get(1) == Some(&b'0') {
+        return Err(
+            "not an E.164 number: `+` and 7 to 15 digits, the first not 0, e.g. \
+             +14155550199"
                 .to_owned(),
         );
     }
-    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+    Ok(number)
 }
 
 /// Checks the slot matrix; the chosen slot's start as an instant when it is bookable.
@@ -567,5 +632,51 @@ fn local_instant(
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_e164_form_alone_takes_international_numbers_and_refuses_the_rest() {
+        assert_eq!(e164_form("+1 (415) 555-0199").unwrap(), "+14155550199");
+        assert_eq!(e164_form("+44 20 7946 0958").unwrap(), "+442079460958");
+        assert_eq!(e164_form("+290 22 123").unwrap(), "+29022123");
+        for (bad, why) in [
+            ("(415) 864-2031", "feature"),
+            ("+1 8642", "7 to 15"),
+            ("+1 415 864 2031 1234 5", "7 to 15"),
+            ("+0 415 864 2031", "first not 0"),
+            ("+1 415 864 2031 ext 12", "only digits"),
+            ("+44 (0)20 8642 0958", "national prefix"),
+        ] {
+            let err = e164_form(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(!err.contains("864"), "no value: {err}");
+        }
+    }
+
+    /// What a build without `phone-numbers` does with a national number: refused, saying
+    /// how to give it or which feature reads it.
+    #[cfg(not(feature = "phone-numbers"))]
+    #[test]
+    fn without_the_numbering_plans_a_national_number_is_refused_with_what_to_do() {
+        let err = e164("(415) 555-0199", Some("US")).unwrap_err();
+        assert!(
+            err.contains("phone-numbers") && err.contains("+<country code>"),
+            "{err}"
+        );
+        assert_eq!(e164("+1 415 555 0199", Some("US")).unwrap(), "+14155550199");
+        assert!(is_country("US") && !is_country("U1") && !is_country("USA"));
+    }
+
+    #[cfg(feature = "phone-numbers")]
+    #[test]
+    fn with_the_numbering_plans_a_national_number_is_read_in_its_country() {
+        assert_eq!(e164("(415) 555-0199", Some("US")).unwrap(), "+14155550199");
+        assert!(e164("+1 415 555", None).is_err(), "too short for the US");
+        assert!(is_country("GB") && !is_country("ZZ"));
     }
 }

@@ -213,7 +213,9 @@ fn booking(at: &str) -> Value {
         "queueId": QUEUE,
         "timeZone": "America/New_York",
         "at": at,
-        "number": "(415) 555-0199",
+        // E.164: the service is built without `phone-numbers` (the numbering plans), which
+        // national formats such as "(415) 555-0199" need.
+        "number": "+1 415-555-0199",
         "country": "US",
         "name": "Jordan Lee",
         "smsFallback": true,
@@ -246,7 +248,7 @@ async fn books_a_callback_at_the_queues_local_time() {
 async fn callback_with_an_invalid_number_is_refused_before_sending() {
     let fake = FakeGenesys::start().await;
     let mut body = booking("2030-06-17T14:00");
-    body["number"] = json!("+1 415 555"); // too short for the US
+    body["number"] = json!("+1 415"); // too short for any number
     let (status, answer) = call(&fake, "POST", "/callbacks", Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert!(
