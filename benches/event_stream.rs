@@ -4,9 +4,10 @@
 //! docs/PERFORMANCE.md ("Event stream"). `-- --test` runs every step once, small, to
 //! check that the bench works (CI does).
 //!
-//! The platform is the stand-in of `support/platform.rs`, on its own thread: its CPU clock
-//! is taken out of the process's, so what is measured is the client's: the channel's task
-//! reading frames, routing each to its subscribers, and the consumer taking it from its
+//! The platform is the stand-in of `support/platform.rs`, on the thread of a
+//! `support/http.rs` server: its CPU clock is taken out of the process's, so what is
+//! measured is the client's: the channel's task reading frames, routing each to its
+//! subscribers, and the consumer taking it from its
 //! [`Subscription`](genesys_cloud::notifications::Subscription).
 //!
 //! The client runs on a current-thread runtime on the bench's thread: events per second
@@ -30,6 +31,8 @@
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/live_heap.rs"]
 mod live_heap;
 #[path = "support/platform.rs"]
@@ -123,11 +126,11 @@ impl Sample {
 }
 
 async fn measure(platform: &Platform, consumer: &mut Consumer, events: usize) -> Sample {
-    let (server0, cpu0, wall0) = (platform.clock.cpu(), cpu::process_cpu(), Instant::now());
+    let (server0, cpu0, wall0) = (platform.cpu(), cpu::process_cpu(), Instant::now());
     platform.burst(&consumer.channel, events);
     let lost = consume(consumer, events).await;
     let wall = wall0.elapsed();
-    let server = platform.clock.cpu() - server0;
+    let server = platform.cpu() - server0;
     Sample {
         events,
         wall,

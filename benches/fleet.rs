@@ -28,6 +28,10 @@
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/live_heap.rs"]
+mod live_heap;
 #[path = "support/platform.rs"]
 mod platform;
 

@@ -1,6 +1,5 @@
-//! A stand-in for the Notifications API, fast enough to measure the client against: on its
-//! own thread with its own current-thread runtime (its CPU clock is taken out of the
-//! process's), the REST side (create a channel, `PUT` its subscriptions, answering
+//! A stand-in for the Notifications API, fast enough to measure the client against: on the
+//! thread of an [`http::Server`] (its CPU clock taken out of the process's), the REST side (create a channel, `PUT` its subscriptions, answering
 //! `ChannelTopicEntityListing`; `HEAD`, a token's listing) and the channel's websocket,
 //! which answers the client's `{"message":"ping"}` and, when told, sends a burst of frames
 //! as fast as the socket takes them, cycling over the channel's topics.
@@ -20,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::cpu;
+use super::http;
 
 /// A burst of `events` frames for the socket of one channel; `stamped`: each with a
 /// conversation id of its own, carrying the time it was sent.
@@ -46,49 +44,42 @@ struct PlatformState {
 }
 
 pub struct Platform {
+    /// The REST side (`http::Server`), whose thread also runs the channels' websockets.
+    server: http::Server,
     /// The REST address (`http://` it for the client's base URLs).
     pub rest: SocketAddr,
     state: Arc<Mutex<PlatformState>>,
-    /// The platform thread's CPU clock.
-    pub clock: cpu::ThreadClock,
 }
 
 impl Platform {
     /// Starts the stand-in on its own thread.
     pub fn start() -> Platform {
         let state = Arc::new(Mutex::new(PlatformState::default()));
+        let ws = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let ws_addr = ws.local_addr().expect("ws addr");
         let shared = state.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("platform".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("platform runtime");
-                rt.block_on(async move {
-                    let rest = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                    let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                    let ws_addr = ws.local_addr().expect("ws addr");
-                    tx.send((
-                        rest.local_addr().expect("rest addr"),
-                        cpu::ThreadClock::of_this_thread(),
-                    ))
-                    .expect("bench alive");
-                    let sockets = shared.clone();
-                    tokio::spawn(async move {
-                        while let Ok((stream, _)) = ws.accept().await {
-                            tokio::spawn(serve_socket(stream, sockets.clone()));
-                        }
-                    });
-                    while let Ok((stream, _)) = rest.accept().await {
-                        tokio::spawn(serve_rest(stream, shared.clone(), ws_addr));
-                    }
-                });
-            })
-            .expect("spawn the platform thread");
-        let (rest, clock) = rx.recv().expect("platform started");
-        Platform { rest, state, clock }
+        let server = http::Server::start("platform", move || {
+            let sockets = shared.clone();
+            let accept = async move {
+                ws.set_nonblocking(true).expect("a non-blocking listener");
+                let ws = TcpListener::from_std(ws).expect("a tokio listener");
+                while let Ok((stream, _)) = ws.accept().await {
+                    tokio::task::spawn_local(serve_socket(stream, sockets.clone()));
+                }
+            };
+            let route = move |req: &http::Request<'_>| answer_rest(req, &shared, ws_addr);
+            (route, accept)
+        });
+        Platform {
+            rest: server.addr,
+            server,
+            state,
+        }
+    }
+
+    /// The platform thread's CPU time so far.
+    pub fn cpu(&self) -> Duration {
+        self.server.cpu()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PlatformState> {
@@ -176,100 +167,49 @@ impl Platform {
 }
 
 /// The REST side: channels and their subscriptions (the Notifications API's shapes).
-async fn serve_rest(mut stream: TcpStream, state: Arc<Mutex<PlatformState>>, ws: SocketAddr) {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let (method, path, body, len) = loop {
-            if let Some(request) = parse_request(&buf) {
-                break request;
-            }
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let (status, answer) = answer_rest(&method, &path, &body, &state, ws);
-        buf.drain(..len);
-        let answer = answer.to_string();
-        let head = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            answer.len()
-        );
-        let body = if method == "HEAD" { "" } else { &answer };
-        if stream
-            .write_all(format!("{head}{body}").as_bytes())
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-}
-
-/// Method, path, body and length of the first whole request in `buf`.
-fn parse_request(buf: &[u8]) -> Option<(String, String, Vec<u8>, usize)> {
-    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let length = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0usize);
-    (buf.len() >= head_end + length).then(|| {
-        let body = buf[head_end..head_end + length].to_vec();
-        (method, path, body, head_end + length)
-    })
-}
-
 fn answer_rest(
-    method: &str,
-    path: &str,
-    body: &[u8],
+    req: &http::Request<'_>,
     state: &Mutex<PlatformState>,
     ws: SocketAddr,
-) -> (&'static str, Value) {
+) -> http::Response {
     let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-    let path = path.split('?').next().unwrap_or_default();
-    let rest = path.strip_prefix("/api/v2/notifications/channels");
-    match (method, rest) {
+    let json = |status, body: Value| http::Response::json("notifications", status, &body);
+    let rest = req.path.strip_prefix("/api/v2/notifications/channels");
+    match (req.method, rest) {
         // `Channel`: id, connectUri, expires (24 hours).
         ("POST", Some("")) => {
             state.channels += 1;
             let id = format!("bench-channel-{}", state.channels);
             let expires = genesys_cloud::jiff::Timestamp::now()
                 + genesys_cloud::jiff::SignedDuration::from_hours(24);
-            (
-                "200 OK",
+            json(
+                200,
                 json!({ "id": id, "connectUri": format!("ws://{ws}/channels/{id}"), "expires": expires.to_string() }),
             )
         }
-        ("GET", Some("")) => ("200 OK", json!({ "entities": [] })),
-        (_, Some(rest)) => {
+        ("GET", Some("")) => json(200, json!({ "entities": [] })),
+        (method, Some(rest)) => {
             let rest = rest.trim_start_matches('/');
             let (id, subscriptions) = match rest.split_once('/') {
                 Some((id, "subscriptions")) => (id.to_owned(), true),
                 _ => (rest.to_owned(), false),
             };
             match (method, subscriptions) {
-                ("HEAD", false) => ("200 OK", json!({})),
+                ("HEAD", false) => json(200, json!({})), // the server sends no body to a HEAD
                 // `ChannelTopicEntityListing`: the topics now subscribed.
                 ("PUT", true) => {
-                    let wanted: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+                    let wanted: Vec<Value> = serde_json::from_slice(req.body).unwrap_or_default();
                     let topics: Vec<String> = wanted
                         .iter()
                         .filter_map(|t| t["id"].as_str().map(str::to_owned))
                         .collect();
                     let entities: Vec<Value> = topics.iter().map(|t| json!({ "id": t })).collect();
                     state.topics.insert(id, topics);
-                    ("200 OK", json!({ "entities": entities }))
+                    json(200, json!({ "entities": entities }))
                 }
                 ("DELETE", true) => {
                     state.topics.remove(&id);
-                    ("200 OK", json!({}))
+                    json(200, json!({}))
                 }
                 _ => not_found(),
             }
@@ -278,10 +218,11 @@ fn answer_rest(
     }
 }
 
-fn not_found() -> (&'static str, Value) {
-    (
-        "404 Not Found",
-        json!({ "status": 404, "code": "not.found", "message": "The requested resource was not found." }),
+fn not_found() -> http::Response {
+    http::Response::json(
+        "not found",
+        404,
+        &json!({ "status": 404, "code": "not.found", "message": "The requested resource was not found." }),
     )
 }
 
